@@ -1,0 +1,170 @@
+"""Settings: profiles `local` (default) and `gcp`, from a TOML file and WINTER_DAYS_* variables.
+
+Precedence, lowest first: defaults, the TOML file, environment variables, explicit
+overrides (command-line flags). Every value is validated when loaded, so a wrong setting
+fails at start with a message naming the setting and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+PROFILES = ("local", "gcp")
+LAKE_SCHEMES = {"local": ("file",), "gcp": ("gs", "file")}
+ENV_PREFIX = "WINTER_DAYS_"
+DEFAULT_CONFIG_FILE = "winter-days.toml"
+
+
+class ConfigError(ValueError):
+    """A setting that is missing or has a value outside what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one installation; paths are absolute once loaded."""
+
+    profile: str = "local"
+    home: Path = Path(".winter-days")
+    lake_uri: str = ""  # default: file://<home>/lake
+    document_store_path: Path | None = None  # default: <home>/documents.sqlite3
+    warehouse_path: Path | None = None  # default: <home>/warehouse.duckdb
+    dataform_dir: Path = Path("dataform")
+    # The simulated world the generators draw from.
+    seed: int = 42
+    customers: int = 2000
+    population_start: date = date(2026, 1, 1)
+    legacy_timestamp_share: float = 0.2
+    churn_horizon_days: int = 30
+    # gcp profile.
+    gcp_project_id: str = ""
+    gcp_region: str = "europe-west1"
+    gcp_bucket: str = ""
+
+    @property
+    def lake_root(self) -> Path:
+        """Local folder of a file:// lake."""
+        parsed = urlparse(self.lake_uri)
+        if parsed.scheme != "file":
+            raise ConfigError(f"lake_uri {self.lake_uri!r} is not a local folder")
+        return Path(parsed.path)
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """Turn a raw TOML/env value into the setting's type, or fail naming the setting."""
+    kind = _FIELDS[name].type
+    try:
+        if kind == "int":
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "date":
+            return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        if kind in ("Path", "Path | None"):
+            return Path(os.path.expanduser(str(raw)))
+        return str(raw)
+    except (TypeError, ValueError):
+        expected = {"int": "a whole number", "float": "a number", "date": "a date YYYY-MM-DD"}.get(kind, kind)
+        raise ConfigError(f"setting {name}: expected {expected}, got {raw!r}") from None
+
+
+def _flatten(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """TOML keys, with [gcp] project_id read as gcp_project_id."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update({f"{key}_{sub}": v for sub, v in _flatten(value, source).items()})
+        else:
+            flat[key] = value
+    unknown = sorted(set(flat) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}")
+    return flat
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name in _FIELDS:
+            values[name] = value
+    return values
+
+
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Read, merge and validate settings; raise ConfigError naming the bad setting."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    values: dict[str, Any] = {}
+    path = config_path or environ.get(ENV_PREFIX + "CONFIG")
+    if path is None and (cwd / DEFAULT_CONFIG_FILE).is_file():
+        path = cwd / DEFAULT_CONFIG_FILE
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"settings file {path} does not exist")
+        try:
+            values.update(_flatten(tomllib.loads(path.read_text()), str(path)))
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"settings file {path}: not valid TOML: {err}") from None
+    values.update(_from_env(environ))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
+    settings = Settings(**{name: _coerce(name, raw) for name, raw in values.items()})
+    return _resolve(settings, cwd)
+
+
+def _resolve(settings: Settings, cwd: Path) -> Settings:
+    if settings.profile not in PROFILES:
+        raise ConfigError(f"setting profile: unknown profile {settings.profile!r}; allowed: {', '.join(PROFILES)}")
+    home = settings.home if settings.home.is_absolute() else cwd / settings.home
+    dataform_dir = settings.dataform_dir if settings.dataform_dir.is_absolute() else cwd / settings.dataform_dir
+    lake_uri = settings.lake_uri
+    if not lake_uri:
+        lake_uri = f"gs://{settings.gcp_bucket}" if settings.profile == "gcp" and settings.gcp_bucket else (home / "lake").as_uri()
+    parsed = urlparse(lake_uri)
+    allowed = LAKE_SCHEMES[settings.profile]
+    if parsed.scheme not in allowed:
+        raise ConfigError(
+            f"setting lake_uri: scheme {parsed.scheme or '(none)'!r} of {lake_uri!r} is not supported by the "
+            f"{settings.profile} profile; allowed: {', '.join(s + '://' for s in allowed)}"
+        )
+    if parsed.scheme == "file" and not Path(parsed.path).is_absolute():
+        raise ConfigError(f"setting lake_uri: {lake_uri!r} must be an absolute file:// path")
+    if parsed.scheme == "gs" and not parsed.netloc:
+        raise ConfigError(f"setting lake_uri: {lake_uri!r} names no bucket (gs://BUCKET[/prefix])")
+    if settings.profile == "gcp" and not settings.gcp_project_id:
+        raise ConfigError("setting gcp_project_id: required by the gcp profile (WINTER_DAYS_GCP_PROJECT_ID or [gcp] project_id)")
+    for name, low, high in (("customers", 1, 10_000_000), ("churn_horizon_days", 1, 365)):
+        value = getattr(settings, name)
+        if not low <= value <= high:
+            raise ConfigError(f"setting {name}: {value} is outside {low}..{high}")
+    if not 0.0 <= settings.legacy_timestamp_share <= 1.0:
+        raise ConfigError(f"setting legacy_timestamp_share: {settings.legacy_timestamp_share} is outside 0..1")
+    return replace(
+        settings,
+        home=home,
+        dataform_dir=dataform_dir,
+        lake_uri=lake_uri.rstrip("/"),
+        document_store_path=cwd / (settings.document_store_path or home / "documents.sqlite3"),
+        warehouse_path=cwd / (settings.warehouse_path or home / "warehouse.duckdb"),
+    )
