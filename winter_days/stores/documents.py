@@ -1,0 +1,218 @@
+"""The document store: collections of JSON documents, read incrementally by a watermark.
+
+Every write stamps the document with a store-assigned update sequence (`seq`). Writes are
+serialised by SQLite's write lock and `seq` is taken inside the writing transaction, so
+sequences become visible in increasing order: a reader that has seen everything up to
+watermark W will never later find a committed document with seq <= W. That makes
+`changed_since(watermark)` a safe basis for incremental exports.
+
+Native timestamps round-trip: a `datetime` value is stored tagged and read back as a
+timezone-aware `datetime` (as Firestore does), distinct from a string or an epoch number.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol, runtime_checkable
+
+_TIMESTAMP_TAG = "$timestamp"
+
+
+class DocumentStoreError(Exception):
+    """A document store operation that cannot be done as asked."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A document as of its last write, with the store's update sequence."""
+
+    doc_id: str
+    document: dict[str, Any]
+    seq: int
+
+
+@runtime_checkable
+class DocumentStore(Protocol):
+    """Document store port; the SQLite and Firestore adapters keep the same contract."""
+
+    def put_many(self, collection: str, docs: Iterable[tuple[str, dict[str, Any]]], batch_size: int = 500) -> int: ...
+
+    def get(self, collection: str, doc_id: str) -> dict[str, Any] | None: ...
+
+    def count(self, collection: str) -> int: ...
+
+    def stream(self, collection: str, batch_size: int = 1000) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def changed_since(self, collection: str, watermark: int | None, batch_size: int = 1000) -> Iterator[Change]: ...
+
+    def watermark(self, collection: str) -> int | None: ...
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise DocumentStoreError(f"naive datetime {value!r}: give a timezone (the store keeps instants)")
+        return {_TIMESTAMP_TAG: value.astimezone(timezone.utc).isoformat()}
+    if isinstance(value, dict):
+        if _TIMESTAMP_TAG in value:
+            raise DocumentStoreError(f"field name {_TIMESTAMP_TAG!r} is reserved")
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and _TIMESTAMP_TAG in obj:
+        return datetime.fromisoformat(obj[_TIMESTAMP_TAG])
+    return obj
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    try:
+        return json.dumps(_encode(doc), separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise DocumentStoreError(f"document is not storable: {err}") from None
+
+
+def _loads(body: str) -> dict[str, Any]:
+    return json.loads(body, object_hook=_decode_hook)
+
+
+def _check_collection(collection: str) -> None:
+    if not collection or "/" in collection:
+        raise DocumentStoreError(f"collection name {collection!r}: must be non-empty with no '/'")
+
+
+class SqliteDocumentStore:
+    """Documents in one SQLite file (WAL: one writer, concurrent readers)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS documents (
+                    collection TEXT NOT NULL,
+                    doc_id TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (collection, doc_id)
+                ) WITHOUT ROWID;
+                CREATE UNIQUE INDEX IF NOT EXISTS documents_by_seq ON documents (collection, seq);
+                CREATE TABLE IF NOT EXISTS sequence (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+                INSERT OR IGNORE INTO sequence (id, last) VALUES (1, 0);
+                """
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=60000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        # One connection per thread: sqlite3 connections are not shared across threads.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def put_many(self, collection: str, docs: Iterable[tuple[str, dict[str, Any]]], batch_size: int = 500) -> int:
+        """Upsert documents, `batch_size` per transaction; returns how many were written."""
+        _check_collection(collection)
+        if batch_size < 1:
+            raise DocumentStoreError(f"batch_size must be at least 1, got {batch_size}")
+        written = 0
+        batch: list[tuple[str, str]] = []
+        for doc_id, doc in docs:
+            if not isinstance(doc_id, str) or not doc_id or "/" in doc_id:
+                raise DocumentStoreError(f"{collection}: document id {doc_id!r} must be a non-empty string with no '/'")
+            if not isinstance(doc, dict):
+                raise DocumentStoreError(f"{collection}/{doc_id}: a document is a mapping, got {type(doc).__name__}")
+            batch.append((doc_id, _dumps(doc)))
+            if len(batch) >= batch_size:
+                written += self._write_batch(collection, batch)
+                batch = []
+        if batch:
+            written += self._write_batch(collection, batch)
+        return written
+
+    def _write_batch(self, collection: str, batch: list[tuple[str, str]]) -> int:
+        conn = self._conn
+        now = datetime.now(timezone.utc).isoformat()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (last,) = conn.execute("SELECT last FROM sequence WHERE id = 1").fetchone()
+            rows = [(collection, doc_id, body, last + i + 1, now) for i, (doc_id, body) in enumerate(batch)]
+            conn.executemany(
+                """
+                INSERT INTO documents (collection, doc_id, body, seq, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (collection, doc_id) DO UPDATE
+                SET body = excluded.body, seq = excluded.seq, updated_at = excluded.updated_at
+                """,
+                rows,
+            )
+            conn.execute("UPDATE sequence SET last = ? WHERE id = 1", (last + len(batch),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return len(batch)
+
+    def get(self, collection: str, doc_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT body FROM documents WHERE collection = ? AND doc_id = ?", (collection, doc_id)
+        ).fetchone()
+        return None if row is None else _loads(row[0])
+
+    def count(self, collection: str) -> int:
+        return self._conn.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
+
+    def stream(self, collection: str, batch_size: int = 1000) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every document in key order, read page by page (memory stays flat)."""
+        after = ""
+        while True:
+            rows = self._conn.execute(
+                "SELECT doc_id, body FROM documents WHERE collection = ? AND doc_id > ? ORDER BY doc_id LIMIT ?",
+                (collection, after, batch_size),
+            ).fetchall()
+            for doc_id, body in rows:
+                yield doc_id, _loads(body)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][0]
+
+    def changed_since(self, collection: str, watermark: int | None, batch_size: int = 1000) -> Iterator[Change]:
+        """Documents written after `watermark` (all when None), in update order, page by page."""
+        after = -1 if watermark is None else watermark
+        while True:
+            rows = self._conn.execute(
+                "SELECT doc_id, body, seq FROM documents WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (collection, after, batch_size),
+            ).fetchall()
+            for doc_id, body, seq in rows:
+                yield Change(doc_id, _loads(body), seq)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][2]
+
+    def watermark(self, collection: str) -> int | None:
+        """The update sequence of the collection's latest write (None when it is empty)."""
+        return self._conn.execute("SELECT max(seq) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
