@@ -38,6 +38,7 @@ class LazyGroup(click.Group):
     lazy={
         "generate": "winter_days.generators.cli:generate",
         "elt": "winter_days.elt.cli:elt",
+        "ml": "winter_days.ml.cli:ml",
     },
 )
 @click.version_option(__version__, prog_name="winter-days")
