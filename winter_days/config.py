@@ -78,18 +78,21 @@ def _coerce(name: str, raw: Any) -> Any:
         raise ConfigError(f"setting {name}: expected {expected}, got {raw!r}") from None
 
 
-def _flatten(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """TOML keys, with [gcp] project_id read as gcp_project_id."""
     flat: dict[str, Any] = {}
     for key, value in table.items():
         if isinstance(value, Mapping):
-            flat.update({f"{key}_{sub}": v for sub, v in _flatten(value, source).items()})
+            flat.update(_flatten(value, f"{prefix}{key}_"))
         else:
-            flat[key] = value
-    unknown = sorted(set(flat) - set(_FIELDS))
+            flat[prefix + key] = value
+    return flat
+
+
+def _check_known(values: Mapping[str, Any], source: str) -> None:
+    unknown = sorted(set(values) - set(_FIELDS))
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(_FIELDS))}")
-    return flat
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -121,14 +124,14 @@ def load_settings(
         if not path.is_file():
             raise ConfigError(f"settings file {path} does not exist")
         try:
-            values.update(_flatten(tomllib.loads(path.read_text()), str(path)))
+            from_file = _flatten(tomllib.loads(path.read_text()))
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"settings file {path}: not valid TOML: {err}") from None
+        _check_known(from_file, f"settings file {path}")
+        values.update(from_file)
     values.update(_from_env(environ))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    unknown = sorted(set(values) - set(_FIELDS))
-    if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
+    _check_known(values, "overrides")
     settings = Settings(**{name: _coerce(name, raw) for name, raw in values.items()})
     return _resolve(settings, cwd)
 

@@ -1,0 +1,18 @@
+"""Shared fixtures: every test gets its own installation under a temp folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from winter_days.config import Settings, load_settings
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    """Local-profile settings rooted in tmp_path, isolated from the caller's environment."""
+    for name in list(__import__("os").environ):
+        if name.startswith("WINTER_DAYS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("WINTER_DAYS_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    return load_settings()
