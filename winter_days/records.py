@@ -74,13 +74,18 @@ SALES_DOCUMENT_SCHEMA = pa.schema(
 )
 
 # The bronze Parquet the export writes: the document fields, with sale_timestamp parsed to
-# UTC. A value the parser cannot read keeps its raw text in sale_timestamp_raw (and a null
-# sale_timestamp) so staging can quarantine it; nothing is dropped.
+# UTC. Nothing is dropped: a timestamp the parser cannot read leaves sale_timestamp null and
+# keeps its text in sale_timestamp_raw; a field whose value does not fit its type is null,
+# named in invalid_fields (comma-separated), and the whole document is kept as JSON in
+# raw_document, so staging can quarantine the row with its reason and payload.
 SALES_BRONZE_SCHEMA = pa.schema(
     [f for f in SALES_DOCUMENT_SCHEMA if f.name != "sale_timestamp"]
     + [
         pa.field("sale_timestamp", pa.timestamp("us", tz="UTC")),
         pa.field("sale_timestamp_raw", pa.string()),
+        pa.field("sale_timestamp_form", pa.string()),
+        pa.field("invalid_fields", pa.string()),
+        pa.field("raw_document", pa.string()),
         pa.field("document_id", pa.string()),
         pa.field("document_update_seq", pa.int64()),
         pa.field("exported_at", pa.timestamp("us", tz="UTC")),

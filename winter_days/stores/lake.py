@@ -12,7 +12,7 @@ import hashlib
 import os
 import tempfile
 import uuid
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol, runtime_checkable
 
@@ -74,6 +74,8 @@ class Lake(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
 
     def put_file(self, key: str, local_path: str | os.PathLike[str]) -> None: ...
+
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]: ...
 
     def get(self, key: str) -> bytes: ...
 

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from winter_days.timestamps import parse_sale_timestamp
+
+INSTANT = datetime(2026, 3, 1, 10, 30, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("value", "form"),
+    [
+        ("2026-03-01T10:30:00+00:00", "iso_utc"),
+        ("2026-03-01T10:30:00Z", "iso_z"),
+        ("2026-03-01T12:30:00+02:00", "iso_offset"),
+        ("2026-03-01T05:30:00-05:00", "iso_offset"),
+        ("2026-03-01T10:30:00", "iso_naive"),
+        ("2026-03-01 10:30:00", "iso_naive"),
+        ("  2026-03-01T10:30:00Z ", "iso_z"),
+        (INSTANT, "datetime"),
+        (INSTANT.astimezone(timezone(timedelta(hours=9))), "datetime"),
+        (datetime(2026, 3, 1, 10, 30), "datetime_naive"),
+        (int(INSTANT.timestamp()), "epoch_s"),
+        (INSTANT.timestamp(), "epoch_s"),
+        (int(INSTANT.timestamp() * 1000), "epoch_ms"),
+        (int(INSTANT.timestamp() * 1_000_000), "epoch_us"),
+        (str(int(INSTANT.timestamp())), "epoch_s"),
+        ("Sun, 01 Mar 2026 10:30:00 GMT", "rfc2822"),
+    ],
+)
+def test_every_legacy_form_denotes_the_same_instant(value, form):
+    parsed = parse_sale_timestamp(value)
+    assert parsed.ok and parsed.form == form
+    assert parsed.value == INSTANT and parsed.value.tzinfo == timezone.utc
+
+
+@pytest.mark.parametrize("value", ["2026-03-01", "20260301", date(2026, 3, 1)])
+def test_date_only_is_midnight_utc_of_that_day(value):
+    parsed = parse_sale_timestamp(value)
+    assert parsed.form == "date_only"
+    assert parsed.value == datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("value", "form"),
+    [
+        ("yesterday", "unparseable"),
+        ("", "unparseable"),
+        ("2026-13-45T99:00:00", "unparseable"),
+        (None, "missing"),
+        (True, "unparseable"),
+        (float("nan"), "unparseable"),
+        ({"seconds": 1}, "unparseable"),
+        ("9999-01-01T00:00:00Z", "out_of_range"),
+        (-5_000_000_000, "out_of_range"),
+    ],
+)
+def test_values_that_denote_no_instant_keep_their_raw_text(value, form):
+    parsed = parse_sale_timestamp(value)
+    assert parsed.value is None and not parsed.ok
+    assert parsed.form == form
+    if value is not None:
+        assert parsed.raw is not None

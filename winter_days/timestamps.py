@@ -1,0 +1,98 @@
+"""The robust sale_timestamp parser: every form the sales store has held, to one UTC instant.
+
+The store has lived through schema versions: 2.0.0 writes ISO-8601 strings; older
+documents hold native datetimes, epoch numbers (seconds or milliseconds) or other string
+forms (with an offset, with Z, date only, a space instead of T, digits only). A value
+that denotes no instant is reported as unparseable with its raw text: never guessed,
+never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+# Epoch magnitudes: seconds until year 5138, then milliseconds, then microseconds.
+_MS_THRESHOLD = 1e11
+_US_THRESHOLD = 1e14
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ParsedTimestamp:
+    """`value` is the UTC instant, or None; `form` names what the input was; `raw` its text."""
+
+    value: datetime | None
+    form: str
+    raw: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.value is not None
+
+
+def _in_range(value: datetime, form: str, raw: str | None) -> ParsedTimestamp:
+    value = value.astimezone(timezone.utc)
+    if not _EARLIEST <= value < _LATEST:
+        return ParsedTimestamp(None, "out_of_range", raw)
+    return ParsedTimestamp(value, form, raw)
+
+
+def _from_epoch(number: float, raw: str | None) -> ParsedTimestamp:
+    if not math.isfinite(number):
+        return ParsedTimestamp(None, "unparseable", raw)
+    magnitude = abs(number)
+    if magnitude >= _US_THRESHOLD:
+        return _in_range(datetime.fromtimestamp(number / 1e6, timezone.utc), "epoch_us", raw)
+    if magnitude >= _MS_THRESHOLD:
+        return _in_range(datetime.fromtimestamp(number / 1e3, timezone.utc), "epoch_ms", raw)
+    return _in_range(datetime.fromtimestamp(number, timezone.utc), "epoch_s", raw)
+
+
+def _from_string(text: str) -> ParsedTimestamp:
+    raw = text
+    text = text.strip()
+    if not text:
+        return ParsedTimestamp(None, "unparseable", raw)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None and text.lstrip("-").replace(".", "", 1).isdigit():
+        return _from_epoch(float(text), raw)
+    if parsed is not None:
+        if len(text) <= 10:  # YYYY-MM-DD or YYYYMMDD: the day, at midnight UTC
+            return _in_range(parsed.replace(tzinfo=timezone.utc), "date_only", raw)
+        if parsed.tzinfo is None:
+            # Legacy writers stored naive strings in UTC (the service has always run in UTC).
+            return _in_range(parsed.replace(tzinfo=timezone.utc), "iso_naive", raw)
+        form = "iso_z" if text.endswith(("Z", "z")) else "iso_offset" if parsed.utcoffset() else "iso_utc"
+        return _in_range(parsed, form, raw)
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return ParsedTimestamp(None, "unparseable", raw)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return _in_range(parsed, "rfc2822", raw)
+
+
+def parse_sale_timestamp(value: Any) -> ParsedTimestamp:
+    """Normalise one stored sale_timestamp to UTC; see the module docstring for the forms."""
+    if isinstance(value, bool) or value is None:
+        return ParsedTimestamp(None, "missing" if value is None else "unparseable", None if value is None else str(value))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return _in_range(value.replace(tzinfo=timezone.utc), "datetime_naive", value.isoformat())
+        return _in_range(value, "datetime", value.isoformat())
+    if isinstance(value, date):
+        return _in_range(datetime(value.year, value.month, value.day, tzinfo=timezone.utc), "date_only", value.isoformat())
+    if isinstance(value, (int, float)):
+        return _from_epoch(float(value), repr(value))
+    if isinstance(value, str):
+        return _from_string(value)
+    return ParsedTimestamp(None, "unparseable", repr(value)[:200])
