@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench bench-quick clean
+.PHONY: setup node-setup demo test test-fast bench bench-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,23 @@ $(STAMP): $(PY) pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The real Dataform compiler, the reference our SQLX compiler is tested against. Without
+# npm the conformance tests are skipped and say why.
+NPM := $(shell command -v npm 2>/dev/null)
+NPM_FLAGS := --no-audit --no-fund --loglevel=error
+DATAFORM_PROJECTS := dataform $(wildcard tests/sqlx_project)
+
+node-setup:
+ifdef NPM
+	@test -f tools/dataform-cli/node_modules/.package-lock.json -a tools/dataform-cli/node_modules/.package-lock.json -nt tools/dataform-cli/package-lock.json || (cd tools/dataform-cli && npm ci $(NPM_FLAGS))
+	@for project in $(DATAFORM_PROJECTS); do \
+	  test -d $$project/node_modules/@dataform/core -a $$project/node_modules -nt $$project/package.json || (cd $$project && npm install $(NPM_FLAGS)) || exit 1; \
+	done
+else
+	@echo "npm not found: the Dataform conformance tests will be skipped"
+endif
+
+setup: $(STAMP) node-setup
 
 demo: setup
 	$(VENV)/bin/winter-days demo
