@@ -1,0 +1,1 @@
+"""ELT: the SQLX compiler and the engines that execute its action graph."""

@@ -1,0 +1,178 @@
+"""SQLX lexer: splits a .sqlx file into config, js, SQL statements and operation blocks.
+
+The token rules and their precedence follow the Dataform SQLX grammar, so that a file is
+cut exactly where the Dataform compiler cuts it: `${...}` inside SQL comments stays text,
+`---` on its own line separates statements, and the first matching rule wins at each
+position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class NodeType(Enum):
+    JAVASCRIPT = "javascript"
+    PLACEHOLDER = "placeholder"
+    SQL = "sql"
+    COMMENT = "comment"
+    LITERAL = "literal"
+    MULTILINE_LITERAL = "multiline_literal"
+    SEPARATOR = "separator"
+
+
+@dataclass
+class Node:
+    """A syntax tree node; `line` is where its first character sits (1-based)."""
+
+    type: NodeType
+    line: int
+    children: list[str | Node] = field(default_factory=list)
+
+    def push(self, child: str | Node) -> None:
+        if isinstance(child, str) and self.children and isinstance(self.children[-1], str):
+            self.children[-1] += child
+        else:
+            self.children.append(child)
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+
+# (pattern, action, node type, next state): action is push, pop, whole or text.
+_ANY = (r"[\s\S]", "text", None, None)
+_SEPARATOR = (r"[^\S\r\n]*---[^\S\r\n]*$", "whole", NodeType.SEPARATOR, None)
+_SQL_COMMENTS = [
+    (r"--.*?$", "whole", NodeType.COMMENT, None),
+    (r"/\*[\s\S]*?\*/", "whole", NodeType.COMMENT, None),
+]
+_SQL_QUOTES = [
+    (r"'''", "push", NodeType.MULTILINE_LITERAL, "triple_single"),
+    (r'"""', "push", NodeType.MULTILINE_LITERAL, "triple_double"),
+    (r"'", "push", NodeType.LITERAL, "single"),
+    (r'"', "push", NodeType.LITERAL, "double"),
+]
+_PLACEHOLDER = (r"\$\{", "push", NodeType.PLACEHOLDER, "js")
+
+_RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
+    "sql": [
+        (r"config \{", "push", NodeType.JAVASCRIPT, "js"),
+        (r"js \{", "push", NodeType.JAVASCRIPT, "js"),
+        (r"incremental_where \{", "push", NodeType.SQL, "inner_sql"),
+        (r"pre_operations \{", "push", NodeType.SQL, "inner_sql"),
+        (r"post_operations \{", "push", NodeType.SQL, "inner_sql"),
+        (r'input "[a-zA-Z0-9_-]+"(?:,\s*"[a-zA-Z0-9_-]+")* \{', "push", NodeType.SQL, "inner_sql"),
+        _SEPARATOR,
+        *_SQL_COMMENTS,
+        _PLACEHOLDER,
+        (r"`", "text", None, None),
+        *_SQL_QUOTES,
+        _ANY,
+    ],
+    "js": [
+        (r"//.*?$", "text", None, None),
+        (r"/\*[\s\S]*?\*/", "text", None, None),
+        (r"'(?:\\['\\]|[^\n'\\])*'", "text", None, None),
+        (r'"(?:\\["\\]|[^\n"\\])*"', "text", None, None),
+        (r"`", "push", None, "js_template"),
+        (r"\{", "push", NodeType.JAVASCRIPT, "js"),
+        (r"\}", "pop", None, None),
+        _ANY,
+    ],
+    "js_template": [
+        (r"\\\\", "text", None, None),
+        (r"\\\$\{`", "text", None, None),
+        (r"\$\{", "push", NodeType.JAVASCRIPT, "js"),
+        (r"`", "pop", None, None),
+        _ANY,
+    ],
+    "inner_sql": [
+        _SEPARATOR,
+        *_SQL_COMMENTS,
+        _PLACEHOLDER,
+        (r"\}", "pop", None, None),
+        (r"`", "text", None, None),
+        *_SQL_QUOTES,
+        _ANY,
+    ],
+    "single": [
+        (r"\\\\", "text", None, None),
+        (r"\\'", "text", None, None),
+        _PLACEHOLDER,
+        (r"'", "pop", None, None),
+        _ANY,
+    ],
+    # Dataform's double-quoted string state has no placeholder rule: `${` there is text
+    # (it is still interpolated later, because the whole statement becomes a JS template).
+    "double": [
+        (r"\\\\", "text", None, None),
+        (r'\\"', "text", None, None),
+        (r'"', "pop", None, None),
+        _ANY,
+    ],
+    "triple_single": [
+        (r"\\\\", "text", None, None),
+        _PLACEHOLDER,
+        (r"'''", "pop", None, None),
+        _ANY,
+    ],
+    "triple_double": [
+        (r"\\\\", "text", None, None),
+        _PLACEHOLDER,
+        (r'"""', "pop", None, None),
+        _ANY,
+    ],
+}
+
+_COMPILED = {
+    state: re.compile("|".join(f"({pattern})" for pattern, *_ in rules), re.M)
+    for state, rules in _RULES.items()
+}
+
+
+class LexError(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def parse(code: str) -> Node:
+    """Build the syntax tree of a SQLX file."""
+    root = Node(NodeType.SQL, 1)
+    nodes = [root]
+    states = ["sql"]
+    pos, line = 0, 1
+    while pos < len(code):
+        state = states[-1]
+        match = _COMPILED[state].match(code, pos)
+        if match is None:  # pragma: no cover - every state ends with a catch-all rule
+            raise LexError(line, "unreadable input")
+        _, action, node_type, next_state = _RULES[state][match.lastindex - 1]
+        value = match.group(0)
+        if action == "push" and node_type is None:
+            # A JS template string changes lexer state without opening a tree node.
+            nodes[-1].push(value)
+            states.append(next_state)
+        elif action == "push":
+            if node_type is NodeType.SQL and nodes[-1].type is not NodeType.SQL:
+                raise LexError(line, "SQL blocks may only appear at the top level of a file")
+            child = Node(node_type, line, [value])
+            nodes[-1].push(child)
+            nodes.append(child)
+            states.append(next_state)
+        elif action == "pop":
+            nodes[-1].push(value)
+            if state != "js_template":
+                nodes.pop()
+            states.pop()
+        elif action == "whole":
+            nodes[-1].push(Node(node_type, line, [value]))
+        else:
+            nodes[-1].push(value)
+        line += value.count("\n")
+        pos = match.end()
+    if len(states) > 1:
+        raise LexError(nodes[-1].line, f"unclosed block opened here: {nodes[-1].text()[:40]!r}")
+    return root
