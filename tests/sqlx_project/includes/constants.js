@@ -1,0 +1,6 @@
+const currency = "EUR";
+const statuses = ["completed", "refunded"];
+function quoted(values) {
+  return values.map((v) => `'${v}'`).join(", ");
+}
+module.exports = { currency, statuses, quoted };
