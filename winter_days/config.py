@@ -41,6 +41,13 @@ class Settings:
     population_start: date = date(2026, 1, 1)
     legacy_timestamp_share: float = 0.2
     churn_horizon_days: int = 30
+    # The platform's schedule (UTC cron expressions) and how it reaches the orchestrator.
+    schedule_sales: str = "0 1 * * *"
+    schedule_clickstream: str = "0 1 * * *"
+    schedule_startups: str = "0 1 * * 5"
+    schedule_orchestrator: str = "0 2 * * *"
+    schedule_missed_runs: str = "skip"
+    orchestrator_url: str = "http://127.0.0.1:8080"
     # gcp profile.
     gcp_project_id: str = ""
     gcp_region: str = "europe-west1"
@@ -136,6 +143,26 @@ def load_settings(
     return _resolve(settings, cwd)
 
 
+MISSED_RUN_POLICIES = ("skip", "run_once")
+SCHEDULE_SETTINGS = ("schedule_sales", "schedule_clickstream", "schedule_startups", "schedule_orchestrator")
+
+
+def _check_schedule(settings: Settings) -> None:
+    from croniter import croniter
+
+    for name in SCHEDULE_SETTINGS:
+        expression = getattr(settings, name)
+        if not croniter.is_valid(expression) or len(expression.split()) != 5:
+            raise ConfigError(f"setting {name}: {expression!r} is not a 5-field cron expression (minute hour day month weekday)")
+    if settings.schedule_missed_runs not in MISSED_RUN_POLICIES:
+        raise ConfigError(
+            f"setting schedule_missed_runs: {settings.schedule_missed_runs!r}; allowed: {', '.join(MISSED_RUN_POLICIES)}"
+        )
+    parsed = urlparse(settings.orchestrator_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"setting orchestrator_url: {settings.orchestrator_url!r} is not an http(s) URL")
+
+
 def _resolve(settings: Settings, cwd: Path) -> Settings:
     if settings.profile not in PROFILES:
         raise ConfigError(f"setting profile: unknown profile {settings.profile!r}; allowed: {', '.join(PROFILES)}")
@@ -161,6 +188,7 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
         value = getattr(settings, name)
         if not low <= value <= high:
             raise ConfigError(f"setting {name}: {value} is outside {low}..{high}")
+    _check_schedule(settings)
     if not 0.0 <= settings.legacy_timestamp_share <= 1.0:
         raise ConfigError(f"setting legacy_timestamp_share: {settings.legacy_timestamp_share} is outside 0..1")
     return replace(
