@@ -1,0 +1,84 @@
+"""`make bench` / `make bench-quick`: run every benchmark, then write one summary table.
+
+Each benchmark is a module `bench.<name>` runnable on its own (`python -m bench.<name>
+[--quick]`) that writes `bench/results/<name>.json` with a list of `rows` ({scenario,
+metric, value, unit, goal, ok}). They run one after another, never in parallel: this
+machine has two cores and the ratios they report are measured side by side inside each
+module. This runner collects the rows into bench/results/summary.md and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+# Order: cheapest first, so a quick look needs no patience.
+BENCHMARKS = ("generators", "export", "elt_executor", "ml", "pipeline", "service")
+
+
+def _machine() -> str:
+    cores = len(__import__("os").sched_getaffinity(0))
+    mem_gib = round(int(Path("/proc/meminfo").read_text().split()[1]) / 2**20)
+    return f"{platform.machine()}, {cores} cores, {mem_gib} GiB, Python {platform.python_version()}"
+
+
+def _table(results: dict[str, dict]) -> str:
+    lines = [
+        "| benchmark | scenario | metric | value | goal | ok |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, result in results.items():
+        for row in result.get("rows", []):
+            value = row.get("value")
+            shown = f"{value:,.3g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+            ok = {True: "yes", False: "NO", None: ""}[row.get("ok")]
+            lines.append(
+                f"| {name} | {row.get('scenario', '')} | {row.get('metric', '')} | {shown} {row.get('unit', '')} "
+                f"| {row.get('goal', '')} | {ok} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes in all)")
+    parser.add_argument("only", nargs="*", help="run only these benchmarks")
+    args = parser.parse_args(argv)
+    names = [n for n in BENCHMARKS if not args.only or n in args.only]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    failures = []
+    collected: dict[str, dict] = {}
+    for name in names:
+        if not (Path(__file__).parent / f"{name}.py").exists():
+            print(f"bench.{name}: not present in this version, skipped")
+            continue
+        print(f"== bench.{name}{' (quick)' if args.quick else ''}", flush=True)
+        started = time.perf_counter()
+        code = subprocess.call([sys.executable, "-m", f"bench.{name}"] + (["--quick"] if args.quick else []))
+        print(f"== bench.{name}: exit {code} in {time.perf_counter() - started:.1f}s", flush=True)
+        if code != 0:
+            failures.append(name)
+            continue
+        result_file = RESULTS / f"{name}.json"
+        if result_file.exists():
+            collected[name] = json.loads(result_file.read_text())
+    summary = (
+        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {_machine()}"
+        f"{' (quick sizes)' if args.quick else ''}.\n\n{_table(collected)}\n"
+    )
+    (RESULTS / ("summary-quick.md" if args.quick else "summary.md")).write_text(summary)
+    print(summary)
+    if failures:
+        print(f"failed: {', '.join(failures)}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
