@@ -39,6 +39,7 @@ class LazyGroup(click.Group):
         "generate": "winter_days.generators.cli:generate",
         "elt": "winter_days.elt.cli:elt",
         "ml": "winter_days.ml.cli:ml",
+        "schedule": "winter_days.schedule_cli:schedule_command",
     },
 )
 @click.version_option(__version__, prog_name="winter-days")

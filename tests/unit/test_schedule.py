@@ -175,3 +175,44 @@ def test_stop_lets_the_job_in_flight_finish_and_a_second_stop_cuts_it_off(tmp_pa
     with pytest.raises(JobCutOff):
         scheduler.running_job = "x"
         scheduler.request_stop()
+
+
+def test_schedule_command_shows_next_fire_times(settings):
+    from click.testing import CliRunner
+
+    from winter_days.cli import main
+
+    result = CliRunner().invoke(main, ["schedule", "--show"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert set(lines) == {"sales", "clickstream", "startups", "orchestrator"}
+    assert "0 1 * * 5" in lines["startups"]
+
+
+def test_schedule_process_stops_cleanly_on_sigterm(settings, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, WINTER_DAYS_HOME=str(settings.home))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from winter_days.cli import main; main()", "schedule"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        first = proc.stdout.readline()
+        assert "schedule running" in first, first
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "received SIGTERM" in out and "schedule stopped after 0 job(s)" in out
