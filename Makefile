@@ -27,7 +27,7 @@ node-setup:
 ifdef NPM
 	@test -f tools/dataform-cli/node_modules/.package-lock.json -a tools/dataform-cli/node_modules/.package-lock.json -nt tools/dataform-cli/package-lock.json || (cd tools/dataform-cli && npm ci $(NPM_FLAGS))
 	@for project in $(DATAFORM_PROJECTS); do \
-	  test -d $$project/node_modules/@dataform/core -a $$project/node_modules -nt $$project/package.json || (cd $$project && npm install $(NPM_FLAGS)) || exit 1; \
+	  test -d $$project/node_modules/@dataform/core -a $$project/node_modules -nt $$project/package.json || (cd $$project && npm install --no-package-lock $(NPM_FLAGS)) || exit 1; \
 	done
 else
 	@echo "npm not found: the Dataform conformance tests will be skipped"
