@@ -1,0 +1,158 @@
+"""The generator jobs: generate one flow for one simulated day and write it to its store.
+
+These are what the CLI, the demo and the cloud jobs call. Each job is idempotent for a
+given (seed, day, count): sales upsert the same document ids, lake files are immutable and
+rewriting identical bytes is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from typing import BinaryIO, Callable, Literal
+
+from winter_days.generators.clickstream import CHUNK_EVENTS, DEFAULT_EVENTS, clickstream_key, draw_clickstream_chunk
+from winter_days.generators.customers import CustomerPool
+from winter_days.generators.ground_truth import DEFAULT_HORIZON_DAYS, prepare_ground_truth
+from winter_days.generators.jsonl import lines_bytes, table_lines
+from winter_days.generators.sales import generate_sales
+from winter_days.generators.startups import DEFAULT_STARTUPS, load_dates, startup_table, startups_key
+from winter_days.records import SALES_COLLECTION
+from winter_days.stores.documents import DocumentStore
+from winter_days.stores.lake import Lake
+
+Progress = Callable[[int], None]  # called with the number of records just finished
+
+
+@dataclass(frozen=True)
+class SalesRun:
+    day: date
+    documents: int
+    legacy_documents: int
+    collection: str
+    ground_truth_key: str
+
+
+@dataclass(frozen=True)
+class LakeRun:
+    day: date
+    records: int
+    key: str
+    uri: str
+    load_type: str | None = None
+    previous_load: date | None = None
+
+
+def write_sales(
+    store: DocumentStore,
+    lake: Lake,
+    pool: CustomerPool,
+    day: date,
+    count: int | None = None,
+    legacy_share: float = 0.2,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    progress: Progress | None = None,
+) -> SalesRun:
+    """Upsert the day's sales into `winter_sales` and write the day's churn ground truth.
+
+    The ground truth assumes later days are generated with the same `count` (None: the
+    default 5..20); a day whose ground truth exists under other settings fails before
+    anything is written.
+    """
+    gt_key, gt_bytes = prepare_ground_truth(lake, pool, day, horizon_days, count)
+    docs = generate_sales(pool, day, count, legacy_share)
+    written = 0
+    batch = 5000
+    for start in range(0, len(docs), batch):
+        part = docs[start : start + batch]
+        written += store.put_many(SALES_COLLECTION, ((d["sale_id"], d) for d in part))
+        if progress:
+            progress(len(part))
+    lake.put(gt_key, gt_bytes)
+    legacy = sum(not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in docs)
+    return SalesRun(day, written, legacy, SALES_COLLECTION, gt_key)
+
+
+def _publish_lines(lake: Lake, key: str, jobs: list[Callable[[], object]], progress: Progress | None, workers: int = 2) -> int:
+    """Run the jobs (each returns a chunk of JSON Lines) on `workers` threads (Arrow and numpy
+    release the GIL), append their output in order, and publish the file under `key`
+    atomically: through the lake's streaming writer when it has one, else a temp file."""
+    stream = getattr(lake, "writer", None)
+    if stream is not None:
+        with stream(key) as out:
+            return _append_lines(out, jobs, progress, workers)
+    fd, tmp = tempfile.mkstemp(prefix=".winter-days-", suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            records = _append_lines(out, jobs, progress, workers)
+        lake.put_file(key, tmp)
+    finally:
+        os.unlink(tmp)
+    return records
+
+
+def _append_lines(out: BinaryIO, jobs: list[Callable[[], object]], progress: Progress | None, workers: int) -> int:
+    records = 0
+    with ThreadPoolExecutor(max_workers=workers) as executor:
+        pending: deque[Future] = deque()
+
+        def drain_one() -> None:
+            nonlocal records
+            lines = pending.popleft().result()
+            out.write(lines_bytes(lines))
+            records += len(lines)
+            if progress:
+                progress(len(lines))
+
+        for job in jobs:
+            pending.append(executor.submit(job))
+            if len(pending) > workers:
+                drain_one()
+        while pending:
+            drain_one()
+    return records
+
+
+def write_clickstream(
+    lake: Lake, pool: CustomerPool, day: date, count: int = DEFAULT_EVENTS, progress: Progress | None = None
+) -> LakeRun:
+    """Write the day's events as one JSON Lines file under bronze/clickstream/load_date=DAY/."""
+    key = clickstream_key(day)
+    if count < 0:
+        raise ValueError(f"clickstream count must be >= 0, got {count}")
+    sizes = [(c, min(CHUNK_EVENTS, count - first)) for c, first in enumerate(range(0, count, CHUNK_EVENTS))]
+    jobs = [lambda c=c, n=n: draw_clickstream_chunk(pool, day, n, c).jsonl() for c, n in sizes]
+    records = _publish_lines(lake, key, jobs, progress)
+    return LakeRun(day, records, key, lake.uri(key))
+
+
+def write_startups(
+    lake: Lake,
+    seed: int,
+    population_start: date,
+    day: date,
+    count: int = DEFAULT_STARTUPS,
+    load_type: Literal["auto", "full", "delta"] = "auto",
+    progress: Progress | None = None,
+) -> LakeRun:
+    """Write the startup load of `day` under bronze/startups/load_date=DAY/.
+
+    auto: full if the lake holds no earlier startup load, else a delta against the latest
+    earlier one; delta without an earlier load is an error.
+    """
+    earlier = [d for d in load_dates(lake.list("bronze/startups/")) if d < day]
+    previous = earlier[-1] if earlier else None
+    if load_type == "full":
+        previous = None
+    elif load_type == "delta" and previous is None:
+        raise ValueError(f"no startup load before {day} in {lake.uri('bronze/startups/')}: the first load must be full")
+    elif load_type not in ("auto", "delta"):
+        raise ValueError(f"load_type must be auto, full or delta, got {load_type!r}")
+    table = startup_table(seed, population_start, day, previous, count)
+    key = startups_key(day)
+    records = _publish_lines(lake, key, [lambda: table_lines(table)], progress)
+    return LakeRun(day, records, key, lake.uri(key), "full" if previous is None else "delta", previous)
