@@ -1,0 +1,223 @@
+"""The orchestrator service: `create_app(config)` builds the Flask app; nothing runs at import.
+
+Routes: POST /run, GET /runs, GET /runs/<id>, GET /healthz, GET /metrics. Every error is a
+JSON body with a message; a stack trace goes to the log, never into a response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import date
+from typing import Any, Mapping
+
+from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from winter_days.orchestrator.auth import AuthError, CallerVerifier, make_verifier
+from winter_days.orchestrator.history import FAILED, RunHistory
+from winter_days.orchestrator.logs import install_json_logging
+from winter_days.orchestrator.metrics import CONTENT_TYPE, render_metrics
+from winter_days.orchestrator.options import load_options
+from winter_days.orchestrator.pipeline import RunParameters
+from winter_days.orchestrator.runs import RunLauncher
+
+log = logging.getLogger("winter_days.orchestrator")
+
+RUN_PARAMETERS = {"as_of": "a date YYYY-MM-DD", "full_refresh": "true or false"}
+QUERY_PARAMETERS = {"wait": "true or false"}
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadRequest(Exception):
+    """A request the service cannot act on; answered 400 with this message."""
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the service. `config` may hold SETTINGS, OPTIONS, PIPELINE, VERIFIER, LOG_STREAM."""
+    app = Flask(__name__)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
+    app.config.from_mapping(config or {})
+    install_json_logging(app.config.get("LOG_STREAM"))
+
+    settings = app.config.get("SETTINGS")
+    if settings is None:
+        from winter_days.config import load_settings
+
+        settings = app.config["SETTINGS"] = load_settings()
+    options = app.config.get("OPTIONS") or load_options(settings)
+    verifier: CallerVerifier = app.config.get("VERIFIER") or make_verifier(settings, options)
+    pipeline = app.config.get("PIPELINE")
+    if pipeline is None:
+        from winter_days.orchestrator.steps import make_pipeline
+
+        pipeline = make_pipeline(settings, options)
+    history = RunHistory(options.history_path)
+    for run_id in history.reclaim_cut_off_runs():
+        log.warning("run %s was cut off by a crash; marked cut_off", run_id, extra={"run_id": run_id})
+    if options.auth_disabled:
+        log.warning("authentication is DISABLED (WINTER_DAYS_AUTH_DISABLED): any caller can trigger a run")
+    app.extensions["winter_days"] = {"launcher": RunLauncher(settings, options, history, pipeline), "verifier": verifier}
+
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.add_url_rule("/run", view_func=trigger_run, methods=["POST"])
+    app.add_url_rule("/runs", view_func=list_runs, methods=["GET"])
+    app.add_url_rule("/runs/<run_id>", view_func=show_run, methods=["GET"])
+    app.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
+    app.add_url_rule("/metrics", view_func=metrics, methods=["GET"])
+    return app
+
+
+def _launcher() -> RunLauncher:
+    return current_app.extensions["winter_days"]["launcher"]
+
+
+def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+def _http_error(err: HTTPException) -> tuple[Response, int]:
+    return _error(err.code or 500, err.description or err.name)
+
+
+def _unexpected_error(err: Exception) -> tuple[Response, int]:
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=err)
+    return _error(500, f"internal error ({type(err).__name__}); see the service log")
+
+
+# -- POST /run ----------------------------------------------------------------------------
+
+
+def _flag(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("true", "false", "1", "0"):
+        return raw.lower() in ("true", "1")
+    raise BadRequest(f"{name}: expected true or false, got {raw!r}")
+
+
+def _parse_query() -> bool:
+    unknown = sorted(set(request.args) - set(QUERY_PARAMETERS))
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s) {', '.join(unknown)}; known: wait")
+    return _flag("wait", request.args.get("wait", "true"))
+
+
+def _parse_body() -> RunParameters:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return RunParameters()
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadRequest(f"body is not valid JSON: {err}") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f"body must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(RUN_PARAMETERS))
+    if unknown:
+        known = ", ".join(f"{k} ({v})" for k, v in RUN_PARAMETERS.items())
+        raise BadRequest(f"unknown parameter(s) {', '.join(unknown)}; known: {known}")
+    as_of = body.get("as_of")
+    if as_of is not None:
+        try:
+            as_of = date.fromisoformat(as_of) if isinstance(as_of, str) and len(as_of) == 10 else None
+        except ValueError:
+            as_of = None
+        if as_of is None:
+            raise BadRequest(f"as_of: expected a date YYYY-MM-DD, got {body['as_of']!r}")
+    return RunParameters(as_of=as_of, full_refresh=_flag("full_refresh", body.get("full_refresh", False)))
+
+
+def _trigger() -> tuple[dict[str, Any], str | None]:
+    """Who triggered the run, and the key that makes a retry of the same trigger recognisable."""
+    job = request.headers.get("X-CloudScheduler-JobName")
+    schedule_time = request.headers.get("X-CloudScheduler-ScheduleTime")
+    key = request.headers.get("Idempotency-Key")
+    trigger: dict[str, Any] = {"source": "http"}
+    if key is not None:
+        if not _IDEMPOTENCY_KEY.match(key):
+            raise BadRequest("Idempotency-Key: 1 to 200 printable characters without spaces")
+        trigger["idempotency_key"] = key
+        return trigger, f"key:{key}"
+    if job and schedule_time:
+        trigger.update(scheduler_job=job, schedule_time=schedule_time)
+        return trigger, f"scheduler:{job}@{schedule_time}"
+    return trigger, None
+
+
+def _run_response(run: dict[str, Any], status: int | None = None) -> tuple[Response, int]:
+    body = {**run, "location": f"/runs/{run['run_id']}"}
+    if status is None:
+        status = 500 if run["status"] == FAILED else 200
+    response = jsonify(body)
+    response.headers["Location"] = body["location"]
+    return response, status
+
+
+def trigger_run() -> tuple[Response, int]:
+    """Run the pipeline (or answer for the first run of a retried trigger)."""
+    try:
+        current_app.extensions["winter_days"]["verifier"].verify(request.headers.get("Authorization"))
+    except AuthError as err:
+        response, status = _error(err.status, str(err))
+        if err.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="winter-days"'
+        return response, status
+    try:
+        wait = _parse_query()
+        parameters = _parse_body()
+        trigger, trigger_key = _trigger()
+    except BadRequest as err:
+        return _error(400, str(err))
+    result = _launcher().trigger(trigger, parameters, trigger_key=trigger_key, wait=wait)
+    if result.outcome == "busy":
+        owner = result.decision.owner
+        return _error(
+            409,
+            f"run {result.run_id} is active (started {result.decision.started_at}"
+            + (f" by {owner.describe()}" if owner else "")
+            + "); one run at a time: poll its location, then trigger again",
+            active_run_id=result.run_id,
+            location=f"/runs/{result.run_id}",
+        )
+    if result.run is None:
+        return _error(404, f"run {result.run_id} is not in the history")
+    if not wait and result.run["status"] == "running":
+        return _run_response(result.run, 202)
+    return _run_response(result.run)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def list_runs() -> tuple[Response, int]:
+    unknown = sorted(set(request.args) - {"limit", "before"})
+    if unknown:
+        return _error(400, f"unknown query parameter(s) {', '.join(unknown)}; known: limit, before")
+    try:
+        limit = int(request.args.get("limit", "50"))
+    except ValueError:
+        return _error(400, f"limit: expected a whole number, got {request.args['limit']!r}")
+    if not 1 <= limit <= 500:
+        return _error(400, f"limit: {limit} is outside 1..500")
+    runs = _launcher().history.list_runs(limit=limit, before=request.args.get("before"))
+    return jsonify({"runs": runs, "active_run_id": _launcher().history.active_run_id()}), 200
+
+
+def show_run(run_id: str) -> tuple[Response, int]:
+    run = _launcher().history.get_run(run_id)
+    if run is None:
+        return _error(404, f"no run {run_id!r} in the history")
+    return jsonify(run), 200
+
+
+def healthz() -> tuple[Response, int]:
+    history = _launcher().history
+    return jsonify({"status": "ok", "active_run_id": history.active_run_id()}), 200
+
+
+def metrics() -> Response:
+    return Response(render_metrics(_launcher().history), content_type=CONTENT_TYPE)

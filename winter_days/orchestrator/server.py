@@ -1,0 +1,41 @@
+"""gunicorn, embedded: `winter-days serve` runs the app factory in each worker.
+
+The gthread worker keeps answering its heartbeat to the arbiter while a request thread
+runs a long pipeline, so a `POST /run` that waits for a 30-minute poll is not killed by
+gunicorn's worker timeout, and GET /runs stays answerable during a run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from winter_days.config import Settings
+
+
+class OrchestratorServer(BaseApplication):
+    """A gunicorn application that builds the service with `create_app` in each worker."""
+
+    def __init__(self, settings: Settings, bind: str, workers: int = 2, threads: int = 4):
+        self.settings = settings
+        self.options = {
+            "bind": bind,
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 60,
+            # A run in flight gets this long to finish on SIGTERM before it is cut off.
+            "graceful_timeout": 120,
+            "accesslog": None,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from winter_days.orchestrator.app import create_app
+
+        return create_app({"SETTINGS": self.settings})

@@ -1,0 +1,173 @@
+"""The five real steps of a run, and `make_pipeline`, which picks their adapters by profile.
+
+export_sales -> compile -> invoke -> poll -> ml. Steps hand on what the next one needs
+(the compilation, the invocation) through `RunContext.handed_on`; the export's watermark is
+kept in the run history and advances only with the export step's recorded success.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from winter_days.config import Settings
+from winter_days.orchestrator.options import OrchestratorOptions
+from winter_days.orchestrator.pipeline import RunContext, RunPipeline, RunStep, StepFailed
+from winter_days.orchestrator.warehouse import explain_warehouse_lock
+
+SALES_WATERMARK = "export_sales/winter_sales"
+STEP_NAMES = ("export_sales", "compile", "invoke", "poll", "ml")
+# Failing actions named in a failed poll's message, at most.
+NAMED_FAILURES = 5
+
+
+def export_step(context: RunContext) -> dict[str, Any]:
+    """Sales documents changed since the watermark -> one bronze Parquet file."""
+    from winter_days.export import export_sales
+    from winter_days.stores import open_document_store, open_lake
+
+    watermark = context.history.watermark(SALES_WATERMARK)
+    store = open_document_store(context.settings)
+    try:
+        result = export_sales(store, open_lake(context.settings), watermark, context.run_id)
+    finally:
+        close = getattr(store, "close", None)
+        if close:
+            close()
+    if result.new_watermark is not None and result.new_watermark != watermark:
+        context.watermarks[SALES_WATERMARK] = result.new_watermark
+    return {
+        "rows": result.rows,
+        "key": result.key,
+        "unparseable_timestamps": result.unparseable_timestamps,
+        "invalid_rows": getattr(result, "invalid_rows", 0),
+        "watermark_from": watermark,
+        "watermark_to": result.new_watermark,
+    }
+
+
+def compile_step(backend_factory: Callable[[Settings], Any]) -> Callable[[RunContext], dict[str, Any]]:
+    """Compile the Dataform repository; compilation errors fail the step, each named."""
+
+    def compile_repository(context: RunContext) -> dict[str, Any]:
+        backend = backend_factory(context.settings)
+        compilation = backend.compile()
+        if compilation.compilation_errors:
+            listed = "; ".join(
+                f"{e.path or '(project)'}: {e.message}" for e in compilation.compilation_errors[:NAMED_FAILURES]
+            )
+            more = len(compilation.compilation_errors) - NAMED_FAILURES
+            raise StepFailed(
+                f"{len(compilation.compilation_errors)} compilation error(s): {listed}"
+                + (f" (and {more} more)" if more > 0 else "")
+            )
+        context.handed_on["elt_backend"] = backend
+        context.handed_on["compilation"] = compilation
+        graph = compilation.graph or {}
+        return {
+            "compilation": compilation.name,
+            "actions": sum(len(graph.get(kind) or ()) for kind in ("tables", "operations", "assertions")),
+        }
+
+    return compile_repository
+
+
+def invoke_step(context: RunContext) -> dict[str, Any]:
+    """Start a run of the compiled graph (full refresh when the trigger asks)."""
+    from winter_days.elt.backend import InvocationConfig
+
+    backend = context.handed_on["elt_backend"]
+    config = InvocationConfig(fully_refresh_incremental_tables_enabled=context.parameters.full_refresh)
+    invocation = backend.invoke(context.handed_on["compilation"], config)
+    context.handed_on["invocation"] = invocation
+    return {"invocation": invocation.name, "full_refresh": context.parameters.full_refresh}
+
+
+def poll_step(context: RunContext) -> dict[str, Any]:
+    """Wait for the invocation to finish; a timeout cancels it, a failure names the actions."""
+    from winter_days.elt.backend import ActionState, InvocationState
+
+    backend = context.handed_on["elt_backend"]
+    invocation = context.handed_on["invocation"]
+    options = context.options
+    deadline = time.monotonic() + options.poll_timeout_seconds
+    polls = 0
+    while True:
+        status = backend.get(invocation)
+        polls += 1
+        if status.state.finished:
+            break
+        if time.monotonic() >= deadline:
+            backend.cancel(invocation)
+            raise StepFailed(
+                f"invocation {invocation.name} did not finish within {options.poll_timeout_seconds:g} s "
+                f"(WINTER_DAYS_POLL_TIMEOUT_SECONDS); it was cancelled"
+            )
+        time.sleep(options.poll_interval_seconds)
+    by_state: dict[str, int] = {}
+    for action in status.actions:
+        by_state[action.state.value] = by_state.get(action.state.value, 0) + 1
+    if status.state is not InvocationState.SUCCEEDED:
+        failed = [a for a in status.actions if a.state is ActionState.FAILED]
+        named = "; ".join(f"{a.target}: {a.failure_reason or 'failed'}" for a in failed[:NAMED_FAILURES])
+        more = len(failed) - NAMED_FAILURES
+        raise StepFailed(
+            f"invocation {invocation.name} ended {status.state.value}"
+            + (f"; failing action(s): {named}" if named else "")
+            + (f" (and {more} more)" if more > 0 else "")
+        )
+    counts: dict[str, Any] = {"polls": polls, **{f"actions_{k.lower()}": v for k, v in sorted(by_state.items())}}
+    counts.update(_quarantine_counts(status.actions))
+    return counts
+
+
+def _quarantine_counts(actions: Any) -> dict[str, int]:
+    """Rows routed to each flow's quarantine table in this invocation."""
+    counts: dict[str, int] = {}
+    for action in actions:
+        name = action.target.name
+        if name.endswith("_quarantine") and action.rows is not None:
+            flow = name[: -len("_quarantine")].removeprefix("stg_")
+            counts[f"rows_quarantined_{flow}"] = action.rows_affected if action.rows_affected is not None else action.rows
+    return counts
+
+
+def ml_step(context: RunContext) -> dict[str, Any]:
+    """Features, training, gate, registry and predictions (in-process locally)."""
+    from winter_days.ml import run_churn_pipeline
+
+    summary = run_churn_pipeline(context.settings, as_of=context.parameters.as_of, runner="in-process")
+    return {k: v for k, v in summary.items() if isinstance(v, (str, int, float, bool)) or v is None}
+
+
+def make_elt_backend(settings: Settings) -> Any:
+    """The ELT backend of the settings' profile."""
+    from winter_days.elt.engines.duckdb import DuckDBBackend
+
+    return DuckDBBackend(settings)
+
+
+def guarded(action: Callable[[RunContext], Any], settings: Settings) -> Callable[[RunContext], Any]:
+    """Turn DuckDB's raw lock error into a message naming the holder and what to do."""
+
+    def run(context: RunContext) -> Any:
+        try:
+            return action(context)
+        except Exception as err:
+            explained = explain_warehouse_lock(err, settings.warehouse_path)
+            if explained is None:
+                raise
+            raise StepFailed(explained) from err
+
+    return run
+
+
+def make_pipeline(
+    settings: Settings,
+    options: OrchestratorOptions,
+    backend_factory: Callable[[Settings], Any] | None = None,
+) -> RunPipeline:
+    """The real run pipeline for the settings' profile."""
+    backend_factory = backend_factory or make_elt_backend
+    actions = (export_step, compile_step(backend_factory), invoke_step, poll_step, ml_step)
+    return RunPipeline(tuple(RunStep(name, guarded(action, settings)) for name, action in zip(STEP_NAMES, actions)))
