@@ -1,0 +1,1 @@
+"""Engines that execute a compiled Dataform graph: the local DuckDB executor."""

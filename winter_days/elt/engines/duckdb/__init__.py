@@ -1,0 +1,1 @@
+"""Run a compiled Dataform graph on DuckDB with BigQuery semantics."""

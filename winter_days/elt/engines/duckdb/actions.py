@@ -1,0 +1,186 @@
+"""How each kind of Dataform action runs on a DuckDB connection.
+
+Each function returns what the action produced (statements run, row counts, failing rows)
+or raises; the scheduler in executor.py turns that into action states.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+
+from winter_days.elt.engines.duckdb.external import is_external_table, parse_external_table, view_sql
+from winter_days.elt.engines.duckdb.graph import Action
+from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
+
+FAILING_ROWS_SAMPLE = 5
+
+
+class AssertionFailed(Exception):
+    """An assertion query returned rows."""
+
+    def __init__(self, count: int, sample: list[dict[str, Any]]):
+        super().__init__(f"assertion failed: {count} row(s) violate it; first {len(sample)}: {sample}")
+        self.count = count
+        self.sample = sample
+
+
+@dataclass
+class ActionOutcome:
+    """What running one action produced."""
+
+    statements: list[str] = field(default_factory=list)
+    rows: int | None = None
+    rows_affected: int | None = None
+
+
+class ActionRunner:
+    """Runs actions on one DuckDB connection (a cursor of the build database)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, lake_root: Path, full_refresh: bool):
+        self.con = con
+        self.lake_root = lake_root
+        self.full_refresh = full_refresh
+        self.outcome = ActionOutcome()
+
+    def run(self, action: Action) -> ActionOutcome:
+        self.outcome = ActionOutcome()
+        self._execute(f'CREATE SCHEMA IF NOT EXISTS "{action.target.schema}"')
+        if action.kind in ("table", "view"):
+            self._table_or_view(action, action.kind)
+        elif action.kind == "incremental":
+            self._incremental(action)
+        elif action.kind == "operations":
+            self._operations(action)
+        elif action.kind == "assertion":
+            self._assertion(action)
+        else:
+            raise UnsupportedSqlError(f"action kind {action.kind!r} cannot run")
+        return self.outcome
+
+    # -- kinds ---------------------------------------------------------------------
+
+    def _table_or_view(self, action: Action, kind: str) -> None:
+        query = to_duckdb_query(action.query)
+        self._ops(action.pre_ops)
+        self._replace_relation(action, kind, query)
+        self._ops(action.post_ops)
+        if kind == "table":
+            self.outcome.rows = self._count(action.local_name)
+
+    def _incremental(self, action: Action) -> None:
+        exists = self._relation_type(action) == "BASE TABLE"
+        if self.full_refresh or not exists:
+            self._table_or_view(action, "table")
+            return
+        query = to_duckdb_query(action.incremental_query)
+        self._ops(action.incremental_pre_ops)
+        columns = [row[0] for row in self.con.execute(f"DESCRIBE {self._relation(action)}").fetchall()]
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        source = f"(SELECT {column_list} FROM ({query}))"
+        if action.unique_key:
+            on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
+            updates = ", ".join(f'"{c}" = source."{c}"' for c in columns)
+            values = ", ".join(f'source."{c}"' for c in columns)
+            statement = (
+                f"MERGE INTO {self._relation(action)} AS target USING {source} AS source ON {on} "
+                f"WHEN MATCHED THEN UPDATE SET {updates} "
+                f"WHEN NOT MATCHED THEN INSERT ({column_list}) VALUES ({values})"
+            )
+        else:
+            statement = f"INSERT INTO {self._relation(action)} ({column_list}) {source[1:-1]}"
+        result = self._execute(statement).fetchone()
+        self.outcome.rows_affected = int(result[0]) if result else None
+        self._ops(action.incremental_post_ops)
+        self.outcome.rows = self._count(action.local_name)
+
+    def _operations(self, action: Action) -> None:
+        for query in action.queries:
+            self._script(query)
+        if action.has_output and self._relation_type(action) == "BASE TABLE":
+            self.outcome.rows = self._count(action.local_name)
+
+    def _assertion(self, action: Action) -> None:
+        query = to_duckdb_query(action.query)
+        self._replace_relation(action, "view", query)
+        relation = self._relation(action)
+        count = int(self._execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+        self.outcome.rows = count
+        if count:
+            cursor = self.con.execute(f"SELECT * FROM {relation} LIMIT {FAILING_ROWS_SAMPLE}")
+            names = [d[0] for d in cursor.description]
+            sample = [{n: _plain(v) for n, v in zip(names, row)} for row in cursor.fetchall()]
+            raise AssertionFailed(count, sample)
+
+    # -- statements ----------------------------------------------------------------
+
+    def _ops(self, ops: tuple[str, ...]) -> None:
+        for op in ops:
+            self._script(op)
+
+    def _script(self, sql: str) -> None:
+        """Run a BigQuery script statement by statement; external tables become views."""
+        try:
+            trees = sqlglot.parse(sql, read="bigquery")
+        except sqlglot.errors.ParseError as err:
+            raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
+        for tree in trees:
+            if tree is None:
+                continue
+            if is_external_table(tree):
+                self._execute(view_sql(parse_external_table(tree), self.lake_root))
+            else:
+                self._execute(generate_duckdb(transpile_tree(tree)))
+
+    def _replace_relation(self, action: Action, kind: str, query: str) -> None:
+        existing = self._relation_type(action)
+        relation = self._relation(action)
+        # A relation that changed kind (view <-> table) is dropped first, as Dataform does.
+        if existing == "VIEW" and kind == "table":
+            self._execute(f"DROP VIEW {relation}")
+        elif existing == "BASE TABLE" and kind == "view":
+            self._execute(f"DROP TABLE {relation}")
+        keyword = "TABLE" if kind == "table" else "VIEW"
+        self._execute(f"CREATE OR REPLACE {keyword} {relation} AS {query}")
+
+    def _relation_type(self, action: Action) -> str | None:
+        row = self.con.execute(
+            "SELECT table_type FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+            [action.target.schema, action.target.name],
+        ).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _relation(action: Action) -> str:
+        return f'"{action.target.schema}"."{action.target.name}"'
+
+    def _count(self, local_name: str) -> int:
+        schema, name = local_name.split(".", 1)
+        return int(self.con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0])
+
+    def _execute(self, statement: str) -> duckdb.DuckDBPyConnection:
+        self.outcome.statements.append(statement)
+        return self.con.execute(statement)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of a DuckDB value for the failing-rows sample."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return str(value)
+
+
+

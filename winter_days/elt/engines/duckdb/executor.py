@@ -1,0 +1,281 @@
+"""Run a compiled Dataform graph on DuckDB: schedule, states, write-audit-publish.
+
+A run builds into a private copy of the published warehouse file. Only when every selected
+action (assertions included) succeeded is the copy moved over the published file with an
+atomic rename; otherwise the copy is deleted and the published file is byte-for-byte what
+it was. Readers (dashboards, ML) open the published file read-only and so only ever see a
+fully successful run.
+
+A failed action skips its transitive dependents and nothing else; disabled actions are
+DISABLED and do not block their dependents (Dataform assumes their output exists).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+import duckdb
+
+from winter_days.elt.backend import (
+    ActionState,
+    InvocationConfig,
+    InvocationState,
+    InvocationTiming,
+    Target,
+    WorkflowInvocationAction,
+)
+from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
+from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
+from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
+
+ActionsCallback = Callable[[list[WorkflowInvocationAction]], None]
+
+_BLOCKING = (ActionState.FAILED, ActionState.SKIPPED, ActionState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one run: overall state, per-action results, whether it published."""
+
+    state: InvocationState
+    actions: tuple[WorkflowInvocationAction, ...]
+    published: bool
+    timing: InvocationTiming
+
+
+BUILD_CATALOG = "winter_days_build"
+
+
+def open_session(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with BigQuery's session semantics (UTC).
+
+    The file is attached under a fixed catalog name, so a dataset may be named like the
+    file (DuckDB would otherwise call `wh` both the catalog of wh.duckdb and a schema).
+    """
+    con = duckdb.connect()
+    mode = " (READ_ONLY)" if read_only else ""
+    con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {BUILD_CATALOG}{mode}")
+    prepare_cursor(con)
+    return con
+
+
+def prepare_cursor(con: duckdb.DuckDBPyConnection) -> None:
+    """Per-connection settings: the attached warehouse as default catalog, UTC."""
+    con.execute(f"USE {BUILD_CATALOG}")
+    con.execute("SET TimeZone = 'UTC'")
+
+
+class DuckDBExecutor:
+    """Executes compiled graphs against one published warehouse file and one lake."""
+
+    def __init__(self, warehouse_path: Path, lake_root: Path, max_workers: int = 1):
+        self.warehouse_path = Path(warehouse_path)
+        self.lake_root = Path(lake_root)
+        self.max_workers = max(1, int(max_workers))
+
+    def run(
+        self,
+        compiled: Mapping | ActionGraph,
+        config: InvocationConfig = InvocationConfig(),
+        cancel: threading.Event | None = None,
+        on_update: ActionsCallback | None = None,
+    ) -> RunResult:
+        """Run the selected actions and publish only if all of them succeeded."""
+        started = _now()
+        graph = compiled if isinstance(compiled, ActionGraph) else build_graph(compiled)
+        selected = select(graph, config)
+        cancel = cancel or threading.Event()
+        self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._exclusive():
+            build = self._build_copy()
+            try:
+                run = _Run(graph, selected, build, self, config.fully_refresh_incremental_tables_enabled, cancel, on_update)
+                actions = run.execute()
+                states = {a.state for a in actions}
+                if cancel.is_set() or ActionState.CANCELLED in states:
+                    state = InvocationState.CANCELLED
+                elif states & set(_BLOCKING):
+                    state = InvocationState.FAILED
+                else:
+                    state = InvocationState.SUCCEEDED
+                published = state is InvocationState.SUCCEEDED
+                if published:
+                    os.replace(build, self.warehouse_path)
+                    _fsync_dir(self.warehouse_path.parent)
+            finally:
+                for leftover in (build, Path(f"{build}.wal")):
+                    leftover.unlink(missing_ok=True)
+        return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
+
+    def _build_copy(self) -> Path:
+        build = self.warehouse_path.with_name(f".{self.warehouse_path.name}.build-{uuid.uuid4().hex}")
+        if self.warehouse_path.exists():
+            shutil.copyfile(self.warehouse_path, build)
+        return build
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One run at a time per warehouse file, across processes."""
+        lock_path = self.warehouse_path.with_name(f".{self.warehouse_path.name}.lock")
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class _Run:
+    """The state machine of one run over the selected actions."""
+
+    def __init__(self, graph, selected, build, executor, full_refresh, cancel, on_update):
+        self.graph: ActionGraph = graph
+        self.selected: list[Target] = selected
+        self.build: Path = build
+        self.executor: DuckDBExecutor = executor
+        self.full_refresh: bool = full_refresh
+        self.cancel: threading.Event = cancel
+        self.on_update: ActionsCallback | None = on_update
+        self.lock = threading.Lock()
+        self.results: dict[Target, WorkflowInvocationAction] = {
+            t: WorkflowInvocationAction(target=t, kind=graph.actions[t].kind, state=ActionState.PENDING) for t in selected
+        }
+        self.running: dict[Target, duckdb.DuckDBPyConnection] = {}
+
+    def execute(self) -> list[WorkflowInvocationAction]:
+        for target in self.selected:
+            if self.graph.actions[target].disabled:
+                self._set(target, state=ActionState.DISABLED)
+        self._notify()
+        con = open_session(self.build)
+        try:
+            with ThreadPoolExecutor(max_workers=self.executor.max_workers) as pool:
+                futures: dict[Future, Target] = {}
+                while True:
+                    self._skip_blocked()
+                    if self.cancel.is_set():
+                        self._cancel_pending()
+                        self.interrupt()
+                    for target in self._ready(exclude=set(futures.values())):
+                        if len(futures) >= self.executor.max_workers:
+                            break
+                        self._set(target, state=ActionState.RUNNING, invocation_timing=InvocationTiming(_now()))
+                        self._notify()
+                        futures[pool.submit(self._run_one, con, target)] = target
+                    if not futures:
+                        break
+                    done, _ = wait(list(futures), timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        futures.pop(future)
+                        self._notify()
+            if not self.cancel.is_set():
+                con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        self._notify()
+        return [self.results[t] for t in self.selected]
+
+    def interrupt(self) -> None:
+        """Stop the statements running now (cancel)."""
+        with self.lock:
+            for cursor in self.running.values():
+                cursor.interrupt()
+
+    def _run_one(self, con: duckdb.DuckDBPyConnection, target: Target) -> None:
+        action = self.graph.actions[target]
+        cursor = con.cursor()
+        prepare_cursor(cursor)
+        with self.lock:
+            self.running[target] = cursor
+        runner = ActionRunner(cursor, self.executor.lake_root, self.full_refresh)
+        state, reason, sample = ActionState.SUCCEEDED, "", ()
+        try:
+            runner.run(action)
+        except AssertionFailed as failed:
+            state, reason, sample = ActionState.FAILED, str(failed), tuple(failed.sample)
+        except (duckdb.Error, UnsupportedSqlError, GraphError, OSError) as err:
+            if self.cancel.is_set():
+                state, reason = ActionState.CANCELLED, "cancelled while running"
+            else:
+                state, reason = ActionState.FAILED, f"{action.file_name or target}: {err}"
+        except Exception as err:  # noqa: BLE001 - an unexpected error fails this action, not the run
+            state, reason = ActionState.FAILED, f"{action.file_name or target}: internal error {type(err).__name__}: {err}"
+        finally:
+            with self.lock:
+                self.running.pop(target, None)
+            cursor.close()
+        outcome = runner.outcome
+        timing = InvocationTiming(self.results[target].invocation_timing.start_time, _now())
+        self._set(
+            target,
+            state=state,
+            failure_reason=reason,
+            invocation_timing=timing,
+            sql_script=";\n".join(outcome.statements),
+            rows=outcome.rows,
+            rows_affected=outcome.rows_affected,
+            failing_rows_sample=sample,
+        )
+
+    def _ready(self, exclude: set[Target]) -> list[Target]:
+        ready = []
+        for target in self.selected:
+            result = self.results[target]
+            if result.state is not ActionState.PENDING or target in exclude:
+                continue
+            deps = [d for d in self.graph.actions[target].dependencies if d in self.results]
+            if all(self.results[d].state in (ActionState.SUCCEEDED, ActionState.DISABLED) for d in deps):
+                ready.append(target)
+        return ready
+
+    def _skip_blocked(self) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for target in self.selected:
+                if self.results[target].state is not ActionState.PENDING:
+                    continue
+                blockers = [
+                    d for d in self.graph.actions[target].dependencies if d in self.results and self.results[d].state in _BLOCKING
+                ]
+                if blockers:
+                    reason = f"dependency {blockers[0]} {self.results[blockers[0]].state.value.lower()}"
+                    self._set(target, state=ActionState.SKIPPED, failure_reason=reason)
+                    changed = True
+
+    def _cancel_pending(self) -> None:
+        for target in self.selected:
+            if self.results[target].state is ActionState.PENDING:
+                self._set(target, state=ActionState.CANCELLED, failure_reason="invocation cancelled")
+
+    def _set(self, target: Target, **changes) -> None:
+        with self.lock:
+            self.results[target] = replace(self.results[target], **changes)
+
+    def _notify(self) -> None:
+        if self.on_update is not None:
+            with self.lock:
+                snapshot = [self.results[t] for t in self.selected]
+            self.on_update(snapshot)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

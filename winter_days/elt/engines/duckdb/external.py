@@ -1,0 +1,153 @@
+"""BigQuery external tables over the lake, as DuckDB views.
+
+`CREATE [OR REPLACE] EXTERNAL TABLE t [(col TYPE, ...)] OPTIONS (format=..., uris=[...])`
+becomes a view over read_parquet / read_csv / read_json whose file globs are evaluated
+each time the view is queried, so files that land later are read without recompiling.
+`gs://<bucket>/<path>` maps to `<lake root>/<path>`; a `*` spans folders as in BigQuery,
+and never matches the lake's hidden in-flight files (`.tmp-*`). Each view also has
+BigQuery's `_FILE_NAME` pseudo-column, holding the gs:// URI of the row's file.
+
+Where BigQuery fails a query over an external table whose URIs match no file, the local
+view exists and is empty (when its columns are declared): the local profile starts from
+an empty lake.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlglot import exp
+
+from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, transpile_tree
+
+
+@dataclass(frozen=True)
+class ExternalTable:
+    """The parts of a CREATE EXTERNAL TABLE statement the local view needs."""
+
+    schema: str
+    name: str
+    file_format: str
+    uris: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type)
+    options: dict[str, object]
+
+
+def is_external_table(tree: exp.Expression) -> bool:
+    """True for a parsed `CREATE ... EXTERNAL TABLE` statement."""
+    properties = tree.args.get("properties") if isinstance(tree, exp.Create) else None
+    return bool(properties) and any(isinstance(p, exp.ExternalProperty) for p in properties.expressions)
+
+
+def parse_external_table(tree: exp.Create) -> ExternalTable:
+    """Read target, columns and OPTIONS of a parsed CREATE EXTERNAL TABLE."""
+    schema_node = tree.this
+    table = schema_node.this if isinstance(schema_node, exp.Schema) else schema_node
+    columns: list[tuple[str, str]] = []
+    if isinstance(schema_node, exp.Schema):
+        for column in schema_node.expressions:
+            kind = transpile_tree(column.args["kind"].copy())
+            columns.append((column.name, kind.sql(dialect="duckdb")))
+    file_format = ""
+    options: dict[str, object] = {}
+    for prop in tree.args["properties"].expressions:
+        if isinstance(prop, exp.FileFormatProperty):
+            file_format = prop.this.name.upper()
+        elif isinstance(prop, exp.Property) and "value" in prop.args:
+            options[prop.name.lower()] = _option_value(prop.args["value"])
+    file_format = str(options.pop("format", file_format)).upper()
+    uris = options.pop("uris", None)
+    if not uris:
+        raise UnsupportedSqlError(f"external table {table.name}: OPTIONS(uris=[...]) is required")
+    if isinstance(uris, str):
+        uris = [uris]
+    return ExternalTable(
+        schema=table.db,
+        name=table.name,
+        file_format=file_format,
+        uris=tuple(str(u) for u in uris),
+        columns=tuple(columns),
+        options=options,
+    )
+
+
+def view_sql(table: ExternalTable, lake_root: Path) -> str:
+    """The DuckDB statement that (re)creates the external table as a view."""
+    lake_root = lake_root.resolve()
+    patterns = [lake_glob(uri, lake_root) for uri in table.uris]
+    matching = [p for p in patterns if globlib.glob(p, recursive=True, include_hidden=False)]
+    relation = f'"{table.schema}"."{table.name}"'
+    if not matching:
+        if not table.columns:
+            raise UnsupportedSqlError(
+                f"external table {table.schema}.{table.name}: no file matches {', '.join(table.uris)} "
+                "and no column list is declared, so its schema is unknown"
+            )
+        nulls = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in table.columns)
+        return f"CREATE OR REPLACE VIEW {relation} AS SELECT {nulls}, CAST(NULL AS VARCHAR) AS _FILE_NAME WHERE false"
+    files = "[" + ", ".join(_quote(p) for p in matching) + "]"
+    bucket_prefix = table.uris[0].split("/", 3)[:3]
+    file_name = f"{_quote('/'.join(bucket_prefix) + '/')} || substr(filename, {len(str(lake_root)) + 2})"
+    reader, columns = _reader(table, files)
+    return f"CREATE OR REPLACE VIEW {relation} AS SELECT {columns}, {file_name} AS _FILE_NAME FROM {reader}"
+
+
+def lake_glob(uri: str, lake_root: Path) -> str:
+    """A DuckDB glob under the lake root for a gs:// (or lake-relative) URI."""
+    path = uri.split("://", 1)[1].split("/", 1)[1] if "://" in uri else uri.lstrip("/")
+    if path.count("*") > 1:
+        raise UnsupportedSqlError(f"uri {uri}: BigQuery allows one '*' wildcard")
+    if "*" in path:
+        prefix, suffix = path.split("*", 1)
+        # BigQuery's star spans folders; a hidden file is an in-flight lake write.
+        star = "**/[!.]*" if prefix == "" or prefix.endswith("/") else "*"
+        path = prefix + star + suffix
+    return str(lake_root / path)
+
+
+def _reader(table: ExternalTable, files: str) -> tuple[str, str]:
+    hive = "hive_partition_uri_prefix" in table.options
+    declared = ", ".join(f'CAST("{n}" AS {k}) AS "{n}"' for n, k in table.columns)
+    if table.file_format == "PARQUET":
+        reader = f"read_parquet({files}, union_by_name = true, filename = true, hive_partitioning = {str(hive).lower()})"
+        return reader, declared or "* EXCLUDE (filename)"
+    if table.file_format == "CSV":
+        if not table.columns:
+            raise UnsupportedSqlError(f"external table {table.name}: CSV needs a column list locally")
+        column_types = "{" + ", ".join(f"{_quote(n)}: {_quote(k)}" for n, k in table.columns) + "}"
+        delimiter = str(table.options.get("field_delimiter", ","))
+        quote = str(table.options.get("quote", '"'))
+        header = int(table.options.get("skip_leading_rows", 0) or 0) > 0
+        reader = (
+            f"read_csv({files}, columns = {column_types}, delim = {_quote(delimiter)}, quote = {_quote(quote)}, "
+            f"escape = {_quote(quote)}, header = {str(header).lower()}, auto_detect = false, filename = true, "
+            f"hive_partitioning = {str(hive).lower()})"
+        )
+        return reader, ", ".join(f'"{n}"' for n, _ in table.columns)
+    if table.file_format in ("NEWLINE_DELIMITED_JSON", "JSON"):
+        if not table.columns:
+            reader = f"read_json({files}, format = 'newline_delimited', filename = true, hive_partitioning = {str(hive).lower()})"
+            return reader, "* EXCLUDE (filename)"
+        column_types = "{" + ", ".join(f"{_quote(n)}: {_quote(k)}" for n, k in table.columns) + "}"
+        reader = (
+            f"read_json({files}, format = 'newline_delimited', columns = {column_types}, filename = true, "
+            f"hive_partitioning = {str(hive).lower()})"
+        )
+        return reader, ", ".join(f'"{n}"' for n, _ in table.columns)
+    raise UnsupportedSqlError(f"external table {table.name}: format {table.file_format or '?'} is not supported locally")
+
+
+def _option_value(node: exp.Expression) -> object:
+    if isinstance(node, exp.Array):
+        return [_option_value(e) for e in node.expressions]
+    if isinstance(node, exp.Literal):
+        return node.this if node.is_string else int(float(node.this)) if float(node.this).is_integer() else float(node.this)
+    if isinstance(node, exp.Boolean):
+        return node.this
+    return node.name
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

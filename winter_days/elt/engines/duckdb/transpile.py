@@ -1,0 +1,277 @@
+"""BigQuery SQL -> DuckDB SQL, with BigQuery's semantics where the two engines differ.
+
+sqlglot does the bulk of the translation. The rewrites below cover what sqlglot leaves
+with DuckDB semantics (or leaves unrunnable); each one is pinned by a test that holds the
+value BigQuery returns (tests/unit/elt/engines/duckdb/test_bigquery_semantics.py):
+
+- EXTRACT(DAYOFWEEK): BigQuery numbers Sunday=1..Saturday=7, DuckDB Sunday=0..6.
+- EXTRACT(WEEK): BigQuery counts Sunday-started weeks (days before the first Sunday are
+  week 0); DuckDB's WEEK is the ISO week. EXTRACT(ISOWEEK) is DuckDB's WEEK.
+- EXTRACT(DATE FROM ts): DuckDB has no DATE part; it is a cast.
+- TIMESTAMP_DIFF counts whole elapsed units (BigQuery); DuckDB's date_diff counts unit
+  boundaries, its date_sub counts whole units. DATE_DIFF and DATETIME_DIFF count
+  boundaries in both engines and keep sqlglot's translation.
+- DATE_ADD / DATE_SUB / DATE_TRUNC return a DATE (DuckDB's date + interval and its
+  date_trunc('week', date) are TIMESTAMPs). DATE_TRUNC on a TIMESTAMP is written
+  TIMESTAMP_TRUNC in the models.
+- CAST / SAFE_CAST of a STRING to INT64 accepts only integer text (decimal or 0x hex) and
+  to BOOL only 'true'/'false', as BigQuery does; DuckDB would round '1.5' to 2 and read
+  '1e3', 'yes', '1'. A failing CAST raises, a failing SAFE_CAST is NULL.
+- NUMERIC is DECIMAL(38, 9) (DuckDB's bare DECIMAL is DECIMAL(18, 3)).
+- SAFE.<function>(...) returns NULL instead of failing: TRY(...) in DuckDB, TRY_CAST for
+  SAFE.PARSE_JSON, try_strptime for SAFE.PARSE_TIMESTAMP / PARSE_DATE / PARSE_DATETIME.
+- PARSE_TIMESTAMP / PARSE_DATE / PARSE_DATETIME formats: BigQuery's %E*S (seconds with
+  any fraction), %E<n>S, %Ez, %F, %T are spelled out for DuckDB's strptime; the result of
+  PARSE_TIMESTAMP is a TIMESTAMP WITH TIME ZONE (BigQuery's TIMESTAMP is absolute).
+- FORMAT_TIMESTAMP / FORMAT_DATETIME: %E<n>S and %E*S become DuckDB's %S.%g / %S.%f.
+- COUNTIF over no rows (or only NULL conditions) is 0 in BigQuery, NULL in DuckDB's
+  count_if: it becomes COUNT(CASE WHEN cond THEN 1 END), which is also valid in windows.
+- ARRAY_AGG(... ORDER BY ... LIMIT n): DuckDB has no LIMIT inside an aggregate; it is a
+  list_slice of the ordered aggregate.
+- FARM_FINGERPRINT has no DuckDB equivalent: a clear error, never a different hash.
+
+Table references drop the project (database): locally a target is schema.name.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+
+
+class UnsupportedSqlError(ValueError):
+    """BigQuery SQL the local engine cannot run with BigQuery's semantics."""
+
+
+NUMERIC_PRECISION, NUMERIC_SCALE = 38, 9
+
+# BigQuery format elements DuckDB's strptime/strftime spell differently. %E*S and %E<n>S
+# are handled separately because parsing needs alternatives (with and without a fraction).
+_FORMAT_ELEMENTS = {"%F": "%Y-%m-%d", "%T": "%H:%M:%S", "%R": "%H:%M", "%D": "%m/%d/%y", "%Ez": "%z", "%Z": "%Z"}
+_FRACTION = re.compile(r"%E(\*|[1-9])S")
+
+# BigQuery casts a STRING to INT64 only from integer text (decimal or 0x hex) and to BOOL
+# only from 'true'/'false'; DuckDB also accepts '1.5' (-> 2), '1e3', 'yes', '1', ...
+_STRICT_TEXT = {
+    exp.DataType.Type.BIGINT: r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*",
+    exp.DataType.Type.BOOLEAN: r"(?i)\s*(true|false)\s*",
+}
+_OURS = "winter_days_rewrite"
+
+
+def to_duckdb(sql: str) -> list[str]:
+    """Transpile a BigQuery script (one or more statements) to DuckDB statements."""
+    try:
+        trees = sqlglot.parse(sql, read="bigquery")
+    except ParseError as err:
+        raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
+    return [generate_duckdb(transpile_tree(tree)) for tree in trees if tree is not None]
+
+
+def generate_duckdb(tree: exp.Expression) -> str:
+    """DuckDB SQL for a rewritten tree; anything sqlglot cannot express is an error."""
+    try:
+        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as err:
+        # EXTRACT on a TIMESTAMPTZ depends on the session time zone, which is UTC here
+        # as in BigQuery, so that warning does not apply.
+        real = [m for m in err.args[0].split("\n") if m and "timezone handling" not in m]
+        if real:
+            raise UnsupportedSqlError("; ".join(real)) from None
+        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.IGNORE)
+
+
+def to_duckdb_query(sql: str) -> str:
+    """Transpile exactly one BigQuery SELECT (a table/view/assertion query)."""
+    statements = to_duckdb(sql)
+    if len(statements) != 1:
+        raise UnsupportedSqlError(f"expected one query, found {len(statements)} statements")
+    return statements[0]
+
+
+def transpile_tree(tree: exp.Expression) -> exp.Expression:
+    """Apply the BigQuery-semantics rewrites to a parsed BigQuery statement."""
+    if isinstance(tree, exp.Declare):
+        raise UnsupportedSqlError("BigQuery scripting (DECLARE) is not supported by the local executor")
+    return tree.transform(_rewrite)
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Table):
+        return _drop_project(node)
+    if isinstance(node, exp.Extract):
+        return _extract(node)
+    if isinstance(node, exp.TimestampDiff):
+        unit = exp.Literal.string(_unit_name(node.args.get("unit")))
+        return exp.Anonymous(this="DATE_SUB", expressions=[unit, node.expression, node.this])
+    if isinstance(node, (exp.DateAdd, exp.DateSub, exp.DateTrunc)) and not node.meta.get(_OURS):
+        return exp.Cast(this=_ours(node.copy()), to=exp.DataType.build("DATE"))
+    if isinstance(node, exp.DataType):
+        return _numeric(node)
+    if isinstance(node, exp.Cast) and not node.meta.get(_OURS):
+        return _strict_cast(node)
+    if isinstance(node, exp.SafeFunc):
+        return _safe(node.this)
+    if isinstance(node, (exp.StrToTime, exp.StrToDate, exp.ParseDatetime)):
+        return _parse_time(node, safe=False)
+    if isinstance(node, exp.TimeToStr):
+        return _format_time(node)
+    if isinstance(node, exp.CountIf):
+        counted = exp.Case(ifs=[exp.If(this=node.this.copy(), true=exp.Literal.number(1))])
+        return exp.Count(this=counted)
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.ArrayAgg):
+        return _array_agg(node.this, ignore_nulls=True)
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Limit):
+        return _array_agg(node, ignore_nulls=False)
+    if isinstance(node, exp.FarmFingerprint) or (
+        isinstance(node, exp.Anonymous) and str(node.this).upper() == "FARM_FINGERPRINT"
+    ):
+        raise UnsupportedSqlError("FARM_FINGERPRINT has no DuckDB equivalent; hash with TO_HEX(SHA256(...)) instead")
+    return node
+
+
+def _drop_project(table: exp.Table) -> exp.Table:
+    if table.args.get("catalog") is not None and table.args.get("db") is not None:
+        table = table.copy()
+        table.set("catalog", None)
+    return table
+
+
+def _unit_name(unit: exp.Expression | None) -> str:
+    if unit is None:
+        raise UnsupportedSqlError("date part missing")
+    if isinstance(unit, exp.WeekStart):
+        raise UnsupportedSqlError("TIMESTAMP_DIFF with WEEK(<weekday>) is not supported locally")
+    return unit.name.upper()
+
+
+def _extract(node: exp.Extract) -> exp.Expression:
+    part = node.name.upper()
+    value = node.expression
+    if part == "DAYOFWEEK":
+        return exp.Paren(this=exp.Add(this=node.copy(), expression=exp.Literal.number(1)))
+    if part == "WEEK":
+        week = exp.Anonymous(this="STRFTIME", expressions=[value.copy(), exp.Literal.string("%U")])
+        return _ours(exp.Cast(this=week, to=exp.DataType.build("BIGINT")))
+    if part == "ISOWEEK":
+        return exp.Extract(this=exp.var("WEEK"), expression=value.copy())
+    if part == "DATE":
+        return exp.Cast(this=value.copy(), to=exp.DataType.build("DATE"))
+    return node
+
+
+def _ours(node: exp.Expression) -> exp.Expression:
+    """Mark a node this module built, so later rewrites leave it alone."""
+    node.meta[_OURS] = True
+    return node
+
+
+def _strict_cast(node: exp.Cast) -> exp.Expression:
+    pattern = _STRICT_TEXT.get(node.to.this) if isinstance(node.to, exp.DataType) else None
+    value = node.this
+    if pattern is None or (isinstance(value, exp.Literal) and not value.is_string):
+        return node
+    is_text = exp.EQ(this=exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), expression=exp.Literal.string("VARCHAR"))
+    as_text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
+    fits = exp.Anonymous(this="REGEXP_FULL_MATCH", expressions=[as_text, exp.Literal.string(pattern)])
+    accepted = exp.or_(
+        exp.Is(this=value.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=is_text)), fits
+    )
+    if isinstance(node, exp.TryCast) or node.args.get("safe"):
+        checked = exp.Case(ifs=[exp.If(this=accepted, true=value.copy())])
+        return _ours(exp.TryCast(this=checked, to=node.to.copy()))
+    message = exp.DPipe(
+        this=exp.Literal.string(f"Bad {'int64' if node.to.this == exp.DataType.Type.BIGINT else 'bool'} value: "),
+        expression=as_text.copy(),
+    )
+    failure = exp.Anonymous(this="ERROR", expressions=[message])
+    checked = exp.Case(ifs=[exp.If(this=accepted, true=value.copy())], default=failure)
+    return _ours(exp.Cast(this=checked, to=node.to.copy()))
+
+
+def _numeric(node: exp.DataType) -> exp.DataType:
+    if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
+        return exp.DataType.build(f"DECIMAL({NUMERIC_PRECISION}, {NUMERIC_SCALE})")
+    return node
+
+
+def _safe(inner: exp.Expression) -> exp.Expression:
+    if isinstance(inner, exp.ParseJSON):
+        return exp.TryCast(this=inner.this, to=exp.DataType.build("JSON"))
+    if isinstance(inner, (exp.StrToTime, exp.StrToDate, exp.ParseDatetime)):
+        return _parse_time(inner, safe=True)
+    if isinstance(inner, exp.Cast):
+        return exp.TryCast(this=inner.this, to=inner.to)
+    return exp.Anonymous(this="TRY", expressions=[inner])
+
+
+def _parse_formats(fmt: str) -> list[str]:
+    """DuckDB strptime formats equivalent to one BigQuery parse format."""
+    for element, duck in _FORMAT_ELEMENTS.items():
+        fmt = fmt.replace(element, duck)
+    match = _FRACTION.search(fmt)
+    if match is None:
+        return [fmt]
+    digits = match.group(1)
+    with_fraction = fmt[: match.start()] + "%S.%f" + fmt[match.end() :]
+    without = fmt[: match.start()] + "%S" + fmt[match.end() :]
+    if digits == "*":
+        return [with_fraction, without]
+    return [with_fraction]
+
+
+def _parse_time(node: exp.Expression, safe: bool) -> exp.Expression:
+    fmt_node = node.args.get("format")
+    if not isinstance(fmt_node, exp.Literal) or not fmt_node.is_string:
+        raise UnsupportedSqlError("PARSE_* with a non-literal format is not supported locally")
+    formats = _parse_formats(fmt_node.this)
+    value = node.this
+    if not any(y in f for f in formats for y in ("%Y", "%y", "%G")):
+        # BigQuery fills a missing year with 1970.
+        value = exp.DPipe(this=exp.Literal.string("1970 "), expression=value)
+        formats = ["%Y " + f for f in formats]
+    fmt_arg: exp.Expression = (
+        exp.Literal.string(formats[0])
+        if len(formats) == 1
+        else exp.Array(expressions=[exp.Literal.string(f) for f in formats])
+    )
+    parsed = exp.Anonymous(this="TRY_STRPTIME" if safe else "STRPTIME", expressions=[value, fmt_arg])
+    target = {exp.StrToDate: "DATE", exp.ParseDatetime: "TIMESTAMP"}.get(type(node), "TIMESTAMPTZ")
+    return exp.Cast(this=parsed, to=exp.DataType.build(target))
+
+
+def _format_time(node: exp.TimeToStr) -> exp.Expression:
+    fmt_node = node.args.get("format")
+    if not isinstance(fmt_node, exp.Literal) or not fmt_node.is_string:
+        return node
+    fmt = fmt_node.this
+    for element, duck in _FORMAT_ELEMENTS.items():
+        fmt = fmt.replace(element, duck)
+
+    def fraction(match: re.Match[str]) -> str:
+        digits = match.group(1)
+        return {"3": "%S.%g", "6": "%S.%f", "9": "%S.%n"}.get(digits, "%S.%f")
+
+    fmt = _FRACTION.sub(fraction, fmt)
+    node = node.copy()
+    node.set("format", exp.Literal.string(fmt))
+    return node
+
+
+def _array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
+    """ARRAY_AGG([IGNORE NULLS] [ORDER BY] [LIMIT n]) as DuckDB spells it."""
+    body = node.this
+    count = None
+    if isinstance(body, exp.Limit):
+        count = body.args.get("expression")
+        body = body.this
+    agg: exp.Expression = exp.ArrayAgg(this=body.copy())
+    if ignore_nulls:
+        value = body.this if isinstance(body, exp.Order) else body
+        agg = exp.Filter(this=agg, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+    if count is None:
+        return agg
+    return exp.Anonymous(this="LIST_SLICE", expressions=[agg, exp.Literal.number(1), count.copy()])
