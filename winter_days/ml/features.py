@@ -1,0 +1,288 @@
+"""Point-in-time churn features and labels, computed in DuckDB SQL.
+
+Input contract (the gold/silver tables the ELT publishes; only these columns are read):
+
+- sales, `winter_days_warehouse.fct_sales`: customer_id, sale_id, sale_timestamp
+  (TIMESTAMPTZ, UTC), status (completed/pending/refunded/cancelled), total_amount,
+  payment_method, region.
+- clicks, `winter_days_staging.stg_click`: user_id (a customer_id for signed-in visitors),
+  event_timestamp (TIMESTAMPTZ or ISO-8601 text, UTC), event_type, is_bounce, session_id.
+
+Time semantics. An as-of date T stands for the end of day T: its cutoff is T+1 00:00 UTC.
+Features use only rows with a timestamp before the cutoff (the `agg_cust_metrics` logic
+evaluated as of T). A customer is active at T when they made a completed purchase before
+the cutoff; only active customers get a row. The label `churned` is 1 when the customer
+makes no completed purchase in (T, T+H] (days T+1 .. T+H), H = churn_horizon_days; it is
+only defined when the data reaches T+H, otherwise it is null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from winter_days.records import PAYMENT_METHODS, REGIONS
+
+SALES_TABLE = "winter_days_warehouse.fct_sales"
+CLICKS_TABLE = "winter_days_staging.stg_click"
+
+SALES_COLUMNS = ("customer_id", "sale_id", "sale_timestamp", "status", "total_amount", "payment_method", "region")
+CLICK_COLUMNS = ("user_id", "event_timestamp", "event_type", "is_bounce", "session_id")
+
+# Order matters: it is the column order of the model's input matrix.
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "recency_days",
+    "tenure_days",
+    "frequency",
+    "frequency_30d",
+    "frequency_90d",
+    "monetary",
+    "monetary_90d",
+    "avg_order_value",
+    "avg_gap_days",
+    "recency_over_gap",
+    "refund_rate",
+    "cancel_rate",
+    "pending_rate",
+    *(f"pay_share_{method}" for method in PAYMENT_METHODS),
+    *(f"region_{region.lower()}" for region in REGIONS),
+    "clicks_7d",
+    "clicks_30d",
+    "clicks_prev_30d",
+    "click_trend",
+    "sessions_30d",
+    "bounce_rate_30d",
+    "cart_events_30d",
+    "days_since_last_click",
+)
+
+KEY_COLUMNS = ("as_of_date", "customer_id")
+LABEL_COLUMN = "churned"
+
+
+class FeatureError(ValueError):
+    """The warehouse cannot give the features asked for (missing table or column, no data)."""
+
+
+@dataclass(frozen=True)
+class FeatureSources:
+    """Where the sales and click rows come from (tables or views in the warehouse)."""
+
+    sales: str = SALES_TABLE
+    clicks: str = CLICKS_TABLE
+
+
+@dataclass(frozen=True)
+class DataSpan:
+    """First and last calendar day (UTC) with a sale in the warehouse."""
+
+    first_day: date
+    last_day: date
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def check_sources(con: duckdb.DuckDBPyConnection, sources: FeatureSources) -> None:
+    """Fail naming the table and column when the warehouse does not meet the input contract."""
+    for table, columns in ((sources.sales, SALES_COLUMNS), (sources.clicks, CLICK_COLUMNS)):
+        schema, _, name = table.rpartition(".")
+        found = {
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = ?",
+                [name, schema or "main"],
+            ).fetchall()
+        }
+        if not found:
+            raise FeatureError(f"churn features: table {table} does not exist in the warehouse; run the ELT first")
+        missing = [c for c in columns if c not in found]
+        if missing:
+            raise FeatureError(f"churn features: table {table} lacks column(s) {', '.join(missing)}")
+
+
+def data_span(con: duckdb.DuckDBPyConnection, sources: FeatureSources = FeatureSources()) -> DataSpan:
+    """The days the sales data covers; FeatureError when there are no sales."""
+    first, last = con.execute(
+        f"SELECT min(sale_timestamp AT TIME ZONE 'UTC')::DATE, max(sale_timestamp AT TIME ZONE 'UTC')::DATE "
+        f"FROM {sources.sales} WHERE sale_timestamp IS NOT NULL AND customer_id IS NOT NULL"
+    ).fetchone()
+    if first is None:
+        raise FeatureError(f"churn features: {sources.sales} has no sales with a customer and a timestamp")
+    return DataSpan(first, last)
+
+
+def _feature_sql(sources: FeatureSources, horizon_days: int, label_until: date | None) -> str:
+    pay_shares = ",\n".join(
+        f"    avg(CASE WHEN payment_method = {_sql_literal(m)} THEN 1.0 ELSE 0.0 END) AS pay_share_{m}"
+        for m in PAYMENT_METHODS
+    )
+    regions = ",\n".join(
+        f"    CASE WHEN sa.region = {_sql_literal(r)} THEN 1.0 ELSE 0.0 END AS region_{r.lower()}" for r in REGIONS
+    )
+    # Labels need the whole window (T, T+H] inside the data: later as-of dates get a null label.
+    label_ok = "TRUE" if label_until is None else f"d.as_of_date + INTERVAL {horizon_days} DAY <= DATE '{label_until}'"
+    return f"""
+WITH d AS (
+  SELECT as_of_date, CAST(as_of_date + INTERVAL 1 DAY AS TIMESTAMPTZ) AS cutoff FROM as_of_dates
+),
+s AS (
+  SELECT customer_id, CAST(sale_timestamp AS TIMESTAMPTZ) AS ts, status,
+         CAST(total_amount AS DOUBLE) AS amount, payment_method, region
+  FROM {sources.sales}
+  WHERE customer_id IS NOT NULL AND sale_timestamp IS NOT NULL
+),
+c AS (
+  SELECT user_id AS customer_id, CAST(event_timestamp AS TIMESTAMPTZ) AS ts, event_type,
+         CAST(is_bounce AS BOOLEAN) AS is_bounce, session_id
+  FROM {sources.clicks}
+  WHERE user_id IS NOT NULL AND event_timestamp IS NOT NULL
+),
+sales_agg AS (
+  SELECT d.as_of_date, d.cutoff, s.customer_id,
+    count(*) FILTER (WHERE status = 'completed') AS frequency,
+    count(*) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 30 DAY) AS frequency_30d,
+    count(*) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY) AS frequency_90d,
+    coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0) AS monetary,
+    coalesce(sum(amount) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY), 0) AS monetary_90d,
+    min(ts) FILTER (WHERE status = 'completed') AS first_completed,
+    max(ts) FILTER (WHERE status = 'completed') AS last_completed,
+    avg(CASE WHEN status = 'refunded' THEN 1.0 ELSE 0.0 END) AS refund_rate,
+    avg(CASE WHEN status = 'cancelled' THEN 1.0 ELSE 0.0 END) AS cancel_rate,
+    avg(CASE WHEN status = 'pending' THEN 1.0 ELSE 0.0 END) AS pending_rate,
+{pay_shares},
+    arg_max(region, ts) AS region
+  FROM d JOIN s ON s.ts < d.cutoff
+  GROUP BY d.as_of_date, d.cutoff, s.customer_id
+  HAVING count(*) FILTER (WHERE status = 'completed') > 0
+),
+click_agg AS (
+  SELECT d.as_of_date, c.customer_id,
+    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 7 DAY) AS clicks_7d,
+    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS clicks_30d,
+    count(*) FILTER (WHERE ts < d.cutoff - INTERVAL 30 DAY) AS clicks_prev_30d,
+    count(DISTINCT session_id) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS sessions_30d,
+    avg(CASE WHEN is_bounce THEN 1.0 ELSE 0.0 END) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS bounce_rate_30d,
+    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY AND event_type IN ('add_to_cart', 'checkout'))
+      AS cart_events_30d,
+    max(ts) AS last_click
+  FROM d JOIN c ON c.ts < d.cutoff AND c.ts >= d.cutoff - INTERVAL 60 DAY
+  GROUP BY d.as_of_date, c.customer_id
+),
+future AS (
+  SELECT d.as_of_date, s.customer_id, count(*) AS completed_in_window
+  FROM d JOIN s ON s.status = 'completed' AND s.ts >= d.cutoff
+                AND s.ts < d.cutoff + INTERVAL {horizon_days} DAY
+  GROUP BY d.as_of_date, s.customer_id
+)
+SELECT
+  sa.as_of_date, sa.customer_id,
+  epoch(sa.cutoff - sa.last_completed) / 86400.0 AS recency_days,
+  epoch(sa.cutoff - sa.first_completed) / 86400.0 AS tenure_days,
+  CAST(sa.frequency AS DOUBLE) AS frequency,
+  CAST(sa.frequency_30d AS DOUBLE) AS frequency_30d,
+  CAST(sa.frequency_90d AS DOUBLE) AS frequency_90d,
+  sa.monetary, sa.monetary_90d,
+  sa.monetary / sa.frequency AS avg_order_value,
+  CASE WHEN sa.frequency > 1
+       THEN epoch(sa.last_completed - sa.first_completed) / 86400.0 / (sa.frequency - 1) END AS avg_gap_days,
+  CASE WHEN sa.frequency > 1 AND sa.last_completed > sa.first_completed
+       THEN epoch(sa.cutoff - sa.last_completed) / (epoch(sa.last_completed - sa.first_completed) / (sa.frequency - 1))
+  END AS recency_over_gap,
+  sa.refund_rate, sa.cancel_rate, sa.pending_rate,
+  {", ".join(f"sa.pay_share_{m}" for m in PAYMENT_METHODS)},
+{regions},
+  CAST(coalesce(ca.clicks_7d, 0) AS DOUBLE) AS clicks_7d,
+  CAST(coalesce(ca.clicks_30d, 0) AS DOUBLE) AS clicks_30d,
+  CAST(coalesce(ca.clicks_prev_30d, 0) AS DOUBLE) AS clicks_prev_30d,
+  CAST(coalesce(ca.clicks_30d, 0) - coalesce(ca.clicks_prev_30d, 0) AS DOUBLE) AS click_trend,
+  CAST(coalesce(ca.sessions_30d, 0) AS DOUBLE) AS sessions_30d,
+  ca.bounce_rate_30d,
+  CAST(coalesce(ca.cart_events_30d, 0) AS DOUBLE) AS cart_events_30d,
+  epoch(sa.cutoff - ca.last_click) / 86400.0 AS days_since_last_click,
+  CASE WHEN {label_ok} THEN CAST(coalesce(f.completed_in_window, 0) = 0 AS INTEGER) END AS churned
+FROM sales_agg sa
+LEFT JOIN click_agg ca USING (as_of_date, customer_id)
+LEFT JOIN future f USING (as_of_date, customer_id)
+JOIN d ON d.as_of_date = sa.as_of_date
+ORDER BY sa.as_of_date, sa.customer_id
+"""
+
+
+def build_feature_table(
+    con: duckdb.DuckDBPyConnection,
+    as_of_dates: list[date],
+    horizon_days: int,
+    sources: FeatureSources = FeatureSources(),
+    label_until: date | None = None,
+) -> pa.Table:
+    """One row per (as_of_date, active customer): keys, FEATURE_COLUMNS and `churned`.
+
+    `label_until` is the last day the data may be read for labels (default: the last sale
+    day); a label whose window passes it is null rather than a wrong "churned".
+    """
+    if not as_of_dates:
+        raise FeatureError("churn features: no as-of dates given")
+    check_sources(con, sources)
+    if label_until is None:
+        label_until = data_span(con, sources).last_day
+    con.execute("SET TimeZone = 'UTC'")
+    dates = pa.table({"as_of_date": pa.array(sorted(set(as_of_dates)), pa.date32())})
+    con.register("as_of_dates", dates)
+    try:
+        table = con.sql(_feature_sql(sources, horizon_days, label_until)).to_arrow_table()
+    finally:
+        con.unregister("as_of_dates")
+    return table
+
+
+def feature_matrix(table: pa.Table, columns: tuple[str, ...] | list[str] = FEATURE_COLUMNS) -> np.ndarray:
+    """The model input: float64, one column per feature, NaN where a feature is undefined."""
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise FeatureError(f"churn features: feature table lacks column(s) {', '.join(missing)}")
+    if table.num_rows == 0:
+        return np.empty((0, len(columns)), dtype=np.float64)
+    return np.column_stack(
+        [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in columns]
+    )
+
+
+def connect_read_only(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse, FeatureError if it is absent."""
+    if not Path(warehouse_path).is_file():
+        raise FeatureError(f"churn features: warehouse {warehouse_path} does not exist; run the ELT first")
+    return duckdb.connect(str(warehouse_path), read_only=True)
+
+
+def training_as_of_dates(span: DataSpan, score_date: date, horizon_days: int, train_dates: int, step_days: int,
+                         min_history_days: int) -> tuple[list[date], date]:
+    """Earlier as-of dates to train on and the later one to evaluate on.
+
+    The evaluation date is score_date - H (the last date whose label window is complete);
+    training dates end H days before it, so no training label looks into the evaluation
+    window, and step back `step_days` while at least `min_history_days` of history remain.
+    """
+    eval_date = score_date - timedelta(days=horizon_days)
+    earliest = span.first_day + timedelta(days=min_history_days)
+    train = []
+    for k in range(train_dates):
+        candidate = eval_date - timedelta(days=horizon_days + k * step_days)
+        if candidate < earliest:
+            break
+        train.append(candidate)
+    if not train:
+        need = 2 * horizon_days + min_history_days
+        have = (score_date - span.first_day).days
+        raise FeatureError(
+            f"churn training: the sales history from {span.first_day} to {score_date} spans {have} days; a time split "
+            f"with a {horizon_days}-day horizon needs at least {need} days (history, a training window and an "
+            "evaluation window)"
+        )
+    return sorted(train), eval_date

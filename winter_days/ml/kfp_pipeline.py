@@ -1,0 +1,136 @@
+"""The churn pipeline as a KFP v2 pipeline (the template Vertex AI Pipelines takes).
+
+Each component is a lightweight Python component whose body imports `winter_days.ml.steps`
+and calls one step, so the pipeline logic lives in one place and the container image only
+needs the winter-days package. kfp is part of the `[gcp]` extra and imported only here,
+lazily: nothing else in the package imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+from winter_days import __version__
+
+PIPELINE_NAME = "customer-churn"
+PIPELINE_FILE = "customer_churn_pipeline.json"
+DEFAULT_IMAGE = f"winter-days:{__version__}"
+
+
+class KfpUnavailableError(RuntimeError):
+    """kfp is not installed (it comes with the [gcp] extra)."""
+
+
+def _kfp():
+    try:
+        import kfp
+        from kfp import compiler, dsl
+    except ImportError:
+        raise KfpUnavailableError(
+            "the KFP pipeline needs the kfp package: pip install 'winter-days[gcp]' (kfp==2.17.3)"
+        ) from None
+    return kfp, compiler, dsl
+
+
+# Component bodies: KFP ships each function's source to the container, so each one imports
+# what it calls inside its body.
+def build_features_component(settings_json: str, options_json: str, run_id: str, as_of: str) -> str:
+    from winter_days.ml.steps import build_features
+
+    return build_features(settings_json, options_json, run_id, as_of)
+
+
+def train_models_component(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import train_models
+
+    return train_models(settings_json, upstream)
+
+
+def evaluate_models_component(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import evaluate_models
+
+    return evaluate_models(settings_json, upstream)
+
+
+def register_model_component(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import register_model
+
+    return register_model(settings_json, upstream)
+
+
+def gate_model_component(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import gate_model
+
+    return gate_model(settings_json, upstream)
+
+
+def predict_churn_component(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import predict_churn
+
+    return predict_churn(settings_json, upstream)
+
+
+CHAINED_COMPONENTS = (
+    ("train-models", train_models_component),
+    ("evaluate-models", evaluate_models_component),
+    ("register-model", register_model_component),
+    ("gate-model", gate_model_component),
+    ("predict-churn", predict_churn_component),
+)
+
+
+def build_pipeline(image: str = DEFAULT_IMAGE):
+    """The KFP pipeline function: build-features, then each chained step on the previous output."""
+    _, _, dsl = _kfp()
+
+    def component(func):
+        # The image already holds winter-days and kfp: no pip install at container start.
+        return dsl.component(func, base_image=image, install_kfp_package=False)
+
+    features_op = component(build_features_component)
+    chained = [(name, component(func)) for name, func in CHAINED_COMPONENTS]
+
+    @dsl.pipeline(name=PIPELINE_NAME, description="Churn: features, train, evaluate, register, gate, predict")
+    def customer_churn(settings_json: str, options_json: str = "{}", run_id: str = "", as_of: str = "") -> str:
+        task = features_op(settings_json=settings_json, options_json=options_json, run_id=run_id, as_of=as_of)
+        # The warehouse and registry change between runs: a cached step would be wrong.
+        task.set_caching_options(False)
+        for _, op in chained:
+            task = op(settings_json=settings_json, upstream=task.output)
+            task.set_caching_options(False)
+        return task.output
+
+    return customer_churn
+
+
+def compile_pipeline(path: str | Path, image: str = DEFAULT_IMAGE) -> Path:
+    """Write the pipeline spec (JSON) to `path`."""
+    _, compiler, _ = _kfp()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compiler.Compiler().compile(build_pipeline(image), package_path=str(path))
+    return path
+
+
+def pipeline_dag(spec: dict) -> dict[str, list[str]]:
+    """Task name -> names of the tasks it depends on, from a compiled spec."""
+    tasks = spec["root"]["dag"]["tasks"]
+    return {name: sorted(task.get("dependentTasks", [])) for name, task in tasks.items()}
+
+
+def run_local(spec_path: Path, pipeline_root: Path, arguments: dict[str, str]) -> str:
+    """Run a compiled spec with KFP's local SubprocessRunner in this environment; returns
+    the last step's output."""
+    kfp, _, _ = _kfp()
+    from kfp import components, local
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
+    pipeline = components.load_component_from_file(str(spec_path))
+    with warnings.catch_warnings():
+        # The spec names the production image; locally the current environment stands in for it.
+        warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
+        task = pipeline(**arguments)
+    output = task.output
+    return output if isinstance(output, str) else json.dumps(output)

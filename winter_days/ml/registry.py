@@ -1,0 +1,237 @@
+"""The model registry: versions and aliases in the lake under `mlops/models/<model>/`.
+
+Layout:
+    mlops/models/customer_churn/versions/<version>/model.skops      candidate (skops, never pickle)
+    mlops/models/customer_churn/versions/<version>/baseline.skops   logistic-regression baseline
+    mlops/models/customer_churn/versions/<version>/metrics.json     evaluation of both models
+    mlops/models/customer_churn/versions/<version>/features.json    ordered feature list
+    mlops/models/customer_churn/versions/<version>/roc.png, pr.png  curves of the evaluation
+    mlops/models/customer_churn/versions/<version>/manifest.json    written last: the version is complete
+    mlops/models/customer_churn/aliases.json                         champion / challenger
+
+A version id is derived from the training-data fingerprint, the model parameters and the
+package version, so the same data and code give the same version whichever runner trains it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import skops.io as sio
+
+from winter_days.ml.locking import exclusive_lock
+from winter_days.stores import Lake, LakeNotFound
+
+MODEL_NAME = "customer_churn"
+REGISTRY_PREFIX = f"mlops/models/{MODEL_NAME}"
+ALIASES_KEY = f"{REGISTRY_PREFIX}/aliases.json"
+
+# Types a registry artefact may contain beyond what skops trusts by default. Anything else
+# in a file (a function reference, an unknown class) makes loading fail.
+TRUSTED_TYPES = (
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "numpy.dtype",
+)
+
+DEFAULT_AUC_TOLERANCE = 0.005
+DEFAULT_AUC_FLOOR = 0.6
+
+
+class RegistryError(Exception):
+    """A registry read or write that cannot be done; the message names the key."""
+
+
+class UntrustedArtefactError(RegistryError):
+    """A model file holding types outside TRUSTED_TYPES: refused, never loaded."""
+
+
+def version_key(version: str, name: str) -> str:
+    return f"{REGISTRY_PREFIX}/versions/{version}/{name}"
+
+
+def make_version_id(as_of: str, training_fingerprint: str, model_params: dict, package_version: str) -> str:
+    digest = hashlib.sha256(
+        json.dumps([training_fingerprint, model_params, package_version], sort_keys=True).encode()
+    ).hexdigest()
+    return f"{as_of.replace('-', '')}-{digest[:12]}"
+
+
+def dump_model(model: Any) -> bytes:
+    """The skops bytes of a scikit-learn estimator."""
+    return sio.dumps(model, compression=8)
+
+
+def load_model(data: bytes, source: str = "model") -> Any:
+    """Load skops bytes, refusing any type outside the default set and TRUSTED_TYPES."""
+    try:
+        found = sio.get_untrusted_types(data=data)
+    except Exception as err:  # a corrupt or foreign file: say which one
+        raise RegistryError(f"{source}: not a readable skops file ({err})") from None
+    refused = sorted(set(found) - set(TRUSTED_TYPES))
+    if refused:
+        raise UntrustedArtefactError(f"{source}: refusing to load untrusted type(s) {', '.join(refused)}")
+    return sio.loads(data, trusted=list(found))
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True, default=str).encode()
+
+
+@dataclass
+class ModelVersion:
+    version: str
+    manifest: dict
+
+    @property
+    def roc_auc(self) -> float:
+        return float(self.manifest["metrics"]["candidate"]["roc_auc"])
+
+
+class Registry:
+    """Model versions and aliases of one model in a lake."""
+
+    def __init__(self, lake: Lake):
+        self.lake = lake
+
+    # -- versions ------------------------------------------------------------------------
+    def exists(self, version: str) -> bool:
+        return self.lake.exists(version_key(version, "manifest.json"))
+
+    def save_version(
+        self,
+        version: str,
+        *,
+        model: bytes,
+        baseline: bytes,
+        metrics: dict,
+        features: list[str],
+        curves: dict[str, bytes],
+        manifest: dict,
+    ) -> ModelVersion:
+        """Write a complete version; the manifest goes last so a half-written version is
+        never visible. Re-saving an existing version with the same fingerprint is a no-op."""
+        if self.exists(version):
+            existing = self.get_version(version)
+            if existing.manifest.get("training_fingerprint") != manifest.get("training_fingerprint"):
+                raise RegistryError(f"model version {version} already exists with a different training fingerprint")
+            return existing
+        self.lake.put(version_key(version, "model.skops"), model)
+        self.lake.put(version_key(version, "baseline.skops"), baseline)
+        self.lake.put(version_key(version, "metrics.json"), _json(metrics))
+        self.lake.put(version_key(version, "features.json"), _json(list(features)))
+        for name, png in curves.items():
+            self.lake.put(version_key(version, f"{name}.png"), png)
+        full = {
+            **manifest,
+            "version": version,
+            "model_name": MODEL_NAME,
+            "metrics": metrics,
+            "features": list(features),
+            "model_sha256": hashlib.sha256(model).hexdigest(),
+            "files": ["model.skops", "baseline.skops", "metrics.json", "features.json", *(f"{n}.png" for n in curves)],
+        }
+        self.lake.put(version_key(version, "manifest.json"), _json(full))
+        return ModelVersion(version, full)
+
+    def get_version(self, version: str) -> ModelVersion:
+        try:
+            manifest = json.loads(self.lake.get(version_key(version, "manifest.json")))
+        except LakeNotFound:
+            raise RegistryError(f"model version {version} is not in the registry") from None
+        return ModelVersion(version, manifest)
+
+    def versions(self) -> list[str]:
+        suffix = "/manifest.json"
+        prefix = f"{REGISTRY_PREFIX}/versions/"
+        return sorted(k[len(prefix) : -len(suffix)] for k in self.lake.list(prefix) if k.endswith(suffix))
+
+    def load(self, version: str, artefact: str = "model.skops") -> Any:
+        """The estimator of a version, checked against the manifest's hash and trusted types."""
+        key = version_key(version, artefact)
+        data = self.lake.get(key)
+        if artefact == "model.skops":
+            expected = self.get_version(version).manifest.get("model_sha256")
+            if expected and hashlib.sha256(data).hexdigest() != expected:
+                raise RegistryError(f"{key}: content does not match the manifest's model_sha256")
+        return load_model(data, source=key)
+
+    # -- aliases -------------------------------------------------------------------------
+    def aliases(self) -> dict:
+        try:
+            return json.loads(self.lake.get(ALIASES_KEY))
+        except LakeNotFound:
+            return {"revision": 0, "aliases": {}, "history": []}
+
+    def alias(self, name: str) -> str | None:
+        entry = self.aliases()["aliases"].get(name)
+        return entry["version"] if entry else None
+
+    def _alias_lock(self) -> contextlib.AbstractContextManager:
+        # The file replace makes each write atomic; the lock makes read-modify-write atomic
+        # between processes on one machine (remote lakes rely on the single-run guard).
+        path = self.lake.local_path(f"{REGISTRY_PREFIX}/aliases.lock")
+        return contextlib.nullcontext() if path is None else exclusive_lock(path)
+
+    def apply_gate(
+        self, version: str, tolerance: float, floor: float, champion_auc_on_eval: dict[str, float] | None = None
+    ) -> dict:
+        """Gate `version` against the current champion and move the aliases in one write.
+
+        Becomes champion when its AUC > floor and >= champion AUC - tolerance (or there is
+        no champion); otherwise becomes challenger. The champion's AUC is the one measured on
+        the candidate's own evaluation set when given ({version: auc}), else its registered AUC.
+        Returns the decision with its reason.
+        """
+        candidate = self.get_version(version)
+        with self._alias_lock():
+            state = self.aliases()
+            champion_version = state["aliases"].get("champion", {}).get("version")
+            champion_auc = None
+            if champion_version is not None:
+                champion_auc = (champion_auc_on_eval or {}).get(champion_version)
+                if champion_auc is None:
+                    champion_auc = self.get_version(champion_version).roc_auc
+            decision = gate_decision(
+                candidate.roc_auc,
+                champion_auc,
+                champion_version,
+                tolerance,
+                floor,
+            )
+            decision["version"] = version
+            now = datetime.now(timezone.utc).isoformat()
+            if champion_version == version:
+                decision.update(promoted=True, reason=f"version {version} is already champion")
+            else:
+                alias = "champion" if decision["promoted"] else "challenger"
+                state["aliases"][alias] = {"version": version, "roc_auc": candidate.roc_auc, "updated_at": now}
+                if decision["promoted"] and state["aliases"].get("challenger", {}).get("version") == version:
+                    del state["aliases"]["challenger"]
+                state["history"] = (state["history"] + [{"at": now, "alias": alias, **decision}])[-200:]
+                state["revision"] = int(state["revision"]) + 1
+                self.lake.put(ALIASES_KEY, _json(state))
+            return decision
+
+
+def gate_decision(
+    candidate_auc: float, champion_auc: float | None, champion_version: str | None, tolerance: float, floor: float
+) -> dict:
+    """Whether a candidate may become champion, and why (pure: no registry access)."""
+    base = {"candidate_auc": candidate_auc, "champion_auc": champion_auc, "champion_version": champion_version,
+            "tolerance": tolerance, "floor": floor}
+    if not candidate_auc > floor:
+        return {**base, "promoted": False,
+                "reason": f"AUC {candidate_auc:.4f} is not above the floor {floor:.4f}; kept as challenger"}
+    if champion_auc is None:
+        return {**base, "promoted": True, "reason": f"no champion yet; AUC {candidate_auc:.4f} is above the floor"}
+    if candidate_auc >= champion_auc - tolerance:
+        return {**base, "promoted": True,
+                "reason": f"AUC {candidate_auc:.4f} >= champion {champion_version} AUC {champion_auc:.4f} - {tolerance}"}
+    return {**base, "promoted": False,
+            "reason": f"AUC {candidate_auc:.4f} < champion {champion_version} AUC {champion_auc:.4f} - {tolerance}; "
+                      "kept as challenger"}

@@ -1,0 +1,313 @@
+"""The churn pipeline's steps, each a function of strings so KFP components can call them.
+
+Steps hand over through the lake, under `mlops/runs/<run_id>/`, and each returns a small
+JSON summary that the next step takes as input (this is what orders them in the KFP DAG):
+
+    build_features -> train_models -> evaluate_models -> register_model -> gate_model -> predict_churn
+
+Every version is registered, then the gate moves the aliases, so a model that is not
+promoted is still kept (as challenger) with its metrics and the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from winter_days.config import Settings, load_settings
+from winter_days.ml.evaluate import classification_metrics, curve_pngs
+from winter_days.ml.features import (
+    FEATURE_COLUMNS,
+    FeatureSources,
+    build_feature_table,
+    connect_read_only,
+    data_span,
+    feature_matrix,
+    training_as_of_dates,
+)
+from winter_days.ml.predict import PredictionError, predictions_table, write_predictions
+from winter_days.ml.registry import (
+    DEFAULT_AUC_FLOOR,
+    DEFAULT_AUC_TOLERANCE,
+    Registry,
+    dump_model,
+    load_model,
+    make_version_id,
+)
+from winter_days.ml.train import (
+    TrainingConfig,
+    check_training_data,
+    fingerprint,
+    fit_baseline,
+    fit_candidate,
+    split_by_time,
+    to_dataset,
+)
+from winter_days.stores import Lake, open_lake
+
+STEP_ORDER = ("build_features", "train_models", "evaluate_models", "register_model", "gate_model", "predict_churn")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Run options beyond Settings: training knobs, the promotion gate, input tables."""
+
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    auc_tolerance: float = DEFAULT_AUC_TOLERANCE
+    auc_floor: float = DEFAULT_AUC_FLOOR
+    sales_table: str = FeatureSources.sales
+    clicks_table: str = FeatureSources.clicks
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> PipelineOptions:
+        raw = json.loads(text or "{}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown churn pipeline option(s): {', '.join(unknown)}")
+        training = TrainingConfig(**raw.pop("training", {}))
+        return cls(training=training, **raw)
+
+    @property
+    def sources(self) -> FeatureSources:
+        return FeatureSources(self.sales_table, self.clicks_table)
+
+
+def settings_to_json(settings: Settings) -> str:
+    return json.dumps({f.name: getattr(settings, f.name) for f in fields(settings)}, default=str, sort_keys=True)
+
+
+def settings_from_json(text: str) -> Settings:
+    values = json.loads(text)
+    # Every field is given explicitly, so neither the environment nor a settings file of the
+    # component's working directory can change what the caller asked for.
+    return load_settings(overrides=values, environ={}, cwd=Path(values["home"]))
+
+
+def new_run_id(as_of: str) -> str:
+    """A unique, time-ordered run id."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{as_of or 'latest'}-{secrets.token_hex(3)}"
+
+
+def run_key(run_id: str, name: str) -> str:
+    return f"mlops/runs/{run_id}/{name}"
+
+
+def _put_json(lake: Lake, key: str, value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    lake.put(key, text.encode())
+    return text
+
+
+def _put_table(lake: Lake, key: str, table: pa.Table) -> None:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    lake.put(key, buffer.getvalue())
+
+
+def _get_table(lake: Lake, key: str) -> pa.Table:
+    return pq.read_table(io.BytesIO(lake.get(key)))
+
+
+def _context(settings_json: str, summary_json: str) -> tuple[Settings, Lake, dict, PipelineOptions]:
+    settings = settings_from_json(settings_json)
+    summary = json.loads(summary_json)
+    lake = open_lake(settings)
+    options = PipelineOptions.from_json(lake.get(run_key(summary["run_id"], "options.json")).decode())
+    return settings, lake, summary, options
+
+
+def build_features(settings_json: str, options_json: str, run_id: str, as_of: str = "") -> str:
+    """Point-in-time features for the training, evaluation and scoring dates."""
+    settings = settings_from_json(settings_json)
+    options = PipelineOptions.from_json(options_json)
+    run_id = run_id or new_run_id(as_of)
+    lake = open_lake(settings)
+    lake.put(run_key(run_id, "options.json"), options.to_json().encode())
+    horizon = settings.churn_horizon_days
+    with connect_read_only(settings.warehouse_path) as con:
+        span = data_span(con, options.sources)
+        score_date = date.fromisoformat(as_of) if as_of else span.last_day
+        cfg = options.training
+        train_dates, eval_date = training_as_of_dates(
+            span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days
+        )
+        table = build_feature_table(con, [*train_dates, eval_date, score_date], horizon, options.sources,
+                                    label_until=score_date)
+    train, evaluation = split_by_time(table, train_dates, eval_date, cfg.holdout_share, cfg.seed)
+    score = table.filter(pc.equal(table.column("as_of_date"), pa.scalar(score_date, pa.date32())))
+    for name, part in (("train", train), ("eval", evaluation), ("score", score)):
+        _put_table(lake, run_key(run_id, f"{name}.parquet"), part)
+    summary = {
+        "run_id": run_id,
+        "as_of": score_date.isoformat(),
+        "data_first_day": span.first_day.isoformat(),
+        "data_last_day": span.last_day.isoformat(),
+        "train_dates": [d.isoformat() for d in train_dates],
+        "eval_date": eval_date.isoformat(),
+        "rows": {"train": train.num_rows, "eval": evaluation.num_rows, "score": score.num_rows},
+        "horizon_days": horizon,
+    }
+    return _put_json(lake, run_key(run_id, "features.json"), summary)
+
+
+def train_models(settings_json: str, features_summary: str) -> str:
+    """Fit the candidate and the baseline on the training rows."""
+    _, lake, summary, options = _context(settings_json, features_summary)
+    run_id = summary["run_id"]
+    data = to_dataset(_get_table(lake, run_key(run_id, "train.parquet")))
+    check_training_data(data, options.training, "training")
+    candidate = fit_candidate(data, options.training)
+    baseline = fit_baseline(data, options.training)
+    lake.put(run_key(run_id, "candidate.skops"), dump_model(candidate))
+    lake.put(run_key(run_id, "baseline.skops"), dump_model(baseline))
+    result = {
+        **summary,
+        "training_fingerprint": fingerprint(data),
+        "training_rows": len(data),
+        "training_positive_rate": float(data.y.mean()),
+        "non_finite_values": data.non_finite,
+        "model_params": options.training.model_params(),
+        "candidate_iterations": int(candidate.n_iter_),
+    }
+    return _put_json(lake, run_key(run_id, "training.json"), result)
+
+
+def evaluate_models(settings_json: str, training_summary: str) -> str:
+    """Score the candidate, the baseline and the current champion on the held-out rows."""
+    _, lake, summary, options = _context(settings_json, training_summary)
+    run_id = summary["run_id"]
+    table = _get_table(lake, run_key(run_id, "eval.parquet"))
+    data = to_dataset(table)
+    eval_config = TrainingConfig(min_rows=max(20, options.training.min_class_rows * 2),
+                                 min_class_rows=options.training.min_class_rows)
+    check_training_data(data, eval_config, "evaluation (held-out customers, later as-of date)")
+    scores = {}
+    for name in ("candidate", "baseline"):
+        model = load_model(lake.get(run_key(run_id, f"{name}.skops")), run_key(run_id, f"{name}.skops"))
+        scores[name] = model.predict_proba(data.X)[:, 1]
+    metrics: dict[str, Any] = {name: classification_metrics(data.y, s) for name, s in scores.items()}
+    metrics["candidate"]["model"] = "HistGradientBoostingClassifier"
+    metrics["baseline"]["model"] = "LogisticRegression (median-imputed, scaled)"
+    metrics["eval_date"] = summary["eval_date"]
+    registry = Registry(lake)
+    champion = registry.alias("champion")
+    metrics["champion_on_eval"] = None
+    if champion is not None:
+        features = registry.get_version(champion).manifest["features"]
+        if set(features) <= set(table.column_names):
+            champion_scores = registry.load(champion).predict_proba(to_dataset(table, features).X)[:, 1]
+            metrics["champion_on_eval"] = {"version": champion,
+                                           "roc_auc": classification_metrics(data.y, champion_scores)["roc_auc"]}
+    for name, png in curve_pngs(data.y, scores).items():
+        lake.put(run_key(run_id, f"{name}.png"), png)
+    _put_json(lake, run_key(run_id, "metrics.json"), metrics)
+    return json.dumps({**summary, "metrics": metrics}, sort_keys=True, default=str)
+
+
+def register_model(settings_json: str, evaluation_summary: str) -> str:
+    """Save the evaluated candidate as a registry version (idempotent for the same data)."""
+    from winter_days import __version__ as package_version
+    import sklearn
+    import skops
+
+    _, lake, summary, options = _context(settings_json, evaluation_summary)
+    run_id = summary["run_id"]
+    version = make_version_id(summary["as_of"], summary["training_fingerprint"], summary["model_params"],
+                              package_version)
+    manifest = {
+        key: summary[key]
+        for key in ("as_of", "train_dates", "eval_date", "horizon_days", "training_fingerprint", "training_rows",
+                    "training_positive_rate", "non_finite_values", "model_params", "run_id")
+    }
+    manifest.update(
+        package_version=package_version,
+        sklearn_version=sklearn.__version__,
+        skops_version=skops.__version__,
+        created_at=datetime.now(timezone.utc).isoformat(),
+    )
+    Registry(lake).save_version(
+        version,
+        model=lake.get(run_key(run_id, "candidate.skops")),
+        baseline=lake.get(run_key(run_id, "baseline.skops")),
+        metrics=summary["metrics"],
+        features=list(FEATURE_COLUMNS),
+        curves={name: lake.get(run_key(run_id, f"{name}.png")) for name in ("roc", "pr")},
+        manifest=manifest,
+    )
+    return _put_json(lake, run_key(run_id, "registered.json"), {**summary, "version": version})
+
+
+def gate_model(settings_json: str, registration_summary: str) -> str:
+    """Promote the new version to champion or keep it as challenger, saying why."""
+    _, lake, summary, options = _context(settings_json, registration_summary)
+    on_eval = summary["metrics"].get("champion_on_eval")
+    decision = Registry(lake).apply_gate(
+        summary["version"], options.auc_tolerance, options.auc_floor,
+        {on_eval["version"]: on_eval["roc_auc"]} if on_eval else None,
+    )
+    return _put_json(lake, run_key(summary["run_id"], "gate.json"), {**summary, "gate": decision})
+
+
+def predict_churn(settings_json: str, gate_summary: str) -> str:
+    """Score every active customer at the as-of date with the champion into the warehouse."""
+    settings, lake, summary, _ = _context(settings_json, gate_summary)
+    registry = Registry(lake)
+    champion = registry.alias("champion")
+    if champion is None:
+        raise PredictionError(f"no champion model: {summary['gate']['reason']}; no predictions written")
+    features = registry.get_version(champion).manifest["features"]
+    table = _get_table(lake, run_key(summary["run_id"], "score.parquet"))
+    if table.num_rows == 0:
+        raise PredictionError(f"no active customers at {summary['as_of']}: nothing to score")
+    data = to_dataset(table, features)
+    probabilities = registry.load(champion).predict_proba(data.X)[:, 1]
+    as_of = date.fromisoformat(summary["as_of"])
+    rows = predictions_table(table.column("customer_id").to_pylist(), probabilities, champion, as_of)
+    written = write_predictions(settings.warehouse_path, rows, as_of)
+    tiers = {tier: int(n) for tier, n in zip(*np.unique(rows.column("risk_tier").to_numpy(zero_copy_only=False),
+                                                           return_counts=True))}
+    result = {**summary, "predictions": {"written": written, "model_version": champion, "risk_tiers": tiers}}
+    return _put_json(lake, run_key(summary["run_id"], "result.json"), result)
+
+
+_CHAINED_STEPS = {
+    "train_models": train_models,
+    "evaluate_models": evaluate_models,
+    "register_model": register_model,
+    "gate_model": gate_model,
+    "predict_churn": predict_churn,
+}
+
+
+def run_steps_in_process(settings: Settings, options: PipelineOptions, run_id: str, as_of: str,
+                         progress=None) -> dict:
+    """Run the six steps in this process, in STEP_ORDER, timing each."""
+    settings_json = settings_to_json(settings)
+    timings = []
+    output = ""
+    for index, name in enumerate(STEP_ORDER, start=1):
+        if progress:
+            progress(f"[{index}/{len(STEP_ORDER)}] {name}")
+        started = time.perf_counter()
+        if name == "build_features":
+            output = build_features(settings_json, options.to_json(), run_id, as_of)
+        else:
+            output = _CHAINED_STEPS[name](settings_json, output)
+        timings.append({"step": name, "seconds": round(time.perf_counter() - started, 3)})
+    return {**json.loads(output), "steps": timings}
