@@ -149,7 +149,7 @@ def write_startups(
     if load_type == "full":
         previous = None
     elif load_type == "delta" and previous is None:
-        raise ValueError(f"no startup load before {day} in {lake.uri('bronze/startups/')}: the first load must be full")
+        raise ValueError(f"no startup load before {day} under bronze/startups/ of {lake.root_uri}: the first load must be full")
     elif load_type not in ("auto", "delta"):
         raise ValueError(f"load_type must be auto, full or delta, got {load_type!r}")
     table = startup_table(seed, population_start, day, previous, count)

@@ -16,6 +16,7 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from winter_days.generators.randomness import hashed_normals, hashed_uniforms, sha256_hex
 from winter_days.records import (
@@ -136,7 +137,7 @@ def startup_table(
     valuation = np.round(state.valuation[rows], 0)
     return pa.table(
         {
-            "startup_id": np.char.add("STU-", np.char.zfill((k + 1).astype(str), 5)),
+            "startup_id": pc.binary_join_element_wise("STU-", pc.utf8_lpad(pa.array(k + 1).cast(pa.string()), 5, "0"), ""),
             "name": names.tolist(),
             "sector": pick(SECTORS, "sector").tolist(),
             "country": pick(COUNTRIES, "country").tolist(),
