@@ -20,6 +20,7 @@ from winter_days.elt.engines.duckdb.graph import Action
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
 
 FAILING_ROWS_SAMPLE = 5
+_DELTA = "winter_days_incremental_delta"
 
 
 class AssertionFailed(Exception):
@@ -83,22 +84,44 @@ class ActionRunner:
         self._ops(action.incremental_pre_ops)
         columns = [row[0] for row in self.con.execute(f"DESCRIBE {self._relation(action)}").fetchall()]
         column_list = ", ".join(f'"{c}"' for c in columns)
+        relation = self._relation(action)
         source = f"(SELECT {column_list} FROM ({query}))"
         if action.unique_key:
+            # Staged once so the BigQuery rule below and the MERGE read the same rows.
+            self._execute(f"CREATE OR REPLACE TEMP TABLE {_DELTA} AS {source[1:-1]}")
+            self._check_one_source_row_per_target(action, relation)
             on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
             updates = ", ".join(f'"{c}" = source."{c}"' for c in columns)
             values = ", ".join(f'source."{c}"' for c in columns)
             statement = (
-                f"MERGE INTO {self._relation(action)} AS target USING {source} AS source ON {on} "
+                f"MERGE INTO {relation} AS target USING {_DELTA} AS source ON {on} "
                 f"WHEN MATCHED THEN UPDATE SET {updates} "
                 f"WHEN NOT MATCHED THEN INSERT ({column_list}) VALUES ({values})"
             )
         else:
-            statement = f"INSERT INTO {self._relation(action)} ({column_list}) {source[1:-1]}"
+            statement = f"INSERT INTO {relation} ({column_list}) {source[1:-1]}"
         result = self._execute(statement).fetchone()
         self.outcome.rows_affected = int(result[0]) if result else None
+        if action.unique_key:
+            self._execute(f"DROP TABLE {_DELTA}")
         self._ops(action.incremental_post_ops)
         self.outcome.rows = self._count(action.local_name)
+
+    def _check_one_source_row_per_target(self, action: Action, relation: str) -> None:
+        """BigQuery fails a MERGE in which one target row matches several source rows."""
+        keys = ", ".join(f'source."{k}"' for k in action.unique_key)
+        on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
+        row = self._execute(
+            f"SELECT {keys}, COUNT(*) FROM {_DELTA} AS source "
+            f"WHERE EXISTS (SELECT 1 FROM {relation} AS target WHERE {on}) "
+            f"GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
+        ).fetchone()
+        if row is not None:
+            key = dict(zip(action.unique_key, row[:-1]))
+            raise UnsupportedSqlError(
+                f"UPDATE/MERGE must match at most one source row for each target row: "
+                f"{row[-1]} incremental rows have uniqueKey {key}"
+            )
 
     def _operations(self, action: Action) -> None:
         for query in action.queries:

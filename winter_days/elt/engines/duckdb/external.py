@@ -23,6 +23,9 @@ from sqlglot import exp
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, transpile_tree
 
 
+SUPPORTED_FORMATS = ("PARQUET", "CSV", "NEWLINE_DELIMITED_JSON", "JSON")
+
+
 @dataclass(frozen=True)
 class ExternalTable:
     """The parts of a CREATE EXTERNAL TABLE statement the local view needs."""
@@ -75,6 +78,11 @@ def parse_external_table(tree: exp.Create) -> ExternalTable:
 
 def view_sql(table: ExternalTable, lake_root: Path) -> str:
     """The DuckDB statement that (re)creates the external table as a view."""
+    if table.file_format not in SUPPORTED_FORMATS:
+        raise UnsupportedSqlError(
+            f"external table {table.name}: format {table.file_format or '?'} is not supported locally "
+            f"(supported: {', '.join(SUPPORTED_FORMATS)})"
+        )
     lake_root = lake_root.resolve()
     patterns = [lake_glob(uri, lake_root) for uri in table.uris]
     matching = [p for p in patterns if globlib.glob(p, recursive=True, include_hidden=False)]

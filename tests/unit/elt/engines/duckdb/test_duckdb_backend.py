@@ -1,0 +1,194 @@
+"""The local backend behind the EltBackend port: compile, invoke in the background, poll, cancel."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from winter_days.elt.backend import ActionState, EltBackend, InvocationConfig, InvocationState
+from winter_days.elt.engines.duckdb.backend import DuckDBBackend, InvocationError
+
+SETTINGS = """defaultProject: proj
+defaultLocation: EU
+defaultDataset: winter_days_warehouse
+defaultAssertionDataset: winter_days_assertions
+vars:
+  lake_bucket: test-lake
+  bronze_dataset: winter_days_bronze
+"""
+
+PROJECT = {
+    "definitions/ext_orders.sqlx": """config { type: "operations", hasOutput: true, schema: dataform.projectConfig.vars.bronze_dataset, tags: ["orders"] }
+CREATE OR REPLACE EXTERNAL TABLE ${self()} (line STRING)
+OPTIONS (format = 'CSV', uris = ['gs://${dataform.projectConfig.vars.lake_bucket}/bronze/orders/*'], field_delimiter = '\\\\x1f', quote = '', skip_leading_rows = 0)
+""",
+    "definitions/stg_orders.sqlx": """config {
+  type: "incremental",
+  schema: "winter_days_staging",
+  uniqueKey: ["order_id"],
+  tags: ["orders"],
+  assertions: { nonNull: ["order_id"], uniqueKey: ["order_id"] }
+}
+SELECT
+  JSON_VALUE(doc, '$.order_id') AS order_id,
+  SAFE_CAST(JSON_VALUE(doc, '$.amount') AS INT64) AS amount,
+  EXTRACT(DAYOFWEEK FROM SAFE_CAST(JSON_VALUE(doc, '$.at') AS TIMESTAMP)) AS weekday
+FROM (SELECT SAFE.PARSE_JSON(line) AS doc, _FILE_NAME AS source_file FROM ${ref("ext_orders")})
+WHERE doc IS NOT NULL
+${when(incremental(), "AND JSON_VALUE(doc, '$.order_id') NOT IN (SELECT order_id FROM " + self() + " WHERE amount IS NOT NULL)")}
+QUALIFY ROW_NUMBER() OVER (PARTITION BY JSON_VALUE(doc, '$.order_id') ORDER BY source_file DESC) = 1
+""",
+    "definitions/amounts_positive.sqlx": """config { type: "assertion", tags: ["orders"] }
+SELECT * FROM ${ref("stg_orders")} WHERE amount <= 0
+""",
+}
+
+
+@pytest.fixture
+def sqlx_project(tmp_path):
+    root = tmp_path / "project"
+    for rel, text in {"workflow_settings.yaml": SETTINGS, **PROJECT}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def add_orders(lake_root, day: str, orders: list[dict]) -> None:
+    folder = lake_root / "bronze" / "orders" / f"load_date={day}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "part-0.jsonl").write_text("".join(json.dumps(o) + "\n" for o in orders))
+
+
+@pytest.fixture
+def backend(sqlx_project, warehouse_path, lake_root) -> DuckDBBackend:
+    return DuckDBBackend(sqlx_project, warehouse_path, lake_root)
+
+
+def run_to_end(backend: DuckDBBackend, config: InvocationConfig = InvocationConfig()):
+    compilation = backend.compile()
+    assert compilation.compilation_errors == ()
+    invocation = backend.invoke(compilation, config)
+    return invocation, backend.wait(invocation, timeout=120)
+
+
+def test_backend_implements_the_port(backend):
+    assert isinstance(backend, EltBackend)
+
+
+def test_compiled_sqlx_project_runs_and_merges_incrementally(backend, lake_root, query_published):
+    add_orders(lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5, "at": "2026-01-04T10:00:00Z"}, {"order_id": "o2", "amount": "x"}])
+    invocation, status = run_to_end(backend)
+    assert status.state is InvocationState.SUCCEEDED
+    assert {a.state for a in status.actions} == {ActionState.SUCCEEDED}
+    # 2026-01-04 is a Sunday: BigQuery's DAYOFWEEK 1.
+    assert query_published("SELECT order_id, amount, weekday FROM winter_days_staging.stg_orders ORDER BY 1") == [
+        ("o1", 5, 1),
+        ("o2", None, None),
+    ]
+    add_orders(lake_root, "2026-01-05", [{"order_id": "o2", "amount": 7, "at": "2026-01-05T00:00:00Z"}])
+    _, status = run_to_end(backend)
+    assert status.state is InvocationState.SUCCEEDED
+    stg = next(a for a in status.actions if a.target.name == "stg_orders")
+    assert stg.rows == 2
+    assert query_published("SELECT order_id, amount, weekday FROM winter_days_staging.stg_orders ORDER BY 1") == [
+        ("o1", 5, 1),
+        ("o2", 7, 2),
+    ]
+
+
+def test_invocation_resources_use_the_dataform_api_shape(backend, lake_root):
+    add_orders(lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5}])
+    config = InvocationConfig(included_tags=("orders",), transitive_dependencies_included=True)
+    invocation, status = run_to_end(backend, config)
+    api = status.invocation.to_api()
+    assert api["name"] == invocation.name and api["compilationResult"].startswith("compilationResults/")
+    assert api["state"] == "SUCCEEDED"
+    assert api["invocationConfig"]["includedTags"] == ["orders"]
+    assert api["invocationConfig"]["transitiveDependenciesIncluded"] is True
+    assert set(api["invocationTiming"]) == {"startTime", "endTime"}
+    action = status.actions[0].to_api()
+    assert action["target"] == {"database": "proj", "schema": "winter_days_bronze", "name": "ext_orders"}
+    assert action["state"] == "SUCCEEDED" and "CREATE OR REPLACE VIEW" in action["bigqueryAction"]["sqlScript"]
+
+
+def test_failed_assertion_fails_the_invocation_and_publishes_nothing(backend, lake_root, warehouse_path):
+    add_orders(lake_root, "2026-01-04", [{"order_id": "o1", "amount": -3}])
+    _, status = run_to_end(backend)
+    assert status.state is InvocationState.FAILED
+    failed = [a for a in status.actions if a.state is ActionState.FAILED]
+    assert [a.target.name for a in failed] == ["amounts_positive"]
+    assert failed[0].failing_rows_sample[0]["order_id"] == "o1"
+    assert not warehouse_path.exists()
+
+
+def test_compilation_errors_are_returned_and_block_invoke(sqlx_project, warehouse_path, lake_root):
+    (sqlx_project / "definitions" / "broken.sqlx").write_text('config { type: "table" }\nSELECT * FROM ${ref("missing")}\n')
+    backend = DuckDBBackend(sqlx_project, warehouse_path, lake_root)
+    compilation = backend.compile()
+    assert compilation.compilation_errors
+    assert any("broken.sqlx" in e.path for e in compilation.compilation_errors)
+    with pytest.raises(InvocationError, match="compilation has errors"):
+        backend.invoke(compilation, InvocationConfig())
+
+
+def slow_graph(graph):
+    graph.table("winter_days_staging.quick", "SELECT 1 AS x")
+    graph.table("winter_days_staging.slow", "SELECT SUM(a * b) AS s FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS a CROSS JOIN UNNEST(GENERATE_ARRAY(1, 200000)) AS b", deps=["winter_days_staging.quick"])
+    graph.table("winter_days_staging.after", "SELECT 2 AS x", deps=["winter_days_staging.slow"])
+    return graph.build()
+
+
+def test_cancel_interrupts_the_run_and_publishes_nothing(graph, warehouse_path, lake_root, digest):
+    backend = DuckDBBackend(lake_root, warehouse_path, lake_root, compiled=slow_graph(graph))
+    # A published warehouse from before, which the cancelled run must not touch.
+    first = DuckDBBackend(lake_root, warehouse_path, lake_root, compiled={"tables": [graph.doc["tables"][0]]})
+    _, status = run_to_end(first)
+    assert status.state is InvocationState.SUCCEEDED
+    before = digest(warehouse_path)
+
+    invocation = backend.invoke(backend.compile(), InvocationConfig())
+    deadline = time.monotonic() + 60
+    while backend.get(invocation).actions[1].state is not ActionState.RUNNING:
+        assert time.monotonic() < deadline, "the slow action never started"
+        time.sleep(0.02)
+    backend.cancel(invocation)
+    status = backend.wait(invocation, timeout=60)
+    assert status.state is InvocationState.CANCELLED
+    assert [a.state for a in status.actions] == [ActionState.SUCCEEDED, ActionState.CANCELLED, ActionState.CANCELLED]
+    assert digest(warehouse_path) == before
+    assert not backend.result(invocation).published
+
+
+def test_get_of_an_unknown_invocation_is_an_error(backend):
+    with pytest.raises(InvocationError, match="unknown invocation"):
+        backend.get("workflowInvocations/nope")
+
+
+def test_cli_runs_selected_actions_and_exits_non_zero_on_failure(sqlx_project, settings, digest):
+    from winter_days.cli import main
+
+    add_orders(settings.lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5}])
+    runner = CliRunner()
+    ok = runner.invoke(main, ["elt", "run", "--project", str(sqlx_project), "--actions", "stg_orders"])
+    assert ok.exit_code == 0, ok.output
+    assert "winter_days_staging.stg_orders" in ok.output and "SUCCEEDED" in ok.output
+    assert "amounts_positive" not in ok.output  # not selected, not a dependency
+    before = digest(settings.warehouse_path)
+
+    add_orders(settings.lake_root, "2026-01-05", [{"order_id": "o9", "amount": 0}])
+    failed = runner.invoke(main, ["elt", "run", "--project", str(sqlx_project), "--tags", "orders"])
+    assert failed.exit_code == 1
+    assert "amounts_positive" in failed.output and "FAILED" in failed.output and '"order_id": "o9"' in failed.output
+    assert "published warehouse left unchanged" in failed.output
+    assert digest(settings.warehouse_path) == before
+
+
+def test_cli_rejects_an_unknown_action(sqlx_project, settings):
+    from winter_days.cli import main
+
+    result = CliRunner().invoke(main, ["elt", "run", "--project", str(sqlx_project), "--actions", "nope"])
+    assert result.exit_code == 2 and "no action named 'nope'" in result.output

@@ -1,0 +1,273 @@
+"""The executor runs Dataform actions as Dataform does, and publishes only successful runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState, Target
+from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, find_target, select
+
+ST = "winter_days_staging"
+WH = "winter_days_warehouse"
+AS = "winter_days_assertions"
+
+
+def states(result) -> dict[str, str]:
+    return {a.target.name: a.state.value for a in result.actions}
+
+
+def by_name(result, name):
+    return next(a for a in result.actions if a.target.name == name)
+
+
+def source_table(graph, rows_sql: str):
+    """An operation that (re)creates a source table from literal rows, in BigQuery SQL."""
+    return graph.operation(f"{ST}.src", [f"CREATE OR REPLACE TABLE `proj.{ST}.src` AS {rows_sql}"])
+
+
+def test_table_and_view_are_created_and_rows_counted(graph, executor, query_published):
+    source_table(graph, "SELECT 1 AS id, 'a' AS v UNION ALL SELECT 2, 'b'")
+    graph.table(f"{WH}.t", f"SELECT id, UPPER(v) AS v FROM `proj.{ST}.src`", deps=[f"{ST}.src"])
+    graph.table(f"{WH}.v", f"SELECT COUNT(*) AS n FROM `proj.{WH}.t`", type="view", deps=[f"{WH}.t"])
+    result = executor.run(graph.build())
+    assert result.state is InvocationState.SUCCEEDED and result.published
+    assert states(result) == {"src": "SUCCEEDED", "t": "SUCCEEDED", "v": "SUCCEEDED"}
+    assert by_name(result, "t").rows == 2
+    assert by_name(result, "v").rows is None
+    assert query_published(f"SELECT * FROM {WH}.t ORDER BY id") == [(1, "A"), (2, "B")]
+    assert query_published(f"SELECT n FROM {WH}.v") == [(2,)]
+    timing = by_name(result, "t").invocation_timing
+    assert timing.start_time <= timing.end_time
+
+
+def incremental_graph(graph, rows_sql: str, unique_key=("id",)):
+    source_table(graph, rows_sql)
+    extra = {"uniqueKey": list(unique_key)} if unique_key else {}
+    graph.table(
+        f"{WH}.inc",
+        f"SELECT id, v, 'full' AS mode FROM `proj.{ST}.src`",
+        type="incremental",
+        deps=[f"{ST}.src"],
+        incrementalQuery=f"SELECT id, v, 'incremental' AS mode FROM `proj.{ST}.src` WHERE id >= (SELECT MAX(id) FROM `proj.{WH}.inc`)",
+        preOps=[f"CREATE OR REPLACE TABLE `proj.{ST}.ops_log` AS SELECT 'pre' AS op"],
+        incrementalPreOps=[f"CREATE OR REPLACE TABLE `proj.{ST}.ops_log` AS SELECT 'incremental_pre' AS op"],
+        **extra,
+    )
+    return graph.build()
+
+
+def test_incremental_first_run_builds_then_merges_updates_and_inserts(graph, executor, query_published):
+    first = incremental_graph(graph, "SELECT 1 AS id, 'a' AS v UNION ALL SELECT 2, 'b'")
+    result = executor.run(first)
+    assert result.state is InvocationState.SUCCEEDED
+    assert query_published(f"SELECT id, v, mode FROM {WH}.inc ORDER BY id") == [(1, "a", "full"), (2, "b", "full")]
+    assert query_published(f"SELECT op FROM {ST}.ops_log") == [("pre",)]
+
+    # Second run: id 2 changed, id 3 new; the incremental query sees ids >= 2 only.
+    graph.doc["operations"][0]["queries"] = [
+        f"CREATE OR REPLACE TABLE `proj.{ST}.src` AS SELECT 1 AS id, 'a' AS v UNION ALL SELECT 2, 'B' UNION ALL SELECT 3, 'c'"
+    ]
+    result = executor.run(graph.build())
+    assert result.state is InvocationState.SUCCEEDED
+    inc = by_name(result, "inc")
+    assert inc.rows_affected == 2 and inc.rows == 3
+    assert query_published(f"SELECT id, v, mode FROM {WH}.inc ORDER BY id") == [
+        (1, "a", "full"),
+        (2, "B", "incremental"),
+        (3, "c", "incremental"),
+    ]
+    assert query_published(f"SELECT op FROM {ST}.ops_log") == [("incremental_pre",)]
+
+    # Repeating the same input never duplicates a key.
+    for _ in range(2):
+        assert executor.run(graph.build()).state is InvocationState.SUCCEEDED
+    assert query_published(f"SELECT COUNT(*), COUNT(DISTINCT id) FROM {WH}.inc") == [(3, 3)]
+
+
+def test_merge_with_two_incremental_rows_for_one_existing_key_fails_as_in_bigquery(graph, executor, warehouse_path, digest):
+    doc = incremental_graph(graph, "SELECT 1 AS id, 'a' AS v")
+    executor.run(doc)
+    before = digest(warehouse_path)
+    graph.doc["operations"][0]["queries"] = [
+        f"CREATE OR REPLACE TABLE `proj.{ST}.src` AS SELECT 1 AS id, 'x' AS v UNION ALL SELECT 1, 'y'"
+    ]
+    result = executor.run(graph.build())
+    inc = by_name(result, "inc")
+    assert inc.state is ActionState.FAILED
+    assert "at most one source row" in inc.failure_reason and "{'id': 1}" in inc.failure_reason
+    assert digest(warehouse_path) == before
+
+
+def test_full_refresh_rebuilds_an_incremental_table(graph, executor, query_published):
+    doc = incremental_graph(graph, "SELECT 1 AS id, 'a' AS v")
+    executor.run(doc)
+    executor.run(doc)
+    assert query_published(f"SELECT mode FROM {WH}.inc") == [("incremental",)]
+    result = executor.run(doc, InvocationConfig(fully_refresh_incremental_tables_enabled=True))
+    assert result.state is InvocationState.SUCCEEDED
+    assert query_published(f"SELECT mode FROM {WH}.inc") == [("full",)]
+
+
+def test_incremental_without_unique_key_appends(graph, executor, query_published):
+    doc = incremental_graph(graph, "SELECT 1 AS id, 'a' AS v", unique_key=())
+    for _ in range(3):
+        executor.run(doc)
+    assert query_published(f"SELECT mode, COUNT(*) FROM {WH}.inc GROUP BY mode ORDER BY mode") == [
+        ("full", 1),
+        ("incremental", 2),
+    ]
+
+
+def test_operations_run_as_written_with_pre_and_post_ops(graph, executor, query_published):
+    graph.operation(
+        f"{ST}.log",
+        [
+            f"CREATE OR REPLACE TABLE `proj.{ST}.log` (step STRING, at_day INT64)",
+            f"INSERT INTO `proj.{ST}.log` VALUES ('one', EXTRACT(DAYOFWEEK FROM DATE '2024-01-07')); INSERT INTO `proj.{ST}.log` VALUES ('two', 2)",
+        ],
+    )
+    graph.table(
+        f"{WH}.t",
+        f"SELECT COUNT(*) AS n FROM `proj.{ST}.log`",
+        deps=[f"{ST}.log"],
+        postOps=[f"INSERT INTO `proj.{ST}.log` VALUES ('post', 3)"],
+    )
+    result = executor.run(graph.build())
+    assert result.state is InvocationState.SUCCEEDED
+    assert by_name(result, "log").rows == 2
+    assert query_published(f"SELECT step, at_day FROM {ST}.log ORDER BY at_day") == [("one", 1), ("two", 2), ("post", 3)]
+    assert query_published(f"SELECT n FROM {WH}.t") == [(2,)]
+
+
+def test_assertion_passes_on_zero_rows_and_fails_with_a_sample(graph, executor, warehouse_path, digest):
+    source_table(graph, "SELECT id FROM UNNEST(GENERATE_ARRAY(1, 8)) AS id")
+    graph.assertion(f"{AS}.ok", f"SELECT * FROM `proj.{ST}.src` WHERE id > 100", deps=[f"{ST}.src"])
+    graph.assertion(f"{AS}.too_big", f"SELECT id FROM `proj.{ST}.src` WHERE id > 1", deps=[f"{ST}.src"])
+    result = executor.run(graph.build())
+    assert states(result) == {"src": "SUCCEEDED", "ok": "SUCCEEDED", "too_big": "FAILED"}
+    failed = by_name(result, "too_big")
+    assert failed.rows == 7
+    assert len(failed.failing_rows_sample) == 5
+    assert all(set(row) == {"id"} and row["id"] > 1 for row in failed.failing_rows_sample)
+    assert "7 row(s)" in failed.failure_reason
+    assert result.state is InvocationState.FAILED and not result.published
+    assert not warehouse_path.exists()
+
+
+def test_failure_skips_dependents_only(graph, executor):
+    source_table(graph, "SELECT 1 AS id")
+    graph.table(f"{WH}.broken", "SELECT no_such_column FROM `proj.winter_days_staging.src`", deps=[f"{ST}.src"])
+    graph.table(f"{WH}.child", f"SELECT * FROM `proj.{WH}.broken`", deps=[f"{WH}.broken"])
+    graph.table(f"{WH}.grandchild", f"SELECT * FROM `proj.{WH}.child`", deps=[f"{WH}.child"])
+    graph.table(f"{WH}.sibling", f"SELECT id FROM `proj.{ST}.src`", deps=[f"{ST}.src"])
+    graph.table(f"{WH}.independent", "SELECT 42 AS answer")
+    result = executor.run(graph.build())
+    assert states(result) == {
+        "src": "SUCCEEDED",
+        "broken": "FAILED",
+        "child": "SKIPPED",
+        "grandchild": "SKIPPED",
+        "sibling": "SUCCEEDED",
+        "independent": "SUCCEEDED",
+    }
+    broken = by_name(result, "broken")
+    assert "definitions/broken.sqlx" in broken.failure_reason and "no_such_column" in broken.failure_reason
+    assert f"{WH}.broken" in by_name(result, "child").failure_reason
+    assert result.state is InvocationState.FAILED
+
+
+def test_disabled_action_is_disabled_and_does_not_block(graph, executor):
+    source_table(graph, "SELECT 1 AS id")
+    graph.table(f"{WH}.off", "SELECT 1 AS x", disabled=True)
+    graph.table(f"{WH}.after", f"SELECT id FROM `proj.{ST}.src`", deps=[f"{ST}.src", f"{WH}.off"])
+    result = executor.run(graph.build())
+    assert states(result) == {"src": "SUCCEEDED", "off": "DISABLED", "after": "SUCCEEDED"}
+    assert result.state is InvocationState.SUCCEEDED and result.published
+
+
+def selection_graph(graph):
+    source_table(graph, "SELECT 1 AS id")
+    graph.table(f"{WH}.a", f"SELECT id FROM `proj.{ST}.src`", deps=[f"{ST}.src"], tags=["sales"])
+    graph.table(f"{WH}.b", f"SELECT id FROM `proj.{WH}.a`", deps=[f"{WH}.a"], tags=["gold"])
+    graph.table(f"{WH}.c", "SELECT 2 AS id", tags=["clicks"])
+    return build_graph(graph.build())
+
+
+def names(targets):
+    return [t.name for t in targets]
+
+
+def test_selection_by_tag_and_action_with_dependencies(graph):
+    g = selection_graph(graph)
+    assert names(select(g, InvocationConfig())) == ["src", "a", "b", "c"]
+    assert names(select(g, InvocationConfig(included_tags=("gold",)))) == ["b"]
+    deps = InvocationConfig(included_tags=("gold",), transitive_dependencies_included=True)
+    assert names(select(g, deps)) == ["src", "a", "b"]
+    by_action = InvocationConfig(included_targets=(find_target(g, "a"),), transitive_dependents_included=True)
+    assert names(select(g, by_action)) == ["a", "b"]
+    assert find_target(g, f"{WH}.c") == Target("proj", WH, "c")
+    with pytest.raises(GraphError, match="no action named"):
+        find_target(g, "missing")
+
+
+def test_selected_run_leaves_other_tables_alone(graph, executor, query_published):
+    g = selection_graph(graph)
+    executor.run(g)
+    result = executor.run(g, InvocationConfig(included_tags=("clicks",)))
+    assert states(result) == {"c": "SUCCEEDED"}
+    assert query_published(f"SELECT COUNT(*) FROM {WH}.b") == [(1,)]
+
+
+def test_cycles_and_unknown_dependencies_are_graph_errors(graph):
+    graph.table(f"{WH}.x", "SELECT 1", deps=[f"{WH}.y"])
+    graph.table(f"{WH}.y", "SELECT 1", deps=[f"{WH}.x"])
+    with pytest.raises(GraphError, match="cycle"):
+        build_graph(graph.build())
+    graph.doc["tables"] = graph.doc["tables"][:1]
+    with pytest.raises(GraphError, match="not in the graph"):
+        build_graph(graph.build())
+
+
+def test_publish_on_success_and_unchanged_bytes_on_failure(graph, executor, warehouse_path, digest, query_published):
+    source_table(graph, "SELECT 1 AS id")
+    graph.table(f"{WH}.t", f"SELECT id FROM `proj.{ST}.src`", deps=[f"{ST}.src"])
+    graph.assertion(f"{AS}.positive", f"SELECT * FROM `proj.{WH}.t` WHERE id <= 0", deps=[f"{WH}.t"])
+    assert executor.run(graph.build()).published
+    before = digest(warehouse_path)
+
+    # Next run writes new rows, then its assertion fails: nothing of it is published.
+    graph.doc["operations"][0]["queries"] = [f"CREATE OR REPLACE TABLE `proj.{ST}.src` AS SELECT -5 AS id"]
+    result = executor.run(graph.build())
+    assert states(result) == {"src": "SUCCEEDED", "t": "SUCCEEDED", "positive": "FAILED"}
+    assert not result.published
+    assert digest(warehouse_path) == before
+    assert query_published(f"SELECT id FROM {WH}.t") == [(1,)]
+    assert [p.name for p in warehouse_path.parent.iterdir() if ".build-" in p.name] == []
+
+    # A run that fails on an action (not an assertion) leaves it unchanged too.
+    graph.doc["tables"][0]["query"] = "SELECT nope FROM nowhere"
+    assert executor.run(graph.build()).state is InvocationState.FAILED
+    assert digest(warehouse_path) == before
+
+
+def test_unsupported_sql_fails_the_action_with_its_file(graph, executor):
+    graph.table(f"{WH}.fp", "SELECT FARM_FINGERPRINT('x') AS h")
+    result = executor.run(graph.build())
+    fp = by_name(result, "fp")
+    assert fp.state is ActionState.FAILED
+    assert fp.failure_reason.startswith("definitions/fp.sqlx:") and "FARM_FINGERPRINT" in fp.failure_reason
+
+
+def test_parallel_workers_give_the_same_result(graph, warehouse_path, lake_root, query_published):
+    from winter_days.elt.engines.duckdb.executor import DuckDBExecutor
+
+    source_table(graph, "SELECT id FROM UNNEST(GENERATE_ARRAY(1, 100)) AS id")
+    for i in range(6):
+        graph.table(f"{WH}.p{i}", f"SELECT SUM(id) + {i} AS s FROM `proj.{ST}.src`", deps=[f"{ST}.src"])
+    graph.table(f"{WH}.broken", "SELECT nope")
+    graph.table(f"{WH}.after_broken", f"SELECT * FROM `proj.{WH}.broken`", deps=[f"{WH}.broken"])
+    result = DuckDBExecutor(warehouse_path, lake_root, max_workers=2).run(graph.build())
+    got = states(result)
+    assert got.pop("broken") == "FAILED" and got.pop("after_broken") == "SKIPPED"
+    assert set(got.values()) == {"SUCCEEDED"}
+    assert not result.published
