@@ -1,0 +1,257 @@
+"""Churn ("what will happen"): the latest predictions, revenue at risk and the registered models.
+
+Predictions are those of the latest as_of_date in `fact_predictions_churn`; the region is
+the customer's region in `dim_customer`. Revenue at risk is the completed revenue of the
+90 days up to the as-of date: per tier in full, and weighted by each customer's churn
+probability as the expected loss.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from winter_days.dashboard.charts import Chart, DataQuery, SqlAndParams
+from winter_days.dashboard.filters import RISK_TIERS, DashboardFilters
+from winter_days.dashboard.sales_page import FCT_SALES
+
+PREDICTIONS = "winter_days_warehouse.fact_predictions_churn"
+DIM_CUSTOMER = "winter_days_warehouse.dim_customer"
+REVENUE_WINDOW_DAYS = 90
+HISTOGRAM_BINS = 20
+
+NO_PREDICTIONS = "no predictions yet: run the pipeline (winter-days run) to train a model and score customers"
+
+
+def _scored(filters: DashboardFilters, with_tier: bool = False) -> SqlAndParams:
+    """CTE `scored`: the latest as-of date's predictions with each customer's region, filtered."""
+    conditions, params = [], []
+    if filters.region:
+        conditions.append("c.region = ?")
+        params.append(filters.region)
+    if with_tier and filters.risk_tier:
+        conditions.append("p.risk_tier = ?")
+        params.append(filters.risk_tier)
+    where = "".join(f" AND {c}" for c in conditions)
+    return (
+        f"""
+        scored AS (
+          SELECT p.customer_id, p.churn_probability, p.risk_tier, p.model_version, p.as_of_date,
+                 c.region, c.lifetime_value, c.last_purchase_at
+          FROM {PREDICTIONS} AS p
+          LEFT JOIN {DIM_CUSTOMER} AS c USING (customer_id)
+          WHERE p.as_of_date = (SELECT MAX(as_of_date) FROM {PREDICTIONS}){where}
+        )""",
+        params,
+    )
+
+
+def _recent_revenue() -> str:
+    return f"""
+        recent AS (
+          SELECT s.customer_id, SUM(f.total_amount) AS revenue_window
+          FROM scored AS s
+          JOIN {FCT_SALES} AS f
+            ON f.customer_id = s.customer_id AND f.is_completed
+           AND f.sale_date > s.as_of_date - INTERVAL {REVENUE_WINDOW_DAYS} DAY
+           AND f.sale_date <= s.as_of_date
+          GROUP BY s.customer_id
+        )"""
+
+
+def _churn_summary(filters: DashboardFilters) -> SqlAndParams:
+    scored, params = _scored(filters)
+    return (
+        f"""
+        WITH {scored}, {_recent_revenue()}
+        SELECT
+          MAX(s.as_of_date) AS as_of_date,
+          MAX(s.model_version) AS model_version,
+          COUNT(*) AS customers_scored,
+          COUNT(*) FILTER (WHERE s.risk_tier = 'high') AS high_risk_customers,
+          ROUND(AVG(s.churn_probability), 4) AS mean_churn_probability,
+          ROUND(COALESCE(SUM(r.revenue_window) FILTER (WHERE s.risk_tier = 'high'), 0), 2) AS high_risk_revenue_90d,
+          ROUND(COALESCE(SUM(s.churn_probability * r.revenue_window), 0), 2) AS expected_revenue_at_risk_90d
+        FROM scored AS s LEFT JOIN recent AS r USING (customer_id)
+        HAVING COUNT(*) > 0
+        """,
+        params,
+    )
+
+
+def _probability_histogram(filters: DashboardFilters) -> SqlAndParams:
+    scored, params = _scored(filters)
+    return (
+        f"""
+        WITH {scored},
+        bins AS (SELECT range AS bin FROM range({HISTOGRAM_BINS})),
+        binned AS (
+          SELECT LEAST(CAST(FLOOR(churn_probability * {HISTOGRAM_BINS}) AS INTEGER), {HISTOGRAM_BINS - 1}) AS bin
+          FROM scored
+        )
+        SELECT
+          printf('%.2f-%.2f', b.bin / {HISTOGRAM_BINS}, (b.bin + 1) / {HISTOGRAM_BINS}) AS probability_range,
+          ROUND(b.bin / {HISTOGRAM_BINS}, 2) AS bin_start,
+          COUNT(x.bin) AS customers
+        FROM bins AS b LEFT JOIN binned AS x ON x.bin = b.bin
+        GROUP BY b.bin
+        HAVING (SELECT COUNT(*) FROM scored) > 0
+        ORDER BY b.bin
+        """,
+        params,
+    )
+
+
+def _tiers() -> str:
+    values = ", ".join(f"({i}, '{tier}')" for i, tier in enumerate(RISK_TIERS))
+    return f"tiers (position, risk_tier) AS (VALUES {values})"
+
+
+def _customers_per_tier(filters: DashboardFilters) -> SqlAndParams:
+    scored, params = _scored(filters)
+    return (
+        f"""
+        WITH {scored}, {_tiers()}, {_recent_revenue()}
+        SELECT
+          t.risk_tier,
+          COUNT(s.customer_id) AS customers,
+          ROUND(COALESCE(SUM(r.revenue_window), 0), 2) AS revenue_90d,
+          ROUND(COALESCE(SUM(s.churn_probability * r.revenue_window), 0), 2) AS expected_revenue_at_risk_90d
+        FROM tiers AS t
+        LEFT JOIN scored AS s ON s.risk_tier = t.risk_tier
+        LEFT JOIN recent AS r ON r.customer_id = s.customer_id
+        GROUP BY t.position, t.risk_tier
+        HAVING (SELECT COUNT(*) FROM scored) > 0
+        ORDER BY t.position
+        """,
+        params,
+    )
+
+
+def _top_at_risk(filters: DashboardFilters) -> SqlAndParams:
+    scored, params = _scored(filters, with_tier=True)
+    return (
+        f"""
+        WITH {scored}
+        SELECT
+          customer_id,
+          region,
+          ROUND(churn_probability, 4) AS churn_probability,
+          risk_tier,
+          ROUND(lifetime_value, 2) AS lifetime_value,
+          CAST(last_purchase_at AS DATE) AS last_purchase_date
+        FROM scored
+        ORDER BY churn_probability DESC, customer_id
+        LIMIT ?
+        """,
+        params + [filters.top_n],
+    )
+
+
+NEEDS = (PREDICTIONS, DIM_CUSTOMER, FCT_SALES)
+
+QUERIES: tuple[DataQuery, ...] = (
+    DataQuery("churn_summary", "Churn summary", NEEDS, _churn_summary, NO_PREDICTIONS),
+    DataQuery("probability_histogram", "Distribution of churn probability", NEEDS, _probability_histogram,
+              NO_PREDICTIONS),
+    DataQuery("customers_per_tier", "Customers and revenue at risk per tier", NEEDS, _customers_per_tier,
+              NO_PREDICTIONS),
+    DataQuery("top_at_risk", "Top customers at risk of churn", NEEDS, _top_at_risk, NO_PREDICTIONS),
+)
+
+CHARTS: tuple[Chart, ...] = (
+    Chart("probability_histogram", "probability_histogram", "Distribution of churn probability", "bar",
+          "probability_range", ("customers",), "Churn probability", "Customers"),
+    Chart("customers_per_tier", "customers_per_tier", "Customers per risk tier", "bar", "risk_tier",
+          ("customers",), "Risk tier", "Customers"),
+    Chart("revenue_at_risk", "customers_per_tier", "Revenue at risk per tier (last 90 days)", "bar", "risk_tier",
+          ("revenue_90d", "expected_revenue_at_risk_90d"), "Risk tier", "Revenue (USD)",
+          series_names=("Completed revenue, last 90 days", "Expected loss (probability-weighted)"),
+          y_format=",.0f"),
+)
+
+
+# -- the model registry -----------------------------------------------------------------
+
+METRIC_LABELS = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "average_precision": "PR AUC (average precision)",
+    "brier": "Brier score",
+    "brier_score": "Brier score",
+    "top_decile_lift": "Lift in the top decile",
+    "lift_top_decile": "Lift in the top decile",
+}
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+@dataclass
+class ModelCard:
+    """One aliased model version as the page shows it."""
+
+    alias: str
+    version: str
+    roc_auc: float | None
+    metrics: list[tuple[str, Any]] = field(default_factory=list)
+    baseline_metrics: list[tuple[str, Any]] = field(default_factory=list)
+    trained_at: str = ""
+    has_roc: bool = False
+    error: str = ""
+
+
+def _metric_rows(metrics: Any) -> list[tuple[str, Any]]:
+    if not isinstance(metrics, dict):
+        return []
+    rows = []
+    for key, value in metrics.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            rows.append((METRIC_LABELS.get(key, key.replace("_", " ")), round(float(value), 4)))
+    return rows
+
+
+def model_cards(lake: Any) -> list[ModelCard]:
+    """Champion and challenger from the registry in the lake; empty when none is registered."""
+    from winter_days.ml.registry import Registry, RegistryError, version_key
+
+    registry = Registry(lake)
+    cards = []
+    for alias in ("champion", "challenger"):
+        entry = registry.aliases().get("aliases", {}).get(alias)
+        if not entry:
+            continue
+        version = str(entry.get("version"))
+        try:
+            manifest = registry.get_version(version).manifest
+        except RegistryError as err:
+            cards.append(ModelCard(alias, version, entry.get("roc_auc"), error=str(err)))
+            continue
+        metrics = manifest.get("metrics") or {}
+        cards.append(
+            ModelCard(
+                alias=alias,
+                version=version,
+                roc_auc=entry.get("roc_auc"),
+                metrics=_metric_rows(metrics.get("candidate")),
+                baseline_metrics=_metric_rows(metrics.get("baseline")),
+                trained_at=str(manifest.get("trained_at") or manifest.get("created_at") or ""),
+                has_roc=lake.exists(version_key(version, "roc.png")),
+            )
+        )
+    return cards
+
+
+def roc_png(lake: Any, version: str) -> bytes | None:
+    """The ROC curve PNG of a registered version, or None when it has none."""
+    from winter_days.ml.registry import Registry, version_key
+
+    if not VERSION_PATTERN.match(version) or version not in Registry(lake).versions():
+        return None
+    key = version_key(version, "roc.png")
+    return lake.get(key) if lake.exists(key) else None
+
+
+def cards_as_json(cards: list[ModelCard]) -> str:
+    """The model cards as JSON, for the page's download link."""
+    return json.dumps([card.__dict__ for card in cards], indent=2, default=str)

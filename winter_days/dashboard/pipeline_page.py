@@ -1,0 +1,188 @@
+"""Pipeline: run history with per-step status and duration, the lineage picture, and the
+assertion and quarantine results of each run and of the published warehouse.
+
+Run history comes from the orchestrator's SQLite file; row accounting and quarantine
+reasons from the published warehouse. An action's last state is read from the run's poll
+step: `action_states` ({action name: state}) when the step recorded it, else inferred from
+what every run records (a succeeded poll means every action succeeded; a failed one names
+its failing actions).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from winter_days.dashboard.charts import Chart, DataQuery, SqlAndParams
+from winter_days.dashboard.filters import DashboardFilters
+
+ACCOUNTING = "winter_days_staging.flow_row_accounting"
+QUARANTINES = {
+    "sales": "winter_days_staging.stg_sales_quarantine",
+    "clickstream": "winter_days_staging.stg_click_quarantine",
+    "startup": "winter_days_staging.stg_startup_quarantine",
+}
+NO_ELT = "nothing published yet: run the pipeline (winter-days run, or POST /run)"
+POLL_STEP = "poll"
+RUNS_SHOWN = 30
+_FAILED_ACTION = re.compile(r"(?:^|; |failing action\(s\): )(?:[\w.-]+\.)?(?P<name>[A-Za-z_][\w]*): ")
+
+
+def _accounting(filters: DashboardFilters) -> SqlAndParams:
+    return (
+        f"""
+        SELECT flow, rows_in_bronze, rows_staged, rows_quarantined, duplicates_removed,
+               rows_in_bronze - (rows_staged + rows_quarantined + duplicates_removed) AS rows_unaccounted
+        FROM {ACCOUNTING}
+        ORDER BY flow
+        """,
+        [],
+    )
+
+
+def _quarantine_reasons(filters: DashboardFilters) -> SqlAndParams:
+    # The reason's fixed prefix ("invalid value: region") groups rows; the offending value
+    # itself stays in the quarantine table, not on the page.
+    union = " UNION ALL ".join(
+        f"SELECT '{flow}' AS flow, regexp_replace(reason, ' = .*$', '') AS reason FROM {table}"
+        for flow, table in QUARANTINES.items()
+    )
+    return (
+        f"""
+        SELECT flow, reason, COUNT(*) AS rows_quarantined
+        FROM ({union})
+        GROUP BY flow, reason
+        ORDER BY rows_quarantined DESC, flow, reason
+        """,
+        [],
+    )
+
+
+QUERIES: tuple[DataQuery, ...] = (
+    DataQuery("row_accounting", "Where every bronze row went, per flow", (ACCOUNTING,), _accounting, NO_ELT),
+    DataQuery("quarantine_reasons", "Quarantined rows by flow and reason", tuple(QUARANTINES.values()),
+              _quarantine_reasons, NO_ELT),
+)
+
+CHARTS: tuple[Chart, ...] = (
+    Chart("row_accounting", "row_accounting", "Bronze rows per flow: staged, quarantined, duplicates", "stacked",
+          "flow", ("rows_staged", "rows_quarantined", "duplicates_removed"), "Flow", "Bronze rows",
+          series_names=("Staged", "Quarantined", "Duplicates removed")),
+    Chart("quarantine_reasons", "quarantine_reasons", "Quarantined rows by reason", "hbar", "reason",
+          ("rows_quarantined",), "Reason", "Rows quarantined"),
+)
+
+
+# -- run history --------------------------------------------------------------------------
+
+
+def load_runs(history: Any | None, history_path: Path | None, limit: int = RUNS_SHOWN) -> list[dict[str, Any]]:
+    """Newest runs first, each with its steps; empty when nothing has run yet."""
+    if history is not None:
+        return history.list_runs(limit=limit)
+    if history_path is None or not Path(history_path).is_file():
+        return []
+    from winter_days.orchestrator.history import RunHistory
+
+    reader = RunHistory(history_path)
+    try:
+        return reader.list_runs(limit=limit)
+    finally:
+        reader.close()
+
+
+def step_names(runs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every step name in the order runs list them."""
+    names: list[str] = []
+    for run in runs:
+        for step in run["steps"]:
+            if step["name"] not in names:
+                names.append(step["name"])
+    return names
+
+
+def step_duration_rows(runs: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Columns and rows (oldest run first) of seconds per step, for the stacked chart and its CSV."""
+    names = step_names(runs)
+    rows = []
+    for run in reversed(runs):
+        by_name = {s["name"]: s for s in run["steps"]}
+        rows.append(
+            (run["run_id"], run["status"])
+            + tuple(round(by_name[n]["duration_seconds"] or 0.0, 3) if n in by_name else 0.0 for n in names)
+        )
+    return ("run_id", "status", *names), rows
+
+
+def step_durations_chart(columns: Sequence[str]) -> Chart:
+    """Seconds per step of each run, stacked: how long runs take and where the time goes."""
+    steps = tuple(columns[2:])
+    return Chart("step_durations", "step_durations", "Step durations per run", "stacked", "run_id", steps,
+                 "Run (oldest to newest)", "Seconds", series_names=steps)
+
+
+def _poll(run: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return next((s for s in run.get("steps", ()) if s["name"] == POLL_STEP), None)
+
+
+def action_states(run: Mapping[str, Any], action_names: Sequence[str]) -> dict[str, str]:
+    """{action name: state} of one run, recorded or inferred (see the module docstring)."""
+    poll = _poll(run)
+    if poll is None:
+        return {}
+    recorded = (poll.get("counts") or {}).get("action_states")
+    if isinstance(recorded, Mapping):
+        return {str(k).split(".")[-1]: str(v).upper() for k, v in recorded.items()}
+    if poll["status"] == "succeeded":
+        return {name: "SUCCEEDED" for name in action_names}
+    if poll["status"] == "failed":
+        failing = {m.group("name") for m in _FAILED_ACTION.finditer(poll.get("error") or "")}
+        return {name: "FAILED" for name in action_names if name in failing}
+    return {}
+
+
+def last_action_states(runs: Sequence[Mapping[str, Any]], action_names: Sequence[str]) -> tuple[dict[str, str], str]:
+    """States from the newest run whose poll step finished, and that run's id ('' if none)."""
+    for run in runs:
+        poll = _poll(run)
+        if poll is not None and poll["status"] in ("succeeded", "failed"):
+            return action_states(run, action_names), run["run_id"]
+    return {}, ""
+
+
+@dataclass(frozen=True)
+class RunChecks:
+    """Assertion and quarantine results of one run."""
+
+    run_id: str
+    status: str
+    assertions_passed: int | None
+    assertions_failed: int | None
+    quarantined: dict[str, int]
+
+
+def run_checks(run: Mapping[str, Any], assertion_names: Sequence[str]) -> RunChecks:
+    """Assertions passed/failed (None when the run did not get to them) and rows quarantined per flow."""
+    poll = _poll(run)
+    counts = (poll or {}).get("counts") or {}
+    quarantined = {
+        key[len("rows_quarantined_"):]: int(value)
+        for key, value in counts.items()
+        if key.startswith("rows_quarantined_") and isinstance(value, int)
+    }
+    passed = failed = None
+    if poll is not None and poll["status"] in ("succeeded", "failed"):
+        states = action_states(run, assertion_names)
+        failed = sum(1 for n in assertion_names if states.get(n) == "FAILED")
+        passed = sum(1 for n in assertion_names if states.get(n) == "SUCCEEDED")
+    return RunChecks(run["run_id"], run["status"], passed, failed, quarantined)
+
+
+def assertion_names(graph: Mapping[str, Any]) -> list[str]:
+    return [a["target"]["name"] for a in graph.get("assertions") or ()]
+
+
+def all_action_names(graph: Mapping[str, Any]) -> list[str]:
+    return [a["target"]["name"] for kind in ("operations", "tables", "assertions") for a in graph.get(kind) or ()]

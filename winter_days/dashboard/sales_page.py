@@ -1,0 +1,294 @@
+"""Sales and activity ("what happened"): sales, web activity and startups, from gold and silver.
+
+Revenue is the amount of completed sales; orders are completed sales; average order value
+is revenue over orders. The date range filters sale_date (and event_date for web
+activity); the region filters sales only: web visitors are mostly anonymous and startups
+are not regional.
+"""
+
+from __future__ import annotations
+
+from winter_days.dashboard.charts import Chart, DataQuery, SqlAndParams, where_clause
+from winter_days.dashboard.filters import DashboardFilters
+from winter_days.records import FUNDING_STAGES, VALUATION_BUCKETS
+
+FCT_SALES = "winter_days_warehouse.fct_sales"
+STG_CLICK = "winter_days_staging.stg_click"
+DIM_STARTUP = "winter_days_warehouse.dim_startup"
+
+NO_SALES = "no sales published yet: generate data and run the pipeline (winter-days run)"
+NO_CLICKS = "no web activity published yet: generate clickstream data and run the pipeline"
+NO_STARTUPS = "no startups published yet: generate startup loads and run the pipeline"
+
+# Days of data beyond which the revenue series is shown per week instead of per day.
+WEEKLY_FROM_DAYS = 92
+
+
+def _sales_filter(filters: DashboardFilters) -> SqlAndParams:
+    return where_clause(filters, "sale_date", "region")
+
+
+def _sales_totals(filters: DashboardFilters) -> SqlAndParams:
+    cond, params = _sales_filter(filters)
+    return (
+        f"""
+        SELECT
+          ROUND(COALESCE(SUM(total_amount) FILTER (WHERE is_completed), 0), 2) AS revenue,
+          COUNT(*) FILTER (WHERE is_completed) AS orders,
+          ROUND(COALESCE(SUM(total_amount) FILTER (WHERE is_completed)
+                / NULLIF(COUNT(*) FILTER (WHERE is_completed), 0), 0), 2) AS avg_order_value,
+          COUNT(DISTINCT customer_id) AS customers,
+          MIN(sale_date) AS first_sale_date,
+          MAX(sale_date) AS last_sale_date
+        FROM {FCT_SALES}
+        WHERE TRUE{cond}
+        """,
+        params,
+    )
+
+
+def _sales_over_time(filters: DashboardFilters) -> SqlAndParams:
+    cond, params = _sales_filter(filters)
+    return (
+        f"""
+        WITH completed AS (
+          SELECT sale_date, total_amount FROM {FCT_SALES} WHERE is_completed{cond}
+        ),
+        grain AS (
+          SELECT IF(MAX(sale_date) - MIN(sale_date) > {WEEKLY_FROM_DAYS}, 'week', 'day') AS period_grain
+          FROM completed
+        )
+        SELECT
+          CAST(date_trunc(g.period_grain, c.sale_date) AS DATE) AS period_start,
+          g.period_grain,
+          ROUND(SUM(c.total_amount), 2) AS revenue,
+          COUNT(*) AS orders,
+          ROUND(SUM(c.total_amount) / COUNT(*), 2) AS avg_order_value
+        FROM completed AS c CROSS JOIN grain AS g
+        GROUP BY 1, 2
+        ORDER BY 1
+        """,
+        params,
+    )
+
+
+def _revenue_by(column: str, label: str):
+    def build(filters: DashboardFilters) -> SqlAndParams:
+        cond, params = _sales_filter(filters)
+        return (
+            f"""
+            SELECT
+              {column} AS {label},
+              ROUND(SUM(total_amount), 2) AS revenue,
+              COUNT(*) AS orders
+            FROM {FCT_SALES}
+            WHERE is_completed{cond}
+            GROUP BY 1
+            ORDER BY revenue DESC, 1
+            """,
+            params,
+        )
+
+    return build
+
+
+def _amount_by_status(filters: DashboardFilters) -> SqlAndParams:
+    cond, params = _sales_filter(filters)
+    return (
+        f"""
+        SELECT status, ROUND(SUM(total_amount), 2) AS amount, COUNT(*) AS sales
+        FROM {FCT_SALES}
+        WHERE TRUE{cond}
+        GROUP BY 1
+        ORDER BY amount DESC, 1
+        """,
+        params,
+    )
+
+
+def _top_customers(filters: DashboardFilters) -> SqlAndParams:
+    cond, params = _sales_filter(filters)
+    return (
+        f"""
+        SELECT
+          customer_id,
+          arg_max(region, sale_timestamp) AS region,
+          COUNT(*) AS orders,
+          ROUND(SUM(total_amount), 2) AS revenue
+        FROM {FCT_SALES}
+        WHERE is_completed{cond}
+        GROUP BY customer_id
+        ORDER BY revenue DESC, customer_id
+        LIMIT ?
+        """,
+        params + [filters.top_n],
+    )
+
+
+def _click_filter(filters: DashboardFilters) -> SqlAndParams:
+    return where_clause(filters, "event_date", None)
+
+
+def _click_funnel(filters: DashboardFilters) -> SqlAndParams:
+    cond, params = _click_filter(filters)
+    return (
+        f"""
+        WITH sessions AS (
+          SELECT session_id, MAX(funnel_step) AS depth
+          FROM {STG_CLICK}
+          WHERE TRUE{cond}
+          GROUP BY session_id
+        ),
+        steps (step, funnel_step) AS (
+          VALUES (1, 'page_view'), (2, 'product_view'), (3, 'add_to_cart'), (4, 'checkout'), (5, 'purchase')
+        )
+        SELECT
+          s.step,
+          s.funnel_step,
+          COUNT(x.session_id) AS sessions,
+          ROUND(COUNT(x.session_id) / NULLIF((SELECT COUNT(*) FROM sessions), 0), 4) AS share_of_sessions
+        FROM steps AS s
+        LEFT JOIN sessions AS x ON x.depth >= s.step
+        GROUP BY s.step, s.funnel_step
+        HAVING (SELECT COUNT(*) FROM sessions) > 0
+        ORDER BY s.step
+        """,
+        params,
+    )
+
+
+def _bounce_by(column: str, label: str, limit: int | None = None):
+    def build(filters: DashboardFilters) -> SqlAndParams:
+        cond, params = _click_filter(filters)
+        tail = f"ORDER BY sessions DESC, 1 LIMIT {int(limit)}" if limit else "ORDER BY 1"
+        return (
+            f"""
+            SELECT
+              {column} AS {label},
+              COUNT(DISTINCT session_id) AS sessions,
+              COUNT(DISTINCT session_id) FILTER (WHERE is_bounce) AS bounced_sessions,
+              ROUND(COUNT(DISTINCT session_id) FILTER (WHERE is_bounce) / COUNT(DISTINCT session_id), 4)
+                AS bounce_rate
+            FROM {STG_CLICK}
+            WHERE TRUE{cond}
+            GROUP BY 1
+            {tail}
+            """,
+            params,
+        )
+
+    return build
+
+
+def _ordered_values(values: tuple[str, ...]) -> str:
+    return "VALUES " + ", ".join(f"({i}, '{v}')" for i, v in enumerate(values))
+
+
+def _startups_by(column: str, order: tuple[str, ...] | None = None):
+    def build(filters: DashboardFilters) -> SqlAndParams:
+        counts = f"""
+            SELECT {column} AS {column}, COUNT(*) AS startups,
+                   ROUND(SUM(total_funding_usd) / 1e6, 1) AS total_funding_musd
+            FROM {DIM_STARTUP}
+            WHERE is_current
+            GROUP BY 1
+        """
+        if order is None:
+            return f"{counts} ORDER BY startups DESC, 1", []
+        return (
+            f"""
+            WITH counts AS ({counts}), ordering (position, {column}) AS ({_ordered_values(order)})
+            SELECT c.{column}, c.startups, c.total_funding_musd
+            FROM counts AS c LEFT JOIN ordering AS o USING ({column})
+            ORDER BY o.position NULLS LAST, c.{column}
+            """,
+            [],
+        )
+
+    return build
+
+
+QUERIES: tuple[DataQuery, ...] = (
+    DataQuery("sales_totals", "Totals for the filters", (FCT_SALES,), _sales_totals, NO_SALES),
+    DataQuery("sales_over_time", "Revenue, orders and AOV over time", (FCT_SALES,), _sales_over_time, NO_SALES),
+    DataQuery("revenue_by_region", "Revenue by region", (FCT_SALES,), _revenue_by("region", "region"), NO_SALES),
+    DataQuery(
+        "revenue_by_category", "Revenue by product category", (FCT_SALES,),
+        _revenue_by("product_category", "product_category"), NO_SALES,
+    ),
+    DataQuery(
+        "revenue_by_payment_method", "Revenue by payment method", (FCT_SALES,),
+        _revenue_by("payment_method", "payment_method"), NO_SALES,
+    ),
+    DataQuery("amount_by_status", "Sales amount by status", (FCT_SALES,), _amount_by_status, NO_SALES),
+    DataQuery("top_customers", "Top customers by revenue", (FCT_SALES,), _top_customers, NO_SALES),
+    DataQuery("click_funnel", "Clickstream funnel", (STG_CLICK,), _click_funnel, NO_CLICKS),
+    DataQuery(
+        "bounce_by_device", "Bounce rate by device category", (STG_CLICK,),
+        _bounce_by("device_type_category", "device_category"), NO_CLICKS,
+    ),
+    DataQuery(
+        "bounce_by_referrer", "Bounce rate by referrer (top 10 by sessions)", (STG_CLICK,),
+        _bounce_by("COALESCE(referrer_domain, '(direct)')", "referrer", limit=10), NO_CLICKS,
+    ),
+    DataQuery("startups_by_sector", "Startups by sector", (DIM_STARTUP,), _startups_by("sector"), NO_STARTUPS),
+    DataQuery(
+        "startups_by_funding_stage", "Startups by funding stage", (DIM_STARTUP,),
+        _startups_by("funding_stage", FUNDING_STAGES), NO_STARTUPS,
+    ),
+    DataQuery(
+        "startups_by_valuation", "Startups by valuation bucket", (DIM_STARTUP,),
+        _startups_by("valuation_bucket", VALUATION_BUCKETS), NO_STARTUPS,
+    ),
+)
+
+MONEY = ",.2f"
+
+SECTIONS: tuple[tuple[str, str, tuple[Chart, ...]], ...] = (
+    (
+        "Sales",
+        "Completed sales in the date range and region chosen above.",
+        (
+            Chart("revenue_over_time", "sales_over_time", "Revenue over time", "line", "period_start", ("revenue",),
+                  "Period start ({period_grain})", "Revenue (USD)", y_format=MONEY),
+            Chart("orders_over_time", "sales_over_time", "Orders over time", "bar", "period_start", ("orders",),
+                  "Period start ({period_grain})", "Completed orders"),
+            Chart("aov_over_time", "sales_over_time", "Average order value over time", "line", "period_start",
+                  ("avg_order_value",), "Period start ({period_grain})", "Average order value (USD)", y_format=MONEY),
+            Chart("revenue_by_region", "revenue_by_region", "Revenue by region", "bar", "region", ("revenue",),
+                  "Region", "Revenue (USD)", y_format=MONEY),
+            Chart("revenue_by_category", "revenue_by_category", "Revenue by product category", "hbar",
+                  "product_category", ("revenue",), "Product category", "Revenue (USD)", y_format=MONEY),
+            Chart("revenue_by_payment_method", "revenue_by_payment_method", "Revenue by payment method", "hbar",
+                  "payment_method", ("revenue",), "Payment method", "Revenue (USD)", y_format=MONEY),
+            Chart("amount_by_status", "amount_by_status", "Sales amount by status (all statuses)", "bar", "status",
+                  ("amount",), "Status", "Amount (USD)", y_format=MONEY),
+            Chart("top_customers", "top_customers", "Top customers by revenue", "hbar", "customer_id", ("revenue",),
+                  "Customer", "Revenue (USD)", y_format=MONEY),
+        ),
+    ),
+    (
+        "Web activity",
+        "Sessions in the date range chosen above (all regions: most visitors are anonymous).",
+        (
+            Chart("click_funnel", "click_funnel", "Sessions reaching each funnel step", "funnel", "funnel_step",
+                  ("sessions",), "Funnel step", "Sessions"),
+            Chart("bounce_by_device", "bounce_by_device", "Bounce rate by device category", "bar", "device_category",
+                  ("bounce_rate",), "Device category", "Bounce rate (share of sessions)", y_format=".0%"),
+            Chart("bounce_by_referrer", "bounce_by_referrer", "Bounce rate by referrer", "hbar", "referrer",
+                  ("bounce_rate",), "Referrer domain", "Bounce rate (share of sessions)", y_format=".0%"),
+        ),
+    ),
+    (
+        "Startups",
+        "The current state of every startup (filters do not apply: startups are not dated sales or regional).",
+        (
+            Chart("startups_by_sector", "startups_by_sector", "Startups by sector", "bar", "sector", ("startups",),
+                  "Sector", "Startups"),
+            Chart("startups_by_funding_stage", "startups_by_funding_stage", "Startups by funding stage", "bar",
+                  "funding_stage", ("startups",), "Funding stage", "Startups"),
+            Chart("startups_by_valuation", "startups_by_valuation", "Startups by valuation bucket", "bar",
+                  "valuation_bucket", ("startups",), "Valuation bucket (USD)", "Startups"),
+        ),
+    ),
+)
