@@ -16,7 +16,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from winter_days.orchestrator.auth import AuthError, CallerVerifier, make_verifier
-from winter_days.orchestrator.history import FAILED, RunHistory
+from winter_days.orchestrator.history import FAILED, RUNNING, RunHistory
 from winter_days.orchestrator.logs import install_json_logging
 from winter_days.orchestrator.metrics import CONTENT_TYPE, render_metrics
 from winter_days.orchestrator.options import load_options
@@ -185,7 +185,7 @@ def trigger_run() -> tuple[Response, int]:
         )
     if result.run is None:
         return _error(404, f"run {result.run_id} is not in the history")
-    if not wait and result.run["status"] == "running":
+    if not wait and result.run["status"] == RUNNING:
         return _run_response(result.run, 202)
     return _run_response(result.run)
 
@@ -203,12 +203,19 @@ def list_runs() -> tuple[Response, int]:
         return _error(400, f"limit: expected a whole number, got {request.args['limit']!r}")
     if not 1 <= limit <= 500:
         return _error(400, f"limit: {limit} is outside 1..500")
-    runs = _launcher().history.list_runs(limit=limit, before=request.args.get("before"))
-    return jsonify({"runs": runs, "active_run_id": _launcher().history.active_run_id()}), 200
+    history = _launcher().history
+    if history.active_run_id() is not None:
+        # A run whose process died (a killed `winter-days run`) shows as cut off, not running.
+        history.reclaim_cut_off_runs()
+    runs = history.list_runs(limit=limit, before=request.args.get("before"))
+    return jsonify({"runs": runs, "active_run_id": history.active_run_id()}), 200
 
 
 def show_run(run_id: str) -> tuple[Response, int]:
-    run = _launcher().history.get_run(run_id)
+    history = _launcher().history
+    run = history.get_run(run_id)
+    if run is not None and run["status"] == RUNNING and history.reclaim_cut_off_runs():
+        run = history.get_run(run_id)
     if run is None:
         return _error(404, f"no run {run_id!r} in the history")
     return jsonify(run), 200

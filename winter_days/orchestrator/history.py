@@ -293,6 +293,7 @@ class RunHistory:
         """Every finished step (name, status, duration, counts), for the metrics."""
         return self._conn.execute(
             "SELECT name, status, duration_seconds, counts FROM run_steps WHERE duration_seconds IS NOT NULL"
+            " ORDER BY rowid"
         ).fetchall()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from winter_days.orchestrator.history import RUN_OUTCOMES, RUNNING, RunHistory
+from winter_days.orchestrator.history import RUN_OUTCOMES, RUNNING, SUCCEEDED, RunHistory
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Step counts that hold exported and quarantined rows.
@@ -40,7 +40,7 @@ def render_metrics(history: RunHistory) -> str:
     duration_sum: dict[tuple[str, str], float] = defaultdict(float)
     duration_count: dict[tuple[str, str], int] = defaultdict(int)
     exported = 0
-    quarantined: dict[str, int] = defaultdict(int)
+    quarantined: dict[str, int] = {}
     for step in history.finished_steps():
         key = (step["name"], step["status"])
         duration_sum[key] += step["duration_seconds"]
@@ -48,10 +48,10 @@ def render_metrics(history: RunHistory) -> str:
         counts = json.loads(step["counts"])
         if step["name"] == EXPORT_STEP and isinstance(counts.get(EXPORTED_KEY), int):
             exported += counts[EXPORTED_KEY]
+        # Quarantine tables are rebuilt from all of bronze, so the latest count is the level.
         for name, value in counts.items():
-            if name.startswith(QUARANTINE_PREFIX) and isinstance(value, int):
-                flow = name[len(QUARANTINE_PREFIX) :].lstrip("_") or "all"
-                quarantined[flow] += value
+            if step["status"] == SUCCEEDED and name.startswith(QUARANTINE_PREFIX) and isinstance(value, int):
+                quarantined[name[len(QUARANTINE_PREFIX) :].lstrip("_") or "all"] = value
 
     _family(lines, "winter_days_step_duration_seconds", "summary", "Time spent in each step, by step and outcome.")
     for name, status in sorted(duration_sum):
@@ -60,7 +60,9 @@ def render_metrics(history: RunHistory) -> str:
         lines.append(f"winter_days_step_duration_seconds_count{{{labels}}} {duration_count[(name, status)]}")
     _family(lines, "winter_days_rows_exported_total", "counter", "Sales documents exported to bronze.")
     lines.append(f"winter_days_rows_exported_total {exported}")
-    _family(lines, "winter_days_rows_quarantined_total", "counter", "Bronze rows routed to quarantine, by flow.")
+    _family(
+        lines, "winter_days_rows_quarantined", "gauge", "Bronze rows in quarantine, by flow, after the latest ELT run."
+    )
     for flow in sorted(quarantined):
-        lines.append(f'winter_days_rows_quarantined_total{{flow="{_label(flow)}"}} {quarantined[flow]}')
+        lines.append(f'winter_days_rows_quarantined{{flow="{_label(flow)}"}} {quarantined[flow]}')
     return "\n".join(lines) + "\n"

@@ -13,13 +13,15 @@ from pathlib import Path
 
 
 def process_start_ticks(pid: int) -> str:
-    """The pid's start time in clock ticks since boot ('' where /proc is not available)."""
+    """The pid's start time in clock ticks since boot; '' when it has ended or /proc is absent."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return ""
     # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    # A zombie (its parent died too and nobody reaped it) has ended all the same.
+    return "" if fields[0] in ("Z", "X") else fields[19]
 
 
 def _command_line(pid: int) -> str:

@@ -140,6 +140,13 @@ def execute_run(
             began = time.monotonic()
             try:
                 counts = dict(step.action(context) or {})
+            except (KeyboardInterrupt, SystemExit) as err:
+                # Ctrl-C on `winter-days run` or a worker told to exit: record it, then stop.
+                seconds = time.monotonic() - began
+                reason = f"interrupted ({type(err).__name__})"
+                history.step_finished(run_id, position, FAILED, seconds, {}, reason)
+                history.finish_run(run_id, step.name, f"step {step.name} failed: {reason}")
+                raise
             except Exception as err:  # every failure is recorded against its step, never lost
                 seconds = time.monotonic() - began
                 error = describe_failure(err)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from winter_days.config import Settings
+from winter_days.config import ConfigError, Settings
 from winter_days.orchestrator.options import OrchestratorOptions
 from winter_days.orchestrator.pipeline import RunContext, RunPipeline, RunStep, StepFailed
 from winter_days.orchestrator.warehouse import explain_warehouse_lock
@@ -122,13 +122,12 @@ def poll_step(context: RunContext) -> dict[str, Any]:
 
 
 def _quarantine_counts(actions: Any) -> dict[str, int]:
-    """Rows routed to each flow's quarantine table in this invocation."""
+    """Rows in each flow's quarantine table (rebuilt from all of bronze by every run)."""
     counts: dict[str, int] = {}
     for action in actions:
         name = action.target.name
         if name.endswith("_quarantine") and action.rows is not None:
-            flow = name[: -len("_quarantine")].removeprefix("stg_")
-            counts[f"rows_quarantined_{flow}"] = action.rows_affected if action.rows_affected is not None else action.rows
+            counts[f"rows_quarantined_{name[: -len('_quarantine')].removeprefix('stg_')}"] = action.rows
     return counts
 
 
@@ -137,14 +136,31 @@ def ml_step(context: RunContext) -> dict[str, Any]:
     from winter_days.ml import run_churn_pipeline
 
     summary = run_churn_pipeline(context.settings, as_of=context.parameters.as_of, runner="in-process")
-    return {k: v for k, v in summary.items() if isinstance(v, (str, int, float, bool)) or v is None}
+    counts: dict[str, Any] = {
+        "ml_run_id": summary.get("run_id"),
+        "as_of": summary.get("as_of"),
+        "model_version": summary.get("version"),
+        "champion": summary.get("champion"),
+        "promoted": summary.get("promoted"),
+        "gate_reason": summary.get("reason"),
+        "predictions_written": summary.get("predictions_written"),
+    }
+    for model in ("candidate", "baseline"):
+        for metric, value in ((summary.get("metrics") or {}).get(model) or {}).items():
+            if isinstance(value, (int, float)):
+                counts[f"{model}_{metric}"] = value
+    return counts
 
 
 def make_elt_backend(settings: Settings) -> Any:
     """The ELT backend of the settings' profile."""
-    from winter_days.elt.engines.duckdb import DuckDBBackend
+    if settings.profile != "local":
+        raise ConfigError(
+            f"the {settings.profile} profile runs ELT through the Dataform API, whose backend this installation does not have"
+        )
+    from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 
-    return DuckDBBackend(settings)
+    return DuckDBBackend(settings.dataform_dir, settings.warehouse_path, settings.lake_root)
 
 
 def guarded(action: Callable[[RunContext], Any], settings: Settings) -> Callable[[RunContext], Any]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import threading
 
 import pytest
 from orchestrator_support import AUTH, Gate, put_sales
 
 from winter_days.orchestrator.history import RunHistory
-from winter_days.orchestrator.owner import ProcessOwner
+from winter_days.orchestrator.owner import ProcessOwner, process_start_ticks
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.steps import SALES_WATERMARK, export_step, guarded
 
@@ -269,3 +272,19 @@ def test_an_unexpected_error_answers_500_without_a_stack_trace(make_app, export_
 
 def test_process_owner_of_this_process_is_alive():
     assert ProcessOwner.current().is_alive()
+
+
+def test_a_run_whose_process_died_shows_as_cut_off_while_the_service_stays_up(options, make_app, export_pipeline):
+    app = make_app(export_pipeline)
+    cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        owner = ProcessOwner(socket.gethostname(), cli.pid, process_start_ticks(cli.pid))
+        run_id = RunHistory(options.history_path).start_run(["export_sales"], {"source": "cli"}, {}, owner=owner).run_id
+        client = app.test_client()
+        assert client.get(f"/runs/{run_id}").get_json()["status"] == "running"
+    finally:
+        cli.kill()
+        cli.wait()
+
+    assert client.get(f"/runs/{run_id}").get_json()["status"] == "cut_off"
+    assert client.get("/runs").get_json()["active_run_id"] is None

@@ -1,0 +1,62 @@
+"""A simulated installation with enough history for the churn model, and a real service on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY, installation_environ
+from service_process import ServiceProcess
+
+from winter_days.config import Settings, load_settings
+from winter_days.generators.customers import pool_from_settings
+from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
+from winter_days.stores import open_document_store, open_lake
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory) -> Path:
+    """Generated once: DAYS of sales, clickstream and weekly startups in a store and a lake."""
+    root = tmp_path_factory.mktemp("world")
+    settings = load_settings(environ=installation_environ(root), cwd=root)
+    store, lake, pool = open_document_store(settings), open_lake(settings), pool_from_settings(settings)
+    for offset in range(DAYS):
+        day = settings.population_start + timedelta(days=offset)
+        write_sales(store, lake, pool, day, count=SALES_PER_DAY)
+        write_clickstream(lake, pool, day, count=CLICKS_PER_DAY)
+        if offset % 7 == 0:
+            write_startups(lake, settings.seed, settings.population_start, day, count=20)
+    store.close()
+    return root
+
+
+@pytest.fixture
+def installation(world_template, tmp_path, monkeypatch) -> Settings:
+    """A private copy of the simulated world, with its own Dataform project and settings."""
+    shutil.copytree(world_template / "home", tmp_path / "home")
+    shutil.copytree(REPO / "dataform", tmp_path / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
+    for name in list(os.environ):
+        if name.startswith("WINTER_DAYS_"):
+            monkeypatch.delenv(name)
+    for name, value in installation_environ(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    return load_settings()
+
+
+@pytest.fixture
+def service(installation, tmp_path):
+    """Start `winter-days serve` on a free port; stopped (by its pid) after the test."""
+    started: list[ServiceProcess] = []
+
+    def start(**env: str) -> ServiceProcess:
+        process = ServiceProcess.serve(tmp_path, {**installation_environ(tmp_path), **env})
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
