@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LocalElt, click, sale, sha, utc
+from elt_fixtures import LocalElt, click, sale, sha, utc
 
 pytestmark = pytest.mark.slow
 
