@@ -1,0 +1,354 @@
+"""A fake Dataform REST v1 server on 127.0.0.1, speaking the API's wire format.
+
+Resource paths, camelCase JSON fields, state enums, paging (pageSize / pageToken /
+nextPageToken) and google.rpc.Status errors follow the v1 reference. Outcomes are
+scripted: each action's final state and failureReason, compilation errors, how many polls
+an invocation stays RUNNING, cancellation, and injected failures (429 / 503 ... with an
+optional Retry-After). Every request is recorded so tests can assert what was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+RPC_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+RELATION_TYPES = {"table": "TABLE", "view": "VIEW", "incremental": "INCREMENTAL_TABLE"}
+SOURCE_FIELDS = ("gitCommitish", "workspace", "releaseConfig")
+_ROUTE = re.compile(
+    r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/repositories/(?P<repository>[^/]+)/"
+    r"(?P<collection>compilationResults|workflowInvocations)(?:/(?P<id>[^/:]+))?(?P<verb>:[a-z]+)?$"
+)
+
+
+@dataclass
+class FakeAction:
+    """One action of the compiled graph and how it ends when invoked."""
+
+    name: str
+    schema: str = "winter_days_staging"
+    kind: str = "table"  # table, view, incremental, operations, assertion, declaration
+    tags: tuple[str, ...] = ()
+    outcome: str = "SUCCEEDED"
+    failure_reason: str = ""
+
+    def target(self, project: str) -> dict[str, str]:
+        return {"database": project, "schema": self.schema, "name": self.name}
+
+
+@dataclass
+class FakeFailure:
+    """Answer the next `times` matching requests with `status` instead of serving them."""
+
+    status: int
+    times: int = 1
+    method: str | None = None
+    path_contains: str = ""
+    retry_after: str | None = None
+    message: str = "The service is currently unavailable."
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times > 0 and (self.method in (None, method)) and self.path_contains in path
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class _Invocation:
+    resource: dict[str, Any]
+    actions: list[FakeAction]
+    polls: int = 0
+    action_states: dict[str, str] = field(default_factory=dict)
+    end_time: str = ""
+
+
+def timestamp() -> str:
+    """Now as Google APIs write it: nanosecond precision, Z."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}123Z"
+
+
+DEFAULT_ACTIONS = (
+    FakeAction("ext_sales_gcs", "winter_days_staging", "declaration"),
+    FakeAction("stg_sales", "winter_days_staging", "incremental", ("staging", "sales")),
+    FakeAction("stg_sales_quarantine", "winter_days_staging", "table", ("staging", "sales")),
+    FakeAction("fct_sales", "winter_days_warehouse", "table", ("warehouse", "sales")),
+    FakeAction("dim_customer", "winter_days_warehouse", "view", ("warehouse",)),
+    FakeAction("fct_sales_rows_positive", "winter_days_warehouse", "assertion", ("warehouse", "sales")),
+    FakeAction("refresh_marker", "winter_days_warehouse", "operations", ("ops",)),
+)
+
+
+class FakeDataformServer:
+    """The fake API for one repository; `url` is the base URL (…/v1) once started."""
+
+    def __init__(self, project: str = "winter-proj", location: str = "europe-west1", repository: str = "winter-days") -> None:
+        self.project, self.location, self.repository = project, location, repository
+        self.actions: list[FakeAction] = list(DEFAULT_ACTIONS)
+        self.compilation_errors: list[dict[str, Any]] = []
+        self.running_polls = 0
+        self.page_size = 2
+        self.failures: list[FakeFailure] = []
+        self.requests: list[RecordedRequest] = []
+        self.compilations: dict[str, dict[str, Any]] = {}
+        self.invocations: dict[str, _Invocation] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- scripting -------------------------------------------------------------------
+
+    def fail(self, status: int, times: int = 1, **kwargs: Any) -> FakeFailure:
+        failure = FakeFailure(status, times, **kwargs)
+        self.failures.append(failure)
+        return failure
+
+    def requests_to(self, method: str, suffix: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
+
+    @property
+    def parent(self) -> str:
+        return f"projects/{self.project}/locations/{self.location}/repositories/{self.repository}"
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> FakeDataformServer:
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-dataform", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    # -- the API ---------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers: dict[str, str]):
+        """(status, JSON body, extra headers) for one request."""
+        with self._lock:
+            self.requests.append(RecordedRequest(method, path, query, body, headers))
+            for failure in self.failures:
+                if failure.matches(method, path):
+                    failure.times -= 1
+                    extra = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+                    return (*_error(failure.status, failure.message), extra)
+            if not headers.get("authorization", "").startswith("Bearer "):
+                return (*_error(401, "Request is missing required authentication credential."), {})
+            route = _ROUTE.match(path)
+            if route is None:
+                return (*_error(404, f"Method not found: {path}"), {})
+            if (route["project"], route["location"], route["repository"]) != (self.project, self.location, self.repository):
+                asked = f"projects/{route['project']}/locations/{route['location']}/repositories/{route['repository']}"
+                return (*_error(404, f"Repository '{asked}' not found."), {})
+            return (*self._route(method, route, query, body), {})
+
+    def _route(self, method: str, route: re.Match, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
+        collection, ident, verb = route["collection"], route["id"], route["verb"] or ""
+        key = (method, collection, ident is not None, verb)
+        if key == ("POST", "compilationResults", False, ""):
+            return self._create_compilation(body or {})
+        if key == ("POST", "workflowInvocations", False, ""):
+            return self._create_invocation(body or {})
+        store = self.compilations if collection == "compilationResults" else self.invocations
+        name = f"{self.parent}/{collection}/{ident}"
+        if ident is None or name not in store:
+            return _error(404, f"Resource '{name}' not found." if ident else f"Method not found: {method} {collection}")
+        if key == ("GET", "compilationResults", True, ":query"):
+            return self._page(query, [self._compilation_action(a) for a in self.actions], "compilationResultActions")
+        if key == ("GET", "compilationResults", True, ""):
+            return 200, self.compilations[name]
+        if key == ("GET", "workflowInvocations", True, ""):
+            return 200, self._poll(self.invocations[name])
+        if key == ("GET", "workflowInvocations", True, ":query"):
+            invocation = self.invocations[name]
+            return self._page(query, [self._invocation_action(invocation, a) for a in invocation.actions], "workflowInvocationActions")
+        if key == ("POST", "workflowInvocations", True, ":cancel"):
+            invocation = self.invocations[name]
+            if invocation.resource["state"] == "RUNNING":
+                invocation.resource["state"] = "CANCELING"
+            return 200, {}
+        return _error(404, f"Method not found: {method} {collection}{verb}")
+
+    def _create_compilation(self, body: dict[str, Any]) -> tuple[int, Any]:
+        given = [f for f in SOURCE_FIELDS if body.get(f)]
+        if len(given) != 1:
+            return _error(400, f"Exactly one of {', '.join(SOURCE_FIELDS)} must be set.")
+        source = body[given[0]]
+        if given[0] != "gitCommitish" and not source.startswith(self.parent + "/"):
+            return _error(400, f"Invalid {given[0]} '{source}'.")
+        name = f"{self.parent}/compilationResults/{uuid.uuid4()}"
+        resource = {
+            "name": name,
+            given[0]: source,
+            "dataformCoreVersion": "3.0.0",
+            "createTime": timestamp(),
+            "codeCompilationConfig": body.get("codeCompilationConfig") or {},
+        }
+        if given[0] == "gitCommitish":
+            resource["resolvedGitCommitSha"] = "0123456789abcdef0123456789abcdef01234567"
+        if self.compilation_errors:
+            resource["compilationErrors"] = list(self.compilation_errors)
+        self.compilations[name] = resource
+        return 200, resource
+
+    def _create_invocation(self, body: dict[str, Any]) -> tuple[int, Any]:
+        compilation = self.compilations.get(body.get("compilationResult", ""))
+        if compilation is None:
+            return _error(404, f"Compilation result '{body.get('compilationResult')}' not found.")
+        if compilation.get("compilationErrors"):
+            return _error(400, "Cannot create a workflow invocation from a compilation result with errors.")
+        config = body.get("invocationConfig") or {}
+        targets = {t.get("name") for t in config.get("includedTargets") or ()}
+        tags = set(config.get("includedTags") or ())
+        runnable = [a for a in self.actions if a.kind != "declaration"]
+        if targets or tags:
+            runnable = [a for a in runnable if a.name in targets or tags & set(a.tags)]
+        name = f"{self.parent}/workflowInvocations/{uuid.uuid4().hex[:12]}"
+        resource = {
+            "name": name,
+            "compilationResult": compilation["name"],
+            "invocationConfig": config,
+            "state": "RUNNING",
+            "invocationTiming": {"startTime": timestamp()},
+            "resolvedCompilationResult": compilation["name"],
+        }
+        self.invocations[name] = _Invocation(resource, runnable)
+        return 200, resource
+
+    def _poll(self, invocation: _Invocation) -> dict[str, Any]:
+        """Each GET is one poll: RUNNING for `running_polls` polls, then the scripted outcome."""
+        invocation.polls += 1
+        state = invocation.resource["state"]
+        if state == "CANCELING":
+            invocation.action_states = {a.name: "CANCELLED" for a in invocation.actions}
+            self._finish(invocation, "CANCELLED")
+        elif state == "RUNNING" and invocation.polls > self.running_polls:
+            invocation.action_states = {a.name: a.outcome for a in invocation.actions}
+            failed = any(a.outcome == "FAILED" for a in invocation.actions)
+            self._finish(invocation, "FAILED" if failed else "SUCCEEDED")
+        return invocation.resource
+
+    @staticmethod
+    def _finish(invocation: _Invocation, state: str) -> None:
+        invocation.resource["state"] = state
+        invocation.end_time = timestamp()
+        invocation.resource["invocationTiming"]["endTime"] = invocation.end_time
+
+    def _compilation_action(self, action: FakeAction) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "target": action.target(self.project),
+            "canonicalTarget": action.target(self.project),
+            "filePath": f"definitions/{action.name}.sqlx",
+        }
+        if action.kind in RELATION_TYPES:
+            out["relation"] = {"relationType": RELATION_TYPES[action.kind], "tags": list(action.tags)}
+        elif action.kind == "operations":
+            out["operations"] = {"queries": ["SELECT 1"], "tags": list(action.tags)}
+        else:
+            out[action.kind] = {"tags": list(action.tags)}
+        return out
+
+    def _invocation_action(self, invocation: _Invocation, action: FakeAction) -> dict[str, Any]:
+        if invocation.action_states:
+            state = invocation.action_states[action.name]
+        else:
+            state = "RUNNING" if action is invocation.actions[0] else "PENDING"
+        out: dict[str, Any] = {
+            "target": action.target(self.project),
+            "canonicalTarget": action.target(self.project),
+            "state": state,
+            "invocationTiming": {"startTime": invocation.resource["invocationTiming"]["startTime"]} if state != "PENDING" else {},
+            "bigqueryAction": {"sqlScript": f"CREATE OR REPLACE TABLE `{action.schema}.{action.name}` AS SELECT 1"},
+        }
+        if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            out["invocationTiming"]["endTime"] = invocation.end_time
+        if state == "FAILED":
+            out["failureReason"] = action.failure_reason or "Query error"
+        return out
+
+    def _page(self, query: dict[str, list[str]], items: list[dict[str, Any]], field_name: str) -> tuple[int, Any]:
+        size = int(query.get("pageSize", [self.page_size])[0]) or self.page_size
+        token = query.get("pageToken", [""])[0]
+        if token and not re.fullmatch(r"offset-\d+", token):
+            return _error(400, f"Invalid page token '{token}'.")
+        start = int(token.split("-")[1]) if token else 0
+        body: dict[str, Any] = {field_name: items[start : start + size]}
+        if start + size < len(items):
+            body["nextPageToken"] = f"offset-{start + size}"
+        return 200, body
+
+
+def _error(status: int, message: str) -> tuple[int, dict[str, Any]]:
+    """A google.rpc.Status error body."""
+    return status, {"error": {"code": status, "message": message, "status": RPC_STATUS.get(status, "UNKNOWN")}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeDataformServer
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment: no Nagle / delayed-ACK stall per request.
+    disable_nagle_algorithm = True
+    wbufsize = -1
+
+    def _serve(self, method: str) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            status, payload, extra = *_error(400, "Invalid JSON payload received."), {}
+        else:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, payload, extra = self.fake.handle(method, split.path, parse_qs(split.query), body, headers)
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:  # the test output stays readable
+        pass
