@@ -14,6 +14,11 @@ from service_process import ServiceProcess
 from winter_days.config import Settings, load_settings
 from winter_days.generators.customers import pool_from_settings
 from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
+from winter_days.orchestrator.history import RunHistory
+from winter_days.orchestrator.options import load_options
+from winter_days.orchestrator.pipeline import RunParameters
+from winter_days.orchestrator.runs import RunLauncher
+from winter_days.orchestrator.steps import make_pipeline
 from winter_days.stores import open_document_store, open_lake
 
 
@@ -33,18 +38,43 @@ def world_template(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def installation(world_template, tmp_path, monkeypatch) -> Settings:
-    """A private copy of the simulated world, with its own Dataform project and settings."""
-    shutil.copytree(world_template / "home", tmp_path / "home")
-    shutil.copytree(REPO / "dataform", tmp_path / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
+def install_copy(template: Path, root: Path, monkeypatch) -> Settings:
+    """A private copy of a template installation, with its own Dataform project and settings."""
+    shutil.copytree(template / "home", root / "home")
+    shutil.copytree(REPO / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
     for name in list(os.environ):
         if name.startswith("WINTER_DAYS_"):
             monkeypatch.delenv(name)
-    for name, value in installation_environ(tmp_path).items():
+    for name, value in installation_environ(root).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(root)
     return load_settings()
+
+
+@pytest.fixture
+def installation(world_template, tmp_path, monkeypatch) -> Settings:
+    """The simulated world before any run."""
+    return install_copy(world_template, tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def published_template(world_template, tmp_path_factory) -> Path:
+    """The simulated world after one successful run: bronze, gold, a champion and predictions."""
+    root = tmp_path_factory.mktemp("published")
+    shutil.copytree(world_template / "home", root / "home")
+    shutil.copytree(REPO / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
+    settings = load_settings(environ=installation_environ(root), cwd=root)
+    options = load_options(settings, environ=installation_environ(root))
+    launcher = RunLauncher(settings, options, RunHistory(options.history_path), make_pipeline(settings, options))
+    run = launcher.trigger({"source": "test"}, RunParameters()).run
+    assert run is not None and run["status"] == "succeeded", run
+    return root
+
+
+@pytest.fixture
+def published(published_template, tmp_path, monkeypatch) -> Settings:
+    """A private copy of the world after one successful run."""
+    return install_copy(published_template, tmp_path, monkeypatch)
 
 
 @pytest.fixture

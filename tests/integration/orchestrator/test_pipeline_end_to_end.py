@@ -1,0 +1,76 @@
+"""The whole chain over generated data: bronze -> silver -> gold -> predictions, by HTTP and CLI."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+from orchestrator_world import AUTH
+
+from winter_days.orchestrator.app import create_app
+from winter_days.orchestrator.cli import run as run_command
+from winter_days.records import SALES_COLLECTION
+from winter_days.stores import open_document_store
+
+pytestmark = pytest.mark.slow
+STEPS = ["export_sales", "compile", "invoke", "poll", "ml"]
+
+
+def warehouse_counts(settings) -> dict[str, int]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in (
+                "winter_days_staging.stg_sales",
+                "winter_days_warehouse.fct_sales",
+                "winter_days_warehouse.dim_customer",
+                "winter_days_warehouse.agg_cust_metrics",
+                "winter_days_warehouse.fct_click_features",
+                "winter_days_warehouse.dim_startup",
+                "winter_days_warehouse.fact_predictions_churn",
+            )
+        }
+
+
+def test_post_run_takes_generated_sales_to_gold_and_predictions(installation):
+    documents = open_document_store(installation).count(SALES_COLLECTION)
+    client = create_app({"SETTINGS": installation}).test_client()
+
+    response = client.post("/run", headers=AUTH)
+
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert [s["name"] for s in body["steps"]] == STEPS
+    assert all(s["status"] == "succeeded" for s in body["steps"])
+    export, compiled, _, poll, ml = body["steps"]
+    assert export["counts"]["rows"] == documents
+    assert poll["counts"]["actions_succeeded"] == compiled["counts"]["actions"]
+    assert "actions_failed" not in poll["counts"]
+    assert poll["counts"]["rows_quarantined_sales"] == 0
+    counts = warehouse_counts(installation)
+    assert counts["winter_days_staging.stg_sales"] == documents
+    assert counts["winter_days_warehouse.fct_sales"] == documents
+    assert all(n > 0 for n in counts.values()), counts
+    assert counts["winter_days_warehouse.fact_predictions_churn"] == ml["counts"]["predictions_written"]
+    assert ml["counts"]["model_version"] and 0.5 < ml["counts"]["candidate_roc_auc"] <= 1.0
+
+    # Nothing changed since: the export writes no file, the rest runs again and replaces, never duplicates.
+    again = client.post("/run", headers=AUTH).get_json()
+    assert again["status"] == "succeeded"
+    assert again["steps"][0]["counts"]["rows"] == 0 and again["steps"][0]["counts"]["key"] is None
+    assert warehouse_counts(installation) == counts
+
+
+def test_winter_days_run_shows_progress_and_shares_the_history(installation):
+    result = CliRunner().invoke(run_command, ["--json"], obj=installation)
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "succeeded" and summary["trigger"] == {"source": "cli"}
+    for step in STEPS:
+        assert f"ok {step}" in result.stderr
+    listed = create_app({"SETTINGS": installation}).test_client().get("/runs").get_json()["runs"]
+    assert [r["run_id"] for r in listed] == [summary["run_id"]]
+    assert warehouse_counts(installation)["winter_days_warehouse.fact_predictions_churn"] > 0
