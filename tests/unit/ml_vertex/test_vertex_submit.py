@@ -1,0 +1,216 @@
+"""Submitting the churn pipeline to Vertex AI, recorded at the SDK boundary by a fake PipelineJob."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from winter_days.config import ConfigError, load_settings
+from winter_days.ml.vertex import (
+    VertexSubmitError,
+    VertexUnavailableError,
+    load_vertex_settings,
+    pipeline_job_id,
+    sanitise_label_value,
+    submit_churn_pipeline,
+)
+from winter_days.stores import LocalLake
+
+PIPELINE_SA = "churn-pipeline@winter-proj.iam.gserviceaccount.com"
+RUN_ID = "20260301T020000Z-2026-02-28-a1b2c3"
+LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# The inputs `winter-days ml compile` declares (customer_churn_pipeline.json, root.inputDefinitions).
+SPEC = {
+    "pipelineInfo": {"name": "customer-churn"},
+    "root": {
+        "inputDefinitions": {
+            "parameters": {
+                "as_of": {"defaultValue": "", "isOptional": True, "parameterType": "STRING"},
+                "options_json": {"defaultValue": "{}", "isOptional": True, "parameterType": "STRING"},
+                "run_id": {"defaultValue": "", "isOptional": True, "parameterType": "STRING"},
+                "settings_json": {"parameterType": "STRING"},
+            }
+        }
+    },
+    "schemaVersion": "2.1.0",
+}
+
+
+class RecordingPipelineJob:
+    """Stands in for aiplatform.PipelineJob: records the constructor and the submit call."""
+
+    created: list[RecordingPipelineJob] = []
+    fail_with: Exception | None = None
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.submitted: list[dict] = []
+        self.ran = False
+        RecordingPipelineJob.created.append(self)
+
+    def submit(self, **kwargs):
+        if RecordingPipelineJob.fail_with is not None:
+            raise RecordingPipelineJob.fail_with
+        self.submitted.append(kwargs)
+        self.resource_name = f"projects/123/locations/{self.kwargs['location']}/pipelineJobs/{self.kwargs['job_id']}"
+
+    def run(self, **kwargs):  # blocking: the orchestrator must never call it
+        self.ran = True
+
+
+@pytest.fixture(autouse=True)
+def fresh_recorder():
+    RecordingPipelineJob.created = []
+    RecordingPipelineJob.fail_with = None
+
+
+@pytest.fixture
+def settings(tmp_path):
+    environ = {
+        "WINTER_DAYS_PROFILE": "gcp",
+        "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+        "WINTER_DAYS_LAKE_URI": (tmp_path / "lake").as_uri(),
+    }
+    return load_settings(environ=environ, cwd=tmp_path)
+
+
+@pytest.fixture
+def environ():
+    return {"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA, "WINTER_DAYS_VERTEX_PIPELINE_ROOT": "gs://winter-lake/pipeline_root/"}
+
+
+@pytest.fixture
+def spec_path(tmp_path) -> Path:
+    path = tmp_path / "customer_churn_pipeline.json"
+    path.write_text(json.dumps(SPEC))
+    return path
+
+
+@pytest.fixture
+def lake(settings):
+    return LocalLake(settings.lake_root)
+
+
+def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake, environ, spec_path):
+    submitted = submit_churn_pipeline(
+        settings, lake, RUN_ID, {"as_of": "2026-02-28"}, spec_path=spec_path, environ=environ,
+        pipeline_job=RecordingPipelineJob,
+    )
+
+    key = f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"
+    assert lake.get(key) == spec_path.read_bytes()
+    (job,) = RecordingPipelineJob.created
+    args = job.kwargs
+    assert args["template_path"] == str(lake.local_path(key))
+    assert args["pipeline_root"] == "gs://winter-lake/pipeline_root"
+    assert args["project"] == "winter-proj" and args["location"] == settings.gcp_region
+    assert args["job_id"] == "customer-churn-20260301t020000z-2026-02-28-a1b2c3"
+    assert args["enable_caching"] is False
+    values = args["parameter_values"]
+    assert values["run_id"] == RUN_ID and values["as_of"] == "2026-02-28"
+    assert json.loads(values["settings_json"])["gcp_project_id"] == "winter-proj"
+    assert args["labels"] == {"winter-days-run-id": "20260301t020000z-2026-02-28-a1b2c3", "winter-days-pipeline": "customer-churn"}
+    assert job.submitted == [{"service_account": PIPELINE_SA}]
+    assert job.ran is False
+    assert submitted.job_id == args["job_id"]
+    assert submitted.template_uri == lake.uri(key)
+    assert submitted.resource_name.endswith(f"/pipelineJobs/{args['job_id']}")
+
+
+@pytest.mark.parametrize("run_id", ["Run#7 at 2026-03-01T02:00:00+00:00", "x" * 40 + "Ü" * 40, "A" * 200])
+def test_labels_and_job_ids_follow_the_gcp_rules(run_id):
+    value = sanitise_label_value(run_id)
+    assert LABEL_VALUE.match(value), value
+    job_id = pipeline_job_id(run_id)
+    assert re.match(r"^[a-z][-a-z0-9]{0,126}$", job_id), job_id
+
+
+def test_long_run_ids_keep_distinct_labels():
+    first, second = "2026-03-01-" + "a" * 80 + "-1", "2026-03-01-" + "a" * 80 + "-2"
+    assert sanitise_label_value(first) != sanitise_label_value(second)
+    assert pipeline_job_id(first * 2) != pipeline_job_id(second * 2)
+
+
+def test_an_unknown_parameter_is_refused_before_anything_is_uploaded(settings, lake, environ, spec_path):
+    with pytest.raises(ValueError, match="unknown pipeline parameter\\(s\\) as_off; declared: as_of, options_json"):
+        submit_churn_pipeline(settings, lake, RUN_ID, {"as_off": "2026-02-28"}, spec_path=spec_path,
+                              environ=environ, pipeline_job=RecordingPipelineJob)
+    assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
+
+
+def test_a_parameter_of_the_wrong_type_is_refused(settings, lake, environ, spec_path):
+    with pytest.raises(ValueError, match="pipeline parameter as_of must be STRING, got int"):
+        submit_churn_pipeline(settings, lake, RUN_ID, {"as_of": 20260228}, spec_path=spec_path,
+                              environ=environ, pipeline_job=RecordingPipelineJob)
+
+
+def test_a_file_that_is_not_a_pipeline_spec_is_named(settings, lake, environ, tmp_path):
+    bad = tmp_path / "notes.json"
+    bad.write_text('{"hello": "world"}')
+    with pytest.raises(ValueError, match="notes.json: not a compiled KFP pipeline spec"):
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=bad, environ=environ, pipeline_job=RecordingPipelineJob)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"WINTER_DAYS_VERTEX_PIPELINE_ROOT": "gs://b/root"}, "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT: required"),
+        ({"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": "me@example.com", "WINTER_DAYS_VERTEX_PIPELINE_ROOT": "gs://b/r"},
+         "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT: 'me@example.com'"),
+        ({"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA}, "WINTER_DAYS_VERTEX_PIPELINE_ROOT: required"),
+        ({"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA, "WINTER_DAYS_VERTEX_PIPELINE_ROOT": "/tmp/root"},
+         "WINTER_DAYS_VERTEX_PIPELINE_ROOT: '/tmp/root' is not"),
+    ],
+)
+def test_missing_settings_fail_before_any_work(settings, lake, spec_path, environ, named):
+    with pytest.raises(ConfigError) as raised:
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ, pipeline_job=RecordingPipelineJob)
+    assert named in str(raised.value)
+    assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
+
+
+def test_the_pipeline_root_defaults_to_the_bucket_lake(tmp_path):
+    settings = load_settings(
+        environ={"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake"},
+        cwd=tmp_path,
+    )
+    vertex = load_vertex_settings(settings, {"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA})
+    assert vertex.pipeline_root == "gs://winter-lake/mlops/pipeline_root"
+
+
+def test_a_refused_submission_names_the_job(settings, lake, environ, spec_path):
+    RecordingPipelineJob.fail_with = PermissionError("403 Permission 'aiplatform.pipelineJobs.create' denied")
+    with pytest.raises(VertexSubmitError, match=r"customer-churn-20260301t020000z.*\(winter-proj/europe-west1\): 403 Permission"):
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ, pipeline_job=RecordingPipelineJob)
+
+
+def test_without_the_sdk_the_error_says_what_to_install(settings, lake, environ, spec_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.cloud.aiplatform", None)
+    with pytest.raises(VertexUnavailableError, match=r"pip install 'winter-days\[gcp\]'"):
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ)
+    assert lake.list("mlops/") == []
+
+
+@pytest.mark.slow
+def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(settings, lake, environ):
+    submit_churn_pipeline(settings, lake, RUN_ID, {"options_json": "{}"}, environ=environ, pipeline_job=RecordingPipelineJob)
+
+    uploaded = json.loads(lake.get(f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"))
+    assert uploaded["pipelineInfo"]["name"] == "customer-churn"
+    (job,) = RecordingPipelineJob.created
+    assert set(job.kwargs["parameter_values"]) == {"settings_json", "run_id", "options_json"}
+
+
+@pytest.mark.slow
+def test_the_recorded_call_fits_the_real_sdk_signature(settings, lake, environ, spec_path):
+    aiplatform = pytest.importorskip("google.cloud.aiplatform")
+    submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ, pipeline_job=RecordingPipelineJob)
+
+    (job,) = RecordingPipelineJob.created
+    inspect.signature(aiplatform.PipelineJob.__init__).bind(None, **job.kwargs)
+    inspect.signature(aiplatform.PipelineJob.submit).bind(None, **job.submitted[0])
