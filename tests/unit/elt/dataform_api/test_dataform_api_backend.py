@@ -6,7 +6,7 @@ import pytest
 
 from fakes.dataform_server import FakeAction
 from winter_days.elt.backend import ActionState, EltBackend, InvocationConfig, InvocationState, Target
-from winter_days.elt.engines.dataform_api import DataformCompilationError
+from winter_days.elt.engines.dataform_api import DataformApiBackend, DataformCompilationError
 
 PARENT = "projects/winter-proj/locations/europe-west1/repositories/winter-days"
 
@@ -195,3 +195,16 @@ def test_action_pages_are_all_read_whatever_the_page_size(make_backend, dataform
     action_pages = [r for r in dataform_server.requests_to("GET", ":query") if "workflowInvocations" in r.path]
     assert [r.query.get("pageSize") for r in action_pages][-3:] == [["4"], ["4"], ["4"]]
     assert [r.query.get("pageToken") for r in action_pages][-3:] == [None, ["offset-4"], ["offset-8"]]
+
+
+def test_google_auth_authorized_session_carries_the_token(gcp_settings, dataform_environ, dataform_server, access_token):
+    from google.auth.transport.requests import AuthorizedSession
+    from google.oauth2.credentials import Credentials
+
+    session = AuthorizedSession(Credentials(token=access_token))
+    backend = DataformApiBackend.from_settings(gcp_settings, dataform_environ, session)
+
+    status = run_to_end(backend, backend.invoke(backend.compile(), InvocationConfig(included_tags=("ops",))))
+
+    assert status.state is InvocationState.SUCCEEDED
+    assert {r.headers["authorization"] for r in dataform_server.requests} == {f"Bearer {access_token}"}
