@@ -156,6 +156,7 @@ def make_dashboard_blueprint(
         states, states_run = pipeline_page.last_action_states(runs, names)
         nodes = lineage_nodes(graph, states)
         assertions = pipeline_page.assertion_names(graph)
+        checks = [pipeline_page.run_checks(run, assertions) for run in runs]
         columns, duration_rows = pipeline_page.step_duration_rows(runs)
         durations = QueryResult(tuple(columns), tuple(duration_rows))
         return render(
@@ -163,8 +164,7 @@ def make_dashboard_blueprint(
             step_names=pipeline_page.step_names(runs),
             durations=durations,
             step_figure=plotly_figure(pipeline_page.step_durations_chart(columns), durations) if runs else None,
-            checks=[pipeline_page.run_checks(run, assertions) for run in runs],
-            flows=sorted(pipeline_page.QUARANTINES),
+            checks=checks, flows=pipeline_page.quarantine_flows(checks),
             lineage=lineage_svg(nodes), lineage_run=states_run, graph_error=graph_error,
             lineage_rows=[
                 (n.name, n.schema, n.kind, n.state, len(n.assertion_states), n.failed_assertions) for n in nodes

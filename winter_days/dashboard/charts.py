@@ -27,6 +27,8 @@ class DataQuery:
     needs: tuple[str, ...]
     build: Callable[[DashboardFilters], SqlAndParams]
     empty_hint: str
+    # What an empty result means, when it is not "the filters exclude everything".
+    no_rows_hint: str = "no rows for these filters: widen the date range or choose all regions"
 
     def run(self, reader: WarehouseReader, filters: DashboardFilters) -> QueryResult | None:
         """The rows, or None when a table it reads is not published yet."""
@@ -99,8 +101,10 @@ def plotly_figure(chart: Chart, result: QueryResult) -> dict[str, Any]:
         category_axis["autorange"] = "reversed"
         xaxis, yaxis = value_axis, category_axis
     else:
-        category_axis["type"] = "category" if chart.kind != "line" else "-"
         xaxis, yaxis = category_axis, value_axis
+    if chart.kind == "funnel":
+        # Plotly hides a funnel's value axis by default; the page promises labelled axes.
+        xaxis["visible"] = True
     layout = {
         "title": {"text": chart.title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "xaxis": xaxis,
@@ -128,8 +132,7 @@ def chart_view(
     if result is None:
         return ChartView(chart, query, None, None, empty_message=query.empty_hint, csv_url=csv_url)
     if len(result) == 0:
-        message = "no rows for these filters: widen the date range or choose all regions"
-        return ChartView(chart, query, result, None, empty_message=message, csv_url=csv_url)
+        return ChartView(chart, query, result, None, empty_message=query.no_rows_hint, csv_url=csv_url)
     return ChartView(
         chart, query, result, plotly_figure(chart, result), csv_url=csv_url, table_rows=[list(r) for r in result.rows]
     )

@@ -163,7 +163,8 @@ QUERIES: tuple[DataQuery, ...] = (
 
 CHARTS: tuple[Chart, ...] = (
     Chart("probability_histogram", "probability_histogram", "Distribution of churn probability", "bar",
-          "probability_range", ("customers",), "Churn probability", "Customers"),
+          "bin_start", ("customers",), f"Churn probability (bins of {1 / HISTOGRAM_BINS:.2f}, lower edge)",
+          "Customers"),
     Chart("customers_per_tier", "customers_per_tier", "Customers per risk tier", "bar", "risk_tier",
           ("customers",), "Risk tier", "Customers"),
     Chart("revenue_at_risk", "customers_per_tier", "Revenue at risk per tier (last 90 days)", "bar", "risk_tier",
@@ -183,6 +184,8 @@ METRIC_LABELS = {
     "brier_score": "Brier score",
     "top_decile_lift": "Lift in the top decile",
     "lift_top_decile": "Lift in the top decile",
+    "rows": "Customers evaluated",
+    "positive_rate": "Churn rate in evaluation",
 }
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -207,7 +210,8 @@ def _metric_rows(metrics: Any) -> list[tuple[str, Any]]:
     rows = []
     for key, value in metrics.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            rows.append((METRIC_LABELS.get(key, key.replace("_", " ")), round(float(value), 4)))
+            shown = value if isinstance(value, int) else round(float(value), 4)
+            rows.append((METRIC_LABELS.get(key, key.replace("_", " ")), shown))
     return rows
 
 

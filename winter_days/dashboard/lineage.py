@@ -22,7 +22,9 @@ STATE_COLOURS = {
     "PENDING": ("#dbeafe", "#1d4ed8"),
     "UNKNOWN": ("#f4f4f4", "#888888"),
 }
-BOX_WIDTH, BOX_HEIGHT, COLUMN_GAP, ROW_GAP, PADDING = 176, 44, 56, 12, 12
+BOX_WIDTH, BOX_HEIGHT, COLUMN_GAP, ROW_GAP, PADDING = 208, 44, 48, 12, 12
+# Characters of an action name that fit a box at the label's font size; the full name is in the tooltip.
+LABEL_CHARACTERS = 27
 
 
 @dataclass
@@ -89,6 +91,10 @@ def _box(node: LineageNode) -> tuple[float, float]:
     return PADDING + node.layer * (BOX_WIDTH + COLUMN_GAP), PADDING + node.row * (BOX_HEIGHT + ROW_GAP)
 
 
+def _label(name: str) -> str:
+    return name if len(name) <= LABEL_CHARACTERS else name[: LABEL_CHARACTERS - 1] + "…"
+
+
 def lineage_svg(nodes: list[LineageNode]) -> str:
     """The picture as inline SVG, with a title and a description for screen readers."""
     if not nodes:
@@ -126,7 +132,7 @@ def lineage_svg(nodes: list[LineageNode]) -> str:
             f"<title>{escape(node.schema)}.{escape(node.name)}: {escape(detail)}</title>"
             f'<rect x="{x}" y="{y}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6" fill="{fill}" stroke="{stroke}" '
             f'stroke-width="{2.5 if node.state == "FAILED" or node.failed_assertions else 1.2}"/>'
-            f'<text x="{x + 8}" y="{y + 18}" font-size="12.5" font-weight="600" fill="#222">{escape(node.name)}</text>'
+            f'<text x="{x + 8}" y="{y + 18}" font-size="12.5" font-weight="600" fill="#222">{escape(_label(node.name))}</text>'
             f'<text x="{x + 8}" y="{y + 34}" font-size="10.5" fill="{stroke}">{escape(detail)}</text></g>'
         )
     parts.append("</svg>")

@@ -63,7 +63,8 @@ def _quarantine_reasons(filters: DashboardFilters) -> SqlAndParams:
 QUERIES: tuple[DataQuery, ...] = (
     DataQuery("row_accounting", "Where every bronze row went, per flow", (ACCOUNTING,), _accounting, NO_ELT),
     DataQuery("quarantine_reasons", "Quarantined rows by flow and reason", tuple(QUARANTINES.values()),
-              _quarantine_reasons, NO_ELT),
+              _quarantine_reasons, NO_ELT,
+              no_rows_hint="no rows quarantined: every bronze row of the published run fits the record contract"),
 )
 
 CHARTS: tuple[Chart, ...] = (
@@ -178,6 +179,11 @@ def run_checks(run: Mapping[str, Any], assertion_names: Sequence[str]) -> RunChe
         failed = sum(1 for n in assertion_names if states.get(n) == "FAILED")
         passed = sum(1 for n in assertion_names if states.get(n) == "SUCCEEDED")
     return RunChecks(run["run_id"], run["status"], passed, failed, quarantined)
+
+
+def quarantine_flows(checks: Sequence[RunChecks]) -> list[str]:
+    """Every flow any run counted quarantined rows for, sorted."""
+    return sorted({flow for check in checks for flow in check.quarantined})
 
 
 def assertion_names(graph: Mapping[str, Any]) -> list[str]:

@@ -242,7 +242,7 @@ QUERIES: tuple[DataQuery, ...] = (
     ),
 )
 
-MONEY = ",.2f"
+MONEY = ",.0f"
 
 SECTIONS: tuple[tuple[str, str, tuple[Chart, ...]], ...] = (
     (

@@ -7,7 +7,9 @@
       var source = document.getElementById(node.getAttribute("data-figure"));
       if (!source) { return; }
       var figure = JSON.parse(source.textContent);
-      var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+      // On a phone the mode bar would cover the chart's title.
+      var config = { responsive: true, displaylogo: false, displayModeBar: window.innerWidth >= 600 ? "hover" : false,
+                     modeBarButtonsToRemove: ["select2d", "lasso2d"] };
       window.Plotly.newPlot(node, figure.data, figure.layout, config).then(function () {
         node.setAttribute("data-rendered", "true");
       });
