@@ -80,7 +80,8 @@ def run(settings: Settings, as_of: Any, full_refresh: bool, as_json: bool) -> No
         options = load_options(settings)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
-    install_json_logging(open_log_file(settings))
+    # The terminal shows progress; the JSON log goes beside the history.
+    install_json_logging(path=settings.home / "logs" / f"run-{date.today():%Y-%m-%d}.jsonl")
     history = RunHistory(options.history_path)
     launcher = RunLauncher(settings, options, history, make_pipeline(settings, options))
     parameters = RunParameters(as_of=as_of.date() if as_of else None, full_refresh=full_refresh)
@@ -103,9 +104,3 @@ def run(settings: Settings, as_of: Any, full_refresh: bool, as_json: bool) -> No
         click.echo(f"{summary.get('error')}", err=True)
         sys.exit(1)
 
-
-def open_log_file(settings: Settings):
-    """The command line keeps its JSON log beside the history, so the terminal shows progress only."""
-    path = settings.home / "logs" / f"run-{date.today():%Y-%m-%d}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("a", encoding="utf-8")

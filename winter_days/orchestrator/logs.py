@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO
 
 # Python level -> Cloud Logging severity.
@@ -45,17 +46,24 @@ class CloudLoggingFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def install_json_logging(stream: IO[str] | None = None, level: int = logging.INFO) -> logging.Handler:
-    """Send the platform's logs (logger 'winter_days') to `stream` as JSON lines.
+def install_json_logging(
+    stream: IO[str] | None = None, path: Path | None = None, level: int = logging.INFO
+) -> logging.Handler:
+    """Send the platform's logs (logger 'winter_days') as JSON lines to a file, a stream or stderr.
 
     Replaces an earlier JSON handler, so building the service twice in one process (tests)
     never writes each line twice.
     """
     logger = logging.getLogger("winter_days")
-    for handler in list(logger.handlers):
-        if isinstance(handler.formatter, CloudLoggingFormatter):
-            logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in list(logger.handlers):
+        if isinstance(old.formatter, CloudLoggingFormatter):
+            logger.removeHandler(old)
+            old.close()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(CloudLoggingFormatter())
     logger.addHandler(handler)
     logger.setLevel(level)

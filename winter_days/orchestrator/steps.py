@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from winter_days.config import ConfigError, Settings
+from winter_days.config import Settings
 from winter_days.orchestrator.options import OrchestratorOptions
 from winter_days.orchestrator.pipeline import RunContext, RunPipeline, RunStep, StepFailed
 from winter_days.orchestrator.warehouse import explain_warehouse_lock
@@ -19,6 +19,7 @@ SALES_WATERMARK = "export_sales/winter_sales"
 STEP_NAMES = ("export_sales", "compile", "invoke", "poll", "ml")
 # Failing actions named in a failed poll's message, at most.
 NAMED_FAILURES = 5
+CANCEL_GRACE_SECONDS = 60.0
 
 
 def export_step(context: RunContext) -> dict[str, Any]:
@@ -99,9 +100,11 @@ def poll_step(context: RunContext) -> dict[str, Any]:
             break
         if time.monotonic() >= deadline:
             backend.cancel(invocation)
+            stopped = _wait_until_stopped(backend, invocation, options.poll_interval_seconds)
             raise StepFailed(
                 f"invocation {invocation.name} did not finish within {options.poll_timeout_seconds:g} s "
-                f"(WINTER_DAYS_POLL_TIMEOUT_SECONDS); it was cancelled"
+                "(WINTER_DAYS_POLL_TIMEOUT_SECONDS); it was cancelled"
+                + ("" if stopped else f" (still stopping after {CANCEL_GRACE_SECONDS:g} s)")
             )
         time.sleep(options.poll_interval_seconds)
     by_state: dict[str, int] = {}
@@ -121,6 +124,16 @@ def poll_step(context: RunContext) -> dict[str, Any]:
     return counts
 
 
+def _wait_until_stopped(backend: Any, invocation: Any, interval: float) -> bool:
+    """After a cancel, wait (bounded) for the invocation to stop, so the next run starts clean."""
+    deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if backend.get(invocation).state.finished:
+            return True
+        time.sleep(min(interval, 1.0))
+    return False
+
+
 def _quarantine_counts(actions: Any) -> dict[str, int]:
     """Rows in each flow's quarantine table (rebuilt from all of bronze by every run)."""
     counts: dict[str, int] = {}
@@ -135,6 +148,11 @@ def ml_step(context: RunContext) -> dict[str, Any]:
     """Features, training, gate, registry and predictions (in-process locally)."""
     from winter_days.ml import run_churn_pipeline
 
+    if context.settings.profile != "local":
+        raise StepFailed(
+            f"the {context.settings.profile} profile submits the churn pipeline to Vertex AI Pipelines, and this "
+            "installation has no Vertex AI submitter (available runners: in-process, kfp-local)"
+        )
     summary = run_churn_pipeline(context.settings, as_of=context.parameters.as_of, runner="in-process")
     counts: dict[str, Any] = {
         "ml_run_id": summary.get("run_id"),
@@ -154,10 +172,10 @@ def ml_step(context: RunContext) -> dict[str, Any]:
 
 def make_elt_backend(settings: Settings) -> Any:
     """The ELT backend of the settings' profile."""
-    if settings.profile != "local":
-        raise ConfigError(
-            f"the {settings.profile} profile runs ELT through the Dataform API, whose backend this installation does not have"
-        )
+    if settings.profile == "gcp":
+        from winter_days.elt.engines.dataform_api.backend import DataformApiBackend
+
+        return DataformApiBackend.from_settings(settings)
     from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 
     return DuckDBBackend(settings.dataform_dir, settings.warehouse_path, settings.lake_root)

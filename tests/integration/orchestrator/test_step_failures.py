@@ -157,3 +157,16 @@ def test_a_held_warehouse_names_the_holding_process_instead_of_a_lock_error(publ
     assert "Wait for that process to finish" in error
     assert "Could not set lock" not in error
 
+
+
+def test_poll_past_its_limit_cancels_the_invocation_and_publishes_nothing(published, monkeypatch):
+    before = digest(published.warehouse_path)
+    a_new_day_of_sales(published)
+    monkeypatch.setenv("WINTER_DAYS_POLL_INTERVAL_SECONDS", "0.01")
+    monkeypatch.setenv("WINTER_DAYS_POLL_TIMEOUT_SECONDS", "0.2")
+
+    failure = post_and_check_failure(published, "poll")
+
+    assert "did not finish within 0.2 s" in failure["error"] and "it was cancelled" in failure["error"]
+    assert "still stopping" not in failure["error"]
+    assert digest(published.warehouse_path) == before
