@@ -8,6 +8,10 @@ Input contract (the gold/silver tables the ELT publishes; only these columns are
 - clicks, `winter_days_staging.stg_click`: user_id (a customer_id for signed-in visitors),
   event_timestamp (TIMESTAMPTZ or ISO-8601 text, UTC), event_type, is_bounce, session_id.
 
+Every aggregate is exact (decimal sums, integer counts), so the same rows give bit-identical
+features whatever the table layout or thread count: the training fingerprint depends on
+the data only.
+
 Time semantics. An as-of date T stands for the end of day T: its cutoff is T+1 00:00 UTC.
 Features use only rows with a timestamp before the cutoff (the `agg_cust_metrics` logic
 evaluated as of T). A customer is active at T when they made a completed purchase before
@@ -120,7 +124,7 @@ def data_span(con: duckdb.DuckDBPyConnection, sources: FeatureSources = FeatureS
 
 def _feature_sql(sources: FeatureSources, horizon_days: int, label_until: date | None) -> str:
     pay_shares = ",\n".join(
-        f"    avg(CASE WHEN payment_method = {_sql_literal(m)} THEN 1.0 ELSE 0.0 END) AS pay_share_{m}"
+        f"    count(*) FILTER (WHERE payment_method = {_sql_literal(m)}) / count(*) AS pay_share_{m}"
         for m in PAYMENT_METHODS
     )
     regions = ",\n".join(
@@ -134,7 +138,7 @@ WITH d AS (
 ),
 s AS (
   SELECT customer_id, CAST(sale_timestamp AS TIMESTAMPTZ) AS ts, status,
-         CAST(total_amount AS DOUBLE) AS amount, payment_method, region
+         CAST(total_amount AS DECIMAL(18, 2)) AS amount, payment_method, region
   FROM {sources.sales}
   WHERE customer_id IS NOT NULL AND sale_timestamp IS NOT NULL
 ),
@@ -149,13 +153,14 @@ sales_agg AS (
     count(*) FILTER (WHERE status = 'completed') AS frequency,
     count(*) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 30 DAY) AS frequency_30d,
     count(*) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY) AS frequency_90d,
-    coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0) AS monetary,
-    coalesce(sum(amount) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY), 0) AS monetary_90d,
+    CAST(coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0) AS DOUBLE) AS monetary,
+    CAST(coalesce(sum(amount) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY), 0) AS DOUBLE)
+      AS monetary_90d,
     min(ts) FILTER (WHERE status = 'completed') AS first_completed,
     max(ts) FILTER (WHERE status = 'completed') AS last_completed,
-    avg(CASE WHEN status = 'refunded' THEN 1.0 ELSE 0.0 END) AS refund_rate,
-    avg(CASE WHEN status = 'cancelled' THEN 1.0 ELSE 0.0 END) AS cancel_rate,
-    avg(CASE WHEN status = 'pending' THEN 1.0 ELSE 0.0 END) AS pending_rate,
+    count(*) FILTER (WHERE status = 'refunded') / count(*) AS refund_rate,
+    count(*) FILTER (WHERE status = 'cancelled') / count(*) AS cancel_rate,
+    count(*) FILTER (WHERE status = 'pending') / count(*) AS pending_rate,
 {pay_shares},
     arg_max(region, ts) AS region
   FROM d JOIN s ON s.ts < d.cutoff
@@ -168,7 +173,8 @@ click_agg AS (
     count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS clicks_30d,
     count(*) FILTER (WHERE ts < d.cutoff - INTERVAL 30 DAY) AS clicks_prev_30d,
     count(DISTINCT session_id) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS sessions_30d,
-    avg(CASE WHEN is_bounce THEN 1.0 ELSE 0.0 END) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS bounce_rate_30d,
+    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY AND is_bounce)
+      / nullif(count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY), 0) AS bounce_rate_30d,
     count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY AND event_type IN ('add_to_cart', 'checkout'))
       AS cart_events_30d,
     max(ts) AS last_click

@@ -6,9 +6,11 @@ needs the winter-days package. kfp is part of the `[gcp]` extra and imported onl
 lazily: nothing else in the package imports it.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: KFP reads the component signatures' types
+# at runtime and takes the string "str" for an artifact type.
+import contextlib
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -36,49 +38,43 @@ def _kfp():
 
 # Component bodies: KFP ships each function's source to the container, so each one imports
 # what it calls inside its body.
-def build_features_component(settings_json: str, options_json: str, run_id: str, as_of: str) -> str:
-    from winter_days.ml.steps import build_features
+def build_features(settings_json: str, options_json: str, run_id: str, as_of: str) -> str:
+    from winter_days.ml.steps import build_features as run_step
 
-    return build_features(settings_json, options_json, run_id, as_of)
-
-
-def train_models_component(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import train_models
-
-    return train_models(settings_json, upstream)
+    return run_step(settings_json, options_json, run_id, as_of)
 
 
-def evaluate_models_component(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import evaluate_models
+def train_models(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import train_models as run_step
 
-    return evaluate_models(settings_json, upstream)
-
-
-def register_model_component(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import register_model
-
-    return register_model(settings_json, upstream)
+    return run_step(settings_json, upstream)
 
 
-def gate_model_component(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import gate_model
+def evaluate_models(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import evaluate_models as run_step
 
-    return gate_model(settings_json, upstream)
-
-
-def predict_churn_component(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import predict_churn
-
-    return predict_churn(settings_json, upstream)
+    return run_step(settings_json, upstream)
 
 
-CHAINED_COMPONENTS = (
-    ("train-models", train_models_component),
-    ("evaluate-models", evaluate_models_component),
-    ("register-model", register_model_component),
-    ("gate-model", gate_model_component),
-    ("predict-churn", predict_churn_component),
-)
+def register_model(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import register_model as run_step
+
+    return run_step(settings_json, upstream)
+
+
+def gate_model(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import gate_model as run_step
+
+    return run_step(settings_json, upstream)
+
+
+def predict_churn(settings_json: str, upstream: str) -> str:
+    from winter_days.ml.steps import predict_churn as run_step
+
+    return run_step(settings_json, upstream)
+
+
+CHAINED_COMPONENTS = (train_models, evaluate_models, register_model, gate_model, predict_churn)
 
 
 def build_pipeline(image: str = DEFAULT_IMAGE):
@@ -89,15 +85,15 @@ def build_pipeline(image: str = DEFAULT_IMAGE):
         # The image already holds winter-days and kfp: no pip install at container start.
         return dsl.component(func, base_image=image, install_kfp_package=False)
 
-    features_op = component(build_features_component)
-    chained = [(name, component(func)) for name, func in CHAINED_COMPONENTS]
+    features_op = component(build_features)
+    chained = [component(func) for func in CHAINED_COMPONENTS]
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Churn: features, train, evaluate, register, gate, predict")
     def customer_churn(settings_json: str, options_json: str = "{}", run_id: str = "", as_of: str = "") -> str:
         task = features_op(settings_json=settings_json, options_json=options_json, run_id=run_id, as_of=as_of)
         # The warehouse and registry change between runs: a cached step would be wrong.
         task.set_caching_options(False)
-        for _, op in chained:
+        for op in chained:
             task = op(settings_json=settings_json, upstream=task.output)
             task.set_caching_options(False)
         return task.output
@@ -114,10 +110,28 @@ def compile_pipeline(path: str | Path, image: str = DEFAULT_IMAGE) -> Path:
     return path
 
 
+def task_name(step: str) -> str:
+    """The KFP task name of a step of steps.STEP_ORDER."""
+    return step.replace("_", "-")
+
+
 def pipeline_dag(spec: dict) -> dict[str, list[str]]:
     """Task name -> names of the tasks it depends on, from a compiled spec."""
     tasks = spec["root"]["dag"]["tasks"]
     return {name: sorted(task.get("dependentTasks", [])) for name, task in tasks.items()}
+
+
+def execution_order(dag: dict[str, list[str]]) -> list[str]:
+    """The tasks in an order that respects every dependency (ties by name)."""
+    done: list[str] = []
+    pending = dict(dag)
+    while pending:
+        ready = sorted(name for name, needs in pending.items() if set(needs) <= set(done))
+        if not ready:
+            raise ValueError(f"pipeline DAG has a cycle among {', '.join(sorted(pending))}")
+        done.append(ready[0])
+        del pending[ready[0]]
+    return done
 
 
 def run_local(spec_path: Path, pipeline_root: Path, arguments: dict[str, str]) -> str:
@@ -128,7 +142,8 @@ def run_local(spec_path: Path, pipeline_root: Path, arguments: dict[str, str]) -
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     pipeline = components.load_component_from_file(str(spec_path))
-    with warnings.catch_warnings():
+    # The runner prints every task's logs to stdout; stdout belongs to the command's result.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
         # The spec names the production image; locally the current environment stands in for it.
         warnings.filterwarnings("ignore", message=".*non-Python base image.*", category=RuntimeWarning)
         task = pipeline(**arguments)

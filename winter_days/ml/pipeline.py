@@ -20,9 +20,7 @@ def _result(summary: dict, runner: str) -> dict:
         "runner": runner,
         "as_of": summary["as_of"],
         "version": summary["version"],
-        "metrics": {
-            name: {k: v for k, v in metrics[name].items() if k != "calibration"} for name in ("candidate", "baseline")
-        },
+        "metrics": {name: metrics[name] for name in ("candidate", "baseline")},
         "champion_on_eval": metrics.get("champion_on_eval"),
         "promoted": gate["promoted"],
         "reason": gate["reason"],

@@ -217,7 +217,10 @@ def evaluate_models(settings_json: str, training_summary: str) -> str:
     for name, png in curve_pngs(data.y, scores).items():
         lake.put(run_key(run_id, f"{name}.png"), png)
     _put_json(lake, run_key(run_id, "metrics.json"), metrics)
-    return json.dumps({**summary, "metrics": metrics}, sort_keys=True, default=str)
+    # Downstream steps get the headline numbers; the calibration tables stay in metrics.json.
+    headline = {k: ({m: v for m, v in val.items() if m != "calibration"} if k in scores else val)
+                for k, val in metrics.items()}
+    return json.dumps({**summary, "metrics": headline}, sort_keys=True, default=str)
 
 
 def register_model(settings_json: str, evaluation_summary: str) -> str:
@@ -245,7 +248,7 @@ def register_model(settings_json: str, evaluation_summary: str) -> str:
         version,
         model=lake.get(run_key(run_id, "candidate.skops")),
         baseline=lake.get(run_key(run_id, "baseline.skops")),
-        metrics=summary["metrics"],
+        metrics=json.loads(lake.get(run_key(run_id, "metrics.json"))),
         features=list(FEATURE_COLUMNS),
         curves={name: lake.get(run_key(run_id, f"{name}.png")) for name in ("roc", "pr")},
         manifest=manifest,

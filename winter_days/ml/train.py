@@ -45,8 +45,11 @@ class TrainingConfig:
     min_samples_leaf: int = 40
     l2_regularization: float = 1.0
 
-    def model_params(self) -> dict[str, float | int]:
+    def model_params(self) -> dict[str, float | int | bool]:
+        # Early stopping on a held-back 10% always: small data must not get 300 overfitted trees.
         return {
+            "early_stopping": True,
+            "validation_fraction": 0.1,
             "learning_rate": self.learning_rate,
             "max_iter": self.max_iter,
             "max_leaf_nodes": self.max_leaf_nodes,
@@ -140,8 +143,7 @@ def check_training_data(data: Dataset, config: TrainingConfig, what: str = "trai
 
 def fit_candidate(data: Dataset, config: TrainingConfig) -> HistGradientBoostingClassifier:
     """The gradient-boosted model that competes for champion."""
-    # Early stopping on a held-back 10% always: small data must not get 300 overfitted trees.
-    model = HistGradientBoostingClassifier(**config.model_params(), early_stopping=True, validation_fraction=0.1)
+    model = HistGradientBoostingClassifier(**config.model_params())
     model.fit(data.X, data.y.astype(np.int64))
     return model
 

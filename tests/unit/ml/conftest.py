@@ -69,10 +69,10 @@ SIM_LAST_DAY = date(2026, 5, 31)
 
 @pytest.fixture(scope="session")
 def simulated_warehouse_file(tmp_path_factory) -> Path:
-    """One generator-drawn warehouse (800 customers, five months), copied by each test."""
+    """One generator-drawn warehouse (600 customers, five months), copied by each test."""
     path = tmp_path_factory.mktemp("simulated") / "warehouse.duckdb"
-    pool = build_customer_pool(11, 800, SIM_FIRST_DAY)
-    write_simulated_warehouse(path, pool, SIM_FIRST_DAY, SIM_LAST_DAY, sales_per_day=70, clicks_per_day=300)
+    pool = build_customer_pool(11, 600, SIM_FIRST_DAY)
+    write_simulated_warehouse(path, pool, SIM_FIRST_DAY, SIM_LAST_DAY, sales_per_day=55, clicks_per_day=250)
     return path
 
 
