@@ -40,7 +40,7 @@ class DataQuery:
 
 @dataclass(frozen=True)
 class Chart:
-    """How to draw a query: kind is 'bar', 'hbar', 'line', 'stacked' or 'funnel'."""
+    """How to draw a query: kind is 'bar', 'hbar', 'line' or 'stacked'."""
 
     id: str
     query: str
@@ -84,8 +84,6 @@ def plotly_figure(chart: Chart, result: QueryResult) -> dict[str, Any]:
             trace = {"type": "bar", "orientation": "h", "x": values, "y": x}
         elif chart.kind == "line":
             trace = {"type": "scatter", "mode": "lines+markers", "x": x, "y": values}
-        elif chart.kind == "funnel":
-            trace = {"type": "funnel", "x": values, "y": x, "textinfo": "value+percent initial"}
         else:
             trace = {"type": "bar", "x": x, "y": values}
         trace["name"] = name
@@ -96,15 +94,12 @@ def plotly_figure(chart: Chart, result: QueryResult) -> dict[str, Any]:
     # A label may name a column of the first row, e.g. the period grain of a time series.
     x_label = chart.x_label.format(**result.records()[0]) if "{" in chart.x_label and result.rows else chart.x_label
     category_axis = {"title": {"text": x_label}, "automargin": True}
-    if chart.kind in ("hbar", "funnel"):
+    if chart.kind == "hbar":
         # Largest first, reading top to bottom.
         category_axis["autorange"] = "reversed"
         xaxis, yaxis = value_axis, category_axis
     else:
         xaxis, yaxis = category_axis, value_axis
-    if chart.kind == "funnel":
-        # Plotly hides a funnel's value axis by default; the page promises labelled axes.
-        xaxis["visible"] = True
     layout = {
         "title": {"text": chart.title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "xaxis": xaxis,

@@ -271,7 +271,7 @@ SECTIONS: tuple[tuple[str, str, tuple[Chart, ...]], ...] = (
         "Web activity",
         "Sessions in the date range chosen above (all regions: most visitors are anonymous).",
         (
-            Chart("click_funnel", "click_funnel", "Sessions reaching each funnel step", "funnel", "funnel_step",
+            Chart("click_funnel", "click_funnel", "Sessions reaching each funnel step", "hbar", "funnel_step",
                   ("sessions",), "Funnel step", "Sessions"),
             Chart("bounce_by_device", "bounce_by_device", "Bounce rate by device category", "bar", "device_category",
                   ("bounce_rate",), "Device category", "Bounce rate (share of sessions)", y_format=".0%"),
