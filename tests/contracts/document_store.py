@@ -76,7 +76,7 @@ class DocumentStoreContract:
         def write():
             try:
                 for start in range(0, total, 40):
-                    writer_store.put_many("c", [(f"d{i:05}", {"v": i}) for i in range(start, start + 40)], batch_size=20)
+                    writer_store.put_many("c", [(f"d{i:05}", {"v": i}) for i in range(start, min(start + 40, total))], batch_size=20)
             except BaseException as err:  # reported by the assertion below
                 failures.append(err)
             finally:

@@ -20,6 +20,9 @@ from typing import Iterator
 import pytest
 from emulator_processes import environment_variable, free_port, running_emulator
 
+# The shared store contracts assert outside test modules: have pytest explain their failures.
+pytest.register_assert_rewrite("contracts")
+
 HERE = Path(__file__).resolve().parent
 
 
