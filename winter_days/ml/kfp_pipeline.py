@@ -106,7 +106,10 @@ def compile_pipeline(path: str | Path, image: str = DEFAULT_IMAGE) -> Path:
     _, compiler, _ = _kfp()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(build_pipeline(image), package_path=str(path))
+    with warnings.catch_warnings():
+        # Vertex AI Pipelines takes the JSON form, which is the file name the platform promises.
+        warnings.filterwarnings("ignore", message="Compiling to JSON is deprecated", category=DeprecationWarning)
+        compiler.Compiler().compile(build_pipeline(image), package_path=str(path))
     return path
 
 
