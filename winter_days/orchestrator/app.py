@@ -16,7 +16,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from winter_days.orchestrator.auth import AuthError, CallerVerifier, make_verifier
-from winter_days.orchestrator.history import FAILED, RUNNING, RunHistory
+from winter_days.orchestrator.history import RUNNING, SUCCEEDED, RunHistory
 from winter_days.orchestrator.logs import install_json_logging
 from winter_days.orchestrator.metrics import CONTENT_TYPE, render_metrics
 from winter_days.orchestrator.options import load_options
@@ -151,7 +151,8 @@ def _trigger() -> tuple[dict[str, Any], str | None]:
 def _run_response(run: dict[str, Any], status: int | None = None) -> tuple[Response, int]:
     body = {**run, "location": f"/runs/{run['run_id']}"}
     if status is None:
-        status = 500 if run["status"] == FAILED else 200
+        # A failed run, or one cut off by a crash, did not do the work: the caller should know.
+        status = 200 if run["status"] == SUCCEEDED else 500
     response = jsonify(body)
     response.headers["Location"] = body["location"]
     return response, status

@@ -35,7 +35,14 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
         raise click.UsageError(str(err)) from None
     if host not in LOOPBACK and options.auth_disabled:
         raise click.UsageError(f"refusing to listen on {host} with authentication disabled; use 127.0.0.1")
-    click.echo(f"winter-days orchestrator on http://{host}:{port} (history: {options.history_path})", err=True)
+    import logging
+
+    from winter_days.orchestrator.logs import install_json_logging
+
+    install_json_logging()
+    logging.getLogger("winter_days.orchestrator").info(
+        "orchestrator on http://%s:%s (history: %s)", host, port, options.history_path
+    )
     OrchestratorServer(settings, bind=f"{host}:{port}", workers=workers, threads=threads).run()
 
 

@@ -14,6 +14,20 @@ from gunicorn.app.base import BaseApplication
 from winter_days.config import Settings
 
 
+# gunicorn's own lines (boot, worker exits, access) in the same Cloud Logging JSON shape.
+GUNICORN_JSON_LOGS = {
+    "root": {"level": "WARNING", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": "gunicorn.error"},
+        "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": "gunicorn.access"},
+    },
+    "handlers": {
+        "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+    },
+    "formatters": {"json": {"()": "winter_days.orchestrator.logs.CloudLoggingFormatter"}},
+}
+
+
 class OrchestratorServer(BaseApplication):
     """A gunicorn application that builds the service with `create_app` in each worker."""
 
@@ -27,7 +41,7 @@ class OrchestratorServer(BaseApplication):
             "timeout": 60,
             # A run in flight gets this long to finish on SIGTERM before it is cut off.
             "graceful_timeout": 120,
-            "accesslog": None,
+            "logconfig_dict": GUNICORN_JSON_LOGS,
         }
         super().__init__()
 

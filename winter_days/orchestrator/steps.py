@@ -41,7 +41,7 @@ def export_step(context: RunContext) -> dict[str, Any]:
         "rows": result.rows,
         "key": result.key,
         "unparseable_timestamps": result.unparseable_timestamps,
-        "invalid_rows": getattr(result, "invalid_rows", 0),
+        "invalid_rows": result.invalid_rows,
         "watermark_from": watermark,
         "watermark_to": result.new_watermark,
     }

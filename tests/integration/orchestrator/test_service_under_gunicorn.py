@@ -44,6 +44,10 @@ def test_serve_answers_health_and_metrics_and_checks_tokens(service):
     names = {family.name for family in text_string_to_metric_families(metrics)}
     assert {"winter_days_runs", "winter_days_rows_exported"} <= names
     assert TOKEN not in process.log()
+    # Every line the service writes, gunicorn's own included, is a Cloud Logging entry.
+    lines = process.log().splitlines()
+    assert lines and all({"severity", "message"} <= set(json.loads(line)) for line in lines)
+    assert any(json.loads(line)["logger"] == "gunicorn.access" for line in lines)
 
 
 def test_serve_refuses_to_start_without_a_token(installation, tmp_path):
