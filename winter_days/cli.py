@@ -40,6 +40,8 @@ class LazyGroup(click.Group):
         "elt": "winter_days.elt.cli:elt",
         "ml": "winter_days.ml.cli:ml",
         "schedule": "winter_days.schedule_cli:schedule_command",
+        "serve": "winter_days.orchestrator.cli:serve",
+        "run": "winter_days.orchestrator.cli:run",
     },
 )
 @click.version_option(__version__, prog_name="winter-days")

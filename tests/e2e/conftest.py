@@ -76,15 +76,12 @@ def base_url(installation) -> Iterator[str]:
     """The orchestrator service with the dashboards registered, on a free port of 127.0.0.1."""
     from werkzeug.serving import make_server
 
-    from winter_days.dashboard import make_dashboard_blueprint
     from winter_days.orchestrator.app import create_app
     from winter_days.orchestrator.options import load_options
 
     settings, environ = installation
     app = create_app({"SETTINGS": settings, "OPTIONS": load_options(settings, environ=environ)})
-    if "dashboard" not in app.blueprints:
-        history = app.extensions["winter_days"]["launcher"].history
-        app.register_blueprint(make_dashboard_blueprint(settings, run_history=history))
+    assert "dashboard" in app.blueprints, "the service serves the dashboards"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="dashboard-e2e-server", daemon=True)
     thread.start()

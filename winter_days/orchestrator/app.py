@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any, Mapping
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, jsonify, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from winter_days.orchestrator.auth import AuthError, CallerVerifier, make_verifier
@@ -68,6 +68,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/runs/<run_id>", view_func=show_run, methods=["GET"])
     app.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
     app.add_url_rule("/metrics", view_func=metrics, methods=["GET"])
+    if app.config.get("DASHBOARD", True):
+        from winter_days.dashboard import make_dashboard_blueprint
+
+        app.register_blueprint(make_dashboard_blueprint(settings, run_history=history))
+        app.add_url_rule("/", view_func=lambda: redirect(url_for("dashboard.index")), methods=["GET"])
     return app
 
 

@@ -288,3 +288,18 @@ def test_a_run_whose_process_died_shows_as_cut_off_while_the_service_stays_up(op
 
     assert client.get(f"/runs/{run_id}").get_json()["status"] == "cut_off"
     assert client.get("/runs").get_json()["active_run_id"] is None
+
+
+def test_the_service_serves_the_dashboards_from_its_root(tmp_path, monkeypatch):
+    from winter_days.config import load_settings
+    from winter_days.orchestrator.app import create_app
+    from winter_days.orchestrator.options import load_options
+
+    settings = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home")}, cwd=tmp_path)
+    options = load_options(settings, environ={"WINTER_DAYS_AUTH_TOKEN": "t" * 32})
+    client = create_app({"SETTINGS": settings, "OPTIONS": options}).test_client()
+    root = client.get("/")
+    assert root.status_code == 302 and root.headers["Location"].endswith("/dashboard/")
+    page = client.get("/dashboard/churn")
+    assert page.status_code == 200
+    assert b"run the pipeline" in page.data  # an empty installation says what to do
