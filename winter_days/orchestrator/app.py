@@ -25,7 +25,7 @@ from winter_days.orchestrator.runs import RunLauncher
 
 log = logging.getLogger("winter_days.orchestrator")
 
-RUN_PARAMETERS = {"as_of": "a date YYYY-MM-DD", "full_refresh": "true or false"}
+RUN_PARAMETERS = {"as_of": "a date YYYY-MM-DD", "full_refresh": "true or false", "ml": "true or false"}
 QUERY_PARAMETERS = {"wait": "true or false"}
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 MAX_BODY_BYTES = 64 * 1024
@@ -133,7 +133,11 @@ def _parse_body() -> RunParameters:
             as_of = None
         if as_of is None:
             raise BadRequest(f"as_of: expected a date YYYY-MM-DD, got {body['as_of']!r}")
-    return RunParameters(as_of=as_of, full_refresh=_flag("full_refresh", body.get("full_refresh", False)))
+    return RunParameters(
+        as_of=as_of,
+        full_refresh=_flag("full_refresh", body.get("full_refresh", False)),
+        ml=_flag("ml", body.get("ml", True)),
+    )
 
 
 def _trigger() -> tuple[dict[str, Any], str | None]:

@@ -32,9 +32,10 @@ class RunParameters:
 
     as_of: date | None = None
     full_refresh: bool = False
+    ml: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat() if self.as_of else None, "full_refresh": self.full_refresh}
+        return {"as_of": self.as_of.isoformat() if self.as_of else None, "full_refresh": self.full_refresh, "ml": self.ml}
 
 
 @dataclass

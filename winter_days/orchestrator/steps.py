@@ -145,14 +145,20 @@ def _quarantine_counts(actions: Any) -> dict[str, int]:
 
 
 def ml_step(context: RunContext) -> dict[str, Any]:
-    """Features, training, gate, registry and predictions (in-process locally)."""
+    """Features, training, gate, registry and predictions: in-process locally, on Vertex AI on gcp."""
+    if not context.parameters.ml:
+        return {"skipped": "not requested for this run (ml=false)"}
+    if context.settings.profile == "gcp":
+        from winter_days.ml.vertex import submit_churn_pipeline
+        from winter_days.stores import open_lake
+
+        as_of = context.parameters.as_of
+        submitted = submit_churn_pipeline(
+            context.settings, open_lake(context.settings), context.run_id, {"as_of": as_of.isoformat() if as_of else ""}
+        )
+        return {"vertex_job_id": submitted.job_id, "vertex_resource": submitted.resource_name, "template": submitted.template_uri}
     from winter_days.ml import run_churn_pipeline
 
-    if context.settings.profile != "local":
-        raise StepFailed(
-            f"the {context.settings.profile} profile submits the churn pipeline to Vertex AI Pipelines, and this "
-            "installation has no Vertex AI submitter (available runners: in-process, kfp-local)"
-        )
     summary = run_churn_pipeline(context.settings, as_of=context.parameters.as_of, runner="in-process")
     counts: dict[str, Any] = {
         "ml_run_id": summary.get("run_id"),

@@ -303,3 +303,18 @@ def test_the_service_serves_the_dashboards_from_its_root(tmp_path, monkeypatch):
     page = client.get("/dashboard/churn")
     assert page.status_code == 200
     assert b"run the pipeline" in page.data  # an empty installation says what to do
+
+
+def test_a_run_can_leave_out_the_ml_step(settings, make_app):
+    from winter_days.orchestrator.steps import ml_step
+
+    pipeline = RunPipeline((RunStep("ml", guarded(ml_step, settings)),))
+    client = make_app(pipeline).test_client()
+    response = client.post("/run", headers=AUTH, json={"ml": False})
+    assert response.status_code == 200, response.get_json()
+    [step] = response.get_json()["steps"]
+    assert step["status"] == "succeeded" and step["counts"] == {"skipped": "not requested for this run (ml=false)"}
+    assert response.get_json()["parameters"]["ml"] is False
+    # With ML asked for (the default) on an empty warehouse, the step really runs and fails.
+    assert client.post("/run", headers=AUTH).status_code == 500
+    assert client.post("/run", headers=AUTH, json={"ml": "maybe"}).status_code == 400
