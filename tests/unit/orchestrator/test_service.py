@@ -244,7 +244,7 @@ def test_parameters_reach_the_steps(settings, make_app):
     client = make_app(RunPipeline((RunStep("ml", record),))).test_client()
     body = client.post("/run", json={"as_of": "2026-03-01", "full_refresh": True}, headers=AUTH).get_json()
     assert str(seen["as_of"]) == "2026-03-01" and seen["full_refresh"] is True
-    assert body["parameters"] == {"as_of": "2026-03-01", "full_refresh": True}
+    assert body["parameters"] == {"as_of": "2026-03-01", "full_refresh": True, "ml": True}
 
 
 def test_unknown_routes_and_methods_answer_json(make_app, export_pipeline):
