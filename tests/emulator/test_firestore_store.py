@@ -3,6 +3,7 @@ SQLite store keeps, plus Firestore's limits (500 writes per commit, shared commi
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
@@ -47,6 +48,11 @@ class TestFirestoreDocumentStore(DocumentStoreContract):
     """The behaviours the SQLite store keeps, against the emulator."""
 
     concurrent_documents = 300  # the emulator commits slowly; 300 still spans many pages and commits
+
+    @pytest.fixture
+    def reader_store(self, client):
+        # The emulator can show a commit half applied to a concurrent query; production Firestore cannot.
+        return FirestoreDocumentStore(client, settle_seconds=1.0)
 
 
 def test_firestore_specific_refusals_name_the_document(store):
@@ -169,3 +175,17 @@ def test_from_settings_uses_the_settings_project(firestore_project, tmp_path, mo
     store.put_many("winter_sales", [("s1", {"a": 1})])
     assert FirestoreDocumentStore.from_settings(settings).get("winter_sales", "s1") == {"a": 1}
     store.close()
+
+
+def test_settling_holds_back_the_newest_writes_until_they_are_old_enough(client, store):
+    store.put_many("c", [("a", {"v": 1})])
+    assert list(FirestoreDocumentStore(client, settle_seconds=600).changed_since("c", None)) == []
+    settling = FirestoreDocumentStore(client, settle_seconds=0.2)
+    for _ in range(200):  # bounded: the document is 0.2 s old within a few polls
+        changes = list(settling.changed_since("c", None))
+        if changes:
+            break
+        time.sleep(0.05)
+    assert [change.doc_id for change in changes] == ["a"]
+    with pytest.raises(DocumentStoreError, match="settle_seconds"):
+        FirestoreDocumentStore(client, settle_seconds=-1)

@@ -8,9 +8,12 @@ streams a collection of any size in flat memory.
 
 The watermark is that timestamp as an int of microseconds since the epoch (Firestore keeps
 microseconds), so it round-trips through the run store like the SQLite store's sequence.
-Firestore reads are strongly consistent and a commit's timestamp is later than any read
-that did not see it, so a reader that has consumed everything up to watermark W finds
-every later write at `_updated_at > W`.
+Firestore commits are atomic, reads are strongly consistent and a commit's timestamp is
+later than any read that did not see it, so a reader that has consumed everything up to
+watermark W finds every later write at `_updated_at > W`. Where those guarantees are weaker
+(the emulator keeps milliseconds and can show a commit half applied to a concurrent query),
+`settle_seconds` holds back documents younger than that, measured on the server's clock
+against the query's read time; the next export picks them up.
 
 Documents written by other tools without `_updated_at` are invisible to `changed_since`
 (they still count, stream and get). The query needs only Firestore's automatic
@@ -144,19 +147,24 @@ def _document(snapshot: DocumentSnapshot) -> dict[str, Any]:
 class FirestoreDocumentStore:
     """Collections of documents in Cloud Firestore, read incrementally by commit time."""
 
-    def __init__(self, client: Client, retry: Retry | None = None, timeout: float = 60.0):
+    def __init__(self, client: Client, retry: Retry | None = None, timeout: float = 60.0, settle_seconds: float = 0.0):
+        if settle_seconds < 0:
+            raise DocumentStoreError(f"settle_seconds must not be negative, got {settle_seconds}")
+        self._settle = timedelta(seconds=settle_seconds)
         self._client = client
         self._retry = retry if retry is not None else transient_error_retry()
         self._timeout = timeout
         self._firestore = _firestore_module()
 
     @classmethod
-    def from_settings(cls, settings: Settings, database: str = "(default)") -> FirestoreDocumentStore:
+    def from_settings(
+        cls, settings: Settings, database: str = "(default)", settle_seconds: float = 0.0
+    ) -> FirestoreDocumentStore:
         """The store of the settings' project (FIRESTORE_EMULATOR_HOST, when set, points it at the emulator)."""
         if not settings.gcp_project_id:
             raise DocumentStoreError("setting gcp_project_id: required by the Firestore document store")
         firestore = _firestore_module()
-        return cls(firestore.Client(project=settings.gcp_project_id, database=database))
+        return cls(firestore.Client(project=settings.gcp_project_id, database=database), settle_seconds=settle_seconds)
 
     def close(self) -> None:
         self._client.close()
@@ -252,8 +260,10 @@ class FirestoreDocumentStore:
         query = query.order_by(UPDATED_AT).order_by("__name__")
         for page in self._pages(query, batch_size):
             for snapshot in page:
-                seq = timestamp_to_watermark(snapshot.get(UPDATED_AT))
-                yield Change(snapshot.id, _document(snapshot), seq)
+                updated_at = snapshot.get(UPDATED_AT)
+                if self._settle and updated_at > snapshot.read_time - self._settle:
+                    return  # in update order: every later document is younger still
+                yield Change(snapshot.id, _document(snapshot), timestamp_to_watermark(updated_at))
 
     def watermark(self, collection: str) -> int | None:
         """The update timestamp (microseconds) of the collection's latest write; None when empty."""
