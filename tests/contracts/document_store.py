@@ -9,11 +9,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from winter_days.stores import DocumentStoreError
+from winter_days.stores import DocumentStore, DocumentStoreError
 
 
 class DocumentStoreContract:
     concurrent_documents = 600
+
+    def test_it_is_a_document_store(self, store):
+        assert isinstance(store, DocumentStore)
 
     def test_upsert_get_count_and_key_order(self, store):
         assert store.put_many("c", [("b", {"v": 1}), ("a", {"v": 2}), ("c", {"v": 3})]) == 3
