@@ -75,7 +75,6 @@ class GcsLake:
     """A lake in a Cloud Storage bucket, under an optional prefix."""
 
     def __init__(self, client: Client, bucket: str, prefix: str = ""):
-        self._storage = _storage_module()
         self._client = client
         self._bucket: Bucket = client.bucket(bucket)
         self.bucket_name = bucket
