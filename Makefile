@@ -36,10 +36,10 @@ endif
 setup: $(STAMP) node-setup
 
 demo: setup
-	$(VENV)/bin/winter-days demo
+	$(VENV)/bin/winter-days demo $(DEMO_ARGS)
 
 test: setup
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 test-fast: setup
 	$(PY) -m pytest -n 2 -q -m "not slow and not browser and not emulator"

@@ -52,6 +52,10 @@ class Settings:
     gcp_project_id: str = ""
     gcp_region: str = "europe-west1"
     gcp_bucket: str = ""
+    gcp_firestore_database: str = "(default)"
+    # Hold back documents younger than this from incremental reads (0 on real Firestore,
+    # whose commits are atomic; the emulator can show a commit half applied).
+    gcp_firestore_settle_seconds: float = 0.0
 
     @property
     def lake_root(self) -> Path:

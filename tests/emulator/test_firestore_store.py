@@ -165,13 +165,16 @@ def test_export_sales_streams_firestore_documents_into_bronze_parquet(store, tmp
     assert again.rows == 1 and again.new_watermark > first.new_watermark
 
 
-def test_from_settings_uses_the_settings_project(firestore_project, tmp_path, monkeypatch):
+def test_the_gcp_profile_opens_firestore_in_the_settings_project(firestore_project, tmp_path, monkeypatch):
+    from winter_days.stores import open_document_store
+
     settings = load_settings(
         overrides={"profile": "gcp", "gcp_project_id": firestore_project, "gcp_bucket": "b", "home": str(tmp_path)},
         environ={},
         cwd=tmp_path,
     )
-    store = FirestoreDocumentStore.from_settings(settings)
+    store = open_document_store(settings)
+    assert isinstance(store, FirestoreDocumentStore)
     store.put_many("winter_sales", [("s1", {"a": 1})])
     assert FirestoreDocumentStore.from_settings(settings).get("winter_sales", "s1") == {"a": 1}
     store.close()

@@ -83,13 +83,16 @@ def test_a_create_that_loses_the_race_compares_content(lake, client, bucket):
     assert lake.get("bronze/sales/raced.parquet") == b"written by another run"
 
 
-def test_from_settings_reads_bucket_and_prefix_from_lake_uri(storage_emulator, client, bucket, tmp_path):
+def test_the_gcp_profile_opens_the_bucket_and_prefix_of_lake_uri(storage_emulator, client, bucket, tmp_path):
+    from winter_days.stores import open_lake
+
     settings = load_settings(
         overrides={"profile": "gcp", "gcp_project_id": "wd-test", "lake_uri": f"gs://{bucket}/prod/lake"},
         environ={},
         cwd=tmp_path,
     )
-    lake = GcsLake.from_settings(settings)
+    lake = open_lake(settings)
+    assert isinstance(lake, GcsLake)
     lake.put("bronze/a.txt", b"x")
     assert client.bucket(bucket).blob("prod/lake/bronze/a.txt").download_as_bytes() == b"x"
     assert lake.uri("bronze/a.txt") == f"gs://{bucket}/prod/lake/bronze/a.txt"

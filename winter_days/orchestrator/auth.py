@@ -80,7 +80,29 @@ def make_verifier(settings: Settings, options: OrchestratorOptions) -> CallerVer
                 f"(or, on a trusted machine only, {ENV_PREFIX}AUTH_DISABLED=true)"
             )
         return SharedTokenVerifier(options.auth_token)
-    raise ConfigError(
-        f"the {settings.profile} profile verifies Google OIDC ID tokens, and this installation has no OIDC "
-        "verifier: pass one to create_app(config={'VERIFIER': ...})"
-    )
+    if not options.oidc_audience:
+        raise ConfigError(f"{ENV_PREFIX}OIDC_AUDIENCE: required by the gcp profile (the service URL the scheduler calls)")
+    if not options.allowed_callers:
+        raise ConfigError(
+            f"{ENV_PREFIX}ALLOWED_CALLERS: required by the gcp profile (the scheduler's service account e-mail, comma-separated)"
+        )
+    from winter_days.auth import GoogleIdTokenVerifier
+
+    return GoogleCallerVerifier(GoogleIdTokenVerifier(options.oidc_audience, set(options.allowed_callers)))
+
+
+class GoogleCallerVerifier:
+    """The gcp profile's verifier: a Google OIDC ID token from an allowed service account."""
+
+    def __init__(self, verifier: object):
+        self._verifier = verifier
+
+    def verify(self, authorization: str | None) -> Caller:
+        from winter_days.auth import IdTokenError
+
+        try:
+            email = self._verifier.verify(authorization)  # type: ignore[attr-defined]
+        except IdTokenError as err:
+            raise AuthError(err.status, str(err)) from None
+        # Named by domain only: no e-mail address reaches a log line.
+        return Caller(f"service account at {email.rsplit('@', 1)[-1]}")

@@ -138,18 +138,25 @@ class RunHistory:
         parameters: Mapping[str, Any],
         trigger_key: str | None = None,
         owner: ProcessOwner | None = None,
+        retry_failed: bool = False,
     ) -> StartDecision:
-        """Start a run unless this trigger already ran or another run is active."""
+        """Start a run unless this trigger already ran or another run is active.
+
+        With `retry_failed`, a trigger whose first run failed starts a new run (the demo and
+        backfill re-run a failed day once its cause is fixed); by default a retried trigger
+        gets the first run's result, whatever it was.
+        """
         owner = owner or ProcessOwner.current()
         with self._transaction() as conn:
             if trigger_key is not None:
                 first = conn.execute(
                     "SELECT run_id, status FROM runs WHERE trigger_key = ?", (trigger_key,)
                 ).fetchone()
-                if first is not None and first["status"] != CUT_OFF:
+                redo = (CUT_OFF, FAILED) if retry_failed else (CUT_OFF,)
+                if first is not None and first["status"] not in redo:
                     return StartDecision("duplicate", first["run_id"])
                 if first is not None:
-                    # A crash cut the first attempt short: the retry must do the work.
+                    # A crash cut the first attempt short (or it failed and a redo was asked): the retry does the work.
                     conn.execute("UPDATE runs SET trigger_key = NULL WHERE run_id = ?", (first["run_id"],))
             self._reclaim(conn)
             active = conn.execute(

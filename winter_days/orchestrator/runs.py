@@ -53,10 +53,11 @@ class RunLauncher:
         trigger_key: str | None = None,
         wait: bool = True,
         progress: StepProgress | None = None,
+        retry_failed: bool = False,
     ) -> TriggerResult:
         """Start a run (or find the first run of a retried trigger); wait for its end if asked."""
         decision = self.history.start_run(
-            self.pipeline.step_names, trigger, parameters.as_dict(), trigger_key=trigger_key
+            self.pipeline.step_names, trigger, parameters.as_dict(), trigger_key=trigger_key, retry_failed=retry_failed
         )
         if decision.outcome == "busy":
             return TriggerResult(decision, None)

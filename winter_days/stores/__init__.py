@@ -32,18 +32,22 @@ __all__ = [
 
 
 def open_lake(settings: Settings) -> Lake:
-    """The lake the settings name (a local folder for file:// URIs)."""
+    """The lake the settings name: a local folder for file://, a GCS bucket for gs://."""
     if settings.lake_uri.startswith("file://"):
         return LocalLake(settings.lake_root)
-    raise ConfigError(
-        f"setting lake_uri: {settings.lake_uri!r} needs the GCS lake adapter, which this installation does not have"
-    )
+    if settings.lake_uri.startswith("gs://"):
+        from winter_days.stores.gcs import GcsLake
+
+        return GcsLake.from_settings(settings)
+    raise ConfigError(f"setting lake_uri: {settings.lake_uri!r} has no lake adapter (file:// or gs://)")
 
 
 def open_document_store(settings: Settings) -> DocumentStore:
-    """The sales document store of the settings' profile."""
+    """The sales document store of the settings' profile: SQLite locally, Firestore on gcp."""
     if settings.profile == "local":
         return SqliteDocumentStore(settings.document_store_path)
-    raise ConfigError(
-        f"setting profile: the {settings.profile} profile's document store (Firestore) is not available in this installation"
+    from winter_days.stores.firestore import FirestoreDocumentStore
+
+    return FirestoreDocumentStore.from_settings(
+        settings, database=settings.gcp_firestore_database, settle_seconds=settings.gcp_firestore_settle_seconds
     )

@@ -300,3 +300,39 @@ def test_configuration_needs_an_audience_and_allowed_callers():
         "ops@example.com",
         "ci@example.com",
     }
+
+
+def test_the_service_on_gcp_lets_in_the_scheduler_only(verifier, key, tmp_path):
+    from winter_days.config import load_settings
+    from winter_days.orchestrator.app import create_app
+    from winter_days.orchestrator.auth import GoogleCallerVerifier
+    from winter_days.orchestrator.options import load_options
+    from winter_days.orchestrator.pipeline import RunPipeline, RunStep
+
+    settings = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path)}, cwd=tmp_path)
+    options = load_options(settings, environ={"WINTER_DAYS_AUTH_TOKEN": "unused-local-token-0123"})
+    pipeline = RunPipeline((RunStep("noop", lambda context: {"ran": True}),))
+    client = create_app(
+        {"SETTINGS": settings, "OPTIONS": options, "PIPELINE": pipeline, "VERIFIER": GoogleCallerVerifier(verifier), "DASHBOARD": False}
+    ).test_client()
+    assert client.post("/run", headers={"Authorization": bearer(key.token())}).status_code == 200
+    refused = client.post("/run", headers={"Authorization": bearer(key.token(email="intruder@example.org"))})
+    assert refused.status_code == 403 and "intruder" not in refused.get_data(as_text=True)
+    assert client.post("/run", headers={"Authorization": bearer(key.token(aud="https://elsewhere"))}).status_code == 401
+    assert client.post("/run").status_code == 401
+
+
+def test_the_gcp_profile_needs_an_audience_and_allowed_callers(tmp_path):
+    from winter_days.config import ConfigError, load_settings
+    from winter_days.orchestrator.auth import GoogleCallerVerifier, make_verifier
+    from winter_days.orchestrator.options import load_options
+
+    settings = load_settings(
+        environ={"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "p", "WINTER_DAYS_GCP_BUCKET": "b"}, cwd=tmp_path
+    )
+    with pytest.raises(ConfigError, match="WINTER_DAYS_OIDC_AUDIENCE"):
+        make_verifier(settings, load_options(settings, environ={}))
+    with pytest.raises(ConfigError, match="WINTER_DAYS_ALLOWED_CALLERS"):
+        make_verifier(settings, load_options(settings, environ={"WINTER_DAYS_OIDC_AUDIENCE": "https://svc"}))
+    options = load_options(settings, environ={"WINTER_DAYS_OIDC_AUDIENCE": "https://svc", "WINTER_DAYS_ALLOWED_CALLERS": SCHEDULER})
+    assert isinstance(make_verifier(settings, options), GoogleCallerVerifier)
