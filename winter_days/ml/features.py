@@ -50,6 +50,16 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "avg_order_value",
     "avg_gap_days",
     "recency_over_gap",
+    "order_recency_days",
+    "orders",
+    "orders_30d",
+    "order_rate_30d",
+    "order_pace_ratio",
+    "order_recency_over_gap",
+    "orders_14d",
+    "history_days",
+    "first_activity_days",
+    "order_rate_history_30d",
     "refund_rate",
     "cancel_rate",
     "pending_rate",
@@ -62,6 +72,12 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "sessions_30d",
     "bounce_rate_30d",
     "cart_events_30d",
+    "clicks_total",
+    "click_rate_30d",
+    "click_pace_ratio",
+    "sessions_total",
+    "sessions_14d",
+    "session_rate_30d",
     "days_since_last_click",
 )
 
@@ -156,6 +172,11 @@ sales_agg AS (
     CAST(coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0) AS DOUBLE) AS monetary,
     CAST(coalesce(sum(amount) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY), 0) AS DOUBLE)
       AS monetary_90d,
+    count(*) AS orders,
+    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS orders_30d,
+    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 14 DAY) AS orders_14d,
+    min(ts) AS first_order,
+    max(ts) AS last_order,
     min(ts) FILTER (WHERE status = 'completed') AS first_completed,
     max(ts) FILTER (WHERE status = 'completed') AS last_completed,
     count(*) FILTER (WHERE status = 'refunded') / count(*) AS refund_rate,
@@ -171,14 +192,18 @@ click_agg AS (
   SELECT d.as_of_date, c.customer_id,
     count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 7 DAY) AS clicks_7d,
     count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS clicks_30d,
-    count(*) FILTER (WHERE ts < d.cutoff - INTERVAL 30 DAY) AS clicks_prev_30d,
+    count(*) FILTER (WHERE ts < d.cutoff - INTERVAL 30 DAY AND ts >= d.cutoff - INTERVAL 60 DAY) AS clicks_prev_30d,
+    count(*) AS clicks_total,
+    count(DISTINCT session_id) AS sessions_total,
+    count(DISTINCT session_id) FILTER (WHERE ts >= d.cutoff - INTERVAL 14 DAY) AS sessions_14d,
+    min(ts) AS first_click,
     count(DISTINCT session_id) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS sessions_30d,
     count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY AND is_bounce)
       / nullif(count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY), 0) AS bounce_rate_30d,
     count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY AND event_type IN ('add_to_cart', 'checkout'))
       AS cart_events_30d,
     max(ts) AS last_click
-  FROM d JOIN c ON c.ts < d.cutoff AND c.ts >= d.cutoff - INTERVAL 60 DAY
+  FROM d JOIN c ON c.ts < d.cutoff
   GROUP BY d.as_of_date, c.customer_id
 ),
 future AS (
@@ -201,6 +226,25 @@ SELECT
   CASE WHEN sa.frequency > 1 AND sa.last_completed > sa.first_completed
        THEN epoch(sa.cutoff - sa.last_completed) / (epoch(sa.last_completed - sa.first_completed) / (sa.frequency - 1))
   END AS recency_over_gap,
+  -- Long-run rates (per 30 days of observed tenure) and the last 30 days against them:
+  -- a customer who is drifting away buys and browses below their own usual pace.
+  -- Orders of any status count here: who buys is drawn before the status is, so a refunded
+  -- or pending order says as much about a customer's pace as a completed one.
+  epoch(sa.cutoff - sa.last_order) / 86400.0 AS order_recency_days,
+  CAST(sa.orders AS DOUBLE) AS orders,
+  CAST(sa.orders_30d AS DOUBLE) AS orders_30d,
+  30.0 * sa.orders / greatest(epoch(sa.cutoff - sa.first_order) / 86400.0, 1.0) AS order_rate_30d,
+  sa.orders_30d / (30.0 * sa.orders / greatest(epoch(sa.cutoff - sa.first_order) / 86400.0, 30.0))
+    AS order_pace_ratio,
+  CAST(sa.orders_14d AS DOUBLE) AS orders_14d,
+  -- Exposure: how long the data could have shown this customer's activity. The first
+  -- activity (order or visit) bounds the signup; the data's own start bounds older customers.
+  epoch(sa.cutoff - h.data_start) / 86400.0 AS history_days,
+  epoch(sa.cutoff - least(sa.first_order, coalesce(ca.first_click, sa.first_order))) / 86400.0 AS first_activity_days,
+  30.0 * sa.orders / greatest(epoch(sa.cutoff - h.data_start) / 86400.0, 1.0) AS order_rate_history_30d,
+  CASE WHEN sa.orders > 1 AND sa.last_order > sa.first_order
+       THEN epoch(sa.cutoff - sa.last_order) / (epoch(sa.last_order - sa.first_order) / (sa.orders - 1))
+  END AS order_recency_over_gap,
   sa.refund_rate, sa.cancel_rate, sa.pending_rate,
   {", ".join(f"sa.pay_share_{m}" for m in PAYMENT_METHODS)},
 {regions},
@@ -211,12 +255,22 @@ SELECT
   CAST(coalesce(ca.sessions_30d, 0) AS DOUBLE) AS sessions_30d,
   ca.bounce_rate_30d,
   CAST(coalesce(ca.cart_events_30d, 0) AS DOUBLE) AS cart_events_30d,
+  CAST(coalesce(ca.clicks_total, 0) AS DOUBLE) AS clicks_total,
+  CAST(coalesce(ca.sessions_total, 0) AS DOUBLE) AS sessions_total,
+  CAST(coalesce(ca.sessions_14d, 0) AS DOUBLE) AS sessions_14d,
+  30.0 * coalesce(ca.sessions_total, 0)
+    / greatest(epoch(sa.cutoff - least(sa.first_order, coalesce(ca.first_click, sa.first_order))) / 86400.0, 1.0)
+    AS session_rate_30d,
+  30.0 * ca.clicks_total / greatest(epoch(sa.cutoff - ca.first_click) / 86400.0, 1.0) AS click_rate_30d,
+  ca.clicks_30d / (30.0 * ca.clicks_total / greatest(epoch(sa.cutoff - ca.first_click) / 86400.0, 30.0))
+    AS click_pace_ratio,
   epoch(sa.cutoff - ca.last_click) / 86400.0 AS days_since_last_click,
   CASE WHEN {label_ok} THEN CAST(coalesce(f.completed_in_window, 0) = 0 AS INTEGER) END AS churned
 FROM sales_agg sa
 LEFT JOIN click_agg ca USING (as_of_date, customer_id)
 LEFT JOIN future f USING (as_of_date, customer_id)
 JOIN d ON d.as_of_date = sa.as_of_date
+CROSS JOIN (SELECT min(ts) AS data_start FROM s) AS h
 ORDER BY sa.as_of_date, sa.customer_id
 """
 

@@ -57,6 +57,16 @@ def test_features_are_the_hand_computed_values(tmp_path):
     assert (a["sessions_30d"], a["cart_events_30d"]) == (2.0, 2.0)
     assert a["bounce_rate_30d"] == pytest.approx(1 / 3)
     assert a["days_since_last_click"] == pytest.approx((24 * 60 - 10 * 60 - 1) / (24 * 60) + 1)
+    # Orders of any status: the refunded (Feb 10) and cancelled (Feb 20 12:00) ones count.
+    assert (a["orders"], a["orders_30d"], a["orders_14d"]) == (4.0, 3.0, 1.0)
+    assert a["order_recency_days"] == pytest.approx(8.5)
+    assert a["order_rate_30d"] == pytest.approx(30 * 4 / 59)
+    assert (a["history_days"], a["first_activity_days"]) == (pytest.approx(59.0), pytest.approx(59.0))
+    first_click_days = 39 + 14 / 24  # 2026-01-20 10:00 -> 2026-03-01
+    assert a["click_rate_30d"] == pytest.approx(30 * 4 / first_click_days)
+    assert a["click_pace_ratio"] == pytest.approx(3 / (30 * 4 / first_click_days))
+    assert (a["sessions_total"], a["sessions_14d"]) == (3.0, 1.0)
+    assert a["session_rate_30d"] == pytest.approx(30 * 3 / 59)
     b = rows["B"]
     assert b["recency_days"] == pytest.approx(1 / 86400)
     assert b["avg_gap_days"] is None and b["recency_over_gap"] is None
