@@ -6,9 +6,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
-from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, open_session
+from winter_days.elt.engines.duckdb.executor import DuckDBExecutor
 
 PROJECT = "proj"
 
@@ -80,10 +81,12 @@ def executor(warehouse_path, lake_root) -> DuckDBExecutor:
 
 @pytest.fixture
 def query_published(warehouse_path):
-    """Run a query against the published warehouse, read-only, as a dashboard would."""
+    """Run a query against the published warehouse, read-only, as a dashboard would (a plain
+    DuckDB connection: the views the executor stored must not depend on its session)."""
 
     def run(sql: str) -> list[tuple]:
-        con = open_session(warehouse_path, read_only=True)
+        con = duckdb.connect(str(warehouse_path), read_only=True)
+        con.execute("SET TimeZone = 'UTC'")
         try:
             return con.execute(sql).fetchall()
         finally:
