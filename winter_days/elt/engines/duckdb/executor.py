@@ -111,6 +111,8 @@ class DuckDBExecutor:
                 published = state is InvocationState.SUCCEEDED
                 if published:
                     os.replace(build, self.warehouse_path)
+                    # The new file already holds what the old WAL had; replaying it would corrupt it.
+                    Path(f"{self.warehouse_path}.wal").unlink(missing_ok=True)
                     _fsync_dir(self.warehouse_path.parent)
             finally:
                 for leftover in (build, Path(f"{build}.wal")):
@@ -121,6 +123,11 @@ class DuckDBExecutor:
         build = self.warehouse_path.with_name(f".{self.warehouse_path.name}.build-{uuid.uuid4().hex}")
         if self.warehouse_path.exists():
             shutil.copyfile(self.warehouse_path, build)
+            # A writer that did not checkpoint (a crash) leaves committed data in the WAL;
+            # the copy replays it, and the publish checkpoints it into the file.
+            wal = Path(f"{self.warehouse_path}.wal")
+            if wal.exists():
+                shutil.copyfile(wal, f"{build}.wal")
         return build
 
     @contextmanager

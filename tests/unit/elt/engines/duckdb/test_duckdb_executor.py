@@ -271,3 +271,21 @@ def test_parallel_workers_give_the_same_result(graph, warehouse_path, lake_root,
     assert got.pop("broken") == "FAILED" and got.pop("after_broken") == "SKIPPED"
     assert set(got.values()) == {"SUCCEEDED"}
     assert not result.published
+
+
+def test_rows_left_in_the_published_wal_survive_the_next_publish(graph, executor, warehouse_path, query_published):
+    import duckdb
+
+    graph.table(f"{WH}.t", "SELECT 1 AS id")
+    executor.run(graph.build())
+    # Another writer (the ML pipeline) commits a table but never checkpoints (a crash).
+    con = duckdb.connect(str(warehouse_path))
+    con.execute("SET wal_autocheckpoint = '1TB'")
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute(f"CREATE TABLE {WH}.predictions AS SELECT 7 AS score")
+    con.close()
+    assert warehouse_path.with_name(warehouse_path.name + ".wal").exists()
+
+    assert executor.run(graph.build()).published
+    assert not warehouse_path.with_name(warehouse_path.name + ".wal").exists()
+    assert query_published(f"SELECT score FROM {WH}.predictions") == [(7,)]
