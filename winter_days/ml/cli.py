@@ -87,3 +87,37 @@ def run_command(settings: Settings, as_of, runner: str, auc_floor, auc_tolerance
     click.echo(f"  {'promoted to champion' if result['promoted'] else 'kept as challenger'}: {result['reason']}")
     click.echo(f"  {result['predictions_written']} predictions by champion {result['champion']} "
                f"({', '.join(f'{k} {v}' for k, v in sorted(result['risk_tiers'].items()))})")
+
+
+@ml.command("models")
+@click.pass_obj
+def models_command(settings: Settings) -> None:
+    """List registered churn model versions with their AUC and aliases."""
+    from winter_days.ml.registry import Registry
+    from winter_days.stores import open_lake
+
+    registry = Registry(open_lake(settings))
+    aliases = {entry["version"]: name for name, entry in registry.aliases()["aliases"].items()}
+    versions = registry.versions()
+    if not versions:
+        click.echo("no churn model versions registered yet: run `winter-days ml run`")
+    for version in versions:
+        manifest = registry.get_version(version).manifest
+        click.echo(f"{version}  ROC AUC {manifest['metrics']['candidate']['roc_auc']:.4f}  as of {manifest['as_of']}"
+                   f"{'  [' + aliases[version] + ']' if version in aliases else ''}")
+
+
+@ml.command("promote")
+@click.argument("version")
+@click.option("--reason", required=True, help="Why this version should score customers (kept in the history).")
+@click.pass_obj
+def promote_command(settings: Settings, version: str, reason: str) -> None:
+    """Make VERSION the champion by hand, bypassing the AUC gate."""
+    from winter_days.ml.registry import Registry, RegistryError
+    from winter_days.stores import open_lake
+
+    try:
+        decision = Registry(open_lake(settings)).promote(version, reason)
+    except RegistryError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"{version} is champion (was {decision['champion_version'] or 'none'})")

@@ -321,6 +321,15 @@ def connect_read_only(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(warehouse_path), read_only=True)
 
 
+MIN_HISTORY_DAYS = 14  # history before the first training as-of date, by default
+
+
+def minimum_history_days(horizon_days: int, min_history_days: int = MIN_HISTORY_DAYS) -> int:
+    """Days of sales history the time split needs: some history, a training label window and
+    an evaluation label window (see training_as_of_dates)."""
+    return 2 * horizon_days + min_history_days
+
+
 def training_as_of_dates(span: DataSpan, score_date: date, horizon_days: int, train_dates: int, step_days: int,
                          min_history_days: int) -> tuple[list[date], date]:
     """Earlier as-of dates to train on and the later one to evaluate on.
@@ -338,7 +347,7 @@ def training_as_of_dates(span: DataSpan, score_date: date, horizon_days: int, tr
             break
         train.append(candidate)
     if not train:
-        need = 2 * horizon_days + min_history_days
+        need = minimum_history_days(horizon_days, min_history_days)
         have = (score_date - span.first_day).days
         raise FeatureError(
             f"churn training: the sales history from {span.first_day} to {score_date} spans {have} days; a time split "

@@ -177,6 +177,27 @@ class Registry:
         path = self.lake.local_path(f"{REGISTRY_PREFIX}/aliases.lock")
         return contextlib.nullcontext() if path is None else exclusive_lock(path)
 
+    def promote(self, version: str, reason: str) -> dict:
+        """Make `version` champion by hand (an operator's decision, recorded with its reason)."""
+        candidate = self.get_version(version)
+        with self._alias_lock():
+            state = self.aliases()
+            previous = state["aliases"].get("champion", {}).get("version")
+            decision = {"version": version, "promoted": True, "champion_version": previous,
+                        "reason": f"manual: {reason}"}
+            self._move_aliases(state, "champion", candidate, decision)
+            return decision
+
+    def _move_aliases(self, state: dict, alias: str, candidate: ModelVersion, decision: dict) -> None:
+        """Point `alias` at the candidate, log the decision, and replace aliases.json at once."""
+        now = datetime.now(timezone.utc).isoformat()
+        state["aliases"][alias] = {"version": candidate.version, "roc_auc": candidate.roc_auc, "updated_at": now}
+        if alias == "champion" and state["aliases"].get("challenger", {}).get("version") == candidate.version:
+            del state["aliases"]["challenger"]
+        state["history"] = (state["history"] + [{"at": now, "alias": alias, **decision}])[-200:]
+        state["revision"] = int(state["revision"]) + 1
+        self.lake.put(ALIASES_KEY, _json(state))
+
     def apply_gate(
         self, version: str, tolerance: float, floor: float, champion_auc_on_eval: dict[str, float] | None = None
     ) -> dict:
@@ -204,17 +225,10 @@ class Registry:
                 floor,
             )
             decision["version"] = version
-            now = datetime.now(timezone.utc).isoformat()
             if champion_version == version:
                 decision.update(promoted=True, reason=f"version {version} is already champion")
             else:
-                alias = "champion" if decision["promoted"] else "challenger"
-                state["aliases"][alias] = {"version": version, "roc_auc": candidate.roc_auc, "updated_at": now}
-                if decision["promoted"] and state["aliases"].get("challenger", {}).get("version") == version:
-                    del state["aliases"]["challenger"]
-                state["history"] = (state["history"] + [{"at": now, "alias": alias, **decision}])[-200:]
-                state["revision"] = int(state["revision"]) + 1
-                self.lake.put(ALIASES_KEY, _json(state))
+                self._move_aliases(state, "champion" if decision["promoted"] else "challenger", candidate, decision)
             return decision
 
 

@@ -278,6 +278,12 @@ def predict_churn(settings_json: str, gate_summary: str) -> str:
     table = _get_table(lake, run_key(summary["run_id"], "score.parquet"))
     if table.num_rows == 0:
         raise PredictionError(f"no active customers at {summary['as_of']}: nothing to score")
+    missing = [f for f in features if f not in table.column_names]
+    if missing:
+        raise PredictionError(
+            f"champion {champion} needs feature(s) {', '.join(missing)} that are no longer computed; "
+            f"gate version {summary['version']} or a later one to champion, or retrain"
+        )
     data = to_dataset(table, features)
     probabilities = registry.load(champion).predict_proba(data.X)[:, 1]
     as_of = date.fromisoformat(summary["as_of"])

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from winter_days.ml.features import FEATURE_COLUMNS, LABEL_COLUMN, feature_matrix
+from winter_days.ml.features import FEATURE_COLUMNS, LABEL_COLUMN, MIN_HISTORY_DAYS, feature_matrix
 
 
 class TrainingDataError(ValueError):
@@ -34,7 +34,7 @@ class TrainingConfig:
 
     train_dates: int = 4
     step_days: int = 14
-    min_history_days: int = 14
+    min_history_days: int = MIN_HISTORY_DAYS
     holdout_share: float = 0.2
     min_rows: int = 50
     min_class_rows: int = 5

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -11,6 +11,7 @@ from winter_days.ml.features import (
     DataSpan,
     FeatureError,
     build_feature_table,
+    minimum_history_days,
     training_as_of_dates,
 )
 
@@ -141,3 +142,8 @@ def test_too_short_a_history_is_a_clear_error():
     span = DataSpan(date(2026, 1, 1), date(2026, 2, 15))
     with pytest.raises(FeatureError, match="spans 45 days.*needs at least 74 days"):
         training_as_of_dates(span, span.last_day, 30, 4, 14, 14)
+    assert minimum_history_days(30) == 74
+    # Exactly the minimum gives one training date, on the first day it may be.
+    enough = DataSpan(date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=74))
+    train, _ = training_as_of_dates(enough, enough.last_day, 30, 4, 14, 14)
+    assert train == [date(2026, 1, 15)]

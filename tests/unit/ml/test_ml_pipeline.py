@@ -130,3 +130,16 @@ def test_cli_run_reports_errors_without_a_traceback(settings):
     result = CliRunner().invoke(main, ["ml", "run"])
     assert result.exit_code == 1
     assert "Error: churn features: warehouse" in result.output and "Traceback" not in result.output
+
+
+def test_cli_lists_models_and_promotes_by_hand(simulated_settings):
+    first = run_churn_pipeline(simulated_settings, options=FAST)
+    second = run_churn_pipeline(simulated_settings, as_of=date(2026, 5, 20), options=replace(FAST, auc_floor=0.99))
+    listing = CliRunner().invoke(main, ["ml", "models"])
+    assert f"{first['version']}" in listing.stdout and "[champion]" in listing.stdout
+    assert "[challenger]" in listing.stdout
+    promoted = CliRunner().invoke(main, ["ml", "promote", second["version"], "--reason", "newer data"])
+    assert promoted.exit_code == 0, promoted.output
+    assert Registry(open_lake(simulated_settings)).alias("champion") == second["version"]
+    unknown = CliRunner().invoke(main, ["ml", "promote", "nope", "--reason", "x"])
+    assert unknown.exit_code == 1 and "nope is not in the registry" in unknown.output

@@ -83,3 +83,20 @@ def test_writes_wait_for_the_elt_publish_lock(tmp_path):
         fcntl.flock(handle, fcntl.LOCK_UN)
     writer.join(timeout=30)
     assert read(path) == [("A", 0.3, "medium", "v1", AS_OF)]
+
+
+def test_a_later_elt_publish_keeps_the_predictions(tmp_path):
+    """The ELT builds a copy of the published file and renames it over: predictions written
+    before the run are in the copy, so the published warehouse still has them."""
+    from winter_days.elt.engines.duckdb.executor import DuckDBExecutor
+
+    path = write_warehouse(tmp_path / "w.duckdb", [sale("A", "2026-01-01T00:00:00")])
+    write_predictions(path, predictions_table(["A"], np.array([0.7]), "v1", AS_OF), AS_OF)
+    target = {"database": "p", "schema": "winter_days_warehouse", "name": "dim_probe"}
+    compiled = {"tables": [{"target": target, "canonicalTarget": target, "type": "table", "enumType": "TABLE",
+                            "query": "SELECT 1 AS x", "dependencyTargets": []}]}
+    result = DuckDBExecutor(path, tmp_path / "lake").run(compiled)
+    assert result.published
+    assert read(path) == [("A", 0.7, "high", "v1", AS_OF)]
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT x FROM winter_days_warehouse.dim_probe").fetchall() == [(1,)]

@@ -128,3 +128,16 @@ def test_gate_uses_the_champion_auc_on_the_same_evaluation_set(registry, models)
 def test_gate_decision_boundaries():
     assert gate_decision(0.795, 0.8, "v1", 0.005, 0.6)["promoted"]  # exactly champion - tolerance
     assert not gate_decision(0.6, None, None, 0.005, 0.6)["promoted"]  # must be above the floor
+
+
+def test_manual_promotion_is_recorded_with_its_reason(registry, models):
+    save(registry, models, "v1", 0.80)
+    registry.apply_gate("v1", 0.005, 0.6)
+    save(registry, models, "v2", 0.70, fingerprint="f2")
+    registry.apply_gate("v2", 0.005, 0.6)
+    decision = registry.promote("v2", "v1 drifted in production")
+    assert decision["champion_version"] == "v1"
+    assert (registry.alias("champion"), registry.alias("challenger")) == ("v2", None)
+    assert registry.aliases()["history"][-1]["reason"] == "manual: v1 drifted in production"
+    with pytest.raises(RegistryError, match="v9 is not in the registry"):
+        registry.promote("v9", "typo")
