@@ -42,6 +42,8 @@ class LazyGroup(click.Group):
         "schedule": "winter_days.schedule_cli:schedule_command",
         "serve": "winter_days.orchestrator.cli:serve",
         "run": "winter_days.orchestrator.cli:run",
+        "demo": "winter_days.demo_cli:demo_command",
+        "backfill": "winter_days.demo_cli:backfill_command",
     },
 )
 @click.version_option(__version__, prog_name="winter-days")
