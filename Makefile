@@ -14,7 +14,7 @@ $(PY):
 
 # Reinstall when the pinned requirements change.
 $(STAMP): $(PY) pyproject.toml requirements.lock
-	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev]"
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[dev,gcp]"
 	touch $(STAMP)
 
 # The real Dataform compiler, the reference our SQLX compiler is tested against. Without
