@@ -188,22 +188,33 @@ sales_agg AS (
   GROUP BY d.as_of_date, d.cutoff, s.customer_id
   HAVING count(*) FILTER (WHERE status = 'completed') > 0
 ),
+-- Every click window is whole UTC days ending at a cutoff (midnight), so events bucketed per
+-- customer, day and session give exact window counts, with far fewer rows to join per date.
+click_days AS (
+  SELECT customer_id, CAST(ts AT TIME ZONE 'UTC' AS DATE) AS day, session_id,
+    count(*) AS events,
+    count(*) FILTER (WHERE is_bounce) AS bounces,
+    count(*) FILTER (WHERE event_type IN ('add_to_cart', 'checkout')) AS cart_events,
+    min(ts) AS first_ts,
+    max(ts) AS last_ts
+  FROM c
+  GROUP BY ALL
+),
 click_agg AS (
   SELECT d.as_of_date, c.customer_id,
-    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 7 DAY) AS clicks_7d,
-    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS clicks_30d,
-    count(*) FILTER (WHERE ts < d.cutoff - INTERVAL 30 DAY AND ts >= d.cutoff - INTERVAL 60 DAY) AS clicks_prev_30d,
-    count(*) AS clicks_total,
+    coalesce(sum(events) FILTER (WHERE day > d.as_of_date - 7), 0) AS clicks_7d,
+    coalesce(sum(events) FILTER (WHERE day > d.as_of_date - 30), 0) AS clicks_30d,
+    coalesce(sum(events) FILTER (WHERE day > d.as_of_date - 60 AND day <= d.as_of_date - 30), 0) AS clicks_prev_30d,
+    sum(events) AS clicks_total,
     count(DISTINCT session_id) AS sessions_total,
-    count(DISTINCT session_id) FILTER (WHERE ts >= d.cutoff - INTERVAL 14 DAY) AS sessions_14d,
-    min(ts) AS first_click,
-    count(DISTINCT session_id) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS sessions_30d,
-    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY AND is_bounce)
-      / nullif(count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY), 0) AS bounce_rate_30d,
-    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY AND event_type IN ('add_to_cart', 'checkout'))
-      AS cart_events_30d,
-    max(ts) AS last_click
-  FROM d JOIN c ON c.ts < d.cutoff
+    count(DISTINCT session_id) FILTER (WHERE day > d.as_of_date - 14) AS sessions_14d,
+    count(DISTINCT session_id) FILTER (WHERE day > d.as_of_date - 30) AS sessions_30d,
+    sum(bounces) FILTER (WHERE day > d.as_of_date - 30)
+      / nullif(sum(events) FILTER (WHERE day > d.as_of_date - 30), 0) AS bounce_rate_30d,
+    coalesce(sum(cart_events) FILTER (WHERE day > d.as_of_date - 30), 0) AS cart_events_30d,
+    min(first_ts) AS first_click,
+    max(last_ts) AS last_click
+  FROM d JOIN click_days c ON c.day <= d.as_of_date
   GROUP BY d.as_of_date, c.customer_id
 ),
 future AS (
