@@ -107,6 +107,13 @@ def replay(result: RunResult, path: Path) -> None:
     con.close()
 
 
+def _check_published(results: list[RunResult]) -> None:
+    for result in results:
+        if not result.published:
+            failed = [f"{a.target.name}: {a.failure_reason}" for a in result.actions if a.failure_reason]
+            raise SystemExit(f"executor run did not publish: {failed[:3]}")
+
+
 def _timed(run) -> float:
     started = time.perf_counter()
     run()
@@ -135,10 +142,7 @@ def measure(workdir: Path, compiled: dict, lake: Path, repeats: int) -> dict[str
         if timed:
             keep("first", "executor_1", first)
             keep("second", "executor_1", second)
-        for result in runs:
-            if not result.published:
-                failed = [f"{a.target.name}: {a.failure_reason}" for a in result.actions if a.failure_reason]
-                raise SystemExit(f"executor run did not publish: {failed[:3]}")
+        _check_published(runs)
         return runs
 
     def direct_pair(runs: list[RunResult]) -> None:
@@ -148,7 +152,9 @@ def measure(workdir: Path, compiled: dict, lake: Path, repeats: int) -> dict[str
 
     def two_workers() -> None:
         parallel = DuckDBExecutor(fresh("executor_2"), lake, max_workers=2)
-        keep("first", "executor_2", _timed(lambda: parallel.run(compiled)))
+        results: list[RunResult] = []
+        keep("first", "executor_2", _timed(lambda: results.append(parallel.run(compiled))))
+        _check_published(results)
 
     # A warm-up pair records the statements the direct replay runs; it is not timed.
     runs = executor_pair(timed=False)

@@ -166,6 +166,10 @@ class _Run:
         self._notify()
         con = open_session(self.build)
         try:
+            # Created up front, one at a time: concurrent CREATE SCHEMA from two workers is
+            # a write-write conflict in DuckDB's catalog.
+            for schema in sorted({t.schema for t in self.selected}):
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             with ThreadPoolExecutor(max_workers=self.executor.max_workers) as pool:
                 futures: dict[Future, Target] = {}
                 while True:

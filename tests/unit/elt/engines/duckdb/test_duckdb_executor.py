@@ -264,6 +264,9 @@ def test_parallel_workers_give_the_same_result(graph, warehouse_path, lake_root,
     source_table(graph, "SELECT id FROM UNNEST(GENERATE_ARRAY(1, 100)) AS id")
     for i in range(6):
         graph.table(f"{WH}.p{i}", f"SELECT SUM(id) + {i} AS s FROM `proj.{ST}.src`", deps=[f"{ST}.src"])
+    # Independent actions in schemas that do not exist yet start at the same time.
+    for i in range(4):
+        graph.table(f"schema_{i}.first", f"SELECT {i} AS x")
     graph.table(f"{WH}.broken", "SELECT nope")
     graph.table(f"{WH}.after_broken", f"SELECT * FROM `proj.{WH}.broken`", deps=[f"{WH}.broken"])
     result = DuckDBExecutor(warehouse_path, lake_root, max_workers=2).run(graph.build())

@@ -1,0 +1,96 @@
+"""Read only the bronze files a query needs: `_FILE_NAME [NOT] IN (SELECT ...)` as constants.
+
+The staging models load bronze incrementally by file with BigQuery's idiom
+`WHERE _FILE_NAME NOT IN (SELECT DISTINCT source_file FROM ${self()})`. DuckDB prunes the
+files of read_csv / read_parquet for a filter on the file name only when the filter is a
+constant (measured on duckdb 2.0: a literal list scans 1 of 12 files, the subquery scans
+all 12). So before a query runs, each such uncorrelated subquery is evaluated on its own
+and the predicate is rewritten with the resulting list: the same rows, read from the new
+files only. A subquery that does not run on its own (correlated) keeps the query as written.
+
+Transpiling is pure in the SQL text, so its result is cached per process, keyed by text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, generate_duckdb, transpile_tree
+
+FILE_NAME_COLUMN = "_FILE_NAME"
+_PLACEHOLDER = "winter_days_file_filter_{}_"
+
+
+@dataclass(frozen=True)
+class FileFilter:
+    """One `<column> [NOT] IN (<subquery>)` on the file-name pseudo-column."""
+
+    placeholder: str
+    column_sql: str
+    subquery_sql: str
+    negated: bool
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A transpiled query, and the same query with its file filters left as placeholders."""
+
+    sql: str
+    template: str = ""
+    filters: tuple[FileFilter, ...] = ()
+
+    def resolve(self, con: duckdb.DuckDBPyConnection) -> str:
+        """The query to run: file filters replaced by the files their subqueries return now."""
+        if not self.filters:
+            return self.sql
+        text = self.template
+        for file_filter in self.filters:
+            try:
+                values = [row[0] for row in con.execute(file_filter.subquery_sql).fetchall()]
+            except duckdb.BinderException:
+                return self.sql  # correlated: it only makes sense inside the query
+            text = text.replace(file_filter.placeholder, _predicate(file_filter, values), 1)
+        return text
+
+
+@lru_cache(maxsize=1024)
+def prepare_query(sql: str) -> PreparedQuery:
+    """Transpile exactly one BigQuery SELECT and find its file-name filters (cached)."""
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
+    except ParseError as err:
+        raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
+    if len(trees) != 1:
+        raise UnsupportedSqlError(f"expected one query, found {len(trees)} statements")
+    tree = transpile_tree(trees[0])
+    plain = generate_duckdb(tree)
+    filters: list[FileFilter] = []
+    for node in list(tree.find_all(exp.In)):
+        subquery = node.args.get("query")
+        column = node.this
+        if subquery is None or not isinstance(column, exp.Column) or column.name.upper() != FILE_NAME_COLUMN:
+            continue
+        negated = isinstance(node.parent, exp.Not)
+        replaced = node.parent if negated else node
+        placeholder = _PLACEHOLDER.format(len(filters))
+        inner = subquery.this if isinstance(subquery, exp.Subquery) else subquery
+        filters.append(FileFilter(placeholder, generate_duckdb(column), generate_duckdb(inner), negated))
+        replaced.replace(exp.column(placeholder))
+    if not filters:
+        return PreparedQuery(plain)
+    return PreparedQuery(plain, generate_duckdb(tree), tuple(filters))
+
+
+def _predicate(file_filter: FileFilter, values: list[object]) -> str:
+    if not values:
+        # IN over no rows is false and NOT IN true, whatever the value (NULL included).
+        return "TRUE" if file_filter.negated else "FALSE"
+    listed = ", ".join("NULL" if v is None else "'" + str(v).replace("'", "''") + "'" for v in values)
+    keyword = "NOT IN" if file_filter.negated else "IN"
+    return f"({file_filter.column_sql} {keyword} ({listed}))"
