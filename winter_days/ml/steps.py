@@ -12,8 +12,8 @@ promoted is still kept (as challenger) with its metrics and the reason.
 from __future__ import annotations
 
 import io
-import secrets
 import json
+import secrets
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timezone
@@ -229,10 +229,11 @@ def register_model(settings_json: str, evaluation_summary: str) -> str:
     import sklearn
     import skops
 
-    _, lake, summary, options = _context(settings_json, evaluation_summary)
+    _, lake, summary, _ = _context(settings_json, evaluation_summary)
     run_id = summary["run_id"]
-    version = make_version_id(summary["as_of"], summary["training_fingerprint"], summary["model_params"],
-                              package_version)
+    # Same data, parameters and library versions give the same model, hence the same version.
+    version = make_version_id(summary["as_of"], summary["training_fingerprint"],
+                              {**summary["model_params"], "sklearn": sklearn.__version__}, package_version)
     manifest = {
         key: summary[key]
         for key in ("as_of", "train_dates", "eval_date", "horizon_days", "training_fingerprint", "training_rows",
