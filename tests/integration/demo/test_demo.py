@@ -21,14 +21,14 @@ SMALL = ["--no-serve", "--sales-per-day", "60", "--clicks-per-day", "300"]
 
 @pytest.fixture
 def installation(tmp_path, monkeypatch):
-    """A small world: 150 customers and a 7-day churn horizon, so the model trains within a month."""
+    """A small world: 400 customers and a 7-day churn horizon, so the model trains within a month."""
     for name in list(__import__("os").environ):
         if name.startswith("WINTER_DAYS_"):
             monkeypatch.delenv(name)
     shutil.copytree(REPOSITORY / "dataform", tmp_path / "dataform", ignore=shutil.ignore_patterns("node_modules"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("WINTER_DAYS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("WINTER_DAYS_CUSTOMERS", "150")
+    monkeypatch.setenv("WINTER_DAYS_CUSTOMERS", "400")
     monkeypatch.setenv("WINTER_DAYS_CHURN_HORIZON_DAYS", "7")
     monkeypatch.setenv("WINTER_DAYS_POLL_INTERVAL_SECONDS", "0.05")
     return tmp_path / "home"
@@ -66,7 +66,8 @@ def test_demo_simulates_resumes_and_starts_over(installation):
         SELECT (SELECT count(*) FROM winter_days_staging.stg_sales),
                (SELECT count(*) FROM winter_days_warehouse.fct_sales),
                (SELECT count(*) FROM winter_days_warehouse.dim_customer),
-               (SELECT count(*) FROM winter_days_warehouse.fact_predictions_churn),
+               (SELECT count(*) FROM winter_days_warehouse.fact_predictions_churn
+                 WHERE as_of_date = (SELECT max(as_of_date) FROM winter_days_warehouse.fact_predictions_churn)),
                (SELECT count(*) FROM winter_days_warehouse.fact_predictions_churn p
                  WHERE p.customer_id NOT IN (SELECT customer_id FROM winter_days_warehouse.dim_customer)),
                (SELECT count(*) FROM winter_days_warehouse.fact_predictions_churn
@@ -76,6 +77,11 @@ def test_demo_simulates_resumes_and_starts_over(installation):
     [(quarantined,)] = query(home, "SELECT count(*) FROM winter_days_staging.stg_sales_quarantine")
     assert staged + quarantined == sales_docs and facts == staged
     assert 0 < predicted <= customers and unknown == 0 and bad_probabilities == 0
+    # One prediction per customer and as-of date: the weekly model and the last day's.
+    assert query(home, "SELECT DISTINCT as_of_date::VARCHAR FROM winter_days_warehouse.fact_predictions_churn ORDER BY 1") == [
+        ("2026-01-29",),
+        ("2026-01-30",),
+    ]
     accounting = query(
         home,
         "SELECT flow, rows_in_bronze, rows_staged + rows_quarantined + duplicates_removed FROM winter_days_staging.flow_row_accounting",
@@ -100,7 +106,7 @@ def test_demo_simulates_resumes_and_starts_over(installation):
 
 def test_a_demo_with_another_world_is_refused_until_fresh(installation, monkeypatch):
     demo("--days", "1")
-    monkeypatch.setenv("WINTER_DAYS_CUSTOMERS", "151")
+    monkeypatch.setenv("WINTER_DAYS_CUSTOMERS", "401")
     result = CliRunner().invoke(main, ["demo", "--days", "1", *SMALL])
     assert result.exit_code == 1 and "other customers" in result.output and "--fresh" in result.output
 
