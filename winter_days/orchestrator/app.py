@@ -16,7 +16,7 @@ from flask import Flask, Response, current_app, jsonify, redirect, request, url_
 from werkzeug.exceptions import HTTPException
 
 from winter_days.orchestrator.auth import AuthError, CallerVerifier, make_verifier
-from winter_days.orchestrator.history import RUNNING, SUCCEEDED, RunHistory
+from winter_days.orchestrator.history import RUNNING, SUCCEEDED, open_run_store
 from winter_days.orchestrator.logs import install_json_logging
 from winter_days.orchestrator.metrics import CONTENT_TYPE, render_metrics
 from winter_days.orchestrator.options import load_options
@@ -36,7 +36,7 @@ class BadRequest(Exception):
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the service. `config` may hold SETTINGS, OPTIONS, PIPELINE, VERIFIER, LOG_STREAM."""
+    """Build the service. `config` may hold SETTINGS, OPTIONS, PIPELINE, VERIFIER, RUN_STORE, LOG_STREAM."""
     app = Flask(__name__)
     app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.config.from_mapping(config or {})
@@ -54,7 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from winter_days.orchestrator.steps import make_pipeline
 
         pipeline = make_pipeline(settings, options)
-    history = RunHistory(options.history_path)
+    history = app.config.get("RUN_STORE") or open_run_store(settings, options)
     for run_id in history.reclaim_cut_off_runs():
         log.warning("run %s was cut off by a crash; marked cut_off", run_id, extra={"run_id": run_id})
     if options.auth_disabled:

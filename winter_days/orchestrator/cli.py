@@ -76,7 +76,7 @@ class ConsoleProgress:
 @click.pass_obj
 def run(settings: Settings, as_of: Any, full_refresh: bool, as_json: bool) -> None:
     """Run export -> compile -> invoke -> poll -> ml once, without HTTP (shares the service's guard)."""
-    from winter_days.orchestrator.history import FAILED, RunHistory
+    from winter_days.orchestrator.history import FAILED, open_run_store
     from winter_days.orchestrator.logs import install_json_logging
     from winter_days.orchestrator.options import load_options
     from winter_days.orchestrator.pipeline import RunParameters
@@ -89,7 +89,7 @@ def run(settings: Settings, as_of: Any, full_refresh: bool, as_json: bool) -> No
         raise click.UsageError(str(err)) from None
     # The terminal shows progress; the JSON log goes beside the history.
     install_json_logging(path=settings.home / "logs" / f"run-{date.today():%Y-%m-%d}.jsonl")
-    history = RunHistory(options.history_path)
+    history = open_run_store(settings, options)
     launcher = RunLauncher(settings, options, history, make_pipeline(settings, options))
     parameters = RunParameters(as_of=as_of.date() if as_of else None, full_refresh=full_refresh)
     result = launcher.trigger({"source": "cli"}, parameters, progress=ConsoleProgress())

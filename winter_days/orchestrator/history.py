@@ -17,9 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from winter_days.orchestrator.owner import ProcessOwner
+
+if TYPE_CHECKING:
+    from winter_days.config import Settings
+    from winter_days.orchestrator.options import OrchestratorOptions
 
 RUNNING, SUCCEEDED, FAILED, CUT_OFF = "running", "succeeded", "failed", "cut_off"
 RUN_OUTCOMES = (SUCCEEDED, FAILED, CUT_OFF)
@@ -88,6 +92,68 @@ class StartDecision:
     run_id: str
     owner: ProcessOwner | None = None
     started_at: str = ""
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    """What the launcher, the service, the pipeline and the metrics use of a run store.
+
+    `RunHistory` keeps it in SQLite (local profile), `FirestoreRunHistory` in Firestore
+    (gcp profile). `finished_steps` rows hold name, status, duration_seconds and counts
+    (JSON text).
+    """
+
+    def start_run(
+        self,
+        step_names: Sequence[str],
+        trigger: Mapping[str, Any],
+        parameters: Mapping[str, Any],
+        trigger_key: str | None = None,
+        owner: ProcessOwner | None = None,
+        retry_failed: bool = False,
+    ) -> StartDecision: ...
+
+    def reclaim_cut_off_runs(self) -> list[str]: ...
+
+    def heartbeat(self, run_id: str) -> None: ...
+
+    def step_started(self, run_id: str, position: int) -> None: ...
+
+    def step_finished(
+        self,
+        run_id: str,
+        position: int,
+        status: str,
+        duration_seconds: float,
+        counts: Mapping[str, Any],
+        error: str | None = None,
+        watermarks: Mapping[str, int] | None = None,
+    ) -> None: ...
+
+    def finish_run(self, run_id: str, failed_step: str | None = None, error: str | None = None) -> None: ...
+
+    def watermark(self, name: str) -> int | None: ...
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None: ...
+
+    def list_runs(self, limit: int = 50, before: str | None = None) -> list[dict[str, Any]]: ...
+
+    def active_run_id(self) -> str | None: ...
+
+    def outcome_counts(self) -> dict[str, int]: ...
+
+    def finished_steps(self) -> Sequence[Mapping[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+def open_run_store(settings: Settings, options: OrchestratorOptions) -> RunStore:
+    """The run store of the settings' profile: the SQLite file locally, Firestore on gcp."""
+    if settings.profile == "gcp":
+        from winter_days.orchestrator.firestore_history import FirestoreRunHistory
+
+        return FirestoreRunHistory.from_settings(settings)
+    return RunHistory(options.history_path)
 
 
 class RunHistory:
@@ -277,7 +343,7 @@ class RunHistory:
         steps = self._conn.execute(
             "SELECT * FROM run_steps WHERE run_id = ? ORDER BY position", (run_id,)
         ).fetchall()
-        return _run_view(row, steps)
+        return run_view(row, steps)
 
     def list_runs(self, limit: int = 50, before: str | None = None) -> list[dict[str, Any]]:
         """Newest first (insertion order: clocks of two processes may disagree), each with its steps."""
@@ -304,7 +370,9 @@ class RunHistory:
         ).fetchall()
 
 
-def _run_view(row: sqlite3.Row, steps: Sequence[sqlite3.Row]) -> dict[str, Any]:
+def run_view(row: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A stored run and its steps as the API shows them (trigger, parameters, counts are JSON text)."""
+
     def seconds(start: str | None, end: str | None) -> float | None:
         if not start or not end:
             return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from winter_days.config import Settings
-from winter_days.orchestrator.history import RUNNING, RunHistory, StartDecision
+from winter_days.orchestrator.history import RUNNING, RunStore, StartDecision
 from winter_days.orchestrator.options import OrchestratorOptions
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, RunPipeline, StepProgress, execute_run
 
@@ -39,7 +39,7 @@ class TriggerResult:
 class RunLauncher:
     """Starts runs of one pipeline over one history."""
 
-    def __init__(self, settings: Settings, options: OrchestratorOptions, history: RunHistory, pipeline: RunPipeline):
+    def __init__(self, settings: Settings, options: OrchestratorOptions, history: RunStore, pipeline: RunPipeline):
         self.settings = settings
         self.options = options
         self.history = history
