@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -29,19 +30,26 @@ def _machine() -> str:
     return f"{platform.machine()}, {cores} cores, {mem_gib} GiB, Python {platform.python_version()}"
 
 
+def _shown(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def _table(results: dict[str, dict]) -> str:
+    """One line per row: the value, then the step's CPU time and peak memory when measured,
+    and the 1-minute load average it was taken under (above the core count: a loaded reading)."""
     lines = [
-        "| benchmark | scenario | metric | value | goal | ok |",
-        "|---|---|---|---|---|---|",
+        "| benchmark | scenario | metric | value | CPU s | peak MiB | load 1m | goal | ok |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, result in results.items():
         for row in result.get("rows", []):
-            value = row.get("value")
-            shown = f"{value:,.3g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
             ok = {True: "yes", False: "NO", None: ""}[row.get("ok")]
+            optional = [_shown(row[key]) if row.get(key) is not None else "" for key in ("cpu_s", "peak_rss_mib", "load_1m")]
             lines.append(
-                f"| {name} | {row.get('scenario', '')} | {row.get('metric', '')} | {shown} {row.get('unit', '')} "
-                f"| {row.get('goal', '')} | {ok} |"
+                f"| {name} | {row.get('scenario', '')} | {row.get('metric', '')} | {_shown(row.get('value'))} {row.get('unit', '')} "
+                f"| {' | '.join(optional)} | {row.get('goal') or ''} | {ok} |"
             )
     return "\n".join(lines)
 
@@ -55,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     failures = []
     collected: dict[str, dict] = {}
+    load_start = os.getloadavg()
+    run_started = time.perf_counter()
     for name in names:
         if not (Path(__file__).parent / f"{name}.py").exists():
             print(f"bench.{name}: not present in this version, skipped")
@@ -69,9 +79,12 @@ def main(argv: list[str] | None = None) -> int:
         result_file = RESULTS / f"{name}.json"
         if result_file.exists():
             collected[name] = json.loads(result_file.read_text())
+    load_end = os.getloadavg()
     summary = (
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {_machine()}"
-        f"{' (quick sizes)' if args.quick else ''}.\n\n{_table(collected)}\n"
+        f"{' (quick sizes)' if args.quick else ''}, in {time.perf_counter() - run_started:.0f} s; "
+        f"load average (1/5/15 min) {load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f} at the start, "
+        f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at the end.\n\n{_table(collected)}\n"
     )
     (RESULTS / ("summary-quick.md" if args.quick else "summary.md")).write_text(summary)
     print(summary)

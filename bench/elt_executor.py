@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -196,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         if "executor_2" in times:
             two = round(times["executor_2"] / times["executor_1"], 3)
             rows.append({"scenario": f"{label}, {size}", "metric": "two_workers_over_one", "value": two, "unit": "x", "goal": None, "ok": None})
+    for row in rows:  # the machine is shared: the load goes beside each figure
+        row.update(load_1m=round(os.getloadavg()[0], 2), repeats=repeats)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"benchmark": "elt_executor", "quick": args.quick, "repeats": repeats, "rows": rows}
     (RESULTS / "elt_executor.json").write_text(json.dumps(out, indent=2) + "\n")

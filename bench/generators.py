@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from datetime import date
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         {"scenario": f"startups, full load of a {startups:,}-startup registry to a local lake",
          "metric": "records_per_second", "value": round(startup_rate), "unit": "records/s", "goal": None, "ok": None},
     ]
+    for row in rows:  # the machine is shared: the load goes beside each figure
+        row.update(load_1m=round(os.getloadavg()[0], 2), repeats=repeats)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "generators.json").write_text(json.dumps({"benchmark": "generators", "quick": args.quick, "rows": rows}, indent=2) + "\n")
     width = max(len(r["scenario"]) for r in rows)

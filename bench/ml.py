@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     for step in result["steps"]:
         rows.append({"scenario": scenario, "metric": f"step_{step['step']}_seconds", "value": step["seconds"],
                      "unit": "s", "goal": None, "ok": None})
+    for row in rows:
+        row["load_1m"] = round(load, 2)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "ml.json").write_text(json.dumps({"benchmark": "ml", "quick": args.quick, "rows": rows}, indent=2))
     for row in rows[:6]:

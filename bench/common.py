@@ -1,0 +1,160 @@
+"""Shared measurement for the benchmarks: wall, CPU and peak memory of a step, medians, rows.
+
+Every figure goes out with the 1-minute load average seen while it was taken: this 2-core
+machine is shared, and a load above the core count stretches wall times (CPU time much
+less so), so a reader must be able to tell a quiet reading from a loaded one.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+RESULTS = Path(__file__).parent / "results"
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+RSS_SAMPLE_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One timed step: wall and CPU seconds (this process and its waited-for children),
+    peak resident memory while it ran, and the highest 1-minute load average seen."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    load_1m: float
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def load_1m() -> float:
+    return os.getloadavg()[0]
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_BYTES
+
+
+def _cpu_seconds() -> float:
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+class _PeakRss:
+    """Samples this process's resident memory on a thread: ru_maxrss only ever grows over
+    the process's life, so the peak of one in-process step needs its own sampling."""
+
+    def __init__(self) -> None:
+        self.peak = _rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(RSS_SAMPLE_SECONDS):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def __enter__(self) -> "_PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+
+
+def measure(step: Callable[[], Any]) -> tuple[Any, Measure]:
+    """Run `step` once in this process; its result and its Measure."""
+    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    load_before = load_1m()
+    cpu_before = _cpu_seconds()
+    started = time.perf_counter()
+    with _PeakRss() as rss:
+        result = step()
+    wall = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
+    # A child process that peaked higher than this process (a subprocess step) counts too.
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    peak = max(rss.peak, children_after if children_after > children_peak else 0)
+    return result, Measure(wall, cpu, peak / 2**20, max(load_before, load_1m()))
+
+
+def _child_entry(queue: Any, step: Callable[..., Any], args: tuple) -> None:
+    try:
+        queue.put(("ok",) + measure(lambda: step(*args)))
+    except BaseException as err:  # the parent reports it: a child's traceback is easy to miss
+        queue.put(("error", f"{type(err).__name__}: {err}", None))
+
+
+def measure_in_child(step: Callable[..., Any], *args: Any) -> tuple[Any, Measure]:
+    """Run `step(*args)` in a fresh interpreter (spawn), so that its peak memory is not
+    mixed with what this process built beforehand. `step` must be a module-level function."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child_entry, args=(queue, step, args))
+    process.start()
+    status, result, figures = queue.get()
+    process.join()
+    if status != "ok":
+        raise RuntimeError(f"benchmark step {step.__name__} failed in its child process: {result}")
+    return result, figures
+
+
+def median_measure(figures: Iterable[Measure]) -> Measure:
+    """Median of each figure over the repeats (the load: the highest seen)."""
+    figures = list(figures)
+    return Measure(
+        statistics.median(f.wall_s for f in figures),
+        statistics.median(f.cpu_s for f in figures),
+        statistics.median(f.peak_rss_mb for f in figures),
+        max(f.load_1m for f in figures),
+    )
+
+
+def row(scenario: str, metric: str, value: Any, unit: str, goal: str | None = None, ok: bool | None = None,
+        load: float | None = None, repeats: int | None = None) -> dict[str, Any]:
+    """One result row in the runner's format (bench/__main__.py)."""
+    out: dict[str, Any] = {"scenario": scenario, "metric": metric, "value": value, "unit": unit, "goal": goal, "ok": ok}
+    if load is not None:
+        out["load_1m"] = round(load, 2)
+    if repeats is not None:
+        out["repeats"] = repeats
+    return out
+
+
+def step_row(scenario: str, step: str, figures: Measure, repeats: int, goal: str | None = None,
+             ok: bool | None = None) -> dict[str, Any]:
+    """One step's wall time as the row's value, its CPU time and peak memory beside it."""
+    out = row(scenario, f"{step} wall", round(figures.wall_s, 3), "s", goal, ok, figures.load_1m, repeats)
+    out["cpu_s"] = round(figures.cpu_s, 3)
+    out["peak_rss_mib"] = round(figures.peak_rss_mb, 1)
+    return out
+
+
+def write_results(name: str, quick: bool, rows: list[dict[str, Any]], **extra: Any) -> Path:
+    """bench/results/<name>.json, in the runner's format, and the rows printed."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"benchmark": name, "quick": quick, **extra, "rows": rows}, indent=2) + "\n")
+    width = max((len(r["scenario"]) for r in rows), default=0)
+    for r in rows:
+        goal = f"  goal {r['goal']}: {'met' if r['ok'] else 'NOT met'}" if r.get("goal") and r.get("ok") is not None else ""
+        load = f"  (load {r['load_1m']})" if "load_1m" in r else ""
+        extra = f"  cpu {r['cpu_s']} s, peak {r['peak_rss_mib']} MiB" if "cpu_s" in r else ""
+        print(f"{r['scenario']:<{width}}  {r['metric']:<24} {r['value']!s:>10} {r['unit']}{extra}{goal}{load}", flush=True)
+    return path

@@ -1,0 +1,100 @@
+"""export_sales: rate and peak memory at two collection sizes, side by side.
+
+A SQLite document store is filled with generated sales documents (not timed), then
+`export_sales` streams the whole collection into one bronze Parquet file. Each export runs
+in a fresh interpreter, so its peak resident memory is its own. The export streams in
+batches, so the peak at the larger collection should match the smaller one's: the goal is
+a peak memory ratio (large over small) of at most 1.25 while the collection grows 4x.
+
+Sizes: 250,000 and 1,000,000 documents (--quick: 25,000 and 100,000).
+
+    python -m bench.export [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from bench.common import measure_in_child, median_measure, row, step_row, write_results
+
+MEMORY_GROWTH_GOAL = 1.25
+DISTINCT_DOCUMENTS = 50_000  # generated once, then stored under new ids up to the size
+
+
+def fill_store(path: Path, have: int, target: int) -> None:
+    """Top the collection up to `target` documents (sale ids are unique; content repeats
+    every DISTINCT_DOCUMENTS, which changes nothing for the export's per-row work)."""
+    from winter_days.generators.customers import build_customer_pool
+    from winter_days.generators.sales import generate_sales
+    from winter_days.records import SALES_COLLECTION
+    from winter_days.stores.documents import SqliteDocumentStore
+
+    store = SqliteDocumentStore(path)
+    try:
+        pool = build_customer_pool(42, 20_000, date(2026, 1, 1))
+        templates = generate_sales(pool, date(2026, 3, 1), DISTINCT_DOCUMENTS, 0.2)
+
+        def documents():
+            for n in range(have, target):
+                doc = dict(templates[n % DISTINCT_DOCUMENTS])
+                doc["sale_id"] = f"{doc['sale_id']}-{n // DISTINCT_DOCUMENTS}"
+                yield doc["sale_id"], doc
+
+        store.put_many(SALES_COLLECTION, documents(), batch_size=5000)
+    finally:
+        store.close()
+
+
+def export_collection(store_path: str, lake_root: str, run_id: str) -> dict:
+    """One full export of the collection (runs in the child process)."""
+    from winter_days.export import export_sales
+    from winter_days.stores.documents import SqliteDocumentStore
+    from winter_days.stores.lake import LocalLake
+
+    store = SqliteDocumentStore(store_path)
+    try:
+        result = export_sales(store, LocalLake(lake_root), None, run_id)
+    finally:
+        store.close()
+    return {"rows": result.rows, "unparseable": result.unparseable_timestamps, "invalid": result.invalid_rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.export", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="25,000 and 100,000 documents")
+    args = parser.parse_args(argv)
+    small, large = (25_000, 100_000) if args.quick else (250_000, 1_000_000)
+    repeats = 3
+    rows = []
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        store_path = Path(tmp) / "documents.sqlite3"
+        have = 0
+        for size in (small, large):
+            fill_store(store_path, have, size)
+            have = size
+            samples = []
+            for repeat in range(repeats):
+                result, measured = measure_in_child(export_collection, str(store_path), str(Path(tmp) / "lake"), f"bench-{size}-{repeat}")
+                if result["rows"] != size:
+                    raise SystemExit(f"export of {size:,} documents wrote {result['rows']:,} rows")
+                samples.append(measured)
+            figures[size] = median_measure(samples)
+            scenario = f"export_sales, {size:,} documents -> one Parquet file"
+            rows.append(step_row(scenario, "export", figures[size], repeats))
+            rows.append(row(scenario, "documents_per_second", round(size / figures[size].wall_s), "docs/s",
+                            load=figures[size].load_1m, repeats=repeats))
+    growth = figures[large].peak_rss_mb / figures[small].peak_rss_mb
+    rows.append(row(f"export peak memory, {large:,} over {small:,} documents (same run)", "peak_rss_ratio",
+                    round(growth, 3), "x", f"<= {MEMORY_GROWTH_GOAL}", growth <= MEMORY_GROWTH_GOAL,
+                    max(figures[large].load_1m, figures[small].load_1m), repeats))
+    write_results("export", args.quick, rows)
+    return 0 if all(r["ok"] is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
