@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from winter_days.ml.locking import exclusive_lock, warehouse_lock_path
+from winter_days.locking import exclusive_lock, warehouse_lock_path
 
 PREDICTIONS_TABLE = "winter_days_warehouse.fact_predictions_churn"
 HIGH_RISK_FROM = 0.5

@@ -16,7 +16,7 @@ from flask import Flask
 from winter_days.dashboard import make_dashboard_blueprint
 from winter_days.orchestrator.history import RunHistory
 
-from conftest import build_small_warehouse
+from dashboard_rows import build_small_warehouse
 
 
 REPOSITORY = Path(__file__).resolve().parents[3]

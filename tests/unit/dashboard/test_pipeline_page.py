@@ -8,7 +8,7 @@ from winter_days.dashboard import pipeline_page
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
 from winter_days.elt.sqlx.compiler import compile_project
 
-from conftest import page_results
+from dashboard_rows import page_results
 
 GRAPH = compile_project(Path(__file__).resolve().parents[3] / "dataform")
 NAMES = pipeline_page.all_action_names(GRAPH)

@@ -9,7 +9,7 @@ import pytest
 
 from winter_days.dashboard.warehouse import WarehouseMissing, open_published_warehouse
 
-from conftest import build_small_warehouse
+from dashboard_rows import build_small_warehouse
 
 REVENUE = "SELECT SUM(total_amount) FROM winter_days_warehouse.fct_sales WHERE is_completed"
 

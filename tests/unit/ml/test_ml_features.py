@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from conftest import click, sale, write_warehouse
+from churn_rows import click, sale, write_warehouse
 from winter_days.ml.features import (
     FEATURE_COLUMNS,
     DataSpan,

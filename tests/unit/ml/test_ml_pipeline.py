@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from conftest import SIM_LAST_DAY, sale, write_warehouse
+from churn_rows import SIM_LAST_DAY, sale, write_warehouse
 from winter_days.cli import main
 from winter_days.ml import FeatureError, PipelineOptions, PredictionError, TrainingDataError, run_churn_pipeline
 from winter_days.ml.registry import Registry

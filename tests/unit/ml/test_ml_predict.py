@@ -6,8 +6,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from conftest import sale, write_warehouse
-from winter_days.ml.locking import warehouse_lock_path
+from churn_rows import sale, write_warehouse
+from winter_days.locking import warehouse_lock_path
 from winter_days.ml.predict import PREDICTIONS_TABLE, PredictionError, predictions_table, risk_tiers, write_predictions
 
 AS_OF = date(2026, 5, 31)

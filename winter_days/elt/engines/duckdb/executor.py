@@ -12,13 +12,12 @@ DISABLED and do not block their dependents (Dataform assumes their output exists
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +36,7 @@ from winter_days.elt.backend import (
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
+from winter_days.locking import exclusive_lock, warehouse_lock_path
 
 ActionsCallback = Callable[[list[WorkflowInvocationAction]], None]
 
@@ -130,16 +130,9 @@ class DuckDBExecutor:
                 shutil.copyfile(wal, f"{build}.wal")
         return build
 
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """One run at a time per warehouse file, across processes."""
-        lock_path = self.warehouse_path.with_name(f".{self.warehouse_path.name}.lock")
-        with open(lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _exclusive(self) -> AbstractContextManager[None]:
+        """One run at a time per warehouse file, across processes (ML writes wait on it too)."""
+        return exclusive_lock(warehouse_lock_path(self.warehouse_path))
 
 
 class _Run:

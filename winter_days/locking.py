@@ -1,4 +1,5 @@
-"""Advisory file locks shared with other processes on one machine."""
+"""Advisory file locks shared with other processes on one machine: the warehouse publish
+lock (ELT executor, ML predictions) and the model registry's alias lock."""
 
 from __future__ import annotations
 
