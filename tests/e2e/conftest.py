@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlparse
@@ -40,27 +39,20 @@ def installation(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run browser tests")
     from winter_days.config import load_settings
-    from winter_days.generators.customers import pool_from_settings
-    from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
     from winter_days.orchestrator.history import RunHistory
     from winter_days.orchestrator.options import load_options
     from winter_days.orchestrator.pipeline import RunParameters
     from winter_days.orchestrator.runs import RunLauncher
     from winter_days.orchestrator.steps import make_pipeline
-    from winter_days.stores import open_document_store, open_lake
+    from winter_days.simulation import DailyVolumes, DaySimulator
 
     root = tmp_path_factory.mktemp("installation")
     shutil.copytree(REPOSITORY / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
     environ = _environ(root)
     settings = load_settings(environ=environ, cwd=root)
-    store, lake, pool = open_document_store(settings), open_lake(settings), pool_from_settings(settings)
-    for offset in range(DAYS):
-        day = settings.population_start + timedelta(days=offset)
-        write_sales(store, lake, pool, day, count=SALES_PER_DAY)
-        write_clickstream(lake, pool, day, count=CLICKS_PER_DAY)
-        if offset % 7 == 0:
-            write_startups(lake, settings.seed, settings.population_start, day, count=STARTUPS_PER_LOAD)
-    store.close()
+    simulator = DaySimulator(settings, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=STARTUPS_PER_LOAD))
+    simulator.write_days(settings.population_start, DAYS)
+    simulator.store.close()
     options = load_options(settings, environ=environ)
     history = RunHistory(options.history_path)
     run = RunLauncher(settings, options, history, make_pipeline(settings, options)).trigger(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,12 @@ from orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY, instal
 from service_process import ServiceProcess
 
 from winter_days.config import Settings, load_settings
-from winter_days.generators.customers import pool_from_settings
-from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
 from winter_days.orchestrator.history import RunHistory
 from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunParameters
 from winter_days.orchestrator.runs import RunLauncher
 from winter_days.orchestrator.steps import make_pipeline
-from winter_days.stores import open_document_store, open_lake
+from winter_days.simulation import DailyVolumes, DaySimulator
 
 
 @pytest.fixture(scope="session")
@@ -27,14 +24,9 @@ def world_template(tmp_path_factory) -> Path:
     """Generated once: DAYS of sales, clickstream and weekly startups in a store and a lake."""
     root = tmp_path_factory.mktemp("world")
     settings = load_settings(environ=installation_environ(root), cwd=root)
-    store, lake, pool = open_document_store(settings), open_lake(settings), pool_from_settings(settings)
-    for offset in range(DAYS):
-        day = settings.population_start + timedelta(days=offset)
-        write_sales(store, lake, pool, day, count=SALES_PER_DAY)
-        write_clickstream(lake, pool, day, count=CLICKS_PER_DAY)
-        if offset % 7 == 0:
-            write_startups(lake, settings.seed, settings.population_start, day, count=20)
-    store.close()
+    simulator = DaySimulator(settings, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=20))
+    simulator.write_days(settings.population_start, DAYS)
+    simulator.store.close()
     return root
 
 
