@@ -6,6 +6,9 @@ import pytest
 
 from winter_days.config import Settings, load_settings
 
+# The shared adapter contracts (tests/contracts) assert outside test modules: have pytest explain their failures.
+pytest.register_assert_rewrite("contracts")
+
 
 @pytest.fixture
 def settings(tmp_path, monkeypatch) -> Settings:
