@@ -71,13 +71,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"== bench.{name}{' (quick)' if args.quick else ''}", flush=True)
         started = time.perf_counter()
+        wall_started = time.time()
         code = subprocess.call([sys.executable, "-m", f"bench.{name}"] + (["--quick"] if args.quick else []))
         print(f"== bench.{name}: exit {code} in {time.perf_counter() - started:.1f}s", flush=True)
         if code != 0:
             failures.append(name)
-            continue
         result_file = RESULTS / f"{name}.json"
-        if result_file.exists():
+        # A benchmark that misses a goal still writes its rows (the table shows the NO);
+        # one that crashed before writing leaves an older file, which is not shown.
+        if result_file.exists() and result_file.stat().st_mtime >= wall_started:
             collected[name] = json.loads(result_file.read_text())
     load_end = os.getloadavg()
     summary = (
