@@ -27,10 +27,10 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
 
     try:
         options = load_options(settings)
-        # Fail before forking workers when the service could not start.
-        from winter_days.orchestrator.auth import make_verifier
+        # Fail before forking workers when the service could not start or run.
+        from winter_days.orchestrator.preflight import check_profile
 
-        make_verifier(settings, options)
+        check_profile(settings, options, serving=True)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     if host not in LOOPBACK and options.auth_disabled:
@@ -85,6 +85,9 @@ def run(settings: Settings, as_of: Any, full_refresh: bool, as_json: bool) -> No
 
     try:
         options = load_options(settings)
+        from winter_days.orchestrator.preflight import check_profile
+
+        check_profile(settings, options, serving=False)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     # The terminal shows progress; the JSON log goes beside the history.

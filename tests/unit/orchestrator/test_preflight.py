@@ -53,3 +53,18 @@ def test_the_local_profile_needs_a_token_only_to_serve(tmp_path):
     check(tmp_path, {}, serving=False)
     with pytest.raises(ConfigError, match="WINTER_DAYS_AUTH_TOKEN"):
         check(tmp_path, {}, serving=True)
+
+
+def test_run_and_serve_on_gcp_stop_at_start_naming_the_missing_setting(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from winter_days.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in COMPLETE.items():
+        if name != "WINTER_DAYS_DATAFORM_REPOSITORY":
+            monkeypatch.setenv(name, value)
+    for command in (["run"], ["serve"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2, result.output
+        assert "WINTER_DAYS_DATAFORM_REPOSITORY" in result.output
