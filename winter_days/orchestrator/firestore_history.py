@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from urllib.parse import quote
@@ -49,8 +50,12 @@ if TYPE_CHECKING:
     from winter_days.config import Settings
 
 DEFAULT_PREFIX = "winter_days_orchestrator"
-# Dozens of instances may start at once; each retry of the start transaction is cheap.
-TRANSACTION_ATTEMPTS = 60
+# Commit attempts the SDK makes in place before `_transactional` backs off and starts over.
+TRANSACTION_ATTEMPTS = 3
+# How long a transaction may keep retrying transient failures (dozens of instances starting at once).
+TRANSACTION_TIMEOUT = 120.0
+# The form of `new_run_id`; any other id (from a URL) names no run and is never sent as a document path.
+_RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{9}Z-[0-9a-f]{8}$")
 
 
 def _now() -> datetime:
@@ -111,8 +116,27 @@ class FirestoreRunHistory:
         return self._steps.document(f"{run_id}:{position:03d}")
 
     def _transactional(self, work: Callable[[Transaction], Any]) -> Any:
-        transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-        return self._firestore.transactional(work)(transaction)
+        """Run `work` in a transaction; every `work` here is safe to repeat.
+
+        The SDK retries an aborted commit a few times keeping its place in line; beyond that,
+        and on other transient failures (even after a commit that went through unseen), the
+        whole transaction runs again after a randomised, growing pause, so many instances
+        starting at once do not keep colliding.
+        """
+        from google.api_core import exceptions
+
+        from winter_days.stores.firestore import transient_error_retry
+
+        def attempt() -> Any:
+            transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+            try:
+                return self._firestore.transactional(work)(transaction)
+            except ValueError as err:  # the SDK's "failed to commit in N attempts"
+                if isinstance(err.__cause__, exceptions.Aborted):
+                    raise err.__cause__ from err
+                raise
+
+        return transient_error_retry(timeout=TRANSACTION_TIMEOUT, initial=0.05, maximum=2.0)(attempt)()
 
     # -- the guard ----------------------------------------------------------------------
 
@@ -131,6 +155,8 @@ class FirestoreRunHistory:
             self._triggers.document(hashlib.sha256(trigger_key.encode()).hexdigest()) if trigger_key is not None else None
         )
         trigger_json, parameters_json = json.dumps(dict(trigger)), json.dumps(dict(parameters))
+        # Chosen once: a repeated attempt whose earlier commit went through recognises its own run.
+        run_id = new_run_id()
 
         def attempt(txn: Transaction) -> StartDecision:
             # Firestore transactions read everything before they write anything.
@@ -145,6 +171,8 @@ class FirestoreRunHistory:
             active = self._runs.document(active_id).get(transaction=txn) if active_id else None
             active_steps = self._read_steps(active, txn) if active is not None and active.exists else []
 
+            if active_id == run_id:
+                return StartDecision("started", run_id, owner, active.get("started_at"))
             if first is not None and first.exists:
                 redo = (CUT_OFF, FAILED) if retry_failed else (CUT_OFF,)
                 if first.get("status") not in redo:
@@ -157,7 +185,6 @@ class FirestoreRunHistory:
                     return StartDecision("busy", active.id, holder, active.get("started_at"))
                 self._write_cut_off(txn, active, active_steps)
 
-            run_id = new_run_id()
             now = self._now_iso()
             txn.set(self._runs.document(run_id), {
                 "run_id": run_id, "seq": next_seq, "status": RUNNING, "trigger_key": trigger_key,
@@ -296,6 +323,8 @@ class FirestoreRunHistory:
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """A run with its steps, as the API shows it; None when unknown."""
+        if not _RUN_ID.match(run_id):
+            return None
         run = self._runs.document(run_id).get()
         if not run.exists:
             return None
@@ -306,6 +335,8 @@ class FirestoreRunHistory:
         firestore = self._firestore
         query = self._runs.order_by("seq", direction=firestore.Query.DESCENDING)
         if before is not None:
+            if not _RUN_ID.match(before):
+                return []
             anchor = self._runs.document(before).get()
             if not anchor.exists:
                 return []
