@@ -33,13 +33,13 @@ def _demo_environ(settings: Settings) -> dict[str, str]:
 
 
 def _launcher(settings: Settings, environ: Mapping[str, str]) -> Any:
-    from winter_days.orchestrator.history import RunHistory
+    from winter_days.orchestrator.history import open_run_store
     from winter_days.orchestrator.options import load_options
     from winter_days.orchestrator.runs import RunLauncher
     from winter_days.orchestrator.steps import make_pipeline
 
     options = load_options(settings, environ=environ)
-    return RunLauncher(settings, options, RunHistory(options.history_path), make_pipeline(settings, options))
+    return RunLauncher(settings, options, open_run_store(settings, options), make_pipeline(settings, options))
 
 
 class DemoProgress:
