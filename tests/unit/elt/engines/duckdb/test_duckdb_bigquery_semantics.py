@@ -87,6 +87,15 @@ PINS = [
     ("SELECT JSON_VALUE(SAFE.PARSE_JSON('{\"event\": {\"id\": \"e1\", \"n\": 3}}'), '$.event.id')", ("e1",)),
     ("SELECT JSON_VALUE('{\"a\": {\"b\": 1}}', '$.a'), JSON_VALUE('{\"a\": {\"b\": 1}}', '$.a.b'), JSON_VALUE('{\"a\": null}', '$.a')", (None, "1", None)),
     ("SELECT SAFE.JSON_VALUE('{bad', '$.a')", (None,)),
+    # Several JSON_VALUEs on one column (parsed once by the local engine): the same values.
+    (
+        "SELECT JSON_VALUE(doc, '$.s'), JSON_VALUE(doc, '$.o'), JSON_VALUE(doc, '$.a'), JSON_VALUE(doc, '$.o.k'), "
+        "JSON_VALUE(doc, '$.n'), JSON_VALUE(doc, '$.b'), JSON_VALUE(doc, '$.z'), JSON_VALUE(doc, '$.missing'), "
+        "SAFE_CAST(JSON_VALUE(doc, '$.n') AS FLOAT64) "
+        "FROM (SELECT SAFE.PARSE_JSON('{\"s\": \"x\", \"o\": {\"k\": 2}, \"a\": [1], \"n\": 1.5, \"b\": true, \"z\": null}') AS doc)",
+        ("x", None, None, "2", "1.5", "true", None, None, 1.5),
+    ),
+    ("SELECT JSON_VALUE(doc, '$.a'), JSON_VALUE(doc, '$.b') FROM (SELECT SAFE.PARSE_JSON('{bad') AS doc)", (None, None)),
     # SHA256 returns BYTES (32 of them); TO_HEX gives the lowercase hex digest.
     ("SELECT TO_HEX(SHA256('abc'))", ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",)),
     ("SELECT OCTET_LENGTH(SHA256('abc'))", (32,)),
@@ -111,6 +120,12 @@ def test_bigquery_value(bigquery, sql, expected):
 def test_failing_cast_raises_like_bigquery(bigquery):
     with pytest.raises(Exception, match="Bad int64 value: 1.5"):
         bigquery("SELECT CAST('1.5' AS INT64)")
+
+
+def test_json_values_of_one_column_share_one_parse():
+    sql = to_duckdb_query("SELECT JSON_VALUE(doc, '$.a') AS a, JSON_VALUE(doc, '$.b') AS b, JSON_VALUE(other, '$.a') AS c FROM t")
+    assert sql.count("JSON_VALUE(doc, ['$.a', '$.b'])") == 2
+    assert "JSON_VALUE(other, '$.a')" in sql
 
 
 def test_farm_fingerprint_is_refused_rather_than_hashed_differently():
