@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -43,18 +44,59 @@ class ActionOutcome:
     rows_affected: int | None = None
 
 
+class RelationKinds:
+    """What each schema.name of the build database is ('BASE TABLE', 'VIEW' or absent).
+
+    Read once when a run starts and kept current by the runners, instead of asking the
+    catalog before every statement; an action with arbitrary SQL (operations, pre/post
+    operations) re-reads its own target afterwards.
+    """
+
+    _QUERY = (
+        "SELECT schema_name, table_name, 'BASE TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
+        "UNION ALL SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal"
+    )
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._kinds = {(schema, name): kind for schema, name, kind in con.execute(self._QUERY).fetchall()}
+        self._lock = threading.Lock()
+
+    def get(self, schema: str, name: str) -> str | None:
+        with self._lock:
+            return self._kinds.get((schema, name))
+
+    def set(self, schema: str, name: str, kind: str | None) -> None:
+        with self._lock:
+            if kind is None:
+                self._kinds.pop((schema, name), None)
+            else:
+                self._kinds[(schema, name)] = kind
+
+    def reread(self, con: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
+        row = con.execute(
+            "SELECT 'BASE TABLE' FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = $schema AND table_name = $name "
+            "UNION ALL SELECT 'VIEW' FROM duckdb_views() "
+            "WHERE database_name = current_database() AND schema_name = $schema AND view_name = $name",
+            {"schema": schema, "name": name},
+        ).fetchone()
+        self.set(schema, name, row[0] if row else None)
+
+
 class ActionRunner:
     """Runs actions on one DuckDB connection (a cursor of the build database)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, lake_root: Path, full_refresh: bool):
+    def __init__(self, con: duckdb.DuckDBPyConnection, lake_root: Path, full_refresh: bool, relations: RelationKinds | None = None):
         self.con = con
         self.lake_root = lake_root
         self.full_refresh = full_refresh
+        self.relations = relations if relations is not None else RelationKinds(con)
         self.outcome = ActionOutcome()
 
     def run(self, action: Action) -> ActionOutcome:
+        """Run one action; its schema exists already (the scheduler creates them up front)."""
         self.outcome = ActionOutcome()
-        self._execute(f'CREATE SCHEMA IF NOT EXISTS "{action.target.schema}"')
         if action.kind in ("table", "view"):
             self._table_or_view(action, action.kind)
         elif action.kind == "incremental":
@@ -73,9 +115,9 @@ class ActionRunner:
         prepared = prepare_query(action.query)
         # A view is evaluated when read, so its file filters must stay subqueries.
         query = prepared.sql if kind == "view" else prepared.resolve(self.con)
-        self._ops(action.pre_ops)
+        self._ops(action.pre_ops, action)
         self._replace_relation(action, kind, query)
-        self._ops(action.post_ops)
+        self._ops(action.post_ops, action)
         if kind == "table":
             self.outcome.rows = self._count(action.local_name)
 
@@ -84,7 +126,7 @@ class ActionRunner:
         if self.full_refresh or not exists:
             self._table_or_view(action, "table")
             return
-        self._ops(action.incremental_pre_ops)
+        self._ops(action.incremental_pre_ops, action)
         query = prepare_query(action.incremental_query).resolve(self.con)
         columns = [row[0] for row in self.con.execute(f"DESCRIBE {self._relation(action)}").fetchall()]
         column_list = ", ".join(f'"{c}"' for c in columns)
@@ -108,7 +150,7 @@ class ActionRunner:
         self.outcome.rows_affected = int(result[0]) if result else None
         if action.unique_key:
             self._execute(f"DROP TABLE {_DELTA}")
-        self._ops(action.incremental_post_ops)
+        self._ops(action.incremental_post_ops, action)
         self.outcome.rows = self._count(action.local_name)
 
     def _check_one_source_row_per_target(self, action: Action, relation: str) -> None:
@@ -130,6 +172,7 @@ class ActionRunner:
     def _operations(self, action: Action) -> None:
         for query in action.queries:
             self._script(query)
+        self.relations.reread(self.con, action.target.schema, action.target.name)
         if action.has_output and self._relation_type(action) == "BASE TABLE":
             self.outcome.rows = self._count(action.local_name)
 
@@ -147,9 +190,11 @@ class ActionRunner:
 
     # -- statements ----------------------------------------------------------------
 
-    def _ops(self, ops: tuple[str, ...]) -> None:
+    def _ops(self, ops: tuple[str, ...], action: Action) -> None:
         for op in ops:
             self._script(op)
+        if ops:
+            self.relations.reread(self.con, action.target.schema, action.target.name)
 
     def _script(self, sql: str) -> None:
         """Run a BigQuery script statement by statement; external tables become views."""
@@ -168,18 +213,12 @@ class ActionRunner:
         elif existing == "BASE TABLE" and kind == "view":
             self._execute(f"DROP TABLE {relation}")
         keyword = "TABLE" if kind == "table" else "VIEW"
+        self.relations.set(action.target.schema, action.target.name, None)
         self._execute(f"CREATE OR REPLACE {keyword} {relation} AS {query}")
+        self.relations.set(action.target.schema, action.target.name, "BASE TABLE" if kind == "table" else "VIEW")
 
     def _relation_type(self, action: Action) -> str | None:
-        # duckdb_tables()/duckdb_views() answer in a third of information_schema's time.
-        row = self.con.execute(
-            "SELECT 'BASE TABLE' FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = $schema AND table_name = $name "
-            "UNION ALL SELECT 'VIEW' FROM duckdb_views() "
-            "WHERE database_name = current_database() AND schema_name = $schema AND view_name = $name",
-            {"schema": action.target.schema, "name": action.target.name},
-        ).fetchone()
-        return row[0] if row else None
+        return self.relations.get(action.target.schema, action.target.name)
 
     @staticmethod
     def _relation(action: Action) -> str:
