@@ -35,6 +35,8 @@ class Settings:
     document_store_path: Path | None = None  # default: <home>/documents.sqlite3
     warehouse_path: Path | None = None  # default: <home>/warehouse.duckdb
     dataform_dir: Path = Path("dataform")
+    # Local ELT: actions the DuckDB executor runs at once (independent models overlap).
+    elt_workers: int = 2
     # The simulated world the generators draw from.
     seed: int = 42
     customers: int = 2000
@@ -188,7 +190,7 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
         raise ConfigError(f"setting lake_uri: {lake_uri!r} names no bucket (gs://BUCKET[/prefix])")
     if settings.profile == "gcp" and not settings.gcp_project_id:
         raise ConfigError("setting gcp_project_id: required by the gcp profile (WINTER_DAYS_GCP_PROJECT_ID or [gcp] project_id)")
-    for name, low, high in (("customers", 1, 10_000_000), ("churn_horizon_days", 1, 365)):
+    for name, low, high in (("customers", 1, 10_000_000), ("churn_horizon_days", 1, 365), ("elt_workers", 1, 64)):
         value = getattr(settings, name)
         if not low <= value <= high:
             raise ConfigError(f"setting {name}: {value} is outside {low}..{high}")

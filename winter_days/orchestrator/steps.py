@@ -106,7 +106,7 @@ def poll_step(context: RunContext) -> dict[str, Any]:
                 "(WINTER_DAYS_POLL_TIMEOUT_SECONDS); it was cancelled"
                 + ("" if stopped else f" (still stopping after {CANCEL_GRACE_SECONDS:g} s)")
             )
-        time.sleep(options.poll_interval_seconds)
+        _pause(backend, invocation, min(options.poll_interval_seconds, max(0.0, deadline - time.monotonic())))
     by_state: dict[str, int] = {}
     for action in status.actions:
         by_state[action.state.value] = by_state.get(action.state.value, 0) + 1
@@ -122,6 +122,15 @@ def poll_step(context: RunContext) -> dict[str, Any]:
     counts: dict[str, Any] = {"polls": polls, **{f"actions_{k.lower()}": v for k, v in sorted(by_state.items())}}
     counts.update(_quarantine_counts(status.actions))
     return counts
+
+
+def _pause(backend: Any, invocation: Any, seconds: float) -> None:
+    """Wait until the next poll; a backend that can tell when its run ends (the local one) ends the wait early."""
+    wait = getattr(backend, "wait", None)
+    if wait is None:
+        time.sleep(seconds)
+    else:
+        wait(invocation, timeout=seconds)
 
 
 def _wait_until_stopped(backend: Any, invocation: Any, interval: float) -> bool:
@@ -184,7 +193,7 @@ def make_elt_backend(settings: Settings) -> Any:
         return DataformApiBackend.from_settings(settings)
     from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 
-    return DuckDBBackend(settings.dataform_dir, settings.warehouse_path, settings.lake_root)
+    return DuckDBBackend(settings.dataform_dir, settings.warehouse_path, settings.lake_root, max_workers=settings.elt_workers)
 
 
 def guarded(action: Callable[[RunContext], Any], settings: Settings) -> Callable[[RunContext], Any]:

@@ -2,11 +2,16 @@
 
 `invoke` returns at once and runs the graph in a background thread, so that `get` (poll)
 and `cancel` behave as they do against the Dataform API.
+
+A compilation is reused while the project's files and vars are unchanged (compared by
+content), so a process that runs the pipeline every simulated day compiles once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -29,6 +34,11 @@ from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
 from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, select
 
 _ids = itertools.count(1)
+# Folders of a project the compiler never reads.
+_NOT_SOURCES = {"node_modules", ".git", ".venv"}
+# (project folder, vars) -> (fingerprint of its files, compiled graph as JSON text).
+_compiled_cache: dict[tuple[str, str], tuple[str, str]] = {}
+_cache_lock = threading.Lock()
 
 
 class InvocationError(ValueError):
@@ -43,6 +53,19 @@ class _Tracked:
     thread: threading.Thread | None = None
     result: RunResult | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """A digest of every source file of the project (path and content)."""
+    digest = hashlib.sha256()
+    root = Path(project_dir)
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if _NOT_SOURCES.intersection(relative.parts) or not path.is_file():
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 class DuckDBBackend:
@@ -74,11 +97,20 @@ class DuckDBBackend:
             from winter_days.elt.sqlx import CompilationError as SqlxCompilationError
             from winter_days.elt.sqlx import compile_project
 
-            try:
-                graph = compile_project(self.project_dir, self.vars or None)
-            except SqlxCompilationError as err:
-                errors = tuple(CompilationError(message=i.message, path=f"{i.file}:{i.line}") for i in err.issues)
-                return CompilationResult(name, now, compilation_errors=errors, code_compilation_config=config)
+            key = (str(self.project_dir.resolve()), json.dumps(self.vars, sort_keys=True))
+            fingerprint = project_fingerprint(self.project_dir)
+            with _cache_lock:
+                cached = _compiled_cache.get(key)
+            if cached is not None and cached[0] == fingerprint:
+                graph = json.loads(cached[1])
+            else:
+                try:
+                    graph = compile_project(self.project_dir, self.vars or None)
+                except SqlxCompilationError as err:
+                    errors = tuple(CompilationError(message=i.message, path=f"{i.file}:{i.line}") for i in err.issues)
+                    return CompilationResult(name, now, compilation_errors=errors, code_compilation_config=config)
+                with _cache_lock:
+                    _compiled_cache[key] = (fingerprint, json.dumps(graph))
         errors = tuple(
             CompilationError(
                 message=str(e.get("message", "")),

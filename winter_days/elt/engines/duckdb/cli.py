@@ -30,10 +30,10 @@ def _split(raw: str | None) -> tuple[str, ...]:
 @click.option("--actions", type=str, default=None, help="Run these actions (name or schema.name, comma-separated), and their dependencies.")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None, help="Dataform project folder.")
-@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True, help="Independent actions run at once.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Independent actions run at once (default: the elt_workers setting, 2).")
 @click.pass_context
 def run_command(
-    ctx: click.Context, tags: str | None, actions: str | None, full_refresh: bool, project: Path | None, workers: int
+    ctx: click.Context, tags: str | None, actions: str | None, full_refresh: bool, project: Path | None, workers: int | None
 ) -> None:
     """Compile the project and run it on DuckDB; publish the warehouse only if everything succeeded."""
     from rich.console import Console
@@ -45,7 +45,7 @@ def run_command(
     settings = ctx.obj
     console = Console(highlight=False)
     project_dir = project or default_project_dir(settings)
-    backend = DuckDBBackend(project_dir, settings.warehouse_path, settings.lake_root, max_workers=workers)
+    backend = DuckDBBackend(project_dir, settings.warehouse_path, settings.lake_root, max_workers=workers or settings.elt_workers)
     compilation = backend.compile()
     if compilation.compilation_errors:
         for error in compilation.compilation_errors:

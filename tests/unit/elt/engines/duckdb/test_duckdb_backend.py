@@ -192,3 +192,43 @@ def test_cli_rejects_an_unknown_action(sqlx_project, settings):
 
     result = CliRunner().invoke(main, ["elt", "run", "--project", str(sqlx_project), "--actions", "nope"])
     assert result.exit_code == 2 and "no action named 'nope'" in result.output
+
+
+def test_an_unchanged_project_is_compiled_once_and_an_edit_is_seen(sqlx_project, warehouse_path, lake_root, monkeypatch):
+    import winter_days.elt.sqlx as sqlx
+
+    compiles = []
+    real = sqlx.compile_project
+    monkeypatch.setattr(sqlx, "compile_project", lambda *args: compiles.append(args) or real(*args))
+    first = DuckDBBackend(sqlx_project, warehouse_path, lake_root).compile()
+    again = DuckDBBackend(sqlx_project, warehouse_path, lake_root).compile()
+    assert len(compiles) == 1 and again.graph == first.graph
+    assert again.graph is not first.graph  # each caller gets its own copy
+
+    assertion = sqlx_project / "definitions" / "amounts_positive.sqlx"
+    assertion.write_text(assertion.read_text().replace("amount <= 0", "amount < 0"))
+    edited = DuckDBBackend(sqlx_project, warehouse_path, lake_root).compile()
+    assert len(compiles) == 2
+    (query,) = [a["query"] for a in edited.graph["assertions"] if a["target"]["name"] == "amounts_positive"]
+    assert "amount < 0" in query
+
+    other_vars = DuckDBBackend(sqlx_project, warehouse_path, lake_root, vars={"lake_bucket": "other"}).compile()
+    assert len(compiles) == 3 and "other" in json.dumps(other_vars.graph)
+
+
+def test_poll_step_ends_when_the_local_run_ends_not_at_the_next_interval(backend, lake_root, settings, tmp_path):
+    from winter_days.orchestrator.history import RunHistory
+    from winter_days.orchestrator.options import OrchestratorOptions
+    from winter_days.orchestrator.pipeline import RunContext, RunParameters
+    from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step
+
+    add_orders(lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5}])
+    options = OrchestratorOptions(poll_interval_seconds=300, poll_timeout_seconds=600)
+    context = RunContext("run-1", settings, options, RunParameters(), RunHistory(tmp_path / "history.sqlite3"))
+    began = time.monotonic()
+    compile_step(lambda _: backend)(context)
+    invoke_step(context)
+    polled = poll_step(context)
+    # A sleep between polls would take the whole 300 s interval.
+    assert time.monotonic() - began < 120
+    assert polled["polls"] <= 2 and polled["actions_succeeded"] == 5  # the operation, the table and its two assertions, the assertion file
