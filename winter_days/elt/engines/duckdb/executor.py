@@ -105,6 +105,11 @@ class DuckDBExecutor:
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         with self._exclusive():
             build = self._build_copy()
+            # The copy's pages go to disk while the actions run, so the sync before the
+            # publish has only the run's own changes left to write.
+            early_sync = threading.Thread(target=_fsync, args=(build,), name="warehouse-build-sync", daemon=True)
+            if build.exists():
+                early_sync.start()
             try:
                 run = _Run(graph, selected, build, self, config.fully_refresh_incremental_tables_enabled, cancel, on_update)
                 actions = run.execute()
@@ -117,12 +122,16 @@ class DuckDBExecutor:
                     state = InvocationState.SUCCEEDED
                 published = state is InvocationState.SUCCEEDED
                 if published:
+                    if early_sync.is_alive():
+                        early_sync.join()
                     _fsync(build)
                     os.replace(build, self.warehouse_path)
                     # The new file already holds what the old WAL had; replaying it would corrupt it.
                     Path(f"{self.warehouse_path}.wal").unlink(missing_ok=True)
                     _fsync(self.warehouse_path.parent)
             finally:
+                if early_sync.is_alive():
+                    early_sync.join()
                 for leftover in (build, Path(f"{build}.wal")):
                     leftover.unlink(missing_ok=True)
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
@@ -288,8 +297,11 @@ def _now() -> datetime:
 
 
 def _fsync(path: Path) -> None:
-    """Sync a file's data, or a folder's entries, to disk."""
-    fd = os.open(path, os.O_RDONLY)
+    """Sync a file's data, or a folder's entries, to disk (a file removed meanwhile needs none)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
     try:
         os.fsync(fd)
     finally:
