@@ -5,35 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
 import pytest
+from export_support import sale
 
 from winter_days.export import export_sales
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION
 from winter_days.stores import LocalLake, SqliteDocumentStore
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
-
-
-def sale(i: int, ts, **extra) -> dict:
-    doc = {
-        "sale_id": f"s{i:05}",
-        "customer_id": f"c{i % 7}",
-        "customer_name": "Ada Lovelace",
-        "region": "North",
-        "product_id": "p1",
-        "product_category": "Books",
-        "quantity": 2,
-        "unit_price": 5,
-        "total_amount": 10.0,
-        "currency": "USD",
-        "status": "completed",
-        "payment_method": "paypal",
-        "contact_email_hashed": "0" * 64,
-        "credit_card_last4": None,
-        "sale_timestamp": ts,
-        "schema_version": "2.0.0",
-    }
-    doc.update(extra)
-    return doc
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from contracts.document_store import DocumentStoreContract
 
-from winter_days.stores import SqliteDocumentStore, open_document_store
+from winter_days.stores import DocumentStoreError, SqliteDocumentStore, open_document_store
 
 
 @pytest.fixture
@@ -33,3 +33,13 @@ def test_open_document_store_from_settings(settings):
     store.put_many("winter_sales", [("s1", {"a": 1})])
     assert settings.document_store_path.exists()
     assert open_document_store(settings).get("winter_sales", "s1") == {"a": 1}
+
+
+def test_a_malformed_stored_body_is_named_when_read(store):
+    store.put_many("c", [(f"d{i}", {"v": i}) for i in range(5)])
+    store._conn.execute("UPDATE documents SET body = '{\"v\": ' WHERE doc_id = 'd3'")
+    with pytest.raises(DocumentStoreError, match="c/d3: stored body is not JSON"):
+        list(store.changed_since("c", None))
+    pages = list(store.changed_pages("c", None, batch_size=3))
+    assert [page.doc_ids for page in pages] == [["d0", "d1", "d2"], ["d3", "d4"]]
+    assert pages[0].documents() == [{"v": 0}, {"v": 1}, {"v": 2}]
