@@ -19,13 +19,14 @@ from winter_days.generators.clickstream import CHUNK_EVENTS, DEFAULT_EVENTS, cli
 from winter_days.generators.customers import CustomerPool
 from winter_days.generators.ground_truth import DEFAULT_HORIZON_DAYS, prepare_ground_truth
 from winter_days.generators.jsonl import lines_bytes, table_lines
-from winter_days.generators.sales import generate_sales
+from winter_days.generators.sales import sales_documents, sales_draw
 from winter_days.generators.startups import DEFAULT_STARTUPS, load_dates, startup_table, startups_key
 from winter_days.records import SALES_COLLECTION
 from winter_days.stores.documents import DocumentStore
 from winter_days.stores.lake import Lake
 
 Progress = Callable[[int], None]  # called with the number of records just finished
+SALES_WRITE_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,17 @@ def write_sales(
     anything is written.
     """
     gt_key, gt_bytes = prepare_ground_truth(lake, pool, day, horizon_days, count)
-    docs = generate_sales(pool, day, count, legacy_share)
-    written = 0
-    batch = 5000
-    for start in range(0, len(docs), batch):
-        part = docs[start : start + batch]
-        written += store.put_many(SALES_COLLECTION, ((d["sale_id"], d) for d in part))
+    draw = sales_draw(pool, day, count, legacy_share)
+    written = legacy = 0
+    # The day's documents are built and stored a part at a time, so memory stays flat
+    # however many sales a day has; each part is one store transaction (the store caps it).
+    for start in range(0, len(draw), SALES_WRITE_BATCH):
+        part = sales_documents(pool, draw, start, start + SALES_WRITE_BATCH)
+        written += store.put_many(SALES_COLLECTION, ((d["sale_id"], d) for d in part), batch_size=SALES_WRITE_BATCH)
+        legacy += sum(not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in part)
         if progress:
             progress(len(part))
     lake.put(gt_key, gt_bytes)
-    legacy = sum(not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in docs)
     return SalesRun(day, written, legacy, SALES_COLLECTION, gt_key)
 
 

@@ -13,7 +13,7 @@ through schema versions; every form denotes the same instant as the canonical st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -130,8 +130,18 @@ def sale_timestamps(draw: SalesDraw) -> list[Any]:
     return values.tolist()
 
 
-def sales_documents(pool: CustomerPool, draw: SalesDraw) -> list[dict[str, Any]]:
-    """The documents of a draw, in time order, each keyed by its deterministic sale_id."""
+def _draw_part(draw: SalesDraw, start: int, stop: int) -> SalesDraw:
+    parts = {f.name: getattr(draw, f.name)[start:stop] for f in fields(SalesDraw) if f.name != "day"}
+    return SalesDraw(day=draw.day, **parts)
+
+
+def sales_documents(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+    """The documents of a draw, in time order, each keyed by its deterministic sale_id; with
+    `start`/`stop`, those of the day's sales start..stop-1 only (the same documents, a part
+    at a time, so a large day need not be held whole)."""
+    stop = len(draw) if stop is None else min(stop, len(draw))
+    if start or stop < len(draw):
+        draw = _draw_part(draw, start, stop)
     catalogue = build_catalogue(pool.seed)
     n = len(draw)
     prefix = f"SALE-{draw.day:%Y%m%d}-"
@@ -139,7 +149,7 @@ def sales_documents(pool: CustomerPool, draw: SalesDraw) -> list[dict[str, Any]]
     payment = np.asarray(PAYMENT_METHODS, dtype=object)[draw.payment]
     is_card = np.isin(payment, CARD_PAYMENT_METHODS)
     columns = {
-        "sale_id": [f"{prefix}{k:05d}" for k in range(1, n + 1)],
+        "sale_id": [f"{prefix}{k:05d}" for k in range(start + 1, start + n + 1)],
         "customer_id": pool.customer_id[draw.buyer].tolist(),
         "customer_name": pool.customer_name[draw.buyer].tolist(),
         "region": pool.region[draw.buyer].tolist(),
@@ -167,7 +177,11 @@ def generate_sales(
     legacy_share: float = 0.2,
 ) -> list[dict[str, Any]]:
     """The sales documents of `day` (5..20 unless `count`), a pure function of pool and day."""
+    return sales_documents(pool, sales_draw(pool, day, count, legacy_share))
+
+
+def sales_draw(pool: CustomerPool, day: date, count: int | None = None, legacy_share: float = 0.2) -> SalesDraw:
+    """The draw behind generate_sales: the day's sales as column arrays, seeded by the day."""
     if not 0.0 <= legacy_share <= 1.0:
         raise ValueError(f"legacy_share must be within 0..1, got {legacy_share}")
-    rng = day_rng(pool.seed, "sales", day)
-    return sales_documents(pool, draw_sales_day(pool, day, rng, count, legacy_share))
+    return draw_sales_day(pool, day, day_rng(pool.seed, "sales", day), count, legacy_share)

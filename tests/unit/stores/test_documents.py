@@ -43,3 +43,15 @@ def test_a_malformed_stored_body_is_named_when_read(store):
     pages = list(store.changed_pages("c", None, batch_size=3))
     assert [page.doc_ids for page in pages] == [["d0", "d1", "d2"], ["d3", "d4"]]
     assert pages[0].documents() == [{"v": 0}, {"v": 1}, {"v": 2}]
+
+
+def test_stored_text_is_compact_json_with_tagged_instants_and_the_tag_name_stays_reserved(store):
+    from datetime import datetime, timezone
+
+    instant = datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc)
+    store.put_many("c", [("a", {"v": 1.5, "s": "$timestamp", "t": instant, "n": [{"t": instant}]})])
+    (body,) = store._conn.execute("SELECT body FROM documents WHERE doc_id = 'a'").fetchone()
+    tagged = '{"$timestamp":"2026-03-01T10:30:00+00:00"}'
+    assert body == '{"v":1.5,"s":"$timestamp","t":' + tagged + ',"n":[{"t":' + tagged + "}]}"
+    with pytest.raises(DocumentStoreError, match="reserved"):
+        store.put_many("c", [("b", {"n": {"$timestamp": "2026-03-01"}})])
