@@ -8,6 +8,7 @@ fails at start with a message naming the setting and what is allowed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -19,6 +20,7 @@ PROFILES = ("local", "gcp")
 LAKE_SCHEMES = {"local": ("file",), "gcp": ("gs", "file")}
 ENV_PREFIX = "WINTER_DAYS_"
 DEFAULT_CONFIG_FILE = "winter-days.toml"
+_MEMORY_LIMIT = re.compile(r"(?i)\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
 
 class ConfigError(ValueError):
@@ -37,6 +39,9 @@ class Settings:
     dataform_dir: Path = Path("dataform")
     # Local ELT: actions the DuckDB executor runs at once (independent models overlap).
     elt_workers: int = 2
+    # Local ELT: DuckDB's memory cap for a run (beyond it, joins/aggregates/sorts spill to
+    # disk beside the warehouse); empty leaves DuckDB's default, 80% of the machine's RAM.
+    elt_memory_limit: str = "2GB"
     # The simulated world the generators draw from.
     seed: int = 42
     customers: int = 2000
@@ -195,6 +200,11 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
         if not low <= value <= high:
             raise ConfigError(f"setting {name}: {value} is outside {low}..{high}")
     _check_schedule(settings)
+    if settings.elt_memory_limit and not _MEMORY_LIMIT.fullmatch(settings.elt_memory_limit.strip()):
+        raise ConfigError(
+            f"setting elt_memory_limit: {settings.elt_memory_limit!r} is not a size like 2GB, 1500MB or 4GiB "
+            "(empty for DuckDB's default)"
+        )
     if not 0.0 <= settings.legacy_timestamp_share <= 1.0:
         raise ConfigError(f"setting legacy_timestamp_share: {settings.legacy_timestamp_share} is outside 0..1")
     return replace(

@@ -46,6 +46,7 @@ def test_config_file_found_by_env_and_in_cwd(tmp_path):
         ({"WINTER_DAYS_CUSTOMERS": "many"}, "setting customers: expected a whole number, got 'many'"),
         ({"WINTER_DAYS_CUSTOMERS": "0"}, "setting customers: 0 is outside"),
         ({"WINTER_DAYS_ELT_WORKERS": "0"}, "setting elt_workers: 0 is outside 1..64"),
+        ({"WINTER_DAYS_ELT_MEMORY_LIMIT": "lots"}, "setting elt_memory_limit: 'lots' is not a size"),
         ({"WINTER_DAYS_LEGACY_TIMESTAMP_SHARE": "1.5"}, "setting legacy_timestamp_share"),
         ({"WINTER_DAYS_POPULATION_START": "March"}, "setting population_start: expected a date"),
     ],

@@ -193,7 +193,13 @@ def make_elt_backend(settings: Settings) -> Any:
         return DataformApiBackend.from_settings(settings)
     from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 
-    return DuckDBBackend(settings.dataform_dir, settings.warehouse_path, settings.lake_root, max_workers=settings.elt_workers)
+    return DuckDBBackend(
+        settings.dataform_dir,
+        settings.warehouse_path,
+        settings.lake_root,
+        max_workers=settings.elt_workers,
+        memory_limit=settings.elt_memory_limit,
+    )
 
 
 def guarded(action: Callable[[RunContext], Any], settings: Settings) -> Callable[[RunContext], Any]:

@@ -79,10 +79,11 @@ class DuckDBBackend:
         vars: Mapping[str, str] | None = None,
         max_workers: int = 1,
         compiled: Mapping[str, Any] | None = None,
+        memory_limit: str = "",
     ):
         self.project_dir = Path(project_dir)
         self.vars = dict(vars or {})
-        self.executor = DuckDBExecutor(warehouse_path, lake_root, max_workers=max_workers)
+        self.executor = DuckDBExecutor(warehouse_path, lake_root, max_workers=max_workers, memory_limit=memory_limit)
         self._precompiled = compiled
         self._invocations: dict[str, _Tracked] = {}
 

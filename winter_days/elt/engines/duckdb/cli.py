@@ -45,7 +45,13 @@ def run_command(
     settings = ctx.obj
     console = Console(highlight=False)
     project_dir = project or default_project_dir(settings)
-    backend = DuckDBBackend(project_dir, settings.warehouse_path, settings.lake_root, max_workers=workers or settings.elt_workers)
+    backend = DuckDBBackend(
+        project_dir,
+        settings.warehouse_path,
+        settings.lake_root,
+        max_workers=workers or settings.elt_workers,
+        memory_limit=settings.elt_memory_limit,
+    )
     compilation = backend.compile()
     if compilation.compilation_errors:
         for error in compilation.compilation_errors:

@@ -61,15 +61,22 @@ class RunResult:
 BUILD_CATALOG = "winter_days_build"
 
 
-def open_session(path: Path | str, read_only: bool = False, private: bool = False) -> duckdb.DuckDBPyConnection:
+def open_session(
+    path: Path | str, read_only: bool = False, private: bool = False, memory_limit: str = ""
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with BigQuery's session semantics (UTC).
 
     The file is attached under a fixed catalog name, so a dataset may be named like the
     file (DuckDB would otherwise call `wh` both the catalog of wh.duckdb and a schema).
     `private` is for a build copy nobody else reads: commits are not synced to disk and
     nothing checkpoints before the caller's CHECKPOINT (the caller syncs the file).
+    `memory_limit` (DuckDB's form, e.g. '2GB'; empty: DuckDB's default of 80% of RAM) caps
+    the session; larger joins, aggregates and sorts spill to a folder beside the file.
     """
-    con = duckdb.connect(config={"fsync_mode": "NONE", "checkpoint_threshold": "1TB"} if private else {})
+    config: dict[str, str] = {"fsync_mode": "NONE", "checkpoint_threshold": "1TB"} if private else {}
+    if memory_limit:
+        config.update(memory_limit=memory_limit, temp_directory=f"{path}.spill")
+    con = duckdb.connect(config=config)
     mode = " (READ_ONLY)" if read_only else ""
     con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {BUILD_CATALOG}{mode}")
     prepare_cursor(con)
@@ -85,10 +92,11 @@ def prepare_cursor(con: duckdb.DuckDBPyConnection) -> None:
 class DuckDBExecutor:
     """Executes compiled graphs against one published warehouse file and one lake."""
 
-    def __init__(self, warehouse_path: Path, lake_root: Path, max_workers: int = 1):
+    def __init__(self, warehouse_path: Path, lake_root: Path, max_workers: int = 1, memory_limit: str = ""):
         self.warehouse_path = Path(warehouse_path)
         self.lake_root = Path(lake_root)
         self.max_workers = max(1, int(max_workers))
+        self.memory_limit = memory_limit
 
     def run(
         self,
@@ -134,6 +142,7 @@ class DuckDBExecutor:
                     early_sync.join()
                 for leftover in (build, Path(f"{build}.wal")):
                     leftover.unlink(missing_ok=True)
+                shutil.rmtree(f"{build}.spill", ignore_errors=True)
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
 
     def _build_copy(self) -> Path:
@@ -175,7 +184,7 @@ class _Run:
             if self.graph.actions[target].disabled:
                 self._set(target, state=ActionState.DISABLED)
         self._notify()
-        con = open_session(self.build, private=True)
+        con = open_session(self.build, private=True, memory_limit=self.executor.memory_limit)
         try:
             # Created up front, one at a time: concurrent CREATE SCHEMA from two workers is
             # a write-write conflict in DuckDB's catalog.

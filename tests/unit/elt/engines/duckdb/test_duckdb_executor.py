@@ -292,3 +292,24 @@ def test_rows_left_in_the_published_wal_survive_the_next_publish(graph, executor
     assert executor.run(graph.build()).published
     assert not warehouse_path.with_name(warehouse_path.name + ".wal").exists()
     assert query_published(f"SELECT score FROM {WH}.predictions") == [(7,)]
+
+
+def test_a_run_over_its_memory_limit_spills_to_disk_and_cleans_up(graph, warehouse_path, lake_root, query_published):
+    from winter_days.elt.engines.duckdb.executor import DuckDBExecutor
+
+    # Two million distinct keys need far more than 32 MB of hash table.
+    graph.table(
+        f"{WH}.distinct_keys",
+        "SELECT COUNT(*) AS keys FROM (SELECT CONCAT('key-', CAST(k AS STRING)) AS key, COUNT(*) AS n "
+        "FROM UNNEST(GENERATE_ARRAY(1, 2000000)) AS k GROUP BY key)",
+    )
+    graph.operation(f"{WH}.session", [
+        f"CREATE OR REPLACE TABLE `proj.{WH}.session` AS "
+        "SELECT CURRENT_SETTING('memory_limit') AS memory_limit, CURRENT_SETTING('temp_directory') AS spill"
+    ])
+    result = DuckDBExecutor(warehouse_path, lake_root, memory_limit="32MB").run(graph.build())
+    assert result.published, [a.failure_reason for a in result.actions]
+    assert query_published(f"SELECT keys FROM {WH}.distinct_keys") == [(2_000_000,)]
+    ((limit, spill),) = query_published(f"SELECT memory_limit, spill FROM {WH}.session")
+    assert limit.replace(" ", "") in ("30.5MiB", "32.0MB") and spill.startswith(str(warehouse_path.parent))
+    assert [p.name for p in warehouse_path.parent.iterdir() if p.name.endswith(".spill")] == []
