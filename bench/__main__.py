@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     failures = []
     collected: dict[str, dict] = {}
+    took: dict[str, float] = {}
     load_start = os.getloadavg()
     run_started = time.perf_counter()
     for name in names:
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         wall_started = time.time()
         code = subprocess.call([sys.executable, "-m", f"bench.{name}"] + (["--quick"] if args.quick else []))
-        print(f"== bench.{name}: exit {code} in {time.perf_counter() - started:.1f}s", flush=True)
+        took[name] = time.perf_counter() - started
+        print(f"== bench.{name}: exit {code} in {took[name]:.1f}s", flush=True)
         if code != 0:
             failures.append(name)
         result_file = RESULTS / f"{name}.json"
@@ -86,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {_machine()}"
         f"{' (quick sizes)' if args.quick else ''}, in {time.perf_counter() - run_started:.0f} s; "
         f"load average (1/5/15 min) {load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f} at the start, "
-        f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at the end.\n\n{_table(collected)}\n"
+        f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at the end. Time per benchmark: "
+        f"{', '.join(f'{name} {seconds:.0f} s' for name, seconds in took.items())}.\n\n{_table(collected)}\n"
     )
     (RESULTS / ("summary-quick.md" if args.quick else "summary.md")).write_text(summary)
     print(summary)

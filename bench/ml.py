@@ -49,9 +49,9 @@ CLICKS_PER_CUSTOMER_DAY = 0.5
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 customers instead of 100,000")
+    parser.add_argument("--quick", action="store_true", help="10,000 customers instead of 100,000")
     args = parser.parse_args(argv)
-    customers = 20_000 if args.quick else 100_000
+    customers = 10_000 if args.quick else 100_000
     sales_per_day = int(customers * SALES_PER_CUSTOMER_DAY)
     pool = build_customer_pool(42, customers, FIRST_DAY)
     with tempfile.TemporaryDirectory(prefix="bench-ml-") as tmp:
