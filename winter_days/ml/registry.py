@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -66,8 +68,33 @@ def dump_model(model: Any) -> bytes:
     return sio.dumps(model, compression=8)
 
 
+# Loaded models by the digest of their bytes: a pipeline run loads the same champion and
+# candidate in several steps, and a skops load checks every object it builds.
+_LOADED: OrderedDict[str, Any] = OrderedDict()
+_LOADED_MAX = 8
+_loaded_lock = threading.Lock()
+
+
 def load_model(data: bytes, source: str = "model") -> Any:
-    """Load skops bytes, refusing any type outside the default set and TRUSTED_TYPES."""
+    """Load skops bytes, refusing any type outside the default set and TRUSTED_TYPES.
+
+    The same bytes give the same (already checked) estimator object; callers only predict
+    with it and never change it.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    with _loaded_lock:
+        if digest in _LOADED:
+            _LOADED.move_to_end(digest)
+            return _LOADED[digest]
+    model = _load_checked(data, source)
+    with _loaded_lock:
+        _LOADED[digest] = model
+        while len(_LOADED) > _LOADED_MAX:
+            _LOADED.popitem(last=False)
+    return model
+
+
+def _load_checked(data: bytes, source: str) -> Any:
     try:
         found = sio.get_untrusted_types(data=data)
     except Exception as err:  # a corrupt or foreign file: say which one

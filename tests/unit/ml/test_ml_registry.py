@@ -80,6 +80,17 @@ def test_untrusted_types_are_refused():
         load_model(b"\x80\x04 a pickle, not a skops zip", "uploaded.skops")
 
 
+def test_the_same_model_bytes_load_once_and_other_bytes_are_checked_again(models):
+    data = dump_model(models[1])
+    first, again = load_model(data), load_model(data)
+    assert first is again
+    assert np.array_equal(first.predict_proba(models[0]), models[1].predict_proba(models[0]))
+    hostile = sio.dumps(FunctionTransformer(func=os.system))
+    for _ in range(2):
+        with pytest.raises(UntrustedArtefactError):
+            load_model(hostile, "uploaded.skops")
+
+
 def test_a_replaced_model_file_is_refused(registry, models):
     save(registry, models, "v1", 0.8)
     registry.lake.put(version_key("v1", "model.skops"), dump_model(models[2]))
