@@ -36,7 +36,10 @@ class ParsedTimestamp:
 
 
 def _in_range(value: datetime, form: str, raw: str | None) -> ParsedTimestamp:
-    value = value.astimezone(timezone.utc)
+    try:
+        value = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # year 1 with a positive offset, year 9999 with a negative one
+        return ParsedTimestamp(None, "out_of_range", raw)
     if not _EARLIEST <= value < _LATEST:
         return ParsedTimestamp(None, "out_of_range", raw)
     return ParsedTimestamp(value, form, raw)
@@ -46,11 +49,12 @@ def _from_epoch(number: float, raw: str | None) -> ParsedTimestamp:
     if not math.isfinite(number):
         return ParsedTimestamp(None, "unparseable", raw)
     magnitude = abs(number)
-    if magnitude >= _US_THRESHOLD:
-        return _in_range(datetime.fromtimestamp(number / 1e6, timezone.utc), "epoch_us", raw)
-    if magnitude >= _MS_THRESHOLD:
-        return _in_range(datetime.fromtimestamp(number / 1e3, timezone.utc), "epoch_ms", raw)
-    return _in_range(datetime.fromtimestamp(number, timezone.utc), "epoch_s", raw)
+    divisor, form = (1e6, "epoch_us") if magnitude >= _US_THRESHOLD else (1e3, "epoch_ms") if magnitude >= _MS_THRESHOLD else (1.0, "epoch_s")
+    try:
+        moment = datetime.fromtimestamp(number / divisor, timezone.utc)
+    except (OverflowError, OSError, ValueError):  # beyond the years a datetime can hold
+        return ParsedTimestamp(None, "out_of_range", raw)
+    return _in_range(moment, form, raw)
 
 
 def _from_string(text: str) -> ParsedTimestamp:
@@ -62,7 +66,9 @@ def _from_string(text: str) -> ParsedTimestamp:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         parsed = None
-    if parsed is None and text.lstrip("-").replace(".", "", 1).isdigit():
+    # ASCII digits only: '²' is a digit to isdigit() that float() refuses, and float() would
+    # read other scripts' digits ('١٢٣') as an epoch.
+    if parsed is None and text.isascii() and text.lstrip("-").replace(".", "", 1).isdigit():
         return _from_epoch(float(text), raw)
     if parsed is not None:
         if len(text) <= 10:  # YYYY-MM-DD or YYYYMMDD: the day, at midnight UTC

@@ -55,6 +55,14 @@ def test_date_only_is_midnight_utc_of_that_day(value):
         ({"seconds": 1}, "unparseable"),
         ("9999-01-01T00:00:00Z", "out_of_range"),
         (-5_000_000_000, "out_of_range"),
+        # Beyond the years a datetime holds: refused as values, never a crash of the export.
+        (10**20, "out_of_range"),
+        (1e300, "out_of_range"),
+        ("-1e300", "unparseable"),
+        ("100000000000000000000000", "out_of_range"),
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), "out_of_range"),
+        ("²", "unparseable"),
+        ("١٢٣", "unparseable"),
     ],
 )
 def test_values_that_denote_no_instant_keep_their_raw_text(value, form):
