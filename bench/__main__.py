@@ -21,7 +21,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 # Order: cheapest first, so a quick look needs no patience.
-BENCHMARKS = ("generators", "export", "elt_executor", "ml", "pipeline", "service")
+BENCHMARKS = ("generators", "export", "elt_executor", "ml", "demo", "pipeline", "service")
 
 
 def _machine() -> str:
