@@ -6,7 +6,7 @@ and reports the simulation time the demo prints, its whole wall/CPU/peak, and wh
 time went: the totals of each pipeline step over all simulated days, from the run
 history. Goal (issue #6): the simulation under 120 s on this 2-core machine.
 
---quick simulates 20 days (no goal: the per-day cost grows with the history).
+--quick simulates 10 days (no goal: the per-day cost grows with the history).
 
     python -m bench.demo [--quick]
 """
@@ -50,9 +50,9 @@ def step_totals(home: Path) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20 simulated days instead of 120 (no goal)")
+    parser.add_argument("--quick", action="store_true", help="10 simulated days instead of 120 (no goal)")
     args = parser.parse_args(argv)
-    days = 20 if args.quick else DEFAULT_DAYS
+    days = 10 if args.quick else DEFAULT_DAYS
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         home = Path(tmp) / "home"
         output, whole = measure(lambda: run_demo(home, days))

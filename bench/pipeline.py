@@ -11,8 +11,8 @@ Each step is timed in this process through the real launcher (the same code path
 4. incremental: the daily run with 30 and with 365 days of history behind it (--quick: 30
    and 90 at small volumes). Goal: the longer history's run at most 1.3x the shorter's.
 
-Repeats (median reported): seed day 3, scale 1 (the largest size runs once), growth 3
-(--quick) or 2, incremental 3; the sizes of growth and incremental alternate inside each
+Repeats (median reported): seed day 3, scale 1 (the largest size runs once), growth 2,
+incremental 3; the sizes of growth and incremental alternate inside each
 repeat. Ratios are of medians from the same run, in wall and in CPU time.
 
 Scale, growth and incremental runs leave out the ML step: one day of data has no history to
@@ -208,7 +208,7 @@ def ratio_rows(scenario: str, larger: Measure, smaller: Measure, goal: float, re
 def scenario_growth(tmp: Path, quick: bool) -> list[dict]:
     # Of the scale scenario's size (itself 1/10 with --quick): full 4x = 100K sales, 1M clicks.
     base = 0.05 if quick else 0.025
-    repeats = 3 if quick else 2
+    repeats = 2
     walls: dict[int, Measure] = {}
     rows: list[dict] = []
     # Sizes alternate inside each repeat, so machine load falls on all of them alike.
