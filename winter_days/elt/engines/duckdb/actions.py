@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import duckdb
 import sqlglot
 
+from winter_days.elt.engines.duckdb.catalog import RelationKinds, view_tag
 from winter_days.elt.engines.duckdb.external import ExternalTable, is_external_table, parse_external_table, view_sql
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
@@ -42,46 +42,6 @@ class ActionOutcome:
     statements: list[str] = field(default_factory=list)
     rows: int | None = None
     rows_affected: int | None = None
-
-
-class RelationKinds:
-    """What each schema.name of the build database is ('BASE TABLE', 'VIEW' or absent).
-
-    Read once when a run starts and kept current by the runners, instead of asking the
-    catalog before every statement; an action with arbitrary SQL (operations, pre/post
-    operations) re-reads its own target afterwards.
-    """
-
-    _QUERY = (
-        "SELECT schema_name, table_name, 'BASE TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
-        "UNION ALL SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() "
-        "WHERE database_name = current_database() AND NOT internal"
-    )
-
-    def __init__(self, con: duckdb.DuckDBPyConnection):
-        self._kinds = {(schema, name): kind for schema, name, kind in con.execute(self._QUERY).fetchall()}
-        self._lock = threading.Lock()
-
-    def get(self, schema: str, name: str) -> str | None:
-        with self._lock:
-            return self._kinds.get((schema, name))
-
-    def set(self, schema: str, name: str, kind: str | None) -> None:
-        with self._lock:
-            if kind is None:
-                self._kinds.pop((schema, name), None)
-            else:
-                self._kinds[(schema, name)] = kind
-
-    def reread(self, con: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
-        row = con.execute(
-            "SELECT 'BASE TABLE' FROM duckdb_tables() "
-            "WHERE database_name = current_database() AND schema_name = $schema AND table_name = $name "
-            "UNION ALL SELECT 'VIEW' FROM duckdb_views() "
-            "WHERE database_name = current_database() AND schema_name = $schema AND view_name = $name",
-            {"schema": schema, "name": name},
-        ).fetchone()
-        self.set(schema, name, row[0] if row else None)
 
 
 class ActionRunner:
@@ -156,6 +116,13 @@ class ActionRunner:
     def _check_one_source_row_per_target(self, action: Action, relation: str) -> None:
         """BigQuery fails a MERGE in which one target row matches several source rows."""
         keys = ", ".join(f'source."{k}"' for k in action.unique_key)
+        # Only a key that repeats in the batch can match one target row twice; the batch is
+        # a day's rows, the target all of history, so look there only when one repeats.
+        repeated = self._execute(
+            f"SELECT 1 FROM {_DELTA} AS source GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
+        ).fetchone()
+        if repeated is None:
+            return
         on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
         row = self._execute(
             f"SELECT {keys}, COUNT(*) FROM {_DELTA} AS source "
@@ -200,9 +167,24 @@ class ActionRunner:
         """Run a BigQuery script statement by statement; external tables become views."""
         for statement in prepare_script(sql):
             if isinstance(statement, ExternalTable):
-                self._execute(view_sql(statement, self.lake_root))
+                self._external_view(statement)
             else:
                 self._execute(statement)
+
+    def _external_view(self, table: ExternalTable) -> None:
+        """(Re)create the view of an external table, unless the same view is there already.
+
+        The view reads the lake when it is queried, so new files need no new view; creating
+        it again would make DuckDB read every file's schema (hundreds of bronze files after
+        a year of daily loads) for nothing.
+        """
+        sql = view_sql(table, self.lake_root)
+        tag = view_tag(sql)
+        if self.relations.comment(table.schema, table.name) == tag:
+            return
+        self._execute(sql)
+        self._execute(f"COMMENT ON VIEW \"{table.schema}\".\"{table.name}\" IS '{tag}'")
+        self.relations.set(table.schema, table.name, "VIEW", tag)
 
     def _replace_relation(self, action: Action, kind: str, query: str) -> None:
         existing = self._relation_type(action)

@@ -38,7 +38,8 @@ from winter_days.elt.backend import (
     Target,
     WorkflowInvocationAction,
 )
-from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed, RelationKinds
+from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
+from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
 from winter_days.locking import exclusive_lock, warehouse_lock_path

@@ -62,6 +62,28 @@ def test_parquet_view_reads_new_files_without_recompiling(graph, executor, lake_
     ]
 
 
+def test_an_unchanged_view_is_kept_and_a_moved_lake_gets_a_new_one(graph, executor, lake_root, tmp_path, query_published, warehouse_path):
+    from winter_days.elt.engines.duckdb.executor import DuckDBExecutor
+
+    def view_statements(result):
+        (ext,) = [a for a in result.actions if a.target.name == "ext_sales"]
+        return [s for s in ext.sql_script.split(";\n") if s.startswith("CREATE OR REPLACE VIEW")]
+
+    write_sales(lake_root, "export-1.parquet", ["s1", "s2"])
+    compiled = sales_graph(graph)
+    assert len(view_statements(executor.run(compiled))) == 1
+    write_sales(lake_root, "export-2.parquet", ["s3"])
+    second = executor.run(compiled)
+    assert view_statements(second) == [] and second.published
+    assert query_published(f"SELECT n, q FROM {WH}.sales_count") == [(3, 4)]
+
+    moved = tmp_path / "moved-lake"
+    write_sales(moved, "export-9.parquet", ["s9"])
+    third = DuckDBExecutor(warehouse_path, moved).run(compiled)
+    assert len(view_statements(third)) == 1
+    assert query_published(f"SELECT n, q FROM {WH}.sales_count") == [(1, 1)]
+
+
 def test_empty_lake_gives_an_empty_view_when_columns_are_declared(graph, executor, query_published):
     assert executor.run(sales_graph(graph)).state is InvocationState.SUCCEEDED
     assert query_published(f"SELECT n FROM {WH}.sales_count") == [(0,)]
