@@ -17,7 +17,13 @@ import duckdb
 import sqlglot
 
 from winter_days.elt.engines.duckdb.catalog import RelationKinds, view_tag
-from winter_days.elt.engines.duckdb.external import ExternalTable, is_external_table, parse_external_table, view_sql
+from winter_days.elt.engines.duckdb.external import (
+    ExternalTable,
+    file_names_sql,
+    is_external_table,
+    parse_external_table,
+    view_sql,
+)
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, generate_duckdb, transpile_tree
@@ -74,7 +80,7 @@ class ActionRunner:
     def _table_or_view(self, action: Action, kind: str) -> None:
         prepared = prepare_query(action.query)
         # A view is evaluated when read, so its file filters must stay subqueries.
-        query = prepared.sql if kind == "view" else prepared.resolve(self.con)
+        query = prepared.sql if kind == "view" else prepared.resolve(self.con, self.relations.listing)
         self._ops(action.pre_ops, action)
         self._replace_relation(action, kind, query)
         self._ops(action.post_ops, action)
@@ -87,7 +93,7 @@ class ActionRunner:
             self._table_or_view(action, "table")
             return
         self._ops(action.incremental_pre_ops, action)
-        query = prepare_query(action.incremental_query).resolve(self.con)
+        query = prepare_query(action.incremental_query).resolve(self.con, self.relations.listing)
         columns = [row[0] for row in self.con.execute(f"DESCRIBE {self._relation(action)}").fetchall()]
         column_list = ", ".join(f'"{c}"' for c in columns)
         relation = self._relation(action)
@@ -180,6 +186,7 @@ class ActionRunner:
         """
         sql = view_sql(table, self.lake_root)
         tag = view_tag(sql)
+        self.relations.set_listing(table.schema, table.name, file_names_sql(table, self.lake_root))
         if self.relations.comment(table.schema, table.name) == tag:
             return
         self._execute(sql)

@@ -32,7 +32,17 @@ class RelationKinds:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._relations = {(schema, name): (kind, comment) for schema, name, kind, comment in con.execute(self._QUERY).fetchall()}
+        self._listings: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
+
+    def set_listing(self, schema: str, name: str, sql: str) -> None:
+        """The query that lists the files an external table's view reads."""
+        with self._lock:
+            self._listings[(schema, name)] = sql
+
+    def listing(self, schema: str, name: str) -> str | None:
+        with self._lock:
+            return self._listings.get((schema, name))
 
     def get(self, schema: str, name: str) -> str | None:
         with self._lock:

@@ -102,6 +102,17 @@ def view_sql(table: ExternalTable, lake_root: Path) -> str:
     return f"CREATE OR REPLACE VIEW {relation} AS SELECT {columns}, {file_name} AS _FILE_NAME FROM {reader}"
 
 
+def file_names_sql(table: ExternalTable, lake_root: Path) -> str:
+    """A DuckDB query listing the _FILE_NAME of every file the external table's view reads
+    now: the same globs, named as the view names them."""
+    lake_root = lake_root.resolve()
+    prefix = _quote("/".join(table.uris[0].split("/", 3)[:3]) + "/")
+    start = len(str(lake_root)) + 2
+    return " UNION ALL ".join(
+        f"SELECT {prefix} || substr(file, {start}) FROM glob({_quote(lake_glob(uri, lake_root))})" for uri in table.uris
+    )
+
+
 def lake_glob(uri: str, lake_root: Path) -> str:
     """A DuckDB glob under the lake root for a gs:// (or lake-relative) URI."""
     path = uri.split("://", 1)[1].split("/", 1)[1] if "://" in uri else uri.lstrip("/")
