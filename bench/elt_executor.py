@@ -206,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         ratio = times["executor_1"] / times["direct"]
         rows.append({"scenario": f"{label}, {size}", "metric": "direct_seconds", "value": round(times["direct"], 3), "unit": "s", "goal": None, "ok": None})
         rows.append({"scenario": f"{label}, {size}", "metric": "executor_seconds", "value": round(times["executor_1"], 3), "unit": "s", "goal": None, "ok": None})
-        rows.append({"scenario": f"{label}, {size}", "metric": "executor_over_direct", "value": round(ratio, 3), "unit": "x", "goal": f"<= {GOAL}", "ok": ratio <= GOAL})
+        rows.append({"scenario": f"{label}, {size}", "metric": "executor_over_direct", "value": round(ratio, 3), "unit": "x",
+                     # The goal is set on the scale data set; at the quick size a run is under a
+                     # second and the fixed costs (build copy, publish) decide the ratio.
+                     "goal": f"<= {GOAL}" + (" (full size)" if args.quick else ""), "ok": None if args.quick else ratio <= GOAL})
         if "executor_2" in times:
             two = round(times["executor_2"] / times["executor_1"], 3)
             rows.append({"scenario": f"{label}, {size}", "metric": "two_workers_over_one", "value": two, "unit": "x", "goal": None, "ok": None})
