@@ -179,6 +179,7 @@ class _Run:
         }
         self.running: dict[Target, duckdb.DuckDBPyConnection] = {}
         self.relations: RelationKinds | None = None
+        self.height = _heights(graph, selected)
 
     def execute(self) -> list[WorkflowInvocationAction]:
         for target in self.selected:
@@ -269,6 +270,9 @@ class _Run:
             deps = [d for d in self.graph.actions[target].dependencies if d in self.results]
             if all(self.results[d].state in (ActionState.SUCCEEDED, ActionState.DISABLED) for d in deps):
                 ready.append(target)
+        # Longest chain of dependents first: a free worker takes the action that holds up the
+        # most of the rest of the run, and leaves (assertions) fill in beside it.
+        ready.sort(key=lambda t: -self.height[t])
         return ready
 
     def _skip_blocked(self) -> None:
@@ -300,6 +304,17 @@ class _Run:
             with self.lock:
                 snapshot = [self.results[t] for t in self.selected]
             self.on_update(snapshot)
+
+
+def _heights(graph: ActionGraph, selected: list[Target]) -> dict[Target, int]:
+    """For each selected action, the number of actions on its longest chain of selected dependents."""
+    chosen = set(selected)
+    dependents = graph.dependents()
+    height: dict[Target, int] = {}
+    for target in reversed(graph.order):
+        if target in chosen:
+            height[target] = 1 + max((height[d] for d in dependents[target] if d in height), default=0)
+    return height
 
 
 def _now() -> datetime:

@@ -313,3 +313,15 @@ def test_a_run_over_its_memory_limit_spills_to_disk_and_cleans_up(graph, warehou
     ((limit, spill),) = query_published(f"SELECT memory_limit, spill FROM {WH}.session")
     assert limit.replace(" ", "") in ("30.5MiB", "32.0MB") and spill.startswith(str(warehouse_path.parent))
     assert [p.name for p in warehouse_path.parent.iterdir() if p.name.endswith(".spill")] == []
+
+
+def test_a_free_worker_takes_the_action_with_the_longest_chain_of_dependents(graph, executor):
+    # Declared first, a leaf; declared later, the head of a three-action chain.
+    graph.table(f"{WH}.leaf", "SELECT 1 AS x")
+    graph.table(f"{WH}.head", "SELECT 1 AS x")
+    graph.table(f"{WH}.middle", f"SELECT * FROM `proj.{WH}.head`", deps=[f"{WH}.head"])
+    graph.table(f"{WH}.tail", f"SELECT * FROM `proj.{WH}.middle`", deps=[f"{WH}.middle"])
+    result = executor.run(graph.build())
+    started = sorted(result.actions, key=lambda a: a.invocation_timing.start_time)
+    # The leaf waits while the chain is longer; on a tie the declared order decides.
+    assert [a.target.name for a in started] == ["head", "middle", "leaf", "tail"]
