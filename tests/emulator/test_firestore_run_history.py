@@ -56,9 +56,10 @@ def history(open_history) -> FirestoreRunHistory:
 class TestFirestoreRunHistory(RunHistoryContract):
     """The behaviours of the SQLite history, on Firestore."""
 
-    # The emulator locks documents read in a transaction and, with dozens of contenders on a
-    # loaded machine, times their locks out again and again; production Firestore does not.
-    concurrent_starts = 8
+    # The emulator locks documents read in a transaction and, with several contenders on a
+    # loaded machine, can time their locks out again and again for minutes (8 starters did
+    # once in a full suite run); production Firestore does not. Four still race.
+    concurrent_starts = 4
 
     @pytest.fixture
     def reopen(self, open_history):
