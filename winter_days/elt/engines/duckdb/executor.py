@@ -11,8 +11,8 @@ DISABLED and do not block their dependents (Dataform assumes their output exists
 
 The build copy is private until it is published, so its session does not sync each
 commit to disk (a crash mid-run leaves only a copy to delete): the run checkpoints once at
-the end and syncs the finished file before the rename. That halves the fixed cost of a
-daily run, which is dozens of small commits.
+the end and syncs the finished file before the rename. A daily run is dozens of small
+commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days.
 """
 
 from __future__ import annotations
