@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from export_support import sale
+from sales_documents import sale_document as sale
 
 from winter_days.export import bronze_row, export_sales
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
 import pytest
-from export_support import sale
+from sales_documents import sale_document as sale
 
 from winter_days.export import export_sales
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+from sales_documents import sale_document
+
 from winter_days.orchestrator.pipeline import RunContext
 from winter_days.records import SALES_COLLECTION
 from winter_days.stores import SqliteDocumentStore
@@ -14,25 +16,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def sale(i: int, day: int = 1) -> dict:
-    """A valid 2.0.0 sales document."""
-    return {
-        "sale_id": f"s{i:05}",
-        "customer_id": f"c{i % 7}",
-        "customer_name": "Grace Hopper",
-        "region": "North",
-        "product_id": "p1",
-        "product_category": "Books",
-        "quantity": 2,
-        "unit_price": 5.0,
-        "total_amount": 10.0,
-        "currency": "USD",
-        "status": "completed",
-        "payment_method": "paypal",
-        "contact_email_hashed": "0" * 64,
-        "credit_card_last4": None,
-        "sale_timestamp": (datetime(2026, 3, day, tzinfo=timezone.utc) + timedelta(minutes=i)).isoformat(),
-        "schema_version": "2.0.0",
-    }
+    """A valid 2.0.0 sales document sold on 2026-03-<day>."""
+    return sale_document(i, (datetime(2026, 3, day, tzinfo=timezone.utc) + timedelta(minutes=i)).isoformat())
 
 
 def put_sales(settings, ids) -> None:

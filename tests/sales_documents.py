@@ -1,10 +1,10 @@
-"""Sales documents for the export tests."""
+"""A valid 2.0.0 sales document, for the tests of everything that reads the sales collection."""
 
 from __future__ import annotations
 
 
-def sale(i: int, ts, **extra) -> dict:
-    """A well-formed sales document with `sale_timestamp` = ts; `extra` overrides fields."""
+def sale_document(i: int, ts, **extra) -> dict:
+    """Sale number `i` with `sale_timestamp` = ts (any stored form); `extra` overrides any field."""
     doc = {
         "sale_id": f"s{i:05}",
         "customer_id": f"c{i % 7}",
