@@ -216,19 +216,20 @@ def test_an_unchanged_project_is_compiled_once_and_an_edit_is_seen(sqlx_project,
     assert len(compiles) == 3 and "other" in json.dumps(other_vars.graph)
 
 
-def test_poll_step_ends_when_the_local_run_ends_not_at_the_next_interval(backend, lake_root, settings, tmp_path):
+def test_poll_step_ends_when_the_local_run_ends_not_at_the_next_interval(backend, lake_root, settings, tmp_path, monkeypatch):
+    from winter_days.orchestrator import steps
     from winter_days.orchestrator.history import RunHistory
     from winter_days.orchestrator.options import OrchestratorOptions
     from winter_days.orchestrator.pipeline import RunContext, RunParameters
-    from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step
 
+    def slept(seconds: float) -> None:
+        raise AssertionError(f"the poll step slept {seconds} s instead of waiting on the local run")
+
+    monkeypatch.setattr(steps.time, "sleep", slept)
     add_orders(lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5}])
     options = OrchestratorOptions(poll_interval_seconds=300, poll_timeout_seconds=600)
     context = RunContext("run-1", settings, options, RunParameters(), RunHistory(tmp_path / "history.sqlite3"))
-    began = time.monotonic()
-    compile_step(lambda _: backend)(context)
-    invoke_step(context)
-    polled = poll_step(context)
-    # A sleep between polls would take the whole 300 s interval.
-    assert time.monotonic() - began < 120
+    steps.compile_step(lambda _: backend)(context)
+    steps.invoke_step(context)
+    polled = steps.poll_step(context)
     assert polled["polls"] <= 2 and polled["actions_succeeded"] == 5  # the operation, the table and its two assertions, the assertion file
