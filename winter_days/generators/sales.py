@@ -135,6 +135,12 @@ def _draw_part(draw: SalesDraw, start: int, stop: int) -> SalesDraw:
     return SalesDraw(day=draw.day, **parts)
 
 
+def priced(seed: int, draw: SalesDraw) -> tuple[np.ndarray, np.ndarray]:
+    """Unit price (catalogue price after discount) and total amount of each sale, in cents."""
+    unit_price = np.round(build_catalogue(seed).price[draw.product] * draw.discount, 2)
+    return unit_price, np.round(unit_price * draw.quantity, 2)
+
+
 def sales_documents(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
     """The documents of a draw, in time order, each keyed by its deterministic sale_id; with
     `start`/`stop`, those of the day's sales start..stop-1 only (the same documents, a part
@@ -145,7 +151,7 @@ def sales_documents(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: i
     catalogue = build_catalogue(pool.seed)
     n = len(draw)
     prefix = f"SALE-{draw.day:%Y%m%d}-"
-    unit_price = np.round(catalogue.price[draw.product] * draw.discount, 2)
+    unit_price, total_amount = priced(pool.seed, draw)
     payment = np.asarray(PAYMENT_METHODS, dtype=object)[draw.payment]
     is_card = np.isin(payment, CARD_PAYMENT_METHODS)
     columns = {
@@ -157,7 +163,7 @@ def sales_documents(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: i
         "product_category": catalogue.category[draw.product].tolist(),
         "quantity": draw.quantity.astype(np.int64).tolist(),
         "unit_price": unit_price.tolist(),
-        "total_amount": np.round(unit_price * draw.quantity, 2).tolist(),
+        "total_amount": total_amount.tolist(),
         "currency": ["USD"] * n,
         "status": np.asarray(SALE_STATUSES, dtype=object)[draw.status].tolist(),
         "payment_method": payment.tolist(),
