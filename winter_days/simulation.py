@@ -2,6 +2,11 @@
 
 The demo, the backfill tests, the browser tests and the benchmarks call this rather than
 each looping over the generators in their own way.
+
+The flows are independent (sales go to the document store, click events and startups to
+their own lake files) and each is a pure function of the seed and the day, so a large day
+writes its lake flows in a second process while this one writes the sales: on a 2-core
+machine that overlaps the two longest flows. The stored data is the same either way.
 """
 
 from __future__ import annotations
@@ -12,10 +17,16 @@ from typing import Any
 
 from winter_days.config import Settings
 from winter_days.generators.customers import CustomerPool, pool_from_settings
-from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
-from winter_days.stores import DocumentStore, Lake, open_document_store, open_lake
+from winter_days.generators.jobs import SalesRun, write_sales
+from winter_days.generators.lake_flows import FlowError, LakeFlowsJob, LakeFlowsProcess, run_flow, write_lake_flows
+from winter_days.stores import DocumentStore, Lake, LocalLake, open_document_store, open_lake
 
 FRIDAY = 4  # date.weekday(): the startup load is weekly, on Fridays, as the schedule says
+# Below this many click events a day, starting a process (about a second of imports)
+# costs more than overlapping the flows saves.
+CONCURRENT_MIN_CLICKS = 200_000
+
+__all__ = ["CONCURRENT_MIN_CLICKS", "DailyVolumes", "DaySimulator", "DayWritten", "FlowError"]
 
 
 @dataclass(frozen=True)
@@ -40,18 +51,65 @@ class DayWritten:
 
 
 class DaySimulator:
-    """Writes simulated days into one installation's stores."""
+    """Writes simulated days into one installation's stores.
 
-    def __init__(self, settings: Settings, volumes: DailyVolumes, store: DocumentStore | None = None, lake: Lake | None = None):
+    `concurrent`: True writes the lake flows in a second process, False in this one after
+    the sales, None (default) decides per day: a second process for days of at least
+    CONCURRENT_MIN_CLICKS click events when that process can reach the lake (opened from
+    the settings, or a local folder).
+    """
+
+    def __init__(self, settings: Settings, volumes: DailyVolumes, store: DocumentStore | None = None,
+                 lake: Lake | None = None, concurrent: bool | None = None):
         self.settings = settings
         self.volumes = volumes
         self.store = store or open_document_store(settings)
+        self._lake_from_settings = lake is None
         self.lake = lake or open_lake(settings)
         self.pool: CustomerPool = pool_from_settings(settings)
+        self.concurrent = concurrent
 
     def write_day(self, day: date) -> DayWritten:
-        """The day's sales and click events, and the startup load when the day is a load day."""
-        sales = write_sales(
+        """The day's sales and click events, and the startup load when the day is a load day.
+
+        A failed flow raises FlowError naming it. With two processes both flows are waited
+        for before anything is raised or returned, so no flow is still writing afterwards.
+        """
+        job = LakeFlowsJob(
+            settings=self.settings,
+            lake=None if self._lake_from_settings else self.lake,
+            pool=self.pool,
+            day=day,
+            clicks=self.volumes.clicks,
+            startups=self.volumes.startups if day.weekday() == self.volumes.startup_weekday else None,
+        )
+        if not self._use_second_process():
+            sales = self._write_sales(day)
+            clicks, startups = write_lake_flows(job)
+            return DayWritten(day, sales.documents, clicks, startups)
+        lake_flows = LakeFlowsProcess(job)
+        try:
+            sales = self._write_sales(day)
+        except BaseException as sales_error:
+            try:
+                lake_flows.result()
+            except FlowError as lake_error:
+                raise FlowError(f"{sales_error}; and {lake_error}") from sales_error
+            raise
+        clicks, startups = lake_flows.result()
+        return DayWritten(day, sales.documents, clicks, startups)
+
+    def write_days(self, first: date, days: int) -> list[DayWritten]:
+        return [self.write_day(first + timedelta(days=offset)) for offset in range(days)]
+
+    def _use_second_process(self) -> bool:
+        if self.concurrent is not None:
+            return self.concurrent
+        reachable = self._lake_from_settings or isinstance(self.lake, LocalLake)
+        return reachable and self.volumes.clicks >= CONCURRENT_MIN_CLICKS
+
+    def _write_sales(self, day: date) -> SalesRun:
+        return run_flow("sales", day, lambda: write_sales(
             self.store,
             self.lake,
             self.pool,
@@ -59,14 +117,4 @@ class DaySimulator:
             count=self.volumes.sales,
             legacy_share=self.settings.legacy_timestamp_share,
             horizon_days=self.settings.churn_horizon_days,
-        )
-        clicks = write_clickstream(self.lake, self.pool, day, count=self.volumes.clicks)
-        startups = 0
-        if day.weekday() == self.volumes.startup_weekday:
-            startups = write_startups(
-                self.lake, self.settings.seed, self.settings.population_start, day, count=self.volumes.startups
-            ).records
-        return DayWritten(day, sales.documents, clicks.records, startups)
-
-    def write_days(self, first: date, days: int) -> list[DayWritten]:
-        return [self.write_day(first + timedelta(days=offset)) for offset in range(days)]
+        ))

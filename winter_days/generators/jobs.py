@@ -7,8 +7,10 @@ rewriting identical bytes is a no-op.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from winter_days.stores.lake import Lake
 
 Progress = Callable[[int], None]  # called with the number of records just finished
 SALES_WRITE_BATCH = 20_000
+WRITEBACK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -109,25 +112,75 @@ def _publish_lines(lake: Lake, key: str, jobs: list[Callable[[], object]], progr
     return records
 
 
+class EarlyWriteback:
+    """Syncs a local file on a side thread every `every` bytes while it is still being
+    written. The lake syncs a file once it is whole; a file of gigabytes left all dirty
+    until then makes that sync the longest single wait of a large day, where syncing as we
+    go overlaps the disk writes with generating the rest. A file with no descriptor (a
+    cloud writer) is left alone."""
+
+    def __init__(self, out: BinaryIO, every: int = WRITEBACK_BYTES):
+        self._out = out
+        self._every = every
+        try:
+            self._fd: int | None = out.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self._fd = None
+        self._unsynced = 0
+        self._thread: threading.Thread | None = None
+        self._error: OSError | None = None
+
+    def wrote(self, size: int) -> None:
+        if self._fd is None:
+            return
+        self._unsynced += size
+        if self._unsynced >= self._every and (self._thread is None or not self._thread.is_alive()):
+            self._out.flush()
+            self._unsynced = 0
+            self._thread = threading.Thread(target=self._sync, args=(self._fd,), name="lake-writeback", daemon=True)
+            self._thread.start()
+
+    def _sync(self, fd: int) -> None:
+        try:
+            os.fdatasync(fd)
+        except OSError as err:
+            # Linux reports a write error once per open file: the lake's own final sync
+            # would not see it again, so it is raised from finish().
+            self._error = err
+
+    def finish(self) -> None:
+        """Wait for the sync in flight; raise its error if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def _append_lines(out: BinaryIO, jobs: list[Callable[[], object]], progress: Progress | None, workers: int) -> int:
     records = 0
+    writeback = EarlyWriteback(out)
     with ThreadPoolExecutor(max_workers=workers) as executor:
         pending: deque[Future] = deque()
 
         def drain_one() -> None:
             nonlocal records
             lines = pending.popleft().result()
-            out.write(lines_bytes(lines))
+            data = lines_bytes(lines)
+            out.write(data)
+            writeback.wrote(len(data))
             records += len(lines)
             if progress:
                 progress(len(lines))
 
-        for job in jobs:
-            pending.append(executor.submit(job))
-            if len(pending) > workers:
+        try:
+            for job in jobs:
+                pending.append(executor.submit(job))
+                if len(pending) > workers:
+                    drain_one()
+            while pending:
                 drain_one()
-        while pending:
-            drain_one()
+        finally:
+            writeback.finish()
     return records
 
 
