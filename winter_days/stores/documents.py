@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
 
 _TIMESTAMP_TAG = "$timestamp"
+PAGE_SIZE = 16384
 
 
 class DocumentStoreError(Exception):
@@ -202,6 +203,10 @@ class SqliteDocumentStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._connect() as conn:
+            # Only a new, empty file takes a page size (an existing one keeps its own). A
+            # sales body is about 450 bytes: 16 KiB pages hold more of them per page, which
+            # makes bulk writes cheaper in CPU and the file smaller than 4 KiB pages do.
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(
                 """
@@ -260,7 +265,8 @@ class SqliteDocumentStore:
         return written
 
     def put_encoded(self, collection: str, doc_ids: Sequence[str], bodies: Sequence[str]) -> int:
-        """Upsert documents already encoded as `document_body` gives them, in one transaction.
+        """Upsert documents already encoded as `document_body` gives them, in one durable
+        transaction.
 
         For writers that build many documents' JSON in bulk (the sales generator): the
         per-document encoding is the costly part of `put_many`. Ids are checked as there;
@@ -277,7 +283,14 @@ class SqliteDocumentStore:
                 raise DocumentStoreError(f"{collection}/{doc_id}: an encoded document is JSON object text, got {body!r:.80}")
         if not doc_ids:
             return 0
-        return self._write_batch(collection, list(zip(doc_ids, bodies)))
+        conn = self._conn
+        # In WAL mode a NORMAL commit reaches the disk only at the next checkpoint; a bulk
+        # writer's commit syncs the log at once, so its documents are on disk when it returns.
+        conn.execute("PRAGMA synchronous=FULL")
+        try:
+            return self._write_batch(collection, list(zip(doc_ids, bodies)))
+        finally:
+            conn.execute("PRAGMA synchronous=NORMAL")
 
     def _write_batch(self, collection: str, batch: list[tuple[str, str]]) -> int:
         conn = self._conn

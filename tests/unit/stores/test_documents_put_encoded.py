@@ -32,3 +32,24 @@ def test_put_encoded_refuses_bad_input_and_writes_nothing(tmp_path, doc_ids, bod
     with pytest.raises(DocumentStoreError, match=reason):
         store.put_encoded("c", doc_ids, bodies)
     assert store.count("c") == 0
+
+
+def test_a_new_store_takes_large_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    import sqlite3
+
+    from winter_days.stores.documents import PAGE_SIZE
+
+    new = SqliteDocumentStore(tmp_path / "new.sqlite3")
+    new.put_encoded("c", ["a"], ['{"v":1}'])
+    assert new._conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    older = tmp_path / "older.sqlite3"
+    with sqlite3.connect(older) as conn:  # a store file made before: 4 KiB pages, a document in it
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("PRAGMA journal_mode=WAL")
+    SqliteDocumentStore(older).put_many("c", [("a", {"v": 1})])
+    reopened = SqliteDocumentStore(older)
+    reopened.put_encoded("c", ["b"], ['{"v":2}'])
+    assert reopened._conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert [change.document for change in reopened.changed_since("c", None)] == [{"v": 1}, {"v": 2}]
+    # The durable commit of a bulk write does not change how later writes commit.
+    assert reopened._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
