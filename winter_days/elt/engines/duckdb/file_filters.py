@@ -14,6 +14,12 @@ files can be listed (`listing`): DuckDB still visits every file for `NOT IN (<lo
 (20 ms), so the predicate becomes `IN` over the listed files not loaded yet. The rows are
 the same: a file that lands between the listing and the query is loaded by the next run.
 
+The same holds for a filter compared with a scalar subquery, the incremental models' idiom
+`WHERE parsed_at > (SELECT MAX(parsed_at) FROM ${self()})`: DuckDB skips row groups by their
+min/max only for a constant, so an uncorrelated scalar subquery inside a WHERE clause is
+also evaluated first and replaced by its value, typed as DuckDB typed it. A daily batch then
+reads the newest row group of a table rather than every row of its history.
+
 Transpiling is pure in the SQL text, so its result is cached per process, keyed by text.
 """
 
@@ -32,6 +38,7 @@ from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, genera
 
 FILE_NAME_COLUMN = "_FILE_NAME"
 _PLACEHOLDER = "winter_days_file_filter_{}_"
+_CONSTANT_PLACEHOLDER = "winter_days_constant_{}_"
 
 
 @dataclass(frozen=True)
@@ -51,16 +58,27 @@ FileListing = Callable[[str, str], "str | None"]
 
 
 @dataclass(frozen=True)
+class ScalarConstant:
+    """An uncorrelated scalar subquery inside a WHERE clause, to run before the query."""
+
+    placeholder: str
+    subquery_sql: str
+
+
+@dataclass(frozen=True)
 class PreparedQuery:
-    """A transpiled query, and the same query with its file filters left as placeholders."""
+    """A transpiled query, and the same query with its file filters and scalar subqueries
+    left as placeholders."""
 
     sql: str
     template: str = ""
     filters: tuple[FileFilter, ...] = ()
+    constants: tuple[ScalarConstant, ...] = ()
 
     def resolve(self, con: duckdb.DuckDBPyConnection, listing: FileListing | None = None) -> str:
-        """The query to run: file filters replaced by the files their subqueries return now."""
-        if not self.filters:
+        """The query to run: file filters replaced by the files their subqueries return now,
+        scalar subqueries by their values."""
+        if not self.filters and not self.constants:
             return self.sql
         text = self.template
         for file_filter in self.filters:
@@ -70,6 +88,8 @@ class PreparedQuery:
                 return self.sql  # correlated: it only makes sense inside the query
             predicate = _pruned_predicate(con, file_filter, values, listing) or _predicate(file_filter, values)
             text = text.replace(file_filter.placeholder, predicate, 1)
+        for constant, literal in zip(self.constants, _constant_literals(con, self.constants)):
+            text = text.replace(constant.placeholder, literal, 1)
         return text
 
 
@@ -96,9 +116,58 @@ def prepare_query(sql: str) -> PreparedQuery:
         inner = subquery.this if isinstance(subquery, exp.Subquery) else subquery
         filters.append(FileFilter(placeholder, generate_duckdb(column), generate_duckdb(inner), negated, _source(node, column)))
         replaced.replace(exp.column(placeholder))
-    if not filters:
+    constants = _scalar_constants(tree)
+    if not filters and not constants:
         return PreparedQuery(plain)
-    return PreparedQuery(plain, generate_duckdb(tree), tuple(filters))
+    return PreparedQuery(plain, generate_duckdb(tree), tuple(filters), constants)
+
+
+def _scalar_constants(tree: exp.Expression) -> tuple[ScalarConstant, ...]:
+    """Replace each outermost scalar subquery of a WHERE clause by a placeholder column."""
+    constants: list[ScalarConstant] = []
+    taken: set[int] = set()
+    for node in list(tree.find_all(exp.Subquery)):
+        if isinstance(node.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or node.find_ancestor(exp.Where) is None:
+            continue
+        if any(id(ancestor) in taken for ancestor in _ancestors(node)):
+            continue  # inside a subquery already taken: it runs as part of that one
+        if node.find_ancestor(exp.Subquery, exp.Select) is not node.find_ancestor(exp.Where).find_ancestor(exp.Select):
+            continue  # not a filter of the SELECT that holds it (e.g. in a subquery's SELECT list)
+        placeholder = _CONSTANT_PLACEHOLDER.format(len(constants))
+        constants.append(ScalarConstant(placeholder, generate_duckdb(node.this)))
+        taken.add(id(node))
+        node.replace(exp.column(placeholder))
+    return tuple(constants)
+
+
+def _ancestors(node: exp.Expression):
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def _constant_literals(con: duckdb.DuckDBPyConnection, constants: tuple[ScalarConstant, ...]) -> list[str]:
+    """Each subquery's value as a literal of DuckDB's type for it, all in one round trip;
+    a subquery that does not run on its own (it reads a CTE or a column of the outer query)
+    goes back into the query as written."""
+    distinct = list(dict.fromkeys(c.subquery_sql for c in constants))
+    values = ", ".join(f"({sql}) AS v{i}" for i, sql in enumerate(distinct))
+    typed = ", ".join(f"typeof(v{i}), CAST(v{i} AS VARCHAR)" for i in range(len(distinct)))
+    try:
+        row = con.execute(f"SELECT {typed} FROM (SELECT {values})").fetchone()
+    except duckdb.Error:
+        if len(distinct) == 1:
+            return [f"({distinct[0]})"] * len(constants)
+        # One of them cannot run alone: find it by running each on its own.
+        return [_constant_literals(con, (c,))[0] for c in constants]
+    literal = {sql: _literal(row[2 * i], row[2 * i + 1]) for i, sql in enumerate(distinct)}
+    return [literal[c.subquery_sql] for c in constants]
+
+
+def _literal(kind: str, text: str | None) -> str:
+    value = "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+    return f"CAST({value} AS {kind})"
 
 
 def _source(node: exp.Expression, column: exp.Column) -> tuple[str, str] | None:

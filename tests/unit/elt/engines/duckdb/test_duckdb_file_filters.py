@@ -4,6 +4,7 @@ with the same rows as the subquery would give; a correlated subquery is left as 
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 
@@ -85,3 +86,83 @@ def test_listing_keeps_not_in_semantics_for_a_null_and_for_other_relations():
         "WHERE e._FILE_NAME NOT IN (SELECT source_file FROM `p.staging.loaded`) ORDER BY e.x"
     )
     assert con.execute(prepare_query(joined).resolve(con, listing_of_ext)).fetchall() == [(1,), (2,), (3,)]
+
+
+def batch_session() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE SCHEMA staging")
+    con.execute(
+        "CREATE TABLE staging.checked AS SELECT i AS x, TIMESTAMPTZ '2026-01-01 00:00:00.123456+00' + to_days(i) AS parsed_at "
+        "FROM range(5) AS t(i)"
+    )
+    con.execute("CREATE TABLE staging.staged AS SELECT * FROM staging.checked WHERE x < 3")
+    return con
+
+
+SINCE_LAST_BATCH = (
+    "SELECT x FROM `p.staging.checked` WHERE parsed_at > "
+    "COALESCE((SELECT MAX(parsed_at) FROM `p.staging.staged`), TIMESTAMP '1970-01-01') ORDER BY x"
+)
+
+
+def test_a_scalar_subquery_filter_runs_first_and_becomes_a_typed_constant():
+    con = batch_session()
+    prepared = prepare_query(SINCE_LAST_BATCH)
+    resolved = prepared.resolve(con)
+    # Microseconds and the time zone survive: the constant is the exact value.
+    assert "CAST('2026-01-03 00:00:00.123456+00' AS TIMESTAMP WITH TIME ZONE)" in resolved
+    assert "SELECT MAX" not in resolved
+    assert con.execute(resolved).fetchall() == con.execute(prepared.sql).fetchall() == [(3,), (4,)]
+    # The constant is read again on every run: a new batch moves it.
+    con.execute("INSERT INTO staging.staged SELECT * FROM staging.checked WHERE x = 3")
+    assert con.execute(prepared.resolve(con)).fetchall() == [(4,)]
+
+
+def test_a_scalar_subquery_over_nothing_is_a_typed_null():
+    con = batch_session()
+    con.execute("DELETE FROM staging.staged")
+    resolved = prepare_query(SINCE_LAST_BATCH).resolve(con)
+    assert "CAST(NULL AS TIMESTAMP WITH TIME ZONE)" in resolved
+    assert con.execute(resolved).fetchall() == [(0,), (1,), (2,), (3,), (4,)]
+
+
+def test_scalar_subqueries_that_do_not_run_alone_are_left_as_written():
+    con = batch_session()
+    correlated = (
+        "SELECT c.x FROM `p.staging.checked` AS c WHERE c.x > "
+        "(SELECT MIN(s.x) FROM `p.staging.staged` AS s WHERE s.x > c.x - 2) ORDER BY c.x"
+    )
+    over_a_cte = "WITH cut AS (SELECT 2 AS x) SELECT x FROM `p.staging.checked` WHERE x > (SELECT x FROM cut) ORDER BY x"
+    for query in (correlated, over_a_cte):
+        prepared = prepare_query(query)
+        assert prepared.resolve(con) == prepared.sql
+    assert con.execute(prepare_query(over_a_cte).resolve(con)).fetchall() == [(3,), (4,)]
+
+
+def test_a_scalar_subquery_outside_a_filter_is_left_to_the_query():
+    prepared = prepare_query("SELECT (SELECT MAX(x) FROM `p.staging.staged`) AS top FROM `p.staging.checked`")
+    assert prepared.constants == () and prepared.resolve(batch_session()) == prepared.sql
+
+
+def test_a_scalar_subquery_returning_several_rows_fails_as_the_query_would():
+    con = batch_session()
+    prepared = prepare_query("SELECT x FROM `p.staging.checked` WHERE x > (SELECT x FROM `p.staging.staged`)")
+    resolved = prepared.resolve(con)
+    assert resolved == prepared.sql
+    with pytest.raises(duckdb.Error):
+        con.execute(resolved).fetchall()
+
+
+def test_of_several_scalar_subqueries_each_one_that_runs_alone_becomes_a_constant():
+    con = batch_session()
+    query = (
+        "WITH cut AS (SELECT 1 AS x) SELECT x FROM `p.staging.checked` "
+        "WHERE x > (SELECT x FROM cut) AND x < (SELECT MAX(x) + 1 FROM `p.staging.staged`) "
+        "AND x <= (SELECT MAX(x) + 1 FROM `p.staging.staged`) ORDER BY x"
+    )
+    prepared = prepare_query(query)
+    resolved = prepared.resolve(con)
+    assert "(SELECT x FROM cut)" in resolved and "MAX(x)" not in resolved
+    assert resolved.count("CAST('3' AS BIGINT)") == 2
+    assert con.execute(resolved).fetchall() == con.execute(prepared.sql).fetchall() == [(2,)]
