@@ -104,3 +104,37 @@ def test_new_daily_file_is_read_without_recompiling(elt: LocalElt):
     elt.run_ok("clickstream", compiled=compiled)
     assert [r["event_id"] for r in elt.rows("SELECT event_id FROM winter_days_staging.stg_click ORDER BY 1")] == [
         "E1", "E6"]
+
+
+def test_an_event_id_staged_twice_fails_its_check_and_nothing_is_published(elt: LocalElt):
+    load_two_days(elt)
+    elt.run_ok("clickstream")
+    from winter_days.elt.backend import InvocationConfig, Target
+    from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, open_session
+
+    check = Target("winter-days-local", "winter_days_assertions", "assert_stg_click_event_ids_unique")
+    clean = DuckDBExecutor(elt.warehouse, elt.lake).run(elt.compile(), InvocationConfig(included_targets=(check,)))
+    assert clean.state.value == "SUCCEEDED" and clean.actions[0].rows == 0
+    # Break the published table behind the models' back: a second row for an event of the
+    # latest batch.
+    con = open_session(elt.warehouse)
+    con.execute("INSERT INTO winter_days_staging.stg_click SELECT * FROM winter_days_staging.stg_click WHERE event_id = 'E6'")
+    con.close()
+    published = elt.warehouse.read_bytes()
+    result = DuckDBExecutor(elt.warehouse, elt.lake).run(elt.compile(), InvocationConfig(included_targets=(check,)))
+    assert result.state.value == "FAILED" and not result.published
+    assert [dict(r) for r in result.actions[0].failing_rows_sample] == [{"event_id": "E6", "rows_staged": 2}]
+    assert elt.warehouse.read_bytes() == published
+
+
+def test_a_blank_line_is_quarantined_as_empty_and_counted(elt: LocalElt):
+    elt.write_lines(DAY1, [
+        click("E1", "A", "C1", "page_view", "2024-05-01T10:00:00.000Z"),
+        "   \t ",
+        click("E2", "A", "C1", "page_view", "2024-05-01T10:01:00.000Z"),
+    ])
+    elt.run_ok("clickstream", "accounting")
+    quarantined = elt.rows("SELECT row_identity, reason FROM winter_days_staging.stg_click_quarantine")
+    assert quarantined == [{"row_identity": "   \t ", "reason": "empty line"}]
+    accounting = elt.rows("SELECT * FROM winter_days_staging.flow_row_accounting WHERE flow = 'clickstream'")[0]
+    assert (accounting["rows_in_bronze"], accounting["rows_staged"], accounting["rows_quarantined"]) == (3, 2, 1)

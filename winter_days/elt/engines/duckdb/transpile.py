@@ -68,6 +68,11 @@ _STRICT_TEXT = {
 _OURS = "winter_days_rewrite"
 
 
+# The characters with Unicode's White_Space property: what BigQuery's TRIM, LTRIM and RTRIM
+# remove when given no characters to remove.
+UNICODE_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+
+
 def to_duckdb(sql: str) -> list[str]:
     """Transpile a BigQuery script (one or more statements) to DuckDB statements."""
     try:
@@ -150,6 +155,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _parse_time(node, safe=False)
     if isinstance(node, exp.TimeToStr):
         return _format_time(node)
+    if isinstance(node, exp.Trim) and node.args.get("expression") is None:
+        # BigQuery trims every Unicode white space character; DuckDB's TRIM only spaces.
+        node = node.copy()
+        node.set("expression", exp.Literal.string(UNICODE_WHITE_SPACE))
+        return node
     if isinstance(node, exp.CountIf):
         counted = exp.Case(ifs=[exp.If(this=node.this.copy(), true=exp.Literal.number(1))])
         return exp.Count(this=counted)

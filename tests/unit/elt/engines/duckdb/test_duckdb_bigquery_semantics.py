@@ -109,6 +109,9 @@ PINS = [
     ("SELECT k FROM UNNEST([1, 2, 3]) AS k WHERE TRUE QUALIFY ROW_NUMBER() OVER (ORDER BY k DESC) = 1", (3,)),
     # CONCAT with a NULL argument is NULL.
     ("SELECT CONCAT('a', CAST(NULL AS STRING))", (None,)),
+    # TRIM, LTRIM and RTRIM without characters remove all Unicode white space, not spaces only.
+    ("SELECT TRIM('\\t\\u3000 a b\\u00a0\\n'), LTRIM('\\t a '), RTRIM(' a \\r'), TRIM('xax', 'x')",
+     ("a b", "a ", " a", "a")),
 ]
 
 
