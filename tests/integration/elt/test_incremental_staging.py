@@ -24,7 +24,7 @@ STARTUPS_FULL = "bronze/startups/load_date=2024-05-01/startups-2024-05-01.jsonl"
 STARTUPS_DELTA = "bronze/startups/load_date=2024-05-03/startups-2024-05-03.jsonl"
 
 # Written by the run, so they differ between an incremental history and a full refresh.
-RUN_TIME_COLUMNS = {"parsed_at", "quarantined_at", "loaded_at", "staged_at", "counted_at"}
+RUN_TIME_COLUMNS = {"parsed_at", "quarantined_at", "loaded_at", "staged_at", "counted_at", "counted_through"}
 
 
 def action(result, name: str):

@@ -248,6 +248,27 @@ def test_agg_cust_metrics_as_of_a_past_date_uses_nothing_after_it(elt: LocalElt)
     assert (c2["recency_days"], c2["frequency"], c2["monetary_value"], c2["sessions_total"]) == (36, 1, 20.0, 1)
 
 
+def test_a_session_open_across_the_window_counts_its_events_up_to_as_of_only(elt: LocalElt):
+    export_day1(elt)
+    export_day2(elt)
+    export_day3(elt)
+    write_clicks(elt)
+    # One session of C2's that runs for six weeks: begun before the 30-day window of
+    # 2024-04-21, still going after it.
+    elt.write_lines("bronze/clickstream/load_date=2024-05-01/clickstream-2024-05-01.jsonl", [
+        click("L1", "L", "C2", "page_view", "2024-03-20T12:00:00.000Z"),
+        click("L2", "L", "C2", "checkout", "2024-05-01T12:00:00.000Z"),
+    ])
+    elt.run_ok("sales", metrics_as_of="2024-04-21 00:00:00")
+    c2 = metrics(elt)["C2"]
+    # Its latest event up to as_of is the one of 2024-03-20, 31 days and 12 hours before.
+    assert (c2["sessions_total"], c2["sessions_30d"], c2["events_30d"], c2["days_since_last_visit"]) == (2, 0, 0, 31)
+    elt.run_ok("sales")
+    c2 = metrics(elt)["C2"]
+    assert (c2["sessions_total"], c2["sessions_30d"], c2["events_30d"], c2["checkouts_30d"],
+            c2["days_since_last_visit"]) == (2, 1, 1, 1, 1)
+
+
 def test_customer_assertion_fails_on_an_orphan_sale_and_nothing_is_published(elt: LocalElt):
     export_day1(elt)
     elt.run_ok("sales")
