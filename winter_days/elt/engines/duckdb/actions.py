@@ -19,7 +19,7 @@ import sqlglot
 from winter_days.elt.engines.duckdb.catalog import RelationKinds, view_tag
 from winter_days.elt.engines.duckdb.external import (
     ExternalTable,
-    file_names_sql,
+    LakeFiles,
     is_external_table,
     parse_external_table,
     view_sql,
@@ -186,7 +186,7 @@ class ActionRunner:
         """
         sql = view_sql(table, self.lake_root)
         tag = view_tag(sql)
-        self.relations.set_listing(table.schema, table.name, file_names_sql(table, self.lake_root))
+        self.relations.set_listing(table.schema, table.name, LakeFiles(table, self.lake_root))
         if self.relations.comment(table.schema, table.name) == tag:
             return
         self._execute(sql)

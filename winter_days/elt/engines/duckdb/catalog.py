@@ -7,6 +7,8 @@ import threading
 
 import duckdb
 
+from winter_days.elt.engines.duckdb.external import LakeFiles
+
 _TAG_PREFIX = "winter-days view "
 
 
@@ -32,15 +34,15 @@ class RelationKinds:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._relations = {(schema, name): (kind, comment) for schema, name, kind, comment in con.execute(self._QUERY).fetchall()}
-        self._listings: dict[tuple[str, str], str] = {}
+        self._listings: dict[tuple[str, str], LakeFiles] = {}
         self._lock = threading.Lock()
 
-    def set_listing(self, schema: str, name: str, sql: str) -> None:
-        """The query that lists the files an external table's view reads."""
+    def set_listing(self, schema: str, name: str, files: LakeFiles) -> None:
+        """The files an external table's view reads, as listed for this run."""
         with self._lock:
-            self._listings[(schema, name)] = sql
+            self._listings[(schema, name)] = files
 
-    def listing(self, schema: str, name: str) -> str | None:
+    def listing(self, schema: str, name: str) -> LakeFiles | None:
         with self._lock:
             return self._listings.get((schema, name))
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Protocol
 
 import duckdb
 import sqlglot
@@ -39,6 +39,7 @@ from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, genera
 FILE_NAME_COLUMN = "_FILE_NAME"
 _PLACEHOLDER = "winter_days_file_filter_{}_"
 _CONSTANT_PLACEHOLDER = "winter_days_constant_{}_"
+_SOURCE_PLACEHOLDER = "winter_days_file_source_{}_"
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,22 @@ class FileFilter:
     subquery_sql: str
     negated: bool
     source: tuple[str, str] | None = None
+    # The source relation in the query, as a placeholder that becomes either the relation
+    # as written or a read of just the files the filter keeps.
+    source_placeholder: str = ""
+    source_sql: str = ""
 
 
-# (schema, name) -> a query listing the _FILE_NAME values its files have now, or None.
-FileListing = Callable[[str, str], "str | None"]
+class ListedFiles(Protocol):
+    """The files a relation reads (external.LakeFiles)."""
+
+    def names(self) -> list[str]: ...
+
+    def reader_sql(self, names: list[str]) -> str | None: ...
+
+
+# (schema, name) -> the files the relation reads now, or None when it is not over files.
+FileListing = Callable[[str, str], "ListedFiles | None"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +99,17 @@ class PreparedQuery:
                 values = [row[0] for row in con.execute(file_filter.subquery_sql).fetchall()]
             except duckdb.BinderException:
                 return self.sql  # correlated: it only makes sense inside the query
-            predicate = _pruned_predicate(con, file_filter, values, listing) or _predicate(file_filter, values)
+            remaining = _files_to_read(file_filter, values, listing)
+            if remaining is None:
+                predicate, source = _predicate(file_filter, values), file_filter.source_sql
+            else:
+                predicate = _predicate(replace(file_filter, negated=False), remaining)
+                # Read the remaining files by name: the relation's glob is not expanded again.
+                reader = listing(*file_filter.source).reader_sql(remaining) if remaining else None
+                source = f"({reader})" if reader else file_filter.source_sql
             text = text.replace(file_filter.placeholder, predicate, 1)
+            if file_filter.source_placeholder:
+                text = text.replace(file_filter.source_placeholder, source, 1)
         for constant, literal in zip(self.constants, _constant_literals(con, self.constants)):
             text = text.replace(constant.placeholder, literal, 1)
         return text
@@ -114,7 +136,16 @@ def prepare_query(sql: str) -> PreparedQuery:
         replaced = node.parent if negated else node
         placeholder = _PLACEHOLDER.format(len(filters))
         inner = subquery.this if isinstance(subquery, exp.Subquery) else subquery
-        filters.append(FileFilter(placeholder, generate_duckdb(column), generate_duckdb(inner), negated, _source(node, column)))
+        file_filter = FileFilter(placeholder, generate_duckdb(column), generate_duckdb(inner), negated)
+        table = _source_table(node, column)
+        if table is not None:
+            source_placeholder = _SOURCE_PLACEHOLDER.format(len(filters))
+            source_sql = generate_duckdb(exp.Table(this=table.this.copy(), db=table.args["db"].copy()))
+            file_filter = replace(file_filter, source=(table.db, table.name), source_placeholder=source_placeholder,
+                                  source_sql=source_sql)
+            alias = table.alias or table.name
+            table.replace(exp.Table(this=exp.to_identifier(source_placeholder), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        filters.append(file_filter)
         replaced.replace(exp.column(placeholder))
     constants = _scalar_constants(tree)
     if not filters and not constants:
@@ -170,7 +201,7 @@ def _literal(kind: str, text: str | None) -> str:
     return f"CAST({value} AS {kind})"
 
 
-def _source(node: exp.Expression, column: exp.Column) -> tuple[str, str] | None:
+def _source_table(node: exp.Expression, column: exp.Column) -> exp.Table | None:
     """The one relation the SELECT holding `node` reads, if the column is from it."""
     select = node.find_ancestor(exp.Select)
     source = select.args.get("from_") if select is not None else None
@@ -179,21 +210,18 @@ def _source(node: exp.Expression, column: exp.Column) -> tuple[str, str] | None:
         return None
     if column.table and column.table not in (table.name, table.alias_or_name):
         return None
-    return table.db, table.name
+    return table
 
 
-def _pruned_predicate(
-    con: duckdb.DuckDBPyConnection, file_filter: FileFilter, loaded: list[object], listing: FileListing | None
-) -> str | None:
-    """`IN (<listed files not loaded>)` for a NOT IN filter over a listable relation."""
+def _files_to_read(file_filter: FileFilter, loaded: list[object], listing: FileListing | None) -> list[str] | None:
+    """The listed files not loaded yet, for a NOT IN filter over a listable relation."""
     if not file_filter.negated or file_filter.source is None or listing is None or None in loaded:
         return None
-    listing_sql = listing(*file_filter.source)
-    if listing_sql is None:
+    files = listing(*file_filter.source)
+    if files is None:
         return None
     seen = set(loaded)
-    remaining = [row[0] for row in con.execute(listing_sql).fetchall() if row[0] not in seen]
-    return _predicate(replace(file_filter, negated=False), remaining)
+    return [name for name in files.names() if name not in seen]
 
 
 def _predicate(file_filter: FileFilter, values: list[object]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -172,3 +173,53 @@ def test_unsupported_external_tables_fail_clearly(graph, executor, lake_root, op
     result = executor.run(graph.build())
     assert result.actions[0].state.value == "FAILED"
     assert message in result.actions[0].failure_reason
+
+
+def external(uri: str, columns: tuple[tuple[str, str], ...] = (("line", "VARCHAR"),), file_format: str = "CSV"):
+    from winter_days.elt.engines.duckdb.external import ExternalTable
+
+    options = {"field_delimiter": "\x1f", "quote": "", "skip_leading_rows": 0} if file_format == "CSV" else {}
+    return ExternalTable(BRONZE, "ext", file_format, (uri,), columns, options)
+
+
+@pytest.mark.parametrize("uri", [
+    "gs://b/bronze/clickstream/*",
+    "gs://b/bronze/clickstream/*.jsonl",
+    "gs://b/bronze/clickstream/to*",
+    "gs://b/bronze/clickstream/top.jsonl",
+])
+def test_the_lake_listing_names_the_files_duckdb_globs(tmp_path, uri):
+    from winter_days.elt.engines.duckdb.external import LakeFiles, lake_glob
+
+    lake = tmp_path / "lake"
+    for relative in ("load_date=2026-01-01/a.jsonl", "load_date=2026-01-01/.tmp-b.jsonl", "top.jsonl",
+                     "load_date=2026-01-02/deeper/c.jsonl", ".hidden/d.jsonl", "load_date=2026-01-03/e.txt",
+                     "load_date=2026-01-03/.jsonl"):
+        path = lake / "bronze" / "clickstream" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"x": 1}\n')
+    table = external(uri)
+    con = open_session(tmp_path / "w.duckdb")
+    globbed = sorted(row[0] for row in con.execute(f"SELECT file FROM glob('{lake_glob(uri, lake)}')").fetchall())
+    listed = LakeFiles(table, lake).names()
+    assert listed == sorted("gs://b/" + str(Path(p).relative_to(lake.resolve())) for p in globbed)
+    assert listed  # every pattern above matches something
+
+
+def test_a_read_of_chosen_files_gives_the_view_rows_of_those_files(tmp_path):
+    from winter_days.elt.engines.duckdb.external import LakeFiles, view_sql
+
+    lake = tmp_path / "lake"
+    write_lines(lake, "clickstream", "2026-01-01", "a.jsonl", ['{"n": 1}', '{"n": 2}'])
+    write_lines(lake, "clickstream", "2026-01-02", "b.jsonl", ['{"n": 3}'])
+    table = external("gs://b/bronze/clickstream/*")
+    con = open_session(tmp_path / "w.duckdb")
+    con.execute(f"CREATE SCHEMA {BRONZE}")
+    con.execute(view_sql(table, lake))
+    files = LakeFiles(table, lake)
+    second = [n for n in files.names() if n.endswith("b.jsonl")]
+    chosen = con.execute(f"SELECT line, _FILE_NAME FROM ({files.reader_sql(second)}) ORDER BY line").fetchall()
+    viewed = con.execute(f"SELECT line, _FILE_NAME FROM {BRONZE}.ext WHERE _FILE_NAME IN ('{second[0]}') ORDER BY line").fetchall()
+    assert chosen == viewed == [('{"n": 3}', "gs://b/bronze/clickstream/load_date=2026-01-02/b.jsonl")]
+    # A view that takes its columns from the files is read through the view.
+    assert LakeFiles(external("gs://b/bronze/clickstream/*", columns=(), file_format="PARQUET"), lake).reader_sql(second) is None

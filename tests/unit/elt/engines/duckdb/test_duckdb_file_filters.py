@@ -53,11 +53,24 @@ def test_a_correlated_subquery_is_left_as_written():
     assert con.execute(prepared.resolve(con)).fetchall() == [(1,)]
 
 
-LISTING = "SELECT * FROM (VALUES ('gs://b/a'), ('gs://b/b'), ('gs://b/c')) AS t(f)"
+class ExtFiles:
+    """The files of bronze.ext; a read of chosen files is a query over its rows."""
+
+    def names(self) -> list[str]:
+        return ["gs://b/a", "gs://b/b", "gs://b/c"]
+
+    def reader_sql(self, names: list[str]) -> str | None:
+        listed = ", ".join(f"'{n}'" for n in names)
+        return f"SELECT x * 10 AS x, _FILE_NAME FROM bronze.ext WHERE _FILE_NAME IN ({listed})"
 
 
-def listing_of_ext(schema: str, name: str) -> str | None:
-    return LISTING if (schema, name) == ("bronze", "ext") else None
+class ExtFilesWithoutReader(ExtFiles):
+    def reader_sql(self, names: list[str]) -> str | None:
+        return None
+
+
+def listing_of_ext(schema: str, name: str) -> ExtFiles | None:
+    return ExtFilesWithoutReader() if (schema, name) == ("bronze", "ext") else None
 
 
 def test_a_listable_relation_reads_the_files_not_loaded_by_name():
@@ -166,3 +179,28 @@ def test_of_several_scalar_subqueries_each_one_that_runs_alone_becomes_a_constan
     assert "(SELECT x FROM cut)" in resolved and "MAX(x)" not in resolved
     assert resolved.count("CAST('3' AS BIGINT)") == 2
     assert con.execute(resolved).fetchall() == con.execute(prepared.sql).fetchall() == [(2,)]
+
+
+def test_the_files_left_to_read_are_read_by_name_instead_of_through_the_relation():
+    con = session()
+    con.execute("INSERT INTO staging.loaded VALUES ('gs://b/a'), ('gs://b/c')")
+    prepared = prepare_query(NEW_FILES)
+    resolved = prepared.resolve(con, lambda schema, name: ExtFiles() if (schema, name) == ("bronze", "ext") else None)
+    # The reader stands in for bronze.ext (its rows are told apart by x * 10 here).
+    assert "x * 10" in resolved and con.execute(resolved).fetchall() == [(20,)]
+    # Nothing left to read: no reader, the relation as written under a filter that is false.
+    con.execute("INSERT INTO staging.loaded VALUES ('gs://b/b')")
+    resolved = prepared.resolve(con, lambda schema, name: ExtFiles())
+    assert "x * 10" not in resolved and con.execute(resolved).fetchall() == []
+
+
+def test_an_aliased_relation_keeps_its_alias_when_read_by_name():
+    con = session()
+    con.execute("INSERT INTO staging.loaded VALUES ('gs://b/a')")
+    aliased = (
+        "SELECT e.x FROM `p.bronze.ext` AS e WHERE e._FILE_NAME NOT IN "
+        "(SELECT source_file FROM `p.staging.loaded`) ORDER BY e.x"
+    )
+    resolved = prepare_query(aliased).resolve(con, lambda schema, name: ExtFiles())
+    assert con.execute(resolved).fetchall() == [(20,), (30,)]
+    assert con.execute(prepare_query(aliased).resolve(con)).fetchall() == [(2,), (3,)]
