@@ -88,9 +88,12 @@ def measure(step: Callable[[], Any]) -> tuple[Any, Measure]:
         result = step()
     wall = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_before
-    # A child process that peaked higher than this process (a subprocess step) counts too.
+    # A child process of the step (the scale day writes its lake flows in one, beside this
+    # process) counts too: its peak is added to this process's, an upper bound of the two
+    # together. The kernel reports only the largest child so far, so a child smaller than
+    # an earlier step's is not seen.
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    peak = max(rss.peak, children_after if children_after > children_peak else 0)
+    peak = rss.peak + (children_after if children_after > children_peak else 0)
     return result, Measure(wall, cpu, peak / 2**20, max(load_before, load_1m()))
 
 
