@@ -189,3 +189,23 @@ def test_accounting_is_exact_after_every_daily_run(elt: LocalElt):
                          r["duplicates_removed"])
              for r in elt.rows("SELECT * FROM winter_days_staging.flow_row_accounting")}
     assert again == accounting
+
+
+def test_a_table_built_by_an_earlier_model_version_names_the_change_and_the_rebuild(elt: LocalElt):
+    elt.write_lines(CLICK_DAY1, [click("E1", "A", "C1", "page_view", "2024-05-01T10:00:00.000Z")])
+    elt.run_ok("clickstream", "accounting")
+    # The accounting table as an earlier version of the model left it: no counted_through.
+    from winter_days.elt.engines.duckdb.executor import open_session
+
+    con = open_session(elt.warehouse)
+    con.execute("ALTER TABLE winter_days_staging.flow_row_accounting DROP COLUMN counted_through")
+    con.close()
+    elt.write_lines(CLICK_DAY2, [click("E2", "B", "C1", "page_view", "2024-05-02T10:00:00.000Z")])
+    failed = elt.run("clickstream", "accounting")
+    assert not failed.published
+    reason = action(failed, "flow_row_accounting").failure_reason
+    assert "was built by an earlier version of its model (the model now adds counted_through)" in reason
+    assert "winter-days elt run --full-refresh --actions flow_row_accounting" in reason
+    elt.run_ok("clickstream", "accounting", full_refresh=True)
+    counts = elt.rows("SELECT rows_in_bronze, rows_staged FROM winter_days_staging.flow_row_accounting WHERE flow = 'clickstream'")
+    assert counts == [{"rows_in_bronze": 2, "rows_staged": 2}]

@@ -100,7 +100,11 @@ class ActionRunner:
         source = f"(SELECT {column_list} FROM ({query}))"
         if action.unique_key:
             # Staged once so the BigQuery rule below and the MERGE read the same rows.
-            self._execute(f"CREATE OR REPLACE TEMP TABLE {_DELTA} AS {source[1:-1]}")
+            try:
+                self._execute(f"CREATE OR REPLACE TEMP TABLE {_DELTA} AS {source[1:-1]}")
+            except duckdb.BinderException:
+                self._explain_changed_columns(action, columns)
+                raise
             self._check_one_source_row_per_target(action, relation)
             on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
             updates = ", ".join(f'"{c}" = source."{c}"' for c in columns)
@@ -112,12 +116,36 @@ class ActionRunner:
             )
         else:
             statement = f"INSERT INTO {relation} ({column_list}) {source[1:-1]}"
-        result = self._execute(statement).fetchone()
+        try:
+            result = self._execute(statement).fetchone()
+        except duckdb.BinderException:
+            self._explain_changed_columns(action, columns)
+            raise
         self.outcome.rows_affected = int(result[0]) if result else None
         if action.unique_key:
             self._execute(f"DROP TABLE {_DELTA}")
         self._ops(action.incremental_post_ops, action)
         self.outcome.rows = self._count(action.local_name)
+
+    def _explain_changed_columns(self, action: Action, columns: list[str]) -> None:
+        """Raise a clear error when an incremental query failed because the table was built
+        by an earlier version of the model, with other columns than the model makes now."""
+        try:
+            query = prepare_query(action.query).sql
+            wanted = [row[0] for row in self.con.execute(f"DESCRIBE {query}").fetchall()]
+        except duckdb.Error:
+            return  # the full query does not bind either: the original error says why
+        added = [c for c in wanted if c not in columns]
+        removed = [c for c in columns if c not in wanted]
+        if added or removed:
+            changes = "; ".join(part for part in (
+                f"the model now adds {', '.join(added)}" if added else "",
+                f"the table still has {', '.join(removed)}" if removed else "",
+            ) if part)
+            raise UnsupportedSqlError(
+                f"{self._relation(action)} was built by an earlier version of its model ({changes}); "
+                f"rebuild it once with: winter-days elt run --full-refresh --actions {action.target.name}"
+            )
 
     def _check_one_source_row_per_target(self, action: Action, relation: str) -> None:
         """BigQuery fails a MERGE in which one target row matches several source rows."""
