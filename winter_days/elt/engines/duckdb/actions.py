@@ -79,9 +79,10 @@ class ActionRunner:
 
     def _table_or_view(self, action: Action, kind: str) -> None:
         prepared = prepare_query(action.query)
-        # A view is evaluated when read, so its file filters must stay subqueries.
-        query = prepared.sql if kind == "view" else prepared.resolve(self.con, self.relations.listing)
         self._ops(action.pre_ops, action)
+        # A view is evaluated when read, so its file filters and scalar subqueries stay as
+        # written; a table's are read now, after its pre-operations, as the query would.
+        query = prepared.sql if kind == "view" else prepared.resolve(self.con, self.relations.listing)
         self._replace_relation(action, kind, query)
         self._ops(action.post_ops, action)
         if kind == "table":
