@@ -77,8 +77,8 @@ class ActionRunner:
 
     # -- kinds ---------------------------------------------------------------------
 
-    def _table_or_view(self, action: Action, kind: str) -> None:
-        prepared = prepare_query(action.query)
+    def _table_or_view(self, action: Action, kind: str, query_sql: str | None = None) -> None:
+        prepared = prepare_query(query_sql or action.query)
         self._ops(action.pre_ops, action)
         # A view is evaluated when read, so its file filters and scalar subqueries stay as
         # written; a table's are read now, after its pre-operations, as the query would.
@@ -91,7 +91,7 @@ class ActionRunner:
     def _incremental(self, action: Action) -> None:
         exists = self._relation_type(action) == "BASE TABLE"
         if self.full_refresh or not exists:
-            self._table_or_view(action, "table")
+            self._table_or_view(action, "table", _in_storage_order(action))
             return
         self._ops(action.incremental_pre_ops, action)
         query = prepare_query(action.incremental_query).resolve(self.con, self.relations.listing)
@@ -249,6 +249,21 @@ class ActionRunner:
     def _execute(self, statement: str) -> duckdb.DuckDBPyConnection:
         self.outcome.statements.append(statement)
         return self.con.execute(statement)
+
+
+def _in_storage_order(action: Action) -> str | None:
+    """An incremental table's full build, written in its BigQuery storage order (partition,
+    then clustering columns), or None when it has none.
+
+    Daily runs append each day's rows after the history, so the history is in date order
+    and DuckDB skips old row groups by their min/max when a run merges or reads the new
+    days. A full build (a backfill, a full refresh) writes in whatever order its query
+    produced, and every later daily run would read the whole history to find its keys.
+    Sorting costs the build about a third more (4 s over 10M click events).
+    """
+    if not action.storage_order:
+        return None
+    return f"SELECT * FROM ({action.query}) ORDER BY {', '.join(action.storage_order)}"
 
 
 @lru_cache(maxsize=256)

@@ -31,6 +31,9 @@ class Action:
     incremental_pre_ops: tuple[str, ...] = ()
     incremental_post_ops: tuple[str, ...] = ()
     unique_key: tuple[str, ...] = ()
+    # A clustered table's storage order in BigQuery: its partition expression, then its
+    # clustering columns (BigQuery SQL).
+    storage_order: tuple[str, ...] = ()
     queries: tuple[str, ...] = ()
     has_output: bool = False
     parent: Target | None = None
@@ -150,7 +153,18 @@ def _table(raw: Mapping[str, Any]) -> Action:
         incremental_pre_ops=tuple(raw.get("incrementalPreOps") or ()),
         incremental_post_ops=tuple(raw.get("incrementalPostOps") or ()),
         unique_key=tuple(raw.get("uniqueKey") or ()),
+        storage_order=_storage_order(raw.get("bigquery") or {}),
     )
+
+
+def _storage_order(bigquery: Mapping[str, Any]) -> tuple[str, ...]:
+    """BigQuery keeps a clustered table's rows sorted by its clustering columns within each
+    partition; a table that is only partitioned has no order to keep."""
+    clusters = tuple(bigquery.get("clusterBy") or ())
+    if not clusters:
+        return ()
+    partition = str(bigquery.get("partitionBy") or "").strip()
+    return ((partition,) if partition else ()) + clusters
 
 
 def _add(graph: ActionGraph, action: Action) -> None:

@@ -340,3 +340,20 @@ def test_a_table_reads_its_filter_constants_after_its_pre_operations(graph, exec
     assert result.state is InvocationState.SUCCEEDED
     assert "SELECT MAX" not in by_name(result, "after_cut").sql_script  # it ran as a constant
     assert query_published(f"SELECT id FROM {WH}.after_cut ORDER BY id") == [(2,)]
+
+
+def test_a_clustered_incremental_table_is_built_in_its_storage_order(graph, executor, query_published):
+    source_table(graph, "SELECT id, DATE_ADD(DATE '2024-05-01', INTERVAL 10 - id DAY) AS day FROM UNNEST(GENERATE_ARRAY(1, 9)) AS id")
+    graph.table(
+        f"{WH}.by_day",
+        f"SELECT day, id FROM `proj.{ST}.src`",
+        type="incremental",
+        deps=[f"{ST}.src"],
+        uniqueKey=["id"],
+        bigquery={"partitionBy": "day", "clusterBy": ["id"]},
+    )
+    result = executor.run(graph.build())
+    assert result.state is InvocationState.SUCCEEDED
+    assert "ORDER BY day NULLS FIRST, id NULLS FIRST" in by_name(result, "by_day").sql_script
+    # Stored oldest day first, as BigQuery keeps a clustered table and as daily runs append.
+    assert query_published(f"SELECT id FROM {WH}.by_day ORDER BY rowid") == [(i,) for i in range(9, 0, -1)]
