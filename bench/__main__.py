@@ -18,8 +18,8 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from bench.common import RESULTS, results_path
 
-RESULTS = Path(__file__).parent / "results"
 # Order: cheapest first, so a quick look needs no patience.
 BENCHMARKS = ("generators", "export", "elt_executor", "ml", "demo", "pipeline", "service")
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== bench.{name}: exit {code} in {took[name]:.1f}s", flush=True)
         if code != 0:
             failures.append(name)
-        result_file = RESULTS / f"{name}.json"
+        result_file = results_path(name, args.quick)
         # A benchmark that misses a goal still writes its rows (the table shows the NO);
         # one that crashed before writing leaves an older file, which is not shown.
         if result_file.exists() and result_file.stat().st_mtime >= wall_started:

@@ -149,10 +149,16 @@ def step_row(scenario: str, step: str, figures: Measure, repeats: int, goal: str
     return out
 
 
+def results_path(name: str, quick: bool) -> Path:
+    """bench/results/<name>.json, or <name>-quick.json for the quick sizes, so that a quick
+    run never overwrites the figures of a full one."""
+    return RESULTS / f"{name}{'-quick' if quick else ''}.json"
+
+
 def write_results(name: str, quick: bool, rows: list[dict[str, Any]], **extra: Any) -> Path:
-    """bench/results/<name>.json, in the runner's format, and the rows printed."""
+    """results_path(name, quick), in the runner's format, and the rows printed."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    path = results_path(name, quick)
     path.write_text(json.dumps({"benchmark": name, "quick": quick, **extra, "rows": rows}, indent=2) + "\n")
     width = max((len(r["scenario"]) for r in rows), default=0)
     for r in rows:

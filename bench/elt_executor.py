@@ -33,8 +33,8 @@ from pathlib import Path
 import duckdb
 
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
+from bench.common import RESULTS, results_path
 
-RESULTS = Path(__file__).parent / "results"
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
 GOAL = 1.10
 
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         row.update(load_1m=round(os.getloadavg()[0], 2), repeats=repeats)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"benchmark": "elt_executor", "quick": args.quick, "repeats": repeats, "rows": rows}
-    (RESULTS / "elt_executor.json").write_text(json.dumps(out, indent=2) + "\n")
+    results_path("elt_executor", args.quick).write_text(json.dumps(out, indent=2) + "\n")
     for row in rows:
         print(f"{row['scenario']:<90} {row['metric']:<22} {row['value']:>8} {row['unit']}")
     return 0 if all(r["ok"] is not False for r in rows) else 1

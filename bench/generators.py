@@ -23,8 +23,8 @@ from winter_days.generators.jobs import write_clickstream, write_sales, write_st
 from winter_days.generators.sales import generate_sales
 from winter_days.stores.documents import SqliteDocumentStore
 from winter_days.stores.lake import LocalLake
+from bench.common import RESULTS, results_path
 
-RESULTS = Path(__file__).parent / "results"
 CLICKSTREAM_GOAL = 500_000
 START = date(2026, 1, 1)
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:  # the machine is shared: the load goes beside each figure
         row.update(load_1m=round(os.getloadavg()[0], 2), repeats=repeats)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "generators.json").write_text(json.dumps({"benchmark": "generators", "quick": args.quick, "rows": rows}, indent=2) + "\n")
+    results_path("generators", args.quick).write_text(json.dumps({"benchmark": "generators", "quick": args.quick, "rows": rows}, indent=2) + "\n")
     width = max(len(r["scenario"]) for r in rows)
     for row in rows:
         goal = f"  (goal {row['goal']}: {'met' if row['ok'] else 'NOT met'})" if row["ok"] is not None else ""

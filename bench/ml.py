@@ -35,8 +35,8 @@ from winter_days.ml import run_churn_pipeline
 from winter_days.ml.simulated import write_simulated_warehouse
 from winter_days.ml.steps import run_key
 from winter_days.stores import open_lake
+from bench.common import RESULTS, results_path
 
-RESULTS = Path(__file__).parent / "results"
 FIRST_DAY = date(2026, 1, 1)
 LAST_DAY = date(2026, 6, 30)
 SPEED_GOAL_SECONDS = 60.0
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         row["load_1m"] = round(load, 2)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ml.json").write_text(json.dumps({"benchmark": "ml", "quick": args.quick, "rows": rows}, indent=2))
+    results_path("ml", args.quick).write_text(json.dumps({"benchmark": "ml", "quick": args.quick, "rows": rows}, indent=2))
     for row in rows[:6]:
         print(f"{row['metric']}: {row['value']} {row['unit']} (goal {row['goal']})")
     return 0
