@@ -263,7 +263,8 @@ def _in_storage_order(action: Action) -> str | None:
     """
     if not action.storage_order:
         return None
-    return f"SELECT * FROM ({action.query}) ORDER BY {', '.join(action.storage_order)}"
+    # The line break keeps a trailing `-- comment` of the query from swallowing the ")".
+    return f"SELECT * FROM ({action.query}\n) ORDER BY {', '.join(action.storage_order)}"
 
 
 @lru_cache(maxsize=256)

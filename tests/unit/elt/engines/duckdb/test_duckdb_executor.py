@@ -346,7 +346,7 @@ def test_a_clustered_incremental_table_is_built_in_its_storage_order(graph, exec
     source_table(graph, "SELECT id, DATE_ADD(DATE '2024-05-01', INTERVAL 10 - id DAY) AS day FROM UNNEST(GENERATE_ARRAY(1, 9)) AS id")
     graph.table(
         f"{WH}.by_day",
-        f"SELECT day, id FROM `proj.{ST}.src`",
+        f"SELECT day, id FROM `proj.{ST}.src`  -- one row per id",
         type="incremental",
         deps=[f"{ST}.src"],
         uniqueKey=["id"],
