@@ -101,11 +101,7 @@ class ActionRunner:
         source = f"(SELECT {column_list} FROM ({query}))"
         if action.unique_key:
             # Staged once so the BigQuery rule below and the MERGE read the same rows.
-            try:
-                self._execute(f"CREATE OR REPLACE TEMP TABLE {_DELTA} AS {source[1:-1]}")
-            except duckdb.BinderException:
-                self._explain_changed_columns(action, columns)
-                raise
+            self._execute_incremental(f"CREATE OR REPLACE TEMP TABLE {_DELTA} AS {source[1:-1]}", action, columns)
             self._check_one_source_row_per_target(action, relation)
             on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
             updates = ", ".join(f'"{c}" = source."{c}"' for c in columns)
@@ -117,16 +113,20 @@ class ActionRunner:
             )
         else:
             statement = f"INSERT INTO {relation} ({column_list}) {source[1:-1]}"
-        try:
-            result = self._execute(statement).fetchone()
-        except duckdb.BinderException:
-            self._explain_changed_columns(action, columns)
-            raise
+        result = self._execute_incremental(statement, action, columns).fetchone()
         self.outcome.rows_affected = int(result[0]) if result else None
         if action.unique_key:
             self._execute(f"DROP TABLE {_DELTA}")
         self._ops(action.incremental_post_ops, action)
         self.outcome.rows = self._count(action.local_name)
+
+    def _execute_incremental(self, statement: str, action: Action, columns: list[str]) -> duckdb.DuckDBPyConnection:
+        """Run a statement of the incremental query over the existing table's `columns`."""
+        try:
+            return self._execute(statement)
+        except duckdb.BinderException:
+            self._explain_changed_columns(action, columns)
+            raise
 
     def _explain_changed_columns(self, action: Action, columns: list[str]) -> None:
         """Raise a clear error when an incremental query failed because the table was built
