@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from emulator_processes import environment_variable, free_port, running_emulator
+from emulator_processes import environment_variable, running_emulator
+from ports import free_port
 
 # The shared store contracts assert outside test modules: have pytest explain their failures.
 pytest.register_assert_rewrite("contracts")

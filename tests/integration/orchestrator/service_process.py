@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ports import free_port
+
 SERVE = (
     "import sys; from winter_days.config import load_settings; from winter_days.orchestrator.cli import serve; "
     "serve.main(sys.argv[1:], obj=load_settings(), standalone_mode=True)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
