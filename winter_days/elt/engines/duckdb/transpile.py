@@ -30,11 +30,17 @@ value BigQuery returns (tests/unit/elt/engines/duckdb/test_bigquery_semantics.py
   list_slice of the ordered aggregate.
 - FARM_FINGERPRINT has no DuckDB equivalent: a clear error, never a different hash.
 
-One rewrite is for speed only: several JSON_VALUE calls on the same column in one SELECT
-(a staging model reading the fields of a raw line) become one DuckDB json_value over the
-list of their paths, indexed per field. DuckDB computes that common expression once per
-row, so each line is parsed once instead of once per field (2x faster on clickstream
-lines); json_value keeps BigQuery's JSON_VALUE semantics (NULL for objects and arrays).
+Two rewrites are for speed only:
+- Several JSON_VALUE calls on the same column in one SELECT (a staging model reading the
+  fields of a raw line) become one DuckDB json_extract_string over the list of their
+  paths, indexed per field. DuckDB computes that common expression once per row, so each
+  line is parsed once instead of once per field. json_extract_string gives a string's
+  text, as JSON_VALUE does, but an object's or array's JSON text where JSON_VALUE gives
+  NULL: a value that starts with { or [ (an object, an array, or a string that starts so)
+  is read again by json_value, which keeps BigQuery's semantics.
+- The Unicode white space TRIM above checks the first and last character first; DuckDB's
+  TRIM with a set of characters costs ten times a comparison, and most values have no
+  white space at either end.
 
 Table references drop the project (database): locally a target is schema.name.
 """
@@ -129,10 +135,33 @@ def _share_json_parses(tree: exp.Expression) -> exp.Expression:
             listed = ", ".join(paths)
             for node in nodes:
                 column = node.this.sql(dialect="duckdb")
-                index = paths.index(node.expression.sql(dialect="duckdb")) + 1
-                shared = sqlglot.parse_one(f"JSON_VALUE({column}, [{listed}])[{index}] ->> '$'", read="duckdb")
-                node.replace(shared)
+                path = node.expression.sql(dialect="duckdb")
+                text = f"JSON_EXTRACT_STRING({column}, [{listed}])[{paths.index(path) + 1}]"
+                shared = sqlglot.parse_one(
+                    f"CASE WHEN PREFIX({text}, '{{') OR PREFIX({text}, '[') "
+                    f"THEN JSON_VALUE({column}, [{path}])[1] ->> '$' ELSE {text} END",
+                    read="duckdb",
+                )
+                node.replace(exp.Paren(this=shared))
     return tree
+
+
+def _trim_white_space(node: exp.Trim) -> exp.Expression:
+    """TRIM/LTRIM/RTRIM(value) with BigQuery's Unicode white space, trimming only a value
+    whose first (LTRIM) or last (RTRIM) character, or either (TRIM), is white space."""
+    trimmed = node.copy()
+    trimmed.set("expression", exp.Literal.string(UNICODE_WHITE_SPACE))
+    value = node.this
+    points = [exp.Literal.number(ord(c)) for c in UNICODE_WHITE_SPACE]
+
+    def white(char: exp.Expression) -> exp.Expression:
+        return exp.In(this=exp.Anonymous(this="UNICODE", expressions=[char]), expressions=[p.copy() for p in points])
+
+    position = str(node.args.get("position") or "").upper()
+    first = white(value.copy())
+    last = white(exp.Anonymous(this="RIGHT", expressions=[value.copy(), exp.Literal.number(1)]))
+    ends = first if position == "LEADING" else last if position == "TRAILING" else exp.or_(first, last)
+    return exp.Case(ifs=[exp.If(this=ends, true=trimmed)], default=value.copy())
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
@@ -157,9 +186,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _format_time(node)
     if isinstance(node, exp.Trim) and node.args.get("expression") is None:
         # BigQuery trims every Unicode white space character; DuckDB's TRIM only spaces.
-        node = node.copy()
-        node.set("expression", exp.Literal.string(UNICODE_WHITE_SPACE))
-        return node
+        return _trim_white_space(node)
     if isinstance(node, exp.CountIf):
         counted = exp.Case(ifs=[exp.If(this=node.this.copy(), true=exp.Literal.number(1))])
         return exp.Count(this=counted)
