@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import json
+import queue
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -348,7 +350,7 @@ def export_sales(
     last_seq = first.seqs[-1]
     with lake.writer(key) as handle:
         with pq.ParquetWriter(handle, SALES_BRONZE_SCHEMA, compression="zstd") as writer:
-            for page in _chain(first, pages):
+            for page in _chain(first, _read_ahead(pages)):
                 writer.write_batch(_bronze_batch(page, exported_at, counts))
                 rows += len(page)
                 last_seq = page.seqs[-1]
@@ -367,3 +369,53 @@ def export_sales(
 def _chain(first: ChangePage, rest: Iterator[ChangePage]) -> Iterator[ChangePage]:
     yield first
     yield from rest
+
+
+@dataclass
+class _ReadFailure:
+    error: BaseException
+
+
+_END = object()
+READ_AHEAD_PAGES = 2
+
+
+def _read_ahead(pages: Iterator[ChangePage]) -> Iterator[ChangePage]:
+    """`pages`, read by a background thread at most READ_AHEAD_PAGES ahead: the store reads
+    the next page (SQLite and Firestore reads leave Python's lock) while this thread turns
+    the current one into Arrow columns. A read error is raised here, at the page it stopped;
+    a consumer that stops early stops the reader."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD_PAGES)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not offer(page):
+                    return
+            offer(_END)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer, which raises it
+            offer(_ReadFailure(err))
+
+    reader = threading.Thread(target=read, name="export-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, _ReadFailure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        reader.join()

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
@@ -99,6 +101,25 @@ def test_a_crash_mid_export_leaves_no_file_and_a_rerun_loses_nothing(store, lake
     result = export_sales(store, lake, None, "retry", batch_size=10, now=lambda: NOW)
     ids = [r["document_id"] for r in read(lake, result.key).to_pylist()]
     assert sorted(ids) == [f"s{i:05}" for i in range(25)] and len(set(ids)) == 25
+
+
+class FailingAfterOnePage(SqliteDocumentStore):
+    """A store whose read of the second page fails (a locked or corrupt file)."""
+
+    def changed_pages(self, collection, watermark, batch_size=1000):
+        pages = super().changed_pages(collection, watermark, batch_size)
+        yield next(pages)
+        raise sqlite3.OperationalError("database disk image is malformed")
+
+
+def test_a_read_failure_after_the_first_page_fails_the_export_and_leaves_no_file(tmp_path, lake):
+    failing = FailingAfterOnePage(tmp_path / "failing.sqlite3")
+    failing.put_many(SALES_COLLECTION, [(f"s{i:05}", sale(i, "2026-03-01T00:00:00Z")) for i in range(25)])
+    threads = threading.active_count()
+    with pytest.raises(sqlite3.OperationalError, match="malformed"):
+        export_sales(failing, lake, None, "broken", batch_size=10, now=lambda: NOW)
+    assert lake.list("bronze/sales/") == []
+    assert threading.active_count() == threads  # the read-ahead thread ended with the export
 
 
 def test_export_streams_in_bounded_batches(store, lake):
