@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import duckdb
 
@@ -70,11 +70,15 @@ def open_session(
     The file is attached under a fixed catalog name, so a dataset may be named like the
     file (DuckDB would otherwise call `wh` both the catalog of wh.duckdb and a schema).
     `private` is for a build copy nobody else reads: commits are not synced to disk and
-    nothing checkpoints before the caller's CHECKPOINT (the caller syncs the file).
+    nothing checkpoints before the caller's CHECKPOINT (the caller syncs the file). Its
+    tables are written in parallel without keeping their query's row order (BigQuery tables
+    have none); an ORDER BY still orders what it writes.
     `memory_limit` (DuckDB's form, e.g. '2GB'; empty: DuckDB's default of 80% of RAM) caps
     the session; larger joins, aggregates and sorts spill to a folder beside the file.
     """
-    config: dict[str, str] = {"fsync_mode": "NONE", "checkpoint_threshold": "1TB"} if private else {}
+    config: dict[str, Any] = (
+        {"fsync_mode": "NONE", "checkpoint_threshold": "1TB", "preserve_insertion_order": False} if private else {}
+    )
     if memory_limit:
         config.update(memory_limit=memory_limit, temp_directory=f"{path}.spill")
     con = duckdb.connect(config=config)
