@@ -106,7 +106,8 @@ def test_new_daily_file_is_read_without_recompiling(elt: LocalElt):
         "E1", "E6"]
 
 
-def test_an_event_id_staged_twice_fails_its_check_and_nothing_is_published(elt: LocalElt):
+@pytest.mark.parametrize("copy_parsed_at", ["parsed_at", "parsed_at - INTERVAL 1 DAY"], ids=["same batch", "earlier batch"])
+def test_an_event_id_staged_twice_fails_its_check_and_nothing_is_published(elt: LocalElt, copy_parsed_at: str):
     load_two_days(elt)
     elt.run_ok("clickstream")
     from winter_days.elt.backend import InvocationConfig, Target
@@ -116,9 +117,12 @@ def test_an_event_id_staged_twice_fails_its_check_and_nothing_is_published(elt: 
     clean = DuckDBExecutor(elt.warehouse, elt.lake).run(elt.compile(), InvocationConfig(included_targets=(check,)))
     assert clean.state.value == "SUCCEEDED" and clean.actions[0].rows == 0
     # Break the published table behind the models' back: a second row for an event of the
-    # latest batch.
+    # latest batch, staged by the same run or by an earlier one.
     con = open_session(elt.warehouse)
-    con.execute("INSERT INTO winter_days_staging.stg_click SELECT * FROM winter_days_staging.stg_click WHERE event_id = 'E6'")
+    con.execute(
+        f"INSERT INTO winter_days_staging.stg_click SELECT * REPLACE ({copy_parsed_at} AS parsed_at) "
+        "FROM winter_days_staging.stg_click WHERE event_id = 'E6'"
+    )
     con.close()
     published = elt.warehouse.read_bytes()
     result = DuckDBExecutor(elt.warehouse, elt.lake).run(elt.compile(), InvocationConfig(included_targets=(check,)))
