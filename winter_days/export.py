@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import queue
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,12 +22,14 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
+from winter_days.read_ahead import prepare_ahead, read_ahead
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION, SALES_DOCUMENT_SCHEMA
 from winter_days.stores import DocumentStore, Lake
 from winter_days.stores.documents import ChangePage, changed_pages
 from winter_days.timestamps import ParsedTimestamp, parse_sale_timestamp
 
 BATCH_SIZE = 10_000
+READ_AHEAD_PAGES = 2
 _DOCUMENT_FIELDS = [f for f in SALES_DOCUMENT_SCHEMA if f.name != "sale_timestamp"]
 
 
@@ -242,11 +242,23 @@ def _documents_batch(page: ChangePage, exported_at: datetime, counts: _Counts) -
     return _batch(page, exported_at, columns + timestamp_columns, invalid_fields, {i: documents[i] for i in kept})
 
 
-def _text_batch(page: ChangePage, exported_at: datetime, counts: _Counts) -> pa.RecordBatch | None:
-    """The bronze rows of a page of stored JSON text, parsed by Arrow's JSON reader; None when
-    a value does not fit its column (the reader refuses the whole page: it then goes
-    through `_documents_batch`, which finds the row and field)."""
-    assert page.bodies is not None
+@dataclass
+class _ParsedText:
+    """What Arrow made of a page of stored JSON text: the typed fields and the canonical
+    timestamps found in the text (`ok`: rows whose `candidates` value parsed to `micros`)."""
+
+    columns: list[pa.Array]
+    candidates: pa.Array
+    ok: np.ndarray
+    micros: np.ndarray
+
+
+def _parse_text(page: ChangePage) -> _ParsedText | None:
+    """Arrow's reading of a page of stored JSON text (work that leaves Python's lock, done by
+    the read-ahead thread); None when a value does not fit its column (the reader refuses
+    the whole page: it then goes through `_documents_batch`, which finds the row and field)."""
+    if page.bodies is None:
+        return None
     data = "\n".join(page.bodies).encode()
     try:
         table = pj.read_json(io.BytesIO(data), read_options=_JSON_READ, parse_options=_JSON_PARSE)
@@ -267,17 +279,23 @@ def _text_batch(page: ChangePage, exported_at: datetime, counts: _Counts) -> pa.
     plain = pc.equal(pc.count_substring_regex(texts, r'\{|"sale_timestamp":'), 2)
     candidates = pc.if_else(plain, value, pa.scalar(None, pa.string()))
     ok, micros = _canonical_timestamps(candidates)
-    rows = np.flatnonzero(ok)
+    columns = [table.column(name).combine_chunks() for name, _ in _FIELD_KINDS]
+    return _ParsedText(columns, candidates, ok, micros)
+
+
+def _text_batch(page: ChangePage, parsed: _ParsedText, exported_at: datetime, counts: _Counts) -> pa.RecordBatch:
+    """The bronze rows of a page of stored JSON text that Arrow read (`_parse_text`): the
+    timestamps that are not canonical text go through the parser one by one."""
+    rows = np.flatnonzero(parsed.ok)
     local = _Counts()
     timestamp_columns, unparsed = _timestamp_columns(
-        len(page), rows, candidates.filter(pa.array(ok, type=pa.bool_())), micros[ok],
+        len(page), rows, parsed.candidates.filter(pa.array(parsed.ok, type=pa.bool_())), parsed.micros[parsed.ok],
         lambda i: page.document(i).get("sale_timestamp"), local,
     )
     counts.forms.update(local.forms)
     counts.unparseable += local.unparseable
-    columns = [table.column(name).combine_chunks() for name, _ in _FIELD_KINDS]
     kept = {i: page.document(i) for i in np.flatnonzero(unparsed).tolist()}
-    return _batch(page, exported_at, columns + timestamp_columns, [None] * len(page), kept)
+    return _batch(page, exported_at, parsed.columns + timestamp_columns, [None] * len(page), kept)
 
 
 def _lines(bodies: list[str], data: bytes) -> pa.Array:
@@ -310,12 +328,11 @@ def _batch(
     return pa.RecordBatch.from_arrays(columns, schema=SALES_BRONZE_SCHEMA)
 
 
-def _bronze_batch(page: ChangePage, exported_at: datetime, counts: _Counts) -> pa.RecordBatch:
-    """The bronze rows of one page (bronze_row's rules, a batch at a time)."""
-    if page.bodies is not None:
-        batch = _text_batch(page, exported_at, counts)
-        if batch is not None:
-            return batch
+def _bronze_batch(page: ChangePage, parsed: _ParsedText | None, exported_at: datetime, counts: _Counts) -> pa.RecordBatch:
+    """The bronze rows of one page (bronze_row's rules, a batch at a time); `parsed` is
+    `_parse_text(page)`."""
+    if parsed is not None:
+        return _text_batch(page, parsed, exported_at, counts)
     return _documents_batch(page, exported_at, counts)
 
 
@@ -350,8 +367,11 @@ def export_sales(
     last_seq = first.seqs[-1]
     with lake.writer(key) as handle:
         with pq.ParquetWriter(handle, SALES_BRONZE_SCHEMA, compression="zstd") as writer:
-            for page in _chain(first, _read_ahead(pages)):
-                writer.write_batch(_bronze_batch(page, exported_at, counts))
+            # Three pages at once: one thread reads from the store, another parses with Arrow
+            # (both leave Python's lock while they work), this one finishes rows and writes.
+            read = read_ahead(_chain(first, pages), READ_AHEAD_PAGES)
+            for page, parsed in prepare_ahead(read, _parse_text, READ_AHEAD_PAGES):
+                writer.write_batch(_bronze_batch(page, parsed, exported_at, counts))
                 rows += len(page)
                 last_seq = page.seqs[-1]
                 if progress:
@@ -369,53 +389,3 @@ def export_sales(
 def _chain(first: ChangePage, rest: Iterator[ChangePage]) -> Iterator[ChangePage]:
     yield first
     yield from rest
-
-
-@dataclass
-class _ReadFailure:
-    error: BaseException
-
-
-_END = object()
-READ_AHEAD_PAGES = 2
-
-
-def _read_ahead(pages: Iterator[ChangePage]) -> Iterator[ChangePage]:
-    """`pages`, read by a background thread at most READ_AHEAD_PAGES ahead: the store reads
-    the next page (SQLite and Firestore reads leave Python's lock) while this thread turns
-    the current one into Arrow columns. A read error is raised here, at the page it stopped;
-    a consumer that stops early stops the reader."""
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD_PAGES)
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            for page in pages:
-                if not offer(page):
-                    return
-            offer(_END)
-        except BaseException as err:  # noqa: BLE001 - handed to the consumer, which raises it
-            offer(_ReadFailure(err))
-
-    reader = threading.Thread(target=read, name="export-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is _END:
-                return
-            if isinstance(item, _ReadFailure):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        reader.join()
