@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult, open_session
+from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
 from bench.common import RESULTS, results_path
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
@@ -106,9 +106,9 @@ def build_lake(root: Path, sales: int, clicks: int) -> None:
 
 
 def replay(result: RunResult, path: Path) -> None:
-    """The statements the executor ran, straight on one DuckDB connection with the settings
-    of the executor's build session (UTC, no sync per commit, no kept insertion order)."""
-    con = open_session(path, private=True)
+    """The statements the executor ran, straight on one DuckDB connection."""
+    con = duckdb.connect(str(path))
+    con.execute("SET TimeZone = 'UTC'")
     # The executor creates the targets' schemas once, before the first action.
     for schema in sorted({action.target.schema for action in result.actions}):
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
