@@ -64,6 +64,12 @@ def prepare_ahead(
             offer(_END)
         except BaseException as err:  # noqa: BLE001 - handed to the loop, which raises it
             offer(_Failure(err))
+        finally:
+            # A source that is itself a read-ahead stops its own thread now, not whenever
+            # it is collected.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     reader = threading.Thread(target=read, name="read-ahead", daemon=True)
     reader.start()

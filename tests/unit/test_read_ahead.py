@@ -72,3 +72,13 @@ def test_stages_chain_and_an_error_of_the_first_stage_reaches_the_loop():
         for item, doubled in prepare_ahead(read_ahead(pages()), lambda n: 2 * n):
             seen.append((item, doubled))
     assert seen == [(0, 0), (1, 2), (2, 4)]
+
+
+def test_a_loop_that_stops_early_stops_every_chained_stage():
+    before = threading.active_count()
+    read = read_ahead(itertools.count(), depth=1)  # still referenced, as export_sales keeps it
+    stages = prepare_ahead(read, lambda n: -n, depth=1)
+    assert [next(stages) for _ in range(3)] == [(0, 0), (1, -1), (2, -2)]
+    stages.close()
+    assert threading.active_count() == before
+    assert read.gi_frame is None  # the first stage was closed too
