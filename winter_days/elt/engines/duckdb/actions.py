@@ -278,7 +278,7 @@ def prepare_script(sql: str) -> tuple[ExternalTable | str, ...]:
     except sqlglot.errors.ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     return tuple(
-        parse_external_table(tree) if is_external_table(tree) else generate_duckdb(transpile_tree(tree))
+        parse_external_table(tree) if is_external_table(tree) else generate_duckdb(transpile_tree(tree), copy=False)
         for tree in trees
         if tree is not None
     )

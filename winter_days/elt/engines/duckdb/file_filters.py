@@ -125,13 +125,14 @@ def prepare_query(sql: str) -> PreparedQuery:
     if len(trees) != 1:
         raise UnsupportedSqlError(f"expected one query, found {len(trees)} statements")
     tree = transpile_tree(trees[0])
-    plain = generate_duckdb(tree)
+    file_filters = [node for node in tree.find_all(exp.In) if _is_file_filter(node)]
+    if not file_filters and not _constant_subqueries(tree):
+        return PreparedQuery(generate_duckdb(tree, copy=False))
+    plain = generate_duckdb(tree)  # on a copy: the tree is rewritten below
     filters: list[FileFilter] = []
-    for node in list(tree.find_all(exp.In)):
-        subquery = node.args.get("query")
+    for node in file_filters:
+        subquery = node.args["query"]
         column = node.this
-        if subquery is None or not isinstance(column, exp.Column) or column.name.upper() != FILE_NAME_COLUMN:
-            continue
         negated = isinstance(node.parent, exp.Not)
         replaced = node.parent if negated else node
         placeholder = _PLACEHOLDER.format(len(filters))
@@ -150,20 +151,35 @@ def prepare_query(sql: str) -> PreparedQuery:
     constants = _scalar_constants(tree)
     if not filters and not constants:
         return PreparedQuery(plain)
-    return PreparedQuery(plain, generate_duckdb(tree), tuple(filters), constants)
+    return PreparedQuery(plain, generate_duckdb(tree, copy=False), tuple(filters), constants)
+
+
+def _is_file_filter(node: exp.In) -> bool:
+    """`_FILE_NAME [NOT] IN (subquery)`."""
+    column = node.this
+    return node.args.get("query") is not None and isinstance(column, exp.Column) and column.name.upper() == FILE_NAME_COLUMN
+
+
+def _constant_subqueries(tree: exp.Expression) -> list[exp.Subquery]:
+    """The scalar subqueries of WHERE clauses that filter the SELECT holding them, outermost
+    first (a subquery inside one of them may be among them: it runs as part of that one)."""
+    found = []
+    for node in tree.find_all(exp.Subquery):
+        if isinstance(node.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or node.find_ancestor(exp.Where) is None:
+            continue
+        if node.find_ancestor(exp.Subquery, exp.Select) is not node.find_ancestor(exp.Where).find_ancestor(exp.Select):
+            continue  # not a filter of the SELECT that holds it (e.g. in a subquery's SELECT list)
+        found.append(node)
+    return found
 
 
 def _scalar_constants(tree: exp.Expression) -> tuple[ScalarConstant, ...]:
     """Replace each outermost scalar subquery of a WHERE clause by a placeholder column."""
     constants: list[ScalarConstant] = []
     taken: set[int] = set()
-    for node in list(tree.find_all(exp.Subquery)):
-        if isinstance(node.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or node.find_ancestor(exp.Where) is None:
-            continue
+    for node in _constant_subqueries(tree):
         if any(id(ancestor) in taken for ancestor in _ancestors(node)):
             continue  # inside a subquery already taken: it runs as part of that one
-        if node.find_ancestor(exp.Subquery, exp.Select) is not node.find_ancestor(exp.Where).find_ancestor(exp.Select):
-            continue  # not a filter of the SELECT that holds it (e.g. in a subquery's SELECT list)
         placeholder = _CONSTANT_PLACEHOLDER.format(len(constants))
         constants.append(ScalarConstant(placeholder, generate_duckdb(node.this)))
         taken.add(id(node))

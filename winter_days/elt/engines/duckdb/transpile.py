@@ -51,7 +51,8 @@ import re
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel, ParseError
 
 
 class UnsupportedSqlError(ValueError):
@@ -72,6 +73,8 @@ _STRICT_TEXT = {
     exp.DataType.Type.BOOLEAN: r"(?i)\s*(true|false)\s*",
 }
 _OURS = "winter_days_rewrite"
+_DUCKDB = Dialect.get_or_raise("duckdb")
+_SHARED_LIST, _SHARED_INDEX, _SHARED_PATH = "__winter_days_json_fields", "__winter_days_json_index", "__winter_days_json_path"
 
 
 # The characters with Unicode's White_Space property: what BigQuery's TRIM, LTRIM and RTRIM
@@ -85,20 +88,24 @@ def to_duckdb(sql: str) -> list[str]:
         trees = sqlglot.parse(sql, read="bigquery")
     except ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
-    return [generate_duckdb(transpile_tree(tree)) for tree in trees if tree is not None]
+    return [generate_duckdb(transpile_tree(tree), copy=False) for tree in trees if tree is not None]
 
 
-def generate_duckdb(tree: exp.Expression) -> str:
-    """DuckDB SQL for a rewritten tree; anything sqlglot cannot express is an error."""
-    try:
-        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
-    except UnsupportedError as err:
-        # EXTRACT on a TIMESTAMPTZ depends on the session time zone, which is UTC here
-        # as in BigQuery, so that warning does not apply.
-        real = [m for m in err.args[0].split("\n") if m and "timezone handling" not in m]
-        if real:
-            raise UnsupportedSqlError("; ".join(real)) from None
-        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.IGNORE)
+def generate_duckdb(tree: exp.Expression, copy: bool = True) -> str:
+    """DuckDB SQL for a rewritten tree; anything sqlglot cannot express is an error.
+
+    sqlglot's generator rewrites the tree it is given, so by default it works on a copy.
+    A caller done with the tree passes copy=False: copying a staging model's tree costs
+    as much as generating its SQL.
+    """
+    generator = _DUCKDB.generator(unsupported_level=ErrorLevel.IGNORE)
+    sql = generator.generate(tree, copy=copy)
+    # EXTRACT on a TIMESTAMPTZ depends on the session time zone, which is UTC here as in
+    # BigQuery, so that warning does not apply.
+    real = [m for m in generator.unsupported_messages if "timezone handling" not in m]
+    if real:
+        raise UnsupportedSqlError("; ".join(real))
+    return sql
 
 
 def to_duckdb_query(sql: str) -> str:
@@ -110,10 +117,10 @@ def to_duckdb_query(sql: str) -> str:
 
 
 def transpile_tree(tree: exp.Expression) -> exp.Expression:
-    """Apply the BigQuery-semantics rewrites to a parsed BigQuery statement."""
+    """Apply the BigQuery-semantics rewrites to a parsed BigQuery statement (in place)."""
     if isinstance(tree, exp.Declare):
         raise UnsupportedSqlError("BigQuery scripting (DECLARE) is not supported by the local executor")
-    return _share_json_parses(tree.transform(_rewrite))
+    return _share_json_parses(tree.transform(_rewrite, copy=False))
 
 
 def _share_json_parses(tree: exp.Expression) -> exp.Expression:
@@ -128,20 +135,30 @@ def _share_json_parses(tree: exp.Expression) -> exp.Expression:
                 and node.find_ancestor(exp.Select) is select
             ):
                 groups.setdefault(node.this.sql(dialect="duckdb"), []).append(node)
-        for nodes in groups.values():
+        for column, nodes in groups.items():
             paths = sorted({n.expression.sql(dialect="duckdb") for n in nodes})
             if len(paths) < 2:
                 continue
-            listed = ", ".join(paths)
+            # Parsed once per column and copied into each field (sqlglot's parser takes
+            # milliseconds per expression, and a staging model reads dozens of fields).
+            listed = sqlglot.parse_one(f"JSON_EXTRACT_STRING({column}, [{', '.join(paths)}])", read="duckdb")
+            text = f"{_SHARED_LIST}[{_SHARED_INDEX}]"
+            template = sqlglot.parse_one(
+                f"CASE WHEN PREFIX({text}, '{{') OR PREFIX({text}, '[') "
+                f"THEN JSON_VALUE({column}, [{_SHARED_PATH}])[1] ->> '$' ELSE {text} END",
+                read="duckdb",
+            )
             for node in nodes:
-                column = node.this.sql(dialect="duckdb")
-                path = node.expression.sql(dialect="duckdb")
-                text = f"JSON_EXTRACT_STRING({column}, [{listed}])[{paths.index(path) + 1}]"
-                shared = sqlglot.parse_one(
-                    f"CASE WHEN PREFIX({text}, '{{') OR PREFIX({text}, '[') "
-                    f"THEN JSON_VALUE({column}, [{path}])[1] ->> '$' ELSE {text} END",
-                    read="duckdb",
-                )
+                index = paths.index(node.expression.sql(dialect="duckdb"))
+                shared = template.copy()
+                for placeholder in list(shared.find_all(exp.Column)):
+                    if placeholder.name == _SHARED_LIST:
+                        placeholder.replace(listed.copy())
+                    elif placeholder.name == _SHARED_INDEX:
+                        # sqlglot keeps subscripts zero-based and writes DuckDB's one-based ones.
+                        placeholder.replace(exp.Literal.number(index))
+                    elif placeholder.name == _SHARED_PATH:
+                        placeholder.replace(listed.expression.expressions[index].copy())
                 node.replace(exp.Paren(this=shared))
     return tree
 

@@ -181,6 +181,18 @@ def test_farm_fingerprint_is_refused_rather_than_hashed_differently():
         to_duckdb_query("SELECT FARM_FINGERPRINT('abc')")
 
 
+def test_a_function_duckdb_cannot_express_is_refused_with_the_reason():
+    # sqlglot would write APPROX_TOP_K, whose result has another type than BigQuery's.
+    with pytest.raises(UnsupportedSqlError, match="APPROX_TOP_K cannot be transpiled"):
+        to_duckdb_query("SELECT APPROX_TOP_COUNT(x, 2) FROM t")
+
+
+def test_extract_from_a_timestamp_is_accepted_since_sessions_run_in_utc(bigquery):
+    # sqlglot warns that EXTRACT on a TIMESTAMPTZ depends on the session time zone; the
+    # executor's sessions are in UTC, as BigQuery is.
+    assert bigquery("SELECT EXTRACT(HOUR FROM TIMESTAMP '2024-01-01 23:30:00+05')") == (18,)
+
+
 def test_scripting_is_refused_with_a_clear_error():
     with pytest.raises(UnsupportedSqlError, match="DECLARE"):
         to_duckdb_query("DECLARE x INT64 DEFAULT 1")
