@@ -12,7 +12,8 @@ DISABLED and do not block their dependents (Dataform assumes their output exists
 The build copy is private until it is published, so its session does not sync each
 commit to disk (a crash mid-run leaves only a copy to delete): the run checkpoints once at
 the end and syncs the finished file before the rename. A daily run is dozens of small
-commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days.
+commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days. The file a publish
+replaces is removed after the run returns (freeing its blocks took 0.4 s for 575 MB).
 """
 
 from __future__ import annotations
@@ -116,7 +117,9 @@ class DuckDBExecutor:
         selected = select(graph, config)
         cancel = cancel or threading.Event()
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        retired: Path | None = None
         with self._exclusive():
+            _remove_retired(self.warehouse_path)
             build = self._build_copy()
             # The copy's pages go to disk while the actions run, so the sync before the
             # publish has only the run's own changes left to write.
@@ -138,6 +141,7 @@ class DuckDBExecutor:
                     if early_sync.is_alive():
                         early_sync.join()
                     _fsync(build)
+                    retired = _retire(self.warehouse_path)
                     os.replace(build, self.warehouse_path)
                     # The new file already holds what the old WAL had; replaying it would corrupt it.
                     Path(f"{self.warehouse_path}.wal").unlink(missing_ok=True)
@@ -148,6 +152,10 @@ class DuckDBExecutor:
                 for leftover in (build, Path(f"{build}.wal")):
                     leftover.unlink(missing_ok=True)
                 shutil.rmtree(f"{build}.spill", ignore_errors=True)
+        if retired is not None:
+            # Freeing a large file's blocks takes the file system about 0.7 s per GB; the
+            # run does not wait for it (the interpreter does, at exit: not a daemon).
+            threading.Thread(target=retired.unlink, kwargs={"missing_ok": True}, name="warehouse-retired-removal").start()
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
 
     def _build_copy(self) -> Path:
@@ -319,6 +327,27 @@ def _heights(graph: ActionGraph, selected: list[Target]) -> dict[Target, int]:
         if target in chosen:
             height[target] = 1 + max((height[d] for d in dependents[target] if d in height), default=0)
     return height
+
+
+def _retire(published: Path) -> Path | None:
+    """A second name for the published file about to be replaced, or None when there is none.
+
+    The rename that publishes a run then only drops a name: the old file's blocks are freed
+    when the second name is removed, after the run."""
+    retired = published.with_name(f".{published.name}.retired-{uuid.uuid4().hex}")
+    try:
+        os.link(published, retired)
+    except OSError:
+        # No published file yet, or a file system without hard links: nothing to keep, or
+        # the rename frees the old file itself.
+        return None
+    return retired
+
+
+def _remove_retired(published: Path) -> None:
+    """Remove what earlier runs retired and did not get to remove (the process ended first)."""
+    for leftover in published.parent.glob(f".{published.name}.retired-*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _now() -> datetime:

@@ -250,6 +250,23 @@ def test_publish_on_success_and_unchanged_bytes_on_failure(graph, executor, ware
     assert digest(warehouse_path) == before
 
 
+def test_the_replaced_file_is_removed_after_the_publish_and_leftovers_on_the_next_run(graph, executor, warehouse_path):
+    import threading
+
+    graph.table(f"{WH}.t", "SELECT 1 AS id")
+    assert executor.run(graph.build()).published
+    # A process that ended before removing the file its publish replaced left it behind.
+    leftover = warehouse_path.with_name(f".{warehouse_path.name}.retired-0")
+    leftover.write_bytes(b"an old warehouse")
+    assert executor.run(graph.build()).published
+    for thread in threading.enumerate():
+        if thread.name == "warehouse-retired-removal":
+            thread.join()
+    assert sorted(p.name for p in warehouse_path.parent.iterdir() if warehouse_path.name in p.name) == [
+        f".{warehouse_path.name}.lock", warehouse_path.name,
+    ]
+
+
 def test_unsupported_sql_fails_the_action_with_its_file(graph, executor):
     graph.table(f"{WH}.fp", "SELECT FARM_FINGERPRINT('x') AS h")
     result = executor.run(graph.build())
