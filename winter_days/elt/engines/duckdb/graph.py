@@ -32,8 +32,9 @@ class Action:
     incremental_post_ops: tuple[str, ...] = ()
     unique_key: tuple[str, ...] = ()
     # A clustered table's storage order in BigQuery: its partition expression, then its
-    # clustering columns (BigQuery SQL).
+    # clustering columns (BigQuery SQL); `partition_by` is that partition expression.
     storage_order: tuple[str, ...] = ()
+    partition_by: str = ""
     queries: tuple[str, ...] = ()
     has_output: bool = False
     parent: Target | None = None
@@ -154,6 +155,7 @@ def _table(raw: Mapping[str, Any]) -> Action:
         incremental_post_ops=tuple(raw.get("incrementalPostOps") or ()),
         unique_key=tuple(raw.get("uniqueKey") or ()),
         storage_order=_storage_order(raw.get("bigquery") or {}),
+        partition_by=str((raw.get("bigquery") or {}).get("partitionBy") or "").strip(),
     )
 
 

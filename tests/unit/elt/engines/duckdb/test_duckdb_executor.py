@@ -359,8 +359,25 @@ def test_a_table_reads_its_filter_constants_after_its_pre_operations(graph, exec
     assert query_published(f"SELECT id FROM {WH}.after_cut ORDER BY id") == [(2,)]
 
 
-def test_a_clustered_incremental_table_is_built_in_its_storage_order(graph, executor, query_published):
-    source_table(graph, "SELECT id, DATE_ADD(DATE '2024-05-01', INTERVAL 10 - id DAY) AS day FROM UNNEST(GENERATE_ARRAY(1, 9)) AS id")
+STORAGE_ORDER_CASES = {
+    # 300,000 rows are three of DuckDB's row groups. In hash order every row group holds
+    # every day: rewritten oldest day first, as BigQuery keeps a clustered table.
+    "days scattered over the row groups": ("MOD(id, 60)", True),
+    # In the order of the files a staging model read, each row group holds a few days
+    # already: later runs skip the old ones as well as after a sort, which is not paid.
+    "days in the order they were read": ("DIV(id, 5000)", False),
+    "one day": ("0", False),
+}
+
+
+@pytest.mark.parametrize("case", list(STORAGE_ORDER_CASES))
+def test_a_clustered_incremental_full_build_is_stored_with_narrow_partitions(case, graph, executor, query_published):
+    day_offset, rewritten = STORAGE_ORDER_CASES[case]
+    source_table(
+        graph,
+        f"SELECT id, DATE_ADD(DATE '2024-05-01', INTERVAL {day_offset} DAY) AS day "
+        "FROM UNNEST(GENERATE_ARRAY(1, 300000)) AS id",
+    )
     graph.table(
         f"{WH}.by_day",
         f"SELECT day, id FROM `proj.{ST}.src`  -- one row per id",
@@ -371,6 +388,13 @@ def test_a_clustered_incremental_table_is_built_in_its_storage_order(graph, exec
     )
     result = executor.run(graph.build())
     assert result.state is InvocationState.SUCCEEDED
-    assert "ORDER BY day NULLS FIRST, id NULLS FIRST" in by_name(result, "by_day").sql_script
-    # Stored oldest day first, as BigQuery keeps a clustered table and as daily runs append.
-    assert query_published(f"SELECT id FROM {WH}.by_day ORDER BY rowid") == [(i,) for i in range(9, 0, -1)]
+    assert ("ORDER BY day NULLS FIRST, id NULLS FIRST" in by_name(result, "by_day").sql_script) is rewritten
+    stored = query_published(f"SELECT day, id FROM {WH}.by_day ORDER BY rowid")
+    assert sorted(stored) == query_published(f"SELECT day, id FROM {ST}.src ORDER BY day, id")
+    if rewritten:
+        assert stored == sorted(stored)
+    # Either way no row group holds more than the 25 days its 122,880 rows can span.
+    days_per_row_group = query_published(
+        f"SELECT max(days) FROM (SELECT count(DISTINCT day) AS days FROM {WH}.by_day GROUP BY rowid // 122880)"
+    )[0][0]
+    assert days_per_row_group <= 26
