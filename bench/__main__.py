@@ -4,7 +4,8 @@ Each benchmark is a module `bench.<name>` runnable on its own (`python -m bench.
 [--quick]`) that writes `bench/results/<name>.json` with a list of `rows` ({scenario,
 metric, value, unit, goal, ok}). They run one after another, never in parallel: this
 machine has two cores and the ratios they report are measured side by side inside each
-module. This runner collects the rows into bench/results/summary.md and prints it.
+module. This runner collects the rows into bench/results/summary.md and prints it; a run of
+some of them (`python -m bench export`) keeps the others' last rows and says so.
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ def _table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _earlier_results(collected: dict[str, dict], quick: bool) -> dict[str, tuple[str, dict]]:
+    """The last results of the benchmarks this invocation did not run (a rerun of one keeps
+    the others in the summary), with the time each was written."""
+    earlier = {}
+    for name in BENCHMARKS:
+        path = results_path(name, quick)
+        if name in collected or not path.exists():
+            continue
+        result = json.loads(path.read_text())
+        earlier[name] = (result.get("measured_at") or "at a time not recorded", result)
+    return earlier
+
+
+def _in_order(collected: dict[str, dict], earlier: dict[str, dict]) -> dict[str, dict]:
+    return {name: collected.get(name) or earlier[name] for name in BENCHMARKS if name in collected or name in earlier}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes in all)")
@@ -83,13 +101,20 @@ def main(argv: list[str] | None = None) -> int:
         # one that crashed before writing leaves an older file, which is not shown.
         if result_file.exists() and result_file.stat().st_mtime >= wall_started:
             collected[name] = json.loads(result_file.read_text())
+            # Stamped here for every module, so a later partial run can say when it was measured.
+            collected[name]["measured_at"] = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+            result_file.write_text(json.dumps(collected[name], indent=2) + "\n")
     load_end = os.getloadavg()
+    earlier = _earlier_results(collected, args.quick)
     summary = (
         f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {_machine()}"
         f"{' (quick sizes)' if args.quick else ''}, in {time.perf_counter() - run_started:.0f} s; "
         f"load average (1/5/15 min) {load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f} at the start, "
         f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at the end. Time per benchmark: "
-        f"{', '.join(f'{name} {seconds:.0f} s' for name, seconds in took.items())}.\n\n{_table(collected)}\n"
+        f"{', '.join(f'{name} {seconds:.0f} s' for name, seconds in took.items())}."
+        + (f" Rows of {', '.join(f'{name} (measured {when})' for name, (when, _) in earlier.items())} are from "
+           "earlier runs, not this one." if earlier else "")
+        + f"\n\n{_table(_in_order(collected, {name: result for name, (_, result) in earlier.items()}))}\n"
     )
     (RESULTS / ("summary-quick.md" if args.quick else "summary.md")).write_text(summary)
     print(summary)
