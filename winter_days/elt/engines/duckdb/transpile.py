@@ -30,6 +30,11 @@ value BigQuery returns (tests/unit/elt/engines/duckdb/test_bigquery_semantics.py
   list_slice of the ordered aggregate.
 - FARM_FINGERPRINT has no DuckDB equivalent: a clear error, never a different hash.
 
+- A WITH clause's (non-recursive) CTEs are NOT MATERIALIZED: BigQuery evaluates such a CTE
+  once for each reference (RAND() differs between two references); DuckDB would evaluate
+  one referenced several times once and buffer its rows, which for a staging model's
+  millions of rows cost more than reading them twice (stg_click: 18 s -> 10-13 s).
+
 Two rewrites are for speed only:
 - Several JSON_VALUE calls on the same column in one SELECT (a staging model reading the
   fields of a raw line) become one DuckDB json_extract_string over the list of their
@@ -184,6 +189,13 @@ def _trim_white_space(node: exp.Trim) -> exp.Expression:
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Table):
         return _drop_project(node)
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is None:
+        with_clause = node.parent
+        if not (isinstance(with_clause, exp.With) and with_clause.args.get("recursive")):
+            # BigQuery runs a (non-recursive) CTE once per reference; DuckDB would keep the
+            # rows of one referenced several times, buffering millions of them.
+            node.set("materialized", False)
+        return node
     if isinstance(node, exp.Extract):
         return _extract(node)
     if isinstance(node, exp.TimestampDiff):

@@ -176,6 +176,14 @@ def test_shared_parse_keeps_strings_that_look_like_objects_and_drops_real_ones(b
     assert row == ("{x}", None, None, "[1]")
 
 
+def test_a_cte_runs_once_per_reference_as_in_bigquery(bigquery):
+    # BigQuery does not keep a non-recursive CTE's rows: each reference runs it again.
+    assert bigquery("WITH a AS (SELECT RAND() AS r) SELECT (SELECT r FROM a) = (SELECT r FROM a)") == (False,)
+    assert bigquery(
+        "WITH RECURSIVE n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < 4) SELECT SUM(i) FROM n"
+    ) == (10,)
+
+
 def test_farm_fingerprint_is_refused_rather_than_hashed_differently():
     with pytest.raises(UnsupportedSqlError, match="FARM_FINGERPRINT"):
         to_duckdb_query("SELECT FARM_FINGERPRINT('abc')")
