@@ -25,6 +25,7 @@ def test_encoded_documents_read_back_like_written_ones(tmp_path):
         (["a", "b"], ['{"v":1}'], "2 document ids for 1 bodies"),
         (["a", "x/y"], ['{"v":1}', '{"v":2}'], "document id 'x/y'"),
         (["a", "b"], ['{"v":1}', "[2]"], "c/b: an encoded document is JSON object text"),
+        (["a"], [""], "c/a: an encoded document is JSON object text"),
     ],
 )
 def test_put_encoded_refuses_bad_input_and_writes_nothing(tmp_path, doc_ids, bodies, reason):
@@ -51,5 +52,7 @@ def test_a_new_store_takes_large_pages_and_an_existing_one_keeps_its_own(tmp_pat
     reopened.put_encoded("c", ["b"], ['{"v":2}'])
     assert reopened._conn.execute("PRAGMA page_size").fetchone()[0] == 4096
     assert [change.document for change in reopened.changed_since("c", None)] == [{"v": 1}, {"v": 2}]
-    # The durable commit of a bulk write does not change how later writes commit.
+    # The durable commit of a bulk write does not change how later writes commit, nor
+    # how often their log is copied into the database.
     assert reopened._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert reopened._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
