@@ -1,12 +1,13 @@
 """export_sales: rate and peak memory at two collection sizes, side by side.
 
-A SQLite document store is filled with generated sales documents (not timed), then
+A SQLite document store is filled with generated sales documents (not timed; written as the
+sales generator writes a day), then
 `export_sales` streams the whole collection into one bronze Parquet file. Each export runs
 in a fresh interpreter, so its peak resident memory is its own. The export streams in
 batches, so the peak at the larger collection should match the smaller one's: the goal is
 a peak memory ratio (large over small) of at most 1.25 while the collection grows 4x.
 
-Sizes: 250,000 and 1,000,000 documents, median of 2 (--quick: 20,000 and 80,000, median of 3).
+Sizes: 250,000 and 1,000,000 documents (--quick: 20,000 and 80,000), median of 3.
 The export holds up to about seven pages at once (each stage's page and its read-ahead);
 the quick sizes use pages of 2,000 documents instead of 10,000, so that the smaller
 collection fills that pipeline as the full sizes do (with 10,000 it never does, and the
@@ -20,35 +21,32 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from bench.common import measure_in_child, median_measure, row, step_row, write_results
+from winter_days.records import SALES_COLLECTION
 
 MEMORY_GROWTH_GOAL = 1.25
-DISTINCT_DOCUMENTS = 50_000  # generated once, then stored under new ids up to the size
+FILL_DAY = date(2026, 3, 1)
+FILL_CUSTOMERS = 20_000
 
 
-def fill_store(path: Path, have: int, target: int) -> None:
-    """Top the collection up to `target` documents (sale ids are unique; content repeats
-    every DISTINCT_DOCUMENTS, which changes nothing for the export's per-row work)."""
+def fill_store(path: Path, day: date, count: int) -> None:
+    """Add `count` documents as the sales generator writes a simulated `day` (drawn and
+    encoded in bulk, stored through `put_encoded`); sale ids carry the day, so each top-up
+    adds new documents."""
     from winter_days.generators.customers import build_customer_pool
-    from winter_days.generators.sales import generate_sales
-    from winter_days.records import SALES_COLLECTION
+    from winter_days.generators.jobs import write_sales
     from winter_days.stores.documents import SqliteDocumentStore
+    from winter_days.stores.lake import LocalLake
 
     store = SqliteDocumentStore(path)
     try:
-        pool = build_customer_pool(42, 20_000, date(2026, 1, 1))
-        templates = generate_sales(pool, date(2026, 3, 1), DISTINCT_DOCUMENTS, 0.2)
-
-        def documents():
-            for n in range(have, target):
-                doc = dict(templates[n % DISTINCT_DOCUMENTS])
-                doc["sale_id"] = f"{doc['sale_id']}-{n // DISTINCT_DOCUMENTS}"
-                yield doc["sale_id"], doc
-
-        store.put_many(SALES_COLLECTION, documents(), batch_size=5000)
+        pool = build_customer_pool(42, FILL_CUSTOMERS, date(2026, 1, 1))
+        written = write_sales(store, LocalLake(path.parent / "fill-lake"), pool, day, count=count)
+        if written.documents != count or store.count(SALES_COLLECTION) < count:
+            raise SystemExit(f"filling the store for {day} wrote {written.documents:,} of {count:,} documents")
     finally:
         store.close()
 
@@ -78,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     from winter_days.export import BATCH_SIZE
 
     batch_size = QUICK_PAGE_DOCUMENTS if args.quick else BATCH_SIZE
-    repeats = 3 if args.quick else 2  # a full-size export takes over a minute: two repeats
+    repeats = 3
     rows = []
     figures = {}
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         store_path = Path(tmp) / "documents.sqlite3"
         have = 0
-        for size in (small, large):
-            fill_store(store_path, have, size)
+        for top_up, size in enumerate((small, large)):
+            fill_store(store_path, FILL_DAY + timedelta(days=top_up), size - have)
             have = size
             samples = []
             for repeat in range(repeats):
