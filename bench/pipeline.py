@@ -6,15 +6,16 @@ Each step is timed in this process through the real launcher (the same code path
 1. seed day: one seed-sized day (20 sales, 1,000 click events, 100 startups) on top of a
    history built with the day simulator (enough days for the churn model's time split).
 2. scale: one day of 1M sales documents, 10M click events, 100K startups on a fresh
-   installation (--quick: 1/10). Goal: under 120 s and under 3 GB peak.
+   installation (--quick: 1/20). Goal: under 120 s and under 3 GB peak.
 3. growth: the same day at 1x, 2x and 4x data. Goal: 4x data in at most 4.4x time.
 4. incremental: the daily run with 30 and with 365 days of history behind it (--quick: 30
    and 90 at small volumes), on the same weekday. Goal: the longer history's run at most
    1.3x the shorter's.
 
-Repeats (median reported): seed day 3, scale 1 (the largest size runs once), growth 2,
-incremental 7 (quick: 3); the sizes of growth and incremental alternate inside each
-repeat. Ratios are of medians from the same run, in wall and in CPU time.
+Repeats (median reported): seed day 3, scale 3 (each on a fresh installation; the end to
+end row's peak memory is the highest of the three, and a row shows the slowest run),
+growth 2, incremental 7 (quick: 3); the sizes of growth and incremental alternate inside
+each repeat. Ratios are of medians from the same run, in wall and in CPU time.
 
 Scale, growth and incremental runs leave out the ML step: one day of data has no history to
 train on, and training reads the whole history by design (bench.ml measures it at 100,000
@@ -46,6 +47,8 @@ SCALE_GOAL_SECONDS = 120.0
 SCALE_GOAL_MIB = 3 * 1024
 GROWTH_GOAL = 4.4
 INCREMENTAL_GOAL = 1.3
+SCALE_REPEATS = 3
+QUICK_SCALE = 0.05  # three quick scale days fit `make bench-quick`'s 3 minutes
 
 
 class StepTimer:
@@ -168,7 +171,7 @@ def scenario_seed(tmp: Path, quick: bool) -> list[dict]:
 
 
 def scale_volumes(factor: float, quick: bool) -> tuple[DailyVolumes, int]:
-    base = 0.1 if quick else 1.0
+    base = QUICK_SCALE if quick else 1.0
     size = base * factor
     return DailyVolumes(sales=int(1_000_000 * size), clicks=int(10_000_000 * size), startups=int(100_000 * size)), max(2000, int(100_000 * size))
 
@@ -187,14 +190,19 @@ def describe(volumes: DailyVolumes, customers: int) -> str:
 
 def scenario_scale(tmp: Path, quick: bool) -> list[dict]:
     volumes, customers = scale_volumes(1.0, quick)
-    repeats = 1  # the largest size runs once: a repeat would double the longest part of `make bench`
-    figures = fresh_day(tmp, "scale", volumes, customers)
+    runs = [fresh_day(tmp, "scale", volumes, customers) for _ in range(SCALE_REPEATS)]
+    figures = medians(runs)
     scenario = f"scale: one day of {describe(volumes, customers)}, no ML"
     total = figures.pop("end_to_end")
-    rows = [step_row(scenario, step, measured, repeats) for step, measured in figures.items()]
+    # The goal holds for the median run's time and for every run's memory.
+    highest_peak = max(run["end_to_end"].peak_rss_mb for run in runs)
+    total = replace(total, peak_rss_mb=highest_peak)
+    slowest = max((run["end_to_end"] for run in runs), key=lambda measured: measured.wall_s)
+    rows = [step_row(scenario, step, measured, SCALE_REPEATS) for step, measured in figures.items()]
     met = total.wall_s < SCALE_GOAL_SECONDS and total.peak_rss_mb < SCALE_GOAL_MIB
-    rows.append(step_row(scenario, "end_to_end", total, repeats,
+    rows.append(step_row(scenario, "end_to_end", total, SCALE_REPEATS,
                          f"< {SCALE_GOAL_SECONDS:.0f} s, < {SCALE_GOAL_MIB} MiB (full size)", None if quick else met))
+    rows.append(step_row(scenario, f"end_to_end slowest of {SCALE_REPEATS}", slowest, SCALE_REPEATS))
     return rows
 
 
@@ -210,8 +218,9 @@ def ratio_rows(scenario: str, larger: Measure, smaller: Measure, goal: float, re
 
 
 def scenario_growth(tmp: Path, quick: bool) -> list[dict]:
-    # Of the scale scenario's size (itself 1/10 with --quick): full 4x = 100K sales, 1M clicks.
-    base = 0.05 if quick else 0.025
+    # Of the scale scenario's size (itself QUICK_SCALE with --quick): full 4x = 100K sales,
+    # 1M clicks; quick 4x = 20K sales, 200K clicks.
+    base = 0.1 if quick else 0.025
     repeats = 2
     walls: dict[int, Measure] = {}
     rows: list[dict] = []
@@ -271,7 +280,7 @@ SCENARIOS = {"seed": scenario_seed, "scale": scenario_scale, "growth": scenario_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1/10 scale, 30 vs 90 days of history")
+    parser.add_argument("--quick", action="store_true", help="1/20 scale, 30 vs 90 days of history")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
