@@ -4,7 +4,7 @@ A synthetic lake (1M sales in Parquet, 10M click events as JSON lines; --quick: 
 is built once with DuckDB. The real `dataform/` project is compiled and run by the
 executor (transpile, external-table views, states, build copy, assertions, atomic
 publish); the exact statements it ran are then replayed on a plain DuckDB connection into
-a fresh file. Both are timed side by side, alternating, best of the repeats, for a first
+a fresh file. Both are timed side by side, alternating, median of the repeats, for a first
 run (full build) and a second run (incremental merge on the published warehouse; the
 direct replay of it starts from a copy of the executor's warehouse after the first run,
 because the executor resolves an incremental model's watermark to a constant before
@@ -12,11 +12,11 @@ each query, and those constants are the executor's warehouse's values). Goal:
 executor time <= 1.10 x direct. The executor is also timed with two workers (independent
 actions at once) to decide whether concurrency pays on this machine (quick size only).
 
-At full size one full build takes minutes, so it runs once each way: the executor pair
+At full size one full build takes over a minute, so it runs once each way: the executor pair
 first (its statements are what the direct replay runs), then the replay, which therefore
 reads a lake the executor has just brought into the page cache: a bias against the
 executor, never for it. The second run takes seconds and is repeated, alternating, on a
-fresh copy of the warehouse the first run published (best of SECOND_RUN_REPEATS each way;
+fresh copy of the warehouse the first run published (median of SECOND_RUN_REPEATS each way;
 only the executor's first second run transpiles its incremental queries, later ones in the
 same process find them transpiled, as a long-running orchestrator's daily runs do).
 
@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +41,7 @@ from bench.common import RESULTS, results_path
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
 GOAL = 1.10
-SECOND_RUN_REPEATS = 4  # at full size; the first of them is the only one that transpiles its queries
+SECOND_RUN_REPEATS = 3  # at full size; the first of them is the only one that transpiles its queries
 
 SALES_SQL = """
 COPY (
@@ -137,12 +138,15 @@ def _timed(run) -> float:
 
 
 def measure(workdir: Path, compiled: dict, lake: Path, repeats: int, thorough: bool) -> dict[str, dict[str, float]]:
-    """Best seconds per (scenario, way); the ways alternate inside each repeat so that the
+    """Median seconds per (scenario, way); the ways alternate inside each repeat so that the
     load other processes put on the machine falls on all of them alike."""
-    best: dict[str, dict[str, float]] = {"first": {}, "second": {}}
+    samples: dict[str, dict[str, list[float]]] = {"first": {}, "second": {}}
 
     def keep(scenario: str, way: str, seconds: float) -> None:
-        best[scenario][way] = min(seconds, best[scenario].get(way, float("inf")))
+        samples[scenario].setdefault(way, []).append(seconds)
+
+    def medians() -> dict[str, dict[str, float]]:
+        return {scenario: {way: statistics.median(times) for way, times in ways.items()} for scenario, ways in samples.items()}
 
     def fresh(way: str) -> Path:
         path = workdir / way / "warehouse.duckdb"
@@ -196,7 +200,7 @@ def measure(workdir: Path, compiled: dict, lake: Path, repeats: int, thorough: b
         # A second run takes seconds, so it repeats: one sample of it moved by 20% between runs.
         for _ in range(SECOND_RUN_REPEATS - 1):
             second_runs(runs)
-        return best
+        return medians()
     # A warm-up pair records the statements the direct replay runs; it is not timed.
     runs = executor_pair(timed=False)
     for repeat in range(repeats):
@@ -209,7 +213,7 @@ def measure(workdir: Path, compiled: dict, lake: Path, repeats: int, thorough: b
             two_workers()
             runs = executor_pair()
             direct_pair(runs)
-    return best
+    return medians()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sales, clicks = (20_000, 200_000) if args.quick else (1_000_000, 10_000_000)
     # The full build runs once each way at full size to keep `make bench` within its
-    # budget (its second run SECOND_RUN_REPEATS times); the quick size takes the best of
-    # two, alternating, with two workers beside.
+    # budget (its second run SECOND_RUN_REPEATS times); the quick size takes the median of
+    # two (their mean), alternating, with two workers beside.
     repeats = 2 if args.quick else 1
     from winter_days.elt.sqlx import compile_project
 
@@ -231,11 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         # The lake was just written: its gigabytes go to disk now, not during the first
         # timed run (which would then pay for the disk writes the other way does not).
         os.sync()
-        best = measure(workdir, compiled, lake, repeats, thorough=args.quick)
+        median = measure(workdir, compiled, lake, repeats, thorough=args.quick)
     rows = []
     size = f"{sales:,} sales / {clicks:,} click events"
     for scenario, label in (("first", "first run (full build)"), ("second", "second run (incremental, on the published warehouse)")):
-        times = best[scenario]
+        times = median[scenario]
         ratio = times["executor_1"] / times["direct"]
         rows.append({"scenario": f"{label}, {size}", "metric": "direct_seconds", "value": round(times["direct"], 3), "unit": "s", "goal": None, "ok": None})
         rows.append({"scenario": f"{label}, {size}", "metric": "executor_seconds", "value": round(times["executor_1"], 3), "unit": "s", "goal": None, "ok": None})

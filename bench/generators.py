@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import tempfile
 import time
 from datetime import date
@@ -29,36 +30,35 @@ CLICKSTREAM_GOAL = 500_000
 START = date(2026, 1, 1)
 
 
-def _best_rate(run, records: int, repeats: int) -> float:
-    """Records/s of the fastest of `repeats` runs (the machine is shared: the best run is the
-    least disturbed one)."""
-    best = float("inf")
+def _median_rate(run, records: int, repeats: int) -> float:
+    """Records/s of the median of `repeats` runs."""
+    seconds = []
     for i in range(repeats):
         started = time.perf_counter()
         run(i)
-        best = min(best, time.perf_counter() - started)
-    return records / best
+        seconds.append(time.perf_counter() - started)
+    return records / statistics.median(seconds)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller counts, one run each")
+    parser.add_argument("--quick", action="store_true", help="smaller counts")
     args = parser.parse_args(argv)
     events = 400_000 if args.quick else 2_000_000
     sales = 50_000 if args.quick else 200_000
     startups = 50_000 if args.quick else 200_000
-    repeats = 1 if args.quick else 3
+    repeats = 3
     pool = build_customer_pool(42, 2000, START)
     with tempfile.TemporaryDirectory(prefix="bench-generators-") as tmp:
         lake = LocalLake(tmp)
         # A new day per run: lake files are immutable, a rerun of the same day is a no-op.
-        clickstream_rate = _best_rate(lambda i: write_clickstream(lake, pool, date(2026, 3, 1 + i), events), events, repeats)
-        sales_rate = _best_rate(lambda i: generate_sales(pool, date(2026, 3, 1 + i), sales), sales, repeats)
+        clickstream_rate = _median_rate(lambda i: write_clickstream(lake, pool, date(2026, 3, 1 + i), events), events, repeats)
+        sales_rate = _median_rate(lambda i: generate_sales(pool, date(2026, 3, 1 + i), sales), sales, repeats)
         store = SqliteDocumentStore(Path(tmp) / "documents.sqlite3")
-        sales_store_rate = _best_rate(
+        sales_store_rate = _median_rate(
             lambda i: write_sales(store, lake, pool, date(2026, 4, 1 + i), sales), sales, repeats
         )
-        startup_rate = _best_rate(
+        startup_rate = _median_rate(
             lambda i: write_startups(lake, 42, START, date(2026, 1, 2 + i), startups, "full"), startups, repeats
         )
     rows = [
