@@ -21,12 +21,14 @@ from typing import Any, Callable, Iterable
 RESULTS = Path(__file__).parent / "results"
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 RSS_SAMPLE_SECONDS = 0.02
+DESCENDANT_SCAN_SECONDS = 0.25  # a child that lives less than this may go unseen
 
 
 @dataclass(frozen=True)
 class Measure:
     """One timed step: wall and CPU seconds (this process and its waited-for children),
-    peak resident memory while it ran, and the highest 1-minute load average seen."""
+    peak resident memory while it ran (this process and its live children together), and
+    the highest 1-minute load average seen."""
 
     wall_s: float
     cpu_s: float
@@ -42,9 +44,34 @@ def load_1m() -> float:
     return os.getloadavg()[0]
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE_BYTES
+def _rss_bytes(pid: int | str = "self") -> int:
+    """Resident memory of a process (0 once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _descendants(root: int) -> set[int]:
+    """Live processes below `root`, from each process's parent in /proc (a few ms)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        # Fields after the command name (which may hold spaces): state, then the parent's pid.
+        parents[int(entry.name)] = int(text[text.rindex(b")") + 2:].split()[1])
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
 
 
 def _cpu_seconds() -> float:
@@ -56,17 +83,29 @@ def _cpu_seconds() -> float:
 
 
 class _PeakRss:
-    """Samples this process's resident memory on a thread: ru_maxrss only ever grows over
-    the process's life, so the peak of one in-process step needs its own sampling."""
+    """Samples the resident memory of this process and its live child processes together,
+    on a thread. ru_maxrss only ever grows over a process's life, and a child's ru_maxrss
+    starts from its parent's peak when it forks (Linux copies the high-water mark), so
+    neither tells the peak of one step; sampling both at once does. Children are looked up
+    every DESCENDANT_SCAN_SECONDS, their memory read at every sample."""
 
     def __init__(self) -> None:
-        self.peak = _rss_bytes()
+        self._pid = os.getpid()
+        self._children: set[int] = set()
+        self._scanned_at = 0.0
+        self.peak = self._total()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="bench-rss", daemon=True)
 
+    def _total(self) -> int:
+        now = time.monotonic()
+        if now - self._scanned_at >= DESCENDANT_SCAN_SECONDS:
+            self._children, self._scanned_at = _descendants(self._pid), now
+        return _rss_bytes() + sum(_rss_bytes(pid) for pid in self._children)
+
     def _sample(self) -> None:
         while not self._stop.wait(RSS_SAMPLE_SECONDS):
-            self.peak = max(self.peak, _rss_bytes())
+            self.peak = max(self.peak, self._total())
 
     def __enter__(self) -> "_PeakRss":
         self._thread.start()
@@ -80,7 +119,6 @@ class _PeakRss:
 
 def measure(step: Callable[[], Any]) -> tuple[Any, Measure]:
     """Run `step` once in this process; its result and its Measure."""
-    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     load_before = load_1m()
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
@@ -88,13 +126,7 @@ def measure(step: Callable[[], Any]) -> tuple[Any, Measure]:
         result = step()
     wall = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_before
-    # A child process of the step (the scale day writes its lake flows in one, beside this
-    # process) counts too: its peak is added to this process's, an upper bound of the two
-    # together. The kernel reports only the largest child so far, so a child smaller than
-    # an earlier step's is not seen.
-    children_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    peak = rss.peak + (children_after if children_after > children_peak else 0)
-    return result, Measure(wall, cpu, peak / 2**20, max(load_before, load_1m()))
+    return result, Measure(wall, cpu, rss.peak / 2**20, max(load_before, load_1m()))
 
 
 def _child_entry(queue: Any, step: Callable[..., Any], args: tuple) -> None:
