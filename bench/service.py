@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="shorter rounds, two rounds")
     args = parser.parse_args(argv)
     rounds = 2 if args.quick else 3
-    idle_seconds, run_seconds, max_requests = (3.0, 30.0, 2000) if args.quick else (8.0, 90.0, 20000)
+    idle_seconds, run_seconds, max_requests = (3.0, 30.0, 2000) if args.quick else (5.0, 90.0, 20000)
     history_days = 14 if args.quick else 28
     volumes = DailyVolumes(sales=200, clicks=4000, startups=100)
     token = secrets.token_urlsafe(24)
