@@ -38,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 
-from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
+from winter_days.elt.engines.duckdb.executor import RETIRED_REMOVAL_THREAD, DuckDBExecutor, RunResult
 from bench.common import RESULTS, results_path
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
@@ -141,7 +141,7 @@ def _settled_copy(source: Path, target: Path) -> None:
     after the executor returns (a daily run finds it long done); it is waited for here, so
     that it does not slow whichever way is timed next."""
     for thread in threading.enumerate():
-        if thread.name == "warehouse-retired-removal":
+        if thread.name == RETIRED_REMOVAL_THREAD:
             thread.join()
     shutil.copyfile(source, target)
     os.sync()

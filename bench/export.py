@@ -25,7 +25,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.common import measure_in_child, median_measure, row, step_row, write_results
-from winter_days.records import SALES_COLLECTION
 
 MEMORY_GROWTH_GOAL = 1.25
 FILL_DAY = date(2026, 3, 1)
@@ -45,7 +44,7 @@ def fill_store(path: Path, day: date, count: int) -> None:
     try:
         pool = build_customer_pool(42, FILL_CUSTOMERS, date(2026, 1, 1))
         written = write_sales(store, LocalLake(path.parent / "fill-lake"), pool, day, count=count)
-        if written.documents != count or store.count(SALES_COLLECTION) < count:
+        if written.documents != count:
             raise SystemExit(f"filling the store for {day} wrote {written.documents:,} of {count:,} documents")
     finally:
         store.close()

@@ -61,6 +61,8 @@ class RunResult:
 
 
 BUILD_CATALOG = "winter_days_build"
+# The thread that removes the file a publish replaced, after the run returns.
+RETIRED_REMOVAL_THREAD = "warehouse-retired-removal"
 
 
 def open_session(
@@ -155,7 +157,7 @@ class DuckDBExecutor:
         if retired is not None:
             # Freeing a large file's blocks takes the file system about 0.7 s per GB; the
             # run does not wait for it (the interpreter does, at exit: not a daemon).
-            threading.Thread(target=retired.unlink, kwargs={"missing_ok": True}, name="warehouse-retired-removal").start()
+            threading.Thread(target=retired.unlink, kwargs={"missing_ok": True}, name=RETIRED_REMOVAL_THREAD).start()
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
 
     def _build_copy(self) -> Path:

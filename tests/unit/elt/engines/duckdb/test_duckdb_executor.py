@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState, Target
+from winter_days.elt.engines.duckdb.executor import RETIRED_REMOVAL_THREAD
 from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, find_target, select
 
 ST = "winter_days_staging"
@@ -260,7 +261,7 @@ def test_the_replaced_file_is_removed_after_the_publish_and_leftovers_on_the_nex
     leftover.write_bytes(b"an old warehouse")
     assert executor.run(graph.build()).published
     for thread in threading.enumerate():
-        if thread.name == "warehouse-retired-removal":
+        if thread.name == RETIRED_REMOVAL_THREAD:
             thread.join()
     assert sorted(p.name for p in warehouse_path.parent.iterdir() if warehouse_path.name in p.name) == [
         f".{warehouse_path.name}.lock", warehouse_path.name,
