@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from winter_days.config import Settings
+from winter_days.elt.engines.duckdb.publish import wait_for_after_write
 from winter_days.simulation import DailyVolumes, DaySimulator
 
 DEMO_STATE = "demo.json"
@@ -69,6 +70,7 @@ class DemoState:
 
 def clear_installation(home: Path) -> list[str]:
     """Remove the local installation's data under `home` (only the parts the platform writes)."""
+    wait_for_after_write()  # this process's last run may still be copying the warehouse
     removed = []
     for part in INSTALLATION_PARTS:
         path = home / part
@@ -79,8 +81,11 @@ def clear_installation(home: Path) -> list[str]:
         else:
             continue
         removed.append(part)
-    for leftover in home.glob("warehouse.duckdb*"):
-        leftover.unlink()
+    # The warehouse's WAL, and the build, standby and retired copies beside it (its lock
+    # stays: a process may hold it).
+    copies = [p for p in home.glob(".warehouse.duckdb.*") if not p.name.endswith(".lock")]
+    for leftover in (*home.glob("warehouse.duckdb*"), *copies):
+        leftover.unlink(missing_ok=True)
     return removed
 
 

@@ -10,9 +10,11 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `lock_path` (created if absent) for the block."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+def exclusive_lock(lock_path: Path, create_folder: bool = True) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_path` (created if absent) for the block; without
+    `create_folder`, a missing folder is FileNotFoundError rather than made again."""
+    if create_folder:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

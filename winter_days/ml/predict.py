@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from winter_days.elt.engines.duckdb.publish import start_after_write
 from winter_days.locking import exclusive_lock, warehouse_lock_path
 
 PREDICTIONS_TABLE = "winter_days_warehouse.fact_predictions_churn"
@@ -76,7 +77,10 @@ def write_predictions(warehouse_path: Path, rows: pa.Table, as_of: date) -> int:
     if not Path(warehouse_path).is_file():
         raise PredictionError(f"warehouse {warehouse_path} does not exist; run the ELT first")
     with exclusive_lock(warehouse_lock_path(warehouse_path)):
-        return _replace_as_of(Path(warehouse_path), rows, as_of)
+        written = _replace_as_of(Path(warehouse_path), rows, as_of)
+    # The write made the ELT's standby copy stale: the next run builds on a fresh one.
+    start_after_write(Path(warehouse_path))
+    return written
 
 
 def _replace_as_of(warehouse_path: Path, rows: pa.Table, as_of: date) -> int:

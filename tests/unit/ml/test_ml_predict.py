@@ -100,3 +100,18 @@ def test_a_later_elt_publish_keeps_the_predictions(tmp_path):
     assert read(path) == [("A", 0.7, "high", "v1", AS_OF)]
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("SELECT x FROM winter_days_warehouse.dim_probe").fetchall() == [(1,)]
+
+
+def test_writing_predictions_refreshes_the_elt_standby_copy(tmp_path):
+    """A write makes the ELT's standby copy of the warehouse stale; the next run finds a
+    fresh one, with the predictions, rather than copying the file itself."""
+    from winter_days.elt.engines.duckdb.publish import prepare_standby, wait_for_after_write
+
+    path = write_warehouse(tmp_path / "w.duckdb", [sale("A", "2026-01-01T00:00:00")])
+    warehouse_lock_path(path).touch()
+    stale = prepare_standby(path)
+    write_predictions(path, predictions_table(["A"], np.array([0.7]), "v1", AS_OF), AS_OF)
+    wait_for_after_write()
+    [standby] = tmp_path.glob(".w.duckdb.standby-*")
+    assert standby != stale and not stale.exists()
+    assert read(standby) == [("A", 0.7, "high", "v1", AS_OF)]

@@ -12,8 +12,8 @@ DISABLED and do not block their dependents (Dataform assumes their output exists
 The build copy is private until it is published, so its session does not sync each
 commit to disk (a crash mid-run leaves only a copy to delete): the run checkpoints once at
 the end and syncs the finished file before the rename. A daily run is dozens of small
-commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days. The file a publish
-replaces is removed after the run returns (freeing its blocks took 0.4 s for 575 MB).
+commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days. After the run returns,
+the file a publish replaced is removed and the next run's build copy is made (publish.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -42,6 +41,7 @@ from winter_days.elt.backend import (
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
+from winter_days.elt.engines.duckdb.publish import build_copy, fsync_path, remove_retired, retire, start_after_write
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
 from winter_days.locking import exclusive_lock, warehouse_lock_path
 
@@ -61,8 +61,6 @@ class RunResult:
 
 
 BUILD_CATALOG = "winter_days_build"
-# The thread that removes the file a publish replaced, after the run returns.
-RETIRED_REMOVAL_THREAD = "warehouse-retired-removal"
 
 
 def open_session(
@@ -121,12 +119,12 @@ class DuckDBExecutor:
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         retired: Path | None = None
         with self._exclusive():
-            _remove_retired(self.warehouse_path)
-            build = self._build_copy()
-            # The copy's pages go to disk while the actions run, so the sync before the
+            remove_retired(self.warehouse_path)
+            build, on_disk = build_copy(self.warehouse_path)
+            # A fresh copy's pages go to disk while the actions run, so the sync before the
             # publish has only the run's own changes left to write.
-            early_sync = threading.Thread(target=_fsync, args=(build,), name="warehouse-build-sync", daemon=True)
-            if build.exists():
+            early_sync = threading.Thread(target=fsync_path, args=(build,), name="warehouse-build-sync", daemon=True)
+            if build.exists() and not on_disk:
                 early_sync.start()
             try:
                 run = _Run(graph, selected, build, self, config.fully_refresh_incremental_tables_enabled, cancel, on_update)
@@ -142,34 +140,20 @@ class DuckDBExecutor:
                 if published:
                     if early_sync.is_alive():
                         early_sync.join()
-                    _fsync(build)
-                    retired = _retire(self.warehouse_path)
+                    fsync_path(build)
+                    retired = retire(self.warehouse_path)
                     os.replace(build, self.warehouse_path)
                     # The new file already holds what the old WAL had; replaying it would corrupt it.
                     Path(f"{self.warehouse_path}.wal").unlink(missing_ok=True)
-                    _fsync(self.warehouse_path.parent)
+                    fsync_path(self.warehouse_path.parent)
             finally:
                 if early_sync.is_alive():
                     early_sync.join()
                 for leftover in (build, Path(f"{build}.wal")):
                     leftover.unlink(missing_ok=True)
                 shutil.rmtree(f"{build}.spill", ignore_errors=True)
-        if retired is not None:
-            # Freeing a large file's blocks takes the file system about 0.7 s per GB; the
-            # run does not wait for it (the interpreter does, at exit: not a daemon).
-            threading.Thread(target=retired.unlink, kwargs={"missing_ok": True}, name=RETIRED_REMOVAL_THREAD).start()
+        start_after_write(self.warehouse_path, retired)
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
-
-    def _build_copy(self) -> Path:
-        build = self.warehouse_path.with_name(f".{self.warehouse_path.name}.build-{uuid.uuid4().hex}")
-        if self.warehouse_path.exists():
-            shutil.copyfile(self.warehouse_path, build)
-            # A writer that did not checkpoint (a crash) leaves committed data in the WAL;
-            # the copy replays it, and the publish checkpoints it into the file.
-            wal = Path(f"{self.warehouse_path}.wal")
-            if wal.exists():
-                shutil.copyfile(wal, f"{build}.wal")
-        return build
 
     def _exclusive(self) -> AbstractContextManager[None]:
         """One run at a time per warehouse file, across processes (ML writes wait on it too)."""
@@ -331,38 +315,5 @@ def _heights(graph: ActionGraph, selected: list[Target]) -> dict[Target, int]:
     return height
 
 
-def _retire(published: Path) -> Path | None:
-    """A second name for the published file about to be replaced, or None when there is none.
-
-    The rename that publishes a run then only drops a name: the old file's blocks are freed
-    when the second name is removed, after the run."""
-    retired = published.with_name(f".{published.name}.retired-{uuid.uuid4().hex}")
-    try:
-        os.link(published, retired)
-    except OSError:
-        # No published file yet, or a file system without hard links: nothing to keep, or
-        # the rename frees the old file itself.
-        return None
-    return retired
-
-
-def _remove_retired(published: Path) -> None:
-    """Remove what earlier runs retired and did not get to remove (the process ended first)."""
-    for leftover in published.parent.glob(f".{published.name}.retired-*"):
-        leftover.unlink(missing_ok=True)
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _fsync(path: Path) -> None:
-    """Sync a file's data, or a folder's entries, to disk (a file removed meanwhile needs none)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState, Target
-from winter_days.elt.engines.duckdb.executor import RETIRED_REMOVAL_THREAD
+from winter_days.elt.engines.duckdb.publish import prepare_standby, wait_for_after_write
 from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, find_target, select
 
 ST = "winter_days_staging"
@@ -251,21 +251,66 @@ def test_publish_on_success_and_unchanged_bytes_on_failure(graph, executor, ware
     assert digest(warehouse_path) == before
 
 
+def standbys(warehouse_path) -> list:
+    return sorted(warehouse_path.parent.glob(f".{warehouse_path.name}.standby-*"))
+
+
 def test_the_replaced_file_is_removed_after_the_publish_and_leftovers_on_the_next_run(graph, executor, warehouse_path):
-    import threading
+    graph.table(f"{WH}.t", "SELECT 1 AS id")
+    assert executor.run(graph.build()).published
+    # A process that ended before removing the file its publish replaced, or before it
+    # finished the next run's copy, left them behind.
+    for leftover in ("retired-0", "standby-partial-0"):
+        warehouse_path.with_name(f".{warehouse_path.name}.{leftover}").write_bytes(b"an old warehouse")
+    assert executor.run(graph.build()).published
+    wait_for_after_write()
+    stat = warehouse_path.stat()
+    assert sorted(p.name for p in warehouse_path.parent.iterdir() if warehouse_path.name in p.name) == [
+        f".{warehouse_path.name}.lock", f".{warehouse_path.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
+        warehouse_path.name,
+    ]
+
+
+def test_a_run_builds_on_the_standby_copy_the_last_run_left(graph, executor, warehouse_path, query_published):
+    graph.table(f"{WH}.t", "SELECT 1 AS id")
+    assert executor.run(graph.build()).published
+    wait_for_after_write()
+    [standby] = standbys(warehouse_path)
+    assert standby.read_bytes() == warehouse_path.read_bytes()
+    standby_inode = standby.stat().st_ino
+
+    graph.doc["tables"][0]["query"] = "SELECT 2 AS id"
+    assert executor.run(graph.build()).published
+    # The run built in the standby (renamed, not copied) and published it.
+    assert warehouse_path.stat().st_ino == standby_inode
+    assert query_published(f"SELECT id FROM {WH}.t") == [(2,)]
+
+
+def test_a_write_to_the_published_file_after_the_standby_was_made_is_not_lost(graph, executor, warehouse_path, query_published):
+    import duckdb
 
     graph.table(f"{WH}.t", "SELECT 1 AS id")
     assert executor.run(graph.build()).published
-    # A process that ended before removing the file its publish replaced left it behind.
-    leftover = warehouse_path.with_name(f".{warehouse_path.name}.retired-0")
-    leftover.write_bytes(b"an old warehouse")
+    wait_for_after_write()
+    [stale] = standbys(warehouse_path)
+    # Another writer (the ML step's predictions) changes the published file between runs.
+    con = duckdb.connect(str(warehouse_path))
+    con.execute(f"CREATE TABLE {WH}.predictions AS SELECT 7 AS score")
+    con.close()
+
     assert executor.run(graph.build()).published
-    for thread in threading.enumerate():
-        if thread.name == RETIRED_REMOVAL_THREAD:
-            thread.join()
-    assert sorted(p.name for p in warehouse_path.parent.iterdir() if warehouse_path.name in p.name) == [
-        f".{warehouse_path.name}.lock", warehouse_path.name,
-    ]
+    # The stale standby was not built on: the run copied the file as it is now, with the
+    # predictions the standby does not hold; after the run it is replaced by a fresh one.
+    assert query_published(f"SELECT score FROM {WH}.predictions") == [(7,)]
+    wait_for_after_write()
+    [fresh] = standbys(warehouse_path)
+    assert fresh != stale and fresh.read_bytes() == warehouse_path.read_bytes()
+
+
+def test_no_standby_is_made_for_a_warehouse_folder_removed_after_the_run(tmp_path):
+    gone = tmp_path / "removed" / "warehouse.duckdb"
+    assert prepare_standby(gone) is None
+    assert not gone.parent.exists()
 
 
 def test_unsupported_sql_fails_the_action_with_its_file(graph, executor):
