@@ -26,7 +26,7 @@ from winter_days.elt.engines.duckdb.external import (
 )
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
+from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
 
 FAILING_ROWS_SAMPLE = 5
 # DuckDB keeps min/max statistics per row group of this many rows (its default size), and
@@ -306,7 +306,7 @@ def prepare_script(sql: str) -> tuple[ExternalTable | str, ...]:
     Cached by text: the lake's files are listed when the view is created, not here.
     """
     try:
-        trees = sqlglot.parse(sql, read="bigquery")
+        trees = sqlglot.parse(sql, read=BIGQUERY)
     except sqlglot.errors.ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     return tuple(

@@ -34,7 +34,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, generate_duckdb, transpile_tree
+from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, transpile_tree
 
 FILE_NAME_COLUMN = "_FILE_NAME"
 _PLACEHOLDER = "winter_days_file_filter_{}_"
@@ -119,7 +119,7 @@ class PreparedQuery:
 def prepare_query(sql: str) -> PreparedQuery:
     """Transpile exactly one BigQuery SELECT and find its file-name filters (cached)."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
+        trees = [t for t in sqlglot.parse(sql, read=BIGQUERY) if t is not None]
     except ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     if len(trees) != 1:

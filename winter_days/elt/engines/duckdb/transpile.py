@@ -78,7 +78,13 @@ _STRICT_TEXT = {
     exp.DataType.Type.BOOLEAN: r"(?i)\s*(true|false)\s*",
 }
 _OURS = "winter_days_rewrite"
-_DUCKDB = Dialect.get_or_raise("duckdb")
+# Both dialects are loaded here, while Python's import lock holds every other thread back:
+# sqlglot registers a dialect's class before it has set the class's tokenizer and parser,
+# so a thread that asks for a dialect another thread is loading for the first time can get
+# the generic ones (a run's first two actions at once read BigQuery backticks as a
+# `Command` and sent the raw CREATE EXTERNAL TABLE to DuckDB). Parse with these instances.
+BIGQUERY = Dialect.get_or_raise("bigquery")
+DUCKDB = Dialect.get_or_raise("duckdb")
 _SHARED_LIST, _SHARED_INDEX, _SHARED_PATH = "__winter_days_json_fields", "__winter_days_json_index", "__winter_days_json_path"
 
 
@@ -90,7 +96,7 @@ UNICODE_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0
 def to_duckdb(sql: str) -> list[str]:
     """Transpile a BigQuery script (one or more statements) to DuckDB statements."""
     try:
-        trees = sqlglot.parse(sql, read="bigquery")
+        trees = sqlglot.parse(sql, read=BIGQUERY)
     except ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     return [generate_duckdb(transpile_tree(tree), copy=False) for tree in trees if tree is not None]
@@ -103,7 +109,7 @@ def generate_duckdb(tree: exp.Expression, copy: bool = True) -> str:
     A caller done with the tree passes copy=False: copying a staging model's tree costs
     as much as generating its SQL.
     """
-    generator = _DUCKDB.generator(unsupported_level=ErrorLevel.IGNORE)
+    generator = DUCKDB.generator(unsupported_level=ErrorLevel.IGNORE)
     sql = generator.generate(tree, copy=copy)
     # EXTRACT on a TIMESTAMPTZ depends on the session time zone, which is UTC here as in
     # BigQuery, so that warning does not apply.
@@ -146,12 +152,12 @@ def _share_json_parses(tree: exp.Expression) -> exp.Expression:
                 continue
             # Parsed once per column and copied into each field (sqlglot's parser takes
             # milliseconds per expression, and a staging model reads dozens of fields).
-            listed = sqlglot.parse_one(f"JSON_EXTRACT_STRING({column}, [{', '.join(paths)}])", read="duckdb")
+            listed = sqlglot.parse_one(f"JSON_EXTRACT_STRING({column}, [{', '.join(paths)}])", read=DUCKDB)
             text = f"{_SHARED_LIST}[{_SHARED_INDEX}]"
             template = sqlglot.parse_one(
                 f"CASE WHEN PREFIX({text}, '{{') OR PREFIX({text}, '[') "
                 f"THEN JSON_VALUE({column}, [{_SHARED_PATH}])[1] ->> '$' ELSE {text} END",
-                read="duckdb",
+                read=DUCKDB,
             )
             for node in nodes:
                 index = paths.index(node.expression.sql(dialect="duckdb"))

@@ -223,3 +223,38 @@ def test_a_read_of_chosen_files_gives_the_view_rows_of_those_files(tmp_path):
     assert chosen == viewed == [('{"n": 3}', "gs://b/bronze/clickstream/load_date=2026-01-02/b.jsonl")]
     # A view that takes its columns from the files is read through the view.
     assert LakeFiles(external("gs://b/bronze/clickstream/*", columns=(), file_format="PARQUET"), lake).reader_sql(second) is None
+
+
+FIRST_PARSE_IN_TWO_THREADS = r'''
+import sys, threading
+sys.setswitchinterval(1e-6)  # switch threads as often as possible
+from sqlglot.dialects.dialect import Dialect
+SQL = "CREATE OR REPLACE EXTERNAL TABLE `p.winter_days_bronze.ext_{}` OPTIONS (format = 'CSV', uris = ['gs://b/x/*'])"
+kinds = []
+def second_action():
+    # Starts the moment sqlglot has registered its BigQuery dialect, as a second worker
+    # would if it started while the first was loading it.
+    while "bigquery" not in Dialect._classes:
+        pass
+    from winter_days.elt.engines.duckdb.actions import prepare_script
+    kinds.append(type(prepare_script(SQL.format("b"))[0]).__name__)
+worker = threading.Thread(target=second_action)
+worker.start()
+from winter_days.elt.engines.duckdb.actions import prepare_script
+kinds.append(type(prepare_script(SQL.format("a"))[0]).__name__)
+worker.join()
+print(",".join(sorted(kinds)))
+'''
+
+
+def test_two_actions_reading_bigquery_sql_at_once_in_a_new_process_both_see_external_tables():
+    """A new service worker's first run starts its external tables in two threads at once;
+    neither may read the BigQuery SQL before its dialect is fully loaded (it then went to
+    DuckDB untranslated and the run failed)."""
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", FIRST_PARSE_IN_TWO_THREADS], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "ExternalTable,ExternalTable"
