@@ -31,6 +31,7 @@ from sklearn.metrics import roc_auc_score
 
 from winter_days.config import load_settings
 from winter_days.generators.customers import build_customer_pool
+from winter_days.elt.engines.duckdb.publish import wait_for_after_write
 from winter_days.generators.ground_truth import churn_probabilities
 from winter_days.ml import run_churn_pipeline
 from winter_days.ml.simulated import write_simulated_warehouse
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
             # The machine is shared: a load far above its core count stretches the training
             # step many times over (OpenMP threads wait for cores), so the load goes with the time.
             runs.append((time.perf_counter() - started, max(load_before, os.getloadavg()[0]), result))
+            # Writing the predictions leaves the ELT's standby copy of the warehouse to be
+            # made in the background: done before the next run, and before the folder goes.
+            wait_for_after_write()
         # Every run trains on the same warehouse with the same seed; the figures are the
         # median run's (by time), and the AUC spread over the runs is reported beside them.
         runs.sort(key=lambda run: run[0])
