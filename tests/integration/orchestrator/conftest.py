@@ -11,6 +11,7 @@ from orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY, instal
 from service_process import ServiceProcess
 
 from winter_days.config import Settings, load_settings
+from winter_days.elt.engines.duckdb.publish import wait_for_after_write
 from winter_days.orchestrator.history import RunHistory
 from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunParameters
@@ -32,7 +33,8 @@ def world_template(tmp_path_factory) -> Path:
 
 def install_copy(template: Path, root: Path, monkeypatch) -> Settings:
     """A private copy of a template installation, with its own Dataform project and settings."""
-    shutil.copytree(template / "home", root / "home")
+    # A standby copy of the warehouse names its source file's inode: stale in a copy.
+    shutil.copytree(template / "home", root / "home", ignore=shutil.ignore_patterns(".*.standby-*"))
     shutil.copytree(REPO / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
     for name in list(os.environ):
         if name.startswith("WINTER_DAYS_"):
@@ -60,6 +62,7 @@ def published_template(world_template, tmp_path_factory) -> Path:
     launcher = RunLauncher(settings, options, RunHistory(options.history_path), make_pipeline(settings, options))
     run = launcher.trigger({"source": "test"}, RunParameters()).run
     assert run is not None and run["status"] == "succeeded", run
+    wait_for_after_write()  # the warehouse's standby copy is being made: copies of the home follow
     return root
 
 
