@@ -30,8 +30,8 @@ import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
 from winter_days.config import load_settings
-from winter_days.generators.customers import build_customer_pool
 from winter_days.elt.engines.duckdb.publish import wait_for_after_write
+from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.ground_truth import churn_probabilities
 from winter_days.ml import run_churn_pipeline
 from winter_days.ml.simulated import write_simulated_warehouse

@@ -40,7 +40,7 @@ from typing import Any, Callable
 
 from bench.common import Measure, measure, median_measure, row, step_row, write_results
 from winter_days.config import Settings, load_settings
-from winter_days.elt.engines.duckdb.publish import prepare_standby, wait_for_after_write
+from winter_days.elt.engines.duckdb.publish import leave_out_standbys, prepare_standby, wait_for_after_write
 from winter_days.simulation import DailyVolumes, DaySimulator
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
@@ -140,10 +140,10 @@ def build_history(home: Path, settings: Settings, volumes: DailyVolumes, days: i
 
 
 def copy_home(source: Path, target: Path) -> None:
-    """Copy an installation once the executor's after-run work on it is done; a standby copy
-    of the warehouse names its source file's inode, so a copy of it would be stale."""
+    """Copy an installation once the executor's after-run work on it is done, without its
+    warehouse's standby copy (stale in a copy)."""
     wait_for_after_write()
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.standby-*"))
+    shutil.copytree(source, target, ignore=leave_out_standbys)
 
 
 def remove_home(home: Path) -> None:

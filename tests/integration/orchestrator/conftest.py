@@ -11,7 +11,7 @@ from orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY, instal
 from service_process import ServiceProcess
 
 from winter_days.config import Settings, load_settings
-from winter_days.elt.engines.duckdb.publish import wait_for_after_write
+from winter_days.elt.engines.duckdb.publish import leave_out_standbys, wait_for_after_write
 from winter_days.orchestrator.history import RunHistory
 from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunParameters
@@ -33,8 +33,7 @@ def world_template(tmp_path_factory) -> Path:
 
 def install_copy(template: Path, root: Path, monkeypatch) -> Settings:
     """A private copy of a template installation, with its own Dataform project and settings."""
-    # A standby copy of the warehouse names its source file's inode: stale in a copy.
-    shutil.copytree(template / "home", root / "home", ignore=shutil.ignore_patterns(".*.standby-*"))
+    shutil.copytree(template / "home", root / "home", ignore=leave_out_standbys)
     shutil.copytree(REPO / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
     for name in list(os.environ):
         if name.startswith("WINTER_DAYS_"):

@@ -85,6 +85,12 @@ def start_after_write(published: Path, retired: Path | None = None) -> threading
     return thread
 
 
+def leave_out_standbys(folder: str, names: list[str]) -> set[str]:
+    """For `shutil.copytree(..., ignore=leave_out_standbys)`: a standby names its source
+    file's inode, so in a copy of the folder it would only be stale."""
+    return {name for name in names if name.startswith(".") and ".standby-" in name}
+
+
 def wait_for_after_write() -> None:
     """Wait for this process's after-write threads, e.g. before removing a warehouse's folder."""
     for thread in threading.enumerate():

@@ -6,7 +6,7 @@ import pytest
 
 from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState, Target
 from winter_days.elt.engines.duckdb.actions import ROW_GROUP_ROWS
-from winter_days.elt.engines.duckdb.publish import prepare_standby, wait_for_after_write
+from winter_days.elt.engines.duckdb.publish import leave_out_standbys, prepare_standby, wait_for_after_write
 from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, find_target, select
 
 ST = "winter_days_staging"
@@ -306,6 +306,18 @@ def test_a_write_to_the_published_file_after_the_standby_was_made_is_not_lost(gr
     wait_for_after_write()
     [fresh] = standbys(warehouse_path)
     assert fresh != stale and fresh.read_bytes() == warehouse_path.read_bytes()
+
+
+def test_a_copy_of_the_warehouse_folder_can_leave_the_stale_standby_out(graph, executor, warehouse_path, tmp_path):
+    import shutil
+
+    graph.table(f"{WH}.t", "SELECT 1 AS id")
+    assert executor.run(graph.build()).published
+    wait_for_after_write()
+    assert standbys(warehouse_path)
+    copied = tmp_path / "copied"
+    shutil.copytree(warehouse_path.parent, copied, ignore=leave_out_standbys)
+    assert sorted(p.name for p in copied.iterdir()) == [f".{warehouse_path.name}.lock", warehouse_path.name]
 
 
 def test_no_standby_is_made_for_a_warehouse_folder_removed_after_the_run(tmp_path):
