@@ -43,7 +43,23 @@ class Node:
 
 # (pattern, action, node type, next state): action is push, pop, whole or text.
 _ANY = (r"[\s\S]", "text", None, None)
-_SEPARATOR = (r"[^\S\r\n]*---[^\S\r\n]*$", "whole", NodeType.SEPARATOR, None)
+
+
+def _run(special: str, keywords: tuple[str, ...] = ()) -> tuple[str, str, None, None]:
+    """A run of characters none of which begins another rule of the state at its position.
+
+    Dataform's lexer takes one character at a time when no rule matches; a run of such
+    characters gives the same tree in one step. A character is in the run when it is not
+    one of the state's `special` first characters, not the start of one of its block
+    `keywords` (the keyword rules' own patterns, as lookaheads), and, for white space, not
+    the start of a statement separator.
+    """
+    not_keyword = f"(?!{'|'.join(keywords)})" if keywords else ""
+    return (rf"(?:{not_keyword}[^{special}\s]|[^\S\r\n](?!{_SEPARATOR_PATTERN})|[\r\n])+", "run", None, None)
+
+
+_SEPARATOR_PATTERN = r"[^\S\r\n]*---[^\S\r\n]*$"
+_SEPARATOR = (_SEPARATOR_PATTERN, "whole", NodeType.SEPARATOR, None)
 _SQL_COMMENTS = [
     (r"--.*?$", "whole", NodeType.COMMENT, None),
     (r"/\*[\s\S]*?\*/", "whole", NodeType.COMMENT, None),
@@ -56,19 +72,20 @@ _SQL_QUOTES = [
 ]
 _PLACEHOLDER = (r"\$\{", "push", NodeType.PLACEHOLDER, "js")
 
+_JS_BLOCKS = (r"config \{", r"js \{")
+_SQL_BLOCKS = (r"incremental_where \{", r"pre_operations \{", r"post_operations \{",
+               r'input "[a-zA-Z0-9_-]+"(?:,\s*"[a-zA-Z0-9_-]+")* \{')
+
 _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
     "sql": [
-        (r"config \{", "push", NodeType.JAVASCRIPT, "js"),
-        (r"js \{", "push", NodeType.JAVASCRIPT, "js"),
-        (r"incremental_where \{", "push", NodeType.SQL, "inner_sql"),
-        (r"pre_operations \{", "push", NodeType.SQL, "inner_sql"),
-        (r"post_operations \{", "push", NodeType.SQL, "inner_sql"),
-        (r'input "[a-zA-Z0-9_-]+"(?:,\s*"[a-zA-Z0-9_-]+")* \{', "push", NodeType.SQL, "inner_sql"),
+        *((pattern, "push", NodeType.JAVASCRIPT, "js") for pattern in _JS_BLOCKS),
+        *((pattern, "push", NodeType.SQL, "inner_sql") for pattern in _SQL_BLOCKS),
         _SEPARATOR,
         *_SQL_COMMENTS,
         _PLACEHOLDER,
         (r"`", "text", None, None),
         *_SQL_QUOTES,
+        _run(r"\-/$`'\"", _JS_BLOCKS + _SQL_BLOCKS),
         _ANY,
     ],
     "js": [
@@ -79,6 +96,7 @@ _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
         (r"`", "push", None, "js_template"),
         (r"\{", "push", NodeType.JAVASCRIPT, "js"),
         (r"\}", "pop", None, None),
+        (r"[^/'\"`{}]+", "run", None, None),
         _ANY,
     ],
     "js_template": [
@@ -86,6 +104,7 @@ _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
         (r"\\\$\{`", "text", None, None),
         (r"\$\{", "push", NodeType.JAVASCRIPT, "js"),
         (r"`", "pop", None, None),
+        (r"[^\\$`]+", "run", None, None),
         _ANY,
     ],
     "inner_sql": [
@@ -95,6 +114,7 @@ _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
         (r"\}", "pop", None, None),
         (r"`", "text", None, None),
         *_SQL_QUOTES,
+        _run(r"\-/$}`'\""),
         _ANY,
     ],
     "single": [
@@ -102,6 +122,7 @@ _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
         (r"\\'", "text", None, None),
         _PLACEHOLDER,
         (r"'", "pop", None, None),
+        (r"[^\\\\$']+", "run", None, None),
         _ANY,
     ],
     # Dataform's double-quoted string state has no placeholder rule: `${` there is text
@@ -110,26 +131,34 @@ _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
         (r"\\\\", "text", None, None),
         (r'\\"', "text", None, None),
         (r'"', "pop", None, None),
+        (r'[^\\\\"]+', "run", None, None),
         _ANY,
     ],
     "triple_single": [
         (r"\\\\", "text", None, None),
         _PLACEHOLDER,
         (r"'''", "pop", None, None),
+        (r"[^\\\\$']+", "run", None, None),
         _ANY,
     ],
     "triple_double": [
         (r"\\\\", "text", None, None),
         _PLACEHOLDER,
         (r'"""', "pop", None, None),
+        (r'[^\\\\$"]+', "run", None, None),
         _ANY,
     ],
 }
 
-_COMPILED = {
-    state: re.compile("|".join(f"({pattern})" for pattern, *_ in rules), re.M)
-    for state, rules in _RULES.items()
-}
+def _compile(rules: dict[str, list[tuple[str, str, NodeType | None, str | None]]]) -> dict[str, re.Pattern[str]]:
+    return {state: re.compile("|".join(f"({pattern})" for pattern, *_ in state_rules), re.M)
+            for state, state_rules in rules.items()}
+
+
+_COMPILED = _compile(_RULES)
+# Dataform's own rules, one character at a time where none matches: the reference the runs
+# above must agree with (a test parses random text both ways).
+REFERENCE_RULES = {state: [rule for rule in rules if rule[1] != "run"] for state, rules in _RULES.items()}
 
 
 class LexError(Exception):
@@ -138,18 +167,19 @@ class LexError(Exception):
         self.line = line
 
 
-def parse(code: str) -> Node:
-    """Build the syntax tree of a SQLX file."""
+def parse(code: str, rules: dict | None = None) -> Node:
+    """Build the syntax tree of a SQLX file (`rules`: other token rules, for tests)."""
+    compiled, rules = (_COMPILED, _RULES) if rules is None else (_compile(rules), rules)
     root = Node(NodeType.SQL, 1)
     nodes = [root]
     states = ["sql"]
     pos, line = 0, 1
     while pos < len(code):
         state = states[-1]
-        match = _COMPILED[state].match(code, pos)
+        match = compiled[state].match(code, pos)
         if match is None:  # pragma: no cover - every state ends with a catch-all rule
             raise LexError(line, "unreadable input")
-        _, action, node_type, next_state = _RULES[state][match.lastindex - 1]
+        _, action, node_type, next_state = rules[state][match.lastindex - 1]
         value = match.group(0)
         if action == "push" and node_type is None:
             # A JS template string changes lexer state without opening a tree node.

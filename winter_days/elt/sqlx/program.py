@@ -1,9 +1,11 @@
-"""Turns a parsed SQLX file into the JavaScript program that registers its action.
+"""Turns a project's definition files into the JavaScript programs that register their actions.
 
-The program has the shape Dataform gives it (config object spread over the defaults, one
-context function per SQL part, every SQL statement a JS template literal), so `${...}`,
-`js {}` blocks and comments evaluate exactly as they do in Dataform. Each placeholder also
-records its line in `__wdLine`, so a failing expression is reported at its own line.
+A SQLX file becomes the program Dataform's compiler makes of it (config object spread over
+the defaults, one context function per SQL part, every SQL statement a JS template
+literal), so `${...}`, `js {}` blocks and comments evaluate exactly as they do in Dataform.
+Each placeholder also records its line in `__wdLine`, so a failing expression is reported
+at its own line. A JavaScript definition file runs as a module, in a function named so that
+the runtime can read from the stack which line of the file declared an action.
 """
 
 from __future__ import annotations
@@ -14,9 +16,18 @@ from dataclasses import dataclass, field
 from winter_days.elt.sqlx.lexer import Node, NodeType
 
 CONTEXT_NAMES = ("self", "ref", "resolve", "name", "when", "incremental", "schema", "database")
-CONTEXT_PRELUDE = "\n".join(
-    f"const {name} = ctx.{name} ? ctx.{name}.bind(ctx) : undefined;" for name in CONTEXT_NAMES
-)
+# Dataform binds each of these as `const name = ctx.name ? ctx.name.bind(ctx) : undefined;`;
+# the runtime's __wdBound does the same in one call (fewer lines to parse per file).
+CONTEXT_PRELUDE = f"const {{{', '.join(CONTEXT_NAMES)}, EXPECT}} = __wdBound(ctx);"
+_BLOCKS = ("incremental_where", "pre_operations", "post_operations", "input")
+
+
+class ProgramError(Exception):
+    """A SQLX file Dataform's compiler refuses to turn into a program."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass
@@ -32,11 +43,12 @@ class SqlxParts:
     config: Snippet | None = None
     js: list[Snippet] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
+    where: str | None = None
     pre_operations: list[str] | None = None
     post_operations: list[str] | None = None
+    inputs: list[tuple[list[str], str]] = field(default_factory=list)
     placeholders: list[Snippet] = field(default_factory=list)
     blocks: list[tuple[str, int]] = field(default_factory=list)  # (block keyword, line)
-    first_sql_line: int = 1
 
 
 def _escape_text(text: str, node_type: NodeType | None) -> str:
@@ -83,14 +95,13 @@ _SQL_CHILD_TYPES = (
 
 
 def extract_parts(root: Node) -> SqlxParts:
-    """Split the syntax tree into config, js, statements and operation blocks."""
+    """Split the syntax tree into config, js, statements and the SQL blocks, as Dataform does."""
     parts = SqlxParts()
     for node in root.children:
         if isinstance(node, Node) and node.type is NodeType.JAVASCRIPT:
             text = node.text()
             if text.startswith("config"):
-                if parts.config is not None:
-                    parts.blocks.append(("duplicate config", node.line))
+                # Dataform keeps the last config block of a file.
                 parts.config = Snippet(text[len("config "):], node.line)
             else:
                 parts.js.append(Snippet(text[len("js {"):-1], node.line))
@@ -102,49 +113,54 @@ def extract_parts(root: Node) -> SqlxParts:
             continue
         first = node.children[0]
         last = node.children[-1]
-        keyword = first.split(" ", 1)[0].split('"', 1)[0].strip()
+        assert isinstance(first, str) and isinstance(last, str)
+        keyword = next(k for k in _BLOCKS if first.startswith(k))
         parts.blocks.append((keyword, node.line))
         if len(node.children) == 1:
             inner: list[str | Node] = [first[first.index("{") + 1 : first.rindex("}")]]
         else:
             inner = [first[first.index("{") + 1 :], *node.children[1:-1], last[: last.rindex("}")]]
         statements = _statements(inner, parts)
-        if keyword == "pre_operations":
+        if keyword in ("incremental_where", "input") and len(statements) > 1:
+            raise ProgramError(node.line, f"'{keyword}' code blocks may only contain a single SQL statement.")
+        if keyword == "incremental_where":
+            parts.where = statements[0]
+        elif keyword == "pre_operations":
             parts.pre_operations = statements
         elif keyword == "post_operations":
             parts.post_operations = statements
+        else:
+            label = first[first.index('"') : first.rindex('"') + 1]
+            parts.inputs.append(([piece.strip()[1:-1] for piece in label.split(",")], statements[0]))
     return parts
 
 
-def _contextable(js: str, js_line: int, statements: list[str]) -> str:
-    literals = ", ".join(f"`{statement}`" for statement in statements)
-    return (
-        "(ctx) => {\n"
-        f"{CONTEXT_PRELUDE}\n"
-        f"__wdLine = {js_line};\n"
-        f"{js}\n"
-        f"return [{literals}];\n"
-        "}"
-    )
+def _literals(statements: list[str]) -> str:
+    return ", ".join(f"`{statement}`" for statement in statements)
 
 
-def build_program(file_name: str, base_name: str, parts: SqlxParts) -> str:
-    """The JavaScript that registers this file's action with the runtime."""
-    js = "\n".join(snippet.code for snippet in parts.js)
+def _contextable(js: str, js_line: int, body: str, bind_context: bool = True) -> str:
+    prelude = f"{CONTEXT_PRELUDE}\n" if bind_context else ""
+    return f"(ctx) => {{\n{prelude}__wdLine = {js_line};\n{js}\nreturn {body};\n}}"
+
+
+def sqlx_program(base_name: str, parts: SqlxParts) -> str:
+    """The JavaScript that registers a SQLX file's action with the runtime."""
+    js = "".join(snippet.code for snippet in parts.js)
     js_line = parts.js[0].line if parts.js else 1
     config = parts.config.code if parts.config else "{}"
     config_line = parts.config.line if parts.config else 1
-    optional = {
-        "pre": parts.pre_operations,
-        "post": parts.post_operations,
-    }
-    rendered = {
-        key: (_contextable(js, js_line, value) if value is not None else "undefined")
-        for key, value in optional.items()
-    }
+
+    def optional(statements: list[str] | None) -> str:
+        return _contextable(js, js_line, f"[{_literals(statements)}]") if statements else "undefined"
+
+    where = _contextable(js, js_line, f"`{parts.where}`") if parts.where is not None else "undefined"
+    inputs = ",\n".join(
+        f"{{refName: {json.dumps(label)}, contextable: {_contextable(js, js_line, f'`{value}`', bind_context=False)}}}"
+        for label, value in parts.inputs
+    )
     return (
-        "__wdRegister({\n"
-        f"file: {json.dumps(file_name)},\n"
+        "__wdSqlx({\n"
         f"configLine: {config_line},\n"
         f"config: () => {{ __wdLine = {config_line}; return {{\n"
         f"name: {json.dumps(base_name)},\n"
@@ -152,8 +168,19 @@ def build_program(file_name: str, base_name: str, parts: SqlxParts) -> str:
         f"...{config}\n"
         "}; },\n"
         f"statementCount: {len(parts.statements)},\n"
-        f"sql: {_contextable(js, js_line, parts.statements)},\n"
-        f"pre: {rendered['pre']},\n"
-        f"post: {rendered['post']}\n"
+        f"sql: {_contextable(js, js_line, f'[{_literals(parts.statements)}]')},\n"
+        f"where: {where},\n"
+        f"pre: {optional(parts.pre_operations)},\n"
+        f"post: {optional(parts.post_operations)},\n"
+        f"inputs: [{inputs}]\n"
         "});\n"
+    )
+
+
+def js_program(code: str) -> str:
+    """A JavaScript definition file as a module whose lines are the file's lines."""
+    return (
+        "(function __wdDefinitionFile(module, exports, require) {" + code
+        + "\n})({exports: {}}, {}, function (name) { throw new Error('require(' + JSON.stringify(name) + ')"
+        " is not supported in definition files by this compiler; put shared code in includes/'); });\n"
     )

@@ -20,9 +20,16 @@ _TOP_LEVEL = {
     "defaultLocation": "defaultLocation",
     "defaultAssertionDataset": "assertionSchema",
     "builtinAssertionNamePrefix": "builtinAssertionNamePrefix",
+    "namePrefix": "tablePrefix",
+    "datasetSuffix": "schemaSuffix",
+    "projectSuffix": "databaseSuffix",
+    "disableAssertions": "disableAssertions",
+    "defaultReservation": "defaultReservation",
+    "preserveGovernanceControls": "preserveGovernanceControls",
     "dataformCoreVersion": None,
     "vars": "vars",
 }
+_FLAGS = ("disableAssertions", "preserveGovernanceControls")
 _LINE = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*:(?:\s+(?P<value>.*?))?\s*$")
 
 
@@ -97,8 +104,13 @@ def read_project_config(project_dir: Path, vars_override: dict[str, str] | None 
     variables.update(vars_override or {})
     if variables:
         config["vars"] = variables
-    if raw.get("defaultLocation"):
-        config["defaultLocation"] = str(raw["defaultLocation"])
-    if raw.get("builtinAssertionNamePrefix"):
-        config["builtinAssertionNamePrefix"] = str(raw["builtinAssertionNamePrefix"])
+    for key in ("defaultLocation", "builtinAssertionNamePrefix", "namePrefix", "datasetSuffix", "projectSuffix",
+                "defaultReservation"):
+        if raw.get(key):
+            config[_TOP_LEVEL[key]] = str(raw[key])  # type: ignore[index]
+    for key in _FLAGS:
+        if raw.get(key) not in (None, False, True):
+            raise CompilationError([CompileIssue(SETTINGS_FILE, 1, f"{key} must be true or false")])
+        if raw.get(key):
+            config[key] = True
     return config

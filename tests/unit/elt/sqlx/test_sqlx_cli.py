@@ -27,4 +27,4 @@ def test_compile_errors_exit_non_zero_with_locations(project, settings):
     root = project({"definitions/a.sqlx": 'config { type: "view" }\n\nSELECT * FROM ${ref("ghost")}\n'})
     result = CliRunner().invoke(main, ["elt", "compile", "--project", str(root)])
     assert result.exit_code == 1
-    assert 'definitions/a.sqlx:3: Could not resolve {"name":"ghost"}' in result.output
+    assert 'definitions/a.sqlx:3: Could not resolve "ghost"' in result.output

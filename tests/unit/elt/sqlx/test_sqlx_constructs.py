@@ -98,7 +98,7 @@ def test_builtin_assertions_named_and_written_like_dataform(project):
 
 def test_declaration_assertion_tags_dependencies(project):
     root = project({**SOURCE,
-                    "definitions/a.sqlx": 'config { type: "table", dependencies: ["raw.src"], tags: "x" }\nSELECT 1\n',
+                    "definitions/a.sqlx": 'config { type: "table", dependencies: ["raw.src"], tags: ["x"] }\nSELECT 1\n',
                     "definitions/check.sqlx": 'config { type: "assertion" }\nSELECT * FROM ${ref("a")} WHERE FALSE\n'})
     graph = compile_project(root)
     by = _by_name(graph)

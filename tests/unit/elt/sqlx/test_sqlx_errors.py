@@ -15,7 +15,7 @@ def _errors(root) -> list[tuple[str, int, str]]:
 
 def test_missing_ref_points_at_its_line(project):
     root = project({"definitions/a.sqlx": 'config { type: "view" }\nSELECT 1\nFROM ${ref("ghost")}\n'})
-    assert _errors(root) == [("definitions/a.sqlx", 3, 'Could not resolve {"name":"ghost"}')]
+    assert _errors(root) == [("definitions/a.sqlx", 3, 'Could not resolve "ghost"')]
 
 
 def test_missing_config_dependency(project):
@@ -50,26 +50,51 @@ def test_ambiguous_ref(project):
 
 
 @pytest.mark.parametrize("config, fragment", [
-    ('{ type: "table", materialized: true }', "config property 'materialized' is not supported"),
-    ('{ type: "table", bigquery: { requirePartitionFilter: true } }', "bigquery option 'requirePartitionFilter'"),
-    ('{ type: "table", assertions: { unique: ["a"] } }', "assertions.unique is not supported"),
-    ('{ type: "test" }', "action type 'test' is not supported"),
-    ('{ type: "view", uniqueKey: ["a"] }', "config property 'uniqueKey' is not supported for type 'view'"),
-    ('{ type: "table", dependencies: [{ name: "x", schema: "y" }] }', "must be an object with 'name'"),
+    ('{ type: "table", materialized: true }', 'Unexpected property "materialized"'),
+    ('{ type: "table", assertions: { unique: ["a"] } }', 'Unexpected property "unique" in assertions config'),
+    ('{ type: "view", uniqueKey: ["a"] }', 'Unexpected property "uniqueKey"'),
+    ('{ type: "table", dependencies: [{ name: "x", schema: "y" }] }', 'Unexpected property "schema"'),
+    ('{ type: "incremental", incrementalStrategy: "MERGE" }', "IncrementalStrategy 'merge' requires 'uniqueKey'"),
+    ('{ type: "incremental", onSchemaChange: "DROP" }', 'OnSchemaChange value "DROP" is not supported'),
+    ('{ type: "table", iceberg: { connection: "c" } }', "Apache Iceberg ('iceberg') are not supported by this compiler"),
 ])
-def test_unsupported_config_is_an_error_at_the_config_line(project, config, fragment):
+def test_rejected_config_is_an_error_at_the_config_line(project, config, fragment):
     root = project({"definitions/a.sqlx": f"-- header\n\nconfig {config}\nSELECT 1\n"})
     [(file, line, message)] = _errors(root)
     assert (file, line) == ("definitions/a.sqlx", 3) and fragment in message
 
 
-def test_unsupported_blocks_and_files(project):
-    root = project({"definitions/a.sqlx": 'config { type: "incremental" }\nSELECT 1\n\nincremental_where {\n x > 1\n}\n',
-                    "definitions/legacy.js": 'publish("x").query("SELECT 1");\n'})
+def test_a_rejected_option_is_reported_at_its_own_line(project):
+    root = project({"definitions/a.sqlx": (
+        'config {\n  type: "table",\n  bigquery: {\n    partitionBy: "DATE(ts)",\n    requirePartitionFiltre: true\n'
+        '  }\n}\nSELECT 1\n'),
+        "definitions/v.sqlx": 'config {\n  type: "view",\n  bigquery: {\n    clusterBy: ["a"]\n  }\n}\nSELECT 1\n'})
+    errors = _errors(root)
+    assert [(file, line) for file, line, _ in errors] == [("definitions/a.sqlx", 5), ("definitions/v.sqlx", 4)]
+    assert 'Unexpected property "requirePartitionFiltre" in BigQuery table config' in errors[0][2]
+    assert "partitionBy/clusterBy can be applied only to materialized views" in errors[1][2]
+
+
+def test_what_this_compiler_does_not_support_is_named(project):
+    root = project({"definitions/actions.yaml": "actions: []\n",
+                    "definitions/legacy.js": '\n\npublish("x").query("SELECT 1").type("table");\n'})
     assert _errors(root) == [
-        ("definitions/a.sqlx", 4, "'incremental_where' blocks are not supported by this compiler"),
-        ("definitions/legacy.js", 1, "JavaScript definition files are not supported by this compiler"),
+        ("definitions/actions.yaml", 1, "actions.yaml files are not supported by this compiler; "
+                                        "define the actions in .sqlx or .js files"),
+        ("definitions/legacy.js", 3, "Error: .type() is not supported by this compiler: pass { type: ... } in the "
+                                     "config instead"),
     ]
+
+
+def test_javascript_definition_errors_name_the_line_of_the_file(project):
+    root = project({"definitions/defs.js": (
+        'publish("a", { type: "table" }).query("SELECT 1");\n'
+        '\n'
+        'publish("b", { type: "table", bogus: 1 }).query("SELECT 1");\n'
+        'assert("c").query(ctx => `SELECT * FROM ${ctx.ref("ghost")}`);\n')})
+    errors = _errors(root)
+    assert [(file, line) for file, line, _ in errors] == [("definitions/defs.js", 3), ("definitions/defs.js", 4)]
+    assert 'Unexpected property "bogus"' in errors[0][2] and errors[1][2] == 'Could not resolve "ghost"'
 
 
 def test_javascript_syntax_error_line(project):
@@ -84,8 +109,8 @@ def test_javascript_runtime_error_in_placeholder_line(project):
     assert (file, line) == ("definitions/a.sqlx", 3) and "nothing" in message
 
 
-def test_when_is_not_available_to_operations(project):
-    root = project({"definitions/op.sqlx": 'config { type: "operations" }\n\nSELECT ${when(true, "a")}\n'})
+def test_incremental_is_not_available_to_operations(project):
+    root = project({"definitions/op.sqlx": 'config { type: "operations" }\n\nSELECT ${incremental()}\n'})
     [(file, line, message)] = _errors(root)
     assert (file, line) == ("definitions/op.sqlx", 3) and "TypeError" in message
 
@@ -111,7 +136,7 @@ def test_rules_dataform_enforces(project, body, fragment):
 
 
 def test_settings_errors_name_the_line(project):
-    root = project({}, settings="defaultProject: p\nnamePrefix: pre\n")
-    assert _errors(root) == [("workflow_settings.yaml", 2, "workflow setting 'namePrefix' is not supported by this compiler")]
+    root = project({}, settings="defaultProject: p\nnamePrefixes: pre\n")
+    assert _errors(root) == [("workflow_settings.yaml", 2, "workflow setting 'namePrefixes' is not supported by this compiler")]
     root = project({}, settings="defaultProject: p\nvars:\n  n: 3\n")
     assert _errors(root)[0][:2] == ("workflow_settings.yaml", 3)
