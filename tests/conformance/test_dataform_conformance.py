@@ -1,5 +1,11 @@
 """Our SQLX compiler against the real `dataform compile --json` (@dataform/cli from npm).
 
+A project the real compiler accepts must compile here to the same JSON text; a file it
+rejects must be rejected here too. The real CLI takes seconds to start, so each project runs
+through it once: the project's own models, the constructs project (tests/sqlx_project), and
+three written for these tests (dataform_projects.py): every construct, renaming workflow
+settings, and files the real compiler rejects.
+
 Install once (the Makefile's setup does the same):
     (cd tools/dataform-cli && npm ci)
     (cd dataform && npm install) ; (cd tests/sqlx_project && npm install)
@@ -10,21 +16,22 @@ node is absent or the registry cannot be reached.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from winter_days.elt.sqlx import compile_project
+from tests.conformance.dataform_projects import (CONSTRUCTS, REJECTED, RENAMED, RENAMING_SETTINGS,
+                                                 SETTINGS)
+from winter_days.elt.sqlx import CompilationError, compile_project
 
 REPO = Path(__file__).resolve().parents[2]
 CLI_DIR = REPO / "tools" / "dataform-cli"
 DATAFORM_BIN = CLI_DIR / "node_modules" / ".bin" / "dataform"
 PROJECTS = [REPO / "dataform", REPO / "tests" / "sqlx_project"]
+CORE_SOURCE = REPO / "tests" / "sqlx_project"
 NPM_FLAGS = ["--no-audit", "--no-fund", "--loglevel=error"]
-QUERY_FIELDS = ("query", "incrementalQuery", "queries", "preOps", "postOps", "incrementalPreOps", "incrementalPostOps")
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +54,11 @@ def _core_is_current(project: Path) -> bool:
         modules.stat().st_mtime >= (project / "package.json").stat().st_mtime
 
 
+def _install_core(project: Path) -> None:
+    if not _core_is_current(project):
+        _run(["npm", "install", "--no-package-lock", *NPM_FLAGS], project)
+
+
 @pytest.fixture(scope="module")
 def dataform_cli() -> Path:
     if shutil.which("npm") is None or shutil.which("node") is None:
@@ -56,55 +68,75 @@ def dataform_cli() -> Path:
     return DATAFORM_BIN
 
 
-def _real_compile(cli: Path, project: Path) -> dict:
-    if not _core_is_current(project):
-        _run(["npm", "install", *NPM_FLAGS], project)
+def _real_compile(cli: Path, project: Path) -> tuple[dict, str]:
+    """The real compiler's graph of `project` and the JSON text it printed."""
     done = subprocess.run([str(cli), "compile", str(project), "--json"], capture_output=True, text=True,
                           timeout=300, cwd=project)
-    assert done.returncode == 0, f"dataform compile failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-    return json.loads(done.stdout)
+    try:
+        return json.loads(done.stdout), done.stdout
+    except json.JSONDecodeError:
+        pytest.fail(f"dataform compile printed no graph:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+def _written_project(root: Path, files: dict[str, str], settings: str) -> Path:
+    """A project on disk with the @dataform/core the constructs project pins."""
+    _install_core(CORE_SOURCE)
+    (root / "definitions").mkdir(parents=True)
+    (root / "workflow_settings.yaml").write_text(settings)
+    shutil.copy(CORE_SOURCE / "package.json", root / "package.json")
+    shutil.copytree(CORE_SOURCE / "node_modules", root / "node_modules", symlinks=True)
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
 
 
-def _target(target: dict) -> str:
-    return f"{target.get('database')}.{target.get('schema')}.{target['name']}"
-
-
-def normalise(graph: dict) -> dict:
-    """What must agree: targets, types, dependency edges, every query and op, key flags."""
-    actions = {}
-    for section in ("tables", "operations", "assertions", "declarations"):
-        for action in graph.get(section, []):
-            entry: dict = {"section": section, "type": action.get("type")}
-            entry["dependencies"] = sorted(_target(t) for t in action.get("dependencyTargets", []))
-            for field in QUERY_FIELDS:
-                value = action.get(field)
-                if value is not None:
-                    entry[field] = _squash(value) if isinstance(value, str) else [_squash(v) for v in value]
-            for field in ("disabled", "tags", "uniqueKey", "hasOutput", "protected", "fileName"):
-                entry[field] = action.get(field)
-            if "parentAction" in action:
-                entry["parentAction"] = _target(action["parentAction"])
-            actions[_target(action["target"])] = entry
-    return {
-        "actions": actions,
-        "targets": sorted(_target(t) for t in graph.get("targets", [])),
-        "projectConfig": graph.get("projectConfig"),
-        "graphErrors": graph.get("graphErrors") or {},
-    }
+def _same_json(cli: Path, project: Path) -> None:
+    real, text = _real_compile(cli, project)
+    assert not (real.get("graphErrors") or {}).get("compilationErrors"), real["graphErrors"]
+    ours = compile_project(project)
+    # Field by field first (a readable failure), then the printed text as a whole.
+    for section in ("tables", "operations", "assertions", "declarations", "tests"):
+        assert len(ours.get(section, [])) == len(real.get(section, [])), section
+        for ours_action, real_action in zip(ours.get(section, []), real.get(section, [])):
+            assert ours_action == real_action
+    assert ours == real
+    assert json.dumps(ours, indent=4) == text.rstrip("\n")
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_our_compile_matches_dataform(dataform_cli: Path, project: Path) -> None:
-    real = _real_compile(dataform_cli, project)
-    assert not real.get("graphErrors", {}).get("compilationErrors"), real["graphErrors"]
-    ours = compile_project(project)
-    expected, actual = normalise(real), normalise(ours)
-    assert actual["targets"] == expected["targets"]
-    for target, entry in expected["actions"].items():
-        assert actual["actions"].get(target) == entry, target
-    assert actual == expected
-    assert expected["actions"], "the real compiler produced no actions: nothing was compared"
+    _install_core(project)
+    _same_json(dataform_cli, project)
+
+
+def test_every_supported_construct_compiles_to_the_real_json(dataform_cli: Path, tmp_path: Path) -> None:
+    _same_json(dataform_cli, _written_project(tmp_path / "constructs", CONSTRUCTS, SETTINGS))
+
+
+def test_renaming_settings_compile_to_the_real_json(dataform_cli: Path, tmp_path: Path) -> None:
+    _same_json(dataform_cli, _written_project(tmp_path / "renamed", RENAMED, RENAMING_SETTINGS))
+
+
+def test_files_the_real_compiler_rejects_are_rejected(dataform_cli: Path, tmp_path: Path) -> None:
+    files = {rel: text for rel, (text, _) in REJECTED.items()}
+    files["definitions/src.sqlx"] = 'config { type: "declaration", schema: "raw", name: "src" }\n'
+    project = _written_project(tmp_path / "rejected", files, SETTINGS)
+    real, _ = _real_compile(dataform_cli, project)
+    errors = real["graphErrors"]["compilationErrors"]
+    real_files = {error.get("fileName") for error in errors}
+    # An error found while a query compiles carries no file in the real compiler ("index.js").
+    unplaced = [error["message"] for error in errors if error.get("fileName") == "index.js"]
+    with pytest.raises(CompilationError) as caught:
+        compile_project(project)
+    ours = {}
+    for issue in caught.value.issues:
+        ours.setdefault(issue.file, []).append(issue.message)
+    for rel, (_, fragment) in REJECTED.items():
+        if fragment is None:
+            assert rel not in real_files and rel not in ours, rel
+            continue
+        assert rel in real_files or any(fragment in message for message in unplaced), \
+            f"the real compiler accepts {rel}: move it to the constructs project"
+        assert rel in ours, f"{rel} compiles here, the real compiler rejects it"
+        assert any(fragment in message for message in ours[rel]), (rel, ours[rel])
