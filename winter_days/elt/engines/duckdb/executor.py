@@ -43,6 +43,7 @@ from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
 from winter_days.elt.engines.duckdb.publish import build_copy, fsync_path, remove_retired, retire, start_after_write
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
+from winter_days.elt.engines.duckdb.udfs import bigquery_session
 from winter_days.locking import exclusive_lock, warehouse_lock_path
 
 ActionsCallback = Callable[[list[WorkflowInvocationAction]], None]
@@ -90,9 +91,10 @@ def open_session(
 
 
 def prepare_cursor(con: duckdb.DuckDBPyConnection) -> None:
-    """Per-connection settings: the attached warehouse as default catalog, UTC."""
+    """Per-connection settings: the attached warehouse as default catalog, and BigQuery's
+    session (UTC, the functions DuckDB lacks)."""
     con.execute(f"USE {BUILD_CATALOG}")
-    con.execute("SET TimeZone = 'UTC'")
+    bigquery_session(con)
 
 
 class DuckDBExecutor:
@@ -239,9 +241,10 @@ class _Run:
             if self.cancel.is_set():
                 state, reason = ActionState.CANCELLED, "cancelled while running"
             else:
-                state, reason = ActionState.FAILED, f"{action.file_name or target}: {err}"
+                state, reason = ActionState.FAILED, f"{action.file_name or target}: action {target}: {err}"
         except Exception as err:  # noqa: BLE001 - an unexpected error fails this action, not the run
-            state, reason = ActionState.FAILED, f"{action.file_name or target}: internal error {type(err).__name__}: {err}"
+            state, reason = (ActionState.FAILED,
+                             f"{action.file_name or target}: action {target}: internal error {type(err).__name__}: {err}")
         finally:
             with self.lock:
                 self.running.pop(target, None)

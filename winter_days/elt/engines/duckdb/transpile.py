@@ -59,6 +59,9 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError
 
+from winter_days.elt.engines.duckdb import rewrites_time, rewrites_values, rewriting
+from winter_days.elt.engines.duckdb.functions import UnsupportedFunctionError, check_functions
+
 
 class UnsupportedSqlError(ValueError):
     """BigQuery SQL the local engine cannot run with BigQuery's semantics."""
@@ -66,10 +69,6 @@ class UnsupportedSqlError(ValueError):
 
 NUMERIC_PRECISION, NUMERIC_SCALE = 38, 9
 
-# BigQuery format elements DuckDB's strptime/strftime spell differently. %E*S and %E<n>S
-# are handled separately because parsing needs alternatives (with and without a fraction).
-_FORMAT_ELEMENTS = {"%F": "%Y-%m-%d", "%T": "%H:%M:%S", "%R": "%H:%M", "%D": "%m/%d/%y", "%Ez": "%z", "%Z": "%Z"}
-_FRACTION = re.compile(r"%E(\*|[1-9])S")
 
 # BigQuery casts a STRING to INT64 only from integer text (decimal or 0x hex) and to BOOL
 # only from 'true'/'false'; DuckDB also accepts '1.5' (-> 2), '1e3', 'yes', '1', ...
@@ -128,10 +127,16 @@ def to_duckdb_query(sql: str) -> str:
 
 
 def transpile_tree(tree: exp.Expression) -> exp.Expression:
-    """Apply the BigQuery-semantics rewrites to a parsed BigQuery statement (in place)."""
+    """Apply the BigQuery-semantics rewrites to a parsed BigQuery statement (in place).
+
+    A function the local engine cannot answer as BigQuery does is refused first, by name."""
     if isinstance(tree, exp.Declare):
         raise UnsupportedSqlError("BigQuery scripting (DECLARE) is not supported by the local executor")
-    return _share_json_parses(tree.transform(_rewrite, copy=False))
+    try:
+        check_functions(tree)
+        return _share_json_parses(tree.transform(_rewrite, copy=False))
+    except (UnsupportedFunctionError, rewrites_values.ValueRewriteError) as refused:
+        raise UnsupportedSqlError(str(refused)) from None
 
 
 def _share_json_parses(tree: exp.Expression) -> exp.Expression:
@@ -193,6 +198,9 @@ def _trim_white_space(node: exp.Trim) -> exp.Expression:
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
+    handler = rewriting.HANDLERS.get(type(node))
+    if handler is not None:
+        return handler(node)
     if isinstance(node, exp.Table):
         return _drop_project(node)
     if isinstance(node, exp.CTE) and node.args.get("materialized") is None:
@@ -205,9 +213,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Extract):
         return _extract(node)
     if isinstance(node, exp.TimestampDiff):
+        rewriting.operands_first(node)
         unit = exp.Literal.string(_unit_name(node.args.get("unit")))
         return exp.Anonymous(this="DATE_SUB", expressions=[unit, node.expression, node.this])
     if isinstance(node, (exp.DateAdd, exp.DateSub, exp.DateTrunc)) and not node.meta.get(_OURS):
+        rewriting.operands_first(node)
         return exp.Cast(this=_ours(node.copy()), to=exp.DataType.build("DATE"))
     if isinstance(node, exp.DataType):
         return _numeric(node)
@@ -215,24 +225,25 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _strict_cast(node)
     if isinstance(node, exp.SafeFunc):
         return _safe(node.this)
-    if isinstance(node, (exp.StrToTime, exp.StrToDate, exp.ParseDatetime)):
-        return _parse_time(node, safe=False)
-    if isinstance(node, exp.TimeToStr):
-        return _format_time(node)
     if isinstance(node, exp.Trim) and node.args.get("expression") is None:
         # BigQuery trims every Unicode white space character; DuckDB's TRIM only spaces.
+        rewriting.operands_first(node)
         return _trim_white_space(node)
     if isinstance(node, exp.CountIf):
+        rewriting.operands_first(node)
         counted = exp.Case(ifs=[exp.If(this=node.this.copy(), true=exp.Literal.number(1))])
         return exp.Count(this=counted)
     if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.ArrayAgg):
-        return _array_agg(node.this, ignore_nulls=True)
-    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Limit):
-        return _array_agg(node, ignore_nulls=False)
-    if isinstance(node, exp.FarmFingerprint) or (
-        isinstance(node, exp.Anonymous) and str(node.this).upper() == "FARM_FINGERPRINT"
-    ):
-        raise UnsupportedSqlError("FARM_FINGERPRINT has no DuckDB equivalent; hash with TO_HEX(SHA256(...)) instead")
+        rewriting.operands_first(node.this)
+        return array_agg(node.this, ignore_nulls=True)
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() == "IEEE_DIVIDE" and len(node.expressions) == 2:
+        rewriting.operands_first(node)
+        return rewriting.template("CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=node.expressions[0],
+                                  b=node.expressions[1])
+    if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg):
+        return _numeric_average(node, node.this)
+    if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window):
+        return _numeric_average(None, node)
     return node
 
 
@@ -273,29 +284,67 @@ def _ours(node: exp.Expression) -> exp.Expression:
 
 
 def _strict_cast(node: exp.Cast) -> exp.Expression:
-    pattern = _STRICT_TEXT.get(node.to.this) if isinstance(node.to, exp.DataType) else None
+    """CAST / SAFE_CAST with BigQuery's reading of STRING (to INT64 and BOOL: only integer
+    and true/false text) and writing of STRING and BYTES."""
+    target = node.to.this if isinstance(node.to, exp.DataType) else None
+    safe = isinstance(node, exp.TryCast) or bool(node.args.get("safe"))
     value = node.this
+    if target in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+        rewriting.operands_first(node)
+        return rewrites_values.cast_to_string(node.this, safe)
+    if target in (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY):
+        rewriting.operands_first(node)
+        return rewrites_values.cast_to_bytes(node.this, safe)
+    if target == exp.DataType.Type.BIGINT:
+        rewriting.operands_first(node)
+        return rewrites_values.cast_text_to_int64(node.this, safe)
+    pattern = _STRICT_TEXT.get(target)
     if pattern is None or (isinstance(value, exp.Literal) and not value.is_string):
         return node
+    rewriting.operands_first(node)
+    value = node.this
     is_text = exp.EQ(this=exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), expression=exp.Literal.string("VARCHAR"))
     as_text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
     fits = exp.Anonymous(this="REGEXP_FULL_MATCH", expressions=[as_text, exp.Literal.string(pattern)])
     accepted = exp.or_(
         exp.Is(this=value.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=is_text)), fits
     )
-    if isinstance(node, exp.TryCast) or node.args.get("safe"):
+    if safe:
         checked = exp.Case(ifs=[exp.If(this=accepted, true=value.copy())])
         return _ours(exp.TryCast(this=checked, to=node.to.copy()))
-    message = exp.DPipe(
-        this=exp.Literal.string(f"Bad {'int64' if node.to.this == exp.DataType.Type.BIGINT else 'bool'} value: "),
-        expression=as_text.copy(),
-    )
+    message = exp.DPipe(this=exp.Literal.string("Bad bool value: "), expression=as_text.copy())
     failure = exp.Anonymous(this="ERROR", expressions=[message])
     checked = exp.Case(ifs=[exp.If(this=accepted, true=value.copy())], default=failure)
     return _ours(exp.Cast(this=checked, to=node.to.copy()))
 
 
+def _numeric_average(window: exp.Window | None, average: exp.Avg) -> exp.Expression:
+    """AVG of NUMERIC is NUMERIC in BigQuery (DuckDB's is DOUBLE): SUM / COUNT, exactly."""
+    rewriting.operands_first(average)
+    value = average.this
+    if window is not None:
+        rewriting.operands_first(window)
+
+    def over(aggregate: exp.Expression) -> exp.Expression:
+        if window is None:
+            return aggregate
+        copy = window.copy()
+        copy.set("this", aggregate)
+        return copy
+
+    numeric = rewriting.call("winter_days_numeric_divide",
+                             rewriting.cast(over(exp.Sum(this=value.copy())), "DECIMAL(38, 9)"),
+                             rewriting.cast(over(exp.Count(this=value.copy())), "DECIMAL(38, 9)"))
+    # The type of SUM(value) tells a NUMERIC column (typeof of the bare column would not
+    # bind in an aggregate query).
+    return rewriting.by_type([("numeric", numeric)], over(average.copy()), over(exp.Sum(this=value.copy())),
+                             ["_t LIKE 'DECIMAL%'"])
+
+
 def _numeric(node: exp.DataType) -> exp.DataType:
+    if node.this == exp.DataType.Type.BIGDECIMAL:
+        raise UnsupportedSqlError("BIGNUMERIC is not supported by the local engine: it needs 76 digits and DuckDB's "
+                                  "DECIMAL holds 38; use NUMERIC (29 integer and 9 fractional digits)")
     if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
         return exp.DataType.build(f"DECIMAL({NUMERIC_PRECISION}, {NUMERIC_SCALE})")
     return node
@@ -305,66 +354,13 @@ def _safe(inner: exp.Expression) -> exp.Expression:
     if isinstance(inner, exp.ParseJSON):
         return exp.TryCast(this=inner.this, to=exp.DataType.build("JSON"))
     if isinstance(inner, (exp.StrToTime, exp.StrToDate, exp.ParseDatetime)):
-        return _parse_time(inner, safe=True)
+        return rewrites_time.parse(inner, safe=True)
     if isinstance(inner, exp.Cast):
-        return exp.TryCast(this=inner.this, to=inner.to)
-    return exp.Anonymous(this="TRY", expressions=[inner])
+        return _strict_cast(exp.TryCast(this=inner.this, to=inner.to))
+    return exp.Anonymous(this="TRY", expressions=[inner.transform(_rewrite, copy=False)])
 
 
-def _parse_formats(fmt: str) -> list[str]:
-    """DuckDB strptime formats equivalent to one BigQuery parse format."""
-    for element, duck in _FORMAT_ELEMENTS.items():
-        fmt = fmt.replace(element, duck)
-    match = _FRACTION.search(fmt)
-    if match is None:
-        return [fmt]
-    digits = match.group(1)
-    with_fraction = fmt[: match.start()] + "%S.%f" + fmt[match.end() :]
-    without = fmt[: match.start()] + "%S" + fmt[match.end() :]
-    if digits == "*":
-        return [with_fraction, without]
-    return [with_fraction]
-
-
-def _parse_time(node: exp.Expression, safe: bool) -> exp.Expression:
-    fmt_node = node.args.get("format")
-    if not isinstance(fmt_node, exp.Literal) or not fmt_node.is_string:
-        raise UnsupportedSqlError("PARSE_* with a non-literal format is not supported locally")
-    formats = _parse_formats(fmt_node.this)
-    value = node.this
-    if not any(y in f for f in formats for y in ("%Y", "%y", "%G")):
-        # BigQuery fills a missing year with 1970.
-        value = exp.DPipe(this=exp.Literal.string("1970 "), expression=value)
-        formats = ["%Y " + f for f in formats]
-    fmt_arg: exp.Expression = (
-        exp.Literal.string(formats[0])
-        if len(formats) == 1
-        else exp.Array(expressions=[exp.Literal.string(f) for f in formats])
-    )
-    parsed = exp.Anonymous(this="TRY_STRPTIME" if safe else "STRPTIME", expressions=[value, fmt_arg])
-    target = {exp.StrToDate: "DATE", exp.ParseDatetime: "TIMESTAMP"}.get(type(node), "TIMESTAMPTZ")
-    return exp.Cast(this=parsed, to=exp.DataType.build(target))
-
-
-def _format_time(node: exp.TimeToStr) -> exp.Expression:
-    fmt_node = node.args.get("format")
-    if not isinstance(fmt_node, exp.Literal) or not fmt_node.is_string:
-        return node
-    fmt = fmt_node.this
-    for element, duck in _FORMAT_ELEMENTS.items():
-        fmt = fmt.replace(element, duck)
-
-    def fraction(match: re.Match[str]) -> str:
-        digits = match.group(1)
-        return {"3": "%S.%g", "6": "%S.%f", "9": "%S.%n"}.get(digits, "%S.%f")
-
-    fmt = _FRACTION.sub(fraction, fmt)
-    node = node.copy()
-    node.set("format", exp.Literal.string(fmt))
-    return node
-
-
-def _array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
+def array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
     """ARRAY_AGG([IGNORE NULLS] [ORDER BY] [LIMIT n]) as DuckDB spells it."""
     body = node.this
     count = None
@@ -378,3 +374,6 @@ def _array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
     if count is None:
         return agg
     return exp.Anonymous(this="LIST_SLICE", expressions=[agg, exp.Literal.number(1), count.copy()])
+
+
+rewriting.REWRITE.append(_rewrite)

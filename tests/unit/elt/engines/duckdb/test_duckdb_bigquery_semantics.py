@@ -184,15 +184,18 @@ def test_a_cte_runs_once_per_reference_as_in_bigquery(bigquery):
     ) == (10,)
 
 
-def test_farm_fingerprint_is_refused_rather_than_hashed_differently():
-    with pytest.raises(UnsupportedSqlError, match="FARM_FINGERPRINT"):
-        to_duckdb_query("SELECT FARM_FINGERPRINT('abc')")
-
-
-def test_a_function_duckdb_cannot_express_is_refused_with_the_reason():
-    # sqlglot would write APPROX_TOP_K, whose result has another type than BigQuery's.
-    with pytest.raises(UnsupportedSqlError, match="APPROX_TOP_K cannot be transpiled"):
+def test_a_function_outside_the_checked_list_is_refused_by_name():
+    # sqlglot would write DuckDB's APPROX_TOP_K, whose result has another type than BigQuery's.
+    with pytest.raises(UnsupportedSqlError, match=r"APPROX_TOP_COUNT\(\) is not supported by the local engine"):
         to_duckdb_query("SELECT APPROX_TOP_COUNT(x, 2) FROM t")
+    with pytest.raises(UnsupportedSqlError, match=r"MY_UDF\(\) is not a BigQuery function the local engine knows"):
+        to_duckdb_query("SELECT MY_UDF(x) FROM t")
+
+
+def test_functions_nested_in_rewritten_expressions_are_rewritten_too(bigquery):
+    # The operands of a rewritten call are rewritten before it (sqlglot does not revisit them).
+    assert bigquery("SELECT CAST(SUBSTR('x0x1F', 0, 5) AS STRING), SAFE_CAST(SUBSTR('a0x10', 2) AS INT64) / 0.5") == (
+        "x0x1F", 32.0)
 
 
 def test_extract_from_a_timestamp_is_accepted_since_sessions_run_in_utc(bigquery):

@@ -1,0 +1,128 @@
+"""Every function of BigQuery's GoogleSQL reference, by the reference page that documents it.
+
+The names come from the pages' function lists; functions.py says which of them the local
+engine runs with BigQuery's meaning. A page's address is
+https://cloud.google.com/bigquery/docs/reference/standard-sql/<page>.
+"""
+
+from __future__ import annotations
+
+CATALOG: dict[str, tuple[str, ...]] = {
+    "aggregate_functions": (
+        "ANY_VALUE", "ARRAY_AGG", "ARRAY_CONCAT_AGG", "AVG", "BIT_AND", "BIT_OR", "BIT_XOR", "COUNT", "COUNTIF",
+        "GROUPING", "LOGICAL_AND", "LOGICAL_OR", "MAX", "MIN", "STRING_AGG", "SUM",
+    ),
+    "approximate_aggregate_functions": (
+        "APPROX_COUNT_DISTINCT", "APPROX_QUANTILES", "APPROX_TOP_COUNT", "APPROX_TOP_SUM",
+    ),
+    "array_functions": (
+        "ARRAY", "ARRAY_AVG", "ARRAY_CONCAT", "ARRAY_FILTER", "ARRAY_FIRST", "ARRAY_INCLUDES",
+        "ARRAY_INCLUDES_ALL", "ARRAY_INCLUDES_ANY", "ARRAY_IS_DISTINCT", "ARRAY_LAST", "ARRAY_LENGTH",
+        "ARRAY_MAX", "ARRAY_MIN", "ARRAY_REVERSE", "ARRAY_SLICE", "ARRAY_SUM", "ARRAY_TO_STRING",
+        "ARRAY_TRANSFORM", "ARRAY_ZIP", "FLATTEN", "GENERATE_ARRAY", "GENERATE_DATE_ARRAY",
+        "GENERATE_TIMESTAMP_ARRAY",
+    ),
+    "bit_functions": (
+        "BIT_COUNT",
+    ),
+    "conditional_expressions": (
+        "CASE", "COALESCE", "IF", "IFNULL", "NULLIF", "NULLIFZERO", "ZEROIFNULL",
+    ),
+    "conversion_functions": (
+        "CAST", "PARSE_BIGNUMERIC", "PARSE_NUMERIC", "SAFE_CAST",
+    ),
+    "date_functions": (
+        "CURRENT_DATE", "DATE", "DATE_ADD", "DATE_DIFF", "DATE_FROM_UNIX_DATE", "DATE_SUB", "DATE_TRUNC",
+        "EXTRACT", "FORMAT_DATE", "LAST_DAY", "PARSE_DATE", "UNIX_DATE",
+    ),
+    "datetime_functions": (
+        "CURRENT_DATETIME", "DATETIME", "DATETIME_ADD", "DATETIME_DIFF", "DATETIME_SUB", "DATETIME_TRUNC",
+        "EXTRACT", "FORMAT_DATETIME", "LAST_DAY", "PARSE_DATETIME",
+    ),
+    "debugging_functions": (
+        "ERROR", "IFERROR", "ISERROR", "NULLIFERROR",
+    ),
+    "geography_functions": (
+        "S2_CELLIDFROMPOINT", "S2_COVERINGCELLIDS", "ST_ANGLE", "ST_AREA", "ST_ASBINARY", "ST_ASGEOJSON",
+        "ST_ASKML", "ST_ASTEXT", "ST_AZIMUTH", "ST_BOUNDARY", "ST_BOUNDINGBOX", "ST_BUFFER",
+        "ST_BUFFERWITHTOLERANCE", "ST_CENTROID", "ST_CLOSESTPOINT", "ST_CLUSTERDBSCAN", "ST_CONTAINS",
+        "ST_CONVEXHULL", "ST_COVEREDBY", "ST_COVERS", "ST_DIFFERENCE", "ST_DIMENSION", "ST_DISJOINT",
+        "ST_DISTANCE", "ST_DUMP", "ST_DUMPPOINTS", "ST_DWITHIN", "ST_ENDPOINT", "ST_EQUALS", "ST_EXTENT",
+        "ST_EXTERIORRING", "ST_GEOGFROM", "ST_GEOGFROMGEOJSON", "ST_GEOGFROMKML", "ST_GEOGFROMTEXT",
+        "ST_GEOGFROMWKB", "ST_GEOGPOINT", "ST_GEOGPOINTFROMGEOHASH", "ST_GEOHASH", "ST_GEOMETRYTYPE",
+        "ST_HAUSDORFFDISTANCE", "ST_HAUSDORFFDWITHIN", "ST_INTERIORRINGS", "ST_INTERSECTION", "ST_INTERSECTS",
+        "ST_INTERSECTSBOX", "ST_ISCLOSED", "ST_ISCOLLECTION", "ST_ISEMPTY", "ST_ISRING", "ST_LENGTH",
+        "ST_LINEINTERPOLATEPOINT", "ST_LINELOCATEPOINT", "ST_LINESUBSTRING", "ST_MAKELINE", "ST_MAKEPOLYGON",
+        "ST_MAKEPOLYGONORIENTED", "ST_MAXDISTANCE", "ST_NPOINTS", "ST_NUMGEOMETRIES", "ST_NUMPOINTS",
+        "ST_PERIMETER", "ST_POINTN", "ST_SIMPLIFY", "ST_SNAPTOGRID", "ST_STARTPOINT", "ST_TOUCHES", "ST_UNION",
+        "ST_UNION_AGG", "ST_WITHIN", "ST_X", "ST_Y",
+    ),
+    "hash_functions": (
+        "FARM_FINGERPRINT", "HIGHWAY_FINGERPRINT128", "MD5", "SHA1", "SHA256", "SHA512",
+    ),
+    "hll_functions": (
+        "HLL_COUNT.EXTRACT", "HLL_COUNT.INIT", "HLL_COUNT.MERGE", "HLL_COUNT.MERGE_PARTIAL",
+    ),
+    "interval_functions": (
+        "EXTRACT", "JUSTIFY_DAYS", "JUSTIFY_HOURS", "JUSTIFY_INTERVAL", "MAKE_INTERVAL",
+    ),
+    "json_functions": (
+        "BOOL", "BOOL_ARRAY", "INT64", "INT64_ARRAY", "JSON_ARRAY", "JSON_ARRAY_APPEND", "JSON_ARRAY_INSERT",
+        "JSON_CONTAINS", "JSON_EXTRACT", "JSON_EXTRACT_ARRAY", "JSON_EXTRACT_SCALAR", "JSON_EXTRACT_STRING_ARRAY",
+        "JSON_FLATTEN", "JSON_OBJECT", "JSON_QUERY", "JSON_QUERY_ARRAY", "JSON_REMOVE", "JSON_SET",
+        "JSON_STRIP_NULLS", "JSON_TYPE", "JSON_VALUE", "JSON_VALUE_ARRAY", "LAX_BOOL", "LAX_BOOL_ARRAY",
+        "LAX_INT64", "LAX_INT64_ARRAY", "LAX_STRING", "LAX_STRING_ARRAY", "PARSE_JSON", "SAFE_TO_JSON",
+        "STRING_ARRAY", "TO_JSON", "TO_JSON_STRING",
+    ),
+    "mathematical_functions": (
+        "ABS", "ACOS", "ACOSH", "ASIN", "ASINH", "ATAN", "ATAN2", "ATANH", "CBRT", "CEIL", "CEILING", "COS",
+        "COSH", "COSINE_DISTANCE", "COT", "COTH", "CSC", "CSCH", "DIV", "EUCLIDEAN_DISTANCE", "EXP", "FLOOR",
+        "GREATEST", "IEEE_DIVIDE", "IS_INF", "IS_NAN", "LEAST", "LN", "LOG", "LOG10", "MOD", "PI",
+        "PI_BIGNUMERIC", "PI_NUMERIC", "POW", "POWER", "RAND", "RANGE_BUCKET", "ROUND", "SAFE_ADD", "SAFE_DIVIDE",
+        "SAFE_MULTIPLY", "SAFE_NEGATE", "SAFE_SUBTRACT", "SEC", "SECH", "SIGN", "SIN", "SINH", "SQRT", "TAN",
+        "TANH", "TRUNC",
+    ),
+    "navigation_functions": (
+        "FIRST_VALUE", "LAG", "LAST_VALUE", "LEAD", "NTH_VALUE", "PERCENTILE_CONT", "PERCENTILE_DISC",
+    ),
+    "net_functions": (
+        "NET.FORMAT_IP", "NET.FORMAT_PACKED_IP", "NET.HOST", "NET.IPV4_FROM_INT64", "NET.IPV4_TO_INT64",
+        "NET.IP_FROM_STRING", "NET.IP_IN_NET", "NET.IP_NET_MASK", "NET.IP_TO_STRING", "NET.IP_TRUNC",
+        "NET.MAKE_NET", "NET.PARSE_IP", "NET.PARSE_PACKED_IP", "NET.PUBLIC_SUFFIX", "NET.REG_DOMAIN",
+        "NET.SAFE_IP_FROM_STRING",
+    ),
+    "numbering_functions": (
+        "CUME_DIST", "DENSE_RANK", "IS_FIRST", "IS_LAST", "NTILE", "PERCENT_RANK", "RANK", "ROW_NUMBER",
+    ),
+    "range-functions": (
+        "GENERATE_RANGE_ARRAY", "RANGE", "RANGE_CONTAINS", "RANGE_END", "RANGE_INTERSECT", "RANGE_OVERLAPS",
+        "RANGE_SESSIONIZE", "RANGE_START",
+    ),
+    "security_functions": (
+        "SESSION_USER",
+    ),
+    "statistical_aggregate_functions": (
+        "CORR", "COVAR_POP", "COVAR_SAMP", "STDDEV", "STDDEV_POP", "STDDEV_SAMP", "VARIANCE", "VAR_POP",
+        "VAR_SAMP",
+    ),
+    "string_functions": (
+        "ASCII", "BYTE_LENGTH", "CHARACTER_LENGTH", "CHAR_LENGTH", "CHR", "CODE_POINTS_TO_BYTES",
+        "CODE_POINTS_TO_STRING", "COLLATE", "CONCAT", "EDIT_DISTANCE", "ENDS_WITH", "FORMAT", "FROM_BASE32",
+        "FROM_BASE64", "FROM_HEX", "INITCAP", "INSTR", "LEFT", "LENGTH", "LOWER", "LPAD", "LTRIM", "NORMALIZE",
+        "NORMALIZE_AND_CASEFOLD", "OCTET_LENGTH", "REGEXP_CONTAINS", "REGEXP_EXTRACT", "REGEXP_EXTRACT_ALL",
+        "REGEXP_EXTRACT_GROUPS", "REGEXP_INSTR", "REGEXP_MATCH", "REGEXP_REPLACE", "REGEXP_SUBSTR", "REPEAT",
+        "REPLACE", "REVERSE", "RIGHT", "RPAD", "RTRIM", "SAFE_CONVERT_BYTES_TO_STRING", "SOUNDEX", "SPLIT",
+        "SPLIT_SUBSTR", "STARTS_WITH", "STRPOS", "SUBSTR", "SUBSTRING", "TO_BASE32", "TO_BASE64",
+        "TO_CODE_POINTS", "TO_HEX", "TRANSLATE", "TRIM", "UNICODE", "UPPER",
+    ),
+    "time_functions": (
+        "CURRENT_TIME", "EXTRACT", "FORMAT_TIME", "PARSE_TIME", "TIME", "TIME_ADD", "TIME_DIFF", "TIME_SUB",
+        "TIME_TRUNC",
+    ),
+    "timestamp_functions": (
+        "CURRENT_TIMESTAMP", "EXTRACT", "FORMAT_TIMESTAMP", "PARSE_TIMESTAMP", "TIMESTAMP", "TIMESTAMP_ADD",
+        "TIMESTAMP_DIFF", "TIMESTAMP_FROM_UNIX_MICROS", "TIMESTAMP_FROM_UNIX_MILLIS",
+        "TIMESTAMP_FROM_UNIX_SECONDS", "TIMESTAMP_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_SECONDS",
+        "TIMESTAMP_SUB", "TIMESTAMP_TRUNC", "UNIX_MICROS", "UNIX_MILLIS", "UNIX_SECONDS", "STRING",
+    ),
+}
