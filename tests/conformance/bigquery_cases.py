@@ -293,6 +293,7 @@ CASES = [
              "FROM UNNEST(['a', 'b', 'c']) AS x WITH OFFSET AS off", ["a:0", "b:1", "c:2"]),
     c(QUERY, "SELECT SUM(off) FROM UNNEST([10, 20, 30]) WITH OFFSET AS off", 3),
     c(QUERY, "SELECT COUNT(*) FROM UNNEST(CAST(NULL AS ARRAY<INT64>)) AS x WITH OFFSET", 0),
+    c(QUERY, "SELECT SUM(v), MAX(d) FROM UNNEST([STRUCT(1 AS d, 2 AS v), (3, 4)])", 6, 3),
     c(ARR, "SELECT [10, 20, 30][OFFSET(0)], [10, 20, 30][ORDINAL(1)], [10, 20, 30][SAFE_OFFSET(3)], "
            "[10, 20, 30][SAFE_ORDINAL(0)]", 10, 10, None, None),
     c(ARR, "SELECT [10, 20, 30][2], ['a', 'b'][OFFSET(1)]", 30, "b"),

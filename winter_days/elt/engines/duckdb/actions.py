@@ -26,6 +26,7 @@ from winter_days.elt.engines.duckdb.external import (
 )
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
+from winter_days.elt.engines.duckdb.incremental import IncrementalWrite
 from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
 
 FAILING_ROWS_SAMPLE = 5
@@ -35,7 +36,6 @@ ROW_GROUP_ROWS = 122_880
 # A full build whose (row group, partition) pairs exceed this many times what a sorted
 # table would have is rewritten sorted.
 SCATTER_TOLERANCE = 2
-_DELTA = "winter_days_incremental_delta"
 
 
 class AssertionFailed(Exception):
@@ -98,7 +98,8 @@ class ActionRunner:
 
     def _incremental(self, action: Action) -> None:
         exists = self._relation_type(action) == "BASE TABLE"
-        if self.full_refresh or not exists:
+        # A protected table is never rebuilt, not even by a full refresh (Dataform's rule).
+        if (self.full_refresh and not action.protected) or not exists:
             if action.partition_by:
                 self._table_or_view(action, "table", arrange=bool(action.storage_order))
             else:
@@ -106,32 +107,11 @@ class ActionRunner:
             return
         self._ops(action.incremental_pre_ops, action)
         query = prepare_query(action.incremental_query).resolve(self.con, self.relations.listing)
-        columns = [row[0] for row in self.con.execute(f"DESCRIBE {self._relation(action)}").fetchall()]
-        column_list = ", ".join(f'"{c}"' for c in columns)
-        relation = self._relation(action)
-        source = f"(SELECT {column_list} FROM ({query}))"
-        if action.unique_key:
-            # Staged once so the BigQuery rule below and the MERGE read the same rows.
-            self._execute_incremental(f"CREATE OR REPLACE TEMP TABLE {_DELTA} AS {source[1:-1]}", action, columns)
-            self._check_one_source_row_per_target(action, relation)
-            on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
-            updates = ", ".join(f'"{c}" = source."{c}"' for c in columns)
-            values = ", ".join(f'source."{c}"' for c in columns)
-            statement = (
-                f"MERGE INTO {relation} AS target USING {_DELTA} AS source ON {on} "
-                f"WHEN MATCHED THEN UPDATE SET {updates} "
-                f"WHEN NOT MATCHED THEN INSERT ({column_list}) VALUES ({values})"
-            )
-        else:
-            statement = f"INSERT INTO {relation} ({column_list}) {source[1:-1]}"
-        result = self._execute_incremental(statement, action, columns).fetchone()
-        self.outcome.rows_affected = int(result[0]) if result else None
-        if action.unique_key:
-            self._execute(f"DROP TABLE {_DELTA}")
+        self.outcome.rows_affected = IncrementalWrite(self, action, query).run()
         self._ops(action.incremental_post_ops, action)
         self.outcome.rows = self._count(action.local_name)
 
-    def _execute_incremental(self, statement: str, action: Action, columns: list[str]) -> duckdb.DuckDBPyConnection:
+    def execute_incremental(self, statement: str, action: Action, columns: list[str]) -> duckdb.DuckDBPyConnection:
         """Run a statement of the incremental query over the existing table's `columns`."""
         try:
             return self._execute(statement)
@@ -142,11 +122,17 @@ class ActionRunner:
     def _explain_changed_columns(self, action: Action, columns: list[str]) -> None:
         """Raise a clear error when an incremental query failed because the table was built
         by an earlier version of the model, with other columns than the model makes now."""
-        try:
-            query = prepare_query(action.query).sql
-            wanted = [row[0] for row in self.con.execute(f"DESCRIBE {query}").fetchall()]
-        except duckdb.Error:
-            return  # the full query does not bind either: the original error says why
+        wanted = None
+        # The incremental query may read the table itself (and so not bind); the full query
+        # makes the same columns.
+        for sql in (action.incremental_query, action.query):
+            try:
+                wanted = [row[0] for row in self.con.execute(f"DESCRIBE {prepare_query(sql).sql}").fetchall()]
+                break
+            except duckdb.Error:
+                continue
+        if wanted is None:
+            return  # neither query binds: the original error says why
         added = [c for c in wanted if c not in columns]
         removed = [c for c in columns if c not in wanted]
         if added or removed:
@@ -159,19 +145,19 @@ class ActionRunner:
                 f"rebuild it once with: winter-days elt run --full-refresh --actions {action.target.name}"
             )
 
-    def _check_one_source_row_per_target(self, action: Action, relation: str) -> None:
+    def check_one_source_row_per_target(self, action: Action, relation: str, staged: str) -> None:
         """BigQuery fails a MERGE in which one target row matches several source rows."""
         keys = ", ".join(f'source."{k}"' for k in action.unique_key)
         # Only a key that repeats in the batch can match one target row twice; the batch is
         # a day's rows, the target all of history, so look there only when one repeats.
         repeated = self._execute(
-            f"SELECT 1 FROM {_DELTA} AS source GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
+            f"SELECT 1 FROM {staged} AS source GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
         ).fetchone()
         if repeated is None:
             return
         on = " AND ".join(f'target."{k}" = source."{k}"' for k in action.unique_key)
         row = self._execute(
-            f"SELECT {keys}, COUNT(*) FROM {_DELTA} AS source "
+            f"SELECT {keys}, COUNT(*) FROM {staged} AS source "
             f"WHERE EXISTS (SELECT 1 FROM {relation} AS target WHERE {on}) "
             f"GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
         ).fetchone()
@@ -277,8 +263,13 @@ class ActionRunner:
         return self.relations.get(action.target.schema, action.target.name)
 
     @staticmethod
-    def _relation(action: Action) -> str:
+    def relation(action: Action) -> str:
         return f'"{action.target.schema}"."{action.target.name}"'
+
+    _relation = relation
+
+    def execute(self, statement: str) -> duckdb.DuckDBPyConnection:
+        return self._execute(statement)
 
     def _count(self, local_name: str) -> int:
         schema, name = local_name.split(".", 1)

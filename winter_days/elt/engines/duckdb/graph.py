@@ -38,6 +38,13 @@ class Action:
     queries: tuple[str, ...] = ()
     has_output: bool = False
     parent: Target | None = None
+    # Incremental tables: never rebuilt when protected; schema reconciliation and write
+    # strategy as Dataform's (incremental.py).
+    protected: bool = False
+    on_schema_change: str = "IGNORE"
+    incremental_strategy: str = ""
+    update_partition_filter: str = ""
+    incremental_predicates: tuple[str, ...] = ()
 
     @property
     def local_name(self) -> str:
@@ -140,15 +147,29 @@ def _common(raw: Mapping[str, Any], kind: str, **extra: Any) -> Action:
     )
 
 
+def _incremental_query(raw: Mapping[str, Any]) -> str:
+    """The query an incremental write runs: Dataform wraps it in the legacy `where`."""
+    query = raw.get("incrementalQuery", "") or raw.get("query", "")
+    where = raw.get("where")
+    return f"\n  select * from ({query}) as subquery\n    where {where}" if where else query
+
+
 def _table(raw: Mapping[str, Any]) -> Action:
     kind = str(raw.get("type", "table"))
     if kind not in TABLE_KINDS:
         raise GraphError(f"{raw.get('fileName', '?')}: table type {kind!r} is not supported locally")
+    bigquery = raw.get("bigquery") or {}
+    # A materialized view is a view whose result BigQuery keeps up to date: locally, a view.
     return _common(
         raw,
         kind,
         query=raw.get("query", ""),
-        incremental_query=raw.get("incrementalQuery", "") or raw.get("query", ""),
+        incremental_query=_incremental_query(raw),
+        protected=bool(raw.get("protected")),
+        on_schema_change=str(raw.get("onSchemaChange") or "IGNORE"),
+        incremental_strategy=str(raw.get("incrementalStrategy") or ""),
+        update_partition_filter=str(bigquery.get("updatePartitionFilter") or ""),
+        incremental_predicates=tuple(bigquery.get("incrementalPredicates") or ()),
         pre_ops=tuple(raw.get("preOps") or ()),
         post_ops=tuple(raw.get("postOps") or ()),
         incremental_pre_ops=tuple(raw.get("incrementalPreOps") or ()),

@@ -180,12 +180,20 @@ def _subscript(node: exp.Bracket) -> exp.Expression:
 @handles(exp.Unnest)
 def _unnest(node: exp.Unnest) -> exp.Expression:
     offset = node.args.get("offset")
-    if offset is None or not isinstance(node.parent, (exp.From, exp.Join)):
+    if not isinstance(node.parent, (exp.From, exp.Join)):
         return node
+    alias = node.args.get("alias")
+    if not offset:
+        if alias is not None or len(node.expressions) != 1:
+            return node
+        # Without an alias, BigQuery makes the fields of an array of STRUCTs the columns.
+        operands_first(node)
+        flat = exp.select(exp.Anonymous(this="UNNEST", expressions=[
+            node.expressions[0].copy(), exp.PropertyEQ(this=exp.to_identifier("recursive"), expression=exp.true())]))
+        return exp.Subquery(this=flat, alias=exp.TableAlias(this=exp.to_identifier(f"_wd_unnest_{id(node) % 100000}")))
     operands_first(node)
     # WITH OFFSET counts from 0 (DuckDB's WITH ORDINALITY from 1): zip the values with 0..n-1.
     array = node.expressions[0]
-    alias = node.args.get("alias")
     value_name = alias.columns[0] if alias is not None and alias.columns else exp.to_identifier("_wd_value")
     offset_name = offset if isinstance(offset, exp.Identifier) else exp.to_identifier("offset")
     select = exp.select(

@@ -126,6 +126,18 @@ def to_duckdb_query(sql: str) -> str:
     return statements[0]
 
 
+def to_duckdb_expression(sql: str) -> str:
+    """One BigQuery expression (a partition expression, a predicate) in DuckDB."""
+    select = to_duckdb_query(f"SELECT {sql}")
+    tree = sqlglot.parse_one(select, read=DUCKDB)
+    return tree.expressions[0].sql(dialect=DUCKDB)
+
+
+def to_duckdb_condition(sql: str) -> str:
+    """A BigQuery condition in DuckDB (its column references kept as written)."""
+    return to_duckdb_expression(f"({sql})")
+
+
 def transpile_tree(tree: exp.Expression) -> exp.Expression:
     """Apply the BigQuery-semantics rewrites to a parsed BigQuery statement (in place).
 
