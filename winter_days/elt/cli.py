@@ -29,7 +29,8 @@ def default_project_dir(settings: object) -> Path:
     return Path(configured) if configured else Path("dataform")
 
 
-@click.group(cls=LazyGroup, lazy={"run": "winter_days.elt.engines.duckdb.cli:run_command"})
+@click.group(cls=LazyGroup, lazy={"run": "winter_days.elt.engines.duckdb.cli:run_command",
+                                   "test": "winter_days.elt.unit_tests:test_command"})
 def elt() -> None:
     """ELT: compile the SQLX project and run its actions."""
 

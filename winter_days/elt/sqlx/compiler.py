@@ -39,9 +39,13 @@ def _project_files(root: Path, folder: str) -> list[str]:
     return sorted(found)
 
 
+LOCAL_TESTS = "unit_tests"  # local-only unit tests: Dataform does not read this folder
+
+
 class _Compiler:
-    def __init__(self, project_dir: Path, vars_override: dict[str, str] | None):
+    def __init__(self, project_dir: Path, vars_override: dict[str, str] | None, local_tests: bool = False):
         self.root = project_dir
+        self.local_tests = local_tests
         self.project = read_project_config(project_dir, vars_override)
         self.canonical = {k: self.project[k] for k in ("warehouse", "defaultSchema", "defaultDatabase",
                                                        "assertionSchema") if k in self.project}
@@ -98,6 +102,9 @@ class _Compiler:
                 self._run_sqlx(batch)  # Dataform runs the files in order: the batch first
                 batch = []
                 self._load_js(rel)
+        if self.local_tests and (self.root / LOCAL_TESTS).is_dir():
+            batch += [program for rel in _project_files(self.root, LOCAL_TESTS) if rel.endswith(".sqlx")
+                      for program in [self._sqlx_program(rel)] if program is not None]
         self._run_sqlx(batch)
 
     def _sqlx_program(self, rel: str) -> tuple[str, str, SqlxParts] | None:
@@ -400,7 +407,7 @@ class _Compiler:
         if dataset is None or not dataset.is_dataset:
             test.problems.append(Problem(f"Dataset {stringify_resolvable(test.test_target)} could not be found."))
             return
-        if dataset.kind == "incremental":
+        if dataset.kind == "incremental" and not test.file.startswith(f"{LOCAL_TESTS}/"):
             test.problems.append(Problem("Running tests on incremental datasets is not yet supported."))
             return
         self.replacing = test
@@ -514,12 +521,15 @@ def _input_key(wanted: Any) -> tuple:
     return (target.get("database"), target.get("schema"), target.get("name"))
 
 
-def compile_project(project_dir: Path, vars: dict[str, str] | None = None) -> dict:
+def compile_project(project_dir: Path, vars: dict[str, str] | None = None, local_tests: bool = False) -> dict:
     """Compile `project_dir` into the JSON of `dataform compile --json`.
 
-    Raises CompilationError listing every (file, line, message) found.
+    `local_tests` adds the unit tests of the project's unit_tests/ folder, which Dataform
+    does not read: there a test may cover an incremental table (its full-refresh query),
+    which Dataform's own tests refuse. Raises CompilationError listing every
+    (file, line, message) found.
     """
-    compiler = _Compiler(Path(project_dir), vars)
+    compiler = _Compiler(Path(project_dir), vars, local_tests)
     compiler.load_includes()
     compiler.load_definitions()
     compiler.build()
