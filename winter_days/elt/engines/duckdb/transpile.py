@@ -1,8 +1,13 @@
 """BigQuery SQL -> DuckDB SQL, with BigQuery's semantics where the two engines differ.
 
-sqlglot does the bulk of the translation. The rewrites below cover what sqlglot leaves
-with DuckDB semantics (or leaves unrunnable); each one is pinned by a test that holds the
-value BigQuery returns (tests/unit/elt/engines/duckdb/test_bigquery_semantics.py):
+sqlglot does the bulk of the translation. Before a query is rewritten, every function it
+calls is checked against functions.py's registry: a function whose BigQuery answer the local
+engine cannot give is refused by name, never left to DuckDB's function of a similar name.
+The rewrites that give BigQuery's answers live in rewrites_values.py (numbers, strings,
+bytes, arrays, hashes) and rewrites_time.py (dates, times, formats), with the Python
+functions they call in udfs.py (FARM_FINGERPRINT, FORMAT_*/PARSE_*, ...). This module keeps
+the rewrites of query structure and of a few expressions; the conformance suite
+(tests/conformance/bigquery_cases.py) pins each answer with BigQuery's documented value:
 
 - EXTRACT(DAYOFWEEK): BigQuery numbers Sunday=1..Saturday=7, DuckDB Sunday=0..6.
 - EXTRACT(WEEK): BigQuery counts Sunday-started weeks (days before the first Sunday are
@@ -12,23 +17,17 @@ value BigQuery returns (tests/unit/elt/engines/duckdb/test_bigquery_semantics.py
   boundaries, its date_sub counts whole units. DATE_DIFF and DATETIME_DIFF count
   boundaries in both engines and keep sqlglot's translation.
 - DATE_ADD / DATE_SUB / DATE_TRUNC return a DATE (DuckDB's date + interval and its
-  date_trunc('week', date) are TIMESTAMPs). DATE_TRUNC on a TIMESTAMP is written
-  TIMESTAMP_TRUNC in the models.
+  date_trunc('week', date) are TIMESTAMPs).
 - CAST / SAFE_CAST of a STRING to INT64 accepts only integer text (decimal or 0x hex) and
   to BOOL only 'true'/'false', as BigQuery does; DuckDB would round '1.5' to 2 and read
   '1e3', 'yes', '1'. A failing CAST raises, a failing SAFE_CAST is NULL.
 - NUMERIC is DECIMAL(38, 9) (DuckDB's bare DECIMAL is DECIMAL(18, 3)).
 - SAFE.<function>(...) returns NULL instead of failing: TRY(...) in DuckDB, TRY_CAST for
-  SAFE.PARSE_JSON, try_strptime for SAFE.PARSE_TIMESTAMP / PARSE_DATE / PARSE_DATETIME.
-- PARSE_TIMESTAMP / PARSE_DATE / PARSE_DATETIME formats: BigQuery's %E*S (seconds with
-  any fraction), %E<n>S, %Ez, %F, %T are spelled out for DuckDB's strptime; the result of
-  PARSE_TIMESTAMP is a TIMESTAMP WITH TIME ZONE (BigQuery's TIMESTAMP is absolute).
-- FORMAT_TIMESTAMP / FORMAT_DATETIME: %E<n>S and %E*S become DuckDB's %S.%g / %S.%f.
+  SAFE.PARSE_JSON, the safe variants of the PARSE_* functions.
 - COUNTIF over no rows (or only NULL conditions) is 0 in BigQuery, NULL in DuckDB's
   count_if: it becomes COUNT(CASE WHEN cond THEN 1 END), which is also valid in windows.
 - ARRAY_AGG(... ORDER BY ... LIMIT n): DuckDB has no LIMIT inside an aggregate; it is a
   list_slice of the ordered aggregate.
-- FARM_FINGERPRINT has no DuckDB equivalent: a clear error, never a different hash.
 
 - A WITH clause's (non-recursive) CTEs are NOT MATERIALIZED: BigQuery evaluates such a CTE
   once for each reference (RAND() differs between two references); DuckDB would evaluate
@@ -43,9 +42,9 @@ Two rewrites are for speed only:
   text, as JSON_VALUE does, but an object's or array's JSON text where JSON_VALUE gives
   NULL: a value that starts with { or [ (an object, an array, or a string that starts so)
   is read again by json_value, which keeps BigQuery's semantics.
-- The Unicode white space TRIM above checks the first and last character first; DuckDB's
-  TRIM with a set of characters costs ten times a comparison, and most values have no
-  white space at either end.
+- TRIM / LTRIM / RTRIM remove Unicode white space as BigQuery does, and check the first
+  and last character first: DuckDB's TRIM with a set of characters costs ten times a
+  comparison, and most values have no white space at either end.
 
 Table references drop the project (database): locally a target is schema.name.
 """
