@@ -3,6 +3,7 @@ compiled-graph JSON, with @dataform/core's rules, and every error at its file an
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -76,7 +77,7 @@ class _Compiler:
                 self.error(rel, 1, f"include name {stem!r} is not a JavaScript identifier")
                 continue
             try:
-                self.engine.load_include(stem, (self.root / rel).read_text(encoding="utf-8"))
+                self.engine.load_include(stem, _read(self.root / rel))
             except JsFailure as failure:
                 self.error(rel, failure.line, str(failure))
 
@@ -494,8 +495,17 @@ class _Compiler:
 
 
 def _read(path: Path) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+    """A file's text with its line ends as `\n` (Dataform's template literals read CRLF and
+    CR so). Read below Python's text layer, which costs twice as much per small file."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 20):
+            chunks.append(chunk)
+    finally:
+        os.close(descriptor)
+    text = b"".join(chunks).decode("utf-8")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _as_list(value: Any) -> list:
@@ -529,12 +539,20 @@ def compile_project(project_dir: Path, vars: dict[str, str] | None = None, local
     which Dataform's own tests refuse. Raises CompilationError listing every
     (file, line, message) found.
     """
-    compiler = _Compiler(Path(project_dir), vars, local_tests)
-    compiler.load_includes()
-    compiler.load_definitions()
-    compiler.build()
-    compiler.compile_actions()
-    return compiler.finish()
+    # A compile allocates a few objects per line of the project and frees none of them until
+    # it ends: the cyclic collector's passes over them would cost a tenth of the compile.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        compiler = _Compiler(Path(project_dir), vars, local_tests)
+        compiler.load_includes()
+        compiler.load_definitions()
+        compiler.build()
+        compiler.compile_actions()
+        return compiler.finish()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 __all__ = ["compile_project", "CompilationError", "readable"]

@@ -185,19 +185,31 @@ def _legacy(kind: str, config: dict) -> dict:
     return config
 
 
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _objects(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+# Whether a value is of the wrong type for its field (a flag takes any value: Dataform reads
+# it as JavaScript's truth of it).
+_WRONG = {
+    "str": lambda value: not isinstance(value, str),
+    "int": lambda value: isinstance(value, bool) or not isinstance(value, int),
+    "enum": lambda value: not isinstance(value, (str, int)) or isinstance(value, bool),
+    "strs": lambda value: not _strings(value),
+    "map": lambda value: not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())),
+    "targets": lambda value: not _objects(value),
+    "columns": lambda value: not _objects(value),
+    "assertions": lambda value: not isinstance(value, dict),
+}
+
+
 def _check_value(key: str, value: Any, field: str, kind: str) -> None:
-    wrong = {
-        "str": not isinstance(value, str),
-        "bool": False,  # Dataform takes any value for a flag, as JavaScript's truth of it.
-        "int": isinstance(value, bool) or not isinstance(value, int),
-        "enum": not isinstance(value, (str, int)) or isinstance(value, bool),
-        "strs": not (isinstance(value, list) and all(isinstance(v, str) for v in value)),
-        "map": not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())),
-        "targets": not (isinstance(value, list) and all(isinstance(v, dict) for v in value)),
-        "columns": not (isinstance(value, list) and all(isinstance(v, dict) for v in value)),
-        "assertions": not isinstance(value, dict),
-    }.get(field, False)
-    if wrong:
+    wrong = _WRONG.get(field)
+    if wrong is not None and wrong(value):
         raise unexpected(key, value, kind)
     if field == "targets":
         for target in value:
@@ -209,7 +221,7 @@ def _check_value(key: str, value: Any, field: str, kind: str) -> None:
     if field == "assertions":
         excess(value, ["uniqueKey", "uniqueKeys", "nonNull", "rowConditions"], "assertions config")
         for sub in ("uniqueKey", "nonNull", "rowConditions"):
-            if sub in value and not (isinstance(value[sub], list) and all(isinstance(v, str) for v in value[sub])):
+            if sub in value and not _strings(value[sub]):
                 raise ConfigError(f"assertions.{sub} must be a list of column names or conditions", sub)
         for entry in value.get("uniqueKeys") or []:
             if not (isinstance(entry, dict) and isinstance(entry.get("uniqueKey"), list)):

@@ -72,12 +72,14 @@ def qualify_dependencies(actions: list[Action], index: ResolvableMap[Action]) ->
         if action.kind == "assertion":
             for target in action.asserted:
                 asserted.set(target, action)
+    names: dict[int, str] = {}  # readable target by id(action): most actions are many actions' dependency
     for action in actions:
         if action.kind == "declaration" or "dependencyTargets" not in action.proto:
             continue
         qualified: dict[str, dict] = {}
         for wanted in action.proto["dependencyTargets"]:
-            clean = {k: v for k, v in wanted.items() if k != "includeDependentAssertions"}
+            clean = wanted if "includeDependentAssertions" not in wanted else {
+                k: v for k, v in wanted.items() if k != "includeDependentAssertions"}
             found = index.find(clean)
             if not found:
                 described = clean["name"] if set(clean) == {"name"} else json.dumps(
@@ -89,7 +91,10 @@ def qualify_dependencies(actions: list[Action], index: ResolvableMap[Action]) ->
                 action.problems.append(Problem(ambiguous(clean if set(clean) != {"name"} else clean["name"], found)))
             else:
                 target = found[0].target
-                qualified[readable(target)] = target
+                name = names.get(id(found[0]))
+                if name is None:
+                    name = names[id(found[0])] = readable(target)
+                qualified[name] = target
                 if wanted.get("includeDependentAssertions"):
                     for assertion in asserted.find(clean):
                         qualified[readable(assertion.target)] = assertion.target

@@ -46,24 +46,27 @@ _FIELDS = {"table": _TABLE, "view": _TABLE, "incremental": _TABLE, "operations":
            "assertion": _ASSERTION, "declaration": _DECLARATION, "test": _TEST}
 
 
-_ORDER: dict[int, tuple[str, ...]] = {}
+_PLANS: dict[int, tuple[tuple[str, dict | None, bool], ...]] = {}
 
 
 def message(values: dict, numbers: dict[str, int]) -> dict:
     """`values` as the CLI prints that message: field-number order, unset and empty lists out."""
-    order = _ORDER.get(id(numbers))
-    if order is None:
-        order = _ORDER[id(numbers)] = tuple(sorted(numbers, key=numbers.__getitem__))
+    plan = _PLANS.get(id(numbers))
+    if plan is None:
+        plan = _PLANS[id(numbers)] = tuple((key, _NESTED.get(key), key in _MAPS)
+                                           for key in sorted(numbers, key=numbers.__getitem__))
     out: dict = {}
-    for key in order:
-        if key not in values:
+    for key, nested, is_map in plan:
+        value = values.get(key)
+        if value is None:
             continue
-        value = values[key]
-        if value is None or (isinstance(value, list) and not value) or (key in _MAPS and not value):
+        if value.__class__ is list:
+            if not value:
+                continue
+            if nested is not None:
+                value = [message(item, nested) for item in value]
+        elif is_map and not value:
             continue
-        nested = _NESTED.get(key)
-        if nested is not None and isinstance(value, list):
-            value = [message(item, nested) for item in value]
         elif nested is not None:
             value = message(value, nested)
         out[key] = value

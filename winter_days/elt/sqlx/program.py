@@ -11,14 +11,25 @@ the runtime can read from the stack which line of the file declared an action.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from winter_days.elt.sqlx.lexer import Node, NodeType
 
-CONTEXT_NAMES = ("self", "ref", "resolve", "name", "when", "incremental", "schema", "database")
-# Dataform binds each of these as `const name = ctx.name ? ctx.name.bind(ctx) : undefined;`;
-# the runtime's __wdBound does the same in one call (fewer lines to parse per file).
-CONTEXT_PRELUDE = f"const {{{', '.join(CONTEXT_NAMES)}, EXPECT}} = __wdBound(ctx);"
+CONTEXT_NAMES = ("self", "ref", "resolve", "name", "when", "incremental", "schema", "database", "EXPECT")
+# Dataform binds each of these as `const name = ctx.name ? ctx.name.bind(ctx) : undefined;`.
+# The runtime's context methods do not use `this`, so reading them is the same, and a context
+# without one gives undefined, as there. Only the names the code mentions are bound: no
+# other code can see the binding (short of a direct eval, which gets them all), and a large
+# project's programs are parsed in one go, where their length is the cost.
+_CONTEXT_NAME = re.compile(r"(?<![\w$])(" + "|".join(CONTEXT_NAMES) + r"|eval)(?![\w$])")
+
+
+def context_prelude(code: str) -> str:
+    """The `const {...} = ctx;` line for a contextable whose code (js and body) is `code`."""
+    used = set(_CONTEXT_NAME.findall(code))
+    names = CONTEXT_NAMES if "eval" in used else [name for name in CONTEXT_NAMES if name in used]
+    return f"const {{{', '.join(names)}}} = ctx;\n" if names else ""
 _BLOCKS = ("incremental_where", "pre_operations", "post_operations", "input")
 
 
@@ -140,25 +151,33 @@ def _literals(statements: list[str]) -> str:
 
 
 def _contextable(js: str, js_line: int, body: str, bind_context: bool = True) -> str:
-    prelude = f"{CONTEXT_PRELUDE}\n" if bind_context else ""
-    return f"(ctx) => {{\n{prelude}__wdLine = {js_line};\n{js}\nreturn {body};\n}}"
+    prelude = context_prelude(f"{js}\n{body}") if bind_context else ""
+    # Without a js block only placeholders can fail, and each sets its own line.
+    line = f"__wdLine = {js_line};\n{js}\n" if js else ""
+    return f"(ctx) => {{\n{prelude}{line}return {body};\n}}"
 
 
 def sqlx_program(base_name: str, parts: SqlxParts) -> str:
-    """The JavaScript that registers a SQLX file's action with the runtime."""
+    """The JavaScript that registers a SQLX file's action with the runtime.
+
+    Parts the file does not have are left out (the runtime reads them as undefined): the
+    programs of a large project are parsed in one go, and their length is its cost."""
     js = "".join(snippet.code for snippet in parts.js)
     js_line = parts.js[0].line if parts.js else 1
     config = parts.config.code if parts.config else "{}"
     config_line = parts.config.line if parts.config else 1
-
-    def optional(statements: list[str] | None) -> str:
-        return _contextable(js, js_line, f"[{_literals(statements)}]") if statements else "undefined"
-
-    where = _contextable(js, js_line, f"`{parts.where}`") if parts.where is not None else "undefined"
-    inputs = ",\n".join(
-        f"{{refName: {json.dumps(label)}, contextable: {_contextable(js, js_line, f'`{value}`', bind_context=False)}}}"
-        for label, value in parts.inputs
-    )
+    optional = []
+    if parts.where is not None:
+        optional.append(f"where: {_contextable(js, js_line, f'`{parts.where}`')},\n")
+    for key, statements in (("pre", parts.pre_operations), ("post", parts.post_operations)):
+        if statements:
+            optional.append(f"{key}: {_contextable(js, js_line, f'[{_literals(statements)}]')},\n")
+    if parts.inputs:
+        inputs = ",\n".join(
+            f"{{refName: {json.dumps(label)}, contextable: {_contextable(js, js_line, f'`{value}`', bind_context=False)}}}"
+            for label, value in parts.inputs
+        )
+        optional.append(f"inputs: [{inputs}],\n")
     return (
         "__wdSqlx({\n"
         f"configLine: {config_line},\n"
@@ -168,11 +187,8 @@ def sqlx_program(base_name: str, parts: SqlxParts) -> str:
         f"...{config}\n"
         "}; },\n"
         f"statementCount: {len(parts.statements)},\n"
-        f"sql: {_contextable(js, js_line, f'[{_literals(parts.statements)}]')},\n"
-        f"where: {where},\n"
-        f"pre: {optional(parts.pre_operations)},\n"
-        f"post: {optional(parts.post_operations)},\n"
-        f"inputs: [{inputs}]\n"
+        f"{''.join(optional)}"
+        f"sql: {_contextable(js, js_line, f'[{_literals(parts.statements)}]')}\n"
         "});\n"
     )
 

@@ -135,7 +135,7 @@ function __wdSqlx(parts) {
   if (parts.post) __wdAddOps(spec, "post", parts.post);
   spec.record.preBlock = !!parts.pre;
   spec.record.postBlock = !!parts.post;
-  parts.inputs.forEach(function (input) {
+  (parts.inputs || []).forEach(function (input) {
     spec.inputs.push(input.contextable);
     spec.record.inputs.push(input.refName);
   });
@@ -169,10 +169,13 @@ function __wdResolvable(args) {
 }
 
 // kind: table | view | incremental | assertion | operations | test | refs (a tested dataset's
-// query, refs replaced by the test's inputs).
-function __wdContext(index, kind, isIncremental) {
+// query, refs replaced by the test's inputs). Python answers ref/self/... for the action it
+// is compiling, so one set of methods per kind serves every action, as the methods of
+// Dataform's context classes do; each application gets its own object inheriting them.
+var __wdContexts = {};
+function __wdContextMethods(kind, isIncremental) {
   var call = function (op, payload) {
-    return __wdCall(op, index, payload === undefined ? "" : JSON.stringify(payload), __wdLine);
+    return __wdCall(op, 0, payload === undefined ? "" : JSON.stringify(payload), __wdLine);
   };
   if (kind === "test") return {};
   var ctx = {
@@ -201,12 +204,10 @@ function __wdContext(index, kind, isIncremental) {
   return ctx;
 }
 
-function __wdBound(ctx) {
-  var out = { EXPECT: ctx.EXPECT ? ctx.EXPECT : undefined };
-  ["self", "ref", "resolve", "name", "when", "incremental", "schema", "database"].forEach(function (name) {
-    out[name] = ctx[name] ? ctx[name].bind(ctx) : undefined;
-  });
-  return out;
+function __wdContext(kind, isIncremental) {
+  var key = kind + (isIncremental ? "+" : "");
+  if (!__wdContexts[key]) __wdContexts[key] = __wdContextMethods(kind, isIncremental);
+  return Object.create(__wdContexts[key]);
 }
 
 function __wdApplyOne(value, ctx) {
@@ -217,7 +218,7 @@ function __wdApplyOne(value, ctx) {
 // contextables, each a string or a list), input <n>.
 function __wdApply(index, part, kind, isIncremental) {
   var spec = __wdSpecs[index];
-  var ctx = __wdContext(index, kind, isIncremental);
+  var ctx = __wdContext(kind, isIncremental);
   __wdLine = 0;
   var out;
   if (part === "pre" || part === "post") {

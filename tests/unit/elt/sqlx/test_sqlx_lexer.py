@@ -11,7 +11,9 @@ from winter_days.elt.sqlx.lexer import REFERENCE_RULES, LexError, parse
 FRAGMENTS = ["config {", "js {", "incremental_where {", "pre_operations {", "post_operations {",
              'input "a" {', 'input "a", "b" {', 'input "a"', "config", "js", "inp", "pre_", "post_op",
              "---", " ---", "--", "-", "/*", "*/", "/", "//", "${", "$", "{", "}", "`", "'", "'''", '"', '"""',
-             "\\", "\\\\", "\\'", '\\"', "\\${`", " ", "\t", "\n", "\r\n", "\u00a0", "SELECT", "x", "cij", "é"]
+             "\\", "\\\\", "\\'", '\\"', "\\${`", " ", "\t", "\n", "\r\n", "\u00a0", "SELECT", "x", "cij", "é",
+             # whole placeholders, and near ones the shortcut must leave to the js state
+             '${ref("a")}', "${ref('a}')}", "${x\n}", "${'a", '${"a\\"b"}', "${a/b}", "${`x`}", "${{}}"]
 
 
 def _tree(code: str, rules: dict | None = None) -> str:
