@@ -76,6 +76,9 @@ CONSTRUCTS = {
         'config { type: "view" }\n'
         'SELECT * FROM ${ref("db2", "s2", "renamed")} JOIN ${resolve("src")} ON TRUE\n'
         '  JOIN ${ref({ name: "src", dataset: "raw" })} ON TRUE ${ctx.dependencies("js_view")} ${ctx.tags(["ctx_tag"])}\n'),
+    "definitions/tables/context_names.sqlx": (
+        'config { type: "view" }\n'
+        'SELECT * FROM ${\\u0072ef("src")} ON "${typeof when}" = "${eval("typeof ref")}" AND ${(0, eval)("1 + 1")}\n'),
     # Incremental tables: onSchemaChange, strategies, predicates, legacy incremental_where.
     "definitions/inc/extend.sqlx": (
         'config {\n  type: "incremental",\n  uniqueKey: ["a"],\n  onSchemaChange: "EXTEND",\n'

@@ -11,7 +11,6 @@ the runtime can read from the stack which line of the file declared an action.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 
 from winter_days.elt.sqlx.lexer import Node, NodeType
@@ -19,17 +18,18 @@ from winter_days.elt.sqlx.lexer import Node, NodeType
 CONTEXT_NAMES = ("self", "ref", "resolve", "name", "when", "incremental", "schema", "database", "EXPECT")
 # Dataform binds each of these as `const name = ctx.name ? ctx.name.bind(ctx) : undefined;`.
 # The runtime's context methods do not use `this`, so reading them is the same, and a context
-# without one gives undefined, as there. Only the names the code mentions are bound: no
-# other code can see the binding (short of a direct eval, which gets them all), and a large
-# project's programs are parsed in one go, where their length is the cost.
-_CONTEXT_NAME = re.compile(r"(?<![\w$])(" + "|".join(CONTEXT_NAMES) + r"|eval)(?![\w$])")
+# without one gives undefined, as there. Only the names the code may mention are bound (any
+# text containing one; an escaped identifier gets them all, and eval is global as in Dataform): no other code can see the binding, and a
+# large project's programs are parsed in one go, where their length is the cost.
 
 
 def context_prelude(code: str) -> str:
-    """The `const {...} = ctx;` line for a contextable whose code (js and body) is `code`."""
-    used = set(_CONTEXT_NAME.findall(code))
-    names = CONTEXT_NAMES if "eval" in used else [name for name in CONTEXT_NAMES if name in used]
+    """The `const {...} = ctx;` line for contextables whose code (js blocks and SQL parts,
+    whose `${...}` run as JavaScript) is `code`."""
+    names = CONTEXT_NAMES if "\\u" in code else [name for name in CONTEXT_NAMES if name in code]
     return f"const {{{', '.join(names)}}} = ctx;\n" if names else ""
+
+
 _BLOCKS = ("incremental_where", "pre_operations", "post_operations", "input")
 
 
@@ -150,8 +150,7 @@ def _literals(statements: list[str]) -> str:
     return ", ".join(f"`{statement}`" for statement in statements)
 
 
-def _contextable(js: str, js_line: int, body: str, bind_context: bool = True) -> str:
-    prelude = context_prelude(f"{js}\n{body}") if bind_context else ""
+def _contextable(js: str, js_line: int, body: str, prelude: str) -> str:
     # Without a js block only placeholders can fail, and each sets its own line.
     line = f"__wdLine = {js_line};\n{js}\n" if js else ""
     return f"(ctx) => {{\n{prelude}{line}return {body};\n}}"
@@ -166,15 +165,17 @@ def sqlx_program(base_name: str, parts: SqlxParts) -> str:
     js_line = parts.js[0].line if parts.js else 1
     config = parts.config.code if parts.config else "{}"
     config_line = parts.config.line if parts.config else 1
+    prelude = context_prelude("\n".join([js, *parts.statements, parts.where or "", *(parts.pre_operations or []),
+                                         *(parts.post_operations or [])]))
     optional = []
     if parts.where is not None:
-        optional.append(f"where: {_contextable(js, js_line, f'`{parts.where}`')},\n")
+        optional.append(f"where: {_contextable(js, js_line, f'`{parts.where}`', prelude)},\n")
     for key, statements in (("pre", parts.pre_operations), ("post", parts.post_operations)):
         if statements:
-            optional.append(f"{key}: {_contextable(js, js_line, f'[{_literals(statements)}]')},\n")
+            optional.append(f"{key}: {_contextable(js, js_line, f'[{_literals(statements)}]', prelude)},\n")
     if parts.inputs:
         inputs = ",\n".join(
-            f"{{refName: {json.dumps(label)}, contextable: {_contextable(js, js_line, f'`{value}`', bind_context=False)}}}"
+            f"{{refName: {json.dumps(label)}, contextable: {_contextable(js, js_line, f'`{value}`', '')}}}"
             for label, value in parts.inputs
         )
         optional.append(f"inputs: [{inputs}],\n")
@@ -188,7 +189,7 @@ def sqlx_program(base_name: str, parts: SqlxParts) -> str:
         "}; },\n"
         f"statementCount: {len(parts.statements)},\n"
         f"{''.join(optional)}"
-        f"sql: {_contextable(js, js_line, f'[{_literals(parts.statements)}]')}\n"
+        f"sql: {_contextable(js, js_line, f'[{_literals(parts.statements)}]', prelude)}\n"
         "});\n"
     )
 

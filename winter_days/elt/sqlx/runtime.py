@@ -13,6 +13,11 @@ from __future__ import annotations
 
 RUNTIME_JS = r"""
 var __wdLine = 0;
+// Dataform runs definitions in a sandbox whose eval is an ordinary function: the code it runs
+// sees the global scope only, never the names a contextable binds.
+globalThis.eval = (function (globalEval) {
+  return function eval(code) { return globalEval(code); };
+})(globalThis.eval);
 var __wdSpecs = [];
 var __wdFile = "";
 var __wdFileLine = 0;

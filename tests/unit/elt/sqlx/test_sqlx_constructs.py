@@ -40,6 +40,16 @@ def test_self_name_schema_database_constants_vars_and_js(project):
     assert t["query"].strip() == "SELECT '`proj.staging.t`', 't', 'staging', 'proj', 'EU', 'abab'"
 
 
+def test_context_names_bind_as_in_dataform(project):
+    # An escaped identifier is the name it spells; eval runs globally (Dataform's sandbox),
+    # where the context's names are not defined.
+    root = project({**SOURCE, "definitions/t.sqlx": (
+        'config { type: "view" }\n'
+        'SELECT * FROM ${\\u0072ef("src")} ON "${typeof when}" = "${eval("typeof ref")}"\n')})
+    t = _by_name(compile_project(root))["t"]
+    assert t["query"].strip() == 'SELECT * FROM `proj.raw.src` ON "function" = "undefined"'
+
+
 def test_vars_override_replaces_project_vars(project):
     root = project({"definitions/t.sqlx": 'config { type: "view", schema: dataform.projectConfig.vars.stage }\nSELECT 1\n'})
     graph = compile_project(root, {"stage": "other"})
