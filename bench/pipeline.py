@@ -84,15 +84,15 @@ def bench_settings(home: Path, customers: int, horizon_days: int = 30) -> Settin
 
 def run_pipeline(settings: Settings, day: date, ml: bool, timer: StepTimer | None = None) -> dict[str, Any]:
     """One run through the real launcher; a run that does not succeed stops the benchmark."""
-    from winter_days.orchestrator.history import RunHistory
+    from winter_days.runs.sqlite import SqliteRunStore
     from winter_days.orchestrator.options import load_options
     from winter_days.orchestrator.pipeline import RunParameters
-    from winter_days.orchestrator.runs import RunLauncher
+    from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.steps import make_pipeline
 
     options = load_options(settings, environ={})
     pipeline = make_pipeline(settings, options)
-    launcher = RunLauncher(settings, options, RunHistory(options.history_path), timer.wrap(pipeline) if timer else pipeline)
+    launcher = RunLauncher(settings, options, SqliteRunStore(options.history_path), timer.wrap(pipeline) if timer else pipeline)
     try:
         result = launcher.trigger({"source": "bench"}, RunParameters(as_of=day, ml=ml), wait=True)
     finally:

@@ -33,9 +33,9 @@ def _demo_environ(settings: Settings) -> dict[str, str]:
 
 
 def _launcher(settings: Settings, environ: Mapping[str, str]) -> Any:
-    from winter_days.orchestrator.history import open_run_store
+    from winter_days.orchestrator.launcher import open_run_store
     from winter_days.orchestrator.options import load_options
-    from winter_days.orchestrator.runs import RunLauncher
+    from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.steps import make_pipeline
 
     options = load_options(settings, environ=environ)

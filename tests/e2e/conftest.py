@@ -39,10 +39,10 @@ def installation(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run browser tests")
     from winter_days.config import load_settings
-    from winter_days.orchestrator.history import RunHistory
+    from winter_days.runs.sqlite import SqliteRunStore
     from winter_days.orchestrator.options import load_options
     from winter_days.orchestrator.pipeline import RunParameters
-    from winter_days.orchestrator.runs import RunLauncher
+    from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.steps import make_pipeline
     from winter_days.simulation import DailyVolumes, DaySimulator
 
@@ -54,7 +54,7 @@ def installation(tmp_path_factory):
     simulator.write_days(settings.population_start, DAYS)
     simulator.store.close()
     options = load_options(settings, environ=environ)
-    history = RunHistory(options.history_path)
+    history = SqliteRunStore(options.history_path)
     run = RunLauncher(settings, options, history, make_pipeline(settings, options)).trigger(
         {"kind": "dashboard-e2e"}, RunParameters(), wait=True
     ).run

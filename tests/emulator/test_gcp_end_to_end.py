@@ -22,11 +22,11 @@ import pytest
 from winter_days.config import Settings, load_settings
 from winter_days.generators.customers import pool_from_settings
 from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
-from winter_days.orchestrator.firestore_history import FirestoreRunHistory
-from winter_days.orchestrator.history import open_run_store
+from winter_days.runs.firestore import FirestoreRunStore
+from winter_days.orchestrator.launcher import open_run_store
 from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunParameters
-from winter_days.orchestrator.runs import RunLauncher
+from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.steps import SALES_WATERMARK, make_elt_backend, make_pipeline
 from winter_days.stores import Lake, open_document_store, open_lake
 
@@ -161,7 +161,7 @@ def test_the_gcp_profile_builds_the_same_gold_tables_as_the_local_profile(tmp_pa
     assert not (gcp.home / "lake").exists()
     # The run state lives in Firestore: both runs, and the watermark the second export reached.
     history = open_run_store(gcp, load_options(gcp, environ={}))
-    assert isinstance(history, FirestoreRunHistory) and not (gcp.home / "orchestrator.sqlite3").exists()
+    assert isinstance(history, FirestoreRunStore) and not (gcp.home / "orchestrator.sqlite3").exists()
     assert [r["run_id"] for r in history.list_runs()] == [r["run_id"] for r in reversed(gcp_runs)]
     assert history.watermark(SALES_WATERMARK) == gcp_runs[-1]["steps"][0]["counts"]["watermark_to"]
 

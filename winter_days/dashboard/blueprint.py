@@ -73,7 +73,7 @@ def make_dashboard_blueprint(
 ) -> Blueprint:
     """The dashboard pages for one installation.
 
-    `run_history` is the service's RunHistory (its run list feeds the pipeline page); without
+    `run_history` is the service's SqliteRunStore (its run list feeds the pipeline page); without
     it the page reads `history_path` (default: <home>/orchestrator.sqlite3) when it exists.
     """
     blueprint = Blueprint(

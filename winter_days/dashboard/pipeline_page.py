@@ -85,9 +85,9 @@ def load_runs(history: Any | None, history_path: Path | None, limit: int = RUNS_
         return history.list_runs(limit=limit)
     if history_path is None or not Path(history_path).is_file():
         return []
-    from winter_days.orchestrator.history import RunHistory
+    from winter_days.runs.sqlite import SqliteRunStore
 
-    reader = RunHistory(history_path)
+    reader = SqliteRunStore(history_path)
     try:
         return reader.list_runs(limit=limit)
     finally:

@@ -16,12 +16,13 @@ from flask import Flask, Response, current_app, jsonify, redirect, request, url_
 from werkzeug.exceptions import HTTPException
 
 from winter_days.orchestrator.auth import AuthError, CallerVerifier, make_verifier
-from winter_days.orchestrator.history import RUNNING, SUCCEEDED, open_run_store
+from winter_days.orchestrator.launcher import open_run_store
+from winter_days.runs import RUNNING, SUCCEEDED
 from winter_days.orchestrator.logs import install_json_logging
 from winter_days.orchestrator.metrics import CONTENT_TYPE, render_metrics
 from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunParameters
-from winter_days.orchestrator.runs import RunLauncher
+from winter_days.orchestrator.launcher import RunLauncher
 
 log = logging.getLogger("winter_days.orchestrator")
 

@@ -76,11 +76,12 @@ class ConsoleProgress:
 @click.pass_obj
 def run(settings: Settings, as_of: Any, full_refresh: bool, as_json: bool) -> None:
     """Run export -> compile -> invoke -> poll -> ml once, without HTTP (shares the service's guard)."""
-    from winter_days.orchestrator.history import FAILED, open_run_store
+    from winter_days.orchestrator.launcher import open_run_store
+    from winter_days.runs import FAILED
     from winter_days.orchestrator.logs import install_json_logging
     from winter_days.orchestrator.options import load_options
     from winter_days.orchestrator.pipeline import RunParameters
-    from winter_days.orchestrator.runs import RunLauncher
+    from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.steps import make_pipeline
 
     try:

@@ -10,7 +10,7 @@ import re
 import socket
 from pathlib import Path
 
-from winter_days.orchestrator.owner import ProcessOwner
+from winter_days.runs.owner import ProcessOwner
 
 _LOCK = re.compile(r"Could not set lock on file \"(?P<file>[^\"]+)\".*?\(PID (?P<pid>\d+)\)", re.S)
 

@@ -12,10 +12,10 @@ from service_process import ServiceProcess
 
 from winter_days.config import Settings, load_settings
 from winter_days.elt.engines.duckdb.publish import leave_out_standbys, wait_for_after_write
-from winter_days.orchestrator.history import RunHistory
+from winter_days.runs.sqlite import SqliteRunStore
 from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunParameters
-from winter_days.orchestrator.runs import RunLauncher
+from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.steps import make_pipeline
 from winter_days.simulation import DailyVolumes, DaySimulator
 
@@ -58,7 +58,7 @@ def published_template(world_template, tmp_path_factory) -> Path:
     shutil.copytree(REPO / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
     settings = load_settings(environ=installation_environ(root), cwd=root)
     options = load_options(settings, environ=installation_environ(root))
-    launcher = RunLauncher(settings, options, RunHistory(options.history_path), make_pipeline(settings, options))
+    launcher = RunLauncher(settings, options, SqliteRunStore(options.history_path), make_pipeline(settings, options))
     run = launcher.trigger({"source": "test"}, RunParameters()).run
     assert run is not None and run["status"] == "succeeded", run
     wait_for_after_write()  # the warehouse's standby copy is being made: copies of the home follow

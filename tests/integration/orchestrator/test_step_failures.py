@@ -16,7 +16,7 @@ from winter_days.elt.sqlx import compile_project
 from winter_days.generators.customers import pool_from_settings
 from winter_days.generators.jobs import write_sales
 from winter_days.orchestrator.app import create_app
-from winter_days.orchestrator.history import RunHistory
+from winter_days.runs.sqlite import SqliteRunStore
 from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, RunPipeline, RunStep, execute_run
 from winter_days.orchestrator.steps import SALES_WATERMARK, guarded, make_pipeline, ml_step
@@ -61,7 +61,7 @@ def post_and_check_failure(settings, step: str, app_config: dict | None = None, 
 
 
 def test_export_fails_on_an_unreadable_store(published):
-    history = RunHistory(published.home / "orchestrator.sqlite3")
+    history = SqliteRunStore(published.home / "orchestrator.sqlite3")
     before, watermark = digest(published.warehouse_path), history.watermark(SALES_WATERMARK)
     published.document_store_path.write_bytes(b"\0garbage" * 512)
     for suffix in ("-wal", "-shm"):
@@ -143,7 +143,7 @@ def test_a_held_warehouse_names_the_holding_process_instead_of_a_lock_error(publ
     try:
         assert holder.stdout.readline().strip() == "holding"
         options = load_options(published)
-        history = RunHistory(options.history_path)
+        history = SqliteRunStore(options.history_path)
         pipeline = RunPipeline((RunStep("ml", guarded(ml_step, published)),))
         started = history.start_run(pipeline.step_names, {"source": "cli"}, {})
         run = execute_run(pipeline, RunContext(started.run_id, published, options, RunParameters(), history))

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from winter_days.dashboard import make_dashboard_blueprint
-from winter_days.orchestrator.history import RunHistory
+from winter_days.runs.sqlite import SqliteRunStore
 
 from dashboard_rows import build_small_warehouse
 
@@ -107,7 +107,7 @@ def test_plotly_is_served_from_the_installed_package(install):
 
 
 def test_pipeline_page_lists_runs_and_per_run_quarantine(install):
-    history = RunHistory(install.home / "orchestrator.sqlite3")
+    history = SqliteRunStore(install.home / "orchestrator.sqlite3")
     steps = ["export_sales", "compile", "invoke", "poll", "ml"]
     run_id = history.start_run(steps, {"kind": "test"}, {}).run_id
     for position, name in enumerate(steps):

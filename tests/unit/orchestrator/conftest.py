@@ -12,9 +12,9 @@ import pytest
 from orchestrator_support import TOKEN
 
 from winter_days.orchestrator.app import create_app
-from winter_days.orchestrator.history import RunHistory
+from winter_days.runs.sqlite import SqliteRunStore
 from winter_days.orchestrator.options import OrchestratorOptions
-from winter_days.orchestrator.owner import ProcessOwner, process_start_ticks
+from winter_days.runs.owner import ProcessOwner, process_start_ticks
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.steps import export_step, guarded
 
@@ -31,8 +31,8 @@ def options(settings) -> OrchestratorOptions:
 
 
 @pytest.fixture
-def history(options) -> RunHistory:
-    return RunHistory(options.history_path)
+def history(options) -> SqliteRunStore:
+    return SqliteRunStore(options.history_path)
 
 
 @pytest.fixture

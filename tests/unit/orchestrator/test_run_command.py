@@ -8,12 +8,12 @@ from click.testing import CliRunner
 from orchestrator_support import TOKEN
 
 from winter_days.orchestrator.cli import run
-from winter_days.orchestrator.history import RunHistory
+from winter_days.runs.sqlite import SqliteRunStore
 
 
 def test_a_run_while_another_is_active_says_who_holds_it_and_what_to_do(settings, monkeypatch, live_owner):
     monkeypatch.setenv("WINTER_DAYS_AUTH_TOKEN", TOKEN)
-    history = RunHistory(settings.home / "orchestrator.sqlite3")
+    history = SqliteRunStore(settings.home / "orchestrator.sqlite3")
     active = history.start_run(["export_sales"], {"source": "http"}, {}, owner=live_owner).run_id
 
     result = CliRunner().invoke(run, [], obj=settings)
@@ -37,7 +37,7 @@ def test_a_failing_step_exits_1_naming_it_and_is_recorded(settings):
     assert "FAILED export_sales" in result.stderr
     assert "step export_sales failed: DatabaseError" in result.stderr
     assert "Traceback" not in result.stderr
-    [recorded] = RunHistory(settings.home / "orchestrator.sqlite3").list_runs()
+    [recorded] = SqliteRunStore(settings.home / "orchestrator.sqlite3").list_runs()
     assert recorded["run_id"] == summary["run_id"] and recorded["trigger"] == {"source": "cli"}
     # The JSON log of the command line is kept beside the history, with the traceback for the operator.
     [log_file] = (settings.home / "logs").glob("run-*.jsonl")

@@ -11,8 +11,8 @@ import threading
 import pytest
 from orchestrator_support import AUTH, Gate, put_sales
 
-from winter_days.orchestrator.history import RunHistory
-from winter_days.orchestrator.owner import ProcessOwner, process_start_ticks
+from winter_days.runs.sqlite import SqliteRunStore
+from winter_days.runs.owner import ProcessOwner, process_start_ticks
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.steps import SALES_WATERMARK, export_step, guarded
 
@@ -54,7 +54,7 @@ def test_a_failing_step_answers_500_naming_it_and_keeps_the_watermark(settings, 
     put_sales(settings, range(4))
     client = make_app(export_pipeline).test_client()
     assert client.post("/run", headers=AUTH).status_code == 200
-    watermark = RunHistory(settings.home / "orchestrator.sqlite3").watermark(SALES_WATERMARK)
+    watermark = SqliteRunStore(settings.home / "orchestrator.sqlite3").watermark(SALES_WATERMARK)
     put_sales(settings, range(4, 6))
     # An unreadable store: the file is no longer a SQLite database.
     settings.document_store_path.write_bytes(b"this is not a database" * 100)
@@ -68,7 +68,7 @@ def test_a_failing_step_answers_500_naming_it_and_keeps_the_watermark(settings, 
     assert body["status"] == "failed" and body["failed_step"] == "export_sales"
     assert body["error"].startswith("step export_sales failed: DatabaseError")
     assert "Traceback" not in response.get_data(as_text=True)
-    assert RunHistory(settings.home / "orchestrator.sqlite3").watermark(SALES_WATERMARK) == watermark
+    assert SqliteRunStore(settings.home / "orchestrator.sqlite3").watermark(SALES_WATERMARK) == watermark
     # The traceback is in the log, for the operator.
     logged = [json.loads(line) for line in client.application.log_stream.getvalue().splitlines()]
     failure = [e for e in logged if e["severity"] == "ERROR"]
@@ -171,7 +171,7 @@ def test_a_retried_trigger_after_a_failure_returns_the_failure(settings, make_ap
 
 
 def test_a_run_cut_off_by_a_crash_is_marked_at_the_next_start(settings, options, make_app, export_pipeline, dead_owner):
-    history = RunHistory(options.history_path)
+    history = SqliteRunStore(options.history_path)
     decision = history.start_run(["export_sales"], {"source": "http"}, {}, owner=dead_owner)
     history.step_started(decision.run_id, 0)
 
@@ -189,7 +189,7 @@ def test_a_run_cut_off_by_a_crash_is_marked_at_the_next_start(settings, options,
 
 
 def test_a_retry_of_a_cut_off_trigger_runs_again(settings, options, make_app, export_pipeline, dead_owner):
-    history = RunHistory(options.history_path)
+    history = SqliteRunStore(options.history_path)
     cut = history.start_run(["export_sales"], {"source": "http"}, {}, trigger_key="key:k-9", owner=dead_owner)
     put_sales(settings, range(2))
     body = make_app(export_pipeline).test_client().post("/run", headers={**AUTH, "Idempotency-Key": "k-9"}).get_json()
@@ -197,7 +197,7 @@ def test_a_retry_of_a_cut_off_trigger_runs_again(settings, options, make_app, ex
 
 
 def test_a_post_while_another_process_runs_answers_409_naming_it(options, make_app, export_pipeline, live_owner):
-    history = RunHistory(options.history_path)
+    history = SqliteRunStore(options.history_path)
     active = history.start_run(["export_sales"], {"source": "cli"}, {}, owner=live_owner)
     response = make_app(export_pipeline).test_client().post("/run", headers=AUTH)
     assert response.status_code == 409
@@ -279,7 +279,7 @@ def test_a_run_whose_process_died_shows_as_cut_off_while_the_service_stays_up(op
     cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         owner = ProcessOwner(socket.gethostname(), cli.pid, process_start_ticks(cli.pid))
-        run_id = RunHistory(options.history_path).start_run(["export_sales"], {"source": "cli"}, {}, owner=owner).run_id
+        run_id = SqliteRunStore(options.history_path).start_run(["export_sales"], {"source": "cli"}, {}, owner=owner).run_id
         client = app.test_client()
         assert client.get(f"/runs/{run_id}").get_json()["status"] == "running"
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fakes.dataform_server import FakeAction
-from winter_days.orchestrator.history import RunHistory
+from winter_days.runs.sqlite import SqliteRunStore
 from winter_days.orchestrator.options import OrchestratorOptions
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, StepFailed
 from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step
@@ -15,7 +15,7 @@ from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step
 def context(gcp_settings, tmp_path):
     def make(timeout: float = 60.0, full_refresh: bool = False) -> RunContext:
         options = OrchestratorOptions(poll_interval_seconds=0.01, poll_timeout_seconds=timeout)
-        history = RunHistory(tmp_path / "orchestrator.sqlite3")
+        history = SqliteRunStore(tmp_path / "orchestrator.sqlite3")
         return RunContext("run-1", gcp_settings, options, RunParameters(full_refresh=full_refresh), history)
 
     return make

@@ -1,4 +1,4 @@
-"""The run store contract (RunStore): inherit `RunHistoryContract` in a `Test...` class that
+"""The run store contract (RunStore): inherit `RunStoreContract` in a `Test...` class that
 provides these fixtures:
 
 - `history`: a run store;
@@ -14,9 +14,9 @@ import threading
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from winter_days.orchestrator.history import RunStore
+from winter_days.runs import RunStore
 from winter_days.orchestrator.metrics import render_metrics
-from winter_days.orchestrator.runs import RunLauncher
+from winter_days.orchestrator.launcher import RunLauncher
 
 WATERMARK = "export_sales/winter_sales"
 CLI = {"source": "cli"}
@@ -35,7 +35,7 @@ def _finished(history, steps=("export_sales",), failed: str | None = None) -> st
     return run
 
 
-class RunHistoryContract:
+class RunStoreContract:
     concurrent_starts = 24
 
     def test_it_is_a_run_store(self, history):

@@ -1,6 +1,6 @@
-"""Run history, the single-run guard and the export watermark in Firestore (gcp profile).
+"""The run store in Firestore: run history, the single-run guard and the export watermark.
 
-Cloud Run instances keep no disk between requests, so the state `RunHistory` keeps in a
+Cloud Run instances keep no disk between requests, so the state `SqliteRunStore` keeps in a
 SQLite file lives here in a few collections (names share a prefix):
 
 - `<prefix>_guard/active`: the active run's id (or null) and the next run sequence number.
@@ -25,11 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from urllib.parse import quote
 
-from winter_days.orchestrator.history import (
+from winter_days.runs.store import (
     CUT_OFF,
     FAILED,
     PENDING,
@@ -39,10 +39,12 @@ from winter_days.orchestrator.history import (
     STALE_HEARTBEAT,
     SUCCEEDED,
     StartDecision,
+    iso_timestamp,
     new_run_id,
     run_view,
+    utc_now,
 )
-from winter_days.orchestrator.owner import ProcessOwner
+from winter_days.runs.owner import ProcessOwner
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, DocumentReference, DocumentSnapshot, Transaction
@@ -58,14 +60,6 @@ TRANSACTION_TIMEOUT = 120.0
 _RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{9}Z-[0-9a-f]{8}$")
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
-
-
 def _firestore_module():
     try:
         from google.cloud import firestore
@@ -77,7 +71,7 @@ def _firestore_module():
     return firestore
 
 
-class FirestoreRunHistory:
+class FirestoreRunStore:
     """The `RunStore` of the gcp profile, on one Firestore database."""
 
     def __init__(
@@ -85,7 +79,7 @@ class FirestoreRunHistory:
         client: Client,
         prefix: str = DEFAULT_PREFIX,
         stale_after: timedelta = STALE_HEARTBEAT,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self._firestore = _firestore_module()
         self._client = client
@@ -98,7 +92,7 @@ class FirestoreRunHistory:
         self._guard = client.collection(f"{prefix}_guard").document("active")
 
     @classmethod
-    def from_settings(cls, settings: Settings, prefix: str = DEFAULT_PREFIX) -> "FirestoreRunHistory":
+    def from_settings(cls, settings: Settings, prefix: str = DEFAULT_PREFIX) -> "FirestoreRunStore":
         """The history in the settings' project and database (FIRESTORE_EMULATOR_HOST points it at the emulator)."""
         if not settings.gcp_project_id:
             raise ValueError("setting gcp_project_id: the gcp profile keeps its run history in that project's Firestore")
@@ -110,7 +104,7 @@ class FirestoreRunHistory:
         """Nothing per thread to release: the client is shared and thread-safe."""
 
     def _now_iso(self) -> str:
-        return _iso(self._clock())
+        return iso_timestamp(self._clock())
 
     def _step_ref(self, run_id: str, position: int) -> DocumentReference:
         return self._steps.document(f"{run_id}:{position:03d}")
@@ -149,7 +143,7 @@ class FirestoreRunHistory:
         owner: ProcessOwner | None = None,
         retry_failed: bool = False,
     ) -> StartDecision:
-        """Start a run unless this trigger already ran or another run is active (see `RunHistory.start_run`)."""
+        """Start a run unless this trigger already ran or another run is active (see `SqliteRunStore.start_run`)."""
         owner = owner or ProcessOwner.current()
         trigger_ref = (
             self._triggers.document(hashlib.sha256(trigger_key.encode()).hexdigest()) if trigger_key is not None else None
@@ -205,7 +199,7 @@ class FirestoreRunHistory:
         return self._transactional(attempt)
 
     def _is_stale(self, run: DocumentSnapshot) -> bool:
-        return run.get("heartbeat_at") < _iso(self._clock() - self._stale_after)
+        return run.get("heartbeat_at") < iso_timestamp(self._clock() - self._stale_after)
 
     def _read_steps(self, run: DocumentSnapshot, txn: Transaction | None = None) -> list[DocumentSnapshot]:
         refs = [self._step_ref(run.id, position) for position in range(run.get("step_count") or 0)]

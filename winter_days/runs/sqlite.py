@@ -1,4 +1,4 @@
-"""Run history, the single-run guard and the export watermark, in one SQLite file.
+"""The run store in one SQLite file: one connection per thread, WAL, short transactions.
 
 The guard lives in the database, not in a process, so it holds across gunicorn workers and
 the command line: starting a run is one IMMEDIATE transaction that checks for a retried
@@ -10,26 +10,27 @@ were bypassed.
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Mapping, Sequence
 
-from winter_days.orchestrator.owner import ProcessOwner
-
-if TYPE_CHECKING:
-    from winter_days.config import Settings
-    from winter_days.orchestrator.options import OrchestratorOptions
-
-RUNNING, SUCCEEDED, FAILED, CUT_OFF = "running", "succeeded", "failed", "cut_off"
-RUN_OUTCOMES = (SUCCEEDED, FAILED, CUT_OFF)
-PENDING, SKIPPED = "pending", "skipped"
-# A run owned by another host (a shared volume) is cut off when its heartbeat is this old.
-STALE_HEARTBEAT = timedelta(minutes=5)
+from winter_days.runs.owner import ProcessOwner
+from winter_days.runs.store import (
+    CUT_OFF,
+    FAILED,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    STALE_HEARTBEAT,
+    SUCCEEDED,
+    StartDecision,
+    iso_timestamp,
+    new_run_id,
+    run_view,
+    utc_now,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -70,93 +71,7 @@ CREATE TABLE IF NOT EXISTS watermarks (
 """
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
-
-
-def new_run_id() -> str:
-    """Readable start time (to the millisecond), unique across processes."""
-    now = _now()
-    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
-
-
-@dataclass(frozen=True)
-class StartDecision:
-    """What `start_run` did: 'started', 'duplicate' (a retried trigger) or 'busy'."""
-
-    outcome: str
-    run_id: str
-    owner: ProcessOwner | None = None
-    started_at: str = ""
-
-
-@runtime_checkable
-class RunStore(Protocol):
-    """What the launcher, the service, the pipeline and the metrics use of a run store.
-
-    `RunHistory` keeps it in SQLite (local profile), `FirestoreRunHistory` in Firestore
-    (gcp profile). `finished_steps` rows hold name, status, duration_seconds and counts
-    (JSON text).
-    """
-
-    def start_run(
-        self,
-        step_names: Sequence[str],
-        trigger: Mapping[str, Any],
-        parameters: Mapping[str, Any],
-        trigger_key: str | None = None,
-        owner: ProcessOwner | None = None,
-        retry_failed: bool = False,
-    ) -> StartDecision: ...
-
-    def reclaim_cut_off_runs(self) -> list[str]: ...
-
-    def heartbeat(self, run_id: str) -> None: ...
-
-    def step_started(self, run_id: str, position: int) -> None: ...
-
-    def step_finished(
-        self,
-        run_id: str,
-        position: int,
-        status: str,
-        duration_seconds: float,
-        counts: Mapping[str, Any],
-        error: str | None = None,
-        watermarks: Mapping[str, int] | None = None,
-    ) -> None: ...
-
-    def finish_run(self, run_id: str, failed_step: str | None = None, error: str | None = None) -> None: ...
-
-    def watermark(self, name: str) -> int | None: ...
-
-    def get_run(self, run_id: str) -> dict[str, Any] | None: ...
-
-    def list_runs(self, limit: int = 50, before: str | None = None) -> list[dict[str, Any]]: ...
-
-    def active_run_id(self) -> str | None: ...
-
-    def outcome_counts(self) -> dict[str, int]: ...
-
-    def finished_steps(self) -> Sequence[Mapping[str, Any]]: ...
-
-    def close(self) -> None: ...
-
-
-def open_run_store(settings: Settings, options: OrchestratorOptions) -> RunStore:
-    """The run store of the settings' profile: the SQLite file locally, Firestore on gcp."""
-    if settings.profile == "gcp":
-        from winter_days.orchestrator.firestore_history import FirestoreRunHistory
-
-        return FirestoreRunHistory.from_settings(settings)
-    return RunHistory(options.history_path)
-
-
-class RunHistory:
+class SqliteRunStore:
     """The orchestrator's SQLite file: one connection per thread, WAL, short transactions."""
 
     def __init__(self, path: str | Path):
@@ -232,7 +147,7 @@ class RunHistory:
                 holder = ProcessOwner(active["owner_host"], active["owner_pid"], active["owner_start"])
                 return StartDecision("busy", active["run_id"], holder, active["started_at"])
             run_id = new_run_id()
-            now = _iso(_now())
+            now = iso_timestamp(utc_now())
             conn.execute(
                 "INSERT INTO runs (run_id, status, trigger_key, trigger, parameters, owner_host, owner_pid,"
                 " owner_start, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -252,13 +167,13 @@ class RunHistory:
 
     def _reclaim(self, conn: sqlite3.Connection) -> list[str]:
         cut: list[str] = []
-        stale_before = _iso(_now() - STALE_HEARTBEAT)
+        stale_before = iso_timestamp(utc_now() - STALE_HEARTBEAT)
         for row in conn.execute("SELECT * FROM runs WHERE status = ?", (RUNNING,)).fetchall():
             owner = ProcessOwner(row["owner_host"], row["owner_pid"], row["owner_start"])
             alive = owner.is_alive() if owner.is_local() else row["heartbeat_at"] >= stale_before
             if alive:
                 continue
-            now = _iso(_now())
+            now = iso_timestamp(utc_now())
             reason = f"cut off: {owner.describe()} stopped while the run was active (last seen {row['heartbeat_at']})"
             running_step = conn.execute(
                 "SELECT name FROM run_steps WHERE run_id = ? AND status = ? ORDER BY position", (row["run_id"], RUNNING)
@@ -281,10 +196,10 @@ class RunHistory:
 
     def heartbeat(self, run_id: str) -> None:
         with self._transaction() as conn:
-            conn.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (_iso(_now()), run_id))
+            conn.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (iso_timestamp(utc_now()), run_id))
 
     def step_started(self, run_id: str, position: int) -> None:
-        now = _iso(_now())
+        now = iso_timestamp(utc_now())
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE run_steps SET status = ?, started_at = ? WHERE run_id = ? AND position = ?",
@@ -303,7 +218,7 @@ class RunHistory:
         watermarks: Mapping[str, int] | None = None,
     ) -> None:
         """Record a step's end; watermarks advance in the same transaction, only on success."""
-        now = _iso(_now())
+        now = iso_timestamp(utc_now())
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE run_steps SET status = ?, finished_at = ?, duration_seconds = ?, counts = ?, error = ?"
@@ -325,7 +240,7 @@ class RunHistory:
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, failed_step = ?, error = ? WHERE run_id = ? AND status = ?",
-                (FAILED if failed_step else SUCCEEDED, _iso(_now()), failed_step, error, run_id, RUNNING),
+                (FAILED if failed_step else SUCCEEDED, iso_timestamp(utc_now()), failed_step, error, run_id, RUNNING),
             )
             conn.execute("UPDATE run_steps SET status = ? WHERE run_id = ? AND status = ?", (SKIPPED, run_id, PENDING))
 
@@ -368,37 +283,3 @@ class RunHistory:
             "SELECT name, status, duration_seconds, counts FROM run_steps WHERE duration_seconds IS NOT NULL"
             " ORDER BY rowid"
         ).fetchall()
-
-
-def run_view(row: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """A stored run and its steps as the API shows them (trigger, parameters, counts are JSON text)."""
-
-    def seconds(start: str | None, end: str | None) -> float | None:
-        if not start or not end:
-            return None
-        return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 3)
-
-    return {
-        "run_id": row["run_id"],
-        "status": row["status"],
-        "trigger": json.loads(row["trigger"]),
-        "parameters": json.loads(row["parameters"]),
-        "started_at": row["started_at"],
-        "finished_at": row["finished_at"],
-        "duration_seconds": seconds(row["started_at"], row["finished_at"]),
-        "failed_step": row["failed_step"],
-        "error": row["error"],
-        "process": {"host": row["owner_host"], "pid": row["owner_pid"]},
-        "steps": [
-            {
-                "name": step["name"],
-                "status": step["status"],
-                "started_at": step["started_at"],
-                "finished_at": step["finished_at"],
-                "duration_seconds": step["duration_seconds"],
-                "counts": json.loads(step["counts"]),
-                "error": step["error"],
-            }
-            for step in steps
-        ],
-    }

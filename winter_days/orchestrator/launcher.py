@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from winter_days.config import Settings
-from winter_days.orchestrator.history import RUNNING, RunStore, StartDecision
+from winter_days.runs import RUNNING, RunStore, StartDecision
 from winter_days.orchestrator.options import OrchestratorOptions
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, RunPipeline, StepProgress, execute_run
 
@@ -34,6 +34,17 @@ class TriggerResult:
     @property
     def run_id(self) -> str:
         return self.decision.run_id
+
+
+def open_run_store(settings: Settings, options: OrchestratorOptions) -> RunStore:
+    """The run store of the settings' profile: the SQLite file locally, Firestore on gcp."""
+    if settings.profile == "gcp":
+        from winter_days.runs.firestore import FirestoreRunStore
+
+        return FirestoreRunStore.from_settings(settings)
+    from winter_days.runs.sqlite import SqliteRunStore
+
+    return SqliteRunStore(options.history_path)
 
 
 class RunLauncher:
