@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from winter_days.config import Settings, load_settings
+from winter_days.platform import Platform, build_platform
 
 # The shared adapter contracts (tests/contracts) assert outside test modules: have pytest explain their failures.
 pytest.register_assert_rewrite("contracts")
@@ -19,3 +20,11 @@ def settings(tmp_path, monkeypatch) -> Settings:
     monkeypatch.setenv("WINTER_DAYS_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     return load_settings()
+
+
+@pytest.fixture
+def platform(settings) -> Platform:
+    """The local platform of the `settings` installation; its connections closed after the test."""
+    built = build_platform(settings)
+    yield built
+    built.close()

@@ -193,8 +193,8 @@ class RunStoreContract:
         assert samples[key] == 1.5
 
     def test_the_launcher_runs_a_pipeline_over_the_store(self, history, settings):
-        from winter_days.orchestrator.options import OrchestratorOptions
         from winter_days.orchestrator.pipeline import RunParameters, RunPipeline, RunStep, StepFailed
+        from winter_days.platform import build_platform
 
         def export(context):
             context.watermarks[WATERMARK] = 9
@@ -204,7 +204,7 @@ class RunStoreContract:
             raise StepFailed("invocation ended FAILED")
 
         pipeline = RunPipeline((RunStep("export_sales", export), RunStep("poll", poll), RunStep("ml", export)))
-        launcher = RunLauncher(settings, OrchestratorOptions(poll_interval_seconds=0.01, poll_timeout_seconds=5.0), history, pipeline)
+        launcher = RunLauncher(build_platform(settings), pipeline, history=history)
         result = launcher.trigger({"source": "http"}, RunParameters(ml=False), trigger_key="k-1")
         assert result.run["status"] == "failed" and result.run["failed_step"] == "poll"
         assert [s["status"] for s in result.run["steps"]] == ["succeeded", "failed", "skipped"]

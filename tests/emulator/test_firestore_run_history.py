@@ -11,9 +11,8 @@ from contracts.run_store import RunStoreContract, into_second_step
 
 from winter_days.config import load_settings
 from winter_days.runs.firestore import FirestoreRunStore
-from winter_days.orchestrator.launcher import open_run_store
+from winter_days.platform import build_platform
 from winter_days.runs import STALE_HEARTBEAT
-from winter_days.orchestrator.options import load_options
 
 pytestmark = [pytest.mark.emulator, pytest.mark.xdist_group("firestore_emulator")]
 
@@ -108,10 +107,10 @@ def test_the_gcp_profile_opens_the_firestore_history(firestore_project, settings
     monkeypatch.setenv("WINTER_DAYS_GCP_PROJECT_ID", firestore_project)
     monkeypatch.setenv("WINTER_DAYS_LAKE_URI", (tmp_path / "lake").as_uri())
     gcp = load_settings()
-    store = open_run_store(gcp, load_options(gcp, environ={"WINTER_DAYS_AUTH_TOKEN": "unused-local-token-0123"}))
+    store = build_platform(gcp).run_store
     assert isinstance(store, FirestoreRunStore)
     run = store.start_run(["export_sales"], {"source": "cli"}, {}).run_id
-    assert open_run_store(gcp, load_options(gcp, environ={})).active_run_id() == run
+    assert build_platform(gcp).run_store.active_run_id() == run
     assert not (gcp.home / "orchestrator.sqlite3").exists()
 
 

@@ -10,36 +10,28 @@ from typing import Any, Mapping
 
 import click
 
-from winter_days.config import ConfigError, Settings
-from winter_days.demo import DEMO_VOLUMES
+from winter_days.config import ConfigError
+from winter_days.demo.run import DEMO_VOLUMES
+from winter_days.platform import Platform, build_platform
 
 DEMO_TOKEN_FILE = "api-token"
 
 
-def _demo_environ(settings: Settings) -> dict[str, str]:
-    """The environment the demo's service reads: a token file made once per installation."""
-    import os
+def with_demo_token(platform: Platform) -> Platform:
+    """The platform, with a bearer token for its service when none is configured: a token
+    file made once per installation under the home (mode 0600), which the demo prints."""
+    from dataclasses import replace
 
-    environ = dict(os.environ)
-    if environ.get("WINTER_DAYS_AUTH_TOKEN") or environ.get("WINTER_DAYS_AUTH_TOKEN_FILE"):
-        return environ
+    settings = platform.settings
+    if settings.auth.token or settings.auth.disabled:
+        return platform
     token_file = settings.home / DEMO_TOKEN_FILE
     if not token_file.exists():
         settings.home.mkdir(parents=True, exist_ok=True)
         token_file.touch(mode=0o600)
         token_file.write_text(secrets.token_urlsafe(32))
-    environ["WINTER_DAYS_AUTH_TOKEN_FILE"] = str(token_file)
-    return environ
-
-
-def _launcher(settings: Settings, environ: Mapping[str, str]) -> Any:
-    from winter_days.orchestrator.launcher import open_run_store
-    from winter_days.orchestrator.options import load_options
-    from winter_days.orchestrator.launcher import RunLauncher
-    from winter_days.orchestrator.steps import make_pipeline
-
-    options = load_options(settings, environ=environ)
-    return RunLauncher(settings, options, open_run_store(settings, options), make_pipeline(settings, options))
+    auth = replace(settings.auth, token_file=token_file, token=token_file.read_text().strip())
+    return build_platform(replace(settings, auth=auth))
 
 
 class DemoProgress:
@@ -94,23 +86,26 @@ class DemoProgress:
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.pass_obj
 def demo_command(
-    settings: Settings, days: int, fresh: bool, no_serve: bool, ml_every: int, sales_per_day: int, clicks_per_day: int, port: int
+    platform: Platform, days: int, fresh: bool, no_serve: bool, ml_every: int, sales_per_day: int, clicks_per_day: int, port: int
 ) -> None:
     """Simulate days of all three flows end to end, print a summary, then serve the dashboards."""
     from dataclasses import replace
 
-    from winter_days.demo import DemoError, clear_installation, run_demo
-    from winter_days.demo_report import collect_summary, render_summary
+    from winter_days.demo.report import collect_summary, render_summary
+    from winter_days.demo.run import DemoError, clear_installation, run_demo
+    from winter_days.orchestrator.launcher import RunLauncher
 
-    if settings.profile != "local":
-        raise click.UsageError("the demo runs on the local profile (--profile local)")
+    if not platform.single_machine:
+        raise click.UsageError(f"the demo simulates days on one machine: run it with --profile local, not {platform.profile}")
     started = time.monotonic()
+    settings = platform.settings
     if fresh:
         removed = clear_installation(settings.home)
         click.echo(f"--fresh: removed {', '.join(removed) or 'nothing'} from {settings.home}", err=True)
     try:
-        environ = _demo_environ(settings)
-        launcher = _launcher(settings, environ)
+        platform.check()
+        platform = with_demo_token(platform)
+        launcher = RunLauncher(platform)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     click.echo(
@@ -121,7 +116,7 @@ def demo_command(
     try:
         with DemoProgress(days) as progress:
             state = run_demo(
-                settings,
+                platform,
                 days,
                 volumes=replace(DEMO_VOLUMES, sales=sales_per_day, clicks=clicks_per_day),
                 ml_every=ml_every,
@@ -134,7 +129,7 @@ def demo_command(
         sys.exit(1)
     simulated = time.monotonic() - started
     runs = launcher.history.list_runs(limit=50)
-    summary = collect_summary(settings, runs)
+    summary = collect_summary(platform, runs)
     from rich.console import Console
 
     console = Console()
@@ -143,22 +138,19 @@ def demo_command(
     render_summary(summary, console, {"simulation": simulated, "per simulated day": per_day})
     if no_serve:
         return
-    _serve(settings, environ, port)
+    _serve(platform, port)
 
 
-def _serve(settings: Settings, environ: Mapping[str, str], port: int) -> None:
-    import os
-
+def _serve(platform: Platform, port: int) -> None:
     from winter_days.orchestrator.logs import install_json_logging
-    from winter_days.orchestrator.server import OrchestratorServer
+    from winter_days.service.server import ServiceServer
 
-    os.environ.update({k: v for k, v in environ.items() if k.startswith("WINTER_DAYS_AUTH_TOKEN")})
+    token_from = platform.settings.auth.token_file or "WINTER_DAYS_AUTH_TOKEN"
     click.echo(
-        f"\nDashboards: http://127.0.0.1:{port}/  (POST /run needs the bearer token in "
-        f"{environ.get('WINTER_DAYS_AUTH_TOKEN_FILE', 'WINTER_DAYS_AUTH_TOKEN')}; Ctrl-C stops)"
+        f"\nDashboards: http://127.0.0.1:{port}/  (POST /run needs the bearer token in {token_from}; Ctrl-C stops)"
     )
-    install_json_logging(path=settings.home / "logs" / "service.jsonl")
-    OrchestratorServer(settings, bind=f"127.0.0.1:{port}", workers=1, threads=8).run()
+    install_json_logging(path=platform.settings.home / "logs" / "service.jsonl")
+    ServiceServer(platform.settings, bind=f"127.0.0.1:{port}", workers=1, threads=8).run()
 
 
 @click.command("backfill")
@@ -166,13 +158,16 @@ def _serve(settings: Settings, environ: Mapping[str, str], port: int) -> None:
 @click.option("--to", "last", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Last day, YYYY-MM-DD.")
 @click.option("--no-ml", is_flag=True, help="Leave out the ML step.")
 @click.pass_obj
-def backfill_command(settings: Settings, first: Any, last: Any, no_ml: bool) -> None:
+def backfill_command(platform: Platform, first: Any, last: Any, no_ml: bool) -> None:
     """Run the pipeline for each day in the range, in order; a day already run is not run again."""
+    from winter_days.orchestrator.launcher import RunLauncher
+
     first_day, last_day = first.date(), last.date()
     if last_day < first_day:
         raise click.BadParameter(f"--to {last_day} is before --from {first_day}", param_hint="--to")
     try:
-        launcher = _launcher(settings, _demo_environ(settings))
+        platform.check()
+        launcher = RunLauncher(platform)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     day = first_day

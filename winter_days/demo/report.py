@@ -1,31 +1,27 @@
 """What the demo prints at the end: rows per layer and flow, quarantine, assertions, the
-model, the top at-risk customers, where everything lives, and timings. Read from the
-published warehouse (read-only) and the run history, like the dashboards."""
+model, the top at-risk customers, where everything lives, and timings. Read through the
+warehouse port and the run store, like the dashboards."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from winter_days.config import Settings
+from winter_days.platform import Platform
+from winter_days.warehouse import WarehouseMissing, WarehouseReader, tables
+from winter_days.warehouse.tables import TableName
 
 LAYER_TABLES = {
-    "silver": {
-        "sales": "winter_days_staging.stg_sales",
-        "clickstream": "winter_days_staging.stg_click",
-        "startups": "winter_days_staging.stg_startup",
-    },
+    "silver": {"sales": tables.STG_SALES, "clickstream": tables.STG_CLICK, "startups": tables.STG_STARTUP},
     "gold": {
-        "sales": "winter_days_warehouse.fct_sales",
-        "customers": "winter_days_warehouse.dim_customer",
-        "customer features": "winter_days_warehouse.agg_cust_metrics",
-        "clickstream": "winter_days_warehouse.fct_click_features",
-        "startups (history)": "winter_days_warehouse.dim_startup",
-        "churn predictions": "winter_days_warehouse.fact_predictions_churn",
+        "sales": tables.FCT_SALES,
+        "customers": tables.DIM_CUSTOMER,
+        "customer features": tables.AGG_CUST_METRICS,
+        "clickstream": tables.FCT_CLICK_FEATURES,
+        "startups (history)": tables.DIM_STARTUP,
+        "churn predictions": tables.FACT_PREDICTIONS_CHURN,
     },
 }
-ACCOUNTING = "winter_days_staging.flow_row_accounting"
-PREDICTIONS = "winter_days_warehouse.fact_predictions_churn"
 
 
 @dataclass
@@ -38,39 +34,31 @@ class DemoSummary:
     locations: dict[str, str] = field(default_factory=dict)
 
 
-def _rows(con: Any, sql: str) -> list[dict[str, Any]]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def _count(con: Any, table: str) -> int | None:
-    try:
-        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    except Exception:  # a table the run has not built (yet): shown as absent, not an error
+def _count(reader: WarehouseReader, table: TableName) -> int | None:
+    """Rows of a table; None for a table the runs have not built (yet)."""
+    if table not in reader.tables():
         return None
+    return int(reader.query(f"SELECT COUNT(*) AS n FROM {table}").column("n")[0].as_py())
 
 
-def collect_summary(settings: Settings, runs: list[dict[str, Any]], top: int = 10) -> DemoSummary:
+def collect_summary(platform: Platform, runs: list[dict[str, Any]], top: int = 10) -> DemoSummary:
     """Gather the demo's closing summary; `runs` is the run history, newest first."""
-    import duckdb
-
+    lake = platform.lake
+    store = platform.document_store()
+    try:
+        documents = store.describe()
+    finally:
+        store.close()
     summary = DemoSummary()
     summary.locations = {
-        "home": str(settings.home),
-        "lake (bronze, ground truth, model registry)": settings.lake_uri,
-        "sales document store": str(settings.document_store_path),
-        "published warehouse": str(settings.warehouse_path),
-        "run history": str(settings.home / "orchestrator.sqlite3"),
-        "model registry": f"{settings.lake_uri}/mlops/",
+        "home": str(platform.settings.home),
+        "lake (bronze, ground truth, model registry)": platform.settings.lake_uri,
+        "sales document store": documents,
+        "published warehouse": platform.warehouse.describe(),
+        "run history": platform.run_store.describe(),
+        "model registry": f"{platform.settings.lake_uri}/mlops/",
     }
-    bronze_files = {}
-    from winter_days.stores import open_lake
-
-    lake = open_lake(settings)
-    for flow in ("sales", "clickstream", "startups"):
-        bronze_files[flow] = len(lake.list(f"bronze/{flow}/"))
-    summary.layers["bronze (files)"] = bronze_files
+    summary.layers["bronze (files)"] = {flow: len(lake.list(f"bronze/{flow}/")) for flow in ("sales", "clickstream", "startups")}
     if runs:
         summary.last_run = runs[0]
         summary.last_ml = next(
@@ -78,29 +66,27 @@ def collect_summary(settings: Settings, runs: list[dict[str, Any]], top: int = 1
              if step.get("name") == "ml" and step.get("status") == "succeeded" and step.get("counts", {}).get("model_version")),
             {},
         )
-    if not settings.warehouse_path.exists():
-        return summary
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        for layer, tables in LAYER_TABLES.items():
-            summary.layers[layer] = {name: _count(con, table) for name, table in tables.items()}
-        if _count(con, ACCOUNTING) is not None:
-            summary.accounting = _rows(con, f"SELECT * FROM {ACCOUNTING} ORDER BY flow")
-        if _count(con, PREDICTIONS):
-            summary.top_at_risk = _rows(
-                con,
-                f"""
-                SELECT p.customer_id, d.region, round(p.churn_probability, 3) AS churn_probability, p.risk_tier,
-                       round(d.lifetime_value, 2) AS lifetime_value, p.as_of_date
-                FROM {PREDICTIONS} p
-                LEFT JOIN winter_days_warehouse.dim_customer d USING (customer_id)
-                WHERE p.as_of_date = (SELECT max(as_of_date) FROM {PREDICTIONS})
-                ORDER BY p.churn_probability DESC, p.customer_id
-                LIMIT {int(top)}
-                """,
-            )
-    finally:
-        con.close()
+        with platform.warehouse.reader() as reader:
+            for layer, names in LAYER_TABLES.items():
+                summary.layers[layer] = {name: _count(reader, table) for name, table in names.items()}
+            if _count(reader, tables.FLOW_ROW_ACCOUNTING) is not None:
+                summary.accounting = reader.query(f"SELECT * FROM {tables.FLOW_ROW_ACCOUNTING} ORDER BY flow").to_pylist()
+            if _count(reader, tables.FACT_PREDICTIONS_CHURN):
+                summary.top_at_risk = reader.query(
+                    f"""
+                    SELECT p.customer_id, d.region, ROUND(p.churn_probability, 3) AS churn_probability, p.risk_tier,
+                           ROUND(d.lifetime_value, 2) AS lifetime_value, p.as_of_date
+                    FROM {tables.FACT_PREDICTIONS_CHURN} AS p
+                    LEFT JOIN {tables.DIM_CUSTOMER} AS d USING (customer_id)
+                    WHERE p.as_of_date = (SELECT MAX(as_of_date) FROM {tables.FACT_PREDICTIONS_CHURN})
+                    ORDER BY p.churn_probability DESC, p.customer_id
+                    LIMIT @top
+                    """,
+                    {"top": int(top)},
+                ).to_pylist()
+    except WarehouseMissing:
+        pass
     return summary
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from winter_days.config import Settings
-from winter_days.elt.engines.duckdb.publish import wait_for_after_write
+from winter_days.platform import Platform
+from winter_days.warehouse.duckdb.files import wait_for_after_write
 from winter_days.simulation import DailyVolumes, DaySimulator
 
 DEMO_STATE = "demo.json"
@@ -145,7 +146,7 @@ DayCallback = Callable[[DayReport], None]
 
 
 def run_demo(
-    settings: Settings,
+    platform: Platform,
     days: int,
     *,
     volumes: DailyVolumes = DEMO_VOLUMES,
@@ -160,10 +161,21 @@ def run_demo(
 
     if days < 1:
         raise DemoError(f"--days must be at least 1, got {days}")
+    settings = platform.settings
     settings.home.mkdir(parents=True, exist_ok=True)
     state = load_state(settings, volumes)
     history_days = history_days or minimum_ml_history_days(settings)
-    simulator = DaySimulator(settings, volumes)
+    simulator = DaySimulator(platform, volumes)
+    try:
+        return _simulate(simulator, settings, state, days, volumes, ml_every, history_days, launcher, on_day, progress)
+    finally:
+        simulator.close()
+
+
+def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, days: int, volumes: DailyVolumes,
+              ml_every: int, history_days: int, launcher: Any, on_day: DayCallback | None, progress: Any) -> DemoState:
+    from winter_days.orchestrator.pipeline import RunParameters
+
     first_index = state.days_done
     last_index = first_index + days - 1
     for index in range(first_index, last_index + 1):

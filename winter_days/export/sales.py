@@ -22,11 +22,11 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from winter_days.read_ahead import prepare_ahead, read_ahead
+from winter_days.export.read_ahead import prepare_ahead, read_ahead
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION, SALES_DOCUMENT_SCHEMA
 from winter_days.stores import DocumentStore, Lake
 from winter_days.stores.documents import ChangePage, changed_pages
-from winter_days.timestamps import ParsedTimestamp, parse_sale_timestamp
+from winter_days.export.timestamps import ParsedTimestamp, parse_sale_timestamp
 
 BATCH_SIZE = 10_000
 READ_AHEAD_PAGES = 2

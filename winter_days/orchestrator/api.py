@@ -1,7 +1,9 @@
-"""The orchestrator service: `create_app(config)` builds the Flask app; nothing runs at import.
+"""The orchestrator's HTTP API as a Flask blueprint: POST /run, GET /runs, GET /runs/<id>,
+GET /healthz, GET /metrics.
 
-Routes: POST /run, GET /runs, GET /runs/<id>, GET /healthz, GET /metrics. Every error is a
-JSON body with a message; a stack trace goes to the log, never into a response.
+`make_orchestrator_blueprint(launcher, verifier)` builds it; the service (`winter_days.service`)
+registers it beside the dashboards. Every error is a JSON body with a message; a stack trace
+goes to the log, never into a response.
 """
 
 from __future__ import annotations
@@ -10,19 +12,16 @@ import json
 import logging
 import re
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from winter_days.orchestrator.auth import AuthError, CallerVerifier, make_verifier
-from winter_days.orchestrator.launcher import open_run_store
-from winter_days.runs import RUNNING, SUCCEEDED
-from winter_days.orchestrator.logs import install_json_logging
-from winter_days.orchestrator.metrics import CONTENT_TYPE, render_metrics
-from winter_days.orchestrator.options import load_options
-from winter_days.orchestrator.pipeline import RunParameters
+from winter_days.auth import AuthError, CallerVerifier
 from winter_days.orchestrator.launcher import RunLauncher
+from winter_days.orchestrator.metrics import CONTENT_TYPE, render_metrics
+from winter_days.orchestrator.pipeline import RunParameters
+from winter_days.runs import RUNNING, SUCCEEDED
 
 log = logging.getLogger("winter_days.orchestrator")
 
@@ -30,55 +29,38 @@ RUN_PARAMETERS = {"as_of": "a date YYYY-MM-DD", "full_refresh": "true or false",
 QUERY_PARAMETERS = {"wait": "true or false"}
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 MAX_BODY_BYTES = 64 * 1024
+EXTENSION = "winter_days_orchestrator"
 
 
 class BadRequest(Exception):
     """A request the service cannot act on; answered 400 with this message."""
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the service. `config` may hold SETTINGS, OPTIONS, PIPELINE, VERIFIER, RUN_STORE, LOG_STREAM."""
-    app = Flask(__name__)
-    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
-    app.config.from_mapping(config or {})
-    install_json_logging(app.config.get("LOG_STREAM"))
+def make_orchestrator_blueprint(launcher: RunLauncher, verifier: CallerVerifier) -> Blueprint:
+    """The orchestrator's routes over one launcher (and so one run store) and one verifier."""
+    blueprint = Blueprint("orchestrator", __name__)
 
-    settings = app.config.get("SETTINGS")
-    if settings is None:
-        from winter_days.config import load_settings
+    @blueprint.record_once
+    def remember(state: Any) -> None:
+        state.app.extensions[EXTENSION] = {"launcher": launcher, "verifier": verifier}
 
-        settings = app.config["SETTINGS"] = load_settings()
-    options = app.config.get("OPTIONS") or load_options(settings)
-    verifier: CallerVerifier = app.config.get("VERIFIER") or make_verifier(settings, options)
-    pipeline = app.config.get("PIPELINE")
-    if pipeline is None:
-        from winter_days.orchestrator.steps import make_pipeline
+    blueprint.add_url_rule("/run", view_func=trigger_run, methods=["POST"])
+    blueprint.add_url_rule("/runs", view_func=list_runs, methods=["GET"])
+    blueprint.add_url_rule("/runs/<run_id>", view_func=show_run, methods=["GET"])
+    blueprint.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
+    blueprint.add_url_rule("/metrics", view_func=metrics, methods=["GET"])
+    return blueprint
 
-        pipeline = make_pipeline(settings, options)
-    history = app.config.get("RUN_STORE") or open_run_store(settings, options)
-    for run_id in history.reclaim_cut_off_runs():
-        log.warning("run %s was cut off by a crash; marked cut_off", run_id, extra={"run_id": run_id})
-    if options.auth_disabled:
-        log.warning("authentication is DISABLED (WINTER_DAYS_AUTH_DISABLED): any caller can trigger a run")
-    app.extensions["winter_days"] = {"launcher": RunLauncher(settings, options, history, pipeline), "verifier": verifier}
 
+def install_error_handlers(app: Flask) -> None:
+    """JSON errors for every route of the app; unexpected ones are logged with their trace."""
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.add_url_rule("/run", view_func=trigger_run, methods=["POST"])
-    app.add_url_rule("/runs", view_func=list_runs, methods=["GET"])
-    app.add_url_rule("/runs/<run_id>", view_func=show_run, methods=["GET"])
-    app.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
-    app.add_url_rule("/metrics", view_func=metrics, methods=["GET"])
-    if app.config.get("DASHBOARD", True):
-        from winter_days.dashboard import make_dashboard_blueprint
-
-        app.register_blueprint(make_dashboard_blueprint(settings, run_history=history))
-        app.add_url_rule("/", view_func=lambda: redirect(url_for("dashboard.index")), methods=["GET"])
-    return app
 
 
 def _launcher() -> RunLauncher:
-    return current_app.extensions["winter_days"]["launcher"]
+    launcher: RunLauncher = current_app.extensions[EXTENSION]["launcher"]
+    return launcher
 
 
 def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
@@ -171,7 +153,7 @@ def _run_response(run: dict[str, Any], status: int | None = None) -> tuple[Respo
 def trigger_run() -> tuple[Response, int]:
     """Run the pipeline (or answer for the first run of a retried trigger)."""
     try:
-        current_app.extensions["winter_days"]["verifier"].verify(request.headers.get("Authorization"))
+        current_app.extensions[EXTENSION]["verifier"].verify(request.headers.get("Authorization"))
     except AuthError as err:
         response, status = _error(err.status, str(err))
         if err.status == 401:

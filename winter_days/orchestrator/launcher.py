@@ -11,9 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from winter_days.config import Settings
+from winter_days.platform import Platform
 from winter_days.runs import RUNNING, RunStore, StartDecision
-from winter_days.orchestrator.options import OrchestratorOptions
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, RunPipeline, StepProgress, execute_run
 
 # How often a retried trigger looks at the first run while waiting for its result.
@@ -36,25 +35,15 @@ class TriggerResult:
         return self.decision.run_id
 
 
-def open_run_store(settings: Settings, options: OrchestratorOptions) -> RunStore:
-    """The run store of the settings' profile: the SQLite file locally, Firestore on gcp."""
-    if settings.profile == "gcp":
-        from winter_days.runs.firestore import FirestoreRunStore
-
-        return FirestoreRunStore.from_settings(settings)
-    from winter_days.runs.sqlite import SqliteRunStore
-
-    return SqliteRunStore(options.history_path)
-
-
 class RunLauncher:
     """Starts runs of one pipeline over one history."""
 
-    def __init__(self, settings: Settings, options: OrchestratorOptions, history: RunStore, pipeline: RunPipeline):
-        self.settings = settings
-        self.options = options
-        self.history = history
-        self.pipeline = pipeline
+    def __init__(self, platform: Platform, pipeline: RunPipeline | None = None, history: RunStore | None = None):
+        from winter_days.orchestrator.steps import make_pipeline
+
+        self.platform = platform
+        self.history = history or platform.run_store
+        self.pipeline = pipeline or make_pipeline(platform)
         self._background: list[threading.Thread] = []
 
     def trigger(
@@ -75,7 +64,7 @@ class RunLauncher:
         if decision.outcome == "duplicate":
             run = self.wait_for(decision.run_id) if wait else self.history.get_run(decision.run_id)
             return TriggerResult(decision, run)
-        context = RunContext(decision.run_id, self.settings, self.options, parameters, self.history)
+        context = RunContext(decision.run_id, self.platform, parameters, self.history)
         if wait:
             return TriggerResult(decision, execute_run(self.pipeline, context, progress))
         thread = threading.Thread(

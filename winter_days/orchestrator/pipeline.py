@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Mapping, Protocol
 
-from winter_days.config import Settings
+from winter_days.platform import Platform
 from winter_days.runs import FAILED, SUCCEEDED, RunStore
-from winter_days.orchestrator.options import OrchestratorOptions
 
 log = logging.getLogger("winter_days.orchestrator")
 
@@ -40,11 +39,10 @@ class RunParameters:
 
 @dataclass
 class RunContext:
-    """What a step sees: the run, the settings, and what earlier steps handed on."""
+    """What a step sees: the run, the platform, and what earlier steps handed on."""
 
     run_id: str
-    settings: Settings
-    options: OrchestratorOptions
+    platform: Platform
     parameters: RunParameters
     history: RunStore
     handed_on: dict[str, Any] = field(default_factory=dict)

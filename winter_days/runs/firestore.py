@@ -83,6 +83,7 @@ class FirestoreRunStore:
     ):
         self._firestore = _firestore_module()
         self._client = client
+        self._prefix = prefix
         self._stale_after = stale_after
         self._clock = clock
         self._runs = client.collection(f"{prefix}_runs")
@@ -94,11 +95,14 @@ class FirestoreRunStore:
     @classmethod
     def from_settings(cls, settings: Settings, prefix: str = DEFAULT_PREFIX) -> "FirestoreRunStore":
         """The history in the settings' project and database (FIRESTORE_EMULATOR_HOST points it at the emulator)."""
-        if not settings.gcp_project_id:
-            raise ValueError("setting gcp_project_id: the gcp profile keeps its run history in that project's Firestore")
+        if not settings.gcp.project_id:
+            raise ValueError("setting gcp.project_id: the gcp profile keeps its run history in that project's Firestore")
         firestore = _firestore_module()
-        client = firestore.Client(project=settings.gcp_project_id, database=settings.gcp_firestore_database)
+        client = firestore.Client(project=settings.gcp.project_id, database=settings.gcp.firestore_database)
         return cls(client, prefix=prefix)
+
+    def describe(self) -> str:
+        return f"Firestore collections {self._prefix}_* ({self._client._database_string})"
 
     def close(self) -> None:
         """Nothing per thread to release: the client is shared and thread-safe."""

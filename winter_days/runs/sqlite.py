@@ -93,6 +93,9 @@ class SqliteRunStore:
             self._local.conn = conn
         return conn
 
+    def describe(self) -> str:
+        return f"SQLite file {self.path}"
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:

@@ -95,6 +95,10 @@ class RunStore(Protocol):
 
     def finished_steps(self) -> Sequence[Mapping[str, Any]]: ...
 
+    def describe(self) -> str:
+        """Where the runs are kept, for messages."""
+        ...
+
     def close(self) -> None: ...
 
 

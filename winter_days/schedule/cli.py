@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 
 import click
 
-from winter_days.config import ConfigError, Settings
-from winter_days.schedule import (
+from winter_days.platform import Platform
+from winter_days.schedule.cron import (
     ORCHESTRATOR_JOB,
     OrchestratorTrigger,
     ScheduledJob,
@@ -24,23 +24,26 @@ def generated_day(fire_time: datetime) -> date:
     return (fire_time - timedelta(days=1)).date()
 
 
-def make_jobs(settings: Settings, token: str | None, attempts: int = 5) -> list[ScheduledJob]:
+def make_jobs(platform: Platform, attempts: int = 5) -> list[ScheduledJob]:
     """The platform's four jobs, from the settings' cron expressions."""
     from winter_days.generators.customers import pool_from_settings
     from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
-    from winter_days.stores import open_document_store, open_lake
 
-    lake = open_lake(settings)
+    settings, lake = platform.settings, platform.lake
 
     def sales(when: datetime) -> object:
-        return write_sales(
-            open_document_store(settings),
-            lake,
-            pool_from_settings(settings),
-            generated_day(when),
-            legacy_share=settings.legacy_timestamp_share,
-            horizon_days=settings.churn_horizon_days,
-        )
+        store = platform.document_store()
+        try:
+            return write_sales(
+                store,
+                lake,
+                pool_from_settings(settings),
+                generated_day(when),
+                legacy_share=settings.legacy_timestamp_share,
+                horizon_days=settings.churn_horizon_days,
+            )
+        finally:
+            store.close()
 
     def clickstream(when: datetime) -> object:
         return write_clickstream(lake, pool_from_settings(settings), generated_day(when))
@@ -48,12 +51,13 @@ def make_jobs(settings: Settings, token: str | None, attempts: int = 5) -> list[
     def startups(when: datetime) -> object:
         return write_startups(lake, settings.seed, settings.population_start, generated_day(when))
 
-    trigger = OrchestratorTrigger(settings.orchestrator_url, token, ORCHESTRATOR_JOB, attempts=attempts)
+    token = settings.auth.token or None
+    trigger = OrchestratorTrigger(settings.orchestrator.url, token, ORCHESTRATOR_JOB, attempts=attempts)
     return [
-        ScheduledJob("sales", settings.schedule_sales, sales),
-        ScheduledJob("clickstream", settings.schedule_clickstream, clickstream),
-        ScheduledJob("startups", settings.schedule_startups, startups),
-        ScheduledJob(ORCHESTRATOR_JOB, settings.schedule_orchestrator, trigger),
+        ScheduledJob("sales", settings.schedule.sales, sales),
+        ScheduledJob("clickstream", settings.schedule.clickstream, clickstream),
+        ScheduledJob("startups", settings.schedule.startups, startups),
+        ScheduledJob(ORCHESTRATOR_JOB, settings.schedule.orchestrator, trigger),
     ]
 
 
@@ -61,19 +65,14 @@ def make_jobs(settings: Settings, token: str | None, attempts: int = 5) -> list[
 @click.option("--show", is_flag=True, help="Print the next fire time of each job and exit.")
 @click.option("--attempts", type=click.IntRange(1, 20), default=5, show_default=True, help="Trigger attempts per run.")
 @click.pass_obj
-def schedule_command(settings: Settings, show: bool, attempts: int) -> None:
+def schedule_command(platform: Platform, show: bool, attempts: int) -> None:
     """Run the schedule: generators daily at 01:00 UTC (startups on Fridays), the orchestrator at 02:00."""
-    from winter_days.orchestrator.options import load_options
-
-    try:
-        token = load_options(settings).auth_token
-    except ConfigError as err:
-        raise click.UsageError(str(err)) from None
+    settings = platform.settings
     scheduler = Scheduler(
-        make_jobs(settings, token, attempts), ScheduleState(settings.home / "schedule.json"), settings.schedule_missed_runs
+        make_jobs(platform, attempts), ScheduleState(settings.home / "schedule.json"), settings.schedule.missed_runs
     )
     if show:
-        from winter_days.schedule import next_fire_time
+        from winter_days.schedule.cron import next_fire_time
 
         now = scheduler.now()
         for job in scheduler.jobs:
@@ -87,6 +86,6 @@ def schedule_command(settings: Settings, show: bool, attempts: int) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    click.echo(f"schedule running (missed runs: {settings.schedule_missed_runs}); orchestrator at {settings.orchestrator_url}")
+    click.echo(f"schedule running (missed runs: {settings.schedule.missed_runs}); orchestrator at {settings.orchestrator.url}")
     fired = scheduler.run()
     click.echo(f"schedule stopped after {fired} job(s)")

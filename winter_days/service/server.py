@@ -28,8 +28,9 @@ GUNICORN_JSON_LOGS = {
 }
 
 
-class OrchestratorServer(BaseApplication):
-    """A gunicorn application that builds the service with `create_app` in each worker."""
+class ServiceServer(BaseApplication):
+    """A gunicorn application that builds the service with `create_app` in each worker
+    (each worker builds its own platform from the settings: connections are per process)."""
 
     def __init__(self, settings: Settings, bind: str, workers: int = 2, threads: int = 4):
         self.settings = settings
@@ -50,6 +51,7 @@ class OrchestratorServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from winter_days.orchestrator.app import create_app
+        from winter_days.platform import build_platform
+        from winter_days.service.app import create_app
 
-        return create_app({"SETTINGS": self.settings})
+        return create_app(build_platform(self.settings))

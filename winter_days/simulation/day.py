@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from winter_days.config import Settings
 from winter_days.generators.customers import CustomerPool, pool_from_settings
 from winter_days.generators.jobs import SalesRun, write_sales
 from winter_days.generators.lake_flows import FlowError, LakeFlowsJob, LakeFlowsProcess, run_flow, write_lake_flows
-from winter_days.stores import DocumentStore, Lake, LocalLake, open_document_store, open_lake
+from winter_days.platform import Platform
 
 FRIDAY = 4  # date.weekday(): the startup load is weekly, on Fridays, as the schedule says
 # Below this many click events a day, starting a process (about a second of imports)
@@ -51,22 +50,19 @@ class DayWritten:
 
 
 class DaySimulator:
-    """Writes simulated days into one installation's stores.
+    """Writes simulated days into one installation's document store and lake.
 
-    `concurrent`: True writes the lake flows in a second process, False in this one after
-    the sales, None (default) decides per day: a second process for days of at least
-    CONCURRENT_MIN_CLICKS click events when that process can reach the lake (opened from
-    the settings, or a local folder).
+    `concurrent`: True writes the lake flows in a second process (which builds the same
+    platform's lake from the settings), False in this one after the sales, None (default)
+    decides per day: a second process for days of at least CONCURRENT_MIN_CLICKS click events.
     """
 
-    def __init__(self, settings: Settings, volumes: DailyVolumes, store: DocumentStore | None = None,
-                 lake: Lake | None = None, concurrent: bool | None = None):
-        self.settings = settings
+    def __init__(self, platform: Platform, volumes: DailyVolumes, concurrent: bool | None = None):
+        self.settings = platform.settings
         self.volumes = volumes
-        self.store = store or open_document_store(settings)
-        self._lake_from_settings = lake is None
-        self.lake = lake or open_lake(settings)
-        self.pool: CustomerPool = pool_from_settings(settings)
+        self.store = platform.document_store()
+        self.lake = platform.lake
+        self.pool: CustomerPool = pool_from_settings(self.settings)
         self.concurrent = concurrent
 
     def write_day(self, day: date) -> DayWritten:
@@ -75,15 +71,16 @@ class DaySimulator:
         A failed flow raises FlowError naming it. With two processes both flows are waited
         for before anything is raised or returned, so no flow is still writing afterwards.
         """
+        second_process = self._use_second_process()
         job = LakeFlowsJob(
             settings=self.settings,
-            lake=None if self._lake_from_settings else self.lake,
+            lake=None if second_process else self.lake,
             pool=self.pool,
             day=day,
             clicks=self.volumes.clicks,
             startups=self.volumes.startups if day.weekday() == self.volumes.startup_weekday else None,
         )
-        if not self._use_second_process():
+        if not second_process:
             sales = self._write_sales(day)
             clicks, startups = write_lake_flows(job)
             return DayWritten(day, sales.documents, clicks, startups)
@@ -99,14 +96,16 @@ class DaySimulator:
         clicks, startups = lake_flows.result()
         return DayWritten(day, sales.documents, clicks, startups)
 
+    def close(self) -> None:
+        self.store.close()
+
     def write_days(self, first: date, days: int) -> list[DayWritten]:
         return [self.write_day(first + timedelta(days=offset)) for offset in range(days)]
 
     def _use_second_process(self) -> bool:
         if self.concurrent is not None:
             return self.concurrent
-        reachable = self._lake_from_settings or isinstance(self.lake, LocalLake)
-        return reachable and self.volumes.clicks >= CONCURRENT_MIN_CLICKS
+        return self.volumes.clicks >= CONCURRENT_MIN_CLICKS
 
     def _write_sales(self, day: date) -> SalesRun:
         return run_flow("sales", day, lambda: write_sales(

@@ -1,5 +1,5 @@
-"""Advisory file locks shared with other processes on one machine: the warehouse publish
-lock (ELT executor, ML predictions) and the model registry's alias lock."""
+"""Advisory file locks shared with other processes on one machine (the local warehouse's
+publish lock, the model registry's alias lock in a local lake)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,3 @@ def exclusive_lock(lock_path: Path, create_folder: bool = True) -> Iterator[None
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def warehouse_lock_path(warehouse_path: Path) -> Path:
-    """The lock the ELT executor holds while it builds and publishes the warehouse file
-    (winter_days/elt/engines/duckdb/executor.py): a write to the published file under it
-    cannot be overwritten by a publish that copied the file before the write."""
-    return Path(warehouse_path).with_name(f".{Path(warehouse_path).name}.lock")

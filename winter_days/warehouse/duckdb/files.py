@@ -22,11 +22,18 @@ import threading
 import uuid
 from pathlib import Path
 
-from winter_days.locking import exclusive_lock, warehouse_lock_path
+from winter_days.stores.locking import exclusive_lock
 
 # The thread a write to the published file leaves behind: it removes the file a publish
 # replaced and makes the standby.
 AFTER_WRITE_THREAD = "warehouse-after-write"
+
+
+def warehouse_lock_path(warehouse_path: Path) -> Path:
+    """The lock the ELT executor holds while it builds and publishes the warehouse file
+    (the local ELT executor): a write to the published file under it
+    cannot be overwritten by a publish that copied the file before the write."""
+    return Path(warehouse_path).with_name(f".{Path(warehouse_path).name}.lock")
 
 
 def build_copy(published: Path) -> tuple[Path, bool]:

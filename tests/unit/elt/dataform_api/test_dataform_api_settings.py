@@ -32,7 +32,7 @@ def test_valid_settings(gcp_settings):
     assert config.compilation_source() == {"gitCommitish": "main"}
     assert config.service_account == SA
     assert config.api_url == "https://dataform.googleapis.com/v1"
-    assert load_dataform_settings(gcp_settings, BASE).location == gcp_settings.gcp_region
+    assert load_dataform_settings(gcp_settings, BASE).location == gcp_settings.gcp.region
 
 
 @pytest.mark.parametrize(
@@ -55,8 +55,8 @@ def test_a_missing_or_wrong_setting_is_named(gcp_settings, changes, named):
 
 
 def test_the_project_is_required(gcp_settings):
-    with pytest.raises(ConfigError, match="gcp_project_id"):
-        load_dataform_settings(replace(gcp_settings, gcp_project_id=""), BASE)
+    with pytest.raises(ConfigError, match="gcp.project_id"):
+        load_dataform_settings(replace(gcp_settings, gcp=replace(gcp_settings.gcp, project_id="")), BASE)
 
 
 def test_the_backend_checks_settings_before_any_request(gcp_settings, dataform_server):

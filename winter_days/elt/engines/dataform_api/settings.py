@@ -75,11 +75,11 @@ def check_service_account(variable: str, value: str) -> str:
 def load_dataform_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> DataformSettings:
     """Read and validate the backend's settings; raise ConfigError naming what is missing or wrong."""
     environ = os.environ if environ is None else environ
-    if not settings.gcp_project_id:
-        raise ConfigError("setting gcp_project_id: required by the Dataform API backend (WINTER_DAYS_GCP_PROJECT_ID)")
-    location = _value(environ, "LOCATION") or settings.gcp_region
+    if not settings.gcp.project_id:
+        raise ConfigError("setting gcp.project_id: required by the Dataform API backend (WINTER_DAYS_GCP_PROJECT_ID)")
+    location = _value(environ, "LOCATION") or settings.gcp.region
     if not location:
-        raise ConfigError("setting gcp_region: required by the Dataform API backend (or WINTER_DAYS_DATAFORM_LOCATION)")
+        raise ConfigError("setting gcp.region: required by the Dataform API backend (or WINTER_DAYS_DATAFORM_LOCATION)")
     repository = _value(environ, "REPOSITORY")
     if not repository:
         raise ConfigError(f"{PREFIX}REPOSITORY: required by the gcp profile (the Dataform repository id)")
@@ -97,7 +97,7 @@ def load_dataform_settings(settings: Settings, environ: Mapping[str, str] | None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{PREFIX}API_URL: {api_url!r} is not an http(s) URL")
     return DataformSettings(
-        project=settings.gcp_project_id,
+        project=settings.gcp.project_id,
         location=location,
         repository=_check_id("REPOSITORY", repository),
         service_account=check_service_account(PREFIX + "SERVICE_ACCOUNT", _value(environ, "SERVICE_ACCOUNT")),
