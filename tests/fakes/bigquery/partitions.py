@@ -30,6 +30,8 @@ def split_decorator(table_id: str) -> tuple[str, str | None]:
 
 def from_ddl(expression: exp.Expression) -> dict[str, Any]:
     """The table resource fields a DDL `PARTITION BY <expression>` stands for."""
+    if isinstance(expression, exp.Identifier):
+        expression = exp.column(expression.copy())
     if isinstance(expression, exp.Column):
         if expression.name.upper() in ("_PARTITIONDATE", "_PARTITIONTIME"):
             return {"timePartitioning": {"type": "DAY"}}

@@ -46,7 +46,8 @@ _ROUTES = [
 
 @dataclass
 class FakeFailure:
-    """Answer the next `times` matching requests with an HTTP error instead of serving them."""
+    """Answer the next `times` matching requests with an HTTP error instead of serving them,
+    or, with `processed=True`, after serving them (the request took effect, its answer was lost)."""
 
     status: int
     times: int = 1
@@ -55,6 +56,7 @@ class FakeFailure:
     reason: str | None = None
     message: str | None = None
     retry_after: str | None = None
+    processed: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.method in (None, method) and self.path_contains in path
@@ -198,22 +200,28 @@ class FakeBigQueryServer:
             failure = next((f for f in self.failures if f.matches(method, raw_path)), None)
             if failure is not None:
                 failure.times -= 1
-        if failure is not None:
-            status, payload, _ = _error(failure.error())
-            return status, payload, {"Retry-After": failure.retry_after} if failure.retry_after else {}
+        if failure is not None and not failure.processed:
+            return self._failed(failure)
         try:
             if upload:
                 status, payload, extra = self._upload(method, path, query, raw, headers)
             else:
                 status, payload, extra = self._route(method, path, query, body or {}, headers)
         except BigQueryError as err:
-            return _error(err)
+            return self._failed(failure) if failure is not None else _error(err)
         except Exception as err:  # a fault of the fake itself: answer, never drop the connection
             traceback.print_exc()
             return _error(fake_fault(err))
+        if failure is not None:
+            return self._failed(failure)
         if isinstance(payload, dict) and _first(query, "fields"):
             payload = _partial(payload, _first(query, "fields"))
         return status, payload, extra
+
+    @staticmethod
+    def _failed(failure: FakeFailure) -> tuple[int, Any, dict[str, str]]:
+        status, payload, _ = _error(failure.error())
+        return status, payload, {"Retry-After": failure.retry_after} if failure.retry_after else {}
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         for pattern, name in _ROUTES:
