@@ -64,7 +64,7 @@ def test_result_types_reach_arrow_as_bigquery_types(bigquery_client):
 
 
 def test_named_and_positional_parameters(bigquery_client, events):
-    config = bigquery.QueryJobConfig(query_parameters=[
+    config = bigquery.QueryJobConfig(labels={"flow": "sales"}, query_parameters=[
         bigquery.ScalarQueryParameter("day", "DATE", dt.date(2024, 1, 1)),
         bigquery.ScalarQueryParameter("at_least", "NUMERIC", Decimal("5")),
         bigquery.ArrayQueryParameter("customers", "STRING", ["c-1", "c-9"]),
@@ -75,6 +75,11 @@ def test_named_and_positional_parameters(bigquery_client, events):
         job_config=config,
     )
     assert [(r.event_id, r.seen) for r in rows] == [(1, dt.datetime(2024, 1, 1, 6, tzinfo=UTC))]
+    assert bigquery_client.get_job(rows.job_id).labels == {"flow": "sales"}
+
+    record = bigquery.StructQueryParameter("customer", bigquery.ScalarQueryParameter("id", "STRING", "c-2"), bigquery.ScalarQueryParameter("since", "DATETIME", dt.datetime(2024, 1, 1, 5)))
+    rows = bigquery_client.query_and_wait(f"SELECT event_id, @customer AS customer FROM {events} WHERE customer_id = @customer.id", job_config=bigquery.QueryJobConfig(query_parameters=[record]))
+    assert [(r.event_id, r.customer) for r in rows] == [(2, {"id": "c-2", "since": dt.datetime(2024, 1, 1, 5)})]
 
     positional = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter(None, "INT64", 2), bigquery.ScalarQueryParameter(None, "STRING", "c-1")])
     rows = bigquery_client.query_and_wait(f"SELECT event_id FROM {events} WHERE event_id >= ? AND customer_id = ? ", job_config=positional)

@@ -172,3 +172,18 @@ def test_views_list_and_query_their_tables(bigquery_client, bigquery_fake):
     assert [r.order_id for r in bigquery_client.query_and_wait("SELECT * FROM sales.big_orders")] == [2]
     with pytest.raises(exceptions.BadRequest, match="Cannot list a table of type VIEW"):
         list(bigquery_client.list_rows("sales.big_orders", selected_fields=[SchemaField("order_id", "INT64")]))
+
+
+def test_rows_travel_in_bigquery_wire_encodings(bigquery_client):
+    bigquery_client.create_dataset("sales")
+    bigquery_client.query_and_wait(
+        """CREATE TABLE sales.wire AS SELECT TIMESTAMP '2024-01-01 00:00:00.5+00' AS at, NUMERIC '1.50' AS amount, b'ab' AS raw,
+           7 AS n, [STRUCT(1 AS qty)] AS lines, CAST(NULL AS STRING) AS note"""
+    )
+    path = "/projects/winter-proj/datasets/sales/tables/wire/data"
+    raw = bigquery_client._connection.api_request(method="GET", path=path)  # the client's own transport, no format options
+    assert raw["totalRows"] == "1"
+    assert raw["rows"] == [{"f": [{"v": "1.7040672005E9"}, {"v": "1.5"}, {"v": "YWI="}, {"v": "7"}, {"v": [{"v": {"f": [{"v": "1"}]}}]}, {"v": None}]}]
+    iso = bigquery_client._connection.api_request(method="GET", path=path, query_params={"formatOptions.timestampOutputFormat": "ISO8601_STRING"})
+    micros = bigquery_client._connection.api_request(method="GET", path=path, query_params={"formatOptions.useInt64Timestamp": True})
+    assert (iso["rows"][0]["f"][0]["v"], micros["rows"][0]["f"][0]["v"]) == ("2024-01-01T00:00:00.500000Z", "1704067200500000")

@@ -10,6 +10,7 @@ right.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 RPC_STATUS = {
@@ -119,6 +120,9 @@ def from_duckdb(err: Exception) -> BigQueryError:
     import duckdb
 
     text = str(err).strip()
+    unknown = re.search(r'Referenced column "([^"]+)" not found', text)
+    if isinstance(err, duckdb.BinderException) and unknown:
+        return invalid_query(f"Unrecognized name: {unknown.group(1)} ({text.splitlines()[0]})")
     if isinstance(err, duckdb.ConstraintException) and "NOT NULL" in text:
         column = text.rsplit(".", 1)[-1].strip()
         return invalid(f"Required field {column} cannot be null")

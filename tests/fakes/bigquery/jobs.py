@@ -23,14 +23,14 @@ import pyarrow as pa
 from .errors import BigQueryError, duplicate, fake_fault, invalid, not_found
 from .estimate import Estimate
 from .ids import check_job_id, check_labels
-from .loads import load_rows, load_target, read_source
+from .loads import run_load
 from .partitions import split_decorator
 from .queries import QueryRunner, StatementOutcome
 from .schema import Field, schema_api
 from .statements import parse_script
 from .store import Store, new_etag, now_ms
 from .values import encode_rows
-from .writes import Write, write_rows
+from .writes import Write, copy_tables, write_rows
 
 DEFAULT_MESSAGES = {
     "backendError": "Backend error. Job aborted.",
@@ -38,7 +38,6 @@ DEFAULT_MESSAGES = {
     "rateLimitExceeded": "Exceeded rate limits: too many concurrent queries for this project_and_region.",
     "quotaExceeded": "Quota exceeded: Your project exceeded quota for free query bytes scanned.",
 }
-_COPY_WHOLE = 1 << 62
 
 
 @dataclass
@@ -308,46 +307,13 @@ class Jobs:
             self.jobs[job_id] = child
 
     def _run_load(self, job: Job) -> None:
-        config = job.config
-        target = load_target(self.store, config)
-        inputs = read_source(config, job.upload, self.lake_root)
-        fields, data, bad = load_rows(self.store, target, config, inputs)
-        rows = write_rows(self.store, target, fields, data)
-        job.resource["statistics"]["load"] = {
-            "inputFiles": str(len(inputs)),
-            "inputFileBytes": str(sum(len(b) for b in inputs)),
-            "outputRows": str(rows),
-            "outputBytes": str(data.nbytes),
-            "badRecords": str(bad),
-        }
+        job.resource["statistics"]["load"] = run_load(self.store, job.config, job.upload, self.lake_root)
 
     def _run_copy(self, job: Job) -> None:
-        config = job.config
-        sources = list(config.get("sourceTables") or ([config["sourceTable"]] if config.get("sourceTable") else []))
-        if not sources:
-            raise invalid("Copy job has no sourceTable")
-        parts, fields = [], None
-        resource: dict[str, Any] = {}
-        for source in sources:
-            if source.get("projectId") not in (None, self.store.project):
-                raise not_found(f"Project {source['projectId']} (the BigQuery fake serves project {self.store.project} only)")
-            meta = self.store.require_table(source["datasetId"], source["tableId"])
-            if meta.kind != "TABLE":
-                raise invalid(f"Cannot copy {self.store.table_name(source['datasetId'], source['tableId'])}: it is a {meta.kind}")
-            fields, data = self.store.read(source["datasetId"], source["tableId"], 0, _COPY_WHOLE, None)
-            parts.append(data)
-            resource = {k: v for k, v in meta.resource.items() if k in ("timePartitioning", "rangePartitioning", "clustering")}
-        assert fields is not None
-        destination = config.get("destinationTable") or {}
-        table, partition = split_decorator(str(destination.get("tableId") or ""))
-        target = Write(str(destination.get("datasetId") or ""), table, partition,
-                       disposition=str(config.get("writeDisposition") or "WRITE_EMPTY"),
-                       create=str(config.get("createDisposition") or "CREATE_IF_NEEDED"), table_resource=resource)
-        data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        rows = write_rows(self.store, target, fields, data)
-        job.resource["statistics"]["copy"] = {"copiedRows": str(rows), "copiedLogicalBytes": str(data.nbytes)}
+        job.resource["statistics"]["copy"] = copy_tables(self.store, job.config)
 
     def list_jobs(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """jobs.list: newest first; stateFilter and parentJobId (a script's statements) filter."""
         states = {s.upper() for values in query.get("stateFilter", []) for s in values.split(",")}
         parent = (query.get("parentJobId") or [""])[0]
         with self._lock:

@@ -32,7 +32,6 @@ from .partitions import clustering_from_ddl, from_ddl
 from .schema import Field
 from .values import parameter_field, parameter_value
 
-READ_ONLY = ("SELECT",)
 TRANSACTION_KINDS = {exp.Transaction: "BEGIN_TRANSACTION", exp.Commit: "COMMIT_TRANSACTION", exp.Rollback: "ROLLBACK_TRANSACTION"}
 DML_KINDS = {exp.Insert: "INSERT", exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE"}
 

@@ -194,24 +194,6 @@ class Store:
         meta = self.require_table(dataset, table)
         meta.descriptions = _descriptions(fields, "")
 
-    def sync_dataset(self, dataset: str, cur: duckdb.DuckDBPyConnection) -> None:
-        """Align the catalog with DuckDB after SQL DDL created, replaced or dropped objects."""
-        found = dict(
-            cur.execute(
-                "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ?",
-                [CATALOG, dataset],
-            ).fetchall()
-        )
-        with self._meta:
-            for key in [k for k in self.tables if k[0] == dataset and k[1] not in found]:
-                del self.tables[key]
-            for name, kind in found.items():
-                meta = self.tables.get((dataset, name))
-                wanted = "TABLE" if kind == "BASE TABLE" else "VIEW"
-                if meta is None or (meta.kind == "TABLE") != (wanted == "TABLE"):
-                    self.tables[(dataset, name)] = TableMeta(wanted)
-            self.generation += 1
-
     def canonicalise(self, dataset: str, table: str, cur: duckdb.DuckDBPyConnection) -> None:
         """Give a table made by CREATE TABLE AS SELECT BigQuery's column types (INT64 as BIGINT,
         NUMERIC as DECIMAL(38, 9), ...): DuckDB keeps a query's own (INTEGER, DECIMAL(2,1))."""

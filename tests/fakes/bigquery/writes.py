@@ -22,11 +22,12 @@ import duckdb
 import pyarrow as pa
 
 from .errors import BigQueryError, duplicate, from_duckdb, invalid, not_found
-from .partitions import check_clustering, check_partitioning, partition_filter
+from .partitions import check_clustering, check_partitioning, partition_filter, split_decorator
 from .schema import Field, compatible, quote
 from .store import Store, TableMeta
 
 _SOURCE = "__bqfake_rows"
+_WHOLE_TABLE = 1 << 62
 _TABLE_FIELDS = ("description", "friendlyName", "labels", "timePartitioning", "rangePartitioning", "clustering", "expirationTime", "requirePartitionFilter")
 
 
@@ -191,3 +192,33 @@ def _check_rows_in_partition(
     outside = cur.execute(f"SELECT COUNT(*) FROM ({rows}) WHERE NOT COALESCE({condition}, FALSE)").fetchone()
     if outside and outside[0]:
         raise BigQueryError("invalid", f"Some rows belong to different partitions rather than destination partition {target.partition}")
+
+
+def copy_tables(store: Store, config: dict[str, Any]) -> dict[str, str]:
+    """Carry out a copy job (sources appended in order); its statistics.copy."""
+    sources = list(config.get("sourceTables") or ([config["sourceTable"]] if config.get("sourceTable") else []))
+    if not sources:
+        raise invalid("Copy job has no sourceTable")
+    parts, fields = [], None
+    resource: dict[str, Any] = {}
+    for source in sources:
+        if source.get("projectId") not in (None, store.project):
+            raise not_found(f"Project {source['projectId']} (the BigQuery fake serves project {store.project} only)")
+        meta = store.require_table(source["datasetId"], source["tableId"])
+        if meta.kind != "TABLE":
+            raise invalid(f"Cannot copy {store.table_name(source['datasetId'], source['tableId'])}: it is a {meta.kind}")
+        fields, data = store.read(source["datasetId"], source["tableId"], 0, _WHOLE_TABLE, None)
+        parts.append(data)
+        resource = {k: v for k, v in meta.resource.items() if k in ("timePartitioning", "rangePartitioning", "clustering")}
+    assert fields is not None
+    destination = config.get("destinationTable") or {}
+    table, partition = split_decorator(str(destination.get("tableId") or ""))
+    target = Write(
+        str(destination.get("datasetId") or ""), table, partition,
+        disposition=str(config.get("writeDisposition") or "WRITE_EMPTY"),
+        create=str(config.get("createDisposition") or "CREATE_IF_NEEDED"),
+        table_resource=resource,
+    )
+    data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    rows = write_rows(store, target, fields, data)
+    return {"copiedRows": str(rows), "copiedLogicalBytes": str(data.nbytes)}
