@@ -187,3 +187,21 @@ def test_rows_travel_in_bigquery_wire_encodings(bigquery_client):
     iso = bigquery_client._connection.api_request(method="GET", path=path, query_params={"formatOptions.timestampOutputFormat": "ISO8601_STRING"})
     micros = bigquery_client._connection.api_request(method="GET", path=path, query_params={"formatOptions.useInt64Timestamp": True})
     assert (iso["rows"][0]["f"][0]["v"], micros["rows"][0]["f"][0]["v"]) == ("2024-01-01T00:00:00.500000Z", "1704067200500000")
+
+
+def test_a_database_file_keeps_datasets_and_tables_for_the_next_fake(tmp_path):
+    from fakes.bigquery import FakeBigQueryServer
+
+    for round_ in (1, 2):
+        fake = FakeBigQueryServer(database=tmp_path / "bigquery.duckdb").start()
+        client = fake.client()
+        try:
+            if round_ == 1:
+                client.create_dataset("sales")
+                client.query_and_wait("CREATE TABLE sales.totals AS SELECT 'c-1' AS customer_id, NUMERIC '9.5' AS total")
+            else:
+                assert [t.table_id for t in client.list_tables("sales")] == ["totals"]
+                assert [(r.customer_id, r.total) for r in client.query_and_wait("SELECT * FROM sales.totals")] == [("c-1", Decimal("9.5"))]
+        finally:
+            client.close()
+            fake.stop()

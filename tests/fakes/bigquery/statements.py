@@ -340,7 +340,7 @@ def _options(properties: exp.Expression | None) -> dict[str, Any]:
         elif key == "labels" and isinstance(value, exp.Array):
             out["labels"] = {t.expressions[0].name: t.expressions[1].name for t in value.expressions if isinstance(t, exp.Tuple)}
         elif key == "require_partition_filter":
-            out["requirePartitionFilter"] = value is not None and value.name.lower() == "true"
+            out["requirePartitionFilter"] = (value.this is True) if isinstance(value, exp.Boolean) else str(getattr(value, "name", "")).lower() == "true"
         elif key == "partition_expiration_days" and value is not None:
             out["timePartitioning"] = {"expirationMs": str(int(float(value.name) * 86_400_000))}
         elif key == "location" and isinstance(value, exp.Literal):

@@ -63,6 +63,25 @@ class Store:
         self._meta = threading.RLock()
         self.generation = 0  # bumped by every write; table statistics are cached per generation
         self._stats: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
+        self._adopt_existing()
+
+    def _adopt_existing(self) -> None:
+        """A database file from an earlier fake: its schemas and tables become datasets and
+        tables again (what only the catalog knew, such as descriptions, is gone)."""
+        with self.cursor() as cur:
+            schemas = cur.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND NOT internal AND schema_name <> 'main'", [CATALOG]
+            ).fetchall()
+            objects = cur.execute(
+                "SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE table_catalog = ?", [CATALOG]
+            ).fetchall()
+        stamp = str(now_ms())
+        for (schema,) in schemas:
+            reference = {"projectId": self.project, "datasetId": schema}
+            self.datasets[schema] = {"datasetReference": reference, "location": self.location, "creationTime": stamp, "lastModifiedTime": stamp, "etag": new_etag()}
+        for schema, name, kind in objects:
+            if schema in self.datasets:
+                self.tables[(schema, name)] = TableMeta("TABLE" if kind == "BASE TABLE" else "VIEW")
 
     def close(self) -> None:
         self._conn.close()
