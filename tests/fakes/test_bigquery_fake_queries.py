@@ -199,6 +199,9 @@ def test_partition_replace_in_a_transaction_is_all_or_nothing(bigquery_client, b
     with pytest.raises(exceptions.BadRequest, match="Bad int64 value"):
         bigquery_client.query_and_wait(replace.format(amount="CAST('x' AS INT64)"))
     assert bigquery_fake.sql("SELECT event_id FROM winter_days_warehouse.events ORDER BY 1") == [(3,), (10,)]
+    with pytest.raises(exceptions.BadRequest, match="CREATE_TABLE is not supported inside a transaction"):
+        bigquery_client.query_and_wait(f"BEGIN TRANSACTION; DELETE FROM {events} WHERE TRUE; CREATE TABLE winter_days_warehouse.x (n INT64); COMMIT TRANSACTION")
+    assert bigquery_fake.sql("SELECT COUNT(*) FROM winter_days_warehouse.events") == [(2,)]
 
 
 def test_scripting_beyond_transactions_is_refused_by_name(bigquery_client):

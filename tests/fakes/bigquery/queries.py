@@ -3,7 +3,8 @@
 Statements run in order on one DuckDB cursor. BEGIN TRANSACTION / COMMIT TRANSACTION /
 ROLLBACK TRANSACTION map to DuckDB's transaction, so DELETE + INSERT of a partition lands
 whole or not at all; a failing statement inside a transaction rolls it back, and a script
-that ends with a transaction open fails and rolls back, as in BigQuery. Outside a
+that ends with a transaction open fails and rolls back, as in BigQuery; DDL on permanent
+tables inside a transaction is refused, as BigQuery refuses it. Outside a
 transaction each statement commits on its own (a later failure keeps the earlier
 statements' effects). A script's result is its last SELECT's.
 
@@ -138,6 +139,11 @@ class QueryRunner:
             open_transaction = False
             try:
                 for statement in statements:
+                    if open_transaction and _permanent_ddl(statement):
+                        raise invalid_query(
+                            f"{statement.kind} is not supported inside a transaction: BigQuery transactions take DML "
+                            "and temporary tables only"
+                        )
                     prepared = planner.prepare(statement)
                     estimate = self.estimate(prepared, cur if open_transaction else None)
                     if cap is not None and estimate.bytes_billed > cap:
@@ -342,3 +348,12 @@ def _external_config(tree: exp.Expression) -> dict[str, Any]:
         elif isinstance(prop, exp.Property) and prop.name.lower() == "uris":
             out["sourceUris"] = [v.name for v in prop.args["value"].expressions]
     return out
+
+
+def _permanent_ddl(statement: Statement) -> bool:
+    kind = statement.kind
+    if not (kind.startswith(("CREATE_", "DROP_")) or kind in ("ALTER_TABLE", "TRUNCATE_TABLE")):
+        return False
+    properties = statement.tree.args.get("properties")
+    temporary = bool(properties) and any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions)
+    return not temporary
