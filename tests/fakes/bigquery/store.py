@@ -61,8 +61,11 @@ class Store:
         self.tables: dict[tuple[str, str], TableMeta] = {}
         self.writes = threading.RLock()
         self._meta = threading.RLock()
-        self.generation = 0  # bumped by every write; table statistics are cached per generation
-        self._stats: dict[tuple[str, str], tuple[int, int, dict[str, int]]] = {}
+        # Table statistics are cached until their table is written (its version moves) or
+        # a write whose tables are not known happens (the generation moves).
+        self.generation = 0
+        self._versions: dict[tuple[str, str], int] = {}
+        self._stats: dict[tuple[str, str], tuple[tuple[int, int], int, dict[str, int]]] = {}
         self._adopt_existing()
 
     def _adopt_existing(self) -> None:
@@ -97,12 +100,19 @@ class Store:
             cur.close()
 
     def changed(self, dataset: str | None = None, table: str | None = None) -> None:
-        """Record a write: statistics are recomputed, the table's modification time moves."""
+        """Record a write to a table (or to tables unknown): its statistics are recomputed and
+        its modification time moves."""
         with self._meta:
-            self.generation += 1
-            meta = self.tables.get((dataset, table)) if dataset and table else None
-            if meta is not None:
-                meta.touch()
+            if dataset and table:
+                self._versions[(dataset, table)] = self._versions.get((dataset, table), 0) + 1
+                meta = self.tables.get((dataset, table))
+                if meta is not None:
+                    meta.touch()
+            else:
+                self.generation += 1
+
+    def _version(self, dataset: str, table: str) -> tuple[int, int]:
+        return self.generation, self._versions.get((dataset, table), 0)
 
     # -- names --------------------------------------------------------------------
 
@@ -194,12 +204,12 @@ class Store:
     def register(self, dataset: str, table: str, meta: TableMeta) -> None:
         with self._meta:
             self.tables[(dataset, table)] = meta
-            self.generation += 1
+        self.changed(dataset, table)
 
     def forget(self, dataset: str, table: str) -> None:
         with self._meta:
             self.tables.pop((dataset, table), None)
-            self.generation += 1
+        self.changed(dataset, table)
 
     def drop_table(self, dataset: str, table: str) -> None:
         with self.writes:
@@ -230,14 +240,18 @@ class Store:
         With `cur` (a cursor that may be inside a transaction) the figures are that
         cursor's view and are not cached.
         """
+        meta = self.tables.get((dataset, table))
+        if cur is None and meta is not None and meta.kind == "EXTERNAL":
+            with self.cursor() as own:  # files may land under an external table at any time
+                return self._measure(dataset, table, own)
         if cur is None:
             cached = self._stats.get((dataset, table))
-            if cached and cached[0] == self.generation:
+            version = self._version(dataset, table)
+            if cached and cached[0] == version:
                 return cached[1], cached[2]
-            generation = self.generation
             with self.cursor() as own:
                 result = self._measure(dataset, table, own)
-            self._stats[(dataset, table)] = (generation, *result)
+            self._stats[(dataset, table)] = (version, *result)
             return result
         return self._measure(dataset, table, cur)
 
