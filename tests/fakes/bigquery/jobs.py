@@ -120,7 +120,6 @@ class Jobs:
             "etag": new_etag(),
             "id": f"{self.store.project}:{location}.{job_id}",
             "selfLink": f"/bigquery/v2/projects/{self.store.project}/jobs/{job_id}?location={location}",
-            "user_email": "fake-user@winter-days.invalid",
             "jobReference": {"projectId": self.store.project, "jobId": job_id, "location": location},
             "configuration": {**configuration, "jobType": kinds[0].upper()},
             "statistics": {"creationTime": stamp},
@@ -290,7 +289,6 @@ class Jobs:
             "kind": "bigquery#job",
             "etag": new_etag(),
             "id": f"{self.store.project}:{self.store.location}.{job_id}",
-            "user_email": parent.resource["user_email"],
             "jobReference": {"projectId": self.store.project, "jobId": job_id, "location": parent.resource["jobReference"]["location"]},
             "configuration": {"query": {"query": f"statement {index + 1} of the script", "useLegacySql": False}, "jobType": "QUERY"},
             "statistics": {
@@ -322,7 +320,7 @@ class Jobs:
         for job in sorted(jobs, key=lambda j: int(j.resource["statistics"]["creationTime"]), reverse=True):
             if (states and job.resource["status"]["state"] not in states) or (parent and job.resource["statistics"].get("parentJobId") != parent):
                 continue
-            item = {k: job.resource[k] for k in ("id", "kind", "jobReference", "statistics", "configuration", "status", "user_email") if k in job.resource}
+            item = {k: job.resource[k] for k in ("id", "kind", "jobReference", "statistics", "configuration", "status") if k in job.resource}
             item["state"] = job.resource["status"]["state"]
             if "errorResult" in job.resource["status"]:
                 item["errorResult"] = job.resource["status"]["errorResult"]

@@ -182,7 +182,7 @@ class Planner:
         targets = _targets(tree, kind)
         if isinstance(tree, exp.Create) and _is_temporary(tree) and targets:
             self.temp_tables.add(targets[0].name)
-        for node in tree.find_all(exp.Table):
+        for node in list(tree.find_all(exp.Table)):
             if not isinstance(node.this, exp.Identifier):
                 continue
             ref = self.resolve(node, ctes)
