@@ -41,10 +41,14 @@ the same google.api_core exceptions (with the job id for failed jobs).
 
 Scripted behaviour for tests: `fail(status, times, method=, path_contains=, reason=,
 retry_after=)` answers the next requests with an HTTP error (429, 403 rateLimitExceeded,
-500 backendError, 503, ...); `fail_job(reason, times, query_contains=)` ends the next jobs
-failed; `running_polls` keeps new jobs RUNNING for that many polls; `page_rows` sets the
-default page size; `requests` records every request. `sql(...)` and `table_rows(...)` look
-at the stored tables directly.
+500 backendError, 503, ...), and with `processed=True` serves them first (the request
+took effect, its answer was lost); `fail_job(reason, times, query_contains=)` ends the
+next jobs failed; `running_polls` keeps new jobs RUNNING for that many polls;
+`page_rows` sets the default page size; `requests` records every request. `sql(...)` and
+`table_rows(...)` look at the stored tables directly. With `database=<file>` the rows
+outlive the fake (a new fake over the file finds its datasets and tables again);
+`lake_root=<folder>` serves gs://<bucket>/<path> URIs of external tables and loads from
+<folder>/<path>, as the local profile's lake does.
 
 Not served: legacy SQL, BigQuery scripting beyond transactions (DECLARE, SET, IF, loops,
 EXECUTE IMMEDIATE, BEGIN...END blocks), INFORMATION_SCHEMA, routines, materialized views,
