@@ -28,3 +28,24 @@ def platform(settings) -> Platform:
     built = build_platform(settings)
     yield built
     built.close()
+
+
+@pytest.fixture
+def bigquery_fake():
+    """A fake BigQuery (REST v2) on 127.0.0.1 for project winter-proj, location EU, running
+    queries on an in-memory DuckDB (tests/fakes/bigquery)."""
+    from fakes.bigquery import FakeBigQueryServer
+
+    server = FakeBigQueryServer(project="winter-proj", location="EU").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bigquery_client(bigquery_fake):
+    """The real google-cloud-bigquery client pointed at `bigquery_fake` (anonymous credentials).
+    Read results with to_arrow(create_bqstorage_client=False): the fake has no Storage Read API."""
+    pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
+    client = bigquery_fake.client()
+    yield client
+    client.close()
