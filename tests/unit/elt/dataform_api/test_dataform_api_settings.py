@@ -1,4 +1,4 @@
-"""The Dataform API backend's settings fail at start, naming the variable that is missing or wrong."""
+"""The `[dataform]` settings fail at start, naming the variable that is missing or wrong."""
 
 from __future__ import annotations
 
@@ -28,11 +28,25 @@ def with_env(**changes: str | None) -> dict[str, str]:
 
 def test_valid_settings(gcp_settings):
     config = load_dataform_settings(gcp_settings, with_env(LOCATION="us-central1"))
-    assert config.repository_name == "projects/winter-proj/locations/us-central1/repositories/winter-days"
-    assert config.compilation_source() == {"gitCommitish": "main"}
+    assert config.repository_path("winter-proj") == "projects/winter-proj/locations/us-central1/repositories/winter-days"
+    assert config.compilation_source("winter-proj") == {"git_commitish": "main"}
     assert config.service_account == SA
-    assert config.api_url == "https://dataform.googleapis.com/v1"
+    # Empty: the client library's own endpoint (dataform.googleapis.com).
+    assert config.api_endpoint == ""
+    assert (config.schema_suffix, config.default_database, config.assertion_schema) == ("", "", "")
     assert load_dataform_settings(gcp_settings, BASE).location == gcp_settings.gcp_region
+
+
+def test_compilation_settings_and_endpoint(gcp_settings):
+    config = load_dataform_settings(gcp_settings, with_env(
+        SCHEMA_SUFFIX="dev_7", DEFAULT_DATABASE="example.com:winter-data", ASSERTION_SCHEMA="winter_days_checks",
+        API_ENDPOINT="http://127.0.0.1:8123/",
+    ))
+    assert (config.schema_suffix, config.default_database, config.assertion_schema) == (
+        "dev_7", "example.com:winter-data", "winter_days_checks")
+    assert config.api_endpoint == "http://127.0.0.1:8123"
+    assert load_dataform_settings(gcp_settings, with_env(API_ENDPOINT="dataform.googleapis.com")).api_endpoint == (
+        "dataform.googleapis.com")
 
 
 @pytest.mark.parametrize(
@@ -45,7 +59,12 @@ def test_valid_settings(gcp_settings):
         ({"GIT_COMMITISH": None}, "set exactly one of WINTER_DAYS_DATAFORM_WORKSPACE or"),
         ({"WORKSPACE": "dev"}, "got WINTER_DAYS_DATAFORM_WORKSPACE, WINTER_DAYS_DATAFORM_GIT_COMMITISH"),
         ({"GIT_COMMITISH": None, "RELEASE_CONFIG": "nightly/x"}, "WINTER_DAYS_DATAFORM_RELEASE_CONFIG: 'nightly/x'"),
-        ({"API_URL": "dataform.googleapis.com"}, "WINTER_DAYS_DATAFORM_API_URL: 'dataform.googleapis.com' is not"),
+        ({"API_URL": "https://dataform.googleapis.com/v1"}, "WINTER_DAYS_DATAFORM_API_URL is no longer read: set WINTER_DAYS_DATAFORM_API_ENDPOINT"),
+        ({"API_ENDPOINT": "https://dataform.googleapis.com/v1"}, "WINTER_DAYS_DATAFORM_API_ENDPOINT: 'https://dataform.googleapis.com/v1' is not"),
+        ({"API_ENDPOINT": "ftp://host"}, "WINTER_DAYS_DATAFORM_API_ENDPOINT: 'ftp://host' is not"),
+        ({"SCHEMA_SUFFIX": "dev-1"}, "WINTER_DAYS_DATAFORM_SCHEMA_SUFFIX: 'dev-1' is not a dataset suffix"),
+        ({"DEFAULT_DATABASE": "My Project"}, "WINTER_DAYS_DATAFORM_DEFAULT_DATABASE: 'My Project' is not a Google Cloud project id"),
+        ({"ASSERTION_SCHEMA": "checks.v1"}, "WINTER_DAYS_DATAFORM_ASSERTION_SCHEMA: 'checks.v1' is not a BigQuery dataset id"),
     ],
 )
 def test_a_missing_or_wrong_setting_is_named(gcp_settings, changes, named):
@@ -61,5 +80,5 @@ def test_the_project_is_required(gcp_settings):
 
 def test_the_backend_checks_settings_before_any_request(gcp_settings, dataform_server):
     with pytest.raises(ConfigError, match="WINTER_DAYS_DATAFORM_REPOSITORY"):
-        DataformApiBackend.from_settings(gcp_settings, with_env(REPOSITORY=None, API_URL=dataform_server.url), session=object())
+        DataformApiBackend.from_settings(gcp_settings, with_env(REPOSITORY=None, API_ENDPOINT=dataform_server.endpoint))
     assert dataform_server.requests == []
