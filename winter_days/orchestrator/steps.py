@@ -191,12 +191,14 @@ def make_elt_backend(settings: Settings) -> Any:
         from winter_days.elt.engines.dataform_api.backend import DataformApiBackend
 
         return DataformApiBackend.from_settings(settings)
+    from winter_days.elt.compilation_config import code_compilation_config
     from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 
     return DuckDBBackend(
         settings.dataform_dir,
         settings.warehouse_path,
         settings.lake_root,
+        vars=code_compilation_config(settings)["vars"],
         max_workers=settings.elt_workers,
         memory_limit=settings.elt_memory_limit,
     )

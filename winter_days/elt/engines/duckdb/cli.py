@@ -39,6 +39,7 @@ def run_command(
     from rich.console import Console
 
     from winter_days.elt.cli import default_project_dir
+    from winter_days.elt.compilation_config import code_compilation_config
     from winter_days.elt.engines.duckdb.backend import DuckDBBackend, InvocationError
     from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, find_target
 
@@ -49,6 +50,7 @@ def run_command(
         project_dir,
         settings.warehouse_path,
         settings.lake_root,
+        vars=code_compilation_config(settings)["vars"],
         max_workers=workers or settings.elt_workers,
         memory_limit=settings.elt_memory_limit,
     )
