@@ -66,6 +66,14 @@ def message_dict(message: Any) -> dict[str, Any]:
                                             always_print_fields_with_no_presence=False))
 
 
+def error_location(error: Any) -> str:
+    """path, or path:line when the error's stack starts at a line of that file (as Dataform reports it)."""
+    first = error.stack.split("\n", 1)[0].strip()
+    if error.path and first.rpartition(":")[0].endswith(error.path) and first.rpartition(":")[2].isdigit():
+        return f"{error.path}:{first.rpartition(':')[2]}"
+    return error.path
+
+
 def parse_compilation_result(raw: Any) -> CompilationResult:
     """A CompilationResult (the graph is filled in later, from its actions)."""
     if not raw.name:
@@ -73,7 +81,7 @@ def parse_compilation_result(raw: Any) -> CompilationResult:
     errors = tuple(
         CompilationError(
             message=error.message,
-            path=error.path,
+            path=error_location(error),
             action_target=_target(error.action_target, raw.name) if _has(error, "action_target") and error.action_target.name else None,
         )
         for error in raw.compilation_errors
