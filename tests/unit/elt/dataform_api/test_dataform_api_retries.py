@@ -152,7 +152,7 @@ def test_a_compilation_whose_answer_was_lost_is_compiled_again(backend, dataform
 
 @pytest.mark.parametrize("fault", [503, "drop", "hang"], ids=["503", "connection-reset", "timeout"])
 def test_an_invocation_created_before_its_answer_was_lost_is_adopted(make_backend, dataform_server, sleeps, fault):
-    backend = make_backend(timeout=0.5)
+    backend = make_backend(timeout=1.0)
     compilation = backend.compile()
     dataform_server.fail(fault, method="POST", path_contains=INVOCATIONS, after=True)
 
