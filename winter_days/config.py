@@ -36,7 +36,10 @@ _RESOURCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,61}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
 _GS_URI = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}(/.*)?$")
 _IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})?$")
-_DATASET_SUFFIX = re.compile(r"^[A-Za-z0-9_]{0,100}$")
+_DATASET_SUFFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+# A Google Cloud project id, optionally domain-scoped (example.com:project).
+_PROJECT_ID = re.compile(r"^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 # Variables renamed when the settings became one model: the old name points to the new one.
 RENAMED_VARIABLES = {
     "WINTER_DAYS_POLL_INTERVAL_SECONDS": "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS",
@@ -146,11 +149,13 @@ class DataformSettings:
     service_account: str = setting("", "gcp: the service account the invocations run as",
                                    pattern=(_SERVICE_ACCOUNT, "a service account e-mail"))
     location: str = setting("", "gcp: the repository's region (default: gcp.region)")
-    api_endpoint: str = setting("", "the Dataform API endpoint (default: Google's; an http URL for a test server)")
-    default_database: str = setting("", "gcp: the project the models write to (default: gcp.project_id)")
+    api_endpoint: str = setting("", "the Dataform API endpoint: a host, or http(s)://host:port (default: Google's)")
+    default_database: str = setting("", "gcp: the project the models write to (default: gcp.project_id)",
+                                    pattern=(_PROJECT_ID, "a Google Cloud project id"))
     schema_suffix: str = setting("", "suffix appended to every dataset (e.g. dev, for a second environment)",
-                                 pattern=(_DATASET_SUFFIX, "letters, digits and underscores"))
-    assertion_schema: str = setting("", "dataset of the assertions' views (default: the project's)")
+                                 pattern=(_DATASET_SUFFIX, "a dataset suffix (letters, digits and '_', at most 64)"))
+    assertion_schema: str = setting("", "dataset of the assertions' views (default: the project's)",
+                                    pattern=(_DATASET_ID, "a BigQuery dataset id (letters, digits and '_')"))
 
 
 @dataclass(frozen=True)
@@ -549,7 +554,7 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
             f"{describe('orchestrator.poll_interval_seconds')} ({interval}) is longer than "
             f"{describe('orchestrator.poll_timeout_seconds')} ({settings.orchestrator.poll_timeout_seconds})"
         )
-    for name in ("dataform.api_endpoint", "bigquery.api_endpoint", "lineage.url"):
+    for name in ("bigquery.api_endpoint", "lineage.url"):
         section, inner = name.split(".")
         _check_url(name, getattr(getattr(settings, section), inner))
     sources = [n for n in ("workspace", "git_commitish", "release_config") if getattr(settings.dataform, n)]

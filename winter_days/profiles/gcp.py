@@ -82,18 +82,9 @@ class GcpProfile:
         from winter_days.elt.engines.dataform_api.backend import DataformApiBackend
 
         if vars:
-            raise ConfigError("compilation vars for the Dataform API come from the settings' [dataform] section")
-        section = settings.dataform
-        environ = {
-            "WINTER_DAYS_DATAFORM_REPOSITORY": section.repository,
-            "WINTER_DAYS_DATAFORM_WORKSPACE": section.workspace,
-            "WINTER_DAYS_DATAFORM_GIT_COMMITISH": section.git_commitish,
-            "WINTER_DAYS_DATAFORM_RELEASE_CONFIG": section.release_config,
-            "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": section.service_account,
-            "WINTER_DAYS_DATAFORM_LOCATION": section.location,
-            "WINTER_DAYS_DATAFORM_API_URL": section.api_endpoint,
-        }
-        return DataformApiBackend.from_settings(settings, environ)
+            raise ConfigError("the Dataform API compiles with the settings' vars (lake bucket and datasets); "
+                              "--vars applies to the local engine")
+        return DataformApiBackend.from_settings(settings)
 
     def ml_runner(self, platform: Platform) -> ChurnPipelineRunner:
         from winter_days.ml.vertex import VertexRunner

@@ -78,6 +78,7 @@ class LocalProfile:
         return DuckDBWarehouse(settings.warehouse_path)
 
     def elt_backend(self, settings: Settings, vars: Mapping[str, str]) -> EltBackend:
+        from winter_days.elt.compilation_config import code_compilation_config
         from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 
         assert settings.dataform_dir is not None and settings.warehouse_path is not None
@@ -85,7 +86,7 @@ class LocalProfile:
             settings.dataform_dir,
             settings.warehouse_path,
             settings.lake_root,
-            vars=vars,
+            vars={**code_compilation_config(settings)["vars"], **vars},
             max_workers=settings.elt.workers,
             memory_limit=settings.elt.memory_limit,
         )

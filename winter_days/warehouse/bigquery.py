@@ -152,7 +152,7 @@ class BigQueryWarehouse:
         else:
             from winter_days.gcp_credentials import application_default_credentials
 
-            kwargs["credentials"] = application_default_credentials("the BigQuery warehouse")
+            kwargs["credentials"] = application_default_credentials(purpose="the BigQuery warehouse")
         try:
             import google.cloud.bigquery_storage  # noqa: F401
 
