@@ -16,7 +16,7 @@ locals {
   }
 
   # The orchestrator service adds who may call it, and where Dataform, BigQuery and Vertex AI are.
-  env_orchestrator = merge(local.env_common, {
+  env_orchestrator_only = {
     WINTER_DAYS_AUTH_OIDC_AUDIENCES               = join(",", [local.orchestrator_url, "${local.orchestrator_url}/run"])
     WINTER_DAYS_AUTH_ALLOWED_CALLERS              = google_service_account.accounts["winter-days-scheduler-sa"].email
     WINTER_DAYS_ORCHESTRATOR_RUN_DEADLINE_SECONDS = tostring(var.run_deadline_seconds)
@@ -34,5 +34,7 @@ locals {
     WINTER_DAYS_VERTEX_LOCATION                   = var.region
     WINTER_DAYS_VERTEX_IMAGE                      = var.image
     WINTER_DAYS_VERTEX_POLL_TIMEOUT_SECONDS       = tostring(var.vertex_poll_timeout_seconds)
-  })
+  }
+
+  env_orchestrator = merge(local.env_common, local.env_orchestrator_only)
 }

@@ -31,5 +31,5 @@ resource "google_cloud_scheduler_job" "orchestrator" {
     }
   }
 
-  depends_on = [google_cloud_run_v2_service_iam_member.grants]
+  depends_on = [google_project_service.apis, google_cloud_run_v2_service_iam_member.grants]
 }
