@@ -47,7 +47,8 @@ ENV VIRTUAL_ENV=/opt/winter-days \
     PATH=/opt/winter-days/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PORT=8080
+    PORT=8080 \
+    HOME=/home/winterdays
 
 RUN groupadd --system --gid 10001 winterdays \
     && useradd --system --uid 10001 --gid winterdays --home-dir /home/winterdays \
