@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov and hadolint for the deploy checks: their own venv, as their pins clash with ours.
+DEPLOY_VENV := .venv-deploy
+DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 
-.PHONY: setup node-setup demo test test-fast bench bench-quick clean
+.PHONY: setup node-setup deploy-tools demo test test-fast bench bench-quick clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +36,15 @@ else
 	@echo "npm not found: the Dataform conformance tests will be skipped"
 endif
 
-setup: $(STAMP) node-setup
+$(DEPLOY_STAMP): deploy/requirements-checks.lock
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --upgrade "pip==26.3"
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --no-deps -r deploy/requirements-checks.lock
+	touch $(DEPLOY_STAMP)
+
+deploy-tools: $(DEPLOY_STAMP)
+
+setup: $(STAMP) node-setup deploy-tools
 
 demo: setup
 	$(VENV)/bin/winter-days demo $(DEMO_ARGS)
@@ -51,4 +62,4 @@ bench-quick: setup
 	$(PY) -m bench --quick
 
 clean:
-	rm -rf $(VENV) .winter-days .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) .winter-days .pytest_cache

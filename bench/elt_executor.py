@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
-from winter_days.elt.engines.duckdb.publish import prepare_standby, wait_for_after_write
+from winter_days.warehouse.duckdb.files import prepare_standby, wait_for_after_write
 from bench.common import RESULTS, results_path
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"

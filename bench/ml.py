@@ -30,13 +30,13 @@ import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
 from winter_days.config import load_settings
-from winter_days.elt.engines.duckdb.publish import wait_for_after_write
+from winter_days.warehouse.duckdb.files import wait_for_after_write
 from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.ground_truth import churn_probabilities
 from winter_days.ml import run_churn_pipeline
 from winter_days.ml.simulated import write_simulated_warehouse
 from winter_days.ml.steps import run_key
-from winter_days.stores import open_lake
+from winter_days.platform import build_platform
 from bench.common import RESULTS, results_path
 
 FIRST_DAY = date(2026, 1, 1)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(ML_REPEATS):
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
-            result = run_churn_pipeline(settings, progress=lambda m: print(m, flush=True))
+            result = run_churn_pipeline(build_platform(settings), progress=lambda m: print(m, flush=True))
             # The machine is shared: a load far above its core count stretches the training
             # step many times over (OpenMP threads wait for cores), so the load goes with the time.
             runs.append((time.perf_counter() - started, max(load_before, os.getloadavg()[0]), result))
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         run_aucs = [run[2]["metrics"]["candidate"]["roc_auc"] for run in runs]
         print(json.dumps({k: result[k] for k in ("version", "metrics", "rows", "steps")}, indent=1), flush=True)
 
-        lake = open_lake(settings)
+        lake = build_platform(settings).lake
         evaluation = pq.read_table(io.BytesIO(lake.get(run_key(result["run_id"], "eval.parquet"))))
     eval_date = date.fromisoformat(result["eval_date"])
     labels = np.asarray(evaluation.column("churned").to_pylist(), dtype=np.float64)

@@ -40,7 +40,8 @@ from typing import Any, Callable
 
 from bench.common import Measure, measure, median_measure, row, step_row, write_results
 from winter_days.config import Settings, load_settings
-from winter_days.elt.engines.duckdb.publish import leave_out_standbys, prepare_standby, wait_for_after_write
+from winter_days.warehouse.duckdb.files import leave_out_standbys, prepare_standby, wait_for_after_write
+from winter_days.platform import build_platform
 from winter_days.simulation import DailyVolumes, DaySimulator
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
@@ -84,19 +85,18 @@ def bench_settings(home: Path, customers: int, horizon_days: int = 30) -> Settin
 
 def run_pipeline(settings: Settings, day: date, ml: bool, timer: StepTimer | None = None) -> dict[str, Any]:
     """One run through the real launcher; a run that does not succeed stops the benchmark."""
-    from winter_days.orchestrator.history import RunHistory
-    from winter_days.orchestrator.options import load_options
+    from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.pipeline import RunParameters
-    from winter_days.orchestrator.runs import RunLauncher
     from winter_days.orchestrator.steps import make_pipeline
+    from winter_days.platform import build_platform
 
-    options = load_options(settings, environ={})
-    pipeline = make_pipeline(settings, options)
-    launcher = RunLauncher(settings, options, RunHistory(options.history_path), timer.wrap(pipeline) if timer else pipeline)
+    platform = build_platform(settings)
+    pipeline = make_pipeline(platform)
+    launcher = RunLauncher(platform, timer.wrap(pipeline) if timer else pipeline)
     try:
         result = launcher.trigger({"source": "bench"}, RunParameters(as_of=day, ml=ml), wait=True)
     finally:
-        launcher.history.close()
+        platform.close()
     run = result.run or {}
     if run.get("status") != "succeeded":
         raise SystemExit(f"pipeline run for {day} in {settings.home} did not succeed: {run.get('error') or result.outcome}")
@@ -109,11 +109,11 @@ def timed_day(settings: Settings, volumes: DailyVolumes, day: date, ml: bool) ->
     timer = StepTimer()
 
     def whole() -> None:
-        simulator = DaySimulator(settings, volumes)
+        simulator = DaySimulator(build_platform(settings), volumes)
         try:
             _, figures["generate"] = measure(lambda: simulator.write_day(day))
         finally:
-            getattr(simulator.store, "close", lambda: None)()
+            simulator.close()
         run_pipeline(settings, day, ml, timer)
 
     _, total = measure(whole)
@@ -131,11 +131,11 @@ def medians(repeats: list[dict[str, Measure]]) -> dict[str, Measure]:
 def build_history(home: Path, settings: Settings, volumes: DailyVolumes, days: int, first: date = FIRST_DAY) -> None:
     """`days` simulated days from `first`, ingested by one pipeline run (no ML): the
     installation a daily run finds after that much history."""
-    simulator = DaySimulator(settings, volumes)
+    simulator = DaySimulator(build_platform(settings), volumes)
     try:
         simulator.write_days(first, days)
     finally:
-        getattr(simulator.store, "close", lambda: None)()
+        simulator.close()
     run_pipeline(settings, first + timedelta(days=days - 1), ml=False)
 
 

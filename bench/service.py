@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench.common import cores, load_1m, row, write_results
 from bench.pipeline import FIRST_DAY, PROJECT, bench_settings, build_history
+from winter_days.platform import build_platform
 from winter_days.simulation import DailyVolumes, DaySimulator
 
 PAGES = ("/healthz", "/dashboard/sales")
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         server = subprocess.Popen(command, env=environ, cwd=home, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(port, server)
-            simulator = DaySimulator(settings, volumes)
+            simulator = DaySimulator(build_platform(settings), volumes)
             for round_index in range(rounds):
                 for page in PAGES:
                     result, seconds = load(port, page, max_requests, idle_seconds)

@@ -8,12 +8,14 @@ area's import cost is never paid by another's command.
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 
 import click
 
 from winter_days import __version__
-from winter_days.config import ConfigError, load_settings
+from winter_days.config import ConfigError, load_settings, settings_reference
+from winter_days.platform import Platform, build_platform
 
 
 class LazyGroup(click.Group):
@@ -39,11 +41,11 @@ class LazyGroup(click.Group):
         "generate": "winter_days.generators.cli:generate",
         "elt": "winter_days.elt.cli:elt",
         "ml": "winter_days.ml.cli:ml",
-        "schedule": "winter_days.schedule_cli:schedule_command",
-        "serve": "winter_days.orchestrator.cli:serve",
+        "schedule": "winter_days.schedule.cli:schedule_command",
+        "serve": "winter_days.service.cli:serve",
         "run": "winter_days.orchestrator.cli:run",
-        "demo": "winter_days.demo_cli:demo_command",
-        "backfill": "winter_days.demo_cli:backfill_command",
+        "demo": "winter_days.demo.cli:demo_command",
+        "backfill": "winter_days.demo.cli:backfill_command",
     },
 )
 @click.version_option(__version__, prog_name="winter-days")
@@ -60,9 +62,24 @@ def main(ctx: click.Context, profile: str | None, config_path: str | None) -> No
     """winter-days: sales, clickstream and startup flows, from generators to a churn model."""
     overrides = {"profile": profile} if profile else {}
     try:
-        ctx.obj = load_settings(config_path=config_path, overrides=overrides)
+        # The platform builds its adapters on first use: `--help` and `settings` build none.
+        ctx.obj = build_platform(load_settings(config_path=config_path, overrides=overrides))
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
+    ctx.call_on_close(ctx.obj.close)
+
+
+@main.command("settings")
+@click.option("--reference", is_flag=True, help="Every setting with its variable, default and meaning (Markdown).")
+@click.pass_obj
+def settings_command(platform: Platform, reference: bool) -> None:
+    """Show the settings in effect (defaults, file, environment, flags); secrets masked."""
+    if reference:
+        click.echo(settings_reference(), nl=False)
+        return
+    shown = platform.settings.to_mapping()
+    shown.setdefault("auth", {})["token"] = "set" if platform.settings.auth.token else "unset"
+    click.echo(json.dumps(shown, indent=2))
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m winter_days`

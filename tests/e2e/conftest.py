@@ -28,7 +28,7 @@ def _environ(root: Path) -> dict[str, str]:
         "WINTER_DAYS_HOME": str(root / "home"),
         "WINTER_DAYS_DATAFORM_DIR": str(root / "dataform"),
         "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
-        "WINTER_DAYS_POLL_INTERVAL_SECONDS": "0.05",
+        "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05",
         "WINTER_DAYS_AUTH_TOKEN": AUTH_TOKEN,
     }
 
@@ -39,26 +39,21 @@ def installation(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run browser tests")
     from winter_days.config import load_settings
-    from winter_days.orchestrator.history import RunHistory
-    from winter_days.orchestrator.options import load_options
+    from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.pipeline import RunParameters
-    from winter_days.orchestrator.runs import RunLauncher
-    from winter_days.orchestrator.steps import make_pipeline
+    from winter_days.platform import build_platform
     from winter_days.simulation import DailyVolumes, DaySimulator
 
     root = tmp_path_factory.mktemp("installation")
     shutil.copytree(REPOSITORY / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
     environ = _environ(root)
     settings = load_settings(environ=environ, cwd=root)
-    simulator = DaySimulator(settings, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=STARTUPS_PER_LOAD))
+    platform = build_platform(settings)
+    simulator = DaySimulator(platform, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=STARTUPS_PER_LOAD))
     simulator.write_days(settings.population_start, DAYS)
-    simulator.store.close()
-    options = load_options(settings, environ=environ)
-    history = RunHistory(options.history_path)
-    run = RunLauncher(settings, options, history, make_pipeline(settings, options)).trigger(
-        {"kind": "dashboard-e2e"}, RunParameters(), wait=True
-    ).run
-    history.close()
+    simulator.close()
+    run = RunLauncher(platform).trigger({"kind": "dashboard-e2e"}, RunParameters(), wait=True).run
+    platform.close()
     assert run is not None and run["status"] == "succeeded", f"the pipeline run for the dashboards failed: {run}"
     return settings, environ
 
@@ -68,11 +63,11 @@ def base_url(installation) -> Iterator[str]:
     """The orchestrator service with the dashboards registered, on a free port of 127.0.0.1."""
     from werkzeug.serving import make_server
 
-    from winter_days.orchestrator.app import create_app
-    from winter_days.orchestrator.options import load_options
+    from winter_days.platform import build_platform
+    from winter_days.service import create_app
 
     settings, environ = installation
-    app = create_app({"SETTINGS": settings, "OPTIONS": load_options(settings, environ=environ)})
+    app = create_app(build_platform(settings))
     assert "dashboard" in app.blueprints, "the service serves the dashboards"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="dashboard-e2e-server", daemon=True)

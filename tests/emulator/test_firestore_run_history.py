@@ -1,4 +1,4 @@
-"""FirestoreRunHistory against the Firestore emulator: the run store contract the SQLite
+"""FirestoreRunStore against the Firestore emulator: the run store contract the SQLite
 history keeps, with cut-off runs found by heartbeat age (Cloud Run keeps no local pids)."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from contracts.run_history import RunHistoryContract, into_second_step
+from contracts.run_store import RunStoreContract, into_second_step
 
 from winter_days.config import load_settings
-from winter_days.orchestrator.firestore_history import FirestoreRunHistory
-from winter_days.orchestrator.history import STALE_HEARTBEAT, open_run_store
-from winter_days.orchestrator.options import load_options
+from winter_days.runs.firestore import FirestoreRunStore
+from winter_days.platform import build_platform
+from winter_days.runs import STALE_HEARTBEAT
 
 pytestmark = [pytest.mark.emulator, pytest.mark.xdist_group("firestore_emulator")]
 
@@ -38,10 +38,10 @@ def open_history(firestore_project, clock):
 
     clients = []
 
-    def open_one() -> FirestoreRunHistory:
+    def open_one() -> FirestoreRunStore:
         client = firestore.Client(project=firestore_project)
         clients.append(client)
-        return FirestoreRunHistory(client, clock=clock)
+        return FirestoreRunStore(client, clock=clock)
 
     yield open_one
     for client in clients:
@@ -49,11 +49,11 @@ def open_history(firestore_project, clock):
 
 
 @pytest.fixture
-def history(open_history) -> FirestoreRunHistory:
+def history(open_history) -> FirestoreRunStore:
     return open_history()
 
 
-class TestFirestoreRunHistory(RunHistoryContract):
+class TestFirestoreRunStore(RunStoreContract):
     """The behaviours of the SQLite history, on Firestore."""
 
     # The emulator locks documents read in a transaction and, with several contenders on a
@@ -94,8 +94,8 @@ def test_histories_under_different_prefixes_do_not_share_a_guard(firestore_proje
 
     client = firestore.Client(project=firestore_project)
     try:
-        staging = FirestoreRunHistory(client, prefix="staging")
-        production = FirestoreRunHistory(client, prefix="production")
+        staging = FirestoreRunStore(client, prefix="staging")
+        production = FirestoreRunStore(client, prefix="production")
         assert staging.start_run(["export_sales"], {"source": "cli"}, {}).outcome == "started"
         assert production.start_run(["export_sales"], {"source": "cli"}, {}).outcome == "started"
     finally:
@@ -107,10 +107,10 @@ def test_the_gcp_profile_opens_the_firestore_history(firestore_project, settings
     monkeypatch.setenv("WINTER_DAYS_GCP_PROJECT_ID", firestore_project)
     monkeypatch.setenv("WINTER_DAYS_LAKE_URI", (tmp_path / "lake").as_uri())
     gcp = load_settings()
-    store = open_run_store(gcp, load_options(gcp, environ={"WINTER_DAYS_AUTH_TOKEN": "unused-local-token-0123"}))
-    assert isinstance(store, FirestoreRunHistory)
+    store = build_platform(gcp).run_store
+    assert isinstance(store, FirestoreRunStore)
     run = store.start_run(["export_sales"], {"source": "cli"}, {}).run_id
-    assert open_run_store(gcp, load_options(gcp, environ={})).active_run_id() == run
+    assert build_platform(gcp).run_store.active_run_id() == run
     assert not (gcp.home / "orchestrator.sqlite3").exists()
 
 

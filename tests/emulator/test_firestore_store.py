@@ -166,14 +166,14 @@ def test_export_sales_streams_firestore_documents_into_bronze_parquet(store, tmp
 
 
 def test_the_gcp_profile_opens_firestore_in_the_settings_project(firestore_project, tmp_path, monkeypatch):
-    from winter_days.stores import open_document_store
+    from winter_days.platform import build_platform
 
     settings = load_settings(
-        overrides={"profile": "gcp", "gcp_project_id": firestore_project, "gcp_bucket": "b", "home": str(tmp_path)},
+        overrides={"profile": "gcp", "gcp": {"project_id": firestore_project, "bucket": "b"}, "home": str(tmp_path)},
         environ={},
         cwd=tmp_path,
     )
-    store = open_document_store(settings)
+    store = build_platform(settings).document_store()
     assert isinstance(store, FirestoreDocumentStore)
     store.put_many("winter_sales", [("s1", {"a": 1})])
     assert FirestoreDocumentStore.from_settings(settings).get("winter_sales", "s1") == {"a": 1}

@@ -22,13 +22,12 @@ import pytest
 from winter_days.config import Settings, load_settings
 from winter_days.generators.customers import pool_from_settings
 from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
-from winter_days.orchestrator.firestore_history import FirestoreRunHistory
-from winter_days.orchestrator.history import open_run_store
-from winter_days.orchestrator.options import load_options
+from winter_days.platform import build_platform
+from winter_days.runs.firestore import FirestoreRunStore
 from winter_days.orchestrator.pipeline import RunParameters
-from winter_days.orchestrator.runs import RunLauncher
-from winter_days.orchestrator.steps import SALES_WATERMARK, make_elt_backend, make_pipeline
-from winter_days.stores import Lake, open_document_store, open_lake
+from winter_days.orchestrator.launcher import RunLauncher
+from winter_days.orchestrator.steps import SALES_WATERMARK, make_pipeline
+from winter_days.stores import Lake
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow, pytest.mark.xdist_group("firestore_emulator")]
 
@@ -46,7 +45,7 @@ GOLD = (
 # When a run loaded or exported a row, and the store's own change counter (an SQLite sequence
 # locally, a commit time in microseconds on Firestore): neither is part of the data.
 RUN_DEPENDENT = {"loaded_at", "parsed_at", "exported_at", "staged_at", "document_update_seq"}
-POLL = {"WINTER_DAYS_POLL_INTERVAL_SECONDS": "0.05", "WINTER_DAYS_POLL_TIMEOUT_SECONDS": "600"}
+POLL = {"WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05", "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "600"}
 
 
 def installation(root: Path, **environ: str) -> Settings:
@@ -56,6 +55,7 @@ def installation(root: Path, **environ: str) -> Settings:
             "WINTER_DAYS_HOME": str(root / "home"),
             "WINTER_DAYS_DATAFORM_DIR": str(root / "dataform"),
             "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
+            **POLL,
             **environ,
         },
         cwd=root,
@@ -64,7 +64,8 @@ def installation(root: Path, **environ: str) -> Settings:
 
 def generate(settings: Settings, days: range) -> None:
     """The generator jobs for these days, into the profile's document store and lake."""
-    store, lake, pool = open_document_store(settings), open_lake(settings), pool_from_settings(settings)
+    platform = build_platform(settings)
+    store, lake, pool = platform.document_store(), platform.lake, pool_from_settings(settings)
     try:
         for offset in days:
             day = settings.population_start + timedelta(days=offset)
@@ -76,10 +77,10 @@ def generate(settings: Settings, days: range) -> None:
         store.close()
 
 
-def mirrored_bronze_backend(lake: Lake, mirror: Path) -> Callable[[Settings], Any]:
+def mirrored_bronze_backend(settings: Settings, lake: Lake, mirror: Path) -> Callable[[], Any]:
     """The local ELT backend over a folder holding a copy of the lake's bronze/ objects."""
 
-    def open_backend(settings: Settings) -> Any:
+    def open_backend() -> Any:
         for key in lake.list("bronze/"):
             target = mirror / key
             if not target.exists():
@@ -92,10 +93,9 @@ def mirrored_bronze_backend(lake: Lake, mirror: Path) -> Callable[[Settings], An
     return open_backend
 
 
-def run_batches(settings: Settings, backend_factory: Callable[[Settings], Any]) -> list[dict[str, Any]]:
-    options = load_options(settings, environ={"WINTER_DAYS_AUTH_TOKEN": "unused-token-0123456789", **POLL})
-    history = open_run_store(settings, options)
-    launcher = RunLauncher(settings, options, history, make_pipeline(settings, options, backend_factory))
+def run_batches(settings: Settings, backend_factory: Callable[[], Any] | None = None) -> list[dict[str, Any]]:
+    platform = build_platform(settings)
+    launcher = RunLauncher(platform, make_pipeline(platform, backend_factory))
     runs = []
     for days in BATCHES:
         generate(settings, days)
@@ -148,9 +148,9 @@ def test_the_gcp_profile_builds_the_same_gold_tables_as_the_local_profile(tmp_pa
     )
     assert local.seed == gcp.seed and local.population_start == gcp.population_start
 
-    local_runs = run_batches(local, make_elt_backend)
-    lake = open_lake(gcp)
-    gcp_runs = run_batches(gcp, mirrored_bronze_backend(lake, tmp_path / "gcp" / "bronze-mirror"))
+    local_runs = run_batches(local)
+    lake = build_platform(gcp).lake
+    gcp_runs = run_batches(gcp, mirrored_bronze_backend(gcp, lake, tmp_path / "gcp" / "bronze-mirror"))
 
     # The sales went through Firestore and the export wrote bronze Parquet to the bucket.
     assert [r["steps"][0]["counts"]["rows"] for r in gcp_runs] == [
@@ -160,8 +160,8 @@ def test_the_gcp_profile_builds_the_same_gold_tables_as_the_local_profile(tmp_pa
     assert sorted(exported) == sorted(r["steps"][0]["counts"]["key"] for r in gcp_runs)
     assert not (gcp.home / "lake").exists()
     # The run state lives in Firestore: both runs, and the watermark the second export reached.
-    history = open_run_store(gcp, load_options(gcp, environ={}))
-    assert isinstance(history, FirestoreRunHistory) and not (gcp.home / "orchestrator.sqlite3").exists()
+    history = build_platform(gcp).run_store
+    assert isinstance(history, FirestoreRunStore) and not (gcp.home / "orchestrator.sqlite3").exists()
     assert [r["run_id"] for r in history.list_runs()] == [r["run_id"] for r in reversed(gcp_runs)]
     assert history.watermark(SALES_WATERMARK) == gcp_runs[-1]["steps"][0]["counts"]["watermark_to"]
 

@@ -84,14 +84,14 @@ def test_a_create_that_loses_the_race_compares_content(lake, client, bucket):
 
 
 def test_the_gcp_profile_opens_the_bucket_and_prefix_of_lake_uri(storage_emulator, client, bucket, tmp_path):
-    from winter_days.stores import open_lake
+    from winter_days.platform import build_platform
 
     settings = load_settings(
-        overrides={"profile": "gcp", "gcp_project_id": "wd-test", "lake_uri": f"gs://{bucket}/prod/lake"},
+        overrides={"profile": "gcp", "gcp": {"project_id": "wd-test"}, "lake_uri": f"gs://{bucket}/prod/lake"},
         environ={},
         cwd=tmp_path,
     )
-    lake = open_lake(settings)
+    lake = build_platform(settings).lake
     assert isinstance(lake, GcsLake)
     lake.put("bronze/a.txt", b"x")
     assert client.bucket(bucket).blob("prod/lake/bronze/a.txt").download_as_bytes() == b"x"

@@ -1,10 +1,16 @@
-"""A fake Dataform REST v1 server on 127.0.0.1, speaking the API's wire format.
+"""A fake Dataform REST v1 server on 127.0.0.1, speaking what google-cloud-dataform's REST transport sends.
 
-Resource paths, camelCase JSON fields, state enums, paging (pageSize / pageToken /
-nextPageToken) and google.rpc.Status errors follow the v1 reference. Outcomes are
-scripted: each action's final state and failureReason, compilation errors, how many polls
-an invocation stays RUNNING, cancellation, and injected failures (429 / 503 ... with an
-optional Retry-After). Every request is recorded so tests can assert what was sent.
+Resource paths, camelCase JSON fields, `$alt=json;enum-encoding=int` (enums answered as
+integers; as names without it), paging (pageSize / pageToken / nextPageToken), list
+filters and ordering, unknown request fields refused, and google.rpc.Status errors follow
+the v1 reference. A compilation applies its codeCompilationConfig to the targets (default
+database, schema suffix, assertion schema). Outcomes are scripted: each action's final
+state and failureReason, compilation errors, how many polls an invocation stays RUNNING,
+cancellation, and injected faults: an HTTP error (429 / 503 ... with an optional
+Retry-After), a dropped connection or an answer that never comes, each either instead of
+serving the request or after serving it (the invocation exists, its answer is lost), and
+invocations that a listing shows only some time after their creation. Every request is
+recorded so tests can assert what was sent.
 """
 
 from __future__ import annotations
@@ -31,6 +37,26 @@ RPC_STATUS = {
 }
 RELATION_TYPES = {"table": "TABLE", "view": "VIEW", "incremental": "INCREMENTAL_TABLE"}
 SOURCE_FIELDS = ("gitCommitish", "workspace", "releaseConfig")
+# Enum numbers of the v1 protos, for `enum-encoding=int`.
+ENUMS = {
+    "invocation": {"STATE_UNSPECIFIED": 0, "RUNNING": 1, "SUCCEEDED": 2, "CANCELLED": 3, "FAILED": 4, "CANCELING": 5},
+    "action": {"PENDING": 0, "RUNNING": 1, "SKIPPED": 2, "DISABLED": 3, "SUCCEEDED": 4, "CANCELLED": 5, "FAILED": 6},
+    "relation": {"RELATION_TYPE_UNSPECIFIED": 0, "TABLE": 1, "VIEW": 2, "INCREMENTAL_TABLE": 3, "MATERIALIZED_VIEW": 4},
+}
+ALT_JSON_INT = "json;enum-encoding=int"
+# Request fields the API knows (a field outside these is refused, as the real API does).
+COMPILATION_FIELDS = {*SOURCE_FIELDS, "codeCompilationConfig"}
+CODE_COMPILATION_FIELDS = {
+    "defaultDatabase", "defaultSchema", "defaultLocation", "assertionSchema", "vars", "databaseSuffix",
+    "schemaSuffix", "tablePrefix", "builtinAssertionNamePrefix", "defaultNotebookRuntimeOptions", "pipelineConfig",
+}
+INVOCATION_FIELDS = {"compilationResult", "workflowConfig", "invocationConfig"}
+INVOCATION_CONFIG_FIELDS = {
+    "includedTargets", "includedTags", "transitiveDependenciesIncluded", "transitiveDependentsIncluded",
+    "fullyRefreshIncrementalTablesEnabled", "serviceAccount", "endUserAuthConfig", "queryPriority",
+}
+# The list filter the fake understands (AIP-160, one equality on compilation_result).
+_FILTER = re.compile(r'^\s*compilation_result\s*=\s*"(?P<value>[^"]*)"\s*$')
 _ROUTE = re.compile(
     r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/repositories/(?P<repository>[^/]+)/"
     r"(?P<collection>compilationResults|workflowInvocations)(?:/(?P<id>[^/:]+))?(?P<verb>:[a-z]+)?$"
@@ -54,17 +80,23 @@ class FakeAction:
 
 @dataclass
 class FakeFailure:
-    """Answer the next `times` matching requests with `status` instead of serving them."""
+    """The next `times` matching requests fail.
 
-    status: int
+    `status` is an HTTP status (a google.rpc.Status body follows), "drop" (the connection
+    closes without an answer) or "hang" (no answer until the client gives up). With
+    `after`, the request is served first and only its answer is lost.
+    """
+
+    status: int | str
     times: int = 1
     method: str | None = None
     path_contains: str = ""
     retry_after: str | None = None
     message: str = "The service is currently unavailable."
+    after: bool = False
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.times > 0 and (self.method in (None, method)) and self.path_contains in path
+    def matches(self, method: str, path: str, after: bool) -> bool:
+        return self.times > 0 and self.after == after and (self.method in (None, method)) and self.path_contains in path
 
 
 @dataclass
@@ -80,9 +112,12 @@ class RecordedRequest:
 class _Invocation:
     resource: dict[str, Any]
     actions: list[FakeAction]
+    compilation: dict[str, Any]
     polls: int = 0
     action_states: dict[str, str] = field(default_factory=dict)
     end_time: str = ""
+    # Listings that do not show it yet (a create that surfaces late).
+    hidden_from_lists: int = 0
 
 
 def timestamp() -> str:
@@ -102,6 +137,15 @@ DEFAULT_ACTIONS = (
 )
 
 
+def run_to_end(backend: Any, invocation: Any, limit: int = 20) -> Any:
+    """Poll an ELT backend until the invocation ends (each poll of the fake is one step)."""
+    for _ in range(limit):
+        status = backend.get(invocation)
+        if status.state.finished:
+            return status
+    raise AssertionError(f"{invocation.name} still {status.state} after {limit} polls")
+
+
 class FakeDataformServer:
     """The fake API for one repository; `url` is the base URL (…/v1) once started."""
 
@@ -112,12 +156,19 @@ class FakeDataformServer:
         self.running_polls = 0
         self.page_size = 2
         self.failures: list[FakeFailure] = []
+        # When set, a request without "Authorization: Bearer <token>" is answered 401.
+        self.token = ""
+        # How many listings a new invocation is missing from.
+        self.list_lag = 0
+        # Whether list filters are understood (else any filter is an INVALID_ARGUMENT).
+        self.list_filters = True
         self.requests: list[RecordedRequest] = []
         self.compilations: dict[str, dict[str, Any]] = {}
         self.invocations: dict[str, _Invocation] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._released = threading.Event()
 
     # -- scripting -------------------------------------------------------------------
 
@@ -144,6 +195,7 @@ class FakeDataformServer:
         return self
 
     def stop(self) -> None:
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -151,22 +203,28 @@ class FakeDataformServer:
             self._thread.join(timeout=10)
 
     @property
-    def url(self) -> str:
+    def endpoint(self) -> str:
+        """What `client_options={"api_endpoint": ...}` takes."""
         assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.endpoint}/v1"
 
     # -- the API ---------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers: dict[str, str]):
-        """(status, JSON body, extra headers) for one request."""
+        """(status or "drop"/"hang", JSON body, extra headers) for one request."""
         with self._lock:
             self.requests.append(RecordedRequest(method, path, query, body, headers))
-            for failure in self.failures:
-                if failure.matches(method, path):
-                    failure.times -= 1
-                    extra = {"Retry-After": failure.retry_after} if failure.retry_after else {}
-                    return (*_error(failure.status, failure.message), extra)
-            if not headers.get("authorization", "").startswith("Bearer "):
+            failed = self._fault(method, path, after=False)
+            if failed is not None:
+                return failed
+            alt = query.get("$alt", [""])[0]
+            if alt not in ("", "json", ALT_JSON_INT):
+                return (*_error(400, f"Invalid value for $alt: '{alt}'."), {})
+            if self.token and headers.get("authorization") != f"Bearer {self.token}":
                 return (*_error(401, "Request is missing required authentication credential."), {})
             route = _ROUTE.match(path)
             if route is None:
@@ -174,7 +232,21 @@ class FakeDataformServer:
             if (route["project"], route["location"], route["repository"]) != (self.project, self.location, self.repository):
                 asked = f"projects/{route['project']}/locations/{route['location']}/repositories/{route['repository']}"
                 return (*_error(404, f"Repository '{asked}' not found."), {})
-            return (*self._route(method, route, query, body), {})
+            status, payload = self._route(method, route, query, body)
+            failed = self._fault(method, path, after=True)
+            if failed is not None:
+                return failed
+            return status, (_int_enums(payload) if alt == ALT_JSON_INT and status < 400 else payload), {}
+
+    def _fault(self, method: str, path: str, after: bool):
+        for failure in self.failures:
+            if failure.matches(method, path, after):
+                failure.times -= 1
+                if isinstance(failure.status, str):
+                    return failure.status, None, {}
+                extra = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+                return (*_error(failure.status, failure.message), extra)
+        return None
 
     def _route(self, method: str, route: re.Match, query: dict[str, list[str]], body: Any) -> tuple[int, Any]:
         collection, ident, verb = route["collection"], route["id"], route["verb"] or ""
@@ -183,12 +255,16 @@ class FakeDataformServer:
             return self._create_compilation(body or {})
         if key == ("POST", "workflowInvocations", False, ""):
             return self._create_invocation(body or {})
+        if key == ("GET", "workflowInvocations", False, ""):
+            return self._list_invocations(query)
         store = self.compilations if collection == "compilationResults" else self.invocations
         name = f"{self.parent}/{collection}/{ident}"
         if ident is None or name not in store:
             return _error(404, f"Resource '{name}' not found." if ident else f"Method not found: {method} {collection}")
         if key == ("GET", "compilationResults", True, ":query"):
-            return self._page(query, [self._compilation_action(a) for a in self.actions], "compilationResultActions")
+            compilation = self.compilations[name]
+            actions = [self._compilation_action(a, compilation) for a in self.actions]
+            return self._page(query, actions, "compilationResultActions")
         if key == ("GET", "compilationResults", True, ""):
             return 200, self.compilations[name]
         if key == ("GET", "workflowInvocations", True, ""):
@@ -204,6 +280,10 @@ class FakeDataformServer:
         return _error(404, f"Method not found: {method} {collection}{verb}")
 
     def _create_compilation(self, body: dict[str, Any]) -> tuple[int, Any]:
+        unknown = _unknown(body, COMPILATION_FIELDS, "compilation_result") or _unknown(
+            body.get("codeCompilationConfig") or {}, CODE_COMPILATION_FIELDS, "compilation_result.code_compilation_config")
+        if unknown:
+            return unknown
         given = [f for f in SOURCE_FIELDS if body.get(f)]
         if len(given) != 1:
             return _error(400, f"Exactly one of {', '.join(SOURCE_FIELDS)} must be set.")
@@ -226,6 +306,10 @@ class FakeDataformServer:
         return 200, resource
 
     def _create_invocation(self, body: dict[str, Any]) -> tuple[int, Any]:
+        unknown = _unknown(body, INVOCATION_FIELDS, "workflow_invocation") or _unknown(
+            body.get("invocationConfig") or {}, INVOCATION_CONFIG_FIELDS, "workflow_invocation.invocation_config")
+        if unknown:
+            return unknown
         compilation = self.compilations.get(body.get("compilationResult", ""))
         if compilation is None:
             return _error(404, f"Compilation result '{body.get('compilationResult')}' not found.")
@@ -246,8 +330,30 @@ class FakeDataformServer:
             "invocationTiming": {"startTime": timestamp()},
             "resolvedCompilationResult": compilation["name"],
         }
-        self.invocations[name] = _Invocation(resource, runnable)
+        self.invocations[name] = _Invocation(resource, runnable, compilation, hidden_from_lists=self.list_lag)
         return 200, resource
+
+    def _list_invocations(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        filter_text = query.get("filter", [""])[0]
+        wanted = None
+        if filter_text:
+            match = _FILTER.match(filter_text) if self.list_filters else None
+            if match is None:
+                return _error(400, f"Invalid filter '{filter_text}'.")
+            wanted = match["value"]
+        order = query.get("orderBy", [""])[0]
+        if order not in ("", "name", "name desc"):
+            return _error(400, f"Invalid order_by '{order}'.")
+        shown = []
+        for invocation in self.invocations.values():
+            if invocation.hidden_from_lists > 0:
+                invocation.hidden_from_lists -= 1
+                continue
+            if wanted is None or invocation.resource["compilationResult"] == wanted:
+                shown.append(invocation.resource)
+        if order:
+            shown.sort(key=lambda r: r["name"], reverse=order.endswith("desc"))
+        return self._page(query, shown, "workflowInvocations")
 
     def _poll(self, invocation: _Invocation) -> dict[str, Any]:
         """Each GET is one poll: RUNNING for `running_polls` polls, then the scripted outcome."""
@@ -268,10 +374,19 @@ class FakeDataformServer:
         invocation.end_time = timestamp()
         invocation.resource["invocationTiming"]["endTime"] = invocation.end_time
 
-    def _compilation_action(self, action: FakeAction) -> dict[str, Any]:
+    def compiled_target(self, action: FakeAction, compilation: dict[str, Any]) -> dict[str, str]:
+        """The action's target under the compilation's codeCompilationConfig."""
+        config = compilation.get("codeCompilationConfig") or {}
+        schema = config.get("assertionSchema") or action.schema if action.kind == "assertion" else action.schema
+        if config.get("schemaSuffix"):
+            schema = f"{schema}_{config['schemaSuffix']}"
+        return {"database": config.get("defaultDatabase") or self.project, "schema": schema, "name": action.name}
+
+    def _compilation_action(self, action: FakeAction, compilation: dict[str, Any]) -> dict[str, Any]:
+        target = self.compiled_target(action, compilation)
         out: dict[str, Any] = {
-            "target": action.target(self.project),
-            "canonicalTarget": action.target(self.project),
+            "target": target,
+            "canonicalTarget": target,
             "filePath": f"definitions/{action.name}.sqlx",
         }
         if action.kind in RELATION_TYPES:
@@ -287,12 +402,13 @@ class FakeDataformServer:
             state = invocation.action_states[action.name]
         else:
             state = "RUNNING" if action is invocation.actions[0] else "PENDING"
+        target = self.compiled_target(action, invocation.compilation)
         out: dict[str, Any] = {
-            "target": action.target(self.project),
-            "canonicalTarget": action.target(self.project),
+            "target": target,
+            "canonicalTarget": target,
             "state": state,
             "invocationTiming": {"startTime": invocation.resource["invocationTiming"]["startTime"]} if state != "PENDING" else {},
-            "bigqueryAction": {"sqlScript": f"CREATE OR REPLACE TABLE `{action.schema}.{action.name}` AS SELECT 1"},
+            "bigqueryAction": {"sqlScript": f"CREATE OR REPLACE TABLE `{target['schema']}.{target['name']}` AS SELECT 1"},
         }
         if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
             out["invocationTiming"]["endTime"] = invocation.end_time
@@ -310,6 +426,29 @@ class FakeDataformServer:
         if start + size < len(items):
             body["nextPageToken"] = f"offset-{start + size}"
         return 200, body
+
+
+def _unknown(body: dict[str, Any], known: set[str], message_name: str) -> tuple[int, Any] | None:
+    """The API's answer to a request field it does not know, or None."""
+    for name in body:
+        if name not in known:
+            return _error(400, f'Invalid JSON payload received. Unknown name "{name}" at \'{message_name}\': Cannot find field.')
+    return None
+
+
+def _int_enums(payload: Any) -> Any:
+    """State and relation type enums as their numbers (`$alt=json;enum-encoding=int`)."""
+    if isinstance(payload, list):
+        return [_int_enums(item) for item in payload]
+    if not isinstance(payload, dict):
+        return payload
+    out = {key: _int_enums(value) for key, value in payload.items()}
+    if isinstance(out.get("relationType"), str):
+        out["relationType"] = ENUMS["relation"][out["relationType"]]
+    if isinstance(out.get("state"), str):
+        kind = "action" if "target" in out else "invocation"
+        out["state"] = ENUMS[kind].get(out["state"], out["state"])
+    return out
 
 
 def _error(status: int, message: str) -> tuple[int, dict[str, Any]]:
@@ -335,6 +474,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, payload, extra = self.fake.handle(method, split.path, parse_qs(split.query), body, headers)
+        if status == "hang":
+            self.fake._released.wait(timeout=60)
+        if status in ("drop", "hang"):
+            self.close_connection = True
+            return
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from winter_days.demo import is_ml_day
+from winter_days.demo.run import is_ml_day
 
 
 def test_the_model_trains_weekly_once_history_allows_and_on_the_last_day():

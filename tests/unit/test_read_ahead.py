@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from winter_days.read_ahead import prepare_ahead, read_ahead
+from winter_days.export.read_ahead import prepare_ahead, read_ahead
 
 
 def test_items_come_in_order_with_what_was_prepared_for_each():

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from winter_days.schedule import (
+from winter_days.schedule.cron import (
     JobCutOff,
     OrchestratorTrigger,
     ScheduledJob,
@@ -23,16 +23,16 @@ UTC = timezone.utc
 
 def test_next_fire_times_of_the_default_schedule(settings):
     friday_night = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)  # a Friday
-    assert next_fire_time(settings.schedule_sales, friday_night) == datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
-    assert next_fire_time(settings.schedule_clickstream, friday_night) == datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
-    assert next_fire_time(settings.schedule_orchestrator, friday_night) == datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    assert next_fire_time(settings.schedule.sales, friday_night) == datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    assert next_fire_time(settings.schedule.clickstream, friday_night) == datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    assert next_fire_time(settings.schedule.orchestrator, friday_night) == datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
     # Startups run weekly on Friday at 01:00: the next one is a week away.
-    assert next_fire_time(settings.schedule_startups, friday_night) == datetime(2026, 12, 4, 1, 0, tzinfo=UTC)
-    week = fire_times(settings.schedule_orchestrator, friday_night, friday_night + timedelta(days=7))
+    assert next_fire_time(settings.schedule.startups, friday_night) == datetime(2026, 12, 4, 1, 0, tzinfo=UTC)
+    week = fire_times(settings.schedule.orchestrator, friday_night, friday_night + timedelta(days=7))
     assert len(week) == 7 and all(t.hour == 2 and t.minute == 0 for t in week)
     # A time in another zone is read as the same instant.
     paris = datetime(2026, 11, 28, 1, 30, tzinfo=timezone(timedelta(hours=1)))
-    assert next_fire_time(settings.schedule_orchestrator, paris) == datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    assert next_fire_time(settings.schedule.orchestrator, paris) == datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 class _Orchestrator(BaseHTTPRequestHandler):

@@ -14,6 +14,7 @@ import pytest
 from winter_days.config import load_settings
 from winter_days.generators.clickstream import clickstream_key
 from winter_days.generators.lake_flows import FlowError, LakeFlowsJob, LakeFlowsProcess
+from winter_days.platform import build_platform
 from winter_days.simulation import DailyVolumes, DaySimulator, DayWritten
 
 FRIDAY = date(2026, 1, 2)  # a startup load day
@@ -22,7 +23,7 @@ VOLUMES = DailyVolumes(sales=400, clicks=6000, startups=40)
 
 def installation(root: Path, name: str, volumes: DailyVolumes = VOLUMES, concurrent: bool | None = None) -> DaySimulator:
     settings = load_settings(overrides={"home": str(root / name), "customers": 500}, environ={}, cwd=root)
-    return DaySimulator(settings, volumes, concurrent=concurrent)
+    return DaySimulator(build_platform(settings), volumes, concurrent=concurrent)
 
 
 def stored(simulator: DaySimulator) -> tuple[list[tuple], dict[str, bytes]]:

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from winter_days.timestamps import parse_sale_timestamp
+from winter_days.export.timestamps import parse_sale_timestamp
 
 INSTANT = datetime(2026, 3, 1, 10, 30, 0, tzinfo=timezone.utc)
 

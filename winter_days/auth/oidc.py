@@ -131,23 +131,25 @@ class CertificateCache:
 
 
 class GoogleIdTokenVerifier:
-    """Checks `Authorization: Bearer <Google ID token>`; returns the caller's e-mail."""
+    """Checks `Authorization: Bearer <Google ID token>` for any of the accepted audiences (the
+    service URL and its /run URL: Cloud Scheduler's default audience is the full target URL);
+    returns the caller's e-mail."""
 
     def __init__(
         self,
-        audience: str,
+        audiences: Iterable[str] | str,
         allowed_emails: Iterable[str] | str,
         certs_url: str = GOOGLE_CERTS_URL,
         issuers: Iterable[str] = GOOGLE_ISSUERS,
         clock_skew_seconds: int = 10,
         certificates: CertificateCache | None = None,
     ):
-        if not audience:
+        self.audiences = [a for a in ([audiences] if isinstance(audiences, str) else audiences) if a]
+        if not self.audiences:
             raise ValueError("an ID token audience is required (the service's URL, as the scheduler sends it)")
         self.allowed = parse_allowed_callers(allowed_emails)
         if not self.allowed:
             raise ValueError("at least one allowed caller e-mail is required (the scheduler's service account)")
-        self.audience = audience
         self.issuers = frozenset(issuers)
         self._skew = clock_skew_seconds
         self._certificates = certificates or CertificateCache(certs_url)
@@ -169,7 +171,7 @@ class GoogleIdTokenVerifier:
 
         if not authorization:
             raise InvalidIdToken("missing Authorization header: send 'Authorization: Bearer <Google ID token>'")
-        match = _BEARER_JWT.match(authorization.strip())
+        match = _BEARER_JWT.match(authorization)
         if match is None:
             raise InvalidIdToken("malformed Authorization header: expected 'Bearer <Google ID token>'")
         token = match.group(1)
@@ -188,7 +190,7 @@ class GoogleIdTokenVerifier:
         if key_id not in certs:
             raise InvalidIdToken("the ID token is signed by a key Google does not publish")
         try:
-            claims = jwt.decode(token, certs=certs, audience=self.audience, clock_skew_in_seconds=self._skew)
+            claims = jwt.decode(token, certs=certs, audience=self.audiences, clock_skew_in_seconds=self._skew)
         except ValueError as err:
             raise InvalidIdToken(f"the ID token is not valid: {_reason(err)}") from None
         if claims.get("iss") not in self.issuers:

@@ -1,4 +1,4 @@
-"""The dashboard pages as a Flask blueprint: `make_dashboard_blueprint(settings)`.
+"""The dashboard pages as a Flask blueprint: `make_dashboard_blueprint(platform)`.
 
 Pages: /dashboard/sales, /dashboard/churn, /dashboard/pipeline; every chart's rows as CSV
 under /dashboard/csv/...; Plotly's JavaScript served from the installed `plotly` package,
@@ -14,12 +14,12 @@ from typing import Any, Callable, Sequence
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from winter_days.config import Settings
+from winter_days.platform import Platform
 from winter_days.dashboard import churn_page, pipeline_page, sales_page
-from winter_days.dashboard.charts import Chart, DataQuery, chart_view, plotly_figure, run_queries, to_csv
+from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, chart_view, plotly_figure, run_queries, to_csv
 from winter_days.dashboard.filters import RISK_TIERS, DashboardFilters, FilterError, parse_filters
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
-from winter_days.dashboard.warehouse import QueryResult, WarehouseBusy, WarehouseMissing, open_published_warehouse
+from winter_days.warehouse import WarehouseBusy, WarehouseMissing
 from winter_days.records import REGIONS
 
 PAGE_QUERIES: dict[str, tuple[DataQuery, ...]] = {
@@ -68,24 +68,17 @@ class DataformGraphCache:
         return self._graph, self._error
 
 
-def make_dashboard_blueprint(
-    settings: Settings, run_history: Any | None = None, history_path: Path | None = None
-) -> Blueprint:
-    """The dashboard pages for one installation.
-
-    `run_history` is the service's RunHistory (its run list feeds the pipeline page); without
-    it the page reads `history_path` (default: <home>/orchestrator.sqlite3) when it exists.
-    """
+def make_dashboard_blueprint(platform: Platform) -> Blueprint:
+    """The dashboard pages over one platform: its warehouse, its run store (the pipeline
+    page), its lake (the model registry) and its Dataform project (the lineage)."""
     blueprint = Blueprint(
         "dashboard", __name__, url_prefix="/dashboard", template_folder="templates", static_folder="static"
     )
-    history_path = history_path or settings.home / "orchestrator.sqlite3"
-    graphs = DataformGraphCache(Path(settings.dataform_dir))
+    settings = platform.settings
+    graphs = DataformGraphCache(Path(settings.dataform_dir or "dataform"))
 
     def lake() -> Any:
-        from winter_days.stores import open_lake
-
-        return open_lake(settings)
+        return platform.lake
 
     def filters_or_400() -> DashboardFilters:
         try:
@@ -96,7 +89,7 @@ def make_dashboard_blueprint(
     def read(page: str, filters: DashboardFilters) -> tuple[dict[str, QueryResult | None], str]:
         """Every query of a page over one read-only connection; a notice when there is no warehouse."""
         try:
-            with open_published_warehouse(settings.warehouse_path) as reader:
+            with platform.warehouse.reader() as reader:
                 return run_queries(reader, PAGE_QUERIES[page], filters), ""
         except WarehouseMissing as err:
             return {q.id: None for q in PAGE_QUERIES[page]}, str(err)
@@ -150,7 +143,7 @@ def make_dashboard_blueprint(
     def pipeline() -> str:
         filters = filters_or_400()
         results, notice = read("pipeline", filters)
-        runs = pipeline_page.load_runs(run_history, history_path)
+        runs = pipeline_page.load_runs(platform.run_store)
         graph, graph_error = graphs.get()
         names = pipeline_page.all_action_names(graph)
         states, states_run = pipeline_page.last_action_states(runs, names)
@@ -186,7 +179,7 @@ def make_dashboard_blueprint(
 
     @blueprint.route("/csv/pipeline/step_durations.csv")
     def step_durations_csv() -> Response:
-        columns, rows = pipeline_page.step_duration_rows(pipeline_page.load_runs(run_history, history_path))
+        columns, rows = pipeline_page.step_duration_rows(pipeline_page.load_runs(platform.run_store))
         return _csv_response(to_csv(QueryResult(tuple(columns), tuple(rows))), "step_durations.csv")
 
     @blueprint.route("/models/<version>/roc.png")

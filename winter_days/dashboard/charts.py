@@ -12,10 +12,48 @@ import io
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from datetime import date, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+
 from winter_days.dashboard.filters import DashboardFilters
-from winter_days.dashboard.warehouse import QueryResult, WarehouseReader
+from winter_days.warehouse import WarehouseReader
 
 SqlAndParams = tuple[str, list[Any]]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Columns and rows of one query, values made JSON- and CSV-friendly."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> QueryResult:
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        return cls(tuple(table.column_names), tuple(tuple(_plain(v) for v in row) for row in zip(*columns)))
+
+    def column(self, name: str) -> list[Any]:
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 @dataclass(frozen=True)
@@ -24,7 +62,7 @@ class DataQuery:
 
     id: str
     title: str
-    needs: tuple[str, ...]
+    needs: tuple[Any, ...]  # TableName or "dataset.table"
     build: Callable[[DashboardFilters], SqlAndParams]
     empty_hint: str
     # What an empty result means, when it is not "the filters exclude everything".
@@ -32,10 +70,11 @@ class DataQuery:
 
     def run(self, reader: WarehouseReader, filters: DashboardFilters) -> QueryResult | None:
         """The rows, or None when a table it reads is not published yet."""
-        if not reader.has(*self.needs):
+        published = {str(table) for table in reader.tables()}
+        if not all(str(table) in published for table in self.needs):
             return None
         sql, params = self.build(filters)
-        return reader.query(sql, params)
+        return QueryResult.from_arrow(reader.query(sql, params))
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from typing import Any
 from winter_days.dashboard.charts import Chart, DataQuery, SqlAndParams
 from winter_days.dashboard.filters import RISK_TIERS, DashboardFilters
 from winter_days.dashboard.sales_page import FCT_SALES
+from winter_days.warehouse import tables
 
-PREDICTIONS = "winter_days_warehouse.fact_predictions_churn"
-DIM_CUSTOMER = "winter_days_warehouse.dim_customer"
+PREDICTIONS = tables.FACT_PREDICTIONS_CHURN
+DIM_CUSTOMER = tables.DIM_CUSTOMER
 REVENUE_WINDOW_DAYS = 90
 HISTOGRAM_BINS = 20
 
@@ -55,7 +56,7 @@ def _recent_revenue() -> str:
           FROM scored AS s
           JOIN {FCT_SALES} AS f
             ON f.customer_id = s.customer_id AND f.is_completed
-           AND f.sale_date > s.as_of_date - INTERVAL {REVENUE_WINDOW_DAYS} DAY
+           AND f.sale_date > DATE_SUB(s.as_of_date, INTERVAL {REVENUE_WINDOW_DAYS} DAY)
            AND f.sale_date <= s.as_of_date
           GROUP BY s.customer_id
         )"""
@@ -70,9 +71,9 @@ def _churn_summary(filters: DashboardFilters) -> SqlAndParams:
           MAX(s.as_of_date) AS as_of_date,
           MAX(s.model_version) AS model_version,
           COUNT(*) AS customers_scored,
-          COUNT(*) FILTER (WHERE s.risk_tier = 'high') AS high_risk_customers,
+          COUNTIF(s.risk_tier = 'high') AS high_risk_customers,
           ROUND(AVG(s.churn_probability), 4) AS mean_churn_probability,
-          ROUND(COALESCE(SUM(r.revenue_window) FILTER (WHERE s.risk_tier = 'high'), 0), 2) AS high_risk_revenue_90d,
+          ROUND(COALESCE(SUM(IF(s.risk_tier = 'high', r.revenue_window, NULL)), 0), 2) AS high_risk_revenue_90d,
           ROUND(COALESCE(SUM(s.churn_probability * r.revenue_window), 0), 2) AS expected_revenue_at_risk_90d
         FROM scored AS s LEFT JOIN recent AS r USING (customer_id)
         HAVING COUNT(*) > 0
@@ -86,13 +87,13 @@ def _probability_histogram(filters: DashboardFilters) -> SqlAndParams:
     return (
         f"""
         WITH {scored},
-        bins AS (SELECT range AS bin FROM range({HISTOGRAM_BINS})),
+        bins AS (SELECT bin FROM UNNEST(GENERATE_ARRAY(0, {HISTOGRAM_BINS - 1})) AS bin),
         binned AS (
-          SELECT LEAST(CAST(FLOOR(churn_probability * {HISTOGRAM_BINS}) AS INTEGER), {HISTOGRAM_BINS - 1}) AS bin
+          SELECT LEAST(CAST(FLOOR(churn_probability * {HISTOGRAM_BINS}) AS INT64), {HISTOGRAM_BINS - 1}) AS bin
           FROM scored
         )
         SELECT
-          printf('%.2f-%.2f', b.bin / {HISTOGRAM_BINS}, (b.bin + 1) / {HISTOGRAM_BINS}) AS probability_range,
+          FORMAT('%.2f-%.2f', b.bin / {HISTOGRAM_BINS}, (b.bin + 1) / {HISTOGRAM_BINS}) AS probability_range,
           ROUND(b.bin / {HISTOGRAM_BINS}, 2) AS bin_start,
           COUNT(x.bin) AS customers
         FROM bins AS b LEFT JOIN binned AS x ON x.bin = b.bin
@@ -105,8 +106,8 @@ def _probability_histogram(filters: DashboardFilters) -> SqlAndParams:
 
 
 def _tiers() -> str:
-    values = ", ".join(f"({i}, '{tier}')" for i, tier in enumerate(RISK_TIERS))
-    return f"tiers (position, risk_tier) AS (VALUES {values})"
+    values = ", ".join(f"STRUCT({i} AS position, '{tier}' AS risk_tier)" for i, tier in enumerate(RISK_TIERS))
+    return f"tiers AS (SELECT * FROM UNNEST([{values}]))"
 
 
 def _customers_per_tier(filters: DashboardFilters) -> SqlAndParams:
@@ -144,9 +145,9 @@ def _top_at_risk(filters: DashboardFilters) -> SqlAndParams:
           CAST(last_purchase_at AS DATE) AS last_purchase_date
         FROM scored
         ORDER BY churn_probability DESC, customer_id
-        LIMIT ?
+        LIMIT {int(filters.top_n)}
         """,
-        params + [filters.top_n],
+        params,
     )
 
 

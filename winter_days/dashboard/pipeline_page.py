@@ -1,7 +1,7 @@
 """Pipeline: run history with per-step status and duration, the lineage picture, and the
 assertion and quarantine results of each run and of the published warehouse.
 
-Run history comes from the orchestrator's SQLite file; row accounting and quarantine
+Run history comes from the run store; row accounting and quarantine
 reasons from the published warehouse. An action's last state is read from the run's poll
 step: `action_states` ({action name: state}) when the step recorded it, else inferred from
 what every run records (a succeeded poll means every action succeeded; a failed one names
@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from winter_days.dashboard.charts import Chart, DataQuery, SqlAndParams
 from winter_days.dashboard.filters import DashboardFilters
+from winter_days.runs import RunStore
+from winter_days.warehouse import tables
 
-ACCOUNTING = "winter_days_staging.flow_row_accounting"
+ACCOUNTING = tables.FLOW_ROW_ACCOUNTING
 QUARANTINES = {
-    "sales": "winter_days_staging.stg_sales_quarantine",
-    "clickstream": "winter_days_staging.stg_click_quarantine",
-    "startup": "winter_days_staging.stg_startup_quarantine",
+    "sales": tables.STG_SALES_QUARANTINE,
+    "clickstream": tables.STG_CLICK_QUARANTINE,
+    "startup": tables.STG_STARTUP_QUARANTINE,
 }
 NO_ELT = "nothing published yet: run the pipeline (winter-days run, or POST /run)"
 POLL_STEP = "poll"
@@ -46,7 +47,7 @@ def _quarantine_reasons(filters: DashboardFilters) -> SqlAndParams:
     # The reason's fixed prefix ("invalid value: region") groups rows; the offending value
     # itself stays in the quarantine table, not on the page.
     union = " UNION ALL ".join(
-        f"SELECT '{flow}' AS flow, regexp_replace(reason, ' = .*$', '') AS reason FROM {table}"
+        f"SELECT '{flow}' AS flow, REGEXP_REPLACE(reason, r' = .*$', '') AS reason FROM {table}"
         for flow, table in QUARANTINES.items()
     )
     return (
@@ -79,19 +80,9 @@ CHARTS: tuple[Chart, ...] = (
 # -- run history --------------------------------------------------------------------------
 
 
-def load_runs(history: Any | None, history_path: Path | None, limit: int = RUNS_SHOWN) -> list[dict[str, Any]]:
+def load_runs(history: RunStore, limit: int = RUNS_SHOWN) -> list[dict[str, Any]]:
     """Newest runs first, each with its steps; empty when nothing has run yet."""
-    if history is not None:
-        return history.list_runs(limit=limit)
-    if history_path is None or not Path(history_path).is_file():
-        return []
-    from winter_days.orchestrator.history import RunHistory
-
-    reader = RunHistory(history_path)
-    try:
-        return reader.list_runs(limit=limit)
-    finally:
-        reader.close()
+    return history.list_runs(limit=limit)
 
 
 def step_names(runs: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -11,15 +11,17 @@ from __future__ import annotations
 from winter_days.dashboard.charts import Chart, DataQuery, SqlAndParams, where_clause
 from winter_days.dashboard.filters import DashboardFilters
 from winter_days.records import FUNDING_STAGES, VALUATION_BUCKETS
+from winter_days.warehouse import tables
 
-FCT_SALES = "winter_days_warehouse.fct_sales"
-STG_CLICK = "winter_days_staging.stg_click"
-DIM_STARTUP = "winter_days_warehouse.dim_startup"
+FCT_SALES = tables.FCT_SALES
+STG_CLICK = tables.STG_CLICK
+DIM_STARTUP = tables.DIM_STARTUP
 
 NO_SALES = "no sales published yet: generate data and run the pipeline (winter-days run)"
 NO_CLICKS = "no web activity published yet: generate clickstream data and run the pipeline"
 NO_STARTUPS = "no startups published yet: generate startup loads and run the pipeline"
 
+FUNNEL = ("page_view", "product_view", "add_to_cart", "checkout", "purchase")
 # Days of data beyond which the revenue series is shown per week instead of per day.
 WEEKLY_FROM_DAYS = 92
 
@@ -33,10 +35,10 @@ def _sales_totals(filters: DashboardFilters) -> SqlAndParams:
     return (
         f"""
         SELECT
-          ROUND(COALESCE(SUM(total_amount) FILTER (WHERE is_completed), 0), 2) AS revenue,
-          COUNT(*) FILTER (WHERE is_completed) AS orders,
-          ROUND(COALESCE(SUM(total_amount) FILTER (WHERE is_completed)
-                / NULLIF(COUNT(*) FILTER (WHERE is_completed), 0), 0), 2) AS avg_order_value,
+          ROUND(COALESCE(SUM(IF(is_completed, total_amount, NULL)), 0), 2) AS revenue,
+          COUNTIF(is_completed) AS orders,
+          ROUND(COALESCE(SUM(IF(is_completed, total_amount, NULL)) / NULLIF(COUNTIF(is_completed), 0), 0), 2)
+            AS avg_order_value,
           COUNT(DISTINCT customer_id) AS customers,
           MIN(sale_date) AS first_sale_date,
           MAX(sale_date) AS last_sale_date
@@ -55,11 +57,11 @@ def _sales_over_time(filters: DashboardFilters) -> SqlAndParams:
           SELECT sale_date, total_amount FROM {FCT_SALES} WHERE is_completed{cond}
         ),
         grain AS (
-          SELECT IF(MAX(sale_date) - MIN(sale_date) > {WEEKLY_FROM_DAYS}, 'week', 'day') AS period_grain
+          SELECT IF(DATE_DIFF(MAX(sale_date), MIN(sale_date), DAY) > {WEEKLY_FROM_DAYS}, 'week', 'day') AS period_grain
           FROM completed
         )
         SELECT
-          CAST(date_trunc(g.period_grain, c.sale_date) AS DATE) AS period_start,
+          IF(g.period_grain = 'week', DATE_TRUNC(c.sale_date, WEEK(MONDAY)), c.sale_date) AS period_start,
           g.period_grain,
           ROUND(SUM(c.total_amount), 2) AS revenue,
           COUNT(*) AS orders,
@@ -112,16 +114,16 @@ def _top_customers(filters: DashboardFilters) -> SqlAndParams:
         f"""
         SELECT
           customer_id,
-          arg_max(region, sale_timestamp) AS region,
+          MAX_BY(region, sale_timestamp) AS region,
           COUNT(*) AS orders,
           ROUND(SUM(total_amount), 2) AS revenue
         FROM {FCT_SALES}
         WHERE is_completed{cond}
         GROUP BY customer_id
         ORDER BY revenue DESC, customer_id
-        LIMIT ?
+        LIMIT {int(filters.top_n)}
         """,
-        params + [filters.top_n],
+        params,
     )
 
 
@@ -139,8 +141,8 @@ def _click_funnel(filters: DashboardFilters) -> SqlAndParams:
           WHERE TRUE{cond}
           GROUP BY session_id
         ),
-        steps (step, funnel_step) AS (
-          VALUES (1, 'page_view'), (2, 'product_view'), (3, 'add_to_cart'), (4, 'checkout'), (5, 'purchase')
+        steps AS (
+          SELECT * FROM UNNEST([{", ".join(f"STRUCT({i} AS step, '{name}' AS funnel_step)" for i, name in enumerate(FUNNEL, 1))}])
         )
         SELECT
           s.step,
@@ -166,9 +168,8 @@ def _bounce_by(column: str, label: str, limit: int | None = None):
             SELECT
               {column} AS {label},
               COUNT(DISTINCT session_id) AS sessions,
-              COUNT(DISTINCT session_id) FILTER (WHERE is_bounce) AS bounced_sessions,
-              ROUND(COUNT(DISTINCT session_id) FILTER (WHERE is_bounce) / COUNT(DISTINCT session_id), 4)
-                AS bounce_rate
+              COUNT(DISTINCT IF(is_bounce, session_id, NULL)) AS bounced_sessions,
+              ROUND(COUNT(DISTINCT IF(is_bounce, session_id, NULL)) / COUNT(DISTINCT session_id), 4) AS bounce_rate
             FROM {STG_CLICK}
             WHERE TRUE{cond}
             GROUP BY 1
@@ -180,8 +181,10 @@ def _bounce_by(column: str, label: str, limit: int | None = None):
     return build
 
 
-def _ordered_values(values: tuple[str, ...]) -> str:
-    return "VALUES " + ", ".join(f"({i}, '{v}')" for i, v in enumerate(values))
+def _ordered_values(column: str, values: tuple[str, ...]) -> str:
+    """The values with their display position, as a BigQuery table expression."""
+    rows = [f"STRUCT({i} AS position, '{v}' AS {column})" for i, v in enumerate(values)]
+    return f"SELECT * FROM UNNEST([{', '.join(rows)}])"
 
 
 def _startups_by(column: str, order: tuple[str, ...] | None = None):
@@ -197,7 +200,7 @@ def _startups_by(column: str, order: tuple[str, ...] | None = None):
             return f"{counts} ORDER BY startups DESC, 1", []
         return (
             f"""
-            WITH counts AS ({counts}), ordering (position, {column}) AS ({_ordered_values(order)})
+            WITH counts AS ({counts}), ordering AS ({_ordered_values(column, order)})
             SELECT c.{column}, c.startups, c.total_funding_musd
             FROM counts AS c LEFT JOIN ordering AS o USING ({column})
             ORDER BY o.position NULLS LAST, c.{column}

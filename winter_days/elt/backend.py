@@ -244,3 +244,23 @@ class EltBackend(Protocol):
 def _timestamp(value: datetime) -> str:
     """RFC 3339 in UTC with a Z, as the REST API writes timestamps."""
     return value.isoformat().replace("+00:00", "Z")
+
+
+@runtime_checkable
+class WaitingBackend(EltBackend, Protocol):
+    """A backend that can tell when its invocation ends (the local engine): a poller waits
+    on it instead of sleeping a fixed interval."""
+
+    def wait(self, invocation: WorkflowInvocation | str, timeout: float | None = None) -> InvocationStatus:
+        """The status once the invocation has finished, or after `timeout` seconds."""
+        ...
+
+
+@runtime_checkable
+class PublishingBackend(EltBackend, Protocol):
+    """A backend that publishes a run's tables only when every action succeeded
+    (write-audit-publish: the local engine), so a failed run leaves the warehouse as it was."""
+
+    def published(self, invocation: WorkflowInvocation | str) -> bool:
+        """Whether the finished invocation published its tables."""
+        ...

@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-import sqlglot
-from sqlglot import exp
 
 
 @dataclass
@@ -66,6 +64,9 @@ def _shown(value: Any) -> str:
 
 def _ordered(sql: str) -> bool:
     """Whether the query's result is ordered (a top-level ORDER BY)."""
+    import sqlglot  # here, not at the top: `winter-days elt` lists this command without it
+    from sqlglot import exp
+
     try:
         tree = sqlglot.parse_one(sql, read="bigquery")
     except sqlglot.errors.ParseError:
@@ -163,16 +164,16 @@ def run_unit_tests(project_dir: Path, vars: dict[str, str] | None = None,
 
 @click.command("test")
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dataform project folder (default: ./dataform).")
+              help="Dataform project folder (default: the dataform_dir setting).")
 @click.option("--vars", "vars_", type=str, default=None, help="Override project vars: key=value,key2=value2.")
 @click.option("--tests", type=str, default=None, help="Run only these tests (names, comma-separated).")
 @click.pass_context
 def test_command(ctx: click.Context, project: Path | None, vars_: str | None, tests: str | None) -> None:
     """Run the project's unit tests (type: "test") on DuckDB; exit non-zero when one fails."""
-    from winter_days.elt.cli import _parse_vars, default_project_dir
+    from winter_days.elt.cli import _parse_vars
     from winter_days.elt.sqlx import CompilationError
 
-    project_dir = project or default_project_dir(ctx.obj)
+    project_dir = project or ctx.obj.settings.dataform_dir
     names = tuple(n.strip() for n in (tests or "").split(",") if n.strip())
     try:
         results = run_unit_tests(project_dir, _parse_vars(vars_), names)

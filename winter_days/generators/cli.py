@@ -10,17 +10,21 @@ import click
 
 from winter_days.generators.customers import pool_from_settings
 from winter_days.generators.jobs import Progress, write_clickstream, write_sales, write_startups
+from winter_days.platform import Platform
 from winter_days.stores.lake import LakeImmutableError
 
 PROGRESS_FROM = 100_000  # counts at least this large show a progress bar
 
 
-def _settings(ctx: click.Context):
+def _platform(ctx: click.Context) -> Platform:
+    """The platform the root command built (or, for this group used on its own, one from the settings)."""
     if ctx.obj is None:
         from winter_days.config import load_settings
+        from winter_days.platform import build_platform
 
-        ctx.obj = load_settings()
-    return ctx.obj
+        ctx.obj = build_platform(load_settings())
+    platform: Platform = ctx.obj
+    return platform
 
 
 def _day(value: str | None) -> date:
@@ -66,25 +70,27 @@ def generate() -> None:
 def sales(ctx: click.Context, count: int | None, day: str | None, seed: int | None) -> None:
     """Upsert the day's sales documents and write the day's churn ground truth."""
     from winter_days.generators.ground_truth import GroundTruthConflict
-    from winter_days.stores import open_document_store, open_lake
 
-    settings = _settings(ctx)
+    platform = _platform(ctx)
+    settings = platform.settings
     when = _day(day)
     pool = pool_from_settings(settings, seed)
-    store = open_document_store(settings)
-    with _progress("sales", count) as progress:
-        try:
+    store = platform.document_store()
+    try:
+        with _progress("sales", count) as progress:
             run = write_sales(
-                store, open_lake(settings), pool, when, count, settings.legacy_timestamp_share,
+                store, platform.lake, pool, when, count, settings.legacy_timestamp_share,
                 settings.churn_horizon_days, progress,
             )
-        except GroundTruthConflict as err:
-            raise click.ClickException(str(err)) from None
+    except GroundTruthConflict as err:
+        raise click.ClickException(str(err)) from None
+    finally:
+        store.close()
     click.echo(
         f"sales {when}: {run.documents} documents upserted into collection {run.collection} "
-        f"({run.legacy_documents} with a legacy sale_timestamp) at {settings.document_store_path}"
+        f"({run.legacy_documents} with a legacy sale_timestamp) in {store.describe()}"
     )
-    click.echo(f"churn ground truth ({pool.size} customers): {open_lake(settings).uri(run.ground_truth_key)}")
+    click.echo(f"churn ground truth ({pool.size} customers): {platform.lake.uri(run.ground_truth_key)}")
 
 
 @generate.command()
@@ -94,14 +100,13 @@ def sales(ctx: click.Context, count: int | None, day: str | None, seed: int | No
 def clickstream(ctx: click.Context, count: int | None, day: str | None, seed: int | None) -> None:
     """Write the day's clickstream events as one JSON Lines file in the bronze lake."""
     from winter_days.generators.clickstream import DEFAULT_EVENTS
-    from winter_days.stores import open_lake
 
-    settings = _settings(ctx)
+    platform = _platform(ctx)
     when = _day(day)
     total = DEFAULT_EVENTS if count is None else count
     with _progress("clickstream", total) as progress:
         try:
-            run = write_clickstream(open_lake(settings), pool_from_settings(settings, seed), when, total, progress)
+            run = write_clickstream(platform.lake, pool_from_settings(platform.settings, seed), when, total, progress)
         except LakeImmutableError as err:
             raise click.ClickException(f"{err} (the day was generated before with another --count or --seed)") from None
     click.echo(f"clickstream {when}: {run.records} events written to {run.uri}")
@@ -121,16 +126,16 @@ def clickstream(ctx: click.Context, count: int | None, day: str | None, seed: in
 def startups(ctx: click.Context, count: int | None, day: str | None, seed: int | None, load_type: str) -> None:
     """Write the day's startup load (full or delta) as JSON Lines in the bronze lake."""
     from winter_days.generators.startups import DEFAULT_STARTUPS
-    from winter_days.stores import open_lake
 
-    settings = _settings(ctx)
+    platform = _platform(ctx)
+    settings = platform.settings
     when = _day(day)
     size = DEFAULT_STARTUPS if count is None else count
     if size < 1:
         raise click.BadParameter("the startup registry needs at least 1 startup", param_hint="--count")
     try:
         run = write_startups(
-            open_lake(settings), settings.seed if seed is None else seed, settings.population_start, when, size, load_type
+            platform.lake, settings.seed if seed is None else seed, settings.population_start, when, size, load_type
         )
     except (ValueError, LakeImmutableError) as err:
         raise click.ClickException(str(err)) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +24,7 @@ from winter_days.generators.sales import sales_documents, sales_draw
 from winter_days.generators.sales_json import encoded_sales
 from winter_days.generators.startups import DEFAULT_STARTUPS, load_dates, startup_table, startups_key
 from winter_days.records import SALES_COLLECTION
-from winter_days.stores.documents import DocumentStore
+from winter_days.stores.documents import DocumentStore, EncodedDocumentWriter
 from winter_days.stores.lake import Lake
 
 Progress = Callable[[int], None]  # called with the number of records just finished
@@ -73,7 +72,7 @@ def write_sales(
     written = legacy = 0
     # A store that takes ready JSON text (SQLite) gets the bodies built in bulk: encoding
     # each document dict costs more than drawing and storing it.
-    put_encoded = getattr(store, "put_encoded", None)
+    put_encoded = store.put_encoded if isinstance(store, EncodedDocumentWriter) else None
     # The day's documents are built and stored a part at a time, so memory stays flat
     # however many sales a day has; each part is one store transaction (the store caps it).
     for start in range(0, len(draw), SALES_WRITE_BATCH):
@@ -97,19 +96,9 @@ def write_sales(
 def _publish_lines(lake: Lake, key: str, jobs: list[Callable[[], object]], progress: Progress | None, workers: int = 2) -> int:
     """Run the jobs (each returns a chunk of JSON Lines) on `workers` threads (Arrow and numpy
     release the GIL), append their output in order, and publish the file under `key`
-    atomically: through the lake's streaming writer when it has one, else a temp file."""
-    stream = getattr(lake, "writer", None)
-    if stream is not None:
-        with stream(key) as out:
-            return _append_lines(out, jobs, progress, workers)
-    fd, tmp = tempfile.mkstemp(prefix=".winter-days-", suffix=".jsonl")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            records = _append_lines(out, jobs, progress, workers)
-        lake.put_file(key, tmp)
-    finally:
-        os.unlink(tmp)
-    return records
+    atomically through the lake's streaming writer."""
+    with lake.writer(key) as out:
+        return _append_lines(out, jobs, progress, workers)
 
 
 class EarlyWriteback:

@@ -20,7 +20,7 @@ from typing import Any, Callable, TypeVar
 
 from winter_days.generators.customers import CustomerPool
 from winter_days.generators.jobs import write_clickstream, write_startups
-from winter_days.stores import Lake, open_lake
+from winter_days.stores import Lake
 
 LAKE_FLOWS = "clickstream/startups"
 STDERR_TAIL_CHARS = 2000
@@ -42,8 +42,8 @@ def run_flow(name: str, day: date, action: Callable[[], T]) -> T:
 
 @dataclass(frozen=True)
 class LakeFlowsJob:
-    """The day's lake flows. `lake` is None when whoever runs the job opens the lake from
-    `settings` (a cloud lake's client need not survive pickling)."""
+    """The day's lake flows. `lake` is None when whoever runs the job builds the platform's
+    lake from `settings` (another process: a cloud lake's client need not survive pickling)."""
 
     settings: Any  # winter_days.config.Settings
     lake: Lake | None
@@ -55,13 +55,19 @@ class LakeFlowsJob:
 
 def write_lake_flows(job: LakeFlowsJob) -> tuple[int, int]:
     """Write the day's click events and, on a load day, its startup load; (clicks, startups)."""
-    lake = job.lake if job.lake is not None else run_flow(LAKE_FLOWS, job.day, lambda: open_lake(job.settings))
+    lake = job.lake if job.lake is not None else run_flow(LAKE_FLOWS, job.day, lambda: _platform_lake(job.settings))
     clicks = run_flow("clickstream", job.day, lambda: write_clickstream(lake, job.pool, job.day, count=job.clicks)).records
     startups = 0
     if job.startups is not None:
         load = lambda: write_startups(lake, job.settings.seed, job.settings.population_start, job.day, count=job.startups)  # noqa: E731
         startups = run_flow("startups", job.day, load).records
     return clicks, startups
+
+
+def _platform_lake(settings: Any) -> Lake:
+    from winter_days.platform import build_platform
+
+    return build_platform(settings).lake
 
 
 class LakeFlowsProcess:

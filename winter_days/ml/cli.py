@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from winter_days.config import Settings
+from winter_days.config import ConfigError
+from winter_days.platform import Platform
 
 
 @click.group()
@@ -19,8 +20,10 @@ def ml() -> None:
 @ml.command("compile")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("customer_churn_pipeline.json"), show_default=True, help="Where to write the spec.")
-@click.option("--image", default=None, help="Container image of the components (default: winter-days:<version>).")
-def compile_command(output: Path, image: str | None) -> None:
+@click.option("--image", default=None, help="Container image of the components (default: the vertex.image setting, "
+              "else winter-days:<version>).")
+@click.pass_obj
+def compile_command(platform: Platform, output: Path, image: str | None) -> None:
     """Write the KFP v2 pipeline spec that Vertex AI Pipelines takes."""
     from winter_days.ml.kfp_pipeline import (
         DEFAULT_IMAGE,
@@ -31,7 +34,7 @@ def compile_command(output: Path, image: str | None) -> None:
     )
 
     try:
-        path = compile_pipeline(output, image or DEFAULT_IMAGE)
+        path = compile_pipeline(output, image or platform.settings.vertex.image or DEFAULT_IMAGE)
     except KfpUnavailableError as err:
         raise click.ClickException(str(err)) from None
     order = execution_order(pipeline_dag(json.loads(path.read_text())))
@@ -41,15 +44,16 @@ def compile_command(output: Path, image: str | None) -> None:
 @ml.command("run")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Scoring date YYYY-MM-DD; no data after it is read (default: the last day with sales).")
-@click.option("--runner", type=click.Choice(["in-process", "kfp-local"]), default="in-process", show_default=True,
-              help="Run the steps here, or the compiled spec on KFP's local runner (needs the [gcp] extra).")
+@click.option("--runner", type=click.Choice(["in-process", "kfp-local"]), default=None,
+              help="Run the steps here, or the compiled spec on KFP's local runner (needs the [gcp] extra); "
+              "default: the profile's runner (in-process locally, Vertex AI on gcp).")
 @click.option("--auc-floor", type=click.FloatRange(0.0, 1.0), default=None,
               help="A model at or below this ROC AUC never becomes champion (default 0.6).")
 @click.option("--auc-tolerance", type=click.FloatRange(0.0, 1.0), default=None,
               help="How far below the champion's AUC a new model may be and still replace it (default 0.005).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def run_command(settings: Settings, as_of, runner: str, auc_floor, auc_tolerance, as_json: bool) -> None:
+def run_command(platform: Platform, as_of, runner: str | None, auc_floor, auc_tolerance, as_json: bool) -> None:
     """Train, evaluate, gate and register a churn model, then score every active customer."""
     from dataclasses import replace
 
@@ -63,6 +67,7 @@ def run_command(settings: Settings, as_of, runner: str, auc_floor, auc_tolerance
         run_churn_pipeline,
     )
     from winter_days.ml.kfp_pipeline import KfpUnavailableError
+    from winter_days.ml.vertex import VertexJobError, VertexSubmitError, VertexUnavailableError
 
     options = PipelineOptions()
     if auc_floor is not None:
@@ -72,9 +77,9 @@ def run_command(settings: Settings, as_of, runner: str, auc_floor, auc_tolerance
     as_of_date: date | None = as_of.date() if as_of else None
     progress = None if as_json else (lambda message: click.echo(message, err=True))
     try:
-        result = run_churn_pipeline(settings, as_of_date, runner, options, progress)
+        result = run_churn_pipeline(platform, as_of_date, runner, options, progress)
     except (FeatureError, TrainingDataError, EvaluationError, RegistryError, PredictionError,
-            KfpUnavailableError) as err:
+            KfpUnavailableError, VertexJobError, VertexSubmitError, VertexUnavailableError, ConfigError) as err:
         raise click.ClickException(str(err)) from None
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
@@ -91,12 +96,11 @@ def run_command(settings: Settings, as_of, runner: str, auc_floor, auc_tolerance
 
 @ml.command("models")
 @click.pass_obj
-def models_command(settings: Settings) -> None:
+def models_command(platform: Platform) -> None:
     """List registered churn model versions with their AUC and aliases."""
     from winter_days.ml.registry import Registry
-    from winter_days.stores import open_lake
 
-    registry = Registry(open_lake(settings))
+    registry = Registry(platform.lake)
     aliases = {entry["version"]: name for name, entry in registry.aliases()["aliases"].items()}
     versions = registry.versions()
     if not versions:
@@ -111,13 +115,12 @@ def models_command(settings: Settings) -> None:
 @click.argument("version")
 @click.option("--reason", required=True, help="Why this version should score customers (kept in the history).")
 @click.pass_obj
-def promote_command(settings: Settings, version: str, reason: str) -> None:
+def promote_command(platform: Platform, version: str, reason: str) -> None:
     """Make VERSION the champion by hand, bypassing the AUC gate."""
     from winter_days.ml.registry import Registry, RegistryError
-    from winter_days.stores import open_lake
 
     try:
-        decision = Registry(open_lake(settings)).promote(version, reason)
+        decision = Registry(platform.lake).promote(version, reason)
     except RegistryError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"{version} is champion (was {decision['champion_version'] or 'none'})")

@@ -1,4 +1,4 @@
-"""Point-in-time churn features and labels, computed in DuckDB SQL.
+"""Point-in-time churn features and labels, computed in the warehouse (BigQuery SQL).
 
 Input contract (the gold/silver tables the ELT publishes; only these columns are read):
 
@@ -24,16 +24,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from winter_days.records import PAYMENT_METHODS, REGIONS
+from winter_days.warehouse import WarehouseReader
+from winter_days.warehouse.tables import FCT_SALES, STG_CLICK, TableName
 
-SALES_TABLE = "winter_days_warehouse.fct_sales"
-CLICKS_TABLE = "winter_days_staging.stg_click"
+SALES_TABLE = str(FCT_SALES)
+CLICKS_TABLE = str(STG_CLICK)
 
 SALES_COLUMNS = ("customer_id", "sale_id", "sale_timestamp", "status", "total_amount", "payment_method", "region")
 CLICK_COLUMNS = ("user_id", "event_timestamp", "event_type", "is_bounce", "session_id")
@@ -106,188 +106,191 @@ class DataSpan:
 
 
 def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def check_sources(con: duckdb.DuckDBPyConnection, sources: FeatureSources) -> None:
+def _table(name: str) -> TableName:
+    dataset, _, table = name.rpartition(".")
+    return TableName(dataset, table)
+
+
+def check_sources(reader: WarehouseReader, sources: FeatureSources) -> None:
     """Fail naming the table and column when the warehouse does not meet the input contract."""
     for table, columns in ((sources.sales, SALES_COLUMNS), (sources.clicks, CLICK_COLUMNS)):
-        schema, _, name = table.rpartition(".")
-        found = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = ?",
-                [name, schema or "main"],
-            ).fetchall()
-        }
-        if not found:
+        if _table(table) not in reader.tables():
             raise FeatureError(f"churn features: table {table} does not exist in the warehouse; run the ELT first")
+        found = set(reader.query(f"SELECT * FROM {table} LIMIT 0").column_names)
         missing = [c for c in columns if c not in found]
         if missing:
             raise FeatureError(f"churn features: table {table} lacks column(s) {', '.join(missing)}")
 
 
-def data_span(con: duckdb.DuckDBPyConnection, sources: FeatureSources = FeatureSources()) -> DataSpan:
+def data_span(reader: WarehouseReader, sources: FeatureSources = FeatureSources()) -> DataSpan:
     """The days the sales data covers; FeatureError when there are no sales."""
-    first, last = con.execute(
-        f"SELECT min(sale_timestamp AT TIME ZONE 'UTC')::DATE, max(sale_timestamp AT TIME ZONE 'UTC')::DATE "
+    row = reader.query(
+        f"SELECT DATE(MIN(sale_timestamp)) AS first_day, DATE(MAX(sale_timestamp)) AS last_day "
         f"FROM {sources.sales} WHERE sale_timestamp IS NOT NULL AND customer_id IS NOT NULL"
-    ).fetchone()
-    if first is None:
+    ).to_pylist()[0]
+    if row["first_day"] is None:
         raise FeatureError(f"churn features: {sources.sales} has no sales with a customer and a timestamp")
-    return DataSpan(first, last)
+    return DataSpan(row["first_day"], row["last_day"])
 
 
-def _feature_sql(sources: FeatureSources, horizon_days: int, label_until: date | None) -> str:
+def _days(later: str, earlier: str) -> str:
+    """Fractional days between two timestamps."""
+    return f"TIMESTAMP_DIFF({later}, {earlier}, MICROSECOND) / 86400000000.0"
+
+
+def _feature_sql(sources: FeatureSources, horizon_days: int) -> str:
+    """The feature query (BigQuery SQL) over @as_of_dates (ARRAY<DATE>) and @label_until (DATE)."""
     pay_shares = ",\n".join(
-        f"    count(*) FILTER (WHERE payment_method = {_sql_literal(m)}) / count(*) AS pay_share_{m}"
-        for m in PAYMENT_METHODS
+        f"    COUNTIF(payment_method = {_sql_literal(m)}) / COUNT(*) AS pay_share_{m}" for m in PAYMENT_METHODS
     )
     regions = ",\n".join(
-        f"    CASE WHEN sa.region = {_sql_literal(r)} THEN 1.0 ELSE 0.0 END AS region_{r.lower()}" for r in REGIONS
+        f"  IF(sa.region = {_sql_literal(r)}, 1.0, 0.0) AS region_{r.lower()}" for r in REGIONS
     )
-    # Labels need the whole window (T, T+H] inside the data: later as-of dates get a null label.
-    label_ok = "TRUE" if label_until is None else f"d.as_of_date + INTERVAL {horizon_days} DAY <= DATE '{label_until}'"
+    in_days = "IF(day > DATE_SUB(d.as_of_date, INTERVAL {n} DAY), {value}, NULL)"
     return f"""
 WITH d AS (
-  SELECT as_of_date, CAST(as_of_date + INTERVAL 1 DAY AS TIMESTAMPTZ) AS cutoff FROM as_of_dates
+  SELECT as_of_date, TIMESTAMP(DATE_ADD(as_of_date, INTERVAL 1 DAY)) AS cutoff
+  FROM UNNEST(@as_of_dates) AS as_of_date
 ),
 s AS (
-  SELECT customer_id, CAST(sale_timestamp AS TIMESTAMPTZ) AS ts, status,
-         CAST(total_amount AS DECIMAL(18, 2)) AS amount, payment_method, region
+  SELECT customer_id, CAST(sale_timestamp AS TIMESTAMP) AS ts, status,
+         CAST(total_amount AS NUMERIC) AS amount, payment_method, region
   FROM {sources.sales}
   WHERE customer_id IS NOT NULL AND sale_timestamp IS NOT NULL
 ),
 c AS (
-  SELECT user_id AS customer_id, CAST(event_timestamp AS TIMESTAMPTZ) AS ts, event_type,
-         CAST(is_bounce AS BOOLEAN) AS is_bounce, session_id
+  SELECT user_id AS customer_id, CAST(event_timestamp AS TIMESTAMP) AS ts, event_type,
+         CAST(is_bounce AS BOOL) AS is_bounce, session_id
   FROM {sources.clicks}
   WHERE user_id IS NOT NULL AND event_timestamp IS NOT NULL
 ),
 sales_agg AS (
   SELECT d.as_of_date, d.cutoff, s.customer_id,
-    count(*) FILTER (WHERE status = 'completed') AS frequency,
-    count(*) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 30 DAY) AS frequency_30d,
-    count(*) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY) AS frequency_90d,
-    CAST(coalesce(sum(amount) FILTER (WHERE status = 'completed'), 0) AS DOUBLE) AS monetary,
-    CAST(coalesce(sum(amount) FILTER (WHERE status = 'completed' AND ts >= d.cutoff - INTERVAL 90 DAY), 0) AS DOUBLE)
-      AS monetary_90d,
-    count(*) AS orders,
-    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 30 DAY) AS orders_30d,
-    count(*) FILTER (WHERE ts >= d.cutoff - INTERVAL 14 DAY) AS orders_14d,
-    min(ts) AS first_order,
-    max(ts) AS last_order,
-    min(ts) FILTER (WHERE status = 'completed') AS first_completed,
-    max(ts) FILTER (WHERE status = 'completed') AS last_completed,
-    count(*) FILTER (WHERE status = 'refunded') / count(*) AS refund_rate,
-    count(*) FILTER (WHERE status = 'cancelled') / count(*) AS cancel_rate,
-    count(*) FILTER (WHERE status = 'pending') / count(*) AS pending_rate,
+    COUNTIF(status = 'completed') AS frequency,
+    COUNTIF(status = 'completed' AND ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 30 DAY)) AS frequency_30d,
+    COUNTIF(status = 'completed' AND ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 90 DAY)) AS frequency_90d,
+    CAST(COALESCE(SUM(IF(status = 'completed', amount, NULL)), 0) AS FLOAT64) AS monetary,
+    CAST(COALESCE(SUM(IF(status = 'completed' AND ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 90 DAY), amount, NULL)), 0)
+      AS FLOAT64) AS monetary_90d,
+    COUNT(*) AS orders,
+    COUNTIF(ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 30 DAY)) AS orders_30d,
+    COUNTIF(ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 14 DAY)) AS orders_14d,
+    MIN(ts) AS first_order,
+    MAX(ts) AS last_order,
+    MIN(IF(status = 'completed', ts, NULL)) AS first_completed,
+    MAX(IF(status = 'completed', ts, NULL)) AS last_completed,
+    COUNTIF(status = 'refunded') / COUNT(*) AS refund_rate,
+    COUNTIF(status = 'cancelled') / COUNT(*) AS cancel_rate,
+    COUNTIF(status = 'pending') / COUNT(*) AS pending_rate,
 {pay_shares},
-    arg_max(region, ts) AS region
+    MAX_BY(region, ts) AS region
   FROM d JOIN s ON s.ts < d.cutoff
   GROUP BY d.as_of_date, d.cutoff, s.customer_id
-  HAVING count(*) FILTER (WHERE status = 'completed') > 0
+  HAVING COUNTIF(status = 'completed') > 0
 ),
 -- Every click window is whole UTC days ending at a cutoff (midnight), so events bucketed per
 -- customer, day and session give exact window counts, with far fewer rows to join per date.
 click_days AS (
-  SELECT customer_id, CAST(ts AT TIME ZONE 'UTC' AS DATE) AS day, session_id,
-    count(*) AS events,
-    count(*) FILTER (WHERE is_bounce) AS bounces,
-    count(*) FILTER (WHERE event_type IN ('add_to_cart', 'checkout')) AS cart_events,
-    min(ts) AS first_ts,
-    max(ts) AS last_ts
+  SELECT customer_id, DATE(ts) AS day, session_id,
+    COUNT(*) AS events,
+    COUNTIF(is_bounce) AS bounces,
+    COUNTIF(event_type IN ('add_to_cart', 'checkout')) AS cart_events,
+    MIN(ts) AS first_ts,
+    MAX(ts) AS last_ts
   FROM c
-  GROUP BY ALL
+  GROUP BY customer_id, day, session_id
 ),
 click_agg AS (
   SELECT d.as_of_date, c.customer_id,
-    coalesce(sum(events) FILTER (WHERE day > d.as_of_date - 7), 0) AS clicks_7d,
-    coalesce(sum(events) FILTER (WHERE day > d.as_of_date - 30), 0) AS clicks_30d,
-    coalesce(sum(events) FILTER (WHERE day > d.as_of_date - 60 AND day <= d.as_of_date - 30), 0) AS clicks_prev_30d,
-    sum(events) AS clicks_total,
-    count(DISTINCT session_id) AS sessions_total,
-    count(DISTINCT session_id) FILTER (WHERE day > d.as_of_date - 14) AS sessions_14d,
-    count(DISTINCT session_id) FILTER (WHERE day > d.as_of_date - 30) AS sessions_30d,
-    sum(bounces) FILTER (WHERE day > d.as_of_date - 30)
-      / nullif(sum(events) FILTER (WHERE day > d.as_of_date - 30), 0) AS bounce_rate_30d,
-    coalesce(sum(cart_events) FILTER (WHERE day > d.as_of_date - 30), 0) AS cart_events_30d,
-    min(first_ts) AS first_click,
-    max(last_ts) AS last_click
+    COALESCE(SUM({in_days.format(n=7, value="events")}), 0) AS clicks_7d,
+    COALESCE(SUM({in_days.format(n=30, value="events")}), 0) AS clicks_30d,
+    COALESCE(SUM(IF(day > DATE_SUB(d.as_of_date, INTERVAL 60 DAY) AND day <= DATE_SUB(d.as_of_date, INTERVAL 30 DAY),
+                    events, NULL)), 0) AS clicks_prev_30d,
+    SUM(events) AS clicks_total,
+    COUNT(DISTINCT session_id) AS sessions_total,
+    COUNT(DISTINCT {in_days.format(n=14, value="session_id")}) AS sessions_14d,
+    COUNT(DISTINCT {in_days.format(n=30, value="session_id")}) AS sessions_30d,
+    SUM({in_days.format(n=30, value="bounces")}) / NULLIF(SUM({in_days.format(n=30, value="events")}), 0)
+      AS bounce_rate_30d,
+    COALESCE(SUM({in_days.format(n=30, value="cart_events")}), 0) AS cart_events_30d,
+    MIN(first_ts) AS first_click,
+    MAX(last_ts) AS last_click
   FROM d JOIN click_days c ON c.day <= d.as_of_date
   GROUP BY d.as_of_date, c.customer_id
 ),
 future AS (
-  SELECT d.as_of_date, s.customer_id, count(*) AS completed_in_window
+  SELECT d.as_of_date, s.customer_id, COUNT(*) AS completed_in_window
   FROM d JOIN s ON s.status = 'completed' AND s.ts >= d.cutoff
-                AND s.ts < d.cutoff + INTERVAL {horizon_days} DAY
+                AND s.ts < TIMESTAMP_ADD(d.cutoff, INTERVAL {horizon_days} DAY)
   GROUP BY d.as_of_date, s.customer_id
 )
 SELECT
   sa.as_of_date, sa.customer_id,
-  epoch(sa.cutoff - sa.last_completed) / 86400.0 AS recency_days,
-  epoch(sa.cutoff - sa.first_completed) / 86400.0 AS tenure_days,
-  CAST(sa.frequency AS DOUBLE) AS frequency,
-  CAST(sa.frequency_30d AS DOUBLE) AS frequency_30d,
-  CAST(sa.frequency_90d AS DOUBLE) AS frequency_90d,
+  {_days("sa.cutoff", "sa.last_completed")} AS recency_days,
+  {_days("sa.cutoff", "sa.first_completed")} AS tenure_days,
+  CAST(sa.frequency AS FLOAT64) AS frequency,
+  CAST(sa.frequency_30d AS FLOAT64) AS frequency_30d,
+  CAST(sa.frequency_90d AS FLOAT64) AS frequency_90d,
   sa.monetary, sa.monetary_90d,
   sa.monetary / sa.frequency AS avg_order_value,
-  CASE WHEN sa.frequency > 1
-       THEN epoch(sa.last_completed - sa.first_completed) / 86400.0 / (sa.frequency - 1) END AS avg_gap_days,
-  CASE WHEN sa.frequency > 1 AND sa.last_completed > sa.first_completed
-       THEN epoch(sa.cutoff - sa.last_completed) / (epoch(sa.last_completed - sa.first_completed) / (sa.frequency - 1))
-  END AS recency_over_gap,
+  IF(sa.frequency > 1, {_days("sa.last_completed", "sa.first_completed")} / (sa.frequency - 1), NULL) AS avg_gap_days,
+  IF(sa.frequency > 1 AND sa.last_completed > sa.first_completed,
+     {_days("sa.cutoff", "sa.last_completed")} / ({_days("sa.last_completed", "sa.first_completed")} / (sa.frequency - 1)),
+     NULL) AS recency_over_gap,
   -- Long-run rates (per 30 days of observed tenure) and the last 30 days against them:
   -- a customer who is drifting away buys and browses below their own usual pace.
   -- Orders of any status count here: who buys is drawn before the status is, so a refunded
   -- or pending order says as much about a customer's pace as a completed one.
-  epoch(sa.cutoff - sa.last_order) / 86400.0 AS order_recency_days,
-  CAST(sa.orders AS DOUBLE) AS orders,
-  CAST(sa.orders_30d AS DOUBLE) AS orders_30d,
-  30.0 * sa.orders / greatest(epoch(sa.cutoff - sa.first_order) / 86400.0, 1.0) AS order_rate_30d,
-  sa.orders_30d / (30.0 * sa.orders / greatest(epoch(sa.cutoff - sa.first_order) / 86400.0, 30.0))
-    AS order_pace_ratio,
-  CAST(sa.orders_14d AS DOUBLE) AS orders_14d,
+  {_days("sa.cutoff", "sa.last_order")} AS order_recency_days,
+  CAST(sa.orders AS FLOAT64) AS orders,
+  CAST(sa.orders_30d AS FLOAT64) AS orders_30d,
+  30.0 * sa.orders / GREATEST({_days("sa.cutoff", "sa.first_order")}, 1.0) AS order_rate_30d,
+  sa.orders_30d / (30.0 * sa.orders / GREATEST({_days("sa.cutoff", "sa.first_order")}, 30.0)) AS order_pace_ratio,
+  CAST(sa.orders_14d AS FLOAT64) AS orders_14d,
   -- Exposure: how long the data could have shown this customer's activity. The first
   -- activity (order or visit) bounds the signup; the data's own start bounds older customers.
-  epoch(sa.cutoff - h.data_start) / 86400.0 AS history_days,
-  epoch(sa.cutoff - least(sa.first_order, coalesce(ca.first_click, sa.first_order))) / 86400.0 AS first_activity_days,
-  30.0 * sa.orders / greatest(epoch(sa.cutoff - h.data_start) / 86400.0, 1.0) AS order_rate_history_30d,
-  CASE WHEN sa.orders > 1 AND sa.last_order > sa.first_order
-       THEN epoch(sa.cutoff - sa.last_order) / (epoch(sa.last_order - sa.first_order) / (sa.orders - 1))
-  END AS order_recency_over_gap,
+  {_days("sa.cutoff", "h.data_start")} AS history_days,
+  {_days("sa.cutoff", "LEAST(sa.first_order, COALESCE(ca.first_click, sa.first_order))")} AS first_activity_days,
+  30.0 * sa.orders / GREATEST({_days("sa.cutoff", "h.data_start")}, 1.0) AS order_rate_history_30d,
+  IF(sa.orders > 1 AND sa.last_order > sa.first_order,
+     {_days("sa.cutoff", "sa.last_order")} / ({_days("sa.last_order", "sa.first_order")} / (sa.orders - 1)),
+     NULL) AS order_recency_over_gap,
   sa.refund_rate, sa.cancel_rate, sa.pending_rate,
   {", ".join(f"sa.pay_share_{m}" for m in PAYMENT_METHODS)},
 {regions},
-  CAST(coalesce(ca.clicks_7d, 0) AS DOUBLE) AS clicks_7d,
-  CAST(coalesce(ca.clicks_30d, 0) AS DOUBLE) AS clicks_30d,
-  CAST(coalesce(ca.clicks_prev_30d, 0) AS DOUBLE) AS clicks_prev_30d,
-  CAST(coalesce(ca.clicks_30d, 0) - coalesce(ca.clicks_prev_30d, 0) AS DOUBLE) AS click_trend,
-  CAST(coalesce(ca.sessions_30d, 0) AS DOUBLE) AS sessions_30d,
+  CAST(COALESCE(ca.clicks_7d, 0) AS FLOAT64) AS clicks_7d,
+  CAST(COALESCE(ca.clicks_30d, 0) AS FLOAT64) AS clicks_30d,
+  CAST(COALESCE(ca.clicks_prev_30d, 0) AS FLOAT64) AS clicks_prev_30d,
+  CAST(COALESCE(ca.clicks_30d, 0) - COALESCE(ca.clicks_prev_30d, 0) AS FLOAT64) AS click_trend,
+  CAST(COALESCE(ca.sessions_30d, 0) AS FLOAT64) AS sessions_30d,
   ca.bounce_rate_30d,
-  CAST(coalesce(ca.cart_events_30d, 0) AS DOUBLE) AS cart_events_30d,
-  CAST(coalesce(ca.clicks_total, 0) AS DOUBLE) AS clicks_total,
-  CAST(coalesce(ca.sessions_total, 0) AS DOUBLE) AS sessions_total,
-  CAST(coalesce(ca.sessions_14d, 0) AS DOUBLE) AS sessions_14d,
-  30.0 * coalesce(ca.sessions_total, 0)
-    / greatest(epoch(sa.cutoff - least(sa.first_order, coalesce(ca.first_click, sa.first_order))) / 86400.0, 1.0)
+  CAST(COALESCE(ca.cart_events_30d, 0) AS FLOAT64) AS cart_events_30d,
+  CAST(COALESCE(ca.clicks_total, 0) AS FLOAT64) AS clicks_total,
+  CAST(COALESCE(ca.sessions_total, 0) AS FLOAT64) AS sessions_total,
+  CAST(COALESCE(ca.sessions_14d, 0) AS FLOAT64) AS sessions_14d,
+  30.0 * COALESCE(ca.sessions_total, 0)
+    / GREATEST({_days("sa.cutoff", "LEAST(sa.first_order, COALESCE(ca.first_click, sa.first_order))")}, 1.0)
     AS session_rate_30d,
-  30.0 * ca.clicks_total / greatest(epoch(sa.cutoff - ca.first_click) / 86400.0, 1.0) AS click_rate_30d,
-  ca.clicks_30d / (30.0 * ca.clicks_total / greatest(epoch(sa.cutoff - ca.first_click) / 86400.0, 30.0))
-    AS click_pace_ratio,
-  epoch(sa.cutoff - ca.last_click) / 86400.0 AS days_since_last_click,
-  CASE WHEN {label_ok} THEN CAST(coalesce(f.completed_in_window, 0) = 0 AS INTEGER) END AS churned
+  30.0 * ca.clicks_total / GREATEST({_days("sa.cutoff", "ca.first_click")}, 1.0) AS click_rate_30d,
+  ca.clicks_30d / (30.0 * ca.clicks_total / GREATEST({_days("sa.cutoff", "ca.first_click")}, 30.0)) AS click_pace_ratio,
+  {_days("sa.cutoff", "ca.last_click")} AS days_since_last_click,
+  -- Labels need the whole window (T, T+H] inside the data: later as-of dates get a null label.
+  IF(DATE_ADD(d.as_of_date, INTERVAL {horizon_days} DAY) <= @label_until,
+     CAST(COALESCE(f.completed_in_window, 0) = 0 AS INT64), NULL) AS churned
 FROM sales_agg sa
 LEFT JOIN click_agg ca USING (as_of_date, customer_id)
 LEFT JOIN future f USING (as_of_date, customer_id)
 JOIN d ON d.as_of_date = sa.as_of_date
-CROSS JOIN (SELECT min(ts) AS data_start FROM s) AS h
+CROSS JOIN (SELECT MIN(ts) AS data_start FROM s) AS h
 ORDER BY sa.as_of_date, sa.customer_id
 """
 
 
 def build_feature_table(
-    con: duckdb.DuckDBPyConnection,
+    reader: WarehouseReader,
     as_of_dates: list[date],
     horizon_days: int,
     sources: FeatureSources = FeatureSources(),
@@ -300,17 +303,11 @@ def build_feature_table(
     """
     if not as_of_dates:
         raise FeatureError("churn features: no as-of dates given")
-    check_sources(con, sources)
+    check_sources(reader, sources)
     if label_until is None:
-        label_until = data_span(con, sources).last_day
-    con.execute("SET TimeZone = 'UTC'")
-    dates = pa.table({"as_of_date": pa.array(sorted(set(as_of_dates)), pa.date32())})
-    con.register("as_of_dates", dates)
-    try:
-        table = con.sql(_feature_sql(sources, horizon_days, label_until)).to_arrow_table()
-    finally:
-        con.unregister("as_of_dates")
-    return table
+        label_until = data_span(reader, sources).last_day
+    params = {"as_of_dates": sorted(set(as_of_dates)), "label_until": label_until}
+    return reader.query(_feature_sql(sources, horizon_days), params)
 
 
 def feature_matrix(table: pa.Table, columns: tuple[str, ...] | list[str] = FEATURE_COLUMNS) -> np.ndarray:
@@ -323,13 +320,6 @@ def feature_matrix(table: pa.Table, columns: tuple[str, ...] | list[str] = FEATU
     return np.column_stack(
         [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in columns]
     )
-
-
-def connect_read_only(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published warehouse, FeatureError if it is absent."""
-    if not Path(warehouse_path).is_file():
-        raise FeatureError(f"churn features: warehouse {warehouse_path} does not exist; run the ELT first")
-    return duckdb.connect(str(warehouse_path), read_only=True)
 
 
 MIN_HISTORY_DAYS = 14  # history before the first training as-of date, by default

@@ -39,39 +39,39 @@ def _kfp():
 # Component bodies: KFP ships each function's source to the container, so each one imports
 # what it calls inside its body.
 def build_features(settings_json: str, options_json: str, run_id: str, as_of: str) -> str:
-    from winter_days.ml.steps import build_features as run_step
+    from winter_days.ml.steps import component
 
-    return run_step(settings_json, options_json, run_id, as_of)
+    return component("build_features", settings_json, options_json, run_id, as_of)
 
 
 def train_models(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import train_models as run_step
+    from winter_days.ml.steps import component
 
-    return run_step(settings_json, upstream)
+    return component("train_models", settings_json, upstream)
 
 
 def evaluate_models(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import evaluate_models as run_step
+    from winter_days.ml.steps import component
 
-    return run_step(settings_json, upstream)
+    return component("evaluate_models", settings_json, upstream)
 
 
 def register_model(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import register_model as run_step
+    from winter_days.ml.steps import component
 
-    return run_step(settings_json, upstream)
+    return component("register_model", settings_json, upstream)
 
 
 def gate_model(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import gate_model as run_step
+    from winter_days.ml.steps import component
 
-    return run_step(settings_json, upstream)
+    return component("gate_model", settings_json, upstream)
 
 
 def predict_churn(settings_json: str, upstream: str) -> str:
-    from winter_days.ml.steps import predict_churn as run_step
+    from winter_days.ml.steps import component
 
-    return run_step(settings_json, upstream)
+    return component("predict_churn", settings_json, upstream)
 
 
 CHAINED_COMPONENTS = (train_models, evaluate_models, register_model, gate_model, predict_churn)

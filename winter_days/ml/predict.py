@@ -8,30 +8,16 @@ re-run never duplicates and a reader never sees half a batch.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
-from winter_days.elt.engines.duckdb.publish import start_after_write
-from winter_days.locking import exclusive_lock, warehouse_lock_path
+from winter_days.warehouse import Warehouse, WarehouseError
+from winter_days.warehouse.tables import PREDICTIONS
 
-PREDICTIONS_TABLE = "winter_days_warehouse.fact_predictions_churn"
+PREDICTIONS_TABLE = str(PREDICTIONS.name)
 HIGH_RISK_FROM = 0.5
 MEDIUM_RISK_FROM = 0.25
-
-PREDICTIONS_DDL = f"""
-CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} (
-  customer_id VARCHAR NOT NULL,
-  churn_probability DOUBLE NOT NULL,
-  risk_tier VARCHAR NOT NULL,
-  model_version VARCHAR NOT NULL,
-  as_of_date DATE NOT NULL,
-  scored_at TIMESTAMPTZ NOT NULL,
-  PRIMARY KEY (as_of_date, customer_id)
-)
-"""
 
 
 class PredictionError(RuntimeError):
@@ -55,6 +41,8 @@ def predictions_table(
         raise PredictionError(f"model {model_version} gave {int((~np.isfinite(p)).sum())} non-finite or out-of-range probabilities")
     scored_at = scored_at or datetime.now(timezone.utc)
     n = len(p)
+    if len(set(customer_ids)) != n:
+        raise PredictionError(f"model {model_version}: a customer appears twice among the {n} scored at {as_of}")
     return pa.table(
         {
             "customer_id": pa.array(customer_ids, pa.string()),
@@ -63,50 +51,15 @@ def predictions_table(
             "model_version": pa.array([model_version] * n, pa.string()),
             "as_of_date": pa.array([as_of] * n, pa.date32()),
             "scored_at": pa.array([scored_at] * n, pa.timestamp("us", tz="UTC")),
-        }
+        },
+        schema=PREDICTIONS.schema,
     )
 
 
-def write_predictions(warehouse_path: Path, rows: pa.Table, as_of: date) -> int:
-    """Replace the as-of date's predictions in the published warehouse, in one transaction.
-
-    The warehouse is opened read-write only for this write, under the ELT's publish lock, so
-    a concurrent ELT run either copies the file with these rows or publishes before them
-    (and the next ELT build copy carries them over). Rows for other as-of dates stay.
-    """
-    if not Path(warehouse_path).is_file():
-        raise PredictionError(f"warehouse {warehouse_path} does not exist; run the ELT first")
-    with exclusive_lock(warehouse_lock_path(warehouse_path)):
-        written = _replace_as_of(Path(warehouse_path), rows, as_of)
-    # The write made the ELT's standby copy stale: the next run builds on a fresh one.
-    start_after_write(Path(warehouse_path))
-    return written
-
-
-def _replace_as_of(warehouse_path: Path, rows: pa.Table, as_of: date) -> int:
+def write_predictions(warehouse: Warehouse, rows: pa.Table, as_of: date) -> int:
+    """Replace the as-of date's predictions in the warehouse, atomically (rows for other
+    as-of dates stay); PredictionError naming the warehouse when it refuses."""
     try:
-        con = duckdb.connect(str(warehouse_path))
-    except duckdb.IOException as err:
-        raise PredictionError(
-            f"cannot open warehouse {warehouse_path} for writing predictions: another process holds it ({err}); "
-            "retry when the running ELT or service step has finished"
-        ) from None
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("CREATE SCHEMA IF NOT EXISTS winter_days_warehouse")
-            con.execute(PREDICTIONS_DDL)
-            con.execute(f"DELETE FROM {PREDICTIONS_TABLE} WHERE as_of_date = ?", [as_of])
-            con.register("new_predictions", rows)
-            con.execute(
-                f"INSERT INTO {PREDICTIONS_TABLE} SELECT customer_id, churn_probability, risk_tier, model_version, "
-                "as_of_date, scored_at FROM new_predictions"
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return rows.num_rows
-    finally:
-        con.close()
+        return warehouse.replace_partition(PREDICTIONS, rows, as_of)
+    except WarehouseError as err:
+        raise PredictionError(f"predictions for {as_of} not written to {warehouse.describe()}: {err}") from None

@@ -26,7 +26,7 @@ from typing import Any
 
 import skops.io as sio
 
-from winter_days.locking import exclusive_lock
+from winter_days.stores.locking import exclusive_lock
 from winter_days.stores import Lake, LakeNotFound
 
 MODEL_NAME = "customer_churn"

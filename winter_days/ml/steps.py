@@ -27,13 +27,13 @@ import pyarrow.parquet as pq
 
 from winter_days.config import Settings, load_settings
 from winter_days.ml.evaluate import classification_metrics, curve_pngs
+from winter_days.ml.options import PipelineOptions
 from winter_days.ml.features import (
     FEATURE_COLUMNS,
+    FeatureError,
     FeatureSources,
     build_feature_table,
-    connect_read_only,
     data_span,
-    feature_matrix,
     training_as_of_dates,
 )
 from winter_days.ml.predict import PredictionError, predictions_table, write_predictions
@@ -54,48 +54,44 @@ from winter_days.ml.train import (
     split_by_time,
     to_dataset,
 )
-from winter_days.stores import Lake, open_lake
+from winter_days.stores import Lake
+from winter_days.warehouse import Warehouse, WarehouseUnavailable
 
 STEP_ORDER = ("build_features", "train_models", "evaluate_models", "register_model", "gate_model", "predict_churn")
 
 
 @dataclass(frozen=True)
-class PipelineOptions:
-    """Run options beyond Settings: training knobs, the promotion gate, input tables."""
+class StepContext:
+    """What a step works with: the settings, the lake (run artefacts, the registry) and the warehouse."""
 
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    auc_tolerance: float = DEFAULT_AUC_TOLERANCE
-    auc_floor: float = DEFAULT_AUC_FLOOR
-    sales_table: str = FeatureSources.sales
-    clicks_table: str = FeatureSources.clicks
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> PipelineOptions:
-        raw = json.loads(text or "{}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"unknown churn pipeline option(s): {', '.join(unknown)}")
-        training = TrainingConfig(**raw.pop("training", {}))
-        return cls(training=training, **raw)
-
-    @property
-    def sources(self) -> FeatureSources:
-        return FeatureSources(self.sales_table, self.clicks_table)
+    settings: Settings
+    lake: Lake
+    warehouse: Warehouse
 
 
 def settings_to_json(settings: Settings) -> str:
-    return json.dumps({f.name: getattr(settings, f.name) for f in fields(settings)}, default=str, sort_keys=True)
+    """The settings a pipeline component needs to build the same ports (no secrets)."""
+    return json.dumps(settings.to_mapping(), sort_keys=True)
 
 
 def settings_from_json(text: str) -> Settings:
     values = json.loads(text)
-    # Every field is given explicitly, so neither the environment nor a settings file of the
-    # component's working directory can change what the caller asked for.
+    # Every setting is given explicitly, so neither the environment nor a settings file of
+    # the component's working directory can change what the caller asked for.
     return load_settings(overrides=values, environ={}, cwd=Path(values["home"]))
+
+
+def component(step: str, settings_json: str, *args: str) -> str:
+    """Run one step in a pipeline component: the component builds its platform's ports
+    from the settings it was given (a bucket and BigQuery on Vertex AI)."""
+    from winter_days.platform import build_platform
+
+    platform = build_platform(settings_from_json(settings_json))
+    try:
+        context = StepContext(platform.settings, platform.lake, platform.warehouse)
+        return STEPS[step](context, *args)
+    finally:
+        platform.close()
 
 
 def new_run_id(as_of: str) -> str:
@@ -124,31 +120,31 @@ def _get_table(lake: Lake, key: str) -> pa.Table:
     return pq.read_table(io.BytesIO(lake.get(key)))
 
 
-def _context(settings_json: str, summary_json: str) -> tuple[Settings, Lake, dict, PipelineOptions]:
-    settings = settings_from_json(settings_json)
+def _upstream(context: StepContext, summary_json: str) -> tuple[dict, PipelineOptions]:
     summary = json.loads(summary_json)
-    lake = open_lake(settings)
-    options = PipelineOptions.from_json(lake.get(run_key(summary["run_id"], "options.json")).decode())
-    return settings, lake, summary, options
+    options = PipelineOptions.from_json(context.lake.get(run_key(summary["run_id"], "options.json")).decode())
+    return summary, options
 
 
-def build_features(settings_json: str, options_json: str, run_id: str, as_of: str = "") -> str:
+def build_features(context: StepContext, options_json: str, run_id: str, as_of: str = "") -> str:
     """Point-in-time features for the training, evaluation and scoring dates."""
-    settings = settings_from_json(settings_json)
     options = PipelineOptions.from_json(options_json)
     run_id = run_id or new_run_id(as_of)
-    lake = open_lake(settings)
+    lake = context.lake
     lake.put(run_key(run_id, "options.json"), options.to_json().encode())
-    horizon = settings.churn_horizon_days
-    with connect_read_only(settings.warehouse_path) as con:
-        span = data_span(con, options.sources)
-        score_date = date.fromisoformat(as_of) if as_of else span.last_day
-        cfg = options.training
-        train_dates, eval_date = training_as_of_dates(
-            span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days
-        )
-        table = build_feature_table(con, [*train_dates, eval_date, score_date], horizon, options.sources,
-                                    label_until=score_date)
+    horizon = context.settings.churn_horizon_days
+    try:
+        with context.warehouse.reader() as reader:
+            span = data_span(reader, options.sources)
+            score_date = date.fromisoformat(as_of) if as_of else span.last_day
+            cfg = options.training
+            train_dates, eval_date = training_as_of_dates(
+                span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days
+            )
+            table = build_feature_table(reader, [*train_dates, eval_date, score_date], horizon, options.sources,
+                                        label_until=score_date)
+    except WarehouseUnavailable as err:
+        raise FeatureError(f"churn features: {err}") from None
     train, evaluation = split_by_time(table, train_dates, eval_date, cfg.holdout_share, cfg.seed)
     score = table.filter(pc.equal(table.column("as_of_date"), pa.scalar(score_date, pa.date32())))
     for name, part in (("train", train), ("eval", evaluation), ("score", score)):
@@ -166,9 +162,10 @@ def build_features(settings_json: str, options_json: str, run_id: str, as_of: st
     return _put_json(lake, run_key(run_id, "features.json"), summary)
 
 
-def train_models(settings_json: str, features_summary: str) -> str:
+def train_models(context: StepContext, features_summary: str) -> str:
     """Fit the candidate and the baseline on the training rows."""
-    _, lake, summary, options = _context(settings_json, features_summary)
+    lake = context.lake
+    summary, options = _upstream(context, features_summary)
     run_id = summary["run_id"]
     data = to_dataset(_get_table(lake, run_key(run_id, "train.parquet")))
     check_training_data(data, options.training, "training")
@@ -188,9 +185,10 @@ def train_models(settings_json: str, features_summary: str) -> str:
     return _put_json(lake, run_key(run_id, "training.json"), result)
 
 
-def evaluate_models(settings_json: str, training_summary: str) -> str:
+def evaluate_models(context: StepContext, training_summary: str) -> str:
     """Score the candidate, the baseline and the current champion on the held-out rows."""
-    _, lake, summary, options = _context(settings_json, training_summary)
+    lake = context.lake
+    summary, options = _upstream(context, training_summary)
     run_id = summary["run_id"]
     table = _get_table(lake, run_key(run_id, "eval.parquet"))
     data = to_dataset(table)
@@ -223,13 +221,14 @@ def evaluate_models(settings_json: str, training_summary: str) -> str:
     return json.dumps({**summary, "metrics": headline}, sort_keys=True, default=str)
 
 
-def register_model(settings_json: str, evaluation_summary: str) -> str:
+def register_model(context: StepContext, evaluation_summary: str) -> str:
     """Save the evaluated candidate as a registry version (idempotent for the same data)."""
     from winter_days import __version__ as package_version
     import sklearn
     import skops
 
-    _, lake, summary, _ = _context(settings_json, evaluation_summary)
+    lake = context.lake
+    summary, _ = _upstream(context, evaluation_summary)
     run_id = summary["run_id"]
     # Same data, parameters and library versions give the same model, hence the same version.
     version = make_version_id(summary["as_of"], summary["training_fingerprint"],
@@ -257,9 +256,10 @@ def register_model(settings_json: str, evaluation_summary: str) -> str:
     return _put_json(lake, run_key(run_id, "registered.json"), {**summary, "version": version})
 
 
-def gate_model(settings_json: str, registration_summary: str) -> str:
+def gate_model(context: StepContext, registration_summary: str) -> str:
     """Promote the new version to champion or keep it as challenger, saying why."""
-    _, lake, summary, options = _context(settings_json, registration_summary)
+    lake = context.lake
+    summary, options = _upstream(context, registration_summary)
     on_eval = summary["metrics"].get("champion_on_eval")
     decision = Registry(lake).apply_gate(
         summary["version"], options.auc_tolerance, options.auc_floor,
@@ -268,9 +268,10 @@ def gate_model(settings_json: str, registration_summary: str) -> str:
     return _put_json(lake, run_key(summary["run_id"], "gate.json"), {**summary, "gate": decision})
 
 
-def predict_churn(settings_json: str, gate_summary: str) -> str:
+def predict_churn(context: StepContext, gate_summary: str) -> str:
     """Score every active customer at the as-of date with the champion into the warehouse."""
-    settings, lake, summary, _ = _context(settings_json, gate_summary)
+    lake = context.lake
+    summary, _ = _upstream(context, gate_summary)
     registry = Registry(lake)
     champion = registry.alias("champion")
     if champion is None:
@@ -289,14 +290,15 @@ def predict_churn(settings_json: str, gate_summary: str) -> str:
     probabilities = registry.load(champion).predict_proba(data.X)[:, 1]
     as_of = date.fromisoformat(summary["as_of"])
     rows = predictions_table(table.column("customer_id").to_pylist(), probabilities, champion, as_of)
-    written = write_predictions(settings.warehouse_path, rows, as_of)
+    written = write_predictions(context.warehouse, rows, as_of)
     tiers = {tier: int(n) for tier, n in zip(*np.unique(rows.column("risk_tier").to_numpy(zero_copy_only=False),
                                                            return_counts=True))}
     result = {**summary, "predictions": {"written": written, "model_version": champion, "risk_tiers": tiers}}
     return _put_json(lake, run_key(summary["run_id"], "result.json"), result)
 
 
-_CHAINED_STEPS = {
+STEPS = {
+    "build_features": build_features,
     "train_models": train_models,
     "evaluate_models": evaluate_models,
     "register_model": register_model,
@@ -305,10 +307,9 @@ _CHAINED_STEPS = {
 }
 
 
-def run_steps_in_process(settings: Settings, options: PipelineOptions, run_id: str, as_of: str,
+def run_steps_in_process(context: StepContext, options: PipelineOptions, run_id: str, as_of: str,
                          progress=None) -> dict:
     """Run the six steps in this process, in STEP_ORDER, timing each."""
-    settings_json = settings_to_json(settings)
     timings = []
     output = ""
     for index, name in enumerate(STEP_ORDER, start=1):
@@ -316,8 +317,8 @@ def run_steps_in_process(settings: Settings, options: PipelineOptions, run_id: s
             progress(f"[{index}/{len(STEP_ORDER)}] {name}")
         started = time.perf_counter()
         if name == "build_features":
-            output = build_features(settings_json, options.to_json(), run_id, as_of)
+            output = build_features(context, options.to_json(), run_id, as_of)
         else:
-            output = _CHAINED_STEPS[name](settings_json, output)
+            output = STEPS[name](context, output)
         timings.append({"step": name, "seconds": round(time.perf_counter() - started, 3)})
     return {**json.loads(output), "steps": timings}

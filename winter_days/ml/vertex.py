@@ -1,32 +1,37 @@
-"""Submitting the churn pipeline to Vertex AI Pipelines (the gcp profile's ML step).
+"""The churn pipeline on Vertex AI Pipelines: the gcp profile's `ChurnPipelineRunner`.
 
-The compiled KFP spec (`customer_churn_pipeline.json`) is uploaded to the lake under the
-run's `mlops/runs/<run_id>/` prefix, then a `PipelineJob` is created from it and
-submitted without waiting: the orchestrator does not block on a training run. The
-aiplatform SDK is imported only here, lazily, and the job class is injectable so the
-submission is tested at the SDK boundary.
+The compiled KFP spec (`customer_churn_pipeline.json`, its components on the project's
+container image, `vertex.image`) is uploaded to the lake under the run's
+`mlops/runs/<run_id>/` prefix, a `PipelineJob` is created from it and submitted, and the ML
+step waits for the job's terminal state (`vertex.poll_interval_seconds`, at most
+`vertex.poll_timeout_seconds`; past it the job is cancelled). The components read the
+warehouse (BigQuery) and the lake (the bucket) themselves: nothing of the submitting
+machine reaches them but the settings. On success the summary the last component wrote
+to the lake is the step's result; on failure the error names the job and its console URL.
+The aiplatform SDK is imported only here, lazily; the job class is injectable so the
+runner is tested at the SDK boundary.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from winter_days.config import ConfigError, Settings
+from winter_days.config import ConfigError, Settings, describe
 from winter_days.ml.kfp_pipeline import PIPELINE_FILE, PIPELINE_NAME
-from winter_days.ml.steps import run_key, settings_to_json
+from winter_days.ml.runner import Progress, as_of_text, summarise
+from winter_days.ml.steps import PipelineOptions, new_run_id, run_key, settings_to_json
 from winter_days.stores import Lake
 
-PREFIX = "WINTER_DAYS_VERTEX_"
 LABEL_MAX = 63
 JOB_ID_MAX = 127
-SERVICE_ACCOUNT = re.compile(r"^[a-z][a-z0-9-]{4,61}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
 # KFP parameter types -> the Python types a value of that type may have.
 PARAMETER_TYPES: dict[str, tuple[type, ...]] = {
     "STRING": (str,),
@@ -34,6 +39,9 @@ PARAMETER_TYPES: dict[str, tuple[type, ...]] = {
     "NUMBER_INTEGER": (int,),
     "NUMBER_DOUBLE": (int, float),
 }
+SUCCEEDED_STATE = "PIPELINE_STATE_SUCCEEDED"
+FAILED_STATES = ("PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED")
+CANCEL_GRACE_SECONDS = 120.0
 
 
 class VertexUnavailableError(RuntimeError):
@@ -44,14 +52,19 @@ class VertexSubmitError(RuntimeError):
     """Vertex AI refused or failed the pipeline job submission."""
 
 
+class VertexJobError(RuntimeError):
+    """The pipeline job ended without success, or did not end in time."""
+
+
 @dataclass(frozen=True)
-class VertexSettings:
-    """Where pipeline jobs run, as whom, and where they keep their artefacts."""
+class VertexTarget:
+    """Where pipeline jobs run, as whom, on which image, and where they keep artefacts."""
 
     project: str
     location: str
     service_account: str
     pipeline_root: str
+    image: str
 
 
 @dataclass(frozen=True)
@@ -64,27 +77,33 @@ class SubmittedPipeline:
     pipeline_root: str
     labels: Mapping[str, str]
     resource_name: str | None
+    console_url: str
 
 
-def load_vertex_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> VertexSettings:
-    """Read and validate the Vertex AI settings; raise ConfigError naming what is missing or wrong."""
-    environ = os.environ if environ is None else environ
-    if not settings.gcp_project_id:
-        raise ConfigError("setting gcp_project_id: required to submit to Vertex AI (WINTER_DAYS_GCP_PROJECT_ID)")
-    account = environ.get(PREFIX + "SERVICE_ACCOUNT", "").strip()
-    if not account:
-        raise ConfigError(f"{PREFIX}SERVICE_ACCOUNT: required by the gcp profile (the pipeline's service account e-mail)")
-    if not SERVICE_ACCOUNT.match(account):
-        raise ConfigError(f"{PREFIX}SERVICE_ACCOUNT: {account!r} is not a service account e-mail")
-    root = environ.get(PREFIX + "PIPELINE_ROOT", "").strip()
+def vertex_target(settings: Settings) -> VertexTarget:
+    """The Vertex AI settings, checked; ConfigError naming what is missing."""
+    for name in ("gcp.project_id", "vertex.service_account", "vertex.image"):
+        section, field = name.split(".")
+        if not getattr(getattr(settings, section), field):
+            raise ConfigError(f"{describe(name)}: required to run the churn pipeline on Vertex AI")
+    root = settings.vertex.pipeline_root
     if not root and settings.lake_uri.startswith("gs://"):
         root = f"{settings.lake_uri}/mlops/pipeline_root"
     if not root:
-        raise ConfigError(f"{PREFIX}PIPELINE_ROOT: required when the lake is not a gs:// bucket (gs://BUCKET/prefix)")
-    if not re.match(r"^gs://[a-z0-9][a-z0-9._-]{1,220}(/|$)", root):
-        raise ConfigError(f"{PREFIX}PIPELINE_ROOT: {root!r} is not a gs://BUCKET[/prefix] URI")
-    location = environ.get(PREFIX + "LOCATION", "").strip() or settings.gcp_region
-    return VertexSettings(settings.gcp_project_id, location, account, root.rstrip("/"))
+        raise ConfigError(f"{describe('vertex.pipeline_root')}: required when the lake is not a gs:// bucket")
+    return VertexTarget(
+        project=settings.gcp.project_id,
+        location=settings.vertex.location or settings.gcp.region,
+        service_account=settings.vertex.service_account,
+        pipeline_root=root.rstrip("/"),
+        image=settings.vertex.image,
+    )
+
+
+def console_url(target: VertexTarget, job_id: str) -> str:
+    """The job's page in the Cloud console."""
+    return (f"https://console.cloud.google.com/vertex-ai/locations/{target.location}/pipelines/runs/{job_id}"
+            f"?project={target.project}")
 
 
 def _bounded(text: str, limit: int) -> str:
@@ -115,14 +134,14 @@ def _pipeline_job_class() -> Callable[..., Any]:
     return aiplatform.PipelineJob
 
 
-def _read_spec(spec_path: Path | None) -> bytes:
-    """The compiled spec: the given file, or the pipeline compiled now."""
+def _read_spec(spec_path: Path | None, image: str) -> bytes:
+    """The compiled spec: the given file, or the pipeline compiled now for `image`."""
     if spec_path is not None:
         return Path(spec_path).read_bytes()
     from winter_days.ml.kfp_pipeline import compile_pipeline
 
     with tempfile.TemporaryDirectory() as work:
-        return compile_pipeline(Path(work) / PIPELINE_FILE).read_bytes()
+        return compile_pipeline(Path(work) / PIPELINE_FILE, image).read_bytes()
 
 
 def _spec_parameters(spec: bytes, where: str) -> dict[str, Mapping[str, Any]]:
@@ -161,21 +180,19 @@ def submit_churn_pipeline(
     parameters: Mapping[str, Any] | None = None,
     *,
     spec_path: Path | None = None,
-    vertex: VertexSettings | None = None,
-    environ: Mapping[str, str] | None = None,
     pipeline_job: Callable[..., Any] | None = None,
-) -> SubmittedPipeline:
+) -> tuple[SubmittedPipeline, Any]:
     """Upload the churn pipeline spec to the lake and submit it as a Vertex AI PipelineJob.
 
     `parameters` override the pipeline inputs (as_of, options_json, ...); settings_json and
-    run_id are filled in. Returns at once (`submit`, not `run`). `pipeline_job` stands in
-    for `aiplatform.PipelineJob`.
+    run_id are filled in. Returns at once (`submit`, not `run`) with the job object.
+    `pipeline_job` stands in for `aiplatform.PipelineJob`.
     """
-    vertex = vertex or load_vertex_settings(settings, environ)
+    vertex = vertex_target(settings)
     if not run_id:
         raise ValueError("submit_churn_pipeline: run_id is empty")
     key = run_key(run_id, PIPELINE_FILE)  # also validates the run id as a lake path segment
-    spec = _read_spec(spec_path)
+    spec = _read_spec(spec_path, vertex.image)
     where = str(spec_path or PIPELINE_FILE)
     given = {"settings_json": settings_to_json(settings), "run_id": run_id, **(parameters or {})}
     values = pipeline_parameters(_spec_parameters(spec, where), given, where)
@@ -203,11 +220,82 @@ def submit_churn_pipeline(
         job.submit(service_account=vertex.service_account)
     except Exception as err:
         raise VertexSubmitError(f"Vertex AI pipeline job {job_id} ({vertex.project}/{vertex.location}): {err}") from err
-    return SubmittedPipeline(
+    submitted = SubmittedPipeline(
         job_id=job_id,
         display_name=display_name,
         template_uri=lake.uri(key),
         pipeline_root=vertex.pipeline_root,
         labels=labels,
-        resource_name=getattr(job, "resource_name", None),
+        resource_name=job.resource_name,
+        console_url=console_url(vertex, job_id),
     )
+    return submitted, job
+
+
+def _state_name(state: Any) -> str:
+    """A PipelineState enum (or its name) as its name."""
+    return str(getattr(state, "name", state))
+
+
+class VertexRunner:
+    """Submit the churn pipeline to Vertex AI and wait for its end."""
+
+    name = "vertex"
+
+    def __init__(
+        self,
+        settings: Settings,
+        lake: Lake,
+        pipeline_job: Callable[..., Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.settings = settings
+        self.lake = lake
+        self._pipeline_job = pipeline_job
+        self._sleep = sleep
+        self._clock = clock
+
+    def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
+            progress: Progress | None = None) -> dict[str, Any]:
+        settings, lake = self.settings, self.lake
+        text = as_of_text(as_of)
+        run_id = new_run_id(text)
+        parameters = {"as_of": text, "options_json": (options or PipelineOptions()).to_json()}
+        submitted, job = submit_churn_pipeline(settings, lake, run_id, parameters, pipeline_job=self._pipeline_job)
+        if progress:
+            progress(f"Vertex AI pipeline job {submitted.job_id} submitted: {submitted.console_url}")
+        state = self._wait(job, submitted, settings)
+        if state != SUCCEEDED_STATE:
+            error = getattr(getattr(job, "_gca_resource", None), "error", None)
+            detail = getattr(error, "message", "") or ""
+            raise VertexJobError(
+                f"Vertex AI pipeline job {submitted.job_id} ended {state}"
+                + (f": {detail}" if detail else "")
+                + f"; its steps' logs are at {submitted.console_url}"
+            )
+        result_key = run_key(run_id, "result.json")
+        try:
+            summary = json.loads(lake.get(result_key))
+        except Exception as err:
+            raise VertexJobError(
+                f"Vertex AI pipeline job {submitted.job_id} succeeded but wrote no summary at {lake.uri(result_key)} "
+                f"({type(err).__name__}); see {submitted.console_url}"
+            ) from None
+        return {**summarise(summary, self.name), "vertex_job_id": submitted.job_id,
+                "vertex_resource": submitted.resource_name, "console_url": submitted.console_url}
+
+    def _wait(self, job: Any, submitted: SubmittedPipeline, settings: Settings) -> str:
+        deadline = self._clock() + settings.vertex.poll_timeout_seconds
+        while True:
+            state = _state_name(job.state)
+            if state == SUCCEEDED_STATE or state in FAILED_STATES:
+                return state
+            if self._clock() >= deadline:
+                job.cancel()
+                raise VertexJobError(
+                    f"Vertex AI pipeline job {submitted.job_id} did not end within "
+                    f"{settings.vertex.poll_timeout_seconds:g} s ({describe('vertex.poll_timeout_seconds')}); "
+                    f"it was cancelled; see {submitted.console_url}"
+                )
+            self._sleep(settings.vertex.poll_interval_seconds)

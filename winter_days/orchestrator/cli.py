@@ -1,4 +1,4 @@
-"""`winter-days serve` (the service under gunicorn) and `winter-days run` (one run, no HTTP)."""
+"""`winter-days run`: one orchestrator run without HTTP (it shares the service's guard)."""
 
 from __future__ import annotations
 
@@ -9,41 +9,8 @@ from typing import Any, Mapping
 
 import click
 
-from winter_days.config import ConfigError, Settings
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16))
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per worker.")
-@click.pass_obj
-def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the orchestrator (POST /run, GET /runs, /healthz, /metrics) with gunicorn."""
-    from winter_days.orchestrator.options import load_options
-    from winter_days.orchestrator.server import OrchestratorServer
-
-    try:
-        options = load_options(settings)
-        # Fail before forking workers when the service could not start or run.
-        from winter_days.orchestrator.preflight import check_profile
-
-        check_profile(settings, options, serving=True)
-    except ConfigError as err:
-        raise click.UsageError(str(err)) from None
-    if host not in LOOPBACK and options.auth_disabled:
-        raise click.UsageError(f"refusing to listen on {host} with authentication disabled; use 127.0.0.1")
-    import logging
-
-    from winter_days.orchestrator.logs import install_json_logging
-
-    install_json_logging()
-    logging.getLogger("winter_days.orchestrator").info(
-        "orchestrator on http://%s:%s (history: %s)", host, port, options.history_path
-    )
-    OrchestratorServer(settings, bind=f"{host}:{port}", workers=workers, threads=threads).run()
+from winter_days.config import ConfigError
+from winter_days.platform import Platform
 
 
 class ConsoleProgress:
@@ -74,26 +41,24 @@ class ConsoleProgress:
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @click.pass_obj
-def run(settings: Settings, as_of: Any, full_refresh: bool, as_json: bool) -> None:
+def run(platform: Platform, as_of: Any, full_refresh: bool, as_json: bool) -> None:
     """Run export -> compile -> invoke -> poll -> ml once, without HTTP (shares the service's guard)."""
-    from winter_days.orchestrator.history import FAILED, open_run_store
+    from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.logs import install_json_logging
-    from winter_days.orchestrator.options import load_options
     from winter_days.orchestrator.pipeline import RunParameters
-    from winter_days.orchestrator.runs import RunLauncher
-    from winter_days.orchestrator.steps import make_pipeline
+    from winter_days.runs import FAILED
 
     try:
-        options = load_options(settings)
-        from winter_days.orchestrator.preflight import check_profile
-
-        check_profile(settings, options, serving=False)
+        platform.check(serving=False)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
-    # The terminal shows progress; the JSON log goes beside the history.
-    install_json_logging(path=settings.home / "logs" / f"run-{date.today():%Y-%m-%d}.jsonl")
-    history = open_run_store(settings, options)
-    launcher = RunLauncher(settings, options, history, make_pipeline(settings, options))
+    # The terminal shows progress; the JSON log goes to the log folder of a single-machine
+    # platform, to stderr (Cloud Logging) otherwise.
+    if platform.single_machine:
+        install_json_logging(path=platform.settings.home / "logs" / f"run-{date.today():%Y-%m-%d}.jsonl")
+    else:
+        install_json_logging()
+    launcher = RunLauncher(platform)
     parameters = RunParameters(as_of=as_of.date() if as_of else None, full_refresh=full_refresh)
     result = launcher.trigger({"source": "cli"}, parameters, progress=ConsoleProgress())
     if result.outcome == "busy":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from winter_days.orchestrator.history import RUN_OUTCOMES, RUNNING, SUCCEEDED, RunHistory
+from winter_days.runs import RUN_OUTCOMES, RUNNING, SUCCEEDED, RunStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Step counts that hold exported and quarantined rows.
@@ -27,7 +27,7 @@ def _family(lines: list[str], name: str, kind: str, help_text: str) -> None:
     lines.append(f"# TYPE {name} {kind}")
 
 
-def render_metrics(history: RunHistory) -> str:
+def render_metrics(history: RunStore) -> str:
     """The exposition text for the run history as it stands."""
     lines: list[str] = []
     outcomes = history.outcome_counts()

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Mapping, Protocol
 
-from winter_days.config import Settings
-from winter_days.orchestrator.history import FAILED, SUCCEEDED, RunHistory
-from winter_days.orchestrator.options import OrchestratorOptions
+from winter_days.platform import Platform
+from winter_days.runs import FAILED, SUCCEEDED, RunStore
 
 log = logging.getLogger("winter_days.orchestrator")
 
@@ -40,13 +39,12 @@ class RunParameters:
 
 @dataclass
 class RunContext:
-    """What a step sees: the run, the settings, and what earlier steps handed on."""
+    """What a step sees: the run, the platform, and what earlier steps handed on."""
 
     run_id: str
-    settings: Settings
-    options: OrchestratorOptions
+    platform: Platform
     parameters: RunParameters
-    history: RunHistory
+    history: RunStore
     handed_on: dict[str, Any] = field(default_factory=dict)
     # Watermarks a step wants advanced; committed with the step's success, never before.
     watermarks: dict[str, int] = field(default_factory=dict)
@@ -101,11 +99,11 @@ def describe_failure(err: BaseException) -> str:
 class _Heartbeat:
     """Keeps the run's heartbeat fresh while a long step (poll, ml) works."""
 
-    def __init__(self, history: RunHistory, run_id: str, every: float):
+    def __init__(self, history: RunStore, run_id: str, every: float):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, args=(history, run_id, every), daemon=True)
 
-    def _beat(self, history: RunHistory, run_id: str, every: float) -> None:
+    def _beat(self, history: RunStore, run_id: str, every: float) -> None:
         while not self._stop.wait(every):
             try:
                 history.heartbeat(run_id)

@@ -1,4 +1,4 @@
-"""The five real steps of a run, and `make_pipeline`, which picks their adapters by profile.
+"""The five real steps of a run, over the platform's ports, and `make_pipeline`.
 
 export_sales -> compile -> invoke -> poll -> ml. Steps hand on what the next one needs
 (the compilation, the invocation) through `RunContext.handed_on`; the export's watermark is
@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from winter_days.config import Settings
-from winter_days.orchestrator.options import OrchestratorOptions
+from winter_days.config import describe
+from winter_days.elt.backend import EltBackend, WaitingBackend
 from winter_days.orchestrator.pipeline import RunContext, RunPipeline, RunStep, StepFailed
-from winter_days.orchestrator.warehouse import explain_warehouse_lock
+from winter_days.platform import Platform
 
 SALES_WATERMARK = "export_sales/winter_sales"
 STEP_NAMES = ("export_sales", "compile", "invoke", "poll", "ml")
@@ -25,16 +25,13 @@ CANCEL_GRACE_SECONDS = 60.0
 def export_step(context: RunContext) -> dict[str, Any]:
     """Sales documents changed since the watermark -> one bronze Parquet file."""
     from winter_days.export import export_sales
-    from winter_days.stores import open_document_store, open_lake
 
     watermark = context.history.watermark(SALES_WATERMARK)
-    store = open_document_store(context.settings)
+    store = context.platform.document_store()
     try:
-        result = export_sales(store, open_lake(context.settings), watermark, context.run_id)
+        result = export_sales(store, context.platform.lake, watermark, context.run_id)
     finally:
-        close = getattr(store, "close", None)
-        if close:
-            close()
+        store.close()
     if result.new_watermark is not None and result.new_watermark != watermark:
         context.watermarks[SALES_WATERMARK] = result.new_watermark
     return {
@@ -47,11 +44,11 @@ def export_step(context: RunContext) -> dict[str, Any]:
     }
 
 
-def compile_step(backend_factory: Callable[[Settings], Any]) -> Callable[[RunContext], dict[str, Any]]:
+def compile_step(backend_factory: Callable[[], EltBackend]) -> Callable[[RunContext], dict[str, Any]]:
     """Compile the Dataform repository; compilation errors fail the step, each named."""
 
     def compile_repository(context: RunContext) -> dict[str, Any]:
-        backend = backend_factory(context.settings)
+        backend = backend_factory()
         compilation = backend.compile()
         if compilation.compilation_errors:
             listed = "; ".join(
@@ -90,8 +87,9 @@ def poll_step(context: RunContext) -> dict[str, Any]:
 
     backend = context.handed_on["elt_backend"]
     invocation = context.handed_on["invocation"]
-    options = context.options
-    deadline = time.monotonic() + options.poll_timeout_seconds
+    timeout = context.platform.settings.orchestrator.poll_timeout_seconds
+    interval = context.platform.poll_interval_seconds
+    deadline = time.monotonic() + timeout
     polls = 0
     while True:
         status = backend.get(invocation)
@@ -100,13 +98,13 @@ def poll_step(context: RunContext) -> dict[str, Any]:
             break
         if time.monotonic() >= deadline:
             backend.cancel(invocation)
-            stopped = _wait_until_stopped(backend, invocation, options.poll_interval_seconds)
+            stopped = _wait_until_stopped(backend, invocation, interval)
             raise StepFailed(
-                f"invocation {invocation.name} did not finish within {options.poll_timeout_seconds:g} s "
-                "(WINTER_DAYS_POLL_TIMEOUT_SECONDS); it was cancelled"
+                f"invocation {invocation.name} did not finish within {timeout:g} s "
+                f"({describe('orchestrator.poll_timeout_seconds')}); it was cancelled"
                 + ("" if stopped else f" (still stopping after {CANCEL_GRACE_SECONDS:g} s)")
             )
-        _pause(backend, invocation, min(options.poll_interval_seconds, max(0.0, deadline - time.monotonic())))
+        _pause(backend, invocation, min(interval, max(0.0, deadline - time.monotonic())))
     by_state: dict[str, int] = {}
     for action in status.actions:
         by_state[action.state.value] = by_state.get(action.state.value, 0) + 1
@@ -124,13 +122,12 @@ def poll_step(context: RunContext) -> dict[str, Any]:
     return counts
 
 
-def _pause(backend: Any, invocation: Any, seconds: float) -> None:
+def _pause(backend: EltBackend, invocation: Any, seconds: float) -> None:
     """Wait until the next poll; a backend that can tell when its run ends (the local one) ends the wait early."""
-    wait = getattr(backend, "wait", None)
-    if wait is None:
-        time.sleep(seconds)
+    if isinstance(backend, WaitingBackend):
+        backend.wait(invocation, timeout=seconds)
     else:
-        wait(invocation, timeout=seconds)
+        time.sleep(seconds)
 
 
 def _wait_until_stopped(backend: Any, invocation: Any, interval: float) -> bool:
@@ -154,23 +151,13 @@ def _quarantine_counts(actions: Any) -> dict[str, int]:
 
 
 def ml_step(context: RunContext) -> dict[str, Any]:
-    """Features, training, gate, registry and predictions: in-process locally, on Vertex AI on gcp."""
+    """Features, training, gate, registry and predictions, on the platform's pipeline runner."""
     if not context.parameters.ml:
         return {"skipped": "not requested for this run (ml=false)"}
-    if context.settings.profile == "gcp":
-        from winter_days.ml.vertex import submit_churn_pipeline
-        from winter_days.stores import open_lake
-
-        as_of = context.parameters.as_of
-        submitted = submit_churn_pipeline(
-            context.settings, open_lake(context.settings), context.run_id, {"as_of": as_of.isoformat() if as_of else ""}
-        )
-        return {"vertex_job_id": submitted.job_id, "vertex_resource": submitted.resource_name, "template": submitted.template_uri}
-    from winter_days.ml import run_churn_pipeline
-
-    summary = run_churn_pipeline(context.settings, as_of=context.parameters.as_of, runner="in-process")
+    summary = context.platform.ml_runner.run(as_of=context.parameters.as_of)
     counts: dict[str, Any] = {
         "ml_run_id": summary.get("run_id"),
+        "runner": summary.get("runner"),
         "as_of": summary.get("as_of"),
         "model_version": summary.get("version"),
         "champion": summary.get("champion"),
@@ -178,6 +165,9 @@ def ml_step(context: RunContext) -> dict[str, Any]:
         "gate_reason": summary.get("reason"),
         "predictions_written": summary.get("predictions_written"),
     }
+    for extra in ("vertex_job_id", "console_url"):
+        if summary.get(extra):
+            counts[extra] = summary[extra]
     for model in ("candidate", "baseline"):
         for metric, value in ((summary.get("metrics") or {}).get(model) or {}).items():
             if isinstance(value, (int, float)):
@@ -185,31 +175,17 @@ def ml_step(context: RunContext) -> dict[str, Any]:
     return counts
 
 
-def make_elt_backend(settings: Settings) -> Any:
-    """The ELT backend of the settings' profile."""
-    if settings.profile == "gcp":
-        from winter_days.elt.engines.dataform_api.backend import DataformApiBackend
-
-        return DataformApiBackend.from_settings(settings)
-    from winter_days.elt.engines.duckdb.backend import DuckDBBackend
-
-    return DuckDBBackend(
-        settings.dataform_dir,
-        settings.warehouse_path,
-        settings.lake_root,
-        max_workers=settings.elt_workers,
-        memory_limit=settings.elt_memory_limit,
-    )
-
-
-def guarded(action: Callable[[RunContext], Any], settings: Settings) -> Callable[[RunContext], Any]:
-    """Turn DuckDB's raw lock error into a message naming the holder and what to do."""
+def guarded(action: Callable[[RunContext], Any]) -> Callable[[RunContext], Any]:
+    """A failure the warehouse can explain (DuckDB's raw lock error: who holds the file)
+    fails the step with that explanation."""
 
     def run(context: RunContext) -> Any:
         try:
             return action(context)
+        except StepFailed:
+            raise
         except Exception as err:
-            explained = explain_warehouse_lock(err, settings.warehouse_path)
+            explained = context.platform.warehouse.explain(err)
             if explained is None:
                 raise
             raise StepFailed(explained) from err
@@ -217,12 +193,7 @@ def guarded(action: Callable[[RunContext], Any], settings: Settings) -> Callable
     return run
 
 
-def make_pipeline(
-    settings: Settings,
-    options: OrchestratorOptions,
-    backend_factory: Callable[[Settings], Any] | None = None,
-) -> RunPipeline:
-    """The real run pipeline for the settings' profile."""
-    backend_factory = backend_factory or make_elt_backend
-    actions = (export_step, compile_step(backend_factory), invoke_step, poll_step, ml_step)
-    return RunPipeline(tuple(RunStep(name, guarded(action, settings)) for name, action in zip(STEP_NAMES, actions)))
+def make_pipeline(platform: Platform, backend_factory: Callable[[], EltBackend] | None = None) -> RunPipeline:
+    """The real run pipeline over the platform's ports."""
+    actions = (export_step, compile_step(backend_factory or platform.elt_backend), invoke_step, poll_step, ml_step)
+    return RunPipeline(tuple(RunStep(name, guarded(action)) for name, action in zip(STEP_NAMES, actions)))

@@ -90,6 +90,28 @@ class DocumentStore(Protocol):
 
     def watermark(self, collection: str) -> int | None: ...
 
+    def describe(self) -> str:
+        """Where the documents are, for messages."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        ...
+
+
+@runtime_checkable
+class PagedChangeReader(Protocol):
+    """A store that reads a whole page of changes at once (SQLite: one query a page)."""
+
+    def changed_pages(self, collection: str, watermark: int | None, batch_size: int = 1000) -> Iterator[ChangePage]: ...
+
+
+@runtime_checkable
+class EncodedDocumentWriter(Protocol):
+    """A store that takes documents as ready JSON bodies (SQLite keeps them as text)."""
+
+    def put_encoded(self, collection: str, doc_ids: Sequence[str], bodies: Sequence[str]) -> int: ...
+
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -174,9 +196,8 @@ def _loads_checked(collection: str, doc_id: str, body: str) -> dict[str, Any]:
 def changed_pages(store: DocumentStore, collection: str, watermark: int | None, batch_size: int = 1000) -> Iterator[ChangePage]:
     """`store.changed_since` in pages of at most `batch_size`; a store that can read a whole
     page at once (SQLite) does, any other is paged here."""
-    read_pages = getattr(store, "changed_pages", None)
-    if read_pages is not None:
-        yield from read_pages(collection, watermark, batch_size)
+    if isinstance(store, PagedChangeReader):
+        yield from store.changed_pages(collection, watermark, batch_size)
         return
     doc_ids: list[str] = []
     documents: list[dict[str, Any]] = []
@@ -239,6 +260,9 @@ class SqliteDocumentStore:
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    def describe(self) -> str:
+        return f"SQLite file {self.path}"
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -161,10 +161,13 @@ class FirestoreDocumentStore:
         cls, settings: Settings, database: str = "(default)", settle_seconds: float = 0.0
     ) -> FirestoreDocumentStore:
         """The store of the settings' project (FIRESTORE_EMULATOR_HOST, when set, points it at the emulator)."""
-        if not settings.gcp_project_id:
-            raise DocumentStoreError("setting gcp_project_id: required by the Firestore document store")
+        if not settings.gcp.project_id:
+            raise DocumentStoreError("setting gcp.project_id (WINTER_DAYS_GCP_PROJECT_ID): required by the Firestore document store")
         firestore = _firestore_module()
-        return cls(firestore.Client(project=settings.gcp_project_id, database=database), settle_seconds=settle_seconds)
+        return cls(firestore.Client(project=settings.gcp.project_id, database=database), settle_seconds=settle_seconds)
+
+    def describe(self) -> str:
+        return f"Firestore {self._client._database_string}"
 
     def close(self) -> None:
         self._client.close()

@@ -90,7 +90,7 @@ class GcsLake:
         parsed = urlparse(settings.lake_uri)
         if parsed.scheme != "gs" or not parsed.netloc:
             raise LakeError(f"setting lake_uri: {settings.lake_uri!r} is not a gs://BUCKET[/PREFIX] URI")
-        client = _storage_module().Client(project=settings.gcp_project_id or None)
+        client = _storage_module().Client(project=settings.gcp.project_id or None)
         return cls(client, parsed.netloc, parsed.path)
 
     def _name(self, key: str) -> str:

@@ -30,7 +30,7 @@ def installation(tmp_path, monkeypatch):
     monkeypatch.setenv("WINTER_DAYS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("WINTER_DAYS_CUSTOMERS", "400")
     monkeypatch.setenv("WINTER_DAYS_CHURN_HORIZON_DAYS", "7")
-    monkeypatch.setenv("WINTER_DAYS_POLL_INTERVAL_SECONDS", "0.05")
+    monkeypatch.setenv("WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS", "0.05")
     return tmp_path / "home"
 
 

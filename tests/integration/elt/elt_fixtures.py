@@ -17,12 +17,16 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from winter_days.config import Settings
 from winter_days.elt.backend import InvocationConfig, InvocationState
+from winter_days.elt.compilation_config import code_compilation_config
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult, open_session
 from winter_days.elt.sqlx import compile_project
 from winter_days.records import SALES_BRONZE_SCHEMA, SCHEMA_VERSION
 
 DATAFORM_DIR = Path(__file__).resolve().parents[3] / "dataform"
+# The vars the local profile compiles the repository with (the lake bucket and datasets).
+LOCAL_VARS = code_compilation_config(Settings())["vars"]
 
 
 def utc(text: str) -> datetime:
@@ -131,7 +135,7 @@ class LocalElt:
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
 
     def compile(self, **extra_vars: str) -> dict[str, Any]:
-        return compile_project(DATAFORM_DIR, {**self.vars, **extra_vars})
+        return compile_project(DATAFORM_DIR, {**LOCAL_VARS, **self.vars, **extra_vars})
 
     def run(self, *tags: str, full_refresh: bool = False, compiled: dict[str, Any] | None = None, **extra_vars: str) -> RunResult:
         """Compile the repo and run the actions with `tags` (all when none) on the lake."""

@@ -113,7 +113,7 @@ def test_an_event_id_staged_twice_fails_its_check_and_nothing_is_published(elt: 
     from winter_days.elt.backend import InvocationConfig, Target
     from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, open_session
 
-    check = Target("winter-days-local", "winter_days_assertions", "assert_stg_click_event_ids_unique")
+    check = Target("", "winter_days_assertions", "assert_stg_click_event_ids_unique")
     clean = DuckDBExecutor(elt.warehouse, elt.lake).run(elt.compile(), InvocationConfig(included_targets=(check,)))
     assert clean.state.value == "SUCCEEDED" and clean.actions[0].rows == 0
     # Break the published table behind the models' back: a second row for an event of the

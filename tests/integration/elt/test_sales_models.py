@@ -282,7 +282,7 @@ def test_customer_assertion_fails_on_an_orphan_sale_and_nothing_is_published(elt
 
     from winter_days.elt.backend import InvocationConfig, Target
 
-    assertion = Target("winter-days-local", "winter_days_assertions", "assert_fct_sales_customers_in_dim")
+    assertion = Target("", "winter_days_assertions", "assert_fct_sales_customers_in_dim")
     from winter_days.elt.engines.duckdb.executor import DuckDBExecutor
 
     result = DuckDBExecutor(elt.warehouse, elt.lake).run(elt.compile(), InvocationConfig(included_targets=(assertion,)))

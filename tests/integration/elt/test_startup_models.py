@@ -107,8 +107,8 @@ def test_accounting_assertion_fails_when_a_staged_row_goes_missing(elt: LocalElt
     con.close()
     published = elt.warehouse.read_bytes()
     targets = (
-        Target("winter-days-local", "winter_days_staging", "flow_row_accounting"),
-        Target("winter-days-local", "winter_days_assertions", "assert_flow_rows_accounted"),
+        Target("", "winter_days_staging", "flow_row_accounting"),
+        Target("", "winter_days_assertions", "assert_flow_rows_accounted"),
     )
     result = DuckDBExecutor(elt.warehouse, elt.lake).run(elt.compile(), InvocationConfig(included_targets=targets))
     assert result.state.value == "FAILED" and not result.published

@@ -11,12 +11,10 @@ from orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY, instal
 from service_process import ServiceProcess
 
 from winter_days.config import Settings, load_settings
-from winter_days.elt.engines.duckdb.publish import leave_out_standbys, wait_for_after_write
-from winter_days.orchestrator.history import RunHistory
-from winter_days.orchestrator.options import load_options
+from winter_days.warehouse.duckdb.files import leave_out_standbys, wait_for_after_write
+from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.pipeline import RunParameters
-from winter_days.orchestrator.runs import RunLauncher
-from winter_days.orchestrator.steps import make_pipeline
+from winter_days.platform import build_platform
 from winter_days.simulation import DailyVolumes, DaySimulator
 
 
@@ -25,9 +23,11 @@ def world_template(tmp_path_factory) -> Path:
     """Generated once: DAYS of sales, clickstream and weekly startups in a store and a lake."""
     root = tmp_path_factory.mktemp("world")
     settings = load_settings(environ=installation_environ(root), cwd=root)
-    simulator = DaySimulator(settings, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=20))
+    platform = build_platform(settings)
+    simulator = DaySimulator(platform, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=20))
     simulator.write_days(settings.population_start, DAYS)
-    simulator.store.close()
+    simulator.close()
+    platform.close()
     return root
 
 
@@ -57,9 +57,9 @@ def published_template(world_template, tmp_path_factory) -> Path:
     shutil.copytree(world_template / "home", root / "home")
     shutil.copytree(REPO / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
     settings = load_settings(environ=installation_environ(root), cwd=root)
-    options = load_options(settings, environ=installation_environ(root))
-    launcher = RunLauncher(settings, options, RunHistory(options.history_path), make_pipeline(settings, options))
-    run = launcher.trigger({"source": "test"}, RunParameters()).run
+    platform = build_platform(settings)
+    run = RunLauncher(platform).trigger({"source": "test"}, RunParameters()).run
+    platform.close()
     assert run is not None and run["status"] == "succeeded", run
     wait_for_after_write()  # the warehouse's standby copy is being made: copies of the home follow
     return root

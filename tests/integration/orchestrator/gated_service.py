@@ -9,15 +9,17 @@ from __future__ import annotations
 import time
 
 from winter_days.config import load_settings
-from winter_days.orchestrator.app import create_app
+from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.pipeline import RunContext, RunPipeline, RunStep
 from winter_days.orchestrator.steps import export_step, guarded
+from winter_days.platform import build_platform
+from winter_days.service import create_app
 
 RELEASE_FILE = "release-gated-run"
 
 
 def hold_until_released(context: RunContext) -> dict:
-    release = context.settings.home / RELEASE_FILE
+    release = context.platform.settings.home / RELEASE_FILE
     deadline = time.monotonic() + 120
     while not release.exists():
         if time.monotonic() > deadline:
@@ -27,8 +29,6 @@ def hold_until_released(context: RunContext) -> dict:
 
 
 def create_gated_app():
-    settings = load_settings()
-    pipeline = RunPipeline(
-        (RunStep("export_sales", guarded(export_step, settings)), RunStep("hold", hold_until_released))
-    )
-    return create_app({"SETTINGS": settings, "PIPELINE": pipeline})
+    platform = build_platform(load_settings())
+    pipeline = RunPipeline((RunStep("export_sales", guarded(export_step)), RunStep("hold", hold_until_released)))
+    return create_app(platform, launcher=RunLauncher(platform, pipeline))

@@ -17,5 +17,15 @@ def installation_environ(root: Path) -> dict[str, str]:
         "WINTER_DAYS_DATAFORM_DIR": str(root / "dataform"),
         "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
         "WINTER_DAYS_AUTH_TOKEN": TOKEN,
-        "WINTER_DAYS_POLL_INTERVAL_SECONDS": "0.05",
+        "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05",
     }
+
+
+def service_app(settings, pipeline=None):
+    """The service over the installation's platform (and a given pipeline, else the real one)."""
+    from winter_days.orchestrator.launcher import RunLauncher
+    from winter_days.platform import build_platform
+    from winter_days.service import create_app
+
+    platform = build_platform(settings)
+    return create_app(platform, launcher=RunLauncher(platform, pipeline) if pipeline is not None else None)

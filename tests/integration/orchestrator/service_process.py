@@ -15,10 +15,7 @@ from pathlib import Path
 
 from ports import free_port
 
-SERVE = (
-    "import sys; from winter_days.config import load_settings; from winter_days.orchestrator.cli import serve; "
-    "serve.main(sys.argv[1:], obj=load_settings(), standalone_mode=True)"
-)
+SERVE = "import sys; from winter_days.cli import main; main(['serve', *sys.argv[1:]])"
 
 
 @dataclass

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from orchestrator_world import AUTH
 
-from winter_days.orchestrator.app import create_app
+from orchestrator_world import service_app
 from winter_days.orchestrator.cli import run as run_command
 from winter_days.records import SALES_COLLECTION
-from winter_days.stores import open_document_store
+from winter_days.platform import build_platform
 
 pytestmark = pytest.mark.slow
 STEPS = ["export_sales", "compile", "invoke", "poll", "ml"]
@@ -35,8 +35,8 @@ def warehouse_counts(settings) -> dict[str, int]:
 
 
 def test_post_run_takes_generated_sales_to_gold_and_predictions(installation):
-    documents = open_document_store(installation).count(SALES_COLLECTION)
-    client = create_app({"SETTINGS": installation}).test_client()
+    documents = build_platform(installation).document_store().count(SALES_COLLECTION)
+    client = service_app(installation).test_client()
 
     response = client.post("/run", headers=AUTH)
 
@@ -64,13 +64,13 @@ def test_post_run_takes_generated_sales_to_gold_and_predictions(installation):
 
 
 def test_winter_days_run_shows_progress_and_shares_the_history(installation):
-    result = CliRunner().invoke(run_command, ["--json"], obj=installation)
+    result = CliRunner().invoke(run_command, ["--json"], obj=build_platform(installation))
 
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["status"] == "succeeded" and summary["trigger"] == {"source": "cli"}
     for step in STEPS:
         assert f"ok {step}" in result.stderr
-    listed = create_app({"SETTINGS": installation}).test_client().get("/runs").get_json()["runs"]
+    listed = service_app(installation).test_client().get("/runs").get_json()["runs"]
     assert [r["run_id"] for r in listed] == [summary["run_id"]]
     assert warehouse_counts(installation)["winter_days_warehouse.fact_predictions_churn"] > 0

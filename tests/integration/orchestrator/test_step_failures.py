@@ -9,18 +9,16 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-from orchestrator_world import AUTH
+from orchestrator_world import AUTH, service_app
 
 from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 from winter_days.elt.sqlx import compile_project
 from winter_days.generators.customers import pool_from_settings
 from winter_days.generators.jobs import write_sales
-from winter_days.orchestrator.app import create_app
-from winter_days.orchestrator.history import RunHistory
-from winter_days.orchestrator.options import load_options
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, RunPipeline, RunStep, execute_run
 from winter_days.orchestrator.steps import SALES_WATERMARK, guarded, make_pipeline, ml_step
-from winter_days.stores import open_document_store, open_lake
+from winter_days.platform import build_platform
+from winter_days.runs.sqlite import SqliteRunStore
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +36,15 @@ def predictions(settings) -> list[tuple]:
 
 
 def a_new_day_of_sales(settings) -> None:
-    store = open_document_store(settings)
-    write_sales(store, open_lake(settings), pool_from_settings(settings), date(2026, 4, 11), count=25)
+    platform = build_platform(settings)
+    store = platform.document_store()
+    write_sales(store, platform.lake, pool_from_settings(settings), date(2026, 4, 11), count=25)
     store.close()
 
 
-def post_and_check_failure(settings, step: str, app_config: dict | None = None, body: dict | None = None) -> dict:
+def post_and_check_failure(settings, step: str, pipeline: RunPipeline | None = None, body: dict | None = None) -> dict:
     """POST /run, expect 500 naming `step`, and check the history recorded the same."""
-    client = create_app({"SETTINGS": settings, **(app_config or {})}).test_client()
+    client = service_app(settings, pipeline).test_client()
     response = client.post("/run", headers=AUTH, json=body) if body else client.post("/run", headers=AUTH)
     assert response.status_code == 500, response.get_json()
     failure = response.get_json()
@@ -61,7 +60,7 @@ def post_and_check_failure(settings, step: str, app_config: dict | None = None, 
 
 
 def test_export_fails_on_an_unreadable_store(published):
-    history = RunHistory(published.home / "orchestrator.sqlite3")
+    history = SqliteRunStore(published.run_store_path)
     before, watermark = digest(published.warehouse_path), history.watermark(SALES_WATERMARK)
     published.document_store_path.write_bytes(b"\0garbage" * 512)
     for suffix in ("-wal", "-shm"):
@@ -96,12 +95,11 @@ def test_invoke_fails_on_a_graph_it_cannot_run(published):
     missing = {**fct_sales["target"], "name": "fct_refunds"}
     fct_sales["dependencyTargets"] = [*fct_sales["dependencyTargets"], missing]
 
-    def stale_graph_backend(settings):
-        return DuckDBBackend(settings.dataform_dir, settings.warehouse_path, settings.lake_root, compiled=graph)
+    def stale_graph_backend():
+        return DuckDBBackend(published.dataform_dir, published.warehouse_path, published.lake_root, compiled=graph)
 
-    options = load_options(published)
-    pipeline = make_pipeline(published, options, backend_factory=stale_graph_backend)
-    failure = post_and_check_failure(published, "invoke", {"PIPELINE": pipeline})
+    pipeline = make_pipeline(build_platform(published), backend_factory=stale_graph_backend)
+    failure = post_and_check_failure(published, "invoke", pipeline)
 
     assert "fct_refunds" in failure["error"] and "InvocationError" in failure["error"]
     assert digest(published.warehouse_path) == before
@@ -142,11 +140,11 @@ def test_a_held_warehouse_names_the_holding_process_instead_of_a_lock_error(publ
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(published.warehouse_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "holding"
-        options = load_options(published)
-        history = RunHistory(options.history_path)
-        pipeline = RunPipeline((RunStep("ml", guarded(ml_step, published)),))
+        platform = build_platform(published)
+        history = platform.run_store
+        pipeline = RunPipeline((RunStep("ml", guarded(ml_step)),))
         started = history.start_run(pipeline.step_names, {"source": "cli"}, {})
-        run = execute_run(pipeline, RunContext(started.run_id, published, options, RunParameters(), history))
+        run = execute_run(pipeline, RunContext(started.run_id, platform, RunParameters(), history))
     finally:
         holder.kill()
         holder.wait()
@@ -162,10 +160,11 @@ def test_a_held_warehouse_names_the_holding_process_instead_of_a_lock_error(publ
 def test_poll_past_its_limit_cancels_the_invocation_and_publishes_nothing(published, monkeypatch):
     before = digest(published.warehouse_path)
     a_new_day_of_sales(published)
-    monkeypatch.setenv("WINTER_DAYS_POLL_INTERVAL_SECONDS", "0.01")
-    monkeypatch.setenv("WINTER_DAYS_POLL_TIMEOUT_SECONDS", "0.2")
+    from dataclasses import replace
 
-    failure = post_and_check_failure(published, "poll")
+    fast = replace(published, orchestrator=replace(published.orchestrator, poll_interval_seconds=0.01,
+                                                  poll_timeout_seconds=0.2))
+    failure = post_and_check_failure(fast, "poll")
 
     assert "did not finish within 0.2 s" in failure["error"] and "it was cancelled" in failure["error"]
     assert "still stopping" not in failure["error"]

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 from google.auth import crypt, jwt  # noqa: E402
 
-from winter_days.auth import (  # noqa: E402
+from winter_days.auth.oidc import (  # noqa: E402
     CallerNotAllowed,
     CertificatesUnavailable,
     GoogleIdTokenVerifier,
@@ -302,18 +302,28 @@ def test_configuration_needs_an_audience_and_allowed_callers():
     }
 
 
-def test_the_service_on_gcp_lets_in_the_scheduler_only(verifier, key, tmp_path):
-    from winter_days.config import load_settings
-    from winter_days.orchestrator.app import create_app
-    from winter_days.orchestrator.auth import GoogleCallerVerifier
-    from winter_days.orchestrator.options import load_options
-    from winter_days.orchestrator.pipeline import RunPipeline, RunStep
+def test_the_service_url_and_its_run_url_are_both_accepted_audiences(endpoint, clock, key):
+    # Cloud Scheduler's default audience is the full target URL, .../run.
+    cache = CertificateCache(endpoint.url, clock=clock, min_refresh_seconds=30)
+    verifier = GoogleIdTokenVerifier([AUDIENCE, f"{AUDIENCE}/run"], [SCHEDULER], certificates=cache)
+    assert verifier.verify(bearer(key.token(aud=f"{AUDIENCE}/run"))) == SCHEDULER
+    assert verifier.verify(bearer(key.token())) == SCHEDULER
+    with pytest.raises(InvalidIdToken, match="another audience"):
+        verifier.verify(bearer(key.token(aud=f"{AUDIENCE}/runs")))
 
-    settings = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path)}, cwd=tmp_path)
-    options = load_options(settings, environ={"WINTER_DAYS_AUTH_TOKEN": "unused-local-token-0123"})
+
+def test_the_service_on_gcp_lets_in_the_scheduler_only(verifier, key, tmp_path):
+    from winter_days.auth import GoogleCallerVerifier
+    from winter_days.config import load_settings
+    from winter_days.orchestrator.launcher import RunLauncher
+    from winter_days.orchestrator.pipeline import RunPipeline, RunStep
+    from winter_days.platform import build_platform
+    from winter_days.service import create_app
+
+    platform = build_platform(load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path)}, cwd=tmp_path))
     pipeline = RunPipeline((RunStep("noop", lambda context: {"ran": True}),))
     client = create_app(
-        {"SETTINGS": settings, "OPTIONS": options, "PIPELINE": pipeline, "VERIFIER": GoogleCallerVerifier(verifier), "DASHBOARD": False}
+        platform, launcher=RunLauncher(platform, pipeline), verifier=GoogleCallerVerifier(verifier), dashboard=False
     ).test_client()
     assert client.post("/run", headers={"Authorization": bearer(key.token())}).status_code == 200
     refused = client.post("/run", headers={"Authorization": bearer(key.token(email="intruder@example.org"))})
@@ -323,16 +333,18 @@ def test_the_service_on_gcp_lets_in_the_scheduler_only(verifier, key, tmp_path):
 
 
 def test_the_gcp_profile_needs_an_audience_and_allowed_callers(tmp_path):
+    from winter_days.auth import GoogleCallerVerifier
     from winter_days.config import ConfigError, load_settings
-    from winter_days.orchestrator.auth import GoogleCallerVerifier, make_verifier
-    from winter_days.orchestrator.options import load_options
+    from winter_days.platform import build_platform
 
-    settings = load_settings(
-        environ={"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "p", "WINTER_DAYS_GCP_BUCKET": "b"}, cwd=tmp_path
-    )
-    with pytest.raises(ConfigError, match="WINTER_DAYS_OIDC_AUDIENCE"):
-        make_verifier(settings, load_options(settings, environ={}))
-    with pytest.raises(ConfigError, match="WINTER_DAYS_ALLOWED_CALLERS"):
-        make_verifier(settings, load_options(settings, environ={"WINTER_DAYS_OIDC_AUDIENCE": "https://svc"}))
-    options = load_options(settings, environ={"WINTER_DAYS_OIDC_AUDIENCE": "https://svc", "WINTER_DAYS_ALLOWED_CALLERS": SCHEDULER})
-    assert isinstance(make_verifier(settings, options), GoogleCallerVerifier)
+    gcp = {"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "p", "WINTER_DAYS_GCP_BUCKET": "b"}
+
+    def verifier_of(**environ):
+        return build_platform(load_settings(environ={**gcp, **environ}, cwd=tmp_path)).verifier
+
+    with pytest.raises(ConfigError, match="WINTER_DAYS_AUTH_OIDC_AUDIENCES"):
+        verifier_of()
+    with pytest.raises(ConfigError, match="WINTER_DAYS_AUTH_ALLOWED_CALLERS"):
+        verifier_of(WINTER_DAYS_AUTH_OIDC_AUDIENCES="https://svc")
+    both = verifier_of(WINTER_DAYS_AUTH_OIDC_AUDIENCES="https://svc,https://svc/run", WINTER_DAYS_AUTH_ALLOWED_CALLERS=SCHEDULER)
+    assert isinstance(both, GoogleCallerVerifier)

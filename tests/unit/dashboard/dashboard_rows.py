@@ -9,9 +9,7 @@ import pytest
 
 from winter_days.dashboard.charts import run_queries
 from winter_days.dashboard.filters import DashboardFilters
-from winter_days.dashboard.warehouse import open_published_warehouse
-
-from winter_days.ml.predict import PREDICTIONS_DDL
+from winter_days.warehouse.duckdb import DuckDBWarehouse
 
 # sale_id, customer, region, category, payment, status, amount, timestamp (UTC)
 SALES = [
@@ -93,7 +91,11 @@ def build_small_warehouse(path: Path, with_predictions: bool = True) -> Path:
         FROM winter_days_warehouse.fct_sales GROUP BY customer_id"""
     )
     if with_predictions:
-        con.execute(PREDICTIONS_DDL)
+        con.execute(
+            """CREATE TABLE winter_days_warehouse.fact_predictions_churn (customer_id VARCHAR NOT NULL,
+            churn_probability DOUBLE NOT NULL, risk_tier VARCHAR NOT NULL, model_version VARCHAR NOT NULL,
+            as_of_date DATE NOT NULL, scored_at TIMESTAMPTZ NOT NULL)"""
+        )
         con.executemany(
             "INSERT INTO winter_days_warehouse.fact_predictions_churn VALUES (?, ?, ?, 'v1', ?, now())",
             [(c, p, t, AS_OF) for c, p, t in PREDICTIONS],
@@ -126,5 +128,5 @@ def small_warehouse(tmp_path) -> Path:
 
 def page_results(path: Path, queries, **filters):
     """Every query of a page over the warehouse at `path`, with the given filters."""
-    with open_published_warehouse(path) as reader:
+    with DuckDBWarehouse(path).reader() as reader:
         return run_queries(reader, queries, DashboardFilters(**filters))

@@ -14,7 +14,8 @@ import pytest
 from flask import Flask
 
 from winter_days.dashboard import make_dashboard_blueprint
-from winter_days.orchestrator.history import RunHistory
+from winter_days.platform import build_platform
+from winter_days.runs.sqlite import SqliteRunStore
 
 from dashboard_rows import build_small_warehouse
 
@@ -30,9 +31,9 @@ def install(settings):
     return replace(settings, warehouse_path=path, dataform_dir=REPOSITORY / "dataform")
 
 
-def make_client(settings, **kwargs):
+def make_client(settings):
     app = Flask("dashboard_test")
-    app.register_blueprint(make_dashboard_blueprint(settings, **kwargs))
+    app.register_blueprint(make_dashboard_blueprint(build_platform(settings)))
     return app.test_client()
 
 
@@ -83,7 +84,7 @@ def test_a_bad_filter_is_a_400_naming_it(install):
 
 
 def test_a_warehouse_held_by_a_writer_answers_busy(install, monkeypatch):
-    monkeypatch.setattr("winter_days.dashboard.warehouse.BUSY_RETRY_SECONDS", 0.3)
+    monkeypatch.setattr("winter_days.warehouse.duckdb.BUSY_RETRY_SECONDS", 0.3)
     writer = duckdb.connect(str(install.warehouse_path))  # a read-write holder in this process
     try:
         response = make_client(install).get("/dashboard/sales")
@@ -91,7 +92,7 @@ def test_a_warehouse_held_by_a_writer_answers_busy(install, monkeypatch):
         writer.close()
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert "reload this page" in response.get_data(as_text=True)
+    assert "try again in a few seconds" in response.get_data(as_text=True)
 
 
 def test_plotly_is_served_from_the_installed_package(install):
@@ -107,7 +108,7 @@ def test_plotly_is_served_from_the_installed_package(install):
 
 
 def test_pipeline_page_lists_runs_and_per_run_quarantine(install):
-    history = RunHistory(install.home / "orchestrator.sqlite3")
+    history = SqliteRunStore(install.run_store_path)
     steps = ["export_sales", "compile", "invoke", "poll", "ml"]
     run_id = history.start_run(steps, {"kind": "test"}, {}).run_id
     for position, name in enumerate(steps):
@@ -115,7 +116,7 @@ def test_pipeline_page_lists_runs_and_per_run_quarantine(install):
         counts = {"rows_quarantined_sales": 2, "rows_quarantined_startup": 1} if name == "poll" else {}
         history.step_finished(run_id, position, "succeeded", 0.5 + position, counts)
     history.finish_run(run_id)
-    page = make_client(install, run_history=history).get("/dashboard/pipeline").get_data(as_text=True)
+    page = make_client(install).get("/dashboard/pipeline").get_data(as_text=True)
     assert f'data-run="{run_id}"' in page
     checks = page.split('id="checks-table"')[1].split("</table>")[0]
     cells = re.findall(r"<td>(.*?)</td>", checks)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from winter_days.cli import main
 from winter_days.config import load_settings
 from winter_days.records import SALES_COLLECTION
-from winter_days.stores import open_document_store, open_lake
+from winter_days.platform import build_platform
 
 CARD_NUMBER = re.compile(rb"(?<![0-9a-f.])[0-9]{13,19}(?![0-9a-f])")
 
@@ -30,7 +30,8 @@ def test_generate_writes_the_three_flows_and_nothing_raw(tmp_path, monkeypatch):
     result = invoke("sales", "--date", "2026-03-03", "--count", "400")
     assert "400 documents" in result.output
     settings = load_settings()
-    store, lake = open_document_store(settings), open_lake(settings)
+    platform = build_platform(settings)
+    store, lake = platform.document_store(), platform.lake
     total = store.count(SALES_COLLECTION)
     assert 10 + 400 <= total <= 40 + 400
     assert invoke("sales", "--date", "2026-03-03", "--count", "400").exit_code == 0

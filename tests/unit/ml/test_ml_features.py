@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from churn_rows import click, sale, write_warehouse
+from winter_days.warehouse.duckdb import DuckDBWarehouse
 from winter_days.ml.features import (
     FEATURE_COLUMNS,
     DataSpan,
@@ -19,8 +20,8 @@ T = date(2026, 2, 28)  # cutoff 2026-03-01 00:00 UTC
 
 
 def rows_by_customer(path, as_of=T, horizon=30, label_until=None):
-    with duckdb.connect(str(path), read_only=True) as con:
-        table = build_feature_table(con, [as_of], horizon, label_until=label_until)
+    with DuckDBWarehouse(path).reader() as reader:
+        table = build_feature_table(reader, [as_of], horizon, label_until=label_until)
     return {r["customer_id"]: r for r in table.to_pylist()}
 
 

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from winter_days.platform import build_platform
 from winter_days.cli import main
 from winter_days.ml.steps import STEP_ORDER
 
@@ -37,7 +38,7 @@ def test_each_component_is_a_thin_call_into_the_package(spec):
     for step in STEP_ORDER:
         container = executors[f"exec-{kfp_pipeline.task_name(step)}"]["container"]
         source = " ".join(container["command"])
-        assert f"from winter_days.ml.steps import {step} as run_step" in source
+        assert "from winter_days.ml.steps import component" in source and f'component("{step}", settings_json' in source
         assert "pip install" not in source  # the image already holds the package
         assert container["image"] == "img:1"
     params = spec["root"]["inputDefinitions"]["parameters"]
@@ -77,8 +78,8 @@ def test_kfp_local_runner_gives_the_same_model_and_predictions(simulated_setting
     other_home.mkdir()
     twin.warehouse_path.write_bytes(simulated_settings.warehouse_path.read_bytes())
 
-    local = run_churn_pipeline(simulated_settings, runner="in-process", options=options)
-    kfp = run_churn_pipeline(twin, runner="kfp-local", options=options)
+    local = run_churn_pipeline(build_platform(simulated_settings), runner="in-process", options=options)
+    kfp = run_churn_pipeline(build_platform(twin), runner="kfp-local", options=options)
     assert kfp["runner"] == "kfp-local"
     assert kfp["version"] == local["version"] and kfp["metrics"] == local["metrics"]
     assert kfp["promoted"] and kfp["predictions_written"] == local["predictions_written"]

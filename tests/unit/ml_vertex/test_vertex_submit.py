@@ -12,16 +12,19 @@ import pytest
 
 from winter_days.config import ConfigError, load_settings
 from winter_days.ml.vertex import (
+    VertexJobError,
+    VertexRunner,
     VertexSubmitError,
     VertexUnavailableError,
-    load_vertex_settings,
     pipeline_job_id,
     sanitise_label_value,
     submit_churn_pipeline,
+    vertex_target,
 )
 from winter_days.stores import LocalLake
 
 PIPELINE_SA = "churn-pipeline@winter-proj.iam.gserviceaccount.com"
+IMAGE = "europe-west1-docker.pkg.dev/winter-proj/winter-days/winter-days:0.1.0"
 RUN_ID = "20260301T020000Z-2026-02-28-a1b2c3"
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 # The inputs `winter-days ml compile` declares (customer_churn_pipeline.json, root.inputDefinitions).
@@ -42,16 +45,27 @@ SPEC = {
 
 
 class RecordingPipelineJob:
-    """Stands in for aiplatform.PipelineJob: records the constructor and the submit call."""
+    """Stands in for aiplatform.PipelineJob: records the constructor and the submit call, and
+    reports the states a test scripts (PipelineState names) as the job is polled."""
 
     created: list[RecordingPipelineJob] = []
     fail_with: Exception | None = None
+    states: list[str] = ["PIPELINE_STATE_SUCCEEDED"]
 
     def __init__(self, **kwargs):
         self.kwargs = kwargs
         self.submitted: list[dict] = []
         self.ran = False
+        self.cancelled = False
+        self._states = list(RecordingPipelineJob.states)
         RecordingPipelineJob.created.append(self)
+
+    @property
+    def state(self):
+        return self._states.pop(0) if len(self._states) > 1 else self._states[0]
+
+    def cancel(self):
+        self.cancelled = True
 
     def submit(self, **kwargs):
         if RecordingPipelineJob.fail_with is not None:
@@ -67,21 +81,30 @@ class RecordingPipelineJob:
 def fresh_recorder():
     RecordingPipelineJob.created = []
     RecordingPipelineJob.fail_with = None
+    RecordingPipelineJob.states = ["PIPELINE_STATE_SUCCEEDED"]
 
 
-@pytest.fixture
-def settings(tmp_path):
-    environ = {
-        "WINTER_DAYS_PROFILE": "gcp",
-        "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
-        "WINTER_DAYS_LAKE_URI": (tmp_path / "lake").as_uri(),
-    }
+BASE = {
+    "WINTER_DAYS_PROFILE": "gcp",
+    "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+    "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA,
+    "WINTER_DAYS_VERTEX_PIPELINE_ROOT": "gs://winter-lake/pipeline_root/",
+    "WINTER_DAYS_VERTEX_IMAGE": IMAGE,
+}
+
+
+def gcp_settings(tmp_path, **changes):
+    environ = {**BASE, "WINTER_DAYS_LAKE_URI": (tmp_path / "lake").as_uri()}
+    for name, value in changes.items():
+        environ.pop(name, None)
+        if value is not None:
+            environ[name] = value
     return load_settings(environ=environ, cwd=tmp_path)
 
 
 @pytest.fixture
-def environ():
-    return {"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA, "WINTER_DAYS_VERTEX_PIPELINE_ROOT": "gs://winter-lake/pipeline_root/"}
+def settings(tmp_path):
+    return gcp_settings(tmp_path)
 
 
 @pytest.fixture
@@ -96,10 +119,9 @@ def lake(settings):
     return LocalLake(settings.lake_root)
 
 
-def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake, environ, spec_path):
-    submitted = submit_churn_pipeline(
-        settings, lake, RUN_ID, {"as_of": "2026-02-28"}, spec_path=spec_path, environ=environ,
-        pipeline_job=RecordingPipelineJob,
+def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake, spec_path):
+    submitted, _ = submit_churn_pipeline(
+        settings, lake, RUN_ID, {"as_of": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob,
     )
 
     key = f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"
@@ -108,18 +130,22 @@ def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake,
     args = job.kwargs
     assert args["template_path"] == str(lake.local_path(key))
     assert args["pipeline_root"] == "gs://winter-lake/pipeline_root"
-    assert args["project"] == "winter-proj" and args["location"] == settings.gcp_region
+    assert args["project"] == "winter-proj" and args["location"] == settings.gcp.region
     assert args["job_id"] == "customer-churn-20260301t020000z-2026-02-28-a1b2c3"
     assert args["enable_caching"] is False
     values = args["parameter_values"]
     assert values["run_id"] == RUN_ID and values["as_of"] == "2026-02-28"
-    assert json.loads(values["settings_json"])["gcp_project_id"] == "winter-proj"
+    sent = json.loads(values["settings_json"])
+    assert sent["gcp"]["project_id"] == "winter-proj" and "token" not in sent.get("auth", {})
     assert args["labels"] == {"winter-days-run-id": "20260301t020000z-2026-02-28-a1b2c3", "winter-days-pipeline": "customer-churn"}
     assert job.submitted == [{"service_account": PIPELINE_SA}]
     assert job.ran is False
     assert submitted.job_id == args["job_id"]
     assert submitted.template_uri == lake.uri(key)
     assert submitted.resource_name.endswith(f"/pipelineJobs/{args['job_id']}")
+    assert submitted.console_url == (
+        f"https://console.cloud.google.com/vertex-ai/locations/{settings.gcp.region}/pipelines/runs/{args['job_id']}"
+        "?project=winter-proj")
 
 
 @pytest.mark.parametrize("run_id", ["Run#7 at 2026-03-01T02:00:00+00:00", "x" * 40 + "Ü" * 40, "A" * 200])
@@ -136,69 +162,76 @@ def test_long_run_ids_keep_distinct_labels():
     assert pipeline_job_id(first * 2) != pipeline_job_id(second * 2)
 
 
-def test_an_unknown_parameter_is_refused_before_anything_is_uploaded(settings, lake, environ, spec_path):
+def test_an_unknown_parameter_is_refused_before_anything_is_uploaded(settings, lake, spec_path):
     with pytest.raises(ValueError, match="unknown pipeline parameter\\(s\\) as_off; declared: as_of, options_json"):
-        submit_churn_pipeline(settings, lake, RUN_ID, {"as_off": "2026-02-28"}, spec_path=spec_path,
-                              environ=environ, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, {"as_off": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
     assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
 
 
-def test_a_parameter_of_the_wrong_type_is_refused(settings, lake, environ, spec_path):
+def test_a_parameter_of_the_wrong_type_is_refused(settings, lake, spec_path):
     with pytest.raises(ValueError, match="pipeline parameter as_of must be STRING, got int"):
-        submit_churn_pipeline(settings, lake, RUN_ID, {"as_of": 20260228}, spec_path=spec_path,
-                              environ=environ, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, {"as_of": 20260228}, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
 
 
-def test_a_file_that_is_not_a_pipeline_spec_is_named(settings, lake, environ, tmp_path):
+def test_a_file_that_is_not_a_pipeline_spec_is_named(settings, lake, tmp_path):
     bad = tmp_path / "notes.json"
     bad.write_text('{"hello": "world"}')
     with pytest.raises(ValueError, match="notes.json: not a compiled KFP pipeline spec"):
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=bad, environ=environ, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=bad, pipeline_job=RecordingPipelineJob)
 
 
 @pytest.mark.parametrize(
-    ("environ", "named"),
+    ("changes", "named"),
     [
-        ({"WINTER_DAYS_VERTEX_PIPELINE_ROOT": "gs://b/root"}, "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT: required"),
-        ({"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": "me@example.com", "WINTER_DAYS_VERTEX_PIPELINE_ROOT": "gs://b/r"},
-         "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT: 'me@example.com'"),
-        ({"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA}, "WINTER_DAYS_VERTEX_PIPELINE_ROOT: required"),
-        ({"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA, "WINTER_DAYS_VERTEX_PIPELINE_ROOT": "/tmp/root"},
-         "WINTER_DAYS_VERTEX_PIPELINE_ROOT: '/tmp/root' is not"),
+        ({"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": None}, "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT): required"),
+        ({"WINTER_DAYS_VERTEX_IMAGE": None}, "WINTER_DAYS_VERTEX_IMAGE): required"),
+        ({"WINTER_DAYS_VERTEX_PIPELINE_ROOT": None}, "WINTER_DAYS_VERTEX_PIPELINE_ROOT): required"),
     ],
 )
-def test_missing_settings_fail_before_any_work(settings, lake, spec_path, environ, named):
+def test_missing_settings_fail_before_any_work(tmp_path, spec_path, changes, named):
+    settings = gcp_settings(tmp_path, **changes)
+    lake = LocalLake(settings.lake_root)
     with pytest.raises(ConfigError) as raised:
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
     assert named in str(raised.value)
     assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("WINTER_DAYS_VERTEX_SERVICE_ACCOUNT", "me@example.com", "'me@example.com' is not a service account e-mail"),
+        ("WINTER_DAYS_VERTEX_PIPELINE_ROOT", "/tmp/root", "'/tmp/root' is not a gs://BUCKET[/prefix] URI"),
+        ("WINTER_DAYS_VERTEX_IMAGE", "winter days", "is not an image path"),
+    ],
+)
+def test_malformed_settings_stop_at_load(tmp_path, variable, value, named):
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        gcp_settings(tmp_path, **{variable: value})
+
+
 def test_the_pipeline_root_defaults_to_the_bucket_lake(tmp_path):
-    settings = load_settings(
-        environ={"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake"},
-        cwd=tmp_path,
-    )
-    vertex = load_vertex_settings(settings, {"WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": PIPELINE_SA})
-    assert vertex.pipeline_root == "gs://winter-lake/mlops/pipeline_root"
+    settings = gcp_settings(tmp_path, WINTER_DAYS_VERTEX_PIPELINE_ROOT=None, WINTER_DAYS_LAKE_URI=None,
+                            WINTER_DAYS_GCP_BUCKET="winter-lake")
+    assert vertex_target(settings).pipeline_root == "gs://winter-lake/mlops/pipeline_root"
 
 
-def test_a_refused_submission_names_the_job(settings, lake, environ, spec_path):
+def test_a_refused_submission_names_the_job(settings, lake, spec_path):
     RecordingPipelineJob.fail_with = PermissionError("403 Permission 'aiplatform.pipelineJobs.create' denied")
     with pytest.raises(VertexSubmitError, match=r"customer-churn-20260301t020000z.*\(winter-proj/europe-west1\): 403 Permission"):
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
 
 
-def test_without_the_sdk_the_error_says_what_to_install(settings, lake, environ, spec_path, monkeypatch):
+def test_without_the_sdk_the_error_says_what_to_install(settings, lake, spec_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "google.cloud.aiplatform", None)
     with pytest.raises(VertexUnavailableError, match=r"pip install 'winter-days\[gcp\]'"):
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ)
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path)
     assert lake.list("mlops/") == []
 
 
 @pytest.mark.slow
-def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(settings, lake, environ):
-    submit_churn_pipeline(settings, lake, RUN_ID, {"options_json": "{}"}, environ=environ, pipeline_job=RecordingPipelineJob)
+def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(settings, lake):
+    submit_churn_pipeline(settings, lake, RUN_ID, {"options_json": "{}"}, pipeline_job=RecordingPipelineJob)
 
     uploaded = json.loads(lake.get(f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"))
     assert uploaded["pipelineInfo"]["name"] == "customer-churn"
@@ -207,10 +240,81 @@ def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(setti
 
 
 @pytest.mark.slow
-def test_the_recorded_call_fits_the_real_sdk_signature(settings, lake, environ, spec_path):
+def test_the_recorded_call_fits_the_real_sdk_signature(settings, lake, spec_path):
     aiplatform = pytest.importorskip("google.cloud.aiplatform")
-    submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, environ=environ, pipeline_job=RecordingPipelineJob)
+    submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
 
     (job,) = RecordingPipelineJob.created
     inspect.signature(aiplatform.PipelineJob.__init__).bind(None, **job.kwargs)
     inspect.signature(aiplatform.PipelineJob.submit).bind(None, **job.submitted[0])
+
+
+class ScriptedClock:
+    """A clock the runner's sleeps move forward, so waiting takes no real time."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def result_summary(run_id: str) -> dict:
+    """What the pipeline's last component writes to the lake."""
+    return {
+        "run_id": run_id, "as_of": "2026-02-28", "version": "v1", "train_dates": [], "eval_date": "2026-01-29",
+        "rows": {"train": 10, "eval": 5, "score": 7}, "non_finite_values": 0,
+        "metrics": {"candidate": {"roc_auc": 0.8}, "baseline": {"roc_auc": 0.7}, "champion_on_eval": None},
+        "gate": {"promoted": True, "reason": "first model"},
+        "predictions": {"written": 7, "model_version": "v1", "risk_tiers": {"low": 7}},
+    }
+
+
+class CompletingJob(RecordingPipelineJob):
+    """A job that, when it succeeds, has written its result where the pipeline's last step does."""
+
+    lake: LocalLake | None = None
+
+    @property
+    def state(self):
+        state = super().state
+        if state == "PIPELINE_STATE_SUCCEEDED" and self.lake is not None:
+            run_id = self.kwargs["parameter_values"]["run_id"]
+            self.lake.put(f"mlops/runs/{run_id}/result.json", json.dumps(result_summary(run_id)).encode())
+        return state
+
+
+def runner(settings, clock):
+    return VertexRunner(settings, LocalLake(settings.lake_root), pipeline_job=CompletingJob, sleep=clock.sleep,
+                        clock=lambda: clock.now)
+
+
+def test_the_runner_waits_for_the_job_and_returns_its_summary(settings, spec_path, monkeypatch):
+    monkeypatch.setattr("winter_days.ml.vertex._read_spec", lambda path, image: spec_path.read_bytes())
+    clock = ScriptedClock()
+    CompletingJob.lake = LocalLake(settings.lake_root)
+    RecordingPipelineJob.states = ["PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING", "PIPELINE_STATE_RUNNING",
+                                   "PIPELINE_STATE_SUCCEEDED"]
+    summary = runner(settings, clock).run()
+    assert summary["predictions_written"] == 7 and summary["runner"] == "vertex"
+    assert summary["vertex_job_id"].startswith("customer-churn-") and summary["console_url"].startswith("https://")
+    assert clock.sleeps == [settings.vertex.poll_interval_seconds] * 3
+
+
+@pytest.mark.parametrize("end", ["PIPELINE_STATE_FAILED", "PIPELINE_STATE_CANCELLED"])
+def test_a_job_that_ends_without_success_fails_naming_it_and_its_console_page(settings, spec_path, monkeypatch, end):
+    monkeypatch.setattr("winter_days.ml.vertex._read_spec", lambda path, image: spec_path.read_bytes())
+    RecordingPipelineJob.states = ["PIPELINE_STATE_RUNNING", end]
+    with pytest.raises(VertexJobError, match=f"customer-churn-.* ended {end}; .*console.cloud.google.com"):
+        runner(settings, ScriptedClock()).run()
+
+
+def test_a_job_past_the_limit_is_cancelled(settings, spec_path, monkeypatch):
+    monkeypatch.setattr("winter_days.ml.vertex._read_spec", lambda path, image: spec_path.read_bytes())
+    RecordingPipelineJob.states = ["PIPELINE_STATE_RUNNING"]
+    with pytest.raises(VertexJobError, match="did not end within 3600 s .*WINTER_DAYS_VERTEX_POLL_TIMEOUT_SECONDS.*cancelled"):
+        runner(settings, ScriptedClock()).run()
+    (job,) = RecordingPipelineJob.created
+    assert job.cancelled

@@ -11,46 +11,47 @@ from dataclasses import replace
 import pytest
 from orchestrator_support import TOKEN
 
-from winter_days.orchestrator.app import create_app
-from winter_days.orchestrator.history import RunHistory
-from winter_days.orchestrator.options import OrchestratorOptions
-from winter_days.orchestrator.owner import ProcessOwner, process_start_ticks
+from winter_days.config import load_settings
+from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.steps import export_step, guarded
+from winter_days.platform import build_platform
+from winter_days.runs.owner import ProcessOwner, process_start_ticks
+from winter_days.runs.sqlite import SqliteRunStore
+from winter_days.service import create_app
+
+FAST_POLLS = {"WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.01", "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "5"}
 
 
 @pytest.fixture
-def options(settings) -> OrchestratorOptions:
-    return OrchestratorOptions(
-        poll_interval_seconds=0.01,
-        poll_timeout_seconds=5.0,
-        auth_token=TOKEN,
-        auth_token_source="test",
-        history_path=settings.home / "orchestrator.sqlite3",
-    )
+def settings(tmp_path, monkeypatch):
+    """An installation whose service takes the test token and polls fast."""
+    for name in list(__import__("os").environ):
+        if name.startswith("WINTER_DAYS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": TOKEN, **FAST_POLLS})
 
 
 @pytest.fixture
-def history(options) -> RunHistory:
-    return RunHistory(options.history_path)
+def history(platform) -> SqliteRunStore:
+    return platform.run_store
 
 
 @pytest.fixture
-def export_pipeline(settings) -> RunPipeline:
+def export_pipeline() -> RunPipeline:
     """The real export step alone, over the installation's document store and lake."""
-    return RunPipeline((RunStep("export_sales", guarded(export_step, settings)),))
+    return RunPipeline((RunStep("export_sales", guarded(export_step)),))
 
 
 @pytest.fixture
-def make_app(settings, options):
+def make_app(platform):
     """Build the service over a given pipeline; logs go to a buffer the test can read."""
 
-    def build(pipeline: RunPipeline, **config):
+    def build(pipeline: RunPipeline, platform=platform, **kwargs):
         log_stream = io.StringIO()
-        app = create_app(
-            {"TESTING": True, "SETTINGS": settings, "OPTIONS": config.pop("OPTIONS", options), "PIPELINE": pipeline,
-             "LOG_STREAM": log_stream, **config}
-        )
+        app = create_app(platform, launcher=RunLauncher(platform, pipeline), log_stream=log_stream,
+                         config={"TESTING": True}, **kwargs)
         app.log_stream = log_stream
         return app
 
@@ -58,8 +59,11 @@ def make_app(settings, options):
 
 
 @pytest.fixture
-def open_options(options) -> OrchestratorOptions:
-    return replace(options, auth_token=None, auth_disabled=True)
+def open_platform(settings):
+    """The installation with auth turned off."""
+    built = build_platform(replace(settings, auth=replace(settings.auth, disabled=True, token="")))
+    yield built
+    built.close()
 
 
 @pytest.fixture

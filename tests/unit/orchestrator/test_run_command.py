@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from orchestrator_support import TOKEN
 
 from winter_days.orchestrator.cli import run
-from winter_days.orchestrator.history import RunHistory
+from winter_days.platform import build_platform
+from winter_days.runs.sqlite import SqliteRunStore
 
 
-def test_a_run_while_another_is_active_says_who_holds_it_and_what_to_do(settings, monkeypatch, live_owner):
-    monkeypatch.setenv("WINTER_DAYS_AUTH_TOKEN", TOKEN)
-    history = RunHistory(settings.home / "orchestrator.sqlite3")
+def test_a_run_while_another_is_active_says_who_holds_it_and_what_to_do(settings, live_owner):
+    history = SqliteRunStore(settings.run_store_path)
     active = history.start_run(["export_sales"], {"source": "http"}, {}, owner=live_owner).run_id
 
-    result = CliRunner().invoke(run, [], obj=settings)
+    result = CliRunner().invoke(run, [], obj=build_platform(settings))
 
     assert result.exit_code == 3
     assert f"Another run is active: run {active}" in result.stderr
@@ -29,7 +28,7 @@ def test_a_failing_step_exits_1_naming_it_and_is_recorded(settings):
     settings.document_store_path.parent.mkdir(parents=True, exist_ok=True)
     settings.document_store_path.write_bytes(b"\0not a database" * 64)
 
-    result = CliRunner().invoke(run, ["--json"], obj=settings)
+    result = CliRunner().invoke(run, ["--json"], obj=build_platform(settings))
 
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
@@ -37,7 +36,7 @@ def test_a_failing_step_exits_1_naming_it_and_is_recorded(settings):
     assert "FAILED export_sales" in result.stderr
     assert "step export_sales failed: DatabaseError" in result.stderr
     assert "Traceback" not in result.stderr
-    [recorded] = RunHistory(settings.home / "orchestrator.sqlite3").list_runs()
+    [recorded] = SqliteRunStore(settings.run_store_path).list_runs()
     assert recorded["run_id"] == summary["run_id"] and recorded["trigger"] == {"source": "cli"}
     # The JSON log of the command line is kept beside the history, with the traceback for the operator.
     [log_file] = (settings.home / "logs").glob("run-*.jsonl")
@@ -46,7 +45,9 @@ def test_a_failing_step_exits_1_naming_it_and_is_recorded(settings):
 
 
 def test_a_bad_orchestrator_variable_is_a_usage_error(settings, monkeypatch):
-    monkeypatch.setenv("WINTER_DAYS_POLL_TIMEOUT_SECONDS", "forever")
-    result = CliRunner().invoke(run, [], obj=settings)
+    from winter_days.cli import main
+
+    monkeypatch.setenv("WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS", "forever")
+    result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 2
-    assert "WINTER_DAYS_POLL_TIMEOUT_SECONDS" in result.stderr
+    assert "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS" in result.stderr

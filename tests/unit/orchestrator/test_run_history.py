@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from contracts.run_history import RunHistoryContract, into_second_step
+from contracts.run_store import RunStoreContract, into_second_step
 
-from winter_days.orchestrator.history import RunHistory
+from winter_days.runs.sqlite import SqliteRunStore
 
 CONTENDER = """
 import json, sys, time
-from winter_days.orchestrator.history import RunHistory
-history = RunHistory(sys.argv[1])
+from winter_days.runs.sqlite import SqliteRunStore
+history = SqliteRunStore(sys.argv[1])
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 decision = history.start_run(["export_sales"], {"source": "cli"}, {})
 print(json.dumps({"outcome": decision.outcome, "run_id": decision.run_id}))
@@ -24,12 +24,12 @@ time.sleep(1.5)  # hold the run while the others try
 """
 
 
-class TestRunHistory(RunHistoryContract):
+class TestRunHistory(RunStoreContract):
     """The SQLite store: a run is cut off when its owning process on this host has ended."""
 
     @pytest.fixture
     def reopen(self, history):
-        return lambda: RunHistory(history.path)
+        return lambda: SqliteRunStore(history.path)
 
     @pytest.fixture
     def start_orphaned_run(self, dead_owner):
@@ -43,7 +43,7 @@ class TestRunHistory(RunHistoryContract):
 
 def test_processes_racing_for_the_guard_start_exactly_one_run(tmp_path):
     path = tmp_path / "orchestrator.sqlite3"
-    RunHistory(path)
+    SqliteRunStore(path)
     go = time.time() + 2.0
     procs = [
         subprocess.Popen([sys.executable, "-c", CONTENDER, str(path), str(go)], stdout=subprocess.PIPE, text=True)
@@ -55,6 +55,6 @@ def test_processes_racing_for_the_guard_start_exactly_one_run(tmp_path):
     assert len(started) == 1
     assert {r["run_id"] for r in results if r["outcome"] == "busy"} == {started[0]["run_id"]}
     # All six processes have ended: the next start reclaims their run as cut off.
-    history = RunHistory(path)
+    history = SqliteRunStore(path)
     assert history.reclaim_cut_off_runs() == [started[0]["run_id"]]
     assert history.get_run(started[0]["run_id"])["status"] == "cut_off"

@@ -28,7 +28,7 @@ def test_metrics_count_runs_by_outcome_rows_and_step_durations(settings, make_ap
     def broken(context):
         raise OSError("lake unreachable")
 
-    ok = RunPipeline((RunStep("export_sales", guarded(export_step, settings)), RunStep("poll", quarantine)))
+    ok = RunPipeline((RunStep("export_sales", guarded(export_step)), RunStep("poll", quarantine)))
     client = make_app(ok).test_client()
     put_sales(settings, range(7))
     assert client.post("/run", headers=AUTH).status_code == 200

@@ -11,8 +11,8 @@ import threading
 import pytest
 from orchestrator_support import AUTH, Gate, put_sales
 
-from winter_days.orchestrator.history import RunHistory
-from winter_days.orchestrator.owner import ProcessOwner, process_start_ticks
+from winter_days.runs.sqlite import SqliteRunStore
+from winter_days.runs.owner import ProcessOwner, process_start_ticks
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.steps import SALES_WATERMARK, export_step, guarded
 
@@ -54,7 +54,7 @@ def test_a_failing_step_answers_500_naming_it_and_keeps_the_watermark(settings, 
     put_sales(settings, range(4))
     client = make_app(export_pipeline).test_client()
     assert client.post("/run", headers=AUTH).status_code == 200
-    watermark = RunHistory(settings.home / "orchestrator.sqlite3").watermark(SALES_WATERMARK)
+    watermark = SqliteRunStore(settings.run_store_path).watermark(SALES_WATERMARK)
     put_sales(settings, range(4, 6))
     # An unreadable store: the file is no longer a SQLite database.
     settings.document_store_path.write_bytes(b"this is not a database" * 100)
@@ -68,7 +68,7 @@ def test_a_failing_step_answers_500_naming_it_and_keeps_the_watermark(settings, 
     assert body["status"] == "failed" and body["failed_step"] == "export_sales"
     assert body["error"].startswith("step export_sales failed: DatabaseError")
     assert "Traceback" not in response.get_data(as_text=True)
-    assert RunHistory(settings.home / "orchestrator.sqlite3").watermark(SALES_WATERMARK) == watermark
+    assert SqliteRunStore(settings.run_store_path).watermark(SALES_WATERMARK) == watermark
     # The traceback is in the log, for the operator.
     logged = [json.loads(line) for line in client.application.log_stream.getvalue().splitlines()]
     failure = [e for e in logged if e["severity"] == "ERROR"]
@@ -80,7 +80,7 @@ def test_later_steps_are_skipped_after_a_failure(settings, make_app):
         raise PermissionError(13, "Permission denied", str(settings.lake_root))
 
     pipeline = RunPipeline(
-        (RunStep("export_sales", guarded(export_step, settings)), RunStep("compile", unreadable_lake),
+        (RunStep("export_sales", guarded(export_step)), RunStep("compile", unreadable_lake),
          RunStep("ml", lambda context: {"never": True}))
     )
     body = make_app(pipeline).test_client().post("/run", headers=AUTH).get_json()
@@ -102,7 +102,7 @@ def test_wait_false_answers_202_with_a_location_to_poll(settings, make_app):
     assert client.get(response.headers["Location"]).get_json()["status"] == "running"
     assert client.get("/healthz").get_json() == {"status": "ok", "active_run_id": body["run_id"]}
     gate.release.set()
-    app.extensions["winter_days"]["launcher"].join_background(30)
+    app.extensions["winter_days_orchestrator"]["launcher"].join_background(30)
     assert client.get(response.headers["Location"]).get_json()["status"] == "succeeded"
 
 
@@ -128,7 +128,7 @@ def test_simultaneous_posts_start_exactly_one_run(make_app):
     for t in threads:
         t.join()
     gate.release.set()
-    app.extensions["winter_days"]["launcher"].join_background(30)
+    app.extensions["winter_days_orchestrator"]["launcher"].join_background(30)
 
     assert sorted(statuses) == [202] + [409] * 23
     started = next(b["run_id"] for b, s in zip(bodies, statuses) if s == 202)
@@ -170,8 +170,8 @@ def test_a_retried_trigger_after_a_failure_returns_the_failure(settings, make_ap
     assert retry.get_json()["run_id"] == first.get_json()["run_id"]
 
 
-def test_a_run_cut_off_by_a_crash_is_marked_at_the_next_start(settings, options, make_app, export_pipeline, dead_owner):
-    history = RunHistory(options.history_path)
+def test_a_run_cut_off_by_a_crash_is_marked_at_the_next_start(settings, make_app, export_pipeline, dead_owner):
+    history = SqliteRunStore(settings.run_store_path)
     decision = history.start_run(["export_sales"], {"source": "http"}, {}, owner=dead_owner)
     history.step_started(decision.run_id, 0)
 
@@ -188,16 +188,16 @@ def test_a_run_cut_off_by_a_crash_is_marked_at_the_next_start(settings, options,
     assert app.test_client().post("/run", headers=AUTH).status_code == 200
 
 
-def test_a_retry_of_a_cut_off_trigger_runs_again(settings, options, make_app, export_pipeline, dead_owner):
-    history = RunHistory(options.history_path)
+def test_a_retry_of_a_cut_off_trigger_runs_again(settings, make_app, export_pipeline, dead_owner):
+    history = SqliteRunStore(settings.run_store_path)
     cut = history.start_run(["export_sales"], {"source": "http"}, {}, trigger_key="key:k-9", owner=dead_owner)
     put_sales(settings, range(2))
     body = make_app(export_pipeline).test_client().post("/run", headers={**AUTH, "Idempotency-Key": "k-9"}).get_json()
     assert body["run_id"] != cut.run_id and body["status"] == "succeeded"
 
 
-def test_a_post_while_another_process_runs_answers_409_naming_it(options, make_app, export_pipeline, live_owner):
-    history = RunHistory(options.history_path)
+def test_a_post_while_another_process_runs_answers_409_naming_it(settings, make_app, export_pipeline, live_owner):
+    history = SqliteRunStore(settings.run_store_path)
     active = history.start_run(["export_sales"], {"source": "cli"}, {}, owner=live_owner)
     response = make_app(export_pipeline).test_client().post("/run", headers=AUTH)
     assert response.status_code == 409
@@ -257,7 +257,7 @@ def test_unknown_routes_and_methods_answer_json(make_app, export_pipeline):
 
 def test_an_unexpected_error_answers_500_without_a_stack_trace(make_app, export_pipeline, monkeypatch):
     app = make_app(export_pipeline)
-    history = app.extensions["winter_days"]["launcher"].history
+    history = app.extensions["winter_days_orchestrator"]["launcher"].history
 
     def broken(*args, **kwargs):
         raise RuntimeError("history unreadable at /secret/path")
@@ -274,12 +274,12 @@ def test_process_owner_of_this_process_is_alive():
     assert ProcessOwner.current().is_alive()
 
 
-def test_a_run_whose_process_died_shows_as_cut_off_while_the_service_stays_up(options, make_app, export_pipeline):
+def test_a_run_whose_process_died_shows_as_cut_off_while_the_service_stays_up(settings, make_app, export_pipeline):
     app = make_app(export_pipeline)
     cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         owner = ProcessOwner(socket.gethostname(), cli.pid, process_start_ticks(cli.pid))
-        run_id = RunHistory(options.history_path).start_run(["export_sales"], {"source": "cli"}, {}, owner=owner).run_id
+        run_id = SqliteRunStore(settings.run_store_path).start_run(["export_sales"], {"source": "cli"}, {}, owner=owner).run_id
         client = app.test_client()
         assert client.get(f"/runs/{run_id}").get_json()["status"] == "running"
     finally:
@@ -292,12 +292,11 @@ def test_a_run_whose_process_died_shows_as_cut_off_while_the_service_stays_up(op
 
 def test_the_service_serves_the_dashboards_from_its_root(tmp_path, monkeypatch):
     from winter_days.config import load_settings
-    from winter_days.orchestrator.app import create_app
-    from winter_days.orchestrator.options import load_options
+    from winter_days.platform import build_platform
+    from winter_days.service import create_app
 
-    settings = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home")}, cwd=tmp_path)
-    options = load_options(settings, environ={"WINTER_DAYS_AUTH_TOKEN": "t" * 32})
-    client = create_app({"SETTINGS": settings, "OPTIONS": options}).test_client()
+    settings = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": "t" * 32}, cwd=tmp_path)
+    client = create_app(build_platform(settings)).test_client()
     root = client.get("/")
     assert root.status_code == 302 and root.headers["Location"].endswith("/dashboard/")
     page = client.get("/dashboard/churn")
@@ -308,7 +307,7 @@ def test_the_service_serves_the_dashboards_from_its_root(tmp_path, monkeypatch):
 def test_a_run_can_leave_out_the_ml_step(settings, make_app):
     from winter_days.orchestrator.steps import ml_step
 
-    pipeline = RunPipeline((RunStep("ml", guarded(ml_step, settings)),))
+    pipeline = RunPipeline((RunStep("ml", guarded(ml_step)),))
     client = make_app(pipeline).test_client()
     response = client.post("/run", headers=AUTH, json={"ml": False})
     assert response.status_code == 200, response.get_json()

@@ -8,7 +8,7 @@ import sys
 import duckdb
 import pytest
 
-from winter_days.orchestrator.warehouse import explain_warehouse_lock
+from winter_days.warehouse.duckdb.lock_holder import explain_warehouse_lock
 
 HOLDER = "import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); print('holding', flush=True); time.sleep(120)"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from contracts.document_store import DocumentStoreContract
 
-from winter_days.stores import DocumentStoreError, SqliteDocumentStore, open_document_store
+from winter_days.stores import DocumentStoreError, SqliteDocumentStore
 
 
 @pytest.fixture
@@ -28,11 +28,14 @@ def test_the_store_runs_in_wal_mode_for_concurrent_readers(store):
     assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_open_document_store_from_settings(settings):
-    store = open_document_store(settings)
+def test_the_local_platform_keeps_documents_at_the_configured_path(settings, platform):
+    store = platform.document_store()
     store.put_many("winter_sales", [("s1", {"a": 1})])
+    store.close()
     assert settings.document_store_path.exists()
-    assert open_document_store(settings).get("winter_sales", "s1") == {"a": 1}
+    again = platform.document_store()
+    assert again.get("winter_sales", "s1") == {"a": 1} and str(settings.document_store_path) in again.describe()
+    again.close()
 
 
 def test_a_malformed_stored_body_is_named_when_read(store):

@@ -7,7 +7,7 @@ import threading
 import pytest
 from contracts.lake import LakeContract
 
-from winter_days.stores import LakeImmutableError, LocalLake, open_lake
+from winter_days.stores import LakeImmutableError, LocalLake
 
 
 @pytest.fixture
@@ -52,8 +52,8 @@ def test_concurrent_readers_see_whole_files_only(lake):
     assert all(data in payloads for data in seen)
 
 
-def test_open_lake_from_settings(settings):
-    lake = open_lake(settings)
+def test_the_local_platform_keeps_the_lake_at_lake_uri(settings, platform):
+    lake = platform.lake
     lake.put("bronze/a.txt", b"x")
     assert (settings.lake_root / "bronze" / "a.txt").read_bytes() == b"x"
     assert lake.uri("bronze/a.txt") == (settings.lake_root / "bronze" / "a.txt").as_uri()

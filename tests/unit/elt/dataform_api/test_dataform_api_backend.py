@@ -1,22 +1,14 @@
-"""DataformApiBackend against the fake Dataform REST v1 server: compile, invoke, poll, cancel, paging."""
+"""DataformApiBackend (the official client on its REST transport) against the fake Dataform v1 server."""
 
 from __future__ import annotations
 
 import pytest
 
-from fakes.dataform_server import FakeAction
+from fakes.dataform_server import FakeAction, run_to_end
 from winter_days.elt.backend import ActionState, EltBackend, InvocationConfig, InvocationState, Target
-from winter_days.elt.engines.dataform_api import DataformApiBackend, DataformCompilationError
+from winter_days.elt.engines.dataform_api import DataformApiBackend, DataformApiError, DataformCompilationError
 
 PARENT = "projects/winter-proj/locations/europe-west1/repositories/winter-days"
-
-
-def run_to_end(backend, invocation, limit: int = 20):
-    for _ in range(limit):
-        status = backend.get(invocation)
-        if status.state.finished:
-            return status
-    raise AssertionError(f"{invocation.name} still {status.state} after {limit} polls")
 
 
 def test_backend_satisfies_the_elt_port(backend):
@@ -27,7 +19,9 @@ def test_compile_from_workspace_reads_the_action_graph(backend, dataform_server)
     compilation = backend.compile()
 
     (create,) = dataform_server.requests_to("POST", "/compilationResults")
-    assert create.body == {"workspace": f"{PARENT}/workspaces/production"}
+    assert create.body["workspace"] == f"{PARENT}/workspaces/production"
+    # The client library asks for integer enums; the fake answers so.
+    assert {r.query["$alt"][0] for r in dataform_server.requests} == {"json;enum-encoding=int"}
     assert compilation.name.startswith(f"{PARENT}/compilationResults/")
     assert compilation.compilation_errors == ()
     assert compilation.dataform_core_version == "3.0.0"
@@ -53,7 +47,41 @@ def test_compile_from_workspace_reads_the_action_graph(backend, dataform_server)
 def test_compile_sends_the_configured_source(make_backend, dataform_server, variable, value, expected):
     backend = make_backend(workspace=None, **{variable: value})
     backend.compile()
-    assert dataform_server.requests_to("POST", "/compilationResults")[0].body == expected
+    body = dataform_server.requests_to("POST", "/compilationResults")[0].body
+    assert {key: body[key] for key in body if key != "codeCompilationConfig"} == expected
+
+
+def test_compile_sends_the_code_compilation_config_of_the_settings(make_backend, dataform_server):
+    backend = make_backend(schema_suffix="dev", default_database="winter-data-proj", assertion_schema="winter_days_checks")
+
+    compilation = backend.compile()
+
+    sent = dataform_server.requests_to("POST", "/compilationResults")[0].body["codeCompilationConfig"]
+    assert sent == {
+        "defaultDatabase": "winter-data-proj",
+        "defaultLocation": "europe-west1",
+        "schemaSuffix": "dev",
+        "assertionSchema": "winter_days_checks",
+        "vars": {
+            "lake_bucket": "winter-lake",
+            "staging_dataset": "winter_days_staging",
+            "warehouse_dataset": "winter_days_warehouse",
+            "bronze_dataset": "winter_days_bronze",
+        },
+    }
+    assert compilation.code_compilation_config == sent
+    # The compiled targets are where the settings put them.
+    targets = {t["target"]["name"]: t["target"] for t in compilation.graph["tables"] + compilation.graph["assertions"]}
+    assert targets["fct_sales"] == {"database": "winter-data-proj", "schema": "winter_days_warehouse_dev", "name": "fct_sales"}
+    assert targets["fct_sales_rows_positive"]["schema"] == "winter_days_checks_dev"
+
+
+def test_without_dataform_settings_the_project_is_the_default_database(backend, dataform_server):
+    backend.compile()
+
+    sent = dataform_server.requests_to("POST", "/compilationResults")[0].body["codeCompilationConfig"]
+    assert sent["defaultDatabase"] == "winter-proj" and sent["defaultLocation"] == "europe-west1"
+    assert "schemaSuffix" not in sent and "assertionSchema" not in sent
 
 
 def test_compilation_errors_are_returned_and_refused_by_invoke(backend, dataform_server):
@@ -92,11 +120,11 @@ def test_invoke_sends_the_invocation_config_and_execution_service_account(backen
 
     (sent,) = dataform_server.requests_to("POST", "/workflowInvocations")
     assert sent.body["compilationResult"] == compilation.name
+    # Proto JSON leaves out fields at their default (transitiveDependentsIncluded: false).
     assert sent.body["invocationConfig"] == {
         "includedTargets": [{"database": "winter-proj", "schema": "winter_days_warehouse", "name": "dim_customer"}],
         "includedTags": ["sales"],
         "transitiveDependenciesIncluded": True,
-        "transitiveDependentsIncluded": False,
         "fullyRefreshIncrementalTablesEnabled": True,
         "serviceAccount": dataform_environ["WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT"],
     }
@@ -197,14 +225,31 @@ def test_action_pages_are_all_read_whatever_the_page_size(make_backend, dataform
     assert [r.query.get("pageToken") for r in action_pages][-3:] == [None, ["offset-4"], ["offset-8"]]
 
 
-def test_google_auth_authorized_session_carries_the_token(gcp_settings, dataform_environ, dataform_server, access_token):
-    from google.auth.transport.requests import AuthorizedSession
+def test_an_access_token_is_sent_as_a_bearer_header(make_backend, dataform_server):
     from google.oauth2.credentials import Credentials
 
-    session = AuthorizedSession(Credentials(token=access_token))
-    backend = DataformApiBackend.from_settings(gcp_settings, dataform_environ, session)
+    dataform_server.token = "ya29.test-access-token-never-shown"
+    backend = make_backend(credentials=Credentials(token=dataform_server.token))
 
     status = run_to_end(backend, backend.invoke(backend.compile(), InvocationConfig(included_tags=("ops",))))
 
     assert status.state is InvocationState.SUCCEEDED
-    assert {r.headers["authorization"] for r in dataform_server.requests} == {f"Bearer {access_token}"}
+    assert {r.headers["authorization"] for r in dataform_server.requests} == {f"Bearer {dataform_server.token}"}
+
+
+def test_an_unknown_state_is_an_error_not_a_guess(backend, dataform_server):
+    invocation = backend.invoke(backend.compile(), InvocationConfig())
+    dataform_server.invocations[invocation.name].resource["state"] = 9
+
+    with pytest.warns(UserWarning, match="Unrecognized State enum value: 9"):
+        with pytest.raises(DataformApiError, match=f"{invocation.name}: unknown workflow invocation state 9"):
+            backend.get(invocation)
+
+
+def test_timestamps_with_nanoseconds_are_read_as_utc(backend, dataform_server):
+    compilation = backend.compile()
+    status = run_to_end(backend, backend.invoke(compilation, InvocationConfig()))
+
+    timing = status.invocation.invocation_timing
+    assert timing.start_time.tzinfo is not None and timing.end_time >= timing.start_time
+    assert compilation.create_time.utcoffset().total_seconds() == 0

@@ -5,18 +5,21 @@ from __future__ import annotations
 import pytest
 
 from fakes.dataform_server import FakeAction
-from winter_days.orchestrator.history import RunHistory
-from winter_days.orchestrator.options import OrchestratorOptions
+from dataclasses import replace
+
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, StepFailed
 from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step
+from winter_days.platform import build_platform
+from winter_days.runs.sqlite import SqliteRunStore
 
 
 @pytest.fixture
 def context(gcp_settings, tmp_path):
     def make(timeout: float = 60.0, full_refresh: bool = False) -> RunContext:
-        options = OrchestratorOptions(poll_interval_seconds=0.01, poll_timeout_seconds=timeout)
-        history = RunHistory(tmp_path / "orchestrator.sqlite3")
-        return RunContext("run-1", gcp_settings, options, RunParameters(full_refresh=full_refresh), history)
+        polls = replace(gcp_settings.orchestrator, poll_interval_seconds=0.01, poll_timeout_seconds=timeout)
+        platform = build_platform(replace(gcp_settings, orchestrator=polls))
+        history = SqliteRunStore(tmp_path / "orchestrator.sqlite3")
+        return RunContext("run-1", platform, RunParameters(full_refresh=full_refresh), history)
 
     return make
 
@@ -25,7 +28,7 @@ def test_the_steps_run_the_graph_to_success(context, make_backend, dataform_serv
     dataform_server.running_polls = 2
     run = context(full_refresh=True)
 
-    compiled = compile_step(lambda settings: make_backend())(run)
+    compiled = compile_step(make_backend)(run)
     invoked = invoke_step(run)
     polled = poll_step(run)
 
@@ -44,7 +47,7 @@ def test_a_failed_action_fails_the_poll_step_naming_it(context, make_backend, da
         "fct_sales", "winter_days_warehouse", "table", outcome="FAILED", failure_reason="Query error: Table not found"
     )
     run = context()
-    compile_step(lambda settings: make_backend())(run)
+    compile_step(make_backend)(run)
     invoke_step(run)
 
     with pytest.raises(StepFailed) as raised:
@@ -58,7 +61,7 @@ def test_a_failed_action_fails_the_poll_step_naming_it(context, make_backend, da
 def test_a_timeout_cancels_the_invocation(context, make_backend, dataform_server):
     dataform_server.running_polls = 10_000
     run = context(timeout=0.1)
-    compile_step(lambda settings: make_backend())(run)
+    compile_step(make_backend)(run)
     invoke_step(run)
 
     with pytest.raises(StepFailed, match="it was cancelled"):
@@ -73,4 +76,4 @@ def test_compilation_errors_fail_the_compile_step_with_each_path(context, make_b
     dataform_server.compilation_errors = [{"message": "Syntax error", "path": "definitions/sales/stg_sales.sqlx"}]
 
     with pytest.raises(StepFailed, match="1 compilation error\\(s\\): definitions/sales/stg_sales.sqlx: Syntax error"):
-        compile_step(lambda settings: make_backend())(context())
+        compile_step(make_backend)(context())

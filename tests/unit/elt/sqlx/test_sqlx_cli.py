@@ -17,7 +17,11 @@ def test_compile_json_and_summary(project, settings):
     assert result.exit_code == 0, result.output
     graph = json.loads(result.output)
     assert [t["name"] for t in graph["targets"]] == ["wh_a_assertions_rowConditions", "a", "b"]
-    assert graph["projectConfig"]["vars"] == {"stage": "staging", "k": "v"}
+    # The project's own vars, the settings' (where the lake and the datasets are), then --vars.
+    assert graph["projectConfig"]["vars"] == {"stage": "staging", "lake_bucket": "winter-days-lake",
+                                              "staging_dataset": "winter_days_staging",
+                                              "warehouse_dataset": "winter_days_warehouse",
+                                              "bronze_dataset": "winter_days_bronze", "k": "v"}
     summary = runner.invoke(main, ["elt", "compile", "--project", str(root)])
     assert summary.exit_code == 0
     assert "3 actions, 2 dependency edges" in summary.output and "table: 1" in summary.output

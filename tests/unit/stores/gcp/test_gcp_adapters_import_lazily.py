@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-SDK_MODULES = ("google.cloud.firestore", "google.cloud.storage", "google.auth", "google.api_core", "grpc")
+SDK_MODULES = ("google.cloud.firestore", "google.cloud.storage", "google.cloud.dataform", "google.auth", "google.api_core", "grpc")
 
 
 def loaded_sdk_modules(code: str) -> list[str]:
@@ -21,6 +21,14 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith({SDK_MODULES!r}))
 
 def test_importing_the_gcp_adapters_and_verifier_loads_no_sdk():
     code = "import winter_days.stores, winter_days.stores.firestore, winter_days.stores.gcs, winter_days.auth"
+    assert loaded_sdk_modules(code) == []
+
+
+def test_importing_the_dataform_engine_and_the_credentials_helper_loads_no_sdk():
+    code = (
+        "import winter_days.elt.engines.dataform_api, winter_days.elt.engines.dataform_api.commands, "
+        "winter_days.elt.compilation_config, winter_days.gcp_credentials"
+    )
     assert loaded_sdk_modules(code) == []
 
 

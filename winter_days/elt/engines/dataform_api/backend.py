@@ -1,13 +1,19 @@
-"""`DataformApiBackend`: the gcp profile's ELT backend, Dataform REST v1 over an authorised session.
+"""`DataformApiBackend`: the gcp profile's ELT backend, on the official Dataform client.
 
-compile -> compilationResults.create (+ compilationResults.query for the action graph),
-invoke -> workflowInvocations.create, get -> workflowInvocations.get + workflowInvocations.query
-(paged), cancel -> workflowInvocations.cancel. google-auth is imported only when no session
-is given, so the core runs without the [gcp] extra.
+compile -> compilationResults.create with the settings' CodeCompilationConfig (+
+compilationResults.query for the action graph), invoke -> workflowInvocations.create (at
+most once, see `invocations.py`), get -> workflowInvocations.get + workflowInvocations.query,
+cancel -> workflowInvocations.cancel. The client library is imported only when a backend
+is built, so the core runs without the [gcp] extra.
+
+A compilationResults.create whose answer is lost is simply sent again: a second
+compilation result costs one compile of the repository, runs nothing in BigQuery, and no
+invocation ever points at the orphan.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable, Iterator, Mapping
 
@@ -20,8 +26,11 @@ from winter_days.elt.backend import (
     Target,
     WorkflowInvocation,
 )
-from winter_days.elt.engines.dataform_api.settings import DataformSettings, load_dataform_settings
-from winter_days.elt.engines.dataform_api.transport import DataformApiError, DataformTransport, RetryPolicy
+from winter_days.elt.compilation_config import code_compilation_config
+from winter_days.elt.engines.dataform_api.calls import DataformApiError, RetryPolicy, paged, retried
+from winter_days.elt.engines.dataform_api.client import dataform_types, make_dataform_client
+from winter_days.elt.engines.dataform_api.invocations import InvocationStarter
+from winter_days.elt.engines.dataform_api.settings import DataformRepository, load_dataform_settings
 from winter_days.elt.engines.dataform_api.wire import (
     action_kinds,
     compilation_graph,
@@ -30,9 +39,9 @@ from winter_days.elt.engines.dataform_api.wire import (
     parse_workflow_invocation,
 )
 
-CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # Compilation errors listed in full in an error message, at most.
 LISTED_ERRORS = 20
+DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
 class DataformCompilationError(Exception):
@@ -59,51 +68,57 @@ def describe_compilation_errors(errors: tuple[CompilationError, ...]) -> str:
     return "\n".join(lines)
 
 
-def authorised_session() -> Any:
-    """An AuthorizedSession with Application Default Credentials (cloud-platform scope)."""
-    try:
-        import google.auth
-        from google.auth.transport.requests import AuthorizedSession
-    except ImportError:
-        raise RuntimeError("the Dataform API backend needs google-auth: pip install 'winter-days[gcp]'") from None
-    credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-    return AuthorizedSession(credentials)
-
-
 class DataformApiBackend:
-    """EltBackend on the Dataform API; `session` is any requests.Session (tests point it at a fake)."""
+    """EltBackend on the Dataform API; `client` is a dataform_v1.DataformClient (tests point one at a fake)."""
 
     def __init__(
         self,
-        config: DataformSettings,
-        session: Any | None = None,
+        settings: Settings,
+        dataform: DataformRepository,
+        client: Any | None = None,
         *,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         page_size: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        self.config = config
-        self.transport = DataformTransport(session or authorised_session(), config.api_url, retry, sleep)
-        self.page_size = page_size
+        self.settings = settings
+        self.dataform = dataform
+        self.project = settings.gcp.project_id
+        self.parent = dataform.repository_path(self.project)
+        self.client = client if client is not None else make_dataform_client(dataform)
+        self.retry, self.sleep, self.page_size, self.timeout = retry, sleep, page_size, timeout
+        self.starter = InvocationStarter(self.client, self.parent, retry, sleep, timeout, page_size)
         self._kinds: dict[str, dict[Target, str]] = {}
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, environ: Mapping[str, str] | None = None, session: Any | None = None, **kwargs: Any
-    ) -> DataformApiBackend:
+    def from_settings(cls, settings: Settings, client: Any | None = None, **kwargs: Any) -> DataformApiBackend:
         """Validate the settings first (ConfigError naming the missing one), then build."""
-        return cls(load_dataform_settings(settings, environ), session, **kwargs)
+        return cls(settings, load_dataform_settings(settings), client, **kwargs)
+
+    def compilation_config(self) -> dict[str, Any]:
+        """The CodeCompilationConfig sent with every compile (REST field names)."""
+        return code_compilation_config(self.settings, self.dataform)
 
     # -- EltBackend ----------------------------------------------------------------------
 
     def compile(self) -> CompilationResult:
         """Create a compilation result; its compilation errors are returned, not raised."""
-        parent = self.config.repository_name
-        raw = self.transport.call("POST", f"{parent}/compilationResults", body=self.config.compilation_source())
+        types = dataform_types()
+        request = types.CompilationResult(
+            **self.dataform.compilation_source(self.project),
+            code_compilation_config=types.CodeCompilationConfig.from_json(json.dumps(self.compilation_config())),
+        )
+        raw = retried(
+            f"compilationResults.create {self.parent}/compilationResults",
+            lambda: self.client.create_compilation_result(parent=self.parent, compilation_result=request, timeout=self.timeout),
+            self.retry,
+            self.sleep,
+        )
         compilation = parse_compilation_result(raw)
         if compilation.compilation_errors:
             return compilation
-        graph = compilation_graph(self._pages(compilation.name, ":query", "compilationResultActions"), compilation.name)
+        graph = compilation_graph(self._compilation_actions(compilation.name), compilation.name)
         self._kinds[compilation.name] = action_kinds(graph)
         return CompilationResult(
             name=compilation.name,
@@ -114,67 +129,71 @@ class DataformApiBackend:
         )
 
     def invoke(self, compilation: CompilationResult, config: InvocationConfig) -> WorkflowInvocation:
-        """Create a workflow invocation run as the Dataform execution service account."""
+        """Start the compiled graph as the Dataform execution service account; never twice (see invocations.py)."""
         if compilation.compilation_errors:
             raise DataformCompilationError(compilation)
-        body = {
-            "compilationResult": compilation.name,
-            "invocationConfig": {**config.to_api(), "serviceAccount": self.config.service_account},
-        }
-        resource = f"{self.config.repository_name}/workflowInvocations"
-        # Not idempotent: resending after a lost answer could start the graph twice.
-        raw = self.transport.call("POST", resource, body=body, idempotent=False)
-        return parse_workflow_invocation(raw, resource)
+        types = dataform_types()
+        invocation_config = types.InvocationConfig(
+            included_targets=[types.Target(**t.to_api()) for t in config.included_targets],
+            included_tags=list(config.included_tags),
+            transitive_dependencies_included=config.transitive_dependencies_included,
+            transitive_dependents_included=config.transitive_dependents_included,
+            fully_refresh_incremental_tables_enabled=config.fully_refresh_incremental_tables_enabled,
+            service_account=self.dataform.service_account,
+        )
+        request = types.WorkflowInvocation(compilation_result=compilation.name, invocation_config=invocation_config)
+        raw = self.starter.start(request)
+        return parse_workflow_invocation(raw, f"{self.parent}/workflowInvocations")
 
     def get(self, invocation: WorkflowInvocation | str) -> InvocationStatus:
         """The invocation's state, then its actions (read after, so a finished state has final actions)."""
         name = self._invocation_name(invocation)
-        current = parse_workflow_invocation(self.transport.call("GET", name), name)
+        raw = retried(f"workflowInvocations.get {name}",
+                      lambda: self.client.get_workflow_invocation(name=name, timeout=self.timeout), self.retry, self.sleep)
+        current = parse_workflow_invocation(raw, name)
         kinds = self._kinds_for(current.compilation_result)
-        actions = tuple(parse_action(raw, name, kinds) for raw in self._pages(name, ":query", "workflowInvocationActions"))
-        return InvocationStatus(invocation=current, actions=actions)
+        types = dataform_types()
+
+        def fetch(token: str) -> Any:
+            request = types.QueryWorkflowInvocationActionsRequest(name=name, page_size=self.page_size or 0, page_token=token)
+            return self.client.query_workflow_invocation_actions(request=request, timeout=self.timeout)
+
+        actions = paged(f"workflowInvocations.query {name}", fetch, "workflow_invocation_actions", self.retry, self.sleep)
+        return InvocationStatus(invocation=current, actions=tuple(parse_action(raw, name, kinds) for raw in actions))
 
     def cancel(self, invocation: WorkflowInvocation | str) -> None:
-        """Request cancellation; the invocation moves to CANCELING, then CANCELLED."""
-        self.transport.call("POST", self._invocation_name(invocation), verb=":cancel", body={})
+        """Request cancellation; the invocation moves to CANCELING, then CANCELLED. Safe to resend."""
+        name = self._invocation_name(invocation)
+        retried(f"workflowInvocations.cancel {name}",
+                lambda: self.client.cancel_workflow_invocation(request={"name": name}, timeout=self.timeout), self.retry, self.sleep)
 
     # -- internals -----------------------------------------------------------------------
 
+    def _compilation_actions(self, name: str) -> Iterator[Any]:
+        types = dataform_types()
+
+        def fetch(token: str) -> Any:
+            request = types.QueryCompilationResultActionsRequest(name=name, page_size=self.page_size or 0, page_token=token)
+            return self.client.query_compilation_result_actions(request=request, timeout=self.timeout)
+
+        return paged(f"compilationResults.query {name}", fetch, "compilation_result_actions", self.retry, self.sleep)
+
     def _invocation_name(self, invocation: WorkflowInvocation | str) -> str:
         name = invocation.name if isinstance(invocation, WorkflowInvocation) else str(invocation)
-        parent = f"{self.config.repository_name}/workflowInvocations/"
+        parent = f"{self.parent}/workflowInvocations/"
         if "/" not in name:
             return parent + name
         if not name.startswith(parent) or "/" in name[len(parent) :]:
-            raise ValueError(f"workflow invocation {name!r} is not in the repository {self.config.repository_name}")
+            raise ValueError(f"workflow invocation {name!r} is not in the repository {self.parent}")
         return name
 
     def _kinds_for(self, compilation_name: str) -> dict[Target, str]:
         """Action kinds of a compilation result, read once per result (also after a restart)."""
         if compilation_name and compilation_name not in self._kinds:
             try:
-                raws = list(self._pages(compilation_name, ":query", "compilationResultActions"))
+                graph = compilation_graph(self._compilation_actions(compilation_name), compilation_name)
             except DataformApiError:
                 # The kinds only label the summary; the invocation's state must still be read.
                 return {}
-            self._kinds[compilation_name] = action_kinds(compilation_graph(raws, compilation_name))
+            self._kinds[compilation_name] = action_kinds(graph)
         return self._kinds.get(compilation_name, {})
-
-    def _pages(self, resource: str, verb: str, field: str) -> Iterator[Mapping[str, Any]]:
-        """Every item of a paged list method, following nextPageToken."""
-        token = ""
-        seen: set[str] = set()
-        while True:
-            params: dict[str, Any] = {}
-            if self.page_size:
-                params["pageSize"] = self.page_size
-            if token:
-                params["pageToken"] = token
-            page = self.transport.call("GET", resource, verb=verb, params=params or None)
-            yield from page.get(field) or ()
-            token = str(page.get("nextPageToken") or "")
-            if not token:
-                return
-            if token in seen:
-                raise DataformApiError(f"Dataform API GET {resource}{verb}: page token repeated; the listing does not end")
-            seen.add(token)

@@ -1,13 +1,13 @@
-"""Reading the Dataform REST v1 JSON resources into the `winter_days.elt.backend` dataclasses.
+"""The Dataform client's messages (google.cloud.dataform_v1) as the `winter_days.elt.backend` dataclasses.
 
-`backend.py` renders these resources (`to_api`) but does not parse them; the parsing lives
-here. A field the API omits takes its proto default; a value the contract does not know
+A field the API leaves unset takes its proto default; a value the contract does not know
 (an unknown state) is an error naming the resource, never silently read as something else.
+Nothing here imports the client library: the messages are read by attribute.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
@@ -22,86 +22,95 @@ from winter_days.elt.backend import (
     WorkflowInvocation,
     WorkflowInvocationAction,
 )
-from winter_days.elt.engines.dataform_api.transport import DataformApiError
+from winter_days.elt.engines.dataform_api.calls import DataformApiError
 
-# RFC 3339 as Google APIs write it: up to nanoseconds, Z or an offset.
-_TIMESTAMP = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d{1,9}))?(?P<zone>Z|[+-]\d\d:\d\d)$")
 # CompilationResultAction.Relation.RelationType -> the kind names of `dataform compile --json`.
 RELATION_KINDS = {"TABLE": "table", "VIEW": "view", "INCREMENTAL_TABLE": "incremental", "MATERIALIZED_VIEW": "view"}
-# Where each kind goes in a `dataform compile --json`-shaped graph.
+# CompilationResultAction's compiled_object (other than relation) -> graph section.
 GRAPH_SECTIONS = {"operations": "operations", "assertion": "assertions", "declaration": "declarations"}
 
 
-def parse_timestamp(raw: str | None, resource: str) -> datetime | None:
-    """An RFC 3339 timestamp as an aware UTC datetime (nanoseconds truncated to microseconds)."""
-    if not raw:
-        return None
-    match = _TIMESTAMP.match(raw)
-    if match is None:
-        raise DataformApiError(f"Dataform API {resource}: unreadable timestamp {raw!r}")
-    fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
-    zone = "+00:00" if match["zone"] == "Z" else match["zone"]
-    return datetime.fromisoformat(f"{match['base']}.{fraction}{zone}").astimezone(timezone.utc)
+def _has(message: Any, field: str) -> bool:
+    """Whether a message field is set (proto-plus `in`)."""
+    return field in message
 
 
-def parse_timing(raw: Mapping[str, Any] | None, resource: str) -> InvocationTiming:
-    raw = raw or {}
-    return InvocationTiming(
-        start_time=parse_timestamp(raw.get("startTime"), resource),
-        end_time=parse_timestamp(raw.get("endTime"), resource),
-    )
-
-
-def _enum(kind: type, raw: Any, resource: str) -> Any:
+def _enum(kind: type, raw: Any, what: str, resource: str) -> Any:
+    name = getattr(raw, "name", None)
     try:
-        return kind(raw or "STATE_UNSPECIFIED")
+        return kind(name)
     except ValueError:
-        raise DataformApiError(f"Dataform API {resource}: unknown {kind.__name__} {raw!r}") from None
+        raise DataformApiError(f"Dataform API {resource}: unknown {what} {name or raw!r}") from None
 
 
-def _target(raw: Mapping[str, Any] | None, resource: str) -> Target:
-    if not raw or not raw.get("name"):
+def _target(raw: Any, resource: str) -> Target:
+    if raw is None or not raw.name:
         raise DataformApiError(f"Dataform API {resource}: an action without a target name")
-    return Target.from_api(raw)
+    return Target(database=raw.database, schema=raw.schema, name=raw.name)
 
 
-def parse_compilation_result(raw: Mapping[str, Any]) -> CompilationResult:
-    """A CompilationResult resource (the graph is filled in later, from its actions)."""
-    name = str(raw.get("name") or "")
-    if not name:
+def _interval_time(interval: Any, field: str) -> datetime | None:
+    if interval is None or not interval.HasField(field):
+        return None
+    return getattr(interval, field).ToDatetime(tzinfo=timezone.utc)
+
+
+def parse_timing(interval: Any) -> InvocationTiming:
+    """A google.type.Interval as start and end (None where unset)."""
+    return InvocationTiming(start_time=_interval_time(interval, "start_time"), end_time=_interval_time(interval, "end_time"))
+
+
+def message_dict(message: Any) -> dict[str, Any]:
+    """A message as its REST JSON (camelCase, unset fields left out)."""
+    return json.loads(type(message).to_json(message, use_integers_for_enums=False,
+                                            always_print_fields_with_no_presence=False))
+
+
+def error_location(error: Any) -> str:
+    """path, or path:line when the error's stack starts at a line of that file (as Dataform reports it)."""
+    first = error.stack.split("\n", 1)[0].strip()
+    if error.path and first.rpartition(":")[0].endswith(error.path) and first.rpartition(":")[2].isdigit():
+        return f"{error.path}:{first.rpartition(':')[2]}"
+    return error.path
+
+
+def parse_compilation_result(raw: Any) -> CompilationResult:
+    """A CompilationResult (the graph is filled in later, from its actions)."""
+    if not raw.name:
         raise DataformApiError("Dataform API compilationResults.create: the answer names no compilation result")
     errors = tuple(
         CompilationError(
-            message=str(e.get("message") or ""),
-            path=str(e.get("path") or ""),
-            action_target=Target.from_api(e["actionTarget"]) if (e.get("actionTarget") or {}).get("name") else None,
+            message=error.message,
+            path=error_location(error),
+            action_target=_target(error.action_target, raw.name) if _has(error, "action_target") and error.action_target.name else None,
         )
-        for e in raw.get("compilationErrors") or ()
+        for error in raw.compilation_errors
     )
+    created = raw.create_time if _has(raw, "create_time") else None
     return CompilationResult(
-        name=name,
-        create_time=parse_timestamp(raw.get("createTime"), name) or datetime.now(timezone.utc),
-        dataform_core_version=str(raw.get("dataformCoreVersion") or ""),
+        name=raw.name,
+        create_time=created.astimezone(timezone.utc) if created else datetime.now(timezone.utc),
+        dataform_core_version=raw.dataform_core_version,
         compilation_errors=errors,
-        code_compilation_config=dict(raw.get("codeCompilationConfig") or {}),
+        code_compilation_config=message_dict(raw.code_compilation_config) if _has(raw, "code_compilation_config") else {},
     )
 
 
-def compilation_graph(actions: Iterable[Mapping[str, Any]], resource: str) -> dict[str, list[dict[str, Any]]]:
-    """compilationResults.query actions as a `dataform compile --json`-shaped graph."""
+def compilation_graph(actions: Iterable[Any], resource: str) -> dict[str, list[dict[str, Any]]]:
+    """CompilationResultActions as a `dataform compile --json`-shaped graph."""
     graph: dict[str, list[dict[str, Any]]] = {"tables": [], "operations": [], "assertions": [], "declarations": []}
     for raw in actions:
-        target = _target(raw.get("target"), resource)
-        entry: dict[str, Any] = {"target": target.to_api(), "fileName": str(raw.get("filePath") or "")}
-        relation = raw.get("relation")
-        if relation is not None:
-            entry["type"] = RELATION_KINDS.get(str(relation.get("relationType") or ""), "table")
-            entry["tags"] = list(relation.get("tags") or ())
+        target = _target(raw.target, resource)
+        entry: dict[str, Any] = {"target": target.to_api(), "fileName": raw.file_path}
+        if _has(raw, "relation"):
+            relation = raw.relation
+            entry["type"] = RELATION_KINDS.get(relation.relation_type.name, "table")
+            entry["tags"] = list(relation.tags)
             graph["tables"].append(entry)
             continue
         for field, section in GRAPH_SECTIONS.items():
-            if field in raw:
-                entry["tags"] = list((raw[field] or {}).get("tags") or ())
+            if _has(raw, field):
+                entry["tags"] = list(getattr(raw, field).tags) if field != "declaration" else []
                 graph[section].append(entry)
                 break
     return graph
@@ -118,50 +127,47 @@ def action_kinds(graph: Mapping[str, Any]) -> dict[Target, str]:
     return kinds
 
 
-def parse_invocation_config(raw: Mapping[str, Any] | None) -> InvocationConfig:
-    raw = raw or {}
+def parse_invocation_config(raw: Any) -> InvocationConfig:
     return InvocationConfig(
-        included_targets=tuple(Target.from_api(t) for t in raw.get("includedTargets") or ()),
-        included_tags=tuple(str(t) for t in raw.get("includedTags") or ()),
-        transitive_dependencies_included=bool(raw.get("transitiveDependenciesIncluded", False)),
-        transitive_dependents_included=bool(raw.get("transitiveDependentsIncluded", False)),
-        fully_refresh_incremental_tables_enabled=bool(raw.get("fullyRefreshIncrementalTablesEnabled", False)),
+        included_targets=tuple(Target(t.database, t.schema, t.name) for t in raw.included_targets),
+        included_tags=tuple(raw.included_tags),
+        transitive_dependencies_included=raw.transitive_dependencies_included,
+        transitive_dependents_included=raw.transitive_dependents_included,
+        fully_refresh_incremental_tables_enabled=raw.fully_refresh_incremental_tables_enabled,
     )
 
 
-def parse_workflow_invocation(raw: Mapping[str, Any], resource: str) -> WorkflowInvocation:
-    """A WorkflowInvocation resource."""
-    name = str(raw.get("name") or "")
-    if not name:
+def parse_workflow_invocation(raw: Any, resource: str) -> WorkflowInvocation:
+    """A WorkflowInvocation."""
+    if not raw.name:
         raise DataformApiError(f"Dataform API {resource}: the answer names no workflow invocation")
     return WorkflowInvocation(
-        name=name,
-        compilation_result=str(raw.get("compilationResult") or raw.get("resolvedCompilationResult") or ""),
-        invocation_config=parse_invocation_config(raw.get("invocationConfig")),
-        state=_enum(InvocationState, raw.get("state"), name),
-        invocation_timing=parse_timing(raw.get("invocationTiming"), name),
+        name=raw.name,
+        compilation_result=raw.compilation_result or raw.resolved_compilation_result,
+        invocation_config=parse_invocation_config(raw.invocation_config),
+        state=_enum(InvocationState, raw.state, "workflow invocation state", raw.name),
+        invocation_timing=parse_timing(raw.invocation_timing if _has(raw, "invocation_timing") else None),
     )
 
 
-def action_kind(raw: Mapping[str, Any], target: Target, kinds: Mapping[Target, str]) -> str:
+def action_kind(raw: Any, target: Target, kinds: Mapping[Target, str]) -> str:
     """The kind from the compilation result; else what the action ran on."""
     if target in kinds:
         return kinds[target]
-    for field, kind in (("notebookAction", "notebook"), ("dataPreparationAction", "data_preparation")):
-        if field in raw:
+    for field, kind in (("notebook_action", "notebook"), ("data_preparation_action", "data_preparation")):
+        if _has(raw, field):
             return kind
-    return "bigquery" if "bigqueryAction" in raw else "unknown"
+    return "bigquery" if _has(raw, "bigquery_action") else "unknown"
 
 
-def parse_action(raw: Mapping[str, Any], resource: str, kinds: Mapping[Target, str]) -> WorkflowInvocationAction:
-    """One WorkflowInvocationAction of workflowInvocations.query."""
-    target = _target(raw.get("target"), resource)
-    where = f"{resource} action {target}"
+def parse_action(raw: Any, resource: str, kinds: Mapping[Target, str]) -> WorkflowInvocationAction:
+    """One WorkflowInvocationAction."""
+    target = _target(raw.target, resource)
     return WorkflowInvocationAction(
         target=target,
         kind=action_kind(raw, target, kinds),
-        state=_enum(ActionState, raw.get("state") or "PENDING", where),
-        invocation_timing=parse_timing(raw.get("invocationTiming"), where),
-        failure_reason=str(raw.get("failureReason") or ""),
-        sql_script=str((raw.get("bigqueryAction") or {}).get("sqlScript") or ""),
+        state=_enum(ActionState, raw.state, "action state", f"{resource} action {target}"),
+        invocation_timing=parse_timing(raw.invocation_timing if _has(raw, "invocation_timing") else None),
+        failure_reason=raw.failure_reason,
+        sql_script=raw.bigquery_action.sql_script if _has(raw, "bigquery_action") else "",
     )

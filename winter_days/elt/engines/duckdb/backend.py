@@ -208,6 +208,10 @@ class DuckDBBackend:
         """The finished run (whether it published), or None while running."""
         return self._tracked(invocation).result
 
+    def published(self, invocation: WorkflowInvocation | str) -> bool:
+        result = self.result(invocation)
+        return result is not None and result.published
+
     def _tracked(self, invocation: WorkflowInvocation | str) -> _Tracked:
         name = invocation if isinstance(invocation, str) else invocation.name
         try:

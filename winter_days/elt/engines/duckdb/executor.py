@@ -41,10 +41,11 @@ from winter_days.elt.backend import (
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
-from winter_days.elt.engines.duckdb.publish import build_copy, fsync_path, remove_retired, retire, start_after_write
+from winter_days.warehouse.duckdb.files import build_copy, fsync_path, remove_retired, retire, start_after_write
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
 from winter_days.elt.engines.duckdb.udfs import bigquery_session
-from winter_days.locking import exclusive_lock, warehouse_lock_path
+from winter_days.stores.locking import exclusive_lock
+from winter_days.warehouse.duckdb.files import warehouse_lock_path
 
 ActionsCallback = Callable[[list[WorkflowInvocationAction]], None]
 

@@ -217,19 +217,22 @@ def test_an_unchanged_project_is_compiled_once_and_an_edit_is_seen(sqlx_project,
 
 
 def test_poll_step_ends_when_the_local_run_ends_not_at_the_next_interval(backend, lake_root, settings, tmp_path, monkeypatch):
+    from dataclasses import replace
+
     from winter_days.orchestrator import steps
-    from winter_days.orchestrator.history import RunHistory
-    from winter_days.orchestrator.options import OrchestratorOptions
     from winter_days.orchestrator.pipeline import RunContext, RunParameters
+    from winter_days.platform import build_platform
+    from winter_days.runs.sqlite import SqliteRunStore
 
     def slept(seconds: float) -> None:
         raise AssertionError(f"the poll step slept {seconds} s instead of waiting on the local run")
 
     monkeypatch.setattr(steps.time, "sleep", slept)
     add_orders(lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5}])
-    options = OrchestratorOptions(poll_interval_seconds=300, poll_timeout_seconds=600)
-    context = RunContext("run-1", settings, options, RunParameters(), RunHistory(tmp_path / "history.sqlite3"))
-    steps.compile_step(lambda _: backend)(context)
+    slow = replace(settings.orchestrator, poll_interval_seconds=300, poll_timeout_seconds=600)
+    platform = build_platform(replace(settings, orchestrator=slow))
+    context = RunContext("run-1", platform, RunParameters(), SqliteRunStore(tmp_path / "history.sqlite3"))
+    steps.compile_step(lambda: backend)(context)
     steps.invoke_step(context)
     polled = steps.poll_step(context)
     assert polled["polls"] <= 2 and polled["actions_succeeded"] == 5  # the operation, the table and its two assertions, the assertion file

@@ -8,7 +8,7 @@ import pytest
 
 from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState, Target
 from winter_days.elt.engines.duckdb.actions import ROW_GROUP_ROWS
-from winter_days.elt.engines.duckdb.publish import leave_out_standbys, prepare_standby, wait_for_after_write
+from winter_days.warehouse.duckdb.files import leave_out_standbys, prepare_standby, wait_for_after_write
 from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, find_target, select
 
 ST = "winter_days_staging"

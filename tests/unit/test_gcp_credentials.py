@@ -1,0 +1,67 @@
+"""Without Application Default Credentials, a gcp client fails in one line that says how to set them.
+
+Each case runs in a fresh interpreter whose environment has no credentials: no key file
+variable, an empty gcloud configuration folder, and the metadata server check turned off
+(pointed at a closed local port besides), so nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BUILD_DATAFORM_BACKEND = """
+from winter_days.config import ConfigError, load_settings
+from winter_days.elt.engines.dataform_api import DataformApiBackend
+settings = load_settings(environ={"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+                                  "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+                                  "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days", "WINTER_DAYS_DATAFORM_GIT_COMMITISH": "main",
+                                  "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": "dataform-runner@winter-proj.iam.gserviceaccount.com"})
+try:
+    DataformApiBackend.from_settings(settings)
+except ConfigError as err:
+    print(type(err).__name__ + ": " + str(err))
+"""
+
+
+def run_without_credentials(tmp_path: Path, code: str, **extra: str) -> list[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_", "WINTER_DAYS_"))}
+    environ.update(
+        CLOUDSDK_CONFIG=str(tmp_path / "gcloud"),
+        NO_GCE_CHECK="true",
+        GCE_METADATA_HOST="127.0.0.1:9",
+        GCE_METADATA_IP="127.0.0.1:9",
+        **extra,
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()
+
+
+def test_no_credentials_is_one_line_naming_adc_and_how_to_set_them(tmp_path):
+    (line,) = run_without_credentials(tmp_path, BUILD_DATAFORM_BACKEND)
+
+    assert line.startswith("CredentialsError: the Dataform API: no Google Application Default Credentials found")
+    assert "gcloud auth application-default login" in line and "GOOGLE_APPLICATION_CREDENTIALS" in line
+
+
+def test_a_missing_key_file_is_named(tmp_path):
+    missing = tmp_path / "keys" / "runner.json"
+
+    (line,) = run_without_credentials(tmp_path, BUILD_DATAFORM_BACKEND, GOOGLE_APPLICATION_CREDENTIALS=str(missing))
+
+    assert f"GOOGLE_APPLICATION_CREDENTIALS={missing} are not usable" in line
+    assert "was not found" in line
+
+
+def test_credentials_from_a_key_file_are_used(tmp_path):
+    key = tmp_path / "authorized-user.json"
+    key.write_text('{"type": "authorized_user", "client_id": "id", "client_secret": "secret", "refresh_token": "token"}')
+    code = (
+        "from winter_days.gcp_credentials import application_default_credentials\n"
+        "print(type(application_default_credentials(purpose='BigQuery')).__name__)"
+    )
+
+    assert run_without_credentials(tmp_path, code, GOOGLE_APPLICATION_CREDENTIALS=str(key)) == ["Credentials"]

@@ -1,0 +1,100 @@
+"""The gcp profile: Firestore, Cloud Storage, BigQuery, the Dataform API and Vertex AI.
+
+Nothing here reads or writes a local file but configuration: the lake is a bucket, runs live
+in Firestore, the warehouse is BigQuery (the ELT's, the ML step's and the dashboards' alike),
+and the churn pipeline runs on Vertex AI from the project's container image. Every cloud SDK
+is imported when an adapter is built, never before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+from urllib.parse import urlparse
+
+from winter_days.config import ConfigError, Settings, describe
+
+if TYPE_CHECKING:
+    from winter_days.auth import CallerVerifier
+    from winter_days.elt.backend import EltBackend
+    from winter_days.ml.port import ChurnPipelineRunner
+    from winter_days.platform import Platform
+    from winter_days.runs import RunStore
+    from winter_days.stores import DocumentStore, Lake
+    from winter_days.warehouse import Warehouse
+
+# Remote engines answer slowly; polling more often only costs API quota.
+REMOTE_POLL_SECONDS = 60.0
+
+
+def _required(settings: Settings, *names: str) -> None:
+    for name in names:
+        section, _, field = name.partition(".")
+        value = getattr(getattr(settings, section), field) if field else getattr(settings, section)
+        if not value:
+            raise ConfigError(f"{describe(name)}: required by the gcp profile")
+
+
+class GcpProfile:
+    """Builds the gcp adapters."""
+
+    single_machine = False
+    default_poll_interval_seconds = REMOTE_POLL_SECONDS
+
+    def check(self, settings: Settings, serving: bool) -> None:
+        _required(settings, "gcp.project_id")
+        if urlparse(settings.lake_uri).scheme != "gs":
+            raise ConfigError(
+                f"{describe('lake_uri')}: the gcp profile keeps its lake in a bucket (gs://...), got "
+                f"{settings.lake_uri!r}; set {describe('gcp.bucket')} or WINTER_DAYS_LAKE_URI"
+            )
+        _required(settings, "dataform.repository", "dataform.service_account", "vertex.service_account")
+        if not (settings.dataform.workspace or settings.dataform.git_commitish or settings.dataform.release_config):
+            raise ConfigError(
+                f"set one of {describe('dataform.workspace')}, {describe('dataform.git_commitish')} or "
+                f"{describe('dataform.release_config')}: what the Dataform API compiles"
+            )
+        if serving:
+            self.caller_verifier(settings)
+
+    def lake(self, settings: Settings) -> Lake:
+        from winter_days.stores.gcs import GcsLake
+
+        return GcsLake.from_settings(settings)
+
+    def document_store(self, settings: Settings) -> DocumentStore:
+        from winter_days.stores.firestore import FirestoreDocumentStore
+
+        return FirestoreDocumentStore.from_settings(
+            settings, database=settings.gcp.firestore_database, settle_seconds=settings.gcp.firestore_settle_seconds
+        )
+
+    def run_store(self, settings: Settings) -> RunStore:
+        from winter_days.runs.firestore import FirestoreRunStore
+
+        return FirestoreRunStore.from_settings(settings)
+
+    def warehouse(self, settings: Settings) -> Warehouse:
+        from winter_days.warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse.from_settings(settings)
+
+    def elt_backend(self, settings: Settings, vars: Mapping[str, str]) -> EltBackend:
+        from winter_days.elt.engines.dataform_api.backend import DataformApiBackend
+
+        if vars:
+            raise ConfigError("the Dataform API compiles with the settings' vars (lake bucket and datasets); "
+                              "--vars applies to the local engine")
+        return DataformApiBackend.from_settings(settings)
+
+    def ml_runner(self, platform: Platform) -> ChurnPipelineRunner:
+        from winter_days.ml.vertex import VertexRunner
+
+        return VertexRunner(platform.settings, platform.lake)
+
+    def caller_verifier(self, settings: Settings) -> CallerVerifier:
+        from winter_days.auth import GoogleCallerVerifier, OpenAccess
+
+        if settings.auth.disabled:
+            return OpenAccess()
+        _required(settings, "auth.oidc_audiences", "auth.allowed_callers")
+        return GoogleCallerVerifier.for_audiences(settings.auth.oidc_audiences, settings.auth.allowed_callers)

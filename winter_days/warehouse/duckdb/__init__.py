@@ -1,0 +1,176 @@
+"""The warehouse in one DuckDB file (local profile).
+
+Readers open the published file read-only, one connection per reader: a run publishes by
+replacing the file atomically, so a connection opened before the replace keeps reading the
+old, complete file, and every query of one reader sees one published state. Queries are
+BigQuery SQL, translated with BigQuery's semantics (as the ELT's models are) and cached.
+
+A write (the ML step's predictions) opens the file read-write only for its transaction,
+under the ELT's publish lock, so a concurrent ELT run either builds on a copy with the
+write or publishes before it; then the ELT's standby copy is made again (`files.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from winter_days.stores.locking import exclusive_lock
+from winter_days.warehouse import Params, WarehouseBusy, WarehouseError, WarehouseMissing, conform
+from winter_days.warehouse.duckdb.files import start_after_write, warehouse_lock_path
+from winter_days.warehouse.duckdb.lock_holder import explain_warehouse_lock
+from winter_days.warehouse.tables import TableName, WrittenTable
+
+# A writer (the ML step writing predictions) holds the file for a few seconds at most;
+# waiting this long before answering "busy" hides most of those moments from a reader.
+BUSY_RETRY_SECONDS = 3.0
+BUSY_RETRY_INTERVAL = 0.2
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.float64(): "DOUBLE",
+    pa.int64(): "BIGINT",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+@functools.lru_cache(maxsize=512)
+def duckdb_sql(sql: str) -> str:
+    """One BigQuery query as DuckDB SQL with BigQuery's semantics (cached: pages repeat theirs)."""
+    from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb_query
+
+    try:
+        return to_duckdb_query(sql)
+    except UnsupportedSqlError as err:
+        raise WarehouseError(f"the local warehouse cannot run this query: {err}") from None
+
+
+class DuckDBReader:
+    """Queries over one read-only connection."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self._connection = connection
+        self._tables: frozenset[TableName] | None = None
+
+    def tables(self) -> frozenset[TableName]:
+        if self._tables is None:
+            rows = self._connection.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+            self._tables = frozenset(TableName(schema, name) for schema, name in rows)
+        return self._tables
+
+    def query(self, sql: str, params: Params | None = None) -> pa.Table:
+        bound = (dict(params) if isinstance(params, Mapping) else list(params)) if params else []
+        return self._connection.sql(duckdb_sql(sql), params=bound).to_arrow_table()
+
+
+class DuckDBWarehouse:
+    """The published warehouse file and the lock its writers share."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def describe(self) -> str:
+        return f"DuckDB file {self.path}"
+
+    @property
+    def lock_path(self) -> Path:
+        return warehouse_lock_path(self.path)
+
+    def lock(self) -> Any:
+        """The single-writer lock (the ELT's publish lock)."""
+        return exclusive_lock(self.lock_path)
+
+    def published_version(self) -> str | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return f"{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}"
+
+    @contextmanager
+    def reader(self) -> Iterator[DuckDBReader]:
+        if not self.path.is_file():
+            raise WarehouseMissing(
+                f"no warehouse has been published yet at {self.path}: run the pipeline (winter-days run, or POST /run)"
+            )
+        connection = self._connect_read_only()
+        try:
+            yield DuckDBReader(connection)
+        finally:
+            connection.close()
+
+    def read(self, sql: str, params: Params | None = None) -> pa.Table:
+        with self.reader() as reader:
+            return reader.query(sql, params)
+
+    def replace_partition(self, table: WrittenTable, rows: pa.Table, value: Any) -> int:
+        if not self.path.is_file():
+            raise WarehouseMissing(f"warehouse {self.path} does not exist; run the ELT first")
+        rows = conform(table, rows)
+        with self.lock():
+            written = self._replace(table, rows, value)
+        # The write made the ELT's standby copy stale: the next run builds on a fresh one.
+        start_after_write(self.path)
+        return written
+
+    def explain(self, error: BaseException) -> str | None:
+        return explain_warehouse_lock(error, self.path)
+
+    def _connect_read_only(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + BUSY_RETRY_SECONDS
+        while True:
+            try:
+                connection = duckdb.connect(str(self.path), read_only=True)
+                # Queries reach it through the transpiler (duckdb_sql), whose SQL calls functions
+                # the BigQuery session defines.
+                from winter_days.elt.engines.duckdb.udfs import bigquery_session
+
+                bigquery_session(connection)
+                return connection
+            except (duckdb.IOException, duckdb.ConnectionException) as err:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"the warehouse {self.path} is being written by another process "
+                        f"({str(err).splitlines()[0]}); try again in a few seconds"
+                    ) from None
+                time.sleep(BUSY_RETRY_INTERVAL)
+
+    def _replace(self, table: WrittenTable, rows: pa.Table, value: Any) -> int:
+        try:
+            con = duckdb.connect(str(self.path))
+        except duckdb.IOException as err:
+            raise WarehouseBusy(
+                f"cannot open warehouse {self.path} to write {table.name}: another process holds it ({err}); "
+                "retry when the running ELT or service step has finished"
+            ) from None
+        name = str(table.name)
+        columns = ", ".join(
+            f"{f.name} {_DUCKDB_TYPES[f.type]}{'' if f.nullable else ' NOT NULL'}" for f in table.schema
+        )
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.name.dataset}")
+                con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+                con.execute(f"DELETE FROM {name} WHERE {table.partition_column} = ?", [value])
+                con.register("new_rows", rows)
+                con.execute(f"INSERT INTO {name} SELECT {', '.join(table.schema.names)} FROM new_rows")
+                con.execute("COMMIT")
+            except duckdb.Error as err:
+                con.execute("ROLLBACK")
+                raise WarehouseError(f"{name} in {self.path}: the write was refused and rolled back: {err}") from err
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return rows.num_rows
+        finally:
+            con.close()
