@@ -45,7 +45,7 @@ SUPPORTED = frozenset({
     "FIRST_VALUE", "LAG", "LAST_VALUE", "LEAD", "NTH_VALUE", "CUME_DIST", "DENSE_RANK", "NTILE", "PERCENT_RANK",
     "RANK", "ROW_NUMBER",
     # string and bytes
-    "ASCII", "BYTE_LENGTH", "CHAR_LENGTH", "CHARACTER_LENGTH", "CHR", "CONCAT", "ENDS_WITH", "FROM_BASE64",
+    "ASCII", "BYTE_LENGTH", "CHAR_LENGTH", "CHARACTER_LENGTH", "CHR", "CONCAT", "ENDS_WITH", "FORMAT", "FROM_BASE64",
     "FROM_HEX", "INITCAP", "INSTR", "LEFT", "LENGTH", "LOWER", "LPAD", "LTRIM", "OCTET_LENGTH", "REGEXP_CONTAINS",
     "REGEXP_EXTRACT", "REGEXP_REPLACE", "REPEAT", "REPLACE", "REVERSE", "RIGHT", "RPAD", "RTRIM", "SPLIT",
     "STARTS_WITH", "STRPOS", "SUBSTR", "SUBSTRING", "TO_BASE64", "TO_CODE_POINTS", "TO_HEX", "TRIM", "UPPER",
@@ -59,7 +59,6 @@ REASONS = {
     "APPROX_TOP_SUM": "BigQuery's sketch differs from DuckDB's",
     "PI_BIGNUMERIC": "BIGNUMERIC needs 76 digits; DuckDB's DECIMAL holds 38",
     "PARSE_BIGNUMERIC": "BIGNUMERIC needs 76 digits; DuckDB's DECIMAL holds 38",
-    "FORMAT": "its format specifiers (%t, %T, %'d, ...) have no DuckDB equivalent",
     "RANGE_BUCKET": "not checked against BigQuery's documented results",
     "SESSION_USER": "there is no BigQuery session locally",
     "COLLATE": "DuckDB's collations are not BigQuery's",

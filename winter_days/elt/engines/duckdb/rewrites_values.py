@@ -14,7 +14,10 @@ import re
 
 from sqlglot import exp
 
-from winter_days.elt.engines.duckdb.rewriting import by_key, by_type, call, cast, handles, operands_first, template
+from winter_days.elt.engines.duckdb import string_format
+from winter_days.elt.engines.duckdb.rewriting import (by_key, by_type, call, cast, handles, operands_first, template,
+                                                     try_cast)
+from winter_days.elt.engines.duckdb.string_format import Spec
 
 NUMERIC = "DECIMAL(38, 9)"
 _NOT_FLOAT = "_t NOT IN ('DOUBLE', 'FLOAT') AND _u NOT IN ('DOUBLE', 'FLOAT')"
@@ -296,6 +299,53 @@ def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
     group = 1 if groups else 0
     return template(f"CASE WHEN REGEXP_MATCHES(_v, _p) THEN REGEXP_EXTRACT(_v, _p, {group}) ELSE NULL END",
                     v=node.this, p=pattern)
+
+
+def _formatted(spec: Spec, value: exp.Expression) -> exp.Expression:
+    """One FORMAT specifier applied to its value, chosen by the value's type (a NULL is NULL)."""
+    text = exp.Literal.string(spec.text)
+    if spec.conversion in string_format.INTEGER:
+        choices = [("integer", call("winter_days_format_integer", text, try_cast(value, "HUGEINT")))]
+        conditions, wanted = [_INTEGER_TYPES], "INT64"
+    elif spec.conversion in string_format.FLOAT:
+        choices = [("float", call("winter_days_format_float", text, try_cast(value, "DOUBLE"))),
+                   ("numeric", call("winter_days_format_numeric", text, try_cast(value, NUMERIC)))]
+        conditions, wanted = ["_t IN ('DOUBLE', 'FLOAT')", "_t LIKE 'DECIMAL%'"], "FLOAT64 or NUMERIC"
+    else:
+        choices = [("text", call("winter_days_format_string", text, try_cast(value, "VARCHAR")))]
+        conditions, wanted = ["_t = 'VARCHAR'"], "STRING"
+    choices.append(("null", exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR"))))
+    conditions.append("_t = '\"NULL\"'")
+    message = exp.Literal.string(f"FORMAT: {spec.text} needs an argument of type {wanted}, not ")
+    refused = call("ERROR", exp.DPipe(this=message, expression=call("TYPEOF", value)))
+    return by_type(choices, refused, value, conditions)
+
+
+@handles(exp.Format)
+def _format(node: exp.Format) -> exp.Expression:
+    fmt = node.this
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise ValueRewriteError("FORMAT() with a format string that is not a literal is not supported by the local "
+                                "engine")
+    try:
+        pieces = string_format.specifiers(fmt.this)
+    except string_format.FormatSpecError as err:
+        raise ValueRewriteError(str(err)) from None
+    operands_first(node)
+    values = list(node.expressions)
+    specs = [piece for piece in pieces if isinstance(piece, Spec)]
+    if len(specs) != len(values):
+        raise ValueRewriteError(f"FORMAT({fmt.this!r}, ...): {len(specs)} format specifiers but {len(values)} "
+                                "values (BigQuery raises an error)")
+    parts: list[exp.Expression] = []
+    for piece in pieces:
+        parts.append(exp.Literal.string(piece) if isinstance(piece, str) else _formatted(piece, values.pop(0)))
+    if not parts:
+        return exp.Literal.string("")
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.DPipe(this=out, expression=part)
+    return exp.Paren(this=out)
 
 
 @handles(exp.FarmFingerprint)

@@ -91,6 +91,10 @@ def cast(value: exp.Expression, to: str) -> exp.Expression:
     return exp.Cast(this=value.copy(), to=exp.DataType.build(to, dialect=DUCKDB))
 
 
+def try_cast(value: exp.Expression, to: str) -> exp.Expression:
+    return exp.TryCast(this=value.copy(), to=exp.DataType.build(to, dialect=DUCKDB))
+
+
 def error(message: exp.Expression | str) -> exp.Expression:
     text = exp.Literal.string(message) if isinstance(message, str) else message
     return exp.Anonymous(this="ERROR", expressions=[text])

@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, lo
 import duckdb
 
 from winter_days.elt.engines.duckdb.farmhash import fingerprint64
+from winter_days.elt.engines.duckdb.string_format import (FormatSpecError, format_float, format_integer,
+                                                          format_numeric, format_string)
 from winter_days.elt.engines.duckdb.time_formats import (FormatError, format_value, offset_suffix, parse_value,
                                                           zone_info)
 
@@ -142,6 +144,15 @@ def _float_string(value: float) -> str:
     return text
 
 
+def _formatter(function):
+    def formatted(spec: str, value):
+        try:
+            return function(spec, value)
+        except FormatSpecError as err:
+            raise BigQueryError(str(err)) from None
+    return formatted
+
+
 def _digest(algorithm: str, value: bytes) -> bytes:
     return hashlib.new(algorithm, bytes(value)).digest()
 
@@ -166,6 +177,10 @@ _FUNCTIONS = [
     ("winter_days_code_points", lambda text: [ord(c) for c in text], ["VARCHAR"], "BIGINT[]"),
     ("winter_days_byte_values", lambda data: list(bytes(data)), ["BLOB"], "BIGINT[]"),
     ("winter_days_digest", _digest, ["VARCHAR", "BLOB"], "BLOB"),
+    ("winter_days_format_integer", _formatter(format_integer), ["VARCHAR", "HUGEINT"], "VARCHAR"),
+    ("winter_days_format_float", _formatter(format_float), ["VARCHAR", "DOUBLE"], "VARCHAR"),
+    ("winter_days_format_numeric", _formatter(format_numeric), ["VARCHAR", NUMERIC], "VARCHAR"),
+    ("winter_days_format_string", _formatter(format_string), ["VARCHAR", "VARCHAR"], "VARCHAR"),
 ]
 
 
