@@ -405,10 +405,11 @@ class Builder:
             wanted = resolvable_as_target(config["dataset"])
             action.test_target = self.session_target(wanted, self.project)
             canonical = self.session_target(wanted, self.canonical)
-            action.proto["target"] = target_of(action.proto.get("name"), action.test_target.get("schema"),
-                                               action.test_target.get("database"))
-            action.proto["canonicalTarget"] = target_of(action.proto.get("name"), canonical.get("schema"),
-                                                        canonical.get("database"))
+            # Dataform copies the parts from a Target message, whose unset parts read as "".
+            action.proto["target"] = target_of(action.proto.get("name"), action.test_target.get("schema") or "",
+                                               action.test_target.get("database") or "")
+            action.proto["canonicalTarget"] = target_of(action.proto.get("name"), canonical.get("schema") or "",
+                                                        canonical.get("database") or "")
         if config.get("filename"):
             action.proto["fileName"] = config["filename"]
         if config.get("tags"):
