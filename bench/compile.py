@@ -6,7 +6,7 @@ built-in assertions, pre-operations and tags) are compiled by both; the JSON mus
 same. Goal: 6,000 actions in at most 2 s, and at least 10x faster than the real CLI at every
 size. Our figures are medians of three compiles; the CLI runs once per size (tens of
 seconds). Wall time is the goal's measure; CPU time is printed beside it, since this shared
-machine's load stretches wall times.
+machine's load stretches wall times (the CLI's CPU is sampled from /proc every 50 ms).
 
     python -m bench.compile [--quick]
 """
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -73,20 +73,53 @@ def write_project(root: Path, actions: int, seed: int = 7) -> Path:
     return root
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(root: int, seen: dict[int, float]) -> None:
+    """Record the CPU seconds so far of `root` and its descendants (from /proc) in `seen`.
+
+    The CLI compiles in a worker process that it does not wait for, so the worker's CPU
+    never reaches RUSAGE_CHILDREN; sampling /proc while it runs is the way to see it."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+    tree = {root}
+    grown = True
+    while grown:
+        grown = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grown = True
+    for pid in tree & cpu.keys():
+        seen[pid] = max(seen.get(pid, 0.0), cpu[pid])
 
 
 def _real(project: Path) -> tuple[dict, float, float]:
-    """The real CLI's graph, wall seconds and CPU seconds (its node processes)."""
-    cpu = _children_cpu()
+    """The real CLI's graph, wall seconds and CPU seconds (its node processes, sampled)."""
+    seen: dict[int, float] = {}
     started = time.perf_counter()
-    done = subprocess.run([str(CLI), "compile", str(project), "--json"], capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"dataform compile failed: {done.stderr[-1000:]}")
-    return json.loads(done.stdout), seconds, _children_cpu() - cpu
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        cli = subprocess.Popen([str(CLI), "compile", str(project), "--json", "--timeout=30m"], stdout=out, stderr=err,
+                               text=True)
+        while cli.poll() is None:
+            _tree_cpu(cli.pid, seen)
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if cli.returncode != 0:
+            raise RuntimeError(f"dataform compile failed: {err.read()[-1000:]}")
+        return json.loads(out.read()), seconds, sum(seen.values())
 
 
 def _ours(project: Path, repeats: int) -> tuple[dict, float, float]:
@@ -126,13 +159,13 @@ def main(argv: list[str] | None = None) -> int:
             scenario = f"{len(ours['targets']):,} actions"
             size_ok = same and ratio >= GOAL_RATIO and (size < 6_000 or ours_seconds <= GOAL_SECONDS)
             ok = ok and size_ok
+            ours_row = row(scenario, "ours_seconds", round(ours_seconds, 3), "s",
+                           f"<= {GOAL_SECONDS} (6,000 actions)" if size >= 6_000 else None,
+                           ours_seconds <= GOAL_SECONDS if size >= 6_000 else None, load, 3)
+            real_row = row(scenario, "dataform_cli_seconds", round(real_seconds, 2), "s", load=load, repeats=1)
+            ours_row["cpu_s"], real_row["cpu_s"] = round(ours_cpu, 3), round(real_cpu, 2)
             rows += [
-                row(scenario, "ours_seconds", round(ours_seconds, 3), "s",
-                    f"<= {GOAL_SECONDS} (6,000 actions)" if size >= 6_000 else None,
-                    ours_seconds <= GOAL_SECONDS if size >= 6_000 else None, load, 3),
-                row(scenario, "ours_cpu_seconds", round(ours_cpu, 3), "s", load=load, repeats=3),
-                row(scenario, "dataform_cli_seconds", round(real_seconds, 2), "s", load=load, repeats=1),
-                row(scenario, "dataform_cli_cpu_seconds", round(real_cpu, 2), "s", load=load, repeats=1),
+                ours_row, real_row,
                 row(scenario, "cli_over_ours", round(ratio, 1), "x", f">= {GOAL_RATIO:g}", ratio >= GOAL_RATIO, load),
                 row(scenario, "same_json", same, "", "true", same),
             ]
