@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable, Mapping
+from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
@@ -37,6 +36,31 @@ LOAD_TYPES = ("full", "delta")
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 LAST4 = re.compile(r"^[0-9]{4}$")
+
+# -- plausibility bounds: what a valid record can hold -----------------------------------
+# Money: at most what BigQuery's NUMERIC(18, 2) holds (16 integer digits, the ML step's
+# cast) and, well inside that, what a real record holds. One sale of a shop is at most
+# a million dollars; a startup's funding or valuation at most ten trillion (no company has
+# been worth half of that).
+NUMERIC_18_2_MAX = 9_999_999_999_999_999.99
+MAX_SALE_USD = 1_000_000.0
+MAX_QUANTITY = 10_000
+MAX_STARTUP_USD = 10_000_000_000_000.0
+MAX_EMPLOYEES = 10_000_000
+FOUNDED_YEARS = (1800, 2100)
+# Timestamps: BigQuery's TIMESTAMP holds years 0001-9999, and nothing this platform records
+# happened before 2000 (the web shop, its click events and the startup registry are all
+# younger): an earlier instant is a misread value, such as a small number taken for epoch
+# seconds (3.5 -> 1970-01-01T00:00:03.5). Nor can a record describe a moment after it was
+# loaded; a day of tolerance covers clocks that are off and local times stored as UTC
+# (UTC+14 is the furthest zone). The load time is the clickstream record's own
+# load_timestamp, the sales export's exported_at, and the load date of a startup file.
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LOAD_TIME_TOLERANCE = timedelta(days=1)
+# A record is at most this many characters of JSON (the generators write about 400); a
+# longer line is quarantined unparsed, with only its first QUARANTINED_LINE_CHARS kept.
+MAX_LINE_CHARS = 65_536
+QUARANTINED_LINE_CHARS = 4_096
 
 
 def valuation_bucket(valuation_usd: float) -> str:
@@ -77,7 +101,12 @@ SALES_DOCUMENT_SCHEMA = pa.schema(
 # UTC. Nothing is dropped: a timestamp the parser cannot read leaves sale_timestamp null and
 # keeps its text in sale_timestamp_raw; a field whose value does not fit its type is null,
 # named in invalid_fields (comma-separated), and the whole document is kept as JSON in
-# raw_document, so staging can quarantine the row with its reason and payload.
+# raw_document, so staging can quarantine the row with its reason and payload. Text that
+# is not valid Unicode (a lone surrogate) is written with U+FFFD in its place, which the
+# contract's text rule then rejects. The customer's name leaves the document store only as
+# its keyed pseudonym (customer_name_pseudonym, also in raw_document): customer_name is
+# null in every file written since (older files hold the name, which staging never reads
+# past bronze).
 SALES_BRONZE_SCHEMA = pa.schema(
     [f for f in SALES_DOCUMENT_SCHEMA if f.name != "sale_timestamp"]
     + [
@@ -89,6 +118,7 @@ SALES_BRONZE_SCHEMA = pa.schema(
         pa.field("document_id", pa.string()),
         pa.field("document_update_seq", pa.int64()),
         pa.field("exported_at", pa.timestamp("us", tz="UTC")),
+        pa.field("customer_name_pseudonym", pa.string()),
     ]
 )
 
@@ -131,123 +161,158 @@ STARTUP_SCHEMA = pa.schema(
     ]
 )
 
-# Fields that may be null; every other field is required.
-NULLABLE = {
-    "sales": {"credit_card_last4"},
-    "clickstream": {"user_id", "referrer_url", "referrer_domain"},
-    "startups": set(),
-}
+# -- the rules ---------------------------------------------------------------------------
+# One list per flow, in the order staging applies them: the first rule a record breaks is
+# its quarantine reason. They are written once, here. record_checks.py applies them in
+# Python; contract_sql.py renders them as the staging models' SQL
+# (dataform/includes/contract.js, generated); the sales export types documents by the same
+# lists. The reasons read: "missing required field: X", "wrong type: X = v is not an
+# integer", "invalid text: X holds ...", "invalid value: X = v", "out of range: X = v
+# (...)", "unparseable timestamp: X = v", "implausible timestamp: X = v (...)".
 
-SCHEMAS = {"sales": SALES_DOCUMENT_SCHEMA, "clickstream": CLICKSTREAM_SCHEMA, "startups": STARTUP_SCHEMA}
-FLOWS = tuple(SCHEMAS)
-
-# -- validation -------------------------------------------------------------------------
-
-
-class RecordError(ValueError):
-    """A record that breaks the 2.0.0 contract; the message names the record and field."""
+TEXT, INTEGER, NUMBER, BOOLEAN, TIMESTAMP = "text", "integer", "number", "boolean", "timestamp"
+# Text is valid when it holds no control character and no U+FFFD, the character both
+# engines put where bytes were not UTF-8 (and the export where a string held a lone
+# surrogate): such text was damaged on its way and is quarantined, never stored.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
+REPLACEMENT_CHARACTER = "\ufffd"
+# ISO-8601 as the writers of 2.0.0 records write it: date, T, time to the second with an
+# optional fraction of up to 6 digits, Z or an offset. Both engines and Python read exactly
+# these texts the same way.
+ISO_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+INTEGER_TEXT = r"^-?[0-9]+$"
+NUMBER_TEXT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+INT64_RANGE = (-(2**63), 2**63 - 1)
+# What BigQuery's TRIM removes (Unicode's White_Space): an id of these alone is missing.
+WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 
 
 @dataclass(frozen=True)
-class _Rule:
-    field: str
-    check: Callable[[Any], bool]
-    expected: str
+class FieldRule:
+    """What one field of a record must hold."""
+
+    name: str
+    kind: str  # TEXT, INTEGER, NUMBER, BOOLEAN or TIMESTAMP
+    required: bool = True
+    non_blank: bool = False  # white space alone counts as missing (ids)
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    low_open: bool = False  # low < value rather than low <= value
+    high: float | None = None
+    pattern: str = ""  # a regular expression the whole text matches (Python's and RE2 alike)
+    pattern_means: str = ""  # what the pattern stands for; the value itself is never shown
+    until_load: bool = False  # a timestamp no later than the record's load time + tolerance
+    pseudonymised: bool = False  # stored only as its keyed pseudonym: no text rule applies
+
+    def range_text(self) -> str:
+        """The allowed range, for a reason: '0 < value <= 1000000'."""
+        low = "" if self.low is None else f"{_number(self.low)} {'<' if self.low_open else '<='} "
+        high = "" if self.high is None else f" <= {_number(self.high)}"
+        return f"{low}value{high}"
 
 
-def _is_iso_timestamp(value: Any) -> bool:
-    if not isinstance(value, str) or "T" not in value:
-        return False
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _rules(flow: str) -> list[_Rule]:
-    def choice(field: str, options: tuple[str, ...]) -> _Rule:
-        return _Rule(field, lambda v: v in options, f"one of {', '.join(options)}")
+@dataclass(frozen=True)
+class FlowContract:
+    """The rules of one flow. `reading` is how a field's value is read: 'json_text' for the
+    JSON Lines flows (as BigQuery's JSON_VALUE reads it: a scalar's text, then converted to
+    the field's kind), 'native' for sales documents (typed by the store; the export keeps a
+    value only when it has the field's type)."""
 
-    if flow == "sales":
-        return [
-            choice("region", REGIONS),
-            choice("product_category", PRODUCT_CATEGORIES),
-            choice("status", SALE_STATUSES),
-            choice("payment_method", PAYMENT_METHODS),
-            choice("currency", CURRENCIES),
-            _Rule("quantity", lambda v: v >= 1, "a positive integer"),
-            _Rule("unit_price", lambda v: v > 0, "a positive price"),
-            _Rule("total_amount", lambda v: v > 0, "a positive amount"),
-            _Rule("contact_email_hashed", lambda v: bool(SHA256_HEX.match(v)), "a SHA-256 hex digest"),
-            _Rule("credit_card_last4", lambda v: v is None or bool(LAST4.match(v)), "null or 4 digits"),
-            _Rule("sale_timestamp", _is_iso_timestamp, "an ISO-8601 timestamp string"),
-        ]
-    if flow == "clickstream":
-        return [
-            choice("event_type", EVENT_TYPES),
-            choice("device_type_category", DEVICE_TYPE_CATEGORIES),
-            _Rule("event_timestamp", _is_iso_timestamp, "an ISO-8601 timestamp string"),
-            _Rule("load_timestamp", _is_iso_timestamp, "an ISO-8601 timestamp string"),
-        ]
-    return [
-        choice("sector", SECTORS),
-        choice("funding_stage", FUNDING_STAGES),
-        choice("valuation_bucket", VALUATION_BUCKETS),
-        choice("load_type", LOAD_TYPES),
-        _Rule("funding_stage_score", lambda v: 1 <= v <= len(FUNDING_STAGES), "1..6"),
-        _Rule("contact_email_cleaned", lambda v: bool(SHA256_HEX.match(v)), "a SHA-256 hex digest"),
-        _Rule("updated_at", _is_iso_timestamp, "an ISO-8601 timestamp string"),
-        _Rule("employee_count", lambda v: v >= 0, "a non-negative integer"),
-    ]
+    flow: str
+    key: str
+    reading: str
+    rules: tuple[FieldRule, ...]
+    load_time: str  # what the record's load time is, for until_load timestamps
+
+    def rule(self, name: str) -> FieldRule:
+        return next(r for r in self.rules if r.name == name)
 
 
-_PY_TYPES = {
-    pa.string(): (str,),
-    pa.int64(): (int,),
-    pa.float64(): (int, float),
-    pa.bool_(): (bool,),
-}
+_SHA256 = dict(pattern=SHA256_HEX.pattern[1:-1], pattern_means="a SHA-256 hex digest")
 
+SALES_CONTRACT = FlowContract(
+    flow="sales",
+    key="sale_id",
+    reading="native",
+    load_time="exported_at, when the export wrote the row",
+    rules=(
+        FieldRule("sale_id", TEXT, non_blank=True),
+        FieldRule("customer_id", TEXT, non_blank=True),
+        FieldRule("customer_name", TEXT, pseudonymised=True),
+        FieldRule("region", TEXT, choices=REGIONS),
+        FieldRule("product_id", TEXT),
+        FieldRule("product_category", TEXT, choices=PRODUCT_CATEGORIES),
+        FieldRule("quantity", INTEGER, low=1, high=MAX_QUANTITY),
+        FieldRule("unit_price", NUMBER, low=0, low_open=True, high=MAX_SALE_USD),
+        FieldRule("total_amount", NUMBER, low=0, low_open=True, high=MAX_SALE_USD),
+        FieldRule("currency", TEXT, choices=CURRENCIES),
+        FieldRule("status", TEXT, choices=SALE_STATUSES),
+        FieldRule("payment_method", TEXT, choices=PAYMENT_METHODS),
+        FieldRule("contact_email_hashed", TEXT, **_SHA256),
+        FieldRule("credit_card_last4", TEXT, required=False, pattern="[0-9]{4}", pattern_means="4 digits"),
+        FieldRule("sale_timestamp", TIMESTAMP, until_load=True),
+        FieldRule("schema_version", TEXT),
+    ),
+)
 
-def record_errors(flow: str, record: Mapping[str, Any]) -> list[str]:
-    """Every way `record` breaks the 2.0.0 contract of `flow` (empty when it is valid)."""
-    if flow not in SCHEMAS:
-        raise ValueError(f"unknown flow {flow!r}: expected one of {', '.join(FLOWS)}")
-    schema = SCHEMAS[flow]
-    errors: list[str] = []
-    unknown = sorted(set(record) - set(schema.names))
-    if unknown:
-        errors.append(f"unknown field(s) {', '.join(unknown)}")
-    typed_ok: set[str] = set()
-    for field in schema:
-        value = record.get(field.name)
-        if value is None:
-            if field.name not in NULLABLE[flow]:
-                errors.append(f"{field.name}: required, missing or null")
-            continue
-        allowed = _PY_TYPES[field.type]
-        # bool is an int in Python; a flag is never a number and a number never a flag.
-        if isinstance(value, bool) != (field.type == pa.bool_()) or not isinstance(value, allowed):
-            errors.append(f"{field.name}: expected {field.type}, got {type(value).__name__} {value!r}")
-            continue
-        typed_ok.add(field.name)
-    if record.get("schema_version") not in (None, SCHEMA_VERSION):
-        errors.append(f"schema_version: expected {SCHEMA_VERSION}, got {record.get('schema_version')!r}")
-    for rule in _rules(flow):
-        if rule.field in typed_ok and not rule.check(record[rule.field]):
-            errors.append(f"{rule.field}: expected {rule.expected}, got {record[rule.field]!r}")
-    if flow == "sales" and "payment_method" in typed_ok:
-        card = record["payment_method"] in CARD_PAYMENT_METHODS
-        if card != (record.get("credit_card_last4") is not None):
-            errors.append("credit_card_last4: set exactly when payment_method is a card")
-    return errors
+CLICKSTREAM_CONTRACT = FlowContract(
+    flow="clickstream",
+    key="event_id",
+    reading="json_text",
+    load_time="the record's load_timestamp",
+    rules=(
+        FieldRule("event_id", TEXT, non_blank=True),
+        FieldRule("session_id", TEXT),
+        FieldRule("user_id", TEXT, required=False),
+        FieldRule("event_type", TEXT, choices=EVENT_TYPES),
+        FieldRule("page_url", TEXT),
+        FieldRule("referrer_url", TEXT, required=False),
+        FieldRule("referrer_domain", TEXT, required=False),
+        FieldRule("device_type", TEXT),
+        FieldRule("device_type_category", TEXT, choices=DEVICE_TYPE_CATEGORIES),
+        FieldRule("event_timestamp", TIMESTAMP, until_load=True),
+        FieldRule("is_bounce", BOOLEAN),
+        FieldRule("load_timestamp", TIMESTAMP),
+        FieldRule("schema_version", TEXT),
+    ),
+)
 
+STARTUPS_CONTRACT = FlowContract(
+    flow="startups",
+    key="startup_id",
+    reading="json_text",
+    load_time="the end of the load date of the record's file (load_date=YYYY-MM-DD), else when staging read it",
+    rules=(
+        FieldRule("startup_id", TEXT, non_blank=True),
+        FieldRule("name", TEXT),
+        FieldRule("sector", TEXT, choices=SECTORS),
+        FieldRule("country", TEXT),
+        FieldRule("founded_year", INTEGER, low=FOUNDED_YEARS[0], high=FOUNDED_YEARS[1]),
+        FieldRule("funding_stage", TEXT, choices=FUNDING_STAGES),
+        FieldRule("funding_stage_score", INTEGER, low=1, high=len(FUNDING_STAGES)),
+        FieldRule("total_funding_usd", NUMBER, low=0, high=MAX_STARTUP_USD),
+        FieldRule("valuation_usd", NUMBER, low=0, high=MAX_STARTUP_USD),
+        FieldRule("valuation_bucket", TEXT, choices=VALUATION_BUCKETS),
+        FieldRule("employee_count", INTEGER, low=0, high=MAX_EMPLOYEES),
+        FieldRule("contact_email_cleaned", TEXT, **_SHA256),
+        FieldRule("is_active", BOOLEAN),
+        FieldRule("updated_at", TIMESTAMP, until_load=True),
+        FieldRule("load_type", TEXT, choices=LOAD_TYPES),
+        FieldRule("schema_version", TEXT),
+    ),
+)
 
-def validate_record(flow: str, record: Mapping[str, Any], where: str = "") -> None:
-    """Raise RecordError naming the record (by its id and `where`) when it is invalid."""
-    errors = record_errors(flow, record)
-    if errors:
-        key = {"sales": "sale_id", "clickstream": "event_id", "startups": "startup_id"}[flow]
-        label = f"{flow} record {record.get(key)!r}" + (f" ({where})" if where else "")
-        raise RecordError(f"{label}: " + "; ".join(errors))
+CONTRACTS = {c.flow: c for c in (SALES_CONTRACT, CLICKSTREAM_CONTRACT, STARTUPS_CONTRACT)}
+# The card rule of sales, the one rule across fields.
+CARD_RULE_REASON = "invalid value: credit_card_last4 must be set exactly when payment_method is a card"
+
+# Fields that may be null; every other field is required.
+NULLABLE = {flow: {r.name for r in c.rules if not r.required} for flow, c in CONTRACTS.items()}
+
+SCHEMAS = {"sales": SALES_DOCUMENT_SCHEMA, "clickstream": CLICKSTREAM_SCHEMA, "startups": STARTUP_SCHEMA}
+FLOWS = tuple(SCHEMAS)
+assert all(tuple(r.name for r in CONTRACTS[f].rules) == tuple(SCHEMAS[f].names) for f in FLOWS)
