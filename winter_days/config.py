@@ -63,6 +63,10 @@ class Settings:
     # Hold back documents younger than this from incremental reads (0 on real Firestore,
     # whose commits are atomic; the emulator can show a commit half applied).
     gcp_firestore_settle_seconds: float = 0.0
+    # The pseudonymisation key (pseudonyms.py): a file locally (made at first use), a Secret
+    # Manager secret's resource name on gcp.
+    pseudonym_key_file: Path | None = None  # default: <home>/pseudonym.key
+    pseudonym_secret: str = ""
 
     @property
     def lake_root(self) -> Path:
@@ -214,4 +218,5 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
         lake_uri=lake_uri.rstrip("/"),
         document_store_path=cwd / (settings.document_store_path or home / "documents.sqlite3"),
         warehouse_path=cwd / (settings.warehouse_path or home / "warehouse.duckdb"),
+        pseudonym_key_file=cwd / (settings.pseudonym_key_file or home / "pseudonym.key"),
     )

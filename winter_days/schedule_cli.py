@@ -28,6 +28,7 @@ def make_jobs(settings: Settings, token: str | None, attempts: int = 5) -> list[
     """The platform's four jobs, from the settings' cron expressions."""
     from winter_days.generators.customers import pool_from_settings
     from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
+    from winter_days.pseudonyms import pseudonymiser_for
     from winter_days.stores import open_document_store, open_lake
 
     lake = open_lake(settings)
@@ -46,7 +47,8 @@ def make_jobs(settings: Settings, token: str | None, attempts: int = 5) -> list[
         return write_clickstream(lake, pool_from_settings(settings), generated_day(when))
 
     def startups(when: datetime) -> object:
-        return write_startups(lake, settings.seed, settings.population_start, generated_day(when))
+        return write_startups(lake, settings.seed, settings.population_start, generated_day(when),
+                              pseudonyms=pseudonymiser_for(settings))
 
     trigger = OrchestratorTrigger(settings.orchestrator_url, token, ORCHESTRATOR_JOB, attempts=attempts)
     return [

@@ -121,6 +121,7 @@ def clickstream(ctx: click.Context, count: int | None, day: str | None, seed: in
 def startups(ctx: click.Context, count: int | None, day: str | None, seed: int | None, load_type: str) -> None:
     """Write the day's startup load (full or delta) as JSON Lines in the bronze lake."""
     from winter_days.generators.startups import DEFAULT_STARTUPS
+    from winter_days.pseudonyms import pseudonymiser_for
     from winter_days.stores import open_lake
 
     settings = _settings(ctx)
@@ -130,7 +131,8 @@ def startups(ctx: click.Context, count: int | None, day: str | None, seed: int |
         raise click.BadParameter("the startup registry needs at least 1 startup", param_hint="--count")
     try:
         run = write_startups(
-            open_lake(settings), settings.seed if seed is None else seed, settings.population_start, when, size, load_type
+            open_lake(settings), settings.seed if seed is None else seed, settings.population_start, when, size, load_type,
+            pseudonyms=pseudonymiser_for(settings),
         )
     except (ValueError, LakeImmutableError) as err:
         raise click.ClickException(str(err)) from None

@@ -25,12 +25,14 @@ CANCEL_GRACE_SECONDS = 60.0
 def export_step(context: RunContext) -> dict[str, Any]:
     """Sales documents changed since the watermark -> one bronze Parquet file."""
     from winter_days.export import export_sales
+    from winter_days.pseudonyms import pseudonymiser_for
     from winter_days.stores import open_document_store, open_lake
 
     watermark = context.history.watermark(SALES_WATERMARK)
+    pseudonyms = pseudonymiser_for(context.settings)
     store = open_document_store(context.settings)
     try:
-        result = export_sales(store, open_lake(context.settings), watermark, context.run_id)
+        result = export_sales(store, open_lake(context.settings), watermark, context.run_id, pseudonyms=pseudonyms)
     finally:
         close = getattr(store, "close", None)
         if close:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pseudonym_keys import TEST_PSEUDONYMS
 from sales_documents import sale_document as sale
 
 from winter_days.export import bronze_row, export_sales
@@ -93,9 +94,9 @@ def export_and_expect(tmp_path, docs: list[dict], batch_size: int):
     store = SqliteDocumentStore(tmp_path / "docs.sqlite3")
     lake = LocalLake(tmp_path / "lake")
     store.put_many(SALES_COLLECTION, [(doc["sale_id"], doc) for doc in docs])
-    result = export_sales(store, lake, None, "r", batch_size=batch_size, now=lambda: NOW)
+    result = export_sales(store, lake, None, "r", batch_size=batch_size, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     table = pq.read_table(lake.local_path(result.key))
-    expected = [bronze_row(ch.doc_id, ch.document, ch.seq, NOW) for ch in store.changed_since(SALES_COLLECTION, None)]
+    expected = [bronze_row(ch.doc_id, ch.document, ch.seq, NOW, TEST_PSEUDONYMS) for ch in store.changed_since(SALES_COLLECTION, None)]
     store.close()
     return result, table, expected
 
@@ -186,5 +187,5 @@ def test_a_store_without_stored_text_gives_the_same_file(tmp_path):
     _, table, expected = export_and_expect(tmp_path, docs, 9)
     store = SqliteDocumentStore(tmp_path / "docs.sqlite3")
     lake = LocalLake(tmp_path / "lake2")
-    result = export_sales(PortOnlyStore(store), lake, None, "r", batch_size=9, now=lambda: NOW)
+    result = export_sales(PortOnlyStore(store), lake, None, "r", batch_size=9, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert pq.read_table(lake.local_path(result.key)).to_pylist() == expected == table.to_pylist()
