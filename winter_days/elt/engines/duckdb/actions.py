@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from winter_days.elt.engines.duckdb.external import (
     ExternalTable,
     LakeFiles,
     is_external_table,
+    is_lenient_read_error,
     parse_external_table,
     view_sql,
 )
@@ -67,7 +68,27 @@ class ActionRunner:
         self.outcome = ActionOutcome()
 
     def run(self, action: Action) -> ActionOutcome:
-        """Run one action; its schema exists already (the scheduler creates them up front)."""
+        """Run one action; its schema exists already (the scheduler creates them up front).
+
+        A read that fails on the bytes of a lake file (one that is not UTF-8, a line over
+        DuckDB's 2 MB) runs once more with the lake's CSV files read leniently, as BigQuery
+        reads them (external.py), unless operations ran before the read.
+        """
+        try:
+            return self._run(action)
+        except duckdb.InvalidInputException as err:
+            if action.pre_ops or action.incremental_pre_ops or not is_lenient_read_error(err):
+                raise
+            switched = self._lake_reads(lenient=True, only=[(d.schema, d.name) for d in action.dependencies])
+            if not switched:
+                raise
+        try:
+            return self._run(action)
+        finally:
+            # The stored views stay the fast ones, which need nothing of this session.
+            self._lake_reads(lenient=False, only=switched)
+
+    def _run(self, action: Action) -> ActionOutcome:
         self.outcome = ActionOutcome()
         if action.kind in ("table", "view"):
             self._table_or_view(action, action.kind)
@@ -232,6 +253,22 @@ class ActionRunner:
         self._execute(sql)
         self._execute(f"COMMENT ON VIEW \"{table.schema}\".\"{table.name}\" IS '{tag}'")
         self.relations.set(table.schema, table.name, "VIEW", tag)
+
+    def _lake_reads(self, lenient: bool, only: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+        """Switch the CSV external tables of this run (or `only` these) to their lenient or
+        their fast read; the ones switched."""
+        switched = []
+        for (schema, name), files in self.relations.listings():
+            if files.lenient == lenient or files.table.file_format != "CSV" or (only is not None and (schema, name) not in only):
+                continue
+            sql = view_sql(files.table, self.lake_root, lenient=lenient)
+            tag = view_tag(sql)
+            self._execute(sql)
+            self._execute(f"COMMENT ON VIEW \"{schema}\".\"{name}\" IS '{tag}'")
+            self.relations.set(schema, name, "VIEW", tag)
+            self.relations.set_listing(schema, name, replace(files, lenient=lenient))
+            switched.append((schema, name))
+        return switched
 
     def _arrange_partitions(self, action: Action) -> None:
         """Rewrite a clustered, partitioned table's full build in its BigQuery storage order

@@ -10,6 +10,20 @@ BigQuery's `_FILE_NAME` pseudo-column, holding the gs:// URI of the row's file.
 Where BigQuery fails a query over an external table whose URIs match no file, the local
 view exists and is empty (when its columns are declared): the local profile starts from
 an empty lake.
+
+A CSV file is read as BigQuery reads it, and no byte of it can fail the read. BigQuery
+splits the raw bytes at the delimiter first, then decodes them, and "if BigQuery can't
+convert a character other than the ASCII 0 character, BigQuery converts the character to
+the standard Unicode replacement character" (CsvOptions.encoding, REST reference
+https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#CsvOptions); a row with
+fewer values than columns is padded with nulls under allow_jagged_rows, extra values are
+dropped under ignore_unknown_values. DuckDB's CSV reader instead fails on a byte that is
+not UTF-8 and on a line over 2 MB, so such a read is repeated in the lenient form
+(`LakeFiles.lenient`, `view_sql(..., lenient=True)`): the bytes decoded as Latin-1 (each
+byte one character, which never fails), turned back into UTF-8 by the
+`winter_days_lake_text` function with U+FFFD for what is not UTF-8, and lines up to
+BigQuery's 100 MB maximum row size. The fast form stays the rule: the lenient one costs
+three times as much, and only a read that fails takes it.
 """
 
 from __future__ import annotations
@@ -20,12 +34,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, transpile_tree
 
 
 SUPPORTED_FORMATS = ("PARQUET", "CSV", "NEWLINE_DELIMITED_JSON", "JSON")
+LAKE_TEXT_FUNCTION = "winter_days_lake_text"
+# BigQuery's maximum row size for CSV data (https://cloud.google.com/bigquery/quotas, load
+# jobs): a longer line fails a read on either engine.
+MAX_CSV_ROW_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,30 @@ def parse_external_table(tree: exp.Create) -> ExternalTable:
     )
 
 
-def view_sql(table: ExternalTable, lake_root: Path) -> str:
+def register_lake_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """The functions the lenient reads of external tables call, on a session that runs them."""
+    con.create_function(LAKE_TEXT_FUNCTION, lake_text, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
+
+
+def lake_text(values: pa.Array) -> pa.Array:
+    """Text a lenient read decoded as Latin-1, as UTF-8 with U+FFFD for each byte sequence
+    that is not UTF-8 (Python's replacement rule). ASCII, all a generator writes, is the
+    same in both and passes as it is."""
+    if pc.all(pc.fill_null(pc.string_is_ascii(values), True)).as_py():
+        return values
+    repaired = [None if v is None else v.encode("latin-1").decode("utf-8", "replace") for v in values.to_pylist()]
+    return pa.array(repaired, type=pa.string())
+
+
+def is_lenient_read_error(err: Exception) -> bool:
+    """Whether a failed DuckDB query failed on bytes of a CSV file its lenient read takes."""
+    message = str(err)
+    return isinstance(err, duckdb.InvalidInputException) and (
+        "Invalid unicode" in message or "Maximum line size" in message
+    )
+
+
+def view_sql(table: ExternalTable, lake_root: Path, lenient: bool = False) -> str:
     """The DuckDB statement that (re)creates the external table as a view."""
     _check_format(table)
     lake_root = lake_root.resolve()
@@ -94,7 +138,7 @@ def view_sql(table: ExternalTable, lake_root: Path) -> str:
             )
         nulls = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in table.columns)
         return f"CREATE OR REPLACE VIEW {relation} AS SELECT {nulls}, CAST(NULL AS VARCHAR) AS _FILE_NAME WHERE false"
-    return f"CREATE OR REPLACE VIEW {relation} AS {_select(table, lake_root, matching)}"
+    return f"CREATE OR REPLACE VIEW {relation} AS {_select(table, lake_root, matching, lenient)}"
 
 
 @dataclass(frozen=True)
@@ -108,6 +152,7 @@ class LakeFiles:
 
     table: ExternalTable
     lake_root: Path
+    lenient: bool = False
 
     def names(self) -> list[str]:
         """The _FILE_NAME of every file the view reads now."""
@@ -119,7 +164,7 @@ class LakeFiles:
         if not names or not self.table.columns:
             return None
         paths = self._paths
-        return _select(self.table, self.lake_root.resolve(), [paths[name] for name in names])
+        return _select(self.table, self.lake_root.resolve(), [paths[name] for name in names], self.lenient)
 
     @cached_property
     def _paths(self) -> dict[str, str]:
@@ -144,12 +189,12 @@ def _lake_files(pattern: str) -> list[str]:
     return files
 
 
-def _select(table: ExternalTable, lake_root: Path, paths: list[str]) -> str:
+def _select(table: ExternalTable, lake_root: Path, paths: list[str], lenient: bool = False) -> str:
     """The view's query over the given file paths or globs."""
     files = "[" + ", ".join(_quote(p) for p in paths) + "]"
     bucket_prefix = table.uris[0].split("/", 3)[:3]
     file_name = f"{_quote('/'.join(bucket_prefix) + '/')} || substr(filename, {len(str(lake_root)) + 2})"
-    reader, columns = _reader(table, files)
+    reader, columns = _reader(table, files, lenient and table.file_format == "CSV")
     return f"SELECT {columns}, {file_name} AS _FILE_NAME FROM {reader}"
 
 
@@ -174,7 +219,7 @@ def lake_glob(uri: str, lake_root: Path) -> str:
     return str(lake_root / path)
 
 
-def _reader(table: ExternalTable, files: str) -> tuple[str, str]:
+def _reader(table: ExternalTable, files: str, lenient: bool = False) -> tuple[str, str]:
     hive = "hive_partition_uri_prefix" in table.options
     declared = ", ".join(f'CAST("{n}" AS {k}) AS "{n}"' for n, k in table.columns)
     if table.file_format == "PARQUET":
@@ -187,12 +232,21 @@ def _reader(table: ExternalTable, files: str) -> tuple[str, str]:
         delimiter = str(table.options.get("field_delimiter", ","))
         quote = str(table.options.get("quote", '"'))
         header = int(table.options.get("skip_leading_rows", 0) or 0) > 0
+        # BigQuery's allow_jagged_rows pads a short row with nulls; ignore_unknown_values
+        # drops a long row's extra values, which DuckDB does outside its strict mode.
+        jagged = bool(table.options.get("allow_jagged_rows", False))
+        extra = bool(table.options.get("ignore_unknown_values", False))
+        lenient_options = f", encoding = 'latin-1', max_line_size = {MAX_CSV_ROW_BYTES}" if lenient else ""
         reader = (
             f"read_csv({files}, columns = {column_types}, delim = {_quote(delimiter)}, quote = {_quote(quote)}, "
             f"escape = {_quote(quote)}, header = {str(header).lower()}, auto_detect = false, filename = true, "
-            f"hive_partitioning = {str(hive).lower()})"
+            f"null_padding = {str(jagged).lower()}, strict_mode = {str(not extra).lower()}, "
+            f"hive_partitioning = {str(hive).lower()}{lenient_options})"
         )
-        return reader, ", ".join(f'"{n}"' for n, _ in table.columns)
+        text_columns = {n for n, kind in table.columns if kind in ("TEXT", "VARCHAR")}
+        return reader, ", ".join(
+            f'{LAKE_TEXT_FUNCTION}("{n}") AS "{n}"' if lenient and n in text_columns else f'"{n}"' for n, _ in table.columns
+        )
     if table.file_format in ("NEWLINE_DELIMITED_JSON", "JSON"):
         if not table.columns:
             reader = f"read_json({files}, format = 'newline_delimited', filename = true, hive_partitioning = {str(hive).lower()})"
