@@ -162,7 +162,7 @@ def key_from_secret_manager(secret: str, client: Any = None) -> bytes:
         response = client.access_secret_version(name=name)
     except exceptions.NotFound:
         raise PseudonymKeyError(f"setting pseudonym_secret: {name} does not exist (or has no enabled version)") from None
-    except exceptions.PermissionDenied:
+    except exceptions.Forbidden:  # PermissionDenied over gRPC, 403 over REST
         raise PseudonymKeyError(
             f"setting pseudonym_secret: the service account may not read {name} "
             "(it needs roles/secretmanager.secretAccessor on the secret)"

@@ -56,6 +56,9 @@ def installation(root: Path, **environ: str) -> Settings:
             "WINTER_DAYS_HOME": str(root / "home"),
             "WINTER_DAYS_DATAFORM_DIR": str(root / "dataform"),
             "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
+            # One key for both profiles (on gcp a Secret Manager secret mounted as this file):
+            # the same pseudonyms make the same gold tables.
+            "WINTER_DAYS_PSEUDONYM_KEY_FILE": str(root.parent / "pseudonym.key"),
             **environ,
         },
         cwd=root,
@@ -71,7 +74,7 @@ def generate(settings: Settings, days: range) -> None:
             write_sales(store, lake, pool, day, count=SALES_PER_DAY)
             write_clickstream(lake, pool, day, count=CLICKS_PER_DAY)
             if offset % 7 == 0:
-                write_startups(lake, settings.seed, settings.population_start, day, count=STARTUPS)
+                write_startups(lake, settings.seed, settings.population_start, day, count=STARTUPS, pseudonyms=pool.pseudonyms)
     finally:
         store.close()
 
