@@ -90,7 +90,8 @@ def collect_summary(settings: Settings, runs: list[dict[str, Any]], top: int = 1
             summary.top_at_risk = _rows(
                 con,
                 f"""
-                SELECT p.customer_id, d.region, round(p.churn_probability, 3) AS churn_probability, p.risk_tier,
+                SELECT COALESCE(d.customer_label, p.customer_id) AS customer, d.region,
+                       round(p.churn_probability, 3) AS churn_probability, p.risk_tier,
                        round(d.lifetime_value, 2) AS lifetime_value, p.as_of_date
                 FROM {PREDICTIONS} p
                 LEFT JOIN winter_days_warehouse.dim_customer d USING (customer_id)
