@@ -21,10 +21,10 @@ from winter_days.elt.engines.duckdb.external import (
     ExternalTable,
     LakeFiles,
     is_external_table,
-    is_lenient_read_error,
     parse_external_table,
     view_sql,
 )
+from winter_days.elt.engines.duckdb.lake_repair import LakeRepairs, failing_file, is_repairable
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
 from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
@@ -70,23 +70,54 @@ class ActionRunner:
     def run(self, action: Action) -> ActionOutcome:
         """Run one action; its schema exists already (the scheduler creates them up front).
 
-        A read that fails on the bytes of a lake file (one that is not UTF-8, a line over
-        DuckDB's 2 MB) runs once more with the lake's CSV files read leniently, as BigQuery
-        reads them (external.py), unless operations ran before the read.
+        A read that fails on the bytes of a lake file (not UTF-8, a line over DuckDB's 2 MB)
+        runs again with that file read from a repaired copy, as BigQuery reads it
+        (lake_repair.py), unless operations ran before the read.
         """
+        repairs: LakeRepairs | None = None
         try:
-            return self._run(action)
-        except duckdb.InvalidInputException as err:
-            if action.pre_ops or action.incremental_pre_ops or not is_lenient_read_error(err):
-                raise
-            switched = self._lake_reads(lenient=True, only=[(d.schema, d.name) for d in action.dependencies])
-            if not switched:
-                raise
-        try:
-            return self._run(action)
+            while True:
+                try:
+                    return self._run(action)
+                except duckdb.InvalidInputException as err:
+                    if action.pre_ops or action.incremental_pre_ops or not is_repairable(err):
+                        raise
+                    repairs = repairs or LakeRepairs()
+                    if not self._repair_lake_reads(action, failing_file(err), repairs):
+                        raise
         finally:
-            # The stored views stay the fast ones, which need nothing of this session.
-            self._lake_reads(lenient=False, only=switched)
+            if repairs is not None:
+                # The stored views go back to reading the lake itself.
+                self._set_lake_reads(action, None)
+                repairs.close()
+
+    def _repair_lake_reads(self, action: Action, path: str | None, repairs: LakeRepairs) -> bool:
+        """Read `path` (all the action's CSV lake files when DuckDB named none) from a repaired
+        copy from now on; False when there is nothing left to repair."""
+        before = len(repairs.copies)
+        for _, files in self._csv_listings(action):
+            lake_files = set(files.listed_paths())
+            for candidate in [path] if path is not None else sorted(lake_files):
+                if candidate in lake_files:
+                    repairs.repair(candidate, self.lake_root)
+        if len(repairs.copies) == before:
+            return False
+        self._set_lake_reads(action, repairs)
+        return True
+
+    def _set_lake_reads(self, action: Action, repairs: LakeRepairs | None) -> None:
+        for (schema, name), files in self._csv_listings(action):
+            sql = view_sql(files.table, self.lake_root, repairs)
+            tag = view_tag(sql)
+            self._execute(sql)
+            self._execute(f"COMMENT ON VIEW \"{schema}\".\"{name}\" IS '{tag}'")
+            self.relations.set(schema, name, "VIEW", tag)
+            self.relations.set_listing(schema, name, replace(files, repairs=repairs))
+
+    def _csv_listings(self, action: Action) -> list[tuple[tuple[str, str], LakeFiles]]:
+        """The CSV external tables the action reads, as listed for this run."""
+        read = {(d.schema, d.name) for d in action.dependencies}
+        return [(key, files) for key, files in self.relations.listings() if key in read and files.table.file_format == "CSV"]
 
     def _run(self, action: Action) -> ActionOutcome:
         self.outcome = ActionOutcome()
@@ -253,22 +284,6 @@ class ActionRunner:
         self._execute(sql)
         self._execute(f"COMMENT ON VIEW \"{table.schema}\".\"{table.name}\" IS '{tag}'")
         self.relations.set(table.schema, table.name, "VIEW", tag)
-
-    def _lake_reads(self, lenient: bool, only: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
-        """Switch the CSV external tables of this run (or `only` these) to their lenient or
-        their fast read; the ones switched."""
-        switched = []
-        for (schema, name), files in self.relations.listings():
-            if files.lenient == lenient or files.table.file_format != "CSV" or (only is not None and (schema, name) not in only):
-                continue
-            sql = view_sql(files.table, self.lake_root, lenient=lenient)
-            tag = view_tag(sql)
-            self._execute(sql)
-            self._execute(f"COMMENT ON VIEW \"{schema}\".\"{name}\" IS '{tag}'")
-            self.relations.set(schema, name, "VIEW", tag)
-            self.relations.set_listing(schema, name, replace(files, lenient=lenient))
-            switched.append((schema, name))
-        return switched
 
     def _arrange_partitions(self, action: Action) -> None:
         """Rewrite a clustered, partitioned table's full build in its BigQuery storage order

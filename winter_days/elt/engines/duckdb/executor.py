@@ -40,7 +40,6 @@ from winter_days.elt.backend import (
 )
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.catalog import RelationKinds
-from winter_days.elt.engines.duckdb.external import register_lake_functions
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
 from winter_days.elt.engines.duckdb.publish import build_copy, fsync_path, remove_retired, retire, start_after_write
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
@@ -87,7 +86,6 @@ def open_session(
     mode = " (READ_ONLY)" if read_only else ""
     con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {BUILD_CATALOG}{mode}")
     prepare_cursor(con)
-    register_lake_functions(con)
     return con
 
 

@@ -11,19 +11,11 @@ Where BigQuery fails a query over an external table whose URIs match no file, th
 view exists and is empty (when its columns are declared): the local profile starts from
 an empty lake.
 
-A CSV file is read as BigQuery reads it, and no byte of it can fail the read. BigQuery
-splits the raw bytes at the delimiter first, then decodes them, and "if BigQuery can't
-convert a character other than the ASCII 0 character, BigQuery converts the character to
-the standard Unicode replacement character" (CsvOptions.encoding, REST reference
-https://cloud.google.com/bigquery/docs/reference/rest/v2/tables#CsvOptions); a row with
-fewer values than columns is padded with nulls under allow_jagged_rows, extra values are
-dropped under ignore_unknown_values. DuckDB's CSV reader instead fails on a byte that is
-not UTF-8 and on a line over 2 MB, so such a read is repeated in the lenient form
-(`LakeFiles.lenient`, `view_sql(..., lenient=True)`): the bytes decoded as Latin-1 (each
-byte one character, which never fails), turned back into UTF-8 by the
-`winter_days_lake_text` function with U+FFFD for what is not UTF-8, and lines up to
-BigQuery's 100 MB maximum row size. The fast form stays the rule: the lenient one costs
-three times as much, and only a read that fails takes it.
+A CSV file is read as BigQuery reads it, and no byte of it fails the read: a short row is
+padded with nulls under allow_jagged_rows, a long row's extra values are dropped under
+ignore_unknown_values, and a file DuckDB's reader refuses (bytes that are not UTF-8, a line
+over 2 MB) is read from a repaired copy (lake_repair.py; `LakeFiles.repairs`,
+`view_sql(..., repairs)`).
 """
 
 from __future__ import annotations
@@ -34,19 +26,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
+
+from winter_days.elt.engines.duckdb.lake_repair import MAX_CSV_ROW_BYTES, LakeRepairs
 
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, transpile_tree
 
 
 SUPPORTED_FORMATS = ("PARQUET", "CSV", "NEWLINE_DELIMITED_JSON", "JSON")
-LAKE_TEXT_FUNCTION = "winter_days_lake_text"
-# BigQuery's maximum row size for CSV data (https://cloud.google.com/bigquery/quotas, load
-# jobs): a longer line fails a read on either engine.
-MAX_CSV_ROW_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -99,37 +86,20 @@ def parse_external_table(tree: exp.Create) -> ExternalTable:
     )
 
 
-def register_lake_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """The functions the lenient reads of external tables call, on a session that runs them."""
-    con.create_function(LAKE_TEXT_FUNCTION, lake_text, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
-
-
-def lake_text(values: pa.Array) -> pa.Array:
-    """Text a lenient read decoded as Latin-1, as UTF-8 with U+FFFD for each byte sequence
-    that is not UTF-8 (Python's replacement rule). ASCII, all a generator writes, is the
-    same in both and passes as it is."""
-    if pc.all(pc.fill_null(pc.string_is_ascii(values), True)).as_py():
-        return values
-    repaired = [None if v is None else v.encode("latin-1").decode("utf-8", "replace") for v in values.to_pylist()]
-    return pa.array(repaired, type=pa.string())
-
-
-def is_lenient_read_error(err: Exception) -> bool:
-    """Whether a failed DuckDB query failed on bytes of a CSV file its lenient read takes."""
-    message = str(err)
-    return isinstance(err, duckdb.InvalidInputException) and (
-        "Invalid unicode" in message or "Maximum line size" in message
-    )
-
-
-def view_sql(table: ExternalTable, lake_root: Path, lenient: bool = False) -> str:
-    """The DuckDB statement that (re)creates the external table as a view."""
+def view_sql(table: ExternalTable, lake_root: Path, repairs: LakeRepairs | None = None) -> str:
+    """The DuckDB statement that (re)creates the external table as a view. With `repairs`,
+    the view reads the files it lists now, the repaired ones from their copies."""
     _check_format(table)
     lake_root = lake_root.resolve()
+    relation = f'"{table.schema}"."{table.name}"'
+    if repairs is not None:
+        files = LakeFiles(table, lake_root, repairs)
+        sql = files.reader_sql(files.names())
+        if sql is not None:
+            return f"CREATE OR REPLACE VIEW {relation} AS {sql}"
     patterns = [lake_glob(uri, lake_root) for uri in table.uris]
     # Whether a pattern matches anything: the first match answers it, not a walk of the lake.
     matching = [p for p in patterns if next(globlib.iglob(p, recursive=True, include_hidden=False), None) is not None]
-    relation = f'"{table.schema}"."{table.name}"'
     if not matching:
         if not table.columns:
             raise UnsupportedSqlError(
@@ -138,7 +108,7 @@ def view_sql(table: ExternalTable, lake_root: Path, lenient: bool = False) -> st
             )
         nulls = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in table.columns)
         return f"CREATE OR REPLACE VIEW {relation} AS SELECT {nulls}, CAST(NULL AS VARCHAR) AS _FILE_NAME WHERE false"
-    return f"CREATE OR REPLACE VIEW {relation} AS {_select(table, lake_root, matching, lenient)}"
+    return f"CREATE OR REPLACE VIEW {relation} AS {_select(table, lake_root, matching)}"
 
 
 @dataclass(frozen=True)
@@ -152,19 +122,29 @@ class LakeFiles:
 
     table: ExternalTable
     lake_root: Path
-    lenient: bool = False
+    repairs: LakeRepairs | None = None
 
     def names(self) -> list[str]:
         """The _FILE_NAME of every file the view reads now."""
         return sorted(self._paths)
+
+    def listed_paths(self) -> list[str]:
+        """The local path of every file the view reads now."""
+        return list(self._paths.values())
 
     def reader_sql(self, names: list[str]) -> str | None:
         """A SELECT over exactly these files, with the view's columns; None when the view
         takes its columns from the files themselves (reading fewer could change them)."""
         if not names or not self.table.columns:
             return None
-        paths = self._paths
-        return _select(self.table, self.lake_root.resolve(), [paths[name] for name in names], self.lenient)
+        paths = [self._paths[name] for name in names]
+        copies = self.repairs.copies if self.repairs is not None else {}
+        clean = [p for p in paths if p not in copies]
+        reads = [_select(self.table, self.lake_root.resolve(), clean)] if clean else []
+        if len(clean) < len(paths):
+            repaired = [copies[p] for p in paths if p in copies]
+            reads.append(_select(self.table, self.repairs.root, repaired, long_lines=True))
+        return " UNION ALL ".join(reads)
 
     @cached_property
     def _paths(self) -> dict[str, str]:
@@ -189,12 +169,13 @@ def _lake_files(pattern: str) -> list[str]:
     return files
 
 
-def _select(table: ExternalTable, lake_root: Path, paths: list[str], lenient: bool = False) -> str:
-    """The view's query over the given file paths or globs."""
+def _select(table: ExternalTable, lake_root: Path, paths: list[str], long_lines: bool = False) -> str:
+    """The view's query over the given file paths or globs (under `lake_root`, which may be
+    the folder of repaired copies: the rows' _FILE_NAME is the lake's either way)."""
     files = "[" + ", ".join(_quote(p) for p in paths) + "]"
     bucket_prefix = table.uris[0].split("/", 3)[:3]
     file_name = f"{_quote('/'.join(bucket_prefix) + '/')} || substr(filename, {len(str(lake_root)) + 2})"
-    reader, columns = _reader(table, files, lenient and table.file_format == "CSV")
+    reader, columns = _reader(table, files, long_lines)
     return f"SELECT {columns}, {file_name} AS _FILE_NAME FROM {reader}"
 
 
@@ -219,7 +200,7 @@ def lake_glob(uri: str, lake_root: Path) -> str:
     return str(lake_root / path)
 
 
-def _reader(table: ExternalTable, files: str, lenient: bool = False) -> tuple[str, str]:
+def _reader(table: ExternalTable, files: str, long_lines: bool = False) -> tuple[str, str]:
     hive = "hive_partition_uri_prefix" in table.options
     declared = ", ".join(f'CAST("{n}" AS {k}) AS "{n}"' for n, k in table.columns)
     if table.file_format == "PARQUET":
@@ -236,17 +217,15 @@ def _reader(table: ExternalTable, files: str, lenient: bool = False) -> tuple[st
         # drops a long row's extra values, which DuckDB does outside its strict mode.
         jagged = bool(table.options.get("allow_jagged_rows", False))
         extra = bool(table.options.get("ignore_unknown_values", False))
-        lenient_options = f", encoding = 'latin-1', max_line_size = {MAX_CSV_ROW_BYTES}" if lenient else ""
+        # DuckDB's buffer holds 16 of the longest lines by default: 1.6 GB for 100 MB ones.
+        line_options = f", max_line_size = {MAX_CSV_ROW_BYTES}, buffer_size = {MAX_CSV_ROW_BYTES + (1 << 20)}" if long_lines else ""
         reader = (
             f"read_csv({files}, columns = {column_types}, delim = {_quote(delimiter)}, quote = {_quote(quote)}, "
             f"escape = {_quote(quote)}, header = {str(header).lower()}, auto_detect = false, filename = true, "
             f"null_padding = {str(jagged).lower()}, strict_mode = {str(not extra).lower()}, "
-            f"hive_partitioning = {str(hive).lower()}{lenient_options})"
+            f"hive_partitioning = {str(hive).lower()}{line_options})"
         )
-        text_columns = {n for n, kind in table.columns if kind in ("TEXT", "VARCHAR")}
-        return reader, ", ".join(
-            f'{LAKE_TEXT_FUNCTION}("{n}") AS "{n}"' if lenient and n in text_columns else f'"{n}"' for n, _ in table.columns
-        )
+        return reader, ", ".join(f'"{n}"' for n, _ in table.columns)
     if table.file_format in ("NEWLINE_DELIMITED_JSON", "JSON"):
         if not table.columns:
             reader = f"read_json({files}, format = 'newline_delimited', filename = true, hive_partitioning = {str(hive).lower()})"
