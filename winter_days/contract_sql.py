@@ -44,7 +44,6 @@ CONTRACT_JS = Path(__file__).resolve().parents[1] / "dataform" / "includes" / "c
 COLUMN_NAMES = {"clickstream": {"load_timestamp": "loaded_at"}}
 RAW_LINE_DELIMITER = "\\x1f"  # as dataform/includes/constants.js writes it in SQL
 _EARLIEST = f"TIMESTAMP '{EARLIEST_PLAUSIBLE:%Y-%m-%d %H:%M:%S}+00'"
-_TOLERANCE = f"INTERVAL {LOAD_TIME_TOLERANCE.days} DAY"
 # BigQuery's TIMESTAMP range; DuckDB's is wider, so a cast is held to it.
 _TIMESTAMP_RANGE = "TIMESTAMP '0001-01-01 00:00:00+00' AND TIMESTAMP '9999-12-31 23:59:59.999999+00'"
 _DAMAGED_TEXT = "holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)"
@@ -110,11 +109,22 @@ def _typed(contract: FlowContract, rule: FieldRule) -> str:
     return f"IF(REGEXP_CONTAINS({text}, {_raw(ISO_TIMESTAMP)}) AND {parsed} BETWEEN {_TIMESTAMP_RANGE}, {parsed}, NULL)"
 
 
+# The load time of a startup line: the start of its file's load date (the folder the lake
+# writer chose), else when staging reads it.
+_FILE_LOAD_DAY = (
+    "COALESCE(CAST(SAFE.PARSE_DATE('%Y-%m-%d', REGEXP_EXTRACT(source_file, "
+    "r'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})')) AS TIMESTAMP), CURRENT_TIMESTAMP())"
+)
+LOAD_TIMES = {"sales": "exported_at", "clickstream": "loaded_at", "startups": "file_load_day"}
+
+
 def values(contract: FlowContract) -> str:
-    """The typed value of each field that is not text, named as the staging table names it."""
-    return ",\n".join(
-        f"{_typed(contract, rule)} AS {_column(contract, rule)}" for rule in contract.rules if rule.kind != TEXT
-    )
+    """The typed value of each field that is not text, named as the staging table names it
+    (and a startup line's load day, which only the checks read)."""
+    typed = [f"{_typed(contract, rule)} AS {_column(contract, rule)}" for rule in contract.rules if rule.kind != TEXT]
+    if contract.flow == "startups":
+        typed.append(f"{_FILE_LOAD_DAY} AS file_load_day")
+    return ",\n".join(typed)
 
 
 def columns(contract: FlowContract) -> str:
@@ -192,7 +202,7 @@ def _shown(contract: FlowContract, rule: FieldRule) -> str:
     return _text_column(contract, rule)
 
 
-def _value(contract: FlowContract, rule: FieldRule, load_time: str) -> list[str]:
+def _value(contract: FlowContract, rule: FieldRule, load_time: str, allowance: int) -> list[str]:
     column = _column(contract, rule)
     checks = []
     if rule.choices:
@@ -214,7 +224,9 @@ def _value(contract: FlowContract, rule: FieldRule, load_time: str) -> list[str]
             f"' (allowed: {rule.range_text()})')"
         )
     if rule.kind == TIMESTAMP:
-        late = f" OR {column} > TIMESTAMP_ADD({load_time}, {_TOLERANCE})" if rule.until_load else ""
+        # A difference, not load time + tolerance: that sum overflows BigQuery's TIMESTAMP
+        # for a load time in 9999 and would fail the query.
+        late = f" OR TIMESTAMP_DIFF({column}, {load_time}, MICROSECOND) > {allowance}" if rule.until_load else ""
         checks.append(
             f"WHEN {column} < {_EARLIEST}{late}\n  THEN CONCAT('implausible timestamp: {rule.name} = ', "
             f"{_shown(contract, rule)}, ' (allowed: {PLAUSIBLE_TIMES})')"
@@ -224,14 +236,12 @@ def _value(contract: FlowContract, rule: FieldRule, load_time: str) -> list[str]
 
 def reject_reason(contract: FlowContract) -> str:
     """The first rule a row breaks, as a CASE expression; null when it breaks none."""
-    load_time = {
-        "sales": "exported_at",
-        "clickstream": "loaded_at",
-        "startups": (
-            "COALESCE(TIMESTAMP_ADD(CAST(SAFE.PARSE_DATE('%Y-%m-%d', REGEXP_EXTRACT(source_file, "
-            "r'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})')) AS TIMESTAMP), INTERVAL 1 DAY), CURRENT_TIMESTAMP())"
-        ),
-    }[contract.flow]
+    # The load time, and how much later a timestamp may be: the tolerance, and for a startup
+    # file the load date itself (its end is the load time).
+    day_us = 86_400 * 1_000_000
+    tolerance_us = int(LOAD_TIME_TOLERANCE.total_seconds()) * 1_000_000
+    load_time = LOAD_TIMES[contract.flow]
+    allowance = tolerance_us + (day_us if contract.flow == "startups" else 0)
     checks: list[str] = []
     if contract.reading == "native":
         checks += [
@@ -243,7 +253,7 @@ def reject_reason(contract: FlowContract) -> str:
     checks += [c for rule in contract.rules if (c := _required(contract, rule))]
     checks += [c for rule in contract.rules if (c := _kind(contract, rule))]
     checks += [c for rule in contract.rules for c in _text_rule(contract, rule)]
-    checks += [c for rule in contract.rules for c in _value(contract, rule, load_time)]
+    checks += [c for rule in contract.rules for c in _value(contract, rule, load_time, allowance)]
     if contract.flow == "sales":
         checks.append(
             f"WHEN (payment_method IN {_in_list(CARD_PAYMENT_METHODS)}) != (credit_card_last4 IS NOT NULL)\n"

@@ -34,7 +34,7 @@ from winter_days.record_checks import value_fits
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION, SALES_DOCUMENT_SCHEMA
 from winter_days.stores import DocumentStore, Lake
 from winter_days.stores.documents import ChangePage, changed_pages
-from winter_days.timestamps import ParsedTimestamp, parse_sale_timestamp
+from winter_days.timestamps import parse_sale_timestamp
 
 BATCH_SIZE = 10_000
 READ_AHEAD_PAGES = 2
@@ -102,22 +102,6 @@ def _raw_json(document: dict[str, Any], pseudonyms: Pseudonymiser) -> str:
     return json.dumps(document, default=lambda v: v.isoformat() if isinstance(v, datetime) else repr(v), sort_keys=True)
 
 
-def _parse_timestamp(value: Any) -> ParsedTimestamp:
-    """parse_sale_timestamp, with the inputs it lets escape as errors turned into outcomes:
-    an epoch number beyond datetime's years is out of range, digit-like text float() refuses
-    ('²') is unparseable. Either way the row is kept with its raw value."""
-    try:
-        return parse_sale_timestamp(value)
-    except (ValueError, OverflowError, OSError):
-        if isinstance(value, str):
-            try:
-                float(value)
-            except ValueError:
-                return ParsedTimestamp(None, "unparseable", value)
-            return ParsedTimestamp(None, "out_of_range", value)
-        return ParsedTimestamp(None, "out_of_range", repr(value))
-
-
 def bronze_row(doc_id: str, document: dict[str, Any], seq: int, exported_at: datetime, pseudonyms: Pseudonymiser) -> dict[str, Any]:
     """The bronze row of one document: the rules export_sales applies a batch at a time."""
     row: dict[str, Any] = {}
@@ -135,7 +119,7 @@ def bronze_row(doc_id: str, document: dict[str, Any], seq: int, exported_at: dat
         row[name] = value
     name = row[_NAME]
     row[_NAME] = None
-    parsed = _parse_timestamp(document.get("sale_timestamp"))
+    parsed = parse_sale_timestamp(document.get("sale_timestamp"))
     raw = parsed.raw
     if raw is not None and _SURROGATE.search(raw):
         raw, repaired = _storable(raw), True
@@ -233,7 +217,7 @@ def _timestamp_columns(
     instants: list[datetime] = []
     instant_rows: list[int] = []
     for i in np.flatnonzero(slow).tolist():
-        parsed = _parse_timestamp(slow_value(i))
+        parsed = parse_sale_timestamp(slow_value(i))
         raws[i] = parsed.raw
         if parsed.raw is not None and _SURROGATE.search(parsed.raw):
             raws[i] = _storable(parsed.raw)

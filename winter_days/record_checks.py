@@ -42,6 +42,7 @@ from winter_days.records import (
     FieldRule,
     FlowContract,
 )
+from winter_days.timestamps import parse_sale_timestamp
 
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 _DAMAGED = re.compile(f"[{REPLACEMENT_CHARACTER}\ud800-\udfff]")
@@ -68,7 +69,7 @@ def json_value_text(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        return json.dumps(value)  # its JSON text: NaN and Infinity as a lenient reader wrote them
     return None
 
 
@@ -169,8 +170,6 @@ def _typed(contract: FlowContract, rule: FieldRule, text: Any, raw: Any) -> tupl
     if contract.reading == "native":
         if rule.kind != TIMESTAMP:
             return text, None
-        from winter_days.timestamps import parse_sale_timestamp
-
         parsed = parse_sale_timestamp(raw)
         if parsed.ok or parsed.form == "missing":
             return parsed.value, None
@@ -213,7 +212,7 @@ def _value_error(rule: FieldRule, text: Any, value: Any, load_time: datetime | N
         if not fits:
             return f"out of range: {rule.name} = {shown} (allowed: {rule.range_text()})"
     if rule.kind == TIMESTAMP:
-        late = rule.until_load and load_time is not None and value > load_time + LOAD_TIME_TOLERANCE
+        late = rule.until_load and load_time is not None and value - load_time > LOAD_TIME_TOLERANCE
         if value < EARLIEST_PLAUSIBLE or late:
             return f"implausible timestamp: {rule.name} = {shown} (allowed: {PLAUSIBLE_TIMES})"
     return None

@@ -95,7 +95,21 @@ def _from_string(text: str) -> ParsedTimestamp:
 
 
 def parse_sale_timestamp(value: Any) -> ParsedTimestamp:
-    """Normalise one stored sale_timestamp to UTC; see the module docstring for the forms."""
+    """Normalise one stored sale_timestamp to UTC; see the module docstring for the forms.
+    Never raises: a value beyond what a datetime holds is out of range, like any other."""
+    try:
+        return _parse(value)
+    except (ValueError, OverflowError, OSError):  # an integer beyond float64, text float() refuses
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                return ParsedTimestamp(None, "unparseable", value)
+            return ParsedTimestamp(None, "out_of_range", value)
+        return ParsedTimestamp(None, "out_of_range", repr(value))
+
+
+def _parse(value: Any) -> ParsedTimestamp:
     if isinstance(value, bool) or value is None:
         return ParsedTimestamp(None, "missing" if value is None else "unparseable", None if value is None else str(value))
     if isinstance(value, datetime):

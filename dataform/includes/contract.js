@@ -83,7 +83,7 @@ const sales = {
         THEN 'invalid value: contact_email_hashed is not a SHA-256 hex digest'
       WHEN NOT REGEXP_CONTAINS(credit_card_last4, r'^[0-9]{4}$')
         THEN 'invalid value: credit_card_last4 is not 4 digits'
-      WHEN sale_timestamp < TIMESTAMP '2000-01-01 00:00:00+00' OR sale_timestamp > TIMESTAMP_ADD(exported_at, INTERVAL 1 DAY)
+      WHEN sale_timestamp < TIMESTAMP '2000-01-01 00:00:00+00' OR TIMESTAMP_DIFF(sale_timestamp, exported_at, MICROSECOND) > 86400000000
         THEN CONCAT('implausible timestamp: sale_timestamp = ', sale_timestamp_raw, ' (allowed: from 2000-01-01 to a day after the load time)')
       WHEN (payment_method IN ('credit_card', 'debit_card')) != (credit_card_last4 IS NOT NULL)
         THEN 'invalid value: credit_card_last4 must be set exactly when payment_method is a card'
@@ -176,7 +176,7 @@ const clickstream = {
         THEN CONCAT('invalid value: event_type = ', event_type)
       WHEN device_type_category NOT IN ('desktop', 'mobile', 'tablet')
         THEN CONCAT('invalid value: device_type_category = ', device_type_category)
-      WHEN event_timestamp < TIMESTAMP '2000-01-01 00:00:00+00' OR event_timestamp > TIMESTAMP_ADD(loaded_at, INTERVAL 1 DAY)
+      WHEN event_timestamp < TIMESTAMP '2000-01-01 00:00:00+00' OR TIMESTAMP_DIFF(event_timestamp, loaded_at, MICROSECOND) > 86400000000
         THEN CONCAT('implausible timestamp: event_timestamp = ', event_timestamp_text, ' (allowed: from 2000-01-01 to a day after the load time)')
       WHEN loaded_at < TIMESTAMP '2000-01-01 00:00:00+00'
         THEN CONCAT('implausible timestamp: load_timestamp = ', load_timestamp_text, ' (allowed: from 2000-01-01 to a day after the load time)')
@@ -208,7 +208,8 @@ const startups = {
     IF(REGEXP_CONTAINS(valuation_usd_text, r'^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$'), SAFE_CAST(valuation_usd_text AS FLOAT64), NULL) AS valuation_usd,
     IF(REGEXP_CONTAINS(employee_count_text, r'^-?[0-9]+$'), SAFE_CAST(employee_count_text AS INT64), NULL) AS employee_count,
     CASE is_active_text WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS is_active,
-    IF(REGEXP_CONTAINS(updated_at_text, r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$') AND SAFE_CAST(updated_at_text AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00+00' AND TIMESTAMP '9999-12-31 23:59:59.999999+00', SAFE_CAST(updated_at_text AS TIMESTAMP), NULL) AS updated_at`,
+    IF(REGEXP_CONTAINS(updated_at_text, r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$') AND SAFE_CAST(updated_at_text AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00+00' AND TIMESTAMP '9999-12-31 23:59:59.999999+00', SAFE_CAST(updated_at_text AS TIMESTAMP), NULL) AS updated_at,
+    COALESCE(CAST(SAFE.PARSE_DATE('%Y-%m-%d', REGEXP_EXTRACT(source_file, r'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})')) AS TIMESTAMP), CURRENT_TIMESTAMP()) AS file_load_day`,
   columns: `startup_id,
     name,
     sector,
@@ -306,7 +307,7 @@ const startups = {
         THEN CONCAT('out of range: employee_count = ', employee_count_text, ' (allowed: 0 <= value <= 10000000)')
       WHEN NOT REGEXP_CONTAINS(contact_email_cleaned, r'^[0-9a-f]{64}$')
         THEN 'invalid value: contact_email_cleaned is not a SHA-256 hex digest'
-      WHEN updated_at < TIMESTAMP '2000-01-01 00:00:00+00' OR updated_at > TIMESTAMP_ADD(COALESCE(TIMESTAMP_ADD(CAST(SAFE.PARSE_DATE('%Y-%m-%d', REGEXP_EXTRACT(source_file, r'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})')) AS TIMESTAMP), INTERVAL 1 DAY), CURRENT_TIMESTAMP()), INTERVAL 1 DAY)
+      WHEN updated_at < TIMESTAMP '2000-01-01 00:00:00+00' OR TIMESTAMP_DIFF(updated_at, file_load_day, MICROSECOND) > 172800000000
         THEN CONCAT('implausible timestamp: updated_at = ', updated_at_text, ' (allowed: from 2000-01-01 to a day after the load time)')
       WHEN load_type NOT IN ('full', 'delta')
         THEN CONCAT('invalid value: load_type = ', load_type)
