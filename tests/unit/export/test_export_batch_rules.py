@@ -55,6 +55,7 @@ TIMESTAMPS = [
     10**400,
     1e300,
     "²",  # digit-like text float() refuses
+    "2026-03-01T10:30:00\udc00",  # a lone surrogate, which UTF-8 cannot encode
     "not a time",
     "",
     True,
@@ -64,7 +65,7 @@ TIMESTAMPS = [
 ]
 
 # Values for the typed fields: fitting ones, and each way a value can fail to fit.
-STRINGS = ["North", "Zoë ünïcode", "", None, 7, 7.5, True, ["a"], {"k": "v"}, INSTANT]
+STRINGS = ["North", "Zoë ünïcode", "", None, 7, 7.5, True, ["a"], {"k": "v"}, INSTANT, "lone \ud800 surrogate", "\udfff"]
 INTEGERS = [2, 0, -3, None, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2.0, "3", True, [1]]
 FLOATS = [5, 5.25, 0.0, -1.5, None, 2**53 + 1, 10**400, "5.0", False, {"v": 1}, 1e308]
 
@@ -77,6 +78,7 @@ def corpus() -> list[dict]:
     for value in STRINGS:
         docs.append(sale(len(docs), CANONICAL, region=value))
         docs.append(sale(len(docs), CANONICAL, credit_card_last4=value))
+        docs.append(sale(len(docs), CANONICAL, customer_name=value))
     for value in INTEGERS:
         docs.append(sale(len(docs), CANONICAL, quantity=value))
     for value in FLOATS:

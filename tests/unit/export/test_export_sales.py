@@ -135,3 +135,32 @@ def test_export_streams_in_bounded_batches(store, lake):
 def test_bad_run_id_is_refused(store, lake):
     with pytest.raises(ValueError, match="run_id"):
         export_sales(store, lake, None, "a/b", pseudonyms=TEST_PSEUDONYMS)
+
+
+def test_a_lone_surrogate_is_written_as_u_fffd_and_the_document_kept_for_the_quarantine(store, lake):
+    """The SQLite store accepts a string with a lone surrogate; UTF-8 (Parquet) cannot hold
+    one, and the export failed on it, on every run."""
+    store.put_many(SALES_COLLECTION, [
+        ("s1", sale(1, "2026-03-01T00:00:00Z", region="North\ud800")),
+        ("s2", sale(2, "2026-03-01T00:00:00\udfff")),
+        ("s3", sale(3, "2026-03-01T00:00:00Z")),
+    ])
+
+    result = export_sales(store, lake, None, "r", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+
+    rows = {r["document_id"]: r for r in read(lake, result.key).to_pylist()}
+    assert rows["s1"]["region"] == "North\ufffd" and "\\ud800" in rows["s1"]["raw_document"]
+    assert rows["s2"]["sale_timestamp"] is None and rows["s2"]["sale_timestamp_raw"] == "2026-03-01T00:00:00\ufffd"
+    assert rows["s3"]["raw_document"] is None and rows["s3"]["region"] == "North"
+
+
+def test_the_customer_name_leaves_only_as_its_keyed_pseudonym(store, lake):
+    store.put_many(SALES_COLLECTION, [("s1", sale(1, "2026-03-01T00:00:00Z")), ("s2", sale(2, "not a time"))])
+
+    result = export_sales(store, lake, None, "r", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+
+    rows = read(lake, result.key).to_pylist()
+    assert {r["customer_name"] for r in rows} == {None}
+    assert {r["customer_name_pseudonym"] for r in rows} == {TEST_PSEUDONYMS.name("Ada Lovelace")}
+    kept = json.loads(rows[1]["raw_document"])  # the document the quarantine will show
+    assert kept["customer_name"] == TEST_PSEUDONYMS.name("Ada Lovelace") and "Ada" not in rows[1]["raw_document"]
