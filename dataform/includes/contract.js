@@ -30,39 +30,31 @@ const sales = {
       WHEN sale_timestamp IS NULL AND sale_timestamp_raw IS NULL THEN 'missing required field: sale_timestamp'
       WHEN schema_version IS NULL THEN 'missing required field: schema_version'
       WHEN sale_timestamp IS NULL THEN CONCAT('unparseable timestamp: sale_timestamp = ', sale_timestamp_raw)
-      WHEN REGEXP_CONTAINS(sale_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: sale_id holds a control character'
-      WHEN STRPOS(sale_id, '\\uFFFD') > 0
-        THEN 'invalid text: sale_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(customer_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: customer_id holds a control character'
-      WHEN STRPOS(customer_id, '\\uFFFD') > 0
-        THEN 'invalid text: customer_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(region, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: region holds a control character'
-      WHEN STRPOS(region, '\\uFFFD') > 0
-        THEN 'invalid text: region holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(product_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: product_id holds a control character'
-      WHEN STRPOS(product_id, '\\uFFFD') > 0
-        THEN 'invalid text: product_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(product_category, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: product_category holds a control character'
-      WHEN STRPOS(product_category, '\\uFFFD') > 0
-        THEN 'invalid text: product_category holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(currency, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: currency holds a control character'
-      WHEN STRPOS(currency, '\\uFFFD') > 0
-        THEN 'invalid text: currency holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(status, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: status holds a control character'
-      WHEN STRPOS(status, '\\uFFFD') > 0
-        THEN 'invalid text: status holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(payment_method, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: payment_method holds a control character'
-      WHEN STRPOS(payment_method, '\\uFFFD') > 0
-        THEN 'invalid text: payment_method holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(contact_email_hashed, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: contact_email_hashed holds a control character'
-      WHEN STRPOS(contact_email_hashed, '\\uFFFD') > 0
-        THEN 'invalid text: contact_email_hashed holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(credit_card_last4, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: credit_card_last4 holds a control character'
-      WHEN STRPOS(credit_card_last4, '\\uFFFD') > 0
-        THEN 'invalid text: credit_card_last4 holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(schema_version, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: schema_version holds a control character'
-      WHEN STRPOS(schema_version, '\\uFFFD') > 0
-        THEN 'invalid text: schema_version holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+      WHEN REGEXP_CONTAINS(CONCAT(COALESCE(sale_id, ''), COALESCE(customer_id, ''), COALESCE(region, ''), COALESCE(product_id, ''), COALESCE(product_category, ''), COALESCE(currency, ''), COALESCE(status, ''), COALESCE(payment_method, ''), COALESCE(contact_email_hashed, ''), COALESCE(credit_card_last4, ''), COALESCE(schema_version, '')), r'[\\x00-\\x1f\\x7f\\x{FFFD}]')
+        THEN CASE
+          WHEN REGEXP_CONTAINS(sale_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: sale_id holds a control character'
+          WHEN STRPOS(sale_id, '\\uFFFD') > 0 THEN 'invalid text: sale_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(customer_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: customer_id holds a control character'
+          WHEN STRPOS(customer_id, '\\uFFFD') > 0 THEN 'invalid text: customer_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(region, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: region holds a control character'
+          WHEN STRPOS(region, '\\uFFFD') > 0 THEN 'invalid text: region holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(product_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: product_id holds a control character'
+          WHEN STRPOS(product_id, '\\uFFFD') > 0 THEN 'invalid text: product_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(product_category, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: product_category holds a control character'
+          WHEN STRPOS(product_category, '\\uFFFD') > 0 THEN 'invalid text: product_category holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(currency, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: currency holds a control character'
+          WHEN STRPOS(currency, '\\uFFFD') > 0 THEN 'invalid text: currency holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(status, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: status holds a control character'
+          WHEN STRPOS(status, '\\uFFFD') > 0 THEN 'invalid text: status holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(payment_method, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: payment_method holds a control character'
+          WHEN STRPOS(payment_method, '\\uFFFD') > 0 THEN 'invalid text: payment_method holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(contact_email_hashed, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: contact_email_hashed holds a control character'
+          WHEN STRPOS(contact_email_hashed, '\\uFFFD') > 0 THEN 'invalid text: contact_email_hashed holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(credit_card_last4, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: credit_card_last4 holds a control character'
+          WHEN STRPOS(credit_card_last4, '\\uFFFD') > 0 THEN 'invalid text: credit_card_last4 holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(schema_version, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: schema_version holds a control character'
+          WHEN STRPOS(schema_version, '\\uFFFD') > 0 THEN 'invalid text: schema_version holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+        END
       WHEN region NOT IN ('North', 'South', 'East', 'West')
         THEN CONCAT('invalid value: region = ', region)
       WHEN product_category NOT IN ('Electronics', 'Home', 'Fashion', 'Sports', 'Books', 'Beauty', 'Toys', 'Grocery')
@@ -107,7 +99,8 @@ const clickstream = {
     JSON_VALUE(doc, '$.schema_version') AS schema_version`,
   values: `IF(REGEXP_CONTAINS(event_timestamp_text, r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$') AND SAFE_CAST(event_timestamp_text AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00+00' AND TIMESTAMP '9999-12-31 23:59:59.999999+00', SAFE_CAST(event_timestamp_text AS TIMESTAMP), NULL) AS event_timestamp,
     CASE is_bounce_text WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS is_bounce,
-    IF(REGEXP_CONTAINS(load_timestamp_text, r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$') AND SAFE_CAST(load_timestamp_text AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00+00' AND TIMESTAMP '9999-12-31 23:59:59.999999+00', SAFE_CAST(load_timestamp_text AS TIMESTAMP), NULL) AS loaded_at`,
+    IF(REGEXP_CONTAINS(load_timestamp_text, r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$') AND SAFE_CAST(load_timestamp_text AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00+00' AND TIMESTAMP '9999-12-31 23:59:59.999999+00', SAFE_CAST(load_timestamp_text AS TIMESTAMP), NULL) AS loaded_at,
+    (STRPOS(line, '\\\\') > 0 OR STRPOS(line, '\\x7f') > 0 OR STRPOS(line, '\\uFFFD') > 0) AS text_suspect`,
   columns: `event_id,
     session_id,
     user_id,
@@ -122,12 +115,13 @@ const clickstream = {
     loaded_at,
     schema_version`,
   rejectReason: `CASE
-      WHEN line IS NULL OR (beyond_delimiter IS NULL AND TRIM(line) = '') THEN 'empty line'
-      WHEN CHAR_LENGTH(line) > 65536
+      WHEN line IS NULL OR (doc IS NULL AND beyond_delimiter IS NULL AND TRIM(line) = '') THEN 'empty line'
+      WHEN doc IS NULL AND CHAR_LENGTH(line) > 65536
         THEN CONCAT('oversized line: ', CAST(CHAR_LENGTH(line) AS STRING), ' characters (the limit is 65536)')
-      WHEN STRPOS(line, '\\uFFFD') > 0 THEN 'invalid text: the line holds U+FFFD, the mark of bytes that were not UTF-8'
+      WHEN text_suspect AND STRPOS(line, '\\uFFFD') > 0
+        THEN 'invalid text: the line holds U+FFFD, the mark of bytes that were not UTF-8'
       WHEN beyond_delimiter IS NOT NULL OR doc IS NULL THEN 'unparseable JSON line'
-      WHEN LOWER(JSON_TYPE(doc)) != 'object' THEN 'not a JSON object'
+      WHEN NOT (STARTS_WITH(line, '{') OR STARTS_WITH(LTRIM(line, ' \\t\\n\\r'), '{')) THEN 'not a JSON object'
       WHEN event_id IS NULL OR TRIM(event_id) = '' THEN 'missing required field: event_id'
       WHEN session_id IS NULL THEN 'missing required field: session_id'
       WHEN event_type IS NULL THEN 'missing required field: event_type'
@@ -142,36 +136,29 @@ const clickstream = {
       WHEN is_bounce IS NULL
         THEN CONCAT('wrong type: is_bounce = ', is_bounce_text, ' is not a boolean')
       WHEN loaded_at IS NULL THEN CONCAT('unparseable timestamp: load_timestamp = ', load_timestamp_text)
-      WHEN REGEXP_CONTAINS(event_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: event_id holds a control character'
-      WHEN STRPOS(event_id, '\\uFFFD') > 0
-        THEN 'invalid text: event_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(session_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: session_id holds a control character'
-      WHEN STRPOS(session_id, '\\uFFFD') > 0
-        THEN 'invalid text: session_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(user_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: user_id holds a control character'
-      WHEN STRPOS(user_id, '\\uFFFD') > 0
-        THEN 'invalid text: user_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(event_type, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: event_type holds a control character'
-      WHEN STRPOS(event_type, '\\uFFFD') > 0
-        THEN 'invalid text: event_type holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(page_url, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: page_url holds a control character'
-      WHEN STRPOS(page_url, '\\uFFFD') > 0
-        THEN 'invalid text: page_url holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(referrer_url, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: referrer_url holds a control character'
-      WHEN STRPOS(referrer_url, '\\uFFFD') > 0
-        THEN 'invalid text: referrer_url holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(referrer_domain, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: referrer_domain holds a control character'
-      WHEN STRPOS(referrer_domain, '\\uFFFD') > 0
-        THEN 'invalid text: referrer_domain holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(device_type, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: device_type holds a control character'
-      WHEN STRPOS(device_type, '\\uFFFD') > 0
-        THEN 'invalid text: device_type holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(device_type_category, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: device_type_category holds a control character'
-      WHEN STRPOS(device_type_category, '\\uFFFD') > 0
-        THEN 'invalid text: device_type_category holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(schema_version, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: schema_version holds a control character'
-      WHEN STRPOS(schema_version, '\\uFFFD') > 0
-        THEN 'invalid text: schema_version holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+      WHEN text_suspect AND REGEXP_CONTAINS(CONCAT(COALESCE(event_id, ''), COALESCE(session_id, ''), COALESCE(user_id, ''), COALESCE(event_type, ''), COALESCE(page_url, ''), COALESCE(referrer_url, ''), COALESCE(referrer_domain, ''), COALESCE(device_type, ''), COALESCE(device_type_category, ''), COALESCE(schema_version, '')), r'[\\x00-\\x1f\\x7f\\x{FFFD}]')
+        THEN CASE
+          WHEN REGEXP_CONTAINS(event_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: event_id holds a control character'
+          WHEN STRPOS(event_id, '\\uFFFD') > 0 THEN 'invalid text: event_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(session_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: session_id holds a control character'
+          WHEN STRPOS(session_id, '\\uFFFD') > 0 THEN 'invalid text: session_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(user_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: user_id holds a control character'
+          WHEN STRPOS(user_id, '\\uFFFD') > 0 THEN 'invalid text: user_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(event_type, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: event_type holds a control character'
+          WHEN STRPOS(event_type, '\\uFFFD') > 0 THEN 'invalid text: event_type holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(page_url, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: page_url holds a control character'
+          WHEN STRPOS(page_url, '\\uFFFD') > 0 THEN 'invalid text: page_url holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(referrer_url, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: referrer_url holds a control character'
+          WHEN STRPOS(referrer_url, '\\uFFFD') > 0 THEN 'invalid text: referrer_url holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(referrer_domain, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: referrer_domain holds a control character'
+          WHEN STRPOS(referrer_domain, '\\uFFFD') > 0 THEN 'invalid text: referrer_domain holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(device_type, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: device_type holds a control character'
+          WHEN STRPOS(device_type, '\\uFFFD') > 0 THEN 'invalid text: device_type holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(device_type_category, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: device_type_category holds a control character'
+          WHEN STRPOS(device_type_category, '\\uFFFD') > 0 THEN 'invalid text: device_type_category holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(schema_version, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: schema_version holds a control character'
+          WHEN STRPOS(schema_version, '\\uFFFD') > 0 THEN 'invalid text: schema_version holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+        END
       WHEN event_type NOT IN ('page_view', 'product_view', 'add_to_cart', 'checkout', 'purchase')
         THEN CONCAT('invalid value: event_type = ', event_type)
       WHEN device_type_category NOT IN ('desktop', 'mobile', 'tablet')
@@ -209,7 +196,8 @@ const startups = {
     IF(REGEXP_CONTAINS(employee_count_text, r'^-?[0-9]+$'), SAFE_CAST(employee_count_text AS INT64), NULL) AS employee_count,
     CASE is_active_text WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END AS is_active,
     IF(REGEXP_CONTAINS(updated_at_text, r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$') AND SAFE_CAST(updated_at_text AS TIMESTAMP) BETWEEN TIMESTAMP '0001-01-01 00:00:00+00' AND TIMESTAMP '9999-12-31 23:59:59.999999+00', SAFE_CAST(updated_at_text AS TIMESTAMP), NULL) AS updated_at,
-    COALESCE(CAST(SAFE.PARSE_DATE('%Y-%m-%d', REGEXP_EXTRACT(source_file, r'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})')) AS TIMESTAMP), CURRENT_TIMESTAMP()) AS file_load_day`,
+    COALESCE(CAST(SAFE.PARSE_DATE('%Y-%m-%d', REGEXP_EXTRACT(source_file, r'load_date=([0-9]{4}-[0-9]{2}-[0-9]{2})')) AS TIMESTAMP), CURRENT_TIMESTAMP()) AS file_load_day,
+    (STRPOS(line, '\\\\') > 0 OR STRPOS(line, '\\x7f') > 0 OR STRPOS(line, '\\uFFFD') > 0) AS text_suspect`,
   columns: `startup_id,
     name,
     sector,
@@ -227,12 +215,13 @@ const startups = {
     load_type,
     schema_version`,
   rejectReason: `CASE
-      WHEN line IS NULL OR (beyond_delimiter IS NULL AND TRIM(line) = '') THEN 'empty line'
-      WHEN CHAR_LENGTH(line) > 65536
+      WHEN line IS NULL OR (doc IS NULL AND beyond_delimiter IS NULL AND TRIM(line) = '') THEN 'empty line'
+      WHEN doc IS NULL AND CHAR_LENGTH(line) > 65536
         THEN CONCAT('oversized line: ', CAST(CHAR_LENGTH(line) AS STRING), ' characters (the limit is 65536)')
-      WHEN STRPOS(line, '\\uFFFD') > 0 THEN 'invalid text: the line holds U+FFFD, the mark of bytes that were not UTF-8'
+      WHEN text_suspect AND STRPOS(line, '\\uFFFD') > 0
+        THEN 'invalid text: the line holds U+FFFD, the mark of bytes that were not UTF-8'
       WHEN beyond_delimiter IS NOT NULL OR doc IS NULL THEN 'unparseable JSON line'
-      WHEN LOWER(JSON_TYPE(doc)) != 'object' THEN 'not a JSON object'
+      WHEN NOT (STARTS_WITH(line, '{') OR STARTS_WITH(LTRIM(line, ' \\t\\n\\r'), '{')) THEN 'not a JSON object'
       WHEN startup_id IS NULL OR TRIM(startup_id) = '' THEN 'missing required field: startup_id'
       WHEN name IS NULL THEN 'missing required field: name'
       WHEN sector IS NULL THEN 'missing required field: sector'
@@ -262,33 +251,27 @@ const startups = {
       WHEN is_active IS NULL
         THEN CONCAT('wrong type: is_active = ', is_active_text, ' is not a boolean')
       WHEN updated_at IS NULL THEN CONCAT('unparseable timestamp: updated_at = ', updated_at_text)
-      WHEN REGEXP_CONTAINS(startup_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: startup_id holds a control character'
-      WHEN STRPOS(startup_id, '\\uFFFD') > 0
-        THEN 'invalid text: startup_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(name, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: name holds a control character'
-      WHEN STRPOS(name, '\\uFFFD') > 0
-        THEN 'invalid text: name holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(sector, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: sector holds a control character'
-      WHEN STRPOS(sector, '\\uFFFD') > 0
-        THEN 'invalid text: sector holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(country, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: country holds a control character'
-      WHEN STRPOS(country, '\\uFFFD') > 0
-        THEN 'invalid text: country holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(funding_stage, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: funding_stage holds a control character'
-      WHEN STRPOS(funding_stage, '\\uFFFD') > 0
-        THEN 'invalid text: funding_stage holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(valuation_bucket, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: valuation_bucket holds a control character'
-      WHEN STRPOS(valuation_bucket, '\\uFFFD') > 0
-        THEN 'invalid text: valuation_bucket holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(contact_email_cleaned, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: contact_email_cleaned holds a control character'
-      WHEN STRPOS(contact_email_cleaned, '\\uFFFD') > 0
-        THEN 'invalid text: contact_email_cleaned holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(load_type, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: load_type holds a control character'
-      WHEN STRPOS(load_type, '\\uFFFD') > 0
-        THEN 'invalid text: load_type holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
-      WHEN REGEXP_CONTAINS(schema_version, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: schema_version holds a control character'
-      WHEN STRPOS(schema_version, '\\uFFFD') > 0
-        THEN 'invalid text: schema_version holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+      WHEN text_suspect AND REGEXP_CONTAINS(CONCAT(COALESCE(startup_id, ''), COALESCE(name, ''), COALESCE(sector, ''), COALESCE(country, ''), COALESCE(funding_stage, ''), COALESCE(valuation_bucket, ''), COALESCE(contact_email_cleaned, ''), COALESCE(load_type, ''), COALESCE(schema_version, '')), r'[\\x00-\\x1f\\x7f\\x{FFFD}]')
+        THEN CASE
+          WHEN REGEXP_CONTAINS(startup_id, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: startup_id holds a control character'
+          WHEN STRPOS(startup_id, '\\uFFFD') > 0 THEN 'invalid text: startup_id holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(name, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: name holds a control character'
+          WHEN STRPOS(name, '\\uFFFD') > 0 THEN 'invalid text: name holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(sector, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: sector holds a control character'
+          WHEN STRPOS(sector, '\\uFFFD') > 0 THEN 'invalid text: sector holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(country, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: country holds a control character'
+          WHEN STRPOS(country, '\\uFFFD') > 0 THEN 'invalid text: country holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(funding_stage, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: funding_stage holds a control character'
+          WHEN STRPOS(funding_stage, '\\uFFFD') > 0 THEN 'invalid text: funding_stage holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(valuation_bucket, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: valuation_bucket holds a control character'
+          WHEN STRPOS(valuation_bucket, '\\uFFFD') > 0 THEN 'invalid text: valuation_bucket holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(contact_email_cleaned, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: contact_email_cleaned holds a control character'
+          WHEN STRPOS(contact_email_cleaned, '\\uFFFD') > 0 THEN 'invalid text: contact_email_cleaned holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(load_type, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: load_type holds a control character'
+          WHEN STRPOS(load_type, '\\uFFFD') > 0 THEN 'invalid text: load_type holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+          WHEN REGEXP_CONTAINS(schema_version, r'[\\x00-\\x1f\\x7f]') THEN 'invalid text: schema_version holds a control character'
+          WHEN STRPOS(schema_version, '\\uFFFD') > 0 THEN 'invalid text: schema_version holds U+FFFD, the mark of bytes that were not UTF-8 (or of a lone surrogate, replaced)'
+        END
       WHEN sector NOT IN ('fintech', 'healthtech', 'edtech', 'climate', 'ai', 'ecommerce', 'logistics', 'biotech')
         THEN CONCAT('invalid value: sector = ', sector)
       WHEN NOT (founded_year >= 1800 AND founded_year <= 2100)
