@@ -156,3 +156,13 @@ def test_a_secret_name_that_is_no_resource_name_is_refused_before_any_request(se
     with pytest.raises(PseudonymKeyError, match="is not a Secret Manager secret name"):
         key_from_secret_manager("winter-days-pseudonym-key", secret_client)
     assert secret_manager.requests == []
+
+
+def test_the_settings_come_from_the_pseudonym_table_of_the_settings_file(tmp_path):
+    (tmp_path / "winter-days.toml").write_text(
+        '[pseudonym]\nkey_file = "keys/pseudonym.key"\nsecret = "projects/p/secrets/s"\n'
+    )
+    settings = load_settings(environ={}, cwd=tmp_path)
+    assert settings.pseudonym_key_file == tmp_path / "keys" / "pseudonym.key"
+    assert settings.pseudonym_secret == "projects/p/secrets/s"
+    assert load_settings(environ={}, cwd=tmp_path / "elsewhere").pseudonym_key_file.name == "pseudonym.key"

@@ -24,9 +24,9 @@ from winter_days.elt.engines.duckdb.external import (
     parse_external_table,
     view_sql,
 )
-from winter_days.elt.engines.duckdb.lake_repair import LakeRepairs, failing_file, is_repairable
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
+from winter_days.elt.engines.duckdb.lake_repair import LakeRepairs, failing_file, is_repairable
 from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
 
 FAILING_ROWS_SAMPLE = 5
@@ -117,7 +117,9 @@ class ActionRunner:
     def _csv_listings(self, action: Action) -> list[tuple[tuple[str, str], LakeFiles]]:
         """The CSV external tables the action reads, as listed for this run."""
         read = {(d.schema, d.name) for d in action.dependencies}
-        return [(key, files) for key, files in self.relations.listings() if key in read and files.table.file_format == "CSV"]
+        return [
+            (key, files) for key, files in self.relations.listings() if key in read and files.table.file_format == "CSV"
+        ]
 
     def _run(self, action: Action) -> ActionOutcome:
         self.outcome = ActionOutcome()

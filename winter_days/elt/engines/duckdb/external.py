@@ -29,7 +29,6 @@ from pathlib import Path
 from sqlglot import exp
 
 from winter_days.elt.engines.duckdb.lake_repair import MAX_CSV_ROW_BYTES, LakeRepairs
-
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, transpile_tree
 
 
