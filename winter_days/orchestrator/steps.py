@@ -87,13 +87,13 @@ def poll_step(context: RunContext) -> dict[str, Any]:
 
     backend = context.handed_on["elt_backend"]
     invocation = context.handed_on["invocation"]
-    graph = context.handed_on["compilation"].graph or {}
+    graph = getattr(context.handed_on.get("compilation"), "graph", None) or {}
     timeout = context.platform.settings.orchestrator.poll_timeout_seconds
     interval = context.platform.poll_interval_seconds
     # The poll waits at most what is left of the run's deadline.
     remaining = context.remaining_seconds()
     bounded_by_run = remaining is not None and remaining < timeout
-    limit = max(0.0, remaining) if bounded_by_run and remaining is not None else timeout
+    limit = max(0.0, remaining or 0.0) if bounded_by_run else timeout
     deadline = time.monotonic() + limit
     polls = 0
     while True:
