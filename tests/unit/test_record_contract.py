@@ -18,6 +18,7 @@ from record_mutations import json_line, mangle_line, mutate_record, valid_click,
 
 from winter_days.records.sql import document, reject_reason, texts, values
 from winter_days.elt.engines.duckdb.transpile import to_duckdb_query
+from winter_days.elt.engines.duckdb.udfs import bigquery_session
 from winter_days.records.checks import line_errors, reading_errors, record_errors
 from winter_days.records import CONTRACTS, EARLIEST_PLAUSIBLE
 from winter_days.records.timestamps import parse_sale_timestamp
@@ -83,7 +84,7 @@ def test_the_staging_sql_gives_every_line_the_reason_the_python_rules_give(flow,
         "beyond_delimiter": [beyond for _, beyond in read],
     })
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    bigquery_session(con)  # the transpiled SQL calls the functions BigQuery's session defines
     con.register("input", table)
     sql_reasons = [reason for _, reason in con.execute(checked_query(flow)).fetchall()]
     python = [line_errors(flow, text, LOADED[flow]) for text in (t if b is None else f"{t}\x1f{b}" for t, b in read)]
