@@ -11,7 +11,11 @@ ML step or by hand, changes its status change time) and is removed after the run
 standby costs a second copy of the warehouse on disk between runs.
 
 Everything here that touches the published file or a standby runs under the warehouse lock,
-so a standby is never made from, or taken for, a file that is being written.
+so a standby is never made from, or taken for, a file that is being written. The same lock
+makes a process that ended mid-run (killed, out of memory, the machine stopped) safe to
+clean up after: every run holds it from its build copy to its publish, and the standby is
+copied under it, so a build copy, its WAL and spill folder, a partial standby or a retired
+file found while holding the lock belongs to no live run, and the run removes it.
 """
 
 from __future__ import annotations
@@ -87,7 +91,9 @@ def start_after_write(published: Path, retired: Path | None = None) -> threading
     """After a run, or another write to the published file (the ML step's predictions):
     remove `retired` and make the standby, in a thread the writer does not wait for (the
     interpreter does, at exit: it is not a daemon)."""
-    thread = threading.Thread(target=_after_write, args=(published, retired), name=AFTER_WRITE_THREAD)
+    # Said explicitly: a thread takes its starter's daemon flag, and the local ELT runs in a
+    # daemon thread, so the copy would otherwise die half-written when the command exits.
+    thread = threading.Thread(target=_after_write, args=(published, retired), name=AFTER_WRITE_THREAD, daemon=False)
     thread.start()
     return thread
 
@@ -141,12 +147,36 @@ def retire(published: Path) -> Path | None:
     return retired
 
 
-def remove_retired(published: Path) -> None:
-    """Remove what earlier runs retired or half-copied and did not get to remove (the process
-    ended first)."""
-    for pattern in (".{}.retired-*", ".{}.standby-partial-*"):
+# What a run or a standby copy leaves beside the published file when its process ends
+# first: build copies with their WAL and spill folder, retired files, partial standbys.
+_LEFTOVERS = (".{}.build-*", ".{}.retired-*", ".{}.standby-partial-*")
+
+
+def remove_leftovers(published: Path) -> list[Path]:
+    """Remove what earlier runs left behind when their process ended first (caller holds the
+    warehouse lock, so none of it belongs to a live run); the paths removed."""
+    removed = []
+    for pattern in _LEFTOVERS:
         for leftover in published.parent.glob(pattern.format(published.name)):
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
+def remove_build(build: Path) -> None:
+    """Remove a run's build copy, its WAL and its spill folder."""
+    for leftover in (build, Path(f"{build}.wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(spill_folder(build), ignore_errors=True)
+
+
+def spill_folder(build: Path) -> Path:
+    """Where a run's session spills what does not fit in memory: beside its build copy, so a
+    run that ended early leaves it where the next one finds it."""
+    return Path(f"{build}.spill")
 
 
 def fsync_path(path: Path | str) -> None:

@@ -13,13 +13,13 @@ The build copy is private until it is published, so its session does not sync ea
 commit to disk (a crash mid-run leaves only a copy to delete): the run checkpoints once at
 the end and syncs the finished file before the rename. A daily run is dozens of small
 commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days. After the run returns,
-the file a publish replaced is removed and the next run's build copy is made (publish.py).
+the file a publish replaced is removed and the next run's build copy is made; a run first
+removes what runs that ended early left behind (warehouse/duckdb/files.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
@@ -41,10 +41,18 @@ from winter_days.elt.backend import (
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
-from winter_days.warehouse.duckdb.files import build_copy, fsync_path, remove_retired, retire, start_after_write
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
 from winter_days.stores.locking import exclusive_lock
-from winter_days.warehouse.duckdb.files import warehouse_lock_path
+from winter_days.warehouse.duckdb.files import (
+    build_copy,
+    fsync_path,
+    remove_build,
+    remove_leftovers,
+    retire,
+    spill_folder,
+    start_after_write,
+    warehouse_lock_path,
+)
 
 ActionsCallback = Callable[[list[WorkflowInvocationAction]], None]
 
@@ -76,13 +84,17 @@ def open_session(
     tables are written in parallel without keeping their query's row order (BigQuery tables
     have none); an ORDER BY still orders what it writes.
     `memory_limit` (DuckDB's form, e.g. '2GB'; empty: DuckDB's default of 80% of RAM) caps
-    the session; larger joins, aggregates and sorts spill to a folder beside the file.
+    the session; larger joins, aggregates and sorts spill to a folder beside the file (for a
+    private copy always: DuckDB's own default is a `.tmp` folder in the working directory,
+    where a run that ended early would leave it unnoticed).
     """
     config: dict[str, Any] = (
         {"fsync_mode": "NONE", "checkpoint_threshold": "1TB", "preserve_insertion_order": False} if private else {}
     )
     if memory_limit:
-        config.update(memory_limit=memory_limit, temp_directory=f"{path}.spill")
+        config.update(memory_limit=memory_limit)
+    if memory_limit or private:
+        config.update(temp_directory=str(spill_folder(Path(path))))
     con = duckdb.connect(config=config)
     mode = " (READ_ONLY)" if read_only else ""
     con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {BUILD_CATALOG}{mode}")
@@ -120,7 +132,7 @@ class DuckDBExecutor:
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         retired: Path | None = None
         with self._exclusive():
-            remove_retired(self.warehouse_path)
+            remove_leftovers(self.warehouse_path)
             build, on_disk = build_copy(self.warehouse_path)
             # A fresh copy's pages go to disk while the actions run, so the sync before the
             # publish has only the run's own changes left to write.
@@ -150,9 +162,7 @@ class DuckDBExecutor:
             finally:
                 if early_sync.is_alive():
                     early_sync.join()
-                for leftover in (build, Path(f"{build}.wal")):
-                    leftover.unlink(missing_ok=True)
-                shutil.rmtree(f"{build}.spill", ignore_errors=True)
+                remove_build(build)
         start_after_write(self.warehouse_path, retired)
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
 
