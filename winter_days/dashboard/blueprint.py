@@ -19,7 +19,7 @@ from winter_days.dashboard import churn_page, pipeline_page, sales_page
 from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, chart_view, plotly_figure, run_queries, to_csv
 from winter_days.dashboard.filters import RISK_TIERS, DashboardFilters, FilterError, parse_filters
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
-from winter_days.warehouse import WarehouseBusy, WarehouseMissing
+from winter_days.warehouse import WarehouseBusy, WarehouseMissing, WarehouseUnreadable
 from winter_days.records import REGIONS
 
 PAGE_QUERIES: dict[str, tuple[DataQuery, ...]] = {
@@ -97,6 +97,8 @@ def make_dashboard_blueprint(platform: Platform) -> Blueprint:
             response = Response(render_template("dashboard/message.html", title="Warehouse busy", message=str(err)), 503)
             response.headers["Retry-After"] = "5"
             abort(response)
+        except WarehouseUnreadable as err:
+            abort(Response(render_template("dashboard/message.html", title="Warehouse unreadable", message=str(err)), 503))
 
     def views(page: str, charts: Sequence[Chart], results: dict[str, QueryResult | None], filters: DashboardFilters):
         queries = {q.id: q for q in PAGE_QUERIES[page]}

@@ -95,6 +95,16 @@ def test_a_warehouse_held_by_a_writer_answers_busy(install, monkeypatch):
     assert "try again in a few seconds" in response.get_data(as_text=True)
 
 
+def test_an_unreadable_warehouse_names_the_file_and_the_rebuild_command(install):
+    install.warehouse_path.write_bytes(b"")
+    client = make_client(install)
+    for page in ("sales", "churn", "pipeline"):
+        response = client.get(f"/dashboard/{page}")
+        assert response.status_code == 503
+        text = response.get_data(as_text=True)
+        assert f"the warehouse {install.warehouse_path} cannot be read" in text and "winter-days elt rebuild" in text
+
+
 def test_plotly_is_served_from_the_installed_package(install):
     import plotly
 

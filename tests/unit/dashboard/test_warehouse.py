@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import duckdb
+import numpy as np
 import pytest
 
-from winter_days.warehouse import WarehouseMissing
+from winter_days.warehouse import WarehouseMissing, WarehouseUnreadable
 from winter_days.warehouse.duckdb import DuckDBWarehouse
 
 from dashboard_rows import build_small_warehouse
@@ -43,3 +45,20 @@ def test_no_warehouse_says_to_run_the_pipeline(tmp_path):
     with pytest.raises(WarehouseMissing, match="run the pipeline"):
         with DuckDBWarehouse(tmp_path / "absent.duckdb").reader():
             pass
+
+
+@pytest.mark.parametrize("content", [b"", b"sales,exported,by,hand\n" * 100], ids=["empty", "not a database"])
+def test_an_unreadable_warehouse_is_named_with_the_rebuild_command_not_taken_for_busy(tmp_path, content):
+    from winter_days.ml.predict import predictions_table
+    from winter_days.warehouse.tables import PREDICTIONS
+
+    path = tmp_path / "warehouse.duckdb"
+    path.write_bytes(content)
+    warehouse = DuckDBWarehouse(path)
+    with pytest.raises(WarehouseUnreadable, match=f"the warehouse {path} cannot be read: .*`winter-days elt rebuild`"):
+        with warehouse.reader():
+            pass
+    rows = predictions_table(["C1"], np.array([0.4]), "v1", date(2026, 5, 1))
+    with pytest.raises(WarehouseUnreadable, match="`winter-days elt rebuild`"):
+        warehouse.replace_partition(PREDICTIONS, rows, date(2026, 5, 1))
+    assert path.read_bytes() == content

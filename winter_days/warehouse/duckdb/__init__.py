@@ -23,9 +23,18 @@ import duckdb
 import pyarrow as pa
 
 from winter_days.stores.locking import exclusive_lock
-from winter_days.warehouse import Params, WarehouseBusy, WarehouseError, WarehouseMissing, conform
+from winter_days.warehouse import (
+    Params,
+    WarehouseBusy,
+    WarehouseError,
+    WarehouseMissing,
+    WarehouseUnavailable,
+    WarehouseUnreadable,
+    conform,
+)
 from winter_days.warehouse.duckdb.files import start_after_write, warehouse_lock_path
 from winter_days.warehouse.duckdb.lock_holder import explain_warehouse_lock
+from winter_days.warehouse.duckdb.unreadable import refusal, unreadable_message
 from winter_days.warehouse.tables import TableName, WrittenTable
 
 # A writer (the ML step writing predictions) holds the file for a few seconds at most;
@@ -122,6 +131,8 @@ class DuckDBWarehouse:
         return written
 
     def explain(self, error: BaseException) -> str | None:
+        if isinstance(error, WarehouseUnavailable):  # met by another component (the ELT engine)
+            return str(error)
         return explain_warehouse_lock(error, self.path)
 
     def _connect_read_only(self) -> duckdb.DuckDBPyConnection:
@@ -131,7 +142,10 @@ class DuckDBWarehouse:
                 connection = duckdb.connect(str(self.path), read_only=True)
                 connection.execute("SET TimeZone = 'UTC'")
                 return connection
-            except (duckdb.IOException, duckdb.ConnectionException) as err:
+            except duckdb.Error as err:
+                self._raise_if_unreadable(err)
+                if not isinstance(err, (duckdb.IOException, duckdb.ConnectionException)):
+                    raise
                 if time.monotonic() >= deadline:
                     raise WarehouseBusy(
                         f"the warehouse {self.path} is being written by another process "
@@ -139,10 +153,19 @@ class DuckDBWarehouse:
                     ) from None
                 time.sleep(BUSY_RETRY_INTERVAL)
 
+    def _raise_if_unreadable(self, err: duckdb.Error) -> None:
+        """WarehouseUnreadable when DuckDB refused the file itself rather than another holder's lock."""
+        reason = refusal(self.path, err)
+        if reason is not None:
+            raise WarehouseUnreadable(unreadable_message(self.path, reason)) from None
+
     def _replace(self, table: WrittenTable, rows: pa.Table, value: Any) -> int:
         try:
             con = duckdb.connect(str(self.path))
-        except duckdb.IOException as err:
+        except duckdb.Error as err:
+            self._raise_if_unreadable(err)
+            if not isinstance(err, duckdb.IOException):
+                raise
             raise WarehouseBusy(
                 f"cannot open warehouse {self.path} to write {table.name}: another process holds it ({err}); "
                 "retry when the running ELT or service step has finished"

@@ -15,6 +15,10 @@ the end and syncs the finished file before the rename. A daily run is dozens of 
 commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days. After the run returns,
 the file a publish replaced is removed and the next run's build copy is made; a run first
 removes what runs that ended early left behind (warehouse/duckdb/files.py).
+
+A published file DuckDB cannot open stops the run with a message naming it and the
+rebuild command, before anything is built; a full refresh of every action (the rebuild)
+moves it aside and builds the warehouse from an empty file (warehouse/duckdb/unreadable.py).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
 from winter_days.stores.locking import exclusive_lock
+from winter_days.warehouse import WarehouseUnreadable
 from winter_days.warehouse.duckdb.files import (
     build_copy,
     fsync_path,
@@ -53,6 +58,7 @@ from winter_days.warehouse.duckdb.files import (
     start_after_write,
     warehouse_lock_path,
 )
+from winter_days.warehouse.duckdb.unreadable import header_problem, refusal, set_aside, unreadable_message
 
 ActionsCallback = Callable[[list[WorkflowInvocationAction]], None]
 
@@ -133,7 +139,7 @@ class DuckDBExecutor:
         retired: Path | None = None
         with self._exclusive():
             remove_leftovers(self.warehouse_path)
-            build, on_disk = build_copy(self.warehouse_path)
+            build, on_disk, con = self._open_build(rebuilds_everything(graph, selected, config))
             # A fresh copy's pages go to disk while the actions run, so the sync before the
             # publish has only the run's own changes left to write.
             early_sync = threading.Thread(target=fsync_path, args=(build,), name="warehouse-build-sync", daemon=True)
@@ -141,7 +147,7 @@ class DuckDBExecutor:
                 early_sync.start()
             try:
                 run = _Run(graph, selected, build, self, config.fully_refresh_incremental_tables_enabled, cancel, on_update)
-                actions = run.execute()
+                actions = run.execute(con)
                 states = {a.state for a in actions}
                 if cancel.is_set() or ActionState.CANCELLED in states:
                     state = InvocationState.CANCELLED
@@ -160,11 +166,42 @@ class DuckDBExecutor:
                     Path(f"{self.warehouse_path}.wal").unlink(missing_ok=True)
                     fsync_path(self.warehouse_path.parent)
             finally:
+                con.close()
                 if early_sync.is_alive():
                     early_sync.join()
                 remove_build(build)
         start_after_write(self.warehouse_path, retired)
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
+
+    def check_published(self, rebuild: bool) -> None:
+        """WarehouseUnreadable at once when the published file is plainly no DuckDB database
+        (empty, another header) and the run would not rebuild it; the run checks again, and
+        fully, under the warehouse lock."""
+        problem = header_problem(self.warehouse_path)
+        if problem is not None and not rebuild:
+            raise WarehouseUnreadable(unreadable_message(self.warehouse_path, problem))
+
+    def _open_build(self, rebuild: bool) -> tuple[Path, bool, duckdb.DuckDBPyConnection]:
+        """The run's build copy, whether it was already on disk (the standby), and its session.
+        A published file DuckDB cannot open is WarehouseUnreadable naming it (never the hidden
+        copy), unless the run rebuilds every action: then it is moved aside and the build
+        starts from an empty file."""
+        published = self.warehouse_path
+        problem = header_problem(published)
+        if problem is None:
+            build, on_disk = build_copy(published)
+            try:
+                return build, on_disk, open_session(build, private=True, memory_limit=self.memory_limit)
+            except duckdb.Error as err:
+                remove_build(build)
+                problem = refusal(build, err, published)
+                if problem is None:
+                    raise
+        if not rebuild:
+            raise WarehouseUnreadable(unreadable_message(published, problem))
+        set_aside(published)
+        build, on_disk = build_copy(published)
+        return build, on_disk, open_session(build, private=True, memory_limit=self.memory_limit)
 
     def _exclusive(self) -> AbstractContextManager[None]:
         """One run at a time per warehouse file, across processes (ML writes wait on it too)."""
@@ -190,12 +227,12 @@ class _Run:
         self.relations: RelationKinds | None = None
         self.height = _heights(graph, selected)
 
-    def execute(self) -> list[WorkflowInvocationAction]:
+    def execute(self, con: duckdb.DuckDBPyConnection) -> list[WorkflowInvocationAction]:
+        """Run the actions over `con`, the build copy's session (closed at the end)."""
         for target in self.selected:
             if self.graph.actions[target].disabled:
                 self._set(target, state=ActionState.DISABLED)
         self._notify()
-        con = open_session(self.build, private=True, memory_limit=self.executor.memory_limit)
         try:
             # Created up front, one at a time: concurrent CREATE SCHEMA from two workers is
             # a write-write conflict in DuckDB's catalog.
@@ -313,6 +350,12 @@ class _Run:
             with self.lock:
                 snapshot = [self.results[t] for t in self.selected]
             self.on_update(snapshot)
+
+
+def rebuilds_everything(graph: ActionGraph, selected: list[Target], config: InvocationConfig) -> bool:
+    """Whether a run rebuilds the whole warehouse from the lake (a full refresh of every
+    action): the only run that may start from an empty file when the published one is unreadable."""
+    return config.fully_refresh_incremental_tables_enabled and len(set(selected)) == len(graph.actions)
 
 
 def _heights(graph: ActionGraph, selected: list[Target]) -> dict[Target, int]:
