@@ -1,6 +1,7 @@
 # make demo  - set up, then run the main job on the local profile
 # make test  - set up, then run the test suite
 # make bench - set up, then run the benchmarks (never part of make test)
+# make reliability - set up, then regenerate the reliability figures (bad records, killed runs, load)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEPLOY_VENV := .venv-deploy
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 
-.PHONY: setup node-setup deploy-tools demo test test-fast bench bench-quick clean
+.PHONY: setup node-setup deploy-tools demo test test-fast bench bench-quick reliability clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +61,9 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --quick
+
+reliability: setup
+	$(PY) -m bench.reliability
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) .winter-days .pytest_cache

@@ -131,6 +131,16 @@ def wait_until_up(port: int, server: subprocess.Popen, seconds: float = 60.0) ->
     raise SystemExit(f"winter-days serve did not answer /healthz within {seconds:.0f} s")
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    """Stop the `winter-days serve` process started here: SIGTERM, then SIGKILL after 150 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=150)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def watch_run(port: int, run_id: str, done: threading.Event, outcome: dict, max_seconds: float) -> None:
     """Set `done` when the run is no longer running (or after max_seconds)."""
     deadline = time.monotonic() + max_seconds
@@ -193,11 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                     samples.setdefault(("during a run", page), []).append(summarise(*loaders[page]))
             getattr(simulator.store, "close", lambda: None)()
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=150)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
             log.close()
         log_tail = (Path(tmp) / "serve.log").read_text(errors="replace")[-2000:]
     failed_runs = [o for o in run_outcomes if o.get("status") != "succeeded"]

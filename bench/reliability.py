@@ -1,0 +1,404 @@
+"""Reliability: bad input, killed runs and load, each with what was held and what was lost.
+
+Each scenario runs on its own local installation with 100 simulated days of history
+(300 customers; 25 sales, 200 click events a day, 20 startups a week), so the ML step has
+enough history to train.
+
+1. records fuzzed: over 10,000 bad records (quick: about 1,800) of every class in
+   bench/bad_records.py over the three flows, on top of a day of good ones, then two
+   pipeline runs with the ML step. Held: rows accounted, per flow, with the rows in counted
+   where they were written (the document store, the bronze files), not from the
+   warehouse's own accounting, against staged + quarantined + duplicates removed. Lost:
+   rows in but found nowhere (while runs are blocked, the rows waiting behind the block).
+   Blocked: runs that did not succeed. When a run is blocked, each class is landed alone
+   on a copy of the installation and run through export and ELT, and the classes that
+   pass are then run together with the ML step, to name what blocks.
+2. runs killed: 24 runs (quick: 8) of the whole chain (export, ELT and, every fourth run,
+   the ML step), each in its own process, killed with SIGKILL at a random point of a
+   measured run's span, each followed by a normal run; the history says which step each
+   kill cut off. Held: the published warehouse is readable after every kill, rows are
+   accounted after every next run, and nothing is left beside the warehouse but its lock
+   and one standby copy. Blocked: next runs that did not succeed. Duplicates: sales in
+   fct_sales more than once.
+3. requests under load (reliability_load.py): `winter-days serve`, 50 concurrent POST
+   /run, then dashboard pages and more POST /run while the run works, then one more run.
+
+Writes bench/results/reliability.json and the table bench/results/reliability.md (quick:
+reliability-quick.*), the figures of README's reliability section.
+
+    python -m bench.reliability [--quick] [--only fuzz,kills,load]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.bad_records import MUTATIONS, land_bad_records
+from bench.reliability_load import load_scenario
+from bench.common import RESULTS, load_1m, row, write_results
+from bench.pipeline import FIRST_DAY, bench_settings, build_history, copy_home, remove_home
+from winter_days.config import Settings
+from winter_days.platform import build_platform
+from winter_days.records import SALES_COLLECTION
+from winter_days.simulation import DailyVolumes, DaySimulator
+from winter_days.warehouse import WarehouseError, tables
+from winter_days.warehouse.duckdb.files import wait_for_after_write
+
+CUSTOMERS = 300
+HISTORY_DAYS = 100
+VOLUMES = DailyVolumes(sales=25, clicks=200, startups=20)
+FLOWS = {"sales": "sales", "clickstream": "clickstream", "startup": "startups"}  # accounting name: bronze folder
+REPO = Path(__file__).resolve().parent.parent
+SCENARIOS = ("fuzz", "kills", "load")
+
+# A run in its own process, as `winter-days run` is, that says when it has imported what
+# it needs, so that the kill lands in the run rather than in the imports.
+RUN_IN_PROCESS = """
+import sys
+from datetime import date
+from pathlib import Path
+
+import winter_days.elt.engines.duckdb.backend, winter_days.ml.runner, winter_days.orchestrator.steps  # noqa: F401
+from bench.pipeline import bench_settings
+from winter_days.orchestrator.launcher import RunLauncher
+from winter_days.orchestrator.pipeline import RunParameters
+from winter_days.platform import build_platform
+
+platform = build_platform(bench_settings(Path(sys.argv[1]), int(sys.argv[2])))
+print("ready", flush=True)
+result = RunLauncher(platform).trigger({"source": "bench-kill"}, RunParameters(as_of=date.fromisoformat(sys.argv[3]), ml=sys.argv[4] == "1"))
+print((result.run or {}).get("status"), flush=True)
+"""
+
+
+def installation(home: Path) -> Settings:
+    """A fresh installation with the history; its settings."""
+    settings = bench_settings(home, CUSTOMERS)
+    build_history(home, settings, VOLUMES, HISTORY_DAYS)
+    return settings
+
+
+def trigger(settings: Settings, day: date, ml: bool) -> dict[str, Any]:
+    """One run through the launcher in this process; its record."""
+    from winter_days.orchestrator.launcher import RunLauncher
+    from winter_days.orchestrator.pipeline import RunParameters
+
+    platform = build_platform(settings)
+    try:
+        result = RunLauncher(platform).trigger({"source": "bench-reliability"}, RunParameters(as_of=day, ml=ml))
+    finally:
+        platform.close()
+    wait_for_after_write()
+    return result.run or {"status": result.outcome, "error": f"no run started ({result.outcome})"}
+
+
+def write_day(settings: Settings, day: date) -> None:
+    simulator = DaySimulator(build_platform(settings), VOLUMES)
+    try:
+        simulator.write_day(day)
+    finally:
+        simulator.close()
+
+
+def lines_in_bronze(settings: Settings, folder: str) -> int:
+    """Lines written to a lake flow, counted in its bronze files."""
+    lake = build_platform(settings).lake
+    lines = 0
+    for key in lake.list(f"bronze/{folder}/"):
+        data = lake.get(key)
+        lines += data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+    return lines
+
+
+def sales_found_nowhere(settings: Settings) -> tuple[int, int]:
+    """Sales documents in the store, and how many of them are neither staged (by document or
+    sale id: a later document of the same sale replaces it) nor quarantined. Counted per
+    document, as an export cut off before its watermark exports the same documents again."""
+    platform = build_platform(settings)
+    store = platform.document_store()
+    try:
+        documents = {doc_id: document.get("sale_id") for doc_id, document in store.stream(SALES_COLLECTION)}
+    finally:
+        store.close()
+    warehouse = platform.warehouse
+    staged = warehouse.read(f"SELECT sale_id, document_id FROM {tables.STG_SALES}").to_pylist()
+    found = {r["sale_id"] for r in staged} | {r["document_id"] for r in staged}
+    found |= {r["row_identity"] for r in warehouse.read(f"SELECT row_identity FROM {tables.STG_SALES_QUARANTINE}").to_pylist()}
+    nowhere = sum(1 for doc_id, sale_id in documents.items() if doc_id not in found and (not isinstance(sale_id, str) or sale_id not in found))
+    return len(documents), nowhere
+
+
+def accounting(settings: Settings) -> dict[str, dict[str, int]]:
+    """flow -> rows in (counted where they were written, not from the warehouse's own
+    accounting), staged, quarantined, duplicates removed, and lost (in, but found nowhere)."""
+    warehouse = build_platform(settings).warehouse
+    try:
+        published = warehouse.read(
+            f"SELECT flow, rows_staged, rows_quarantined, duplicates_removed FROM {tables.FLOW_ROW_ACCOUNTING}"
+        ).to_pylist()
+        sales_in, sales_lost = sales_found_nowhere(settings)
+    except WarehouseError as err:
+        raise SystemExit(f"the warehouse of {settings.home} cannot be read for the accounting: {err}") from None
+    by_flow = {r["flow"]: r for r in published}
+    out = {}
+    for flow, folder in FLOWS.items():
+        r = by_flow.get(flow, {})
+        staged, quarantined, duplicates = (int(r.get(k) or 0) for k in ("rows_staged", "rows_quarantined", "duplicates_removed"))
+        if flow == "sales":
+            rows, lost = sales_in, sales_lost
+        else:
+            rows = lines_in_bronze(settings, folder)
+            lost = rows - (staged + quarantined + duplicates)
+        out[flow] = {"in": rows, "staged": staged, "quarantined": quarantined, "duplicates": duplicates,
+                     "accounted": rows - lost, "lost": lost}
+    return out
+
+
+def duplicated_sales(settings: Settings) -> int:
+    (found,) = build_platform(settings).warehouse.read(
+        f"SELECT COUNT(*) - COUNT(DISTINCT sale_id) AS extra FROM {tables.FCT_SALES}"
+    ).to_pylist()
+    return int(found["extra"])
+
+
+def left_beside_warehouse(settings: Settings) -> list[str]:
+    """Files beside the published warehouse other than its lock and its one current standby."""
+    published = settings.warehouse_path
+    stat = published.stat()
+    expected = {published.name, f".{published.name}.lock", f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}"}
+    return sorted(p.name for p in published.parent.iterdir() if published.name in p.name and p.name not in expected)
+
+
+def failure(run: dict[str, Any]) -> str:
+    return f"{run.get('failed_step') or run.get('status')}: {str(run.get('error') or '')[:160]}"
+
+
+# -- 1. records fuzzed ------------------------------------------------------------------
+
+
+def fuzz_scenario(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]:
+    per_class = 40 if quick else 240
+    home, template = root / "fuzz" / "home", root / "fuzz-template"
+    settings = installation(home)
+    copy_home(home, template)
+    day = FIRST_DAY + timedelta(days=HISTORY_DAYS)
+    write_day(settings, day)
+    landed = land_bad_records(build_platform(settings), day, per_class, seed=22)
+    fuzzed = sum(sum(by_class.values()) for by_class in landed.values())
+    runs = [trigger(settings, day, ml=True)]
+    write_day(settings, day + timedelta(days=1))
+    runs.append(trigger(settings, day + timedelta(days=1), ml=True))
+    blocked = [r for r in runs if r.get("status") != "succeeded"]
+    counts = accounting(settings)
+    detail: dict[str, Any] = {"landed": landed, "accounting": counts, "blocked_runs": [failure(r) for r in blocked]}
+    if blocked:
+        detail["blocking_classes"] = blocking_classes(settings, template, day, per_class)
+        for line in [*detail["blocked_runs"], *(f"{k}: {v}" for k, v in detail["blocking_classes"].items())]:
+            print(f"fuzz: blocked: {line}", file=sys.stderr)
+    remove_home(home)
+    held = sum(c["accounted"] for c in counts.values())
+    total_in = sum(c["in"] for c in counts.values())
+    lost = sum(max(0, c["lost"]) for c in counts.values())
+    scenario = f"{fuzzed:,} bad records of {len(MUTATIONS)} classes over 3 flows, then 2 runs with ML"
+    rows = [
+        row(scenario, "records_fuzzed", fuzzed, "records"),
+        row(scenario, "rows_accounted", held, f"of {total_in:,} rows in (staged + quarantined + duplicates)", f"{total_in:,}", held == total_in),
+        row(scenario, "rows_lost", lost, "rows", "0", lost == 0),
+        row(scenario, "runs_blocked", len(blocked), f"of {len(runs)} runs", "0", not blocked, load_1m()),
+    ]
+    summary = {
+        "count": f"{fuzzed:,} bad records ({len(MUTATIONS)} classes) among {total_in:,} rows, 2 runs",
+        "held": f"{held:,} of {total_in:,} rows accounted: " + ", ".join(
+            f"{sum(c[k] for c in counts.values()):,} {k}" for k in ("staged", "quarantined", "duplicates")),
+        "lost": f"{lost:,} rows", "blocked": f"{len(blocked)} of {len(runs)} runs", "duplicates": "counted as held",
+    }
+    return rows, {"summary": summary, **detail}
+
+
+def blocking_classes(settings: Settings, template: Path, day: date, per_class: int) -> dict[str, str]:
+    """Each class alone on a copy of the installation through export and ELT, then the
+    classes that passed together with the ML step: the ones that block, with the failure."""
+    found = {}
+    for name in MUTATIONS:
+        run = on_copy(settings, template, day, per_class, (name,), ml=False)
+        if run.get("status") != "succeeded":
+            found[name] = failure(run)
+    passing = tuple(name for name in MUTATIONS if name not in found)
+    if passing:
+        run = on_copy(settings, template, day, per_class, passing, ml=True)
+        if run.get("status") != "succeeded":
+            found["the passing classes together, with the ML step"] = failure(run)
+    return found
+
+
+def on_copy(settings: Settings, template: Path, day: date, per_class: int, classes: tuple[str, ...], ml: bool) -> dict[str, Any]:
+    remove_home(settings.home)
+    copy_home(template, settings.home)
+    write_day(settings, day)
+    land_bad_records(build_platform(settings), day, per_class, seed=22, classes=classes)
+    return trigger(settings, day, ml=ml)
+
+
+# -- 2. runs killed ---------------------------------------------------------------------
+
+
+def recorded_runs(settings: Settings) -> list[dict[str, Any]]:
+    return build_platform(settings).run_store.list_runs(limit=500)
+
+
+def where_killed(settings: Settings, runs_before: int) -> str:
+    """The step a killed run was in, from the history once the next run has started (it
+    marks the killed one cut off at the step it was running)."""
+    runs = recorded_runs(settings)
+    if len(runs) - runs_before < 2:
+        return "startup"  # killed before it recorded its run
+    killed = runs[1]
+    if killed.get("status") == "succeeded":
+        return "after-run work"  # the standby copy, or the interpreter's exit
+    return str(killed.get("failed_step") or killed.get("status"))
+
+
+def start_run_process(settings: Settings, day: date, ml: bool) -> subprocess.Popen:
+    """A run in its own process, once it has imported what it needs."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUN_IN_PROCESS, str(settings.home), str(CUSTOMERS), day.isoformat(), "1" if ml else "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the run process ended with {process.wait()} before it was ready")
+    return process
+
+
+def kills_scenario(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]:
+    kills, ml_every = (8, 4) if quick else (24, 4)
+    settings = installation(root / "kills" / "home")
+    day = FIRST_DAY + timedelta(days=HISTORY_DAYS)
+    spans = {}
+    for ml in (False, True):  # a whole run of each kind, for the span its kills are spread over
+        write_day(settings, day)
+        began = time.monotonic()
+        process = start_run_process(settings, day, ml)
+        if process.wait() != 0:
+            raise SystemExit(f"a run to measure (ml={ml}) failed in {settings.home}")
+        spans[ml] = time.monotonic() - began
+        wait_for_after_write()
+        day += timedelta(days=1)
+    seed = random.randrange(2**32)
+    chance = random.Random(seed)
+    outcome: Counter[str] = Counter()
+    blocked, left, lost, duplicates, failures = 0, [], 0, 0, []
+    for number in range(kills):
+        write_day(settings, day)
+        ml = number % ml_every == 0
+        runs_before = len(recorded_runs(settings))
+        process = start_run_process(settings, day, ml)
+        time.sleep(chance.uniform(0, spans[ml]))
+        process.send_signal(signal.SIGKILL)
+        process.wait()  # reaped only now: the pid killed was this process's
+        try:
+            build_platform(settings).warehouse.read(f"SELECT COUNT(*) AS n FROM {tables.FCT_SALES}")
+            outcome["readable"] += 1
+        except WarehouseError as err:
+            failures.append(f"kill {number}: published warehouse unreadable: {err}")
+        after = trigger(settings, day, ml=False)
+        outcome[f"killed in {where_killed(settings, runs_before)}"] += 1
+        if after.get("status") != "succeeded":
+            blocked += 1
+            failures.append(f"run after kill {number}: {failure(after)}")
+        counts = accounting(settings)
+        lost += sum(max(0, c["lost"]) for c in counts.values())
+        outcome["accounted"] += all(c["lost"] == 0 for c in counts.values())
+        duplicates = max(duplicates, duplicated_sales(settings))
+        left += left_beside_warehouse(settings)
+        day += timedelta(days=1)
+    remove_home(settings.home)
+    for line in failures + [f"left beside the warehouse: {name}" for name in left]:
+        print(f"kills: {line}", file=sys.stderr)
+    scenario = (f"{kills} runs killed with SIGKILL at random points (export, ELT, ML on 1 in {ml_every}, standby copy), "
+                f"each followed by a run; seed {seed}")
+    rows = [
+        row(scenario, "runs_killed", kills, "runs"),
+        row(scenario, "warehouse_readable_after_kill", outcome["readable"], f"of {kills}", str(kills), outcome["readable"] == kills),
+        row(scenario, "rows_accounted_after_next_run", outcome["accounted"], f"of {kills} checks", str(kills), outcome["accounted"] == kills),
+        row(scenario, "rows_lost", lost, "rows", "0", lost == 0),
+        row(scenario, "next_runs_blocked", blocked, f"of {kills}", "0", blocked == 0),
+        row(scenario, "duplicated_sales", duplicates, "rows", "0", duplicates == 0),
+        row(scenario, "files_left_beside_warehouse", len(left), "files", "0", not left, load_1m()),
+    ]
+    landed = ", ".join(f"{n} {where}" for where, n in sorted(outcome.items()) if where.startswith("killed"))
+    print(f"kills: {landed}")
+    summary = {
+        "count": f"{kills} runs killed at random points ({landed})",
+        "held": f"warehouse readable after {outcome['readable']} of {kills} kills; rows accounted after "
+                f"{outcome['accounted']} of {kills} next runs; {len(left)} files left beside the warehouse",
+        "lost": f"{lost:,} rows", "blocked": f"{blocked} of {kills} next runs", "duplicates": f"{duplicates} sales",
+    }
+    return rows, {"summary": summary, "spans_seconds": {str(k): round(v, 2) for k, v in spans.items()}, "failures": failures}
+
+
+# -- 3. requests under load ------------------------------------------------------------
+
+
+def load_on_installation(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]:
+    settings = installation(root / "home")
+    try:
+        return load_scenario(settings, FIRST_DAY + timedelta(days=HISTORY_DAYS), write_day, quick)
+    finally:
+        remove_home(settings.home)
+
+
+# -- the table --------------------------------------------------------------------------
+
+
+def table(summaries: dict[str, dict[str, str]]) -> str:
+    lines = ["| scenario | count | held | lost | blocked | duplicates |", "|---|---|---|---|---|---|"]
+    titles = {"fuzz": "records fuzzed", "kills": "runs killed", "load": "requests under load"}
+    for name, s in summaries.items():
+        lines.append(f"| {titles[name]} | {s['count']} | {s['held']} | {s['lost']} | {s['blocked']} | {s['duplicates']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer records, kills and requests")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
+    args = parser.parse_args(argv)
+    # Runs meant to fail log their failures with tracebacks; each scenario reports them in a line.
+    logging.getLogger("winter_days").setLevel(logging.CRITICAL)
+    chosen = [name for name in SCENARIOS if name in args.only.split(",")]
+    scenarios = {"fuzz": fuzz_scenario, "kills": kills_scenario, "load": load_on_installation}
+    rows: list[dict] = []
+    details: dict[str, Any] = {}
+    root = Path(tempfile.mkdtemp(prefix="bench-reliability-"))
+    try:
+        for name in chosen:
+            print(f"== reliability: {name}", flush=True)
+            began = time.monotonic()
+            scenario_rows, details[name] = scenarios[name](root / name, args.quick)
+            rows += scenario_rows
+            print(f"== reliability: {name} in {time.monotonic() - began:.0f} s", flush=True)
+    finally:
+        wait_for_after_write()
+        shutil.rmtree(root, ignore_errors=True)
+    write_results("reliability", args.quick, rows, details=details)
+    text = table({name: details[name]["summary"] for name in chosen})
+    (RESULTS / ("reliability-quick.md" if args.quick else "reliability.md")).write_text(text)
+    print(text)
+    return 0 if all(r["ok"] is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
