@@ -56,6 +56,9 @@ def installation(root: Path, **environ: str) -> Settings:
             "WINTER_DAYS_DATAFORM_DIR": str(root / "dataform"),
             "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
             **POLL,
+            # One key for both profiles (on gcp a Secret Manager secret mounted as this file):
+            # the same pseudonyms make the same gold tables.
+            "WINTER_DAYS_PSEUDONYM_KEY_FILE": str(root.parent / "pseudonym.key"),
             **environ,
         },
         cwd=root,
@@ -65,14 +68,14 @@ def installation(root: Path, **environ: str) -> Settings:
 def generate(settings: Settings, days: range) -> None:
     """The generator jobs for these days, into the profile's document store and lake."""
     platform = build_platform(settings)
-    store, lake, pool = platform.document_store(), platform.lake, pool_from_settings(settings)
+    store, lake, pool = platform.document_store(), platform.lake, pool_from_settings(settings, platform.pseudonymiser)
     try:
         for offset in days:
             day = settings.population_start + timedelta(days=offset)
             write_sales(store, lake, pool, day, count=SALES_PER_DAY)
             write_clickstream(lake, pool, day, count=CLICKS_PER_DAY)
             if offset % 7 == 0:
-                write_startups(lake, settings.seed, settings.population_start, day, count=STARTUPS)
+                write_startups(lake, settings.seed, settings.population_start, day, count=STARTUPS, pseudonyms=pool.pseudonyms)
     finally:
         store.close()
 
