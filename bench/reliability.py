@@ -4,15 +4,16 @@ Each scenario runs on its own local installation with 100 simulated days of hist
 (300 customers; 25 sales, 200 click events a day, 20 startups a week), so the ML step has
 enough history to train.
 
-1. records fuzzed: over 10,000 bad records (quick: about 1,800) of every class in
-   bench/bad_records.py over the three flows, on top of a day of good ones, then two
-   pipeline runs with the ML step. Held: rows accounted, per flow, with the rows in counted
-   where they were written (the document store, the bronze files), not from the
-   warehouse's own accounting, against staged + quarantined + duplicates removed. Lost:
-   rows in but found nowhere (while runs are blocked, the rows waiting behind the block).
-   Blocked: runs that did not succeed. When a run is blocked, each class is landed alone
-   on a copy of the installation and run through export and ELT, and the classes that
-   pass are then run together with the ML step, to name what blocks.
+1. records fuzzed: over 10,000 records (quick: a fifth) mangled as the test suite's fuzz
+   corpus mangles them (tests/record_mutations.py: wrong types, missing and extra fields,
+   nulls, huge strings, control characters, lone surrogates, bytes that are not UTF-8,
+   deep nesting, NaN and infinities, extreme numbers and dates, legacy timestamps,
+   SQL-looking text, repeated ids), plus lines over 2,000,000 bytes, over the three flows
+   on top of a day of good records, then two pipeline runs with the ML step. Held: rows
+   accounted, per flow, with the rows in counted where they were written (the document
+   store, the bronze files), not from the warehouse's own accounting, against staged +
+   quarantined + duplicates removed. Lost: rows in but found nowhere (while runs are
+   blocked, the rows waiting behind the block). Blocked: runs that did not succeed.
 2. runs killed: 24 runs (quick: 8) of the whole chain (export, ELT and, every fourth run,
    the ML step), each in its own process, killed with SIGKILL at a random point of a
    measured run's span, each followed by a normal run; the history says which step each
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import random
 import shutil
 import signal
@@ -45,13 +47,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.bad_records import MUTATIONS, land_bad_records
-from bench.reliability_load import load_scenario
 from bench.common import RESULTS, load_1m, row, write_results
-from bench.pipeline import FIRST_DAY, bench_settings, build_history, copy_home, remove_home
+from bench.pipeline import FIRST_DAY, bench_settings, build_history, remove_home
+from bench.reliability_load import load_scenario
 from winter_days.config import Settings
 from winter_days.platform import build_platform
-from winter_days.records import SALES_COLLECTION
+from winter_days.records import CONTRACTS, SALES_COLLECTION
 from winter_days.simulation import DailyVolumes, DaySimulator
 from winter_days.warehouse import WarehouseError, tables
 from winter_days.warehouse.duckdb.files import wait_for_after_write
@@ -62,6 +63,10 @@ VOLUMES = DailyVolumes(sales=25, clicks=200, startups=20)
 FLOWS = {"sales": "sales", "clickstream": "clickstream", "startup": "startups"}  # accounting name: bronze folder
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = ("fuzz", "kills", "load")
+FUZZED = {"sales": 3_000, "clickstream": 5_000, "startups": 2_000}  # quick: a fifth
+OVERSIZED_BYTES = 2_500_000
+# The test suite's fuzz corpus (tests/record_mutations.py): the bench mangles records as the tests do.
+sys.path.insert(0, str(REPO / "tests"))
 
 # A run in its own process, as `winter-days run` is, that says when it has imported what
 # it needs, so that the kill lands in the run rather than in the imports.
@@ -188,30 +193,62 @@ def failure(run: dict[str, Any]) -> str:
 # -- 1. records fuzzed ------------------------------------------------------------------
 
 
+def land_fuzzed(settings: Settings, day: date, counts: dict[str, int], seed: int) -> dict[str, int]:
+    """Mangled records of each flow, as the fuzz test lands them (the test suite's corpus):
+    most records mutated field by field, some repeating an earlier key, some lines damaged
+    byte by byte; plus lines over 2,000,000 bytes. The records landed, by flow."""
+    import record_mutations as corpus
+
+    rng = random.Random(seed)
+    valid = {"sales": corpus.valid_sale, "clickstream": corpus.valid_click, "startups": corpus.valid_startup}
+    platform = build_platform(settings)
+    landed = {}
+    for flow, count in counts.items():
+        records, keys = [], []
+        for i in range(count):
+            record = valid[flow](rng, i, day.isoformat())
+            keys.append(record[CONTRACTS[flow].key])
+            records.append(corpus.mutate_record(rng, record, flow, keys) if rng.random() < 0.6 else record)
+        if flow == "sales":
+            # The SQLite store refuses NaN and infinities (JSON has none): the largest finite number stands in.
+            documents = [{k: v if not isinstance(v, float) or math.isfinite(v) else math.copysign(sys.float_info.max, v)
+                          for k, v in record.items()} for record in records]
+            store = platform.document_store()
+            try:
+                store.put_many(SALES_COLLECTION, [(f"fuzz-{day.isoformat()}-{i:05d}", d) for i, d in enumerate(documents)])
+            finally:
+                store.close()
+            landed[flow] = len(documents)
+            continue
+        lines = [corpus.json_line(r) for r in records]
+        lines = [corpus.mangle_line(rng, line) if rng.random() < 0.15 else line for line in lines]
+        lines = [line for line in lines if line.strip()]  # a line without bytes is no row on either engine
+        lines += [corpus.json_line({**records[0], CONTRACTS[flow].key: f"oversized-{n}", "padding": "x" * OVERSIZED_BYTES})
+                  for n in range(2)]
+        platform.lake.put(f"bronze/{flow}/load_date={day.isoformat()}/fuzz-{flow}.jsonl", b"".join(line + b"\n" for line in lines))
+        landed[flow] = len(lines)
+    return landed
+
+
 def fuzz_scenario(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]:
-    per_class = 40 if quick else 240
-    home, template = root / "fuzz" / "home", root / "fuzz-template"
-    settings = installation(home)
-    copy_home(home, template)
+    counts = {flow: n // (5 if quick else 1) for flow, n in FUZZED.items()}
+    settings = installation(root / "home")
     day = FIRST_DAY + timedelta(days=HISTORY_DAYS)
     write_day(settings, day)
-    landed = land_bad_records(build_platform(settings), day, per_class, seed=22)
-    fuzzed = sum(sum(by_class.values()) for by_class in landed.values())
+    landed = land_fuzzed(settings, day, counts, seed=22)
+    fuzzed = sum(landed.values())
     runs = [trigger(settings, day, ml=True)]
     write_day(settings, day + timedelta(days=1))
     runs.append(trigger(settings, day + timedelta(days=1), ml=True))
     blocked = [r for r in runs if r.get("status") != "succeeded"]
-    counts = accounting(settings)
-    detail: dict[str, Any] = {"landed": landed, "accounting": counts, "blocked_runs": [failure(r) for r in blocked]}
-    if blocked:
-        detail["blocking_classes"] = blocking_classes(settings, template, day, per_class)
-        for line in [*detail["blocked_runs"], *(f"{k}: {v}" for k, v in detail["blocking_classes"].items())]:
-            print(f"fuzz: blocked: {line}", file=sys.stderr)
-    remove_home(home)
-    held = sum(c["accounted"] for c in counts.values())
-    total_in = sum(c["in"] for c in counts.values())
-    lost = sum(max(0, c["lost"]) for c in counts.values())
-    scenario = f"{fuzzed:,} bad records of {len(MUTATIONS)} classes over 3 flows, then 2 runs with ML"
+    counts_after = accounting(settings)
+    remove_home(settings.home)
+    for r in blocked:
+        print(f"fuzz: blocked: {failure(r)}", file=sys.stderr)
+    held = sum(c["accounted"] for c in counts_after.values())
+    total_in = sum(c["in"] for c in counts_after.values())
+    lost = sum(max(0, c["lost"]) for c in counts_after.values())
+    scenario = f"{fuzzed:,} mangled records (the fuzz corpus, and lines over 2 MB) over 3 flows, then 2 runs with ML"
     rows = [
         row(scenario, "records_fuzzed", fuzzed, "records"),
         row(scenario, "rows_accounted", held, f"of {total_in:,} rows in (staged + quarantined + duplicates)", f"{total_in:,}", held == total_in),
@@ -219,36 +256,12 @@ def fuzz_scenario(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]:
         row(scenario, "runs_blocked", len(blocked), f"of {len(runs)} runs", "0", not blocked, load_1m()),
     ]
     summary = {
-        "count": f"{fuzzed:,} bad records ({len(MUTATIONS)} classes) among {total_in:,} rows, 2 runs",
+        "count": f"{fuzzed:,} mangled records among {total_in:,} rows, 2 runs",
         "held": f"{held:,} of {total_in:,} rows accounted: " + ", ".join(
-            f"{sum(c[k] for c in counts.values()):,} {k}" for k in ("staged", "quarantined", "duplicates")),
-        "lost": f"{lost:,} rows", "blocked": f"{len(blocked)} of {len(runs)} runs", "duplicates": "counted as held",
+            f"{sum(c[k] for c in counts_after.values()):,} {k}" for k in ("staged", "quarantined", "duplicates")),
+        "lost": f"{lost:,} rows", "blocked": f"{len(blocked)} of {len(runs)} runs", "duplicates": "counted, not staged twice",
     }
-    return rows, {"summary": summary, **detail}
-
-
-def blocking_classes(settings: Settings, template: Path, day: date, per_class: int) -> dict[str, str]:
-    """Each class alone on a copy of the installation through export and ELT, then the
-    classes that passed together with the ML step: the ones that block, with the failure."""
-    found = {}
-    for name in MUTATIONS:
-        run = on_copy(settings, template, day, per_class, (name,), ml=False)
-        if run.get("status") != "succeeded":
-            found[name] = failure(run)
-    passing = tuple(name for name in MUTATIONS if name not in found)
-    if passing:
-        run = on_copy(settings, template, day, per_class, passing, ml=True)
-        if run.get("status") != "succeeded":
-            found["the passing classes together, with the ML step"] = failure(run)
-    return found
-
-
-def on_copy(settings: Settings, template: Path, day: date, per_class: int, classes: tuple[str, ...], ml: bool) -> dict[str, Any]:
-    remove_home(settings.home)
-    copy_home(template, settings.home)
-    write_day(settings, day)
-    land_bad_records(build_platform(settings), day, per_class, seed=22, classes=classes)
-    return trigger(settings, day, ml=ml)
+    return rows, {"summary": summary, "landed": landed, "accounting": counts_after, "blocked_runs": [failure(r) for r in blocked]}
 
 
 # -- 2. runs killed ---------------------------------------------------------------------

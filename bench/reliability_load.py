@@ -17,11 +17,11 @@ import secrets
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import load_1m, row
 from bench.pipeline import PROJECT

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REBUILD_COMMAND = "winter-days elt rebuild"
@@ -68,7 +68,7 @@ def unreadable_message(published: Path, reason: str) -> str:
 
 def set_aside(published: Path) -> Path:
     """Move the unreadable published file (and its WAL) aside for a rebuild; the new name."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = published.with_name(f"{published.name}.unreadable-{stamp}")
     for again in itertools.count(2):
         if not target.exists():
