@@ -132,6 +132,20 @@ def _standby_path(published: Path) -> Path | None:
     return published.with_name(f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}")
 
 
+def publish(build: Path, published: Path) -> Path | None:
+    """Put a finished build copy in place of the published file (caller holds the lock):
+    synced, then renamed over it, so a reader sees the old file or the new one whole. The
+    file it replaced keeps a second name until after the lock is released (`retire`); that
+    name, or None."""
+    fsync_path(build)
+    retired = retire(published)
+    os.replace(build, published)
+    # The new file already holds what the old WAL had; replaying it would corrupt it.
+    Path(f"{published}.wal").unlink(missing_ok=True)
+    fsync_path(published.parent)
+    return retired
+
+
 def retire(published: Path) -> Path | None:
     """A second name for the published file about to be replaced, or None when there is none.
 

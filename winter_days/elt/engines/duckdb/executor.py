@@ -23,14 +23,13 @@ moves it aside and builds the warehouse from an empty file (warehouse/duckdb/unr
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import duckdb
 
@@ -51,9 +50,9 @@ from winter_days.warehouse import WarehouseUnreadable
 from winter_days.warehouse.duckdb.files import (
     build_copy,
     fsync_path,
+    publish,
     remove_build,
     remove_leftovers,
-    retire,
     spill_folder,
     start_after_write,
     warehouse_lock_path,
@@ -159,12 +158,7 @@ class DuckDBExecutor:
                 if published:
                     if early_sync.is_alive():
                         early_sync.join()
-                    fsync_path(build)
-                    retired = retire(self.warehouse_path)
-                    os.replace(build, self.warehouse_path)
-                    # The new file already holds what the old WAL had; replaying it would corrupt it.
-                    Path(f"{self.warehouse_path}.wal").unlink(missing_ok=True)
-                    fsync_path(self.warehouse_path.parent)
+                    retired = publish(build, self.warehouse_path)
             finally:
                 con.close()
                 if early_sync.is_alive():
