@@ -1,13 +1,15 @@
 """The files beside a published warehouse: a run's build copy, the standby copy, retired files.
 
-A run builds into a private copy of the published file (write-audit-publish). Copying a
+A run builds into a private copy of the published file (write-audit-publish), and so does
+the ML step's write of its predictions: nobody opens the published file to write, which
+DuckDB would refuse while another process reads it. Copying a
 large warehouse is much of an incremental run: at 1M sales and 10M click events the file is
 about 800 MB, which took 0.3-1.9 s to copy and about 1 s to write to disk, beside runs of
 6-8 s. So after each run the copy for the next one is made in the background: the standby,
 `.<name>.standby-<inode>-<size>-<ctime>`, synced to disk. A run whose published file still
 has that inode, size and status change time (and no WAL) renames the standby into its build
-copy instead of copying; any other standby is stale (a write to the published file, by the
-ML step or by hand, changes its status change time) and is removed after the run. The
+copy instead of copying; any other standby is stale (a publish, or a write to the file by
+hand, changes its status change time) and is removed after the run. The
 standby costs a second copy of the warehouse on disk between runs.
 
 Everything here that touches the published file or a standby runs under the warehouse lock,
