@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
+from flask import Flask
 
+from winter_days.dashboard import make_dashboard_blueprint
 from winter_days.dashboard.charts import run_queries
 from winter_days.dashboard.filters import DashboardFilters
+from winter_days.platform import Platform, build_platform
 from winter_days.warehouse.duckdb import DuckDBWarehouse
+
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 # sale_id, customer, region, category, payment, status, amount, timestamp (UTC)
 SALES = [
@@ -126,3 +132,18 @@ def page_results(path: Path, queries, **filters):
     """Every query of a page over the warehouse at `path`, with the given filters."""
     with DuckDBWarehouse(path).reader() as reader:
         return run_queries(reader, queries, DashboardFilters(**filters))
+
+
+@pytest.fixture
+def install(settings):
+    """An installation with the small warehouse published and the project's Dataform repository."""
+    settings.home.mkdir(parents=True)
+    path = build_small_warehouse(settings.home / "warehouse.duckdb")
+    return replace(settings, warehouse_path=path, dataform_dir=REPOSITORY / "dataform")
+
+
+def make_client(settings, platform: Platform | None = None):
+    """A Flask test client of the dashboards over `platform` (default: the settings' own)."""
+    app = Flask("dashboard_test")
+    app.register_blueprint(make_dashboard_blueprint(platform or build_platform(settings)))
+    return app.test_client()
