@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from winter_days.platform import Platform
 from winter_days.dashboard import churn_page, pipeline_page, sales_page
-from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, chart_view, plotly_figure, run_queries, to_csv
+from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, chart_view, run_queries, to_csv
 from winter_days.dashboard.filters import RISK_TIERS, DashboardFilters, FilterError, parse_filters
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
 from winter_days.dashboard.result_cache import DEFAULT_MAX_ENTRIES, PageResultCache
@@ -166,7 +166,7 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
             "dashboard/pipeline.html", "pipeline", filters, notice=notice, runs=runs,
             step_names=pipeline_page.step_names(runs),
             durations=durations,
-            step_figure=plotly_figure(pipeline_page.step_durations_chart(columns), durations) if runs else None,
+            step_figure=pipeline_page.step_durations_figure(durations) if runs else None,
             checks=checks, flows=pipeline_page.quarantine_flows(checks),
             lineage=lineage_svg(nodes), lineage_run=states_run, graph_error=graph_error,
             lineage_rows=[
