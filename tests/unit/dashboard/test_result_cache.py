@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
 
 import duckdb
@@ -15,50 +14,17 @@ import pytest
 
 from winter_days.dashboard.result_cache import PageResultCache
 from winter_days.platform import Platform
-from winter_days.profiles.local import LocalProfile
 from winter_days.warehouse.duckdb.files import wait_for_after_write
 from winter_days.warehouse.tables import PREDICTIONS
 
 from dashboard_rows import build_small_warehouse, make_client
-
-
-class CountingWarehouse:
-    """The real DuckDB warehouse, recording every query a page sends through it."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.queries: list[str] = []
-
-    @contextmanager
-    def reader(self):
-        with self.inner.reader() as reader:
-            yield CountingReader(reader, self.queries)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-class CountingReader:
-    def __init__(self, inner, queries: list[str]):
-        self.inner = inner
-        self.queries = queries
-
-    def tables(self):
-        return self.inner.tables()
-
-    def query(self, sql, params=None):
-        self.queries.append(sql)
-        return self.inner.query(sql, params)
-
-
-class CountingProfile(LocalProfile):
-    def warehouse(self, settings):
-        return CountingWarehouse(super().warehouse(settings))
+from recording_warehouse import RecordingProfile
 
 
 @pytest.fixture
 def counted(install):
-    platform = Platform(install, CountingProfile())
+    """A test client, and the warehouse whose `queries` lists every query the pages sent."""
+    platform = Platform(install, RecordingProfile())
     yield make_client(install, platform), platform.warehouse
     wait_for_after_write()
     platform.close()
