@@ -1,11 +1,11 @@
-"""The local profile with its real DuckDB warehouse recording the SQL of every query sent
-through it: how tests see which tables a page or a report reads, and that a cached view
-reads none."""
+"""The local profile with a real warehouse (its DuckDB file, or another adapter a test
+gives) recording the SQL of every query sent through it: how tests see which tables a page
+or a report reads, and that a cached view reads none."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from winter_days.profiles.local import LocalProfile
 
@@ -40,10 +40,13 @@ class RecordingWarehouse:
 
 
 class RecordingProfile(LocalProfile):
-    """The local profile; `queries` holds the SQL its warehouse's readers ran."""
+    """The local profile, its warehouse `warehouse` (default: the local one); `queries` holds
+    the SQL the warehouse's readers ran."""
 
-    def __init__(self) -> None:
+    def __init__(self, warehouse: Callable[[], Any] | None = None) -> None:
         self.queries: list[str] = []
+        self._warehouse = warehouse
 
     def warehouse(self, settings: Any) -> RecordingWarehouse:
-        return RecordingWarehouse(super().warehouse(settings), self.queries)
+        inner = self._warehouse() if self._warehouse else super().warehouse(settings)
+        return RecordingWarehouse(inner, self.queries)

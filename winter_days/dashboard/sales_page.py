@@ -137,6 +137,8 @@ def _click_filter(filters: DashboardFilters) -> SqlAndParams:
 def _click_funnel(filters: DashboardFilters) -> SqlAndParams:
     cond, params = _click_filter(filters)
     steps = ", ".join(f"STRUCT({i} AS step, '{name}' AS funnel_step)" for i, name in enumerate(FUNNEL, 1))
+    # Five steps by at most five depths: a cross join, as BigQuery may refuse an outer join
+    # on an inequality alone.
     return (
         f"""
         WITH depths AS (
@@ -145,22 +147,17 @@ def _click_funnel(filters: DashboardFilters) -> SqlAndParams:
           WHERE TRUE{cond}
           GROUP BY funnel_depth
         ),
-        total AS (
-          SELECT SUM(sessions) AS sessions FROM depths
-        ),
         steps AS (
           SELECT * FROM UNNEST([{steps}])
         )
         SELECT
           s.step,
           s.funnel_step,
-          COALESCE(SUM(d.sessions), 0) AS sessions,
-          ROUND(COALESCE(SUM(d.sessions), 0) / t.sessions, 4) AS share_of_sessions
+          SUM(IF(d.funnel_depth >= s.step, d.sessions, 0)) AS sessions,
+          ROUND(SUM(IF(d.funnel_depth >= s.step, d.sessions, 0)) / SUM(d.sessions), 4) AS share_of_sessions
         FROM steps AS s
-        CROSS JOIN total AS t
-        LEFT JOIN depths AS d ON d.funnel_depth >= s.step
-        WHERE t.sessions > 0
-        GROUP BY s.step, s.funnel_step, t.sessions
+        CROSS JOIN depths AS d
+        GROUP BY s.step, s.funnel_step
         ORDER BY s.step
         """,
         params,
