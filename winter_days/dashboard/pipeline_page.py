@@ -1,13 +1,13 @@
 """Pipeline: run history with per-step status and duration, the lineage picture, and the
 assertion and quarantine results of each run and of the published warehouse.
 
-Run history comes from the run store; row accounting and quarantine
-reasons from the published warehouse. These are the only tables of the staging dataset a
-page reads, and they are small: one row per flow, one per quarantined line (never the
-staged records themselves, whose scans BigQuery would bill per view). An action's last state is read from the run's poll
-step: `action_states` ({action name: state}) when the step recorded it, else inferred from
-what every run records (a succeeded poll means every action succeeded; a failed one names
-its failing actions).
+Run history comes from the run store; row accounting and quarantine reasons from the
+published warehouse. These are the only tables of the staging dataset a page reads, and
+they are small: one row per flow, one per quarantined line (never the staged records
+themselves, whose scans BigQuery would bill per view). An action's last state is read from
+the run's poll step: `action_states` ({action name: state}) when the step recorded it, else
+inferred from what every run records (a succeeded poll means every action succeeded; a
+failed one names its failing actions).
 """
 
 from __future__ import annotations
