@@ -10,6 +10,7 @@ days of simulated data go through both engines; their gold and silver tables mus
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,18 @@ bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-big
 
 from fakes.bigquery import FakeBigQueryServer  # noqa: E402
 from winter_days.elt.backend import InvocationConfig, InvocationState  # noqa: E402
+from winter_days.elt.compilation_config import code_compilation_config  # noqa: E402
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, open_session  # noqa: E402
 from winter_days.elt.sqlx import compile_project  # noqa: E402
 from winter_days.export import export_sales  # noqa: E402
 from winter_days.simulation import DailyVolumes, DaySimulator  # noqa: E402
-from winter_days.elt.compilation_config import code_compilation_config  # noqa: E402
 from winter_days.platform import build_platform  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 DATAFORM = Path(__file__).resolve().parents[2] / "dataform"
+# The project the compiled targets are placed in (a compilation config's defaultDatabase).
+PROJECT = "winter-days-fake"
 COMPARED = {
     "winter_days_staging.stg_sales": "sale_id",
     "winter_days_staging.stg_click": "event_id",
@@ -38,6 +41,7 @@ COMPARED = {
     "winter_days_warehouse.dim_customer": "customer_id",
     "winter_days_warehouse.agg_cust_metrics": "customer_id",
     "winter_days_warehouse.fct_click_features": "event_date, visitor_id",
+    "winter_days_warehouse.fct_web_sessions": "event_date, session_id",
     "winter_days_warehouse.dim_startup": "startup_id",
 }
 # Stamped with CURRENT_TIMESTAMP() when the row was written (or copied from such a stamp).
@@ -112,7 +116,11 @@ def test_models_give_the_local_engines_rows(settings, tmp_path):
     simulator = DaySimulator(platform, DailyVolumes(sales=60, clicks=300, startups=12))
     lake = platform.lake
     graph = compile_project(DATAFORM, code_compilation_config(settings)["vars"])
-    fake = FakeBigQueryServer(project="winter-proj", lake_root=settings.lake_root).start()
+    fake_graph = copy.deepcopy(graph)
+    for section in ("tables", "operations", "assertions"):
+        for action in fake_graph.get(section, []):
+            action["target"]["database"] = PROJECT
+    fake = FakeBigQueryServer(project=PROJECT, lake_root=settings.lake_root).start()
     client = fake.client()
     local = DuckDBExecutor(tmp_path / "warehouse.duckdb", settings.lake_root)
     watermark = None
@@ -122,7 +130,7 @@ def test_models_give_the_local_engines_rows(settings, tmp_path):
             watermark = export_sales(simulator.store, lake, watermark, run_id, pseudonyms=platform.pseudonymiser).new_watermark
             result = local.run(graph, InvocationConfig())
             assert result.state is InvocationState.SUCCEEDED, [(str(a.target), a.failure_reason) for a in result.actions if a.failure_reason]
-            run_on_fake(client, graph)
+            run_on_fake(client, fake_graph)
 
         session = open_session(tmp_path / "warehouse.duckdb", read_only=True)
         for table, key in COMPARED.items():
