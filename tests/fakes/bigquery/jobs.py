@@ -16,7 +16,7 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 
@@ -90,6 +90,8 @@ class Jobs:
         self.failures: list[JobFailure] = []
         self.running_polls = 0
         self.page_rows = 100_000
+        # Called before a query or load job runs (brings the gs:// files of lake_root up to date).
+        self.before_run: Callable[[], None] | None = None
         self.anonymous: dict[tuple[str, str], Job] = {}
         self._requests: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -184,6 +186,8 @@ class Jobs:
                 failure = self._take_failure(job)
                 if failure is not None:
                     raise BigQueryError(failure.reason, failure.message or DEFAULT_MESSAGES.get(failure.reason, failure.reason))
+                if self.before_run is not None and job.job_type in ("QUERY", "LOAD"):
+                    self.before_run()
                 {"QUERY": self._run_query, "LOAD": self._run_load, "COPY": self._run_copy}[job.job_type](job)
             except BigQueryError as err:
                 error = err
