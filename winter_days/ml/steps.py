@@ -86,10 +86,17 @@ def component(step: str, settings_json: str, *args: str) -> str:
     from the settings it was given (a bucket and BigQuery on Vertex AI)."""
     from winter_days.platform import build_platform
 
+    from winter_days.ml.step_failures import record_step_failure
+
     platform = build_platform(settings_from_json(settings_json))
     try:
         context = StepContext(platform.settings, platform.lake, platform.warehouse)
-        return STEPS[step](context, *args)
+        try:
+            return STEPS[step](context, *args)
+        except Exception as err:
+            # The runner reports it: on Vertex AI the exception is otherwise only in the log.
+            record_step_failure(platform.lake, step, args, err)
+            raise
     finally:
         platform.close()
 

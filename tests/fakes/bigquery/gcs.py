@@ -2,9 +2,10 @@
 
 The fake reads external tables and gs:// loads from its `lake_root` folder, where
 gs://<bucket>/<path> is <lake_root>/<path>. BigQuery reads the bucket itself; here the
-objects of the named buckets are copied into the folder before each job runs (only those
-added or rewritten since the last copy, by generation), and files whose objects were
-deleted are removed, so a job sees the bucket as it is when the job starts.
+objects of the named buckets are copied into the folder before each job that reads gs://
+files runs (only those added or rewritten since the last copy, by generation), and files
+whose objects were deleted are removed, so such a job sees the bucket as it is when the
+job starts.
 """
 
 from __future__ import annotations
