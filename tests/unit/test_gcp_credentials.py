@@ -7,10 +7,15 @@ variable, an empty gcloud configuration folder, and the metadata server check tu
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from winter_days.gcp_credentials import HOW_TO_SET
 
 BUILD_DATAFORM_BACKEND = """
 from winter_days.config import ConfigError, load_settings
@@ -65,3 +70,57 @@ def test_credentials_from_a_key_file_are_used(tmp_path):
     )
 
     assert run_without_credentials(tmp_path, code, GOOGLE_APPLICATION_CREDENTIALS=str(key)) == ["Credentials"]
+
+
+GCP_ENVIRON = {
+    "WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+    "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": "churn-pipeline@winter-proj.iam.gserviceaccount.com",
+    "WINTER_DAYS_VERTEX_IMAGE": "europe-west1-docker.pkg.dev/winter-proj/winter-days/winter-days:1",
+}
+BUILD_PORT = """
+import json
+from winter_days.config import ConfigError, load_settings
+from winter_days.platform import build_platform
+platform = build_platform(load_settings(environ={environ!r}))
+try:
+    {build}
+except ConfigError as err:
+    print(type(err).__name__ + ": " + str(err))
+"""
+
+
+@pytest.mark.parametrize(
+    ("build", "purpose"),
+    [
+        ("platform.document_store()", "Firestore (the sales documents)"),
+        ("platform.run_store", "Firestore (the run history)"),
+        ("platform.lake", "the lake bucket (Cloud Storage)"),
+        ("platform.warehouse", "the BigQuery warehouse"),
+        ("__import__('winter_days.ml.vertex', fromlist=['x']).submit_churn_pipeline("
+         "platform.settings, __import__('winter_days.stores', fromlist=['x']).LocalLake(__import__('pathlib').Path('lake')),"
+         " 'run-1', spec_path=__import__('pathlib').Path('spec.json'), pipeline_job=object)", "Vertex AI Pipelines"),
+    ],
+)
+def test_every_gcp_adapter_fails_in_one_line_without_credentials(tmp_path, build, purpose):
+    (tmp_path / "spec.json").write_text(json.dumps({"root": {"inputDefinitions": {"parameters": {
+        "settings_json": {"parameterType": "STRING"}, "run_id": {"parameterType": "STRING"}}}}}))
+
+    lines = run_without_credentials(tmp_path, BUILD_PORT.format(environ=GCP_ENVIRON, build=build))
+
+    assert lines == [f"CredentialsError: {purpose}: no Google Application Default Credentials found: {HOW_TO_SET}"]
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "lake" in p.parts], "work started before the credentials were checked"
+
+
+def test_a_command_without_credentials_says_so_in_one_line(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_", "WINTER_DAYS_"))}
+    environ.update(CLOUDSDK_CONFIG=str(tmp_path / "gcloud"), NO_GCE_CHECK="true", GCE_METADATA_HOST="127.0.0.1:9",
+                   GCE_METADATA_IP="127.0.0.1:9", WINTER_DAYS_GCP_PROJECT_ID="winter-proj", WINTER_DAYS_GCP_BUCKET="winter-lake")
+    command = [sys.executable, "-c", "from winter_days.cli import main; main()", "--profile", "gcp", "generate", "sales"]
+
+    done = subprocess.run(command, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120)
+
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"Error: Firestore (the sales documents): no Google Application Default Credentials found: {HOW_TO_SET}"
+    ]
+    assert list(tmp_path.iterdir()) == [], "the command wrote files before failing"

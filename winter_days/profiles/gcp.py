@@ -57,11 +57,13 @@ class GcpProfile:
             self.caller_verifier(settings)
 
     def lake(self, settings: Settings) -> Lake:
+        _required(settings, "gcp.project_id")
         from winter_days.stores.gcs import GcsLake
 
         return GcsLake.from_settings(settings)
 
     def document_store(self, settings: Settings) -> DocumentStore:
+        _required(settings, "gcp.project_id")
         from winter_days.stores.firestore import FirestoreDocumentStore
 
         return FirestoreDocumentStore.from_settings(
@@ -69,11 +71,13 @@ class GcpProfile:
         )
 
     def run_store(self, settings: Settings) -> RunStore:
+        _required(settings, "gcp.project_id")
         from winter_days.runs.firestore import FirestoreRunStore
 
         return FirestoreRunStore.from_settings(settings)
 
     def warehouse(self, settings: Settings) -> Warehouse:
+        _required(settings, "gcp.project_id")
         from winter_days.warehouse.bigquery import BigQueryWarehouse
 
         return BigQueryWarehouse.from_settings(settings)
