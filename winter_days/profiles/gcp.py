@@ -47,7 +47,7 @@ class GcpProfile:
                 f"{describe('lake_uri')}: the gcp profile keeps its lake in a bucket (gs://...), got "
                 f"{settings.lake_uri!r}; set {describe('gcp.bucket')} or WINTER_DAYS_LAKE_URI"
             )
-        _required(settings, "dataform.repository", "dataform.service_account", "vertex.service_account")
+        _required(settings, "dataform.repository", "dataform.service_account", "vertex.service_account", "vertex.image")
         if not (settings.dataform.workspace or settings.dataform.git_commitish or settings.dataform.release_config):
             raise ConfigError(
                 f"set one of {describe('dataform.workspace')}, {describe('dataform.git_commitish')} or "

@@ -156,3 +156,38 @@ def test_a_compile_error_names_the_file_and_line(tmp_path, bigquery):
         assert not bigquery.requests, "nothing may run after a failed compilation"
     finally:
         server.stop()
+
+
+def test_the_elt_commands_drive_the_dataform_api(tmp_path, bigquery, monkeypatch):
+    from click.testing import CliRunner
+
+    from winter_days.cli import main
+
+    server = dataform(bigquery)
+    try:
+        settings = gcp_settings(tmp_path, server, bigquery)
+        for name in list(__import__("os").environ):
+            if name.startswith("WINTER_DAYS_"):
+                monkeypatch.delenv(name)
+        for name, value in {
+            "WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+            "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days", "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
+            "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA, "WINTER_DAYS_DATAFORM_API_ENDPOINT": server.endpoint,
+            "WINTER_DAYS_BIGQUERY_API_ENDPOINT": bigquery.endpoint, "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
+            "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        assert settings.profile == "gcp"
+
+        compiled = CliRunner().invoke(main, ["elt", "compile"])
+        assert compiled.exit_code == 0, compiled.output
+        assert "winter-proj.winter_days_warehouse.fct_sales" in compiled.output
+
+        ran = CliRunner().invoke(main, ["elt", "run", "--actions", "winter_days_staging.stg_sales"])
+        assert ran.exit_code == 0, ran.output
+        assert "SUCCEEDED" in ran.output
+        assert bigquery.sql("SELECT COUNT(*) FROM winter_days_staging.stg_sales")[0][0] == 80
+        assert not bigquery.sql("SELECT table_name FROM information_schema.tables WHERE table_name = 'fct_sales'")
+    finally:
+        server.stop()
