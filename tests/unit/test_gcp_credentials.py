@@ -31,8 +31,10 @@ except ConfigError as err:
 """
 
 
-def run_without_credentials(tmp_path: Path, code: str, **extra: str) -> list[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_", "WINTER_DAYS_"))}
+def environ_without_credentials(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This environment without credentials, Google settings or emulators (an emulator needs none)."""
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_", "WINTER_DAYS_")) and not k.endswith("_EMULATOR_HOST")}
     environ.update(
         CLOUDSDK_CONFIG=str(tmp_path / "gcloud"),
         NO_GCE_CHECK="true",
@@ -40,6 +42,11 @@ def run_without_credentials(tmp_path: Path, code: str, **extra: str) -> list[str
         GCE_METADATA_IP="127.0.0.1:9",
         **extra,
     )
+    return environ
+
+
+def run_without_credentials(tmp_path: Path, code: str, **extra: str) -> list[str]:
+    environ = environ_without_credentials(tmp_path, **extra)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()
@@ -112,9 +119,7 @@ def test_every_gcp_adapter_fails_in_one_line_without_credentials(tmp_path, build
 
 
 def test_a_command_without_credentials_says_so_in_one_line(tmp_path):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_", "WINTER_DAYS_"))}
-    environ.update(CLOUDSDK_CONFIG=str(tmp_path / "gcloud"), NO_GCE_CHECK="true", GCE_METADATA_HOST="127.0.0.1:9",
-                   GCE_METADATA_IP="127.0.0.1:9", WINTER_DAYS_GCP_PROJECT_ID="winter-proj", WINTER_DAYS_GCP_BUCKET="winter-lake")
+    environ = environ_without_credentials(tmp_path, WINTER_DAYS_GCP_PROJECT_ID="winter-proj", WINTER_DAYS_GCP_BUCKET="winter-lake")
     command = [sys.executable, "-c", "from winter_days.cli import main; main()", "--profile", "gcp", "generate", "sales"]
 
     done = subprocess.run(command, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120)

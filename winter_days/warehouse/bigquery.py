@@ -342,7 +342,8 @@ class BigQueryWarehouse:
     def explain(self, error: BaseException) -> str | None:
         from google.api_core import exceptions
 
-        if isinstance(error, exceptions.GoogleAPICallError):
+        # Only BigQuery's own errors: Firestore and Cloud Storage raise the same exception types.
+        if isinstance(error, exceptions.GoogleAPICallError) and _from_bigquery(error):
             return self._job_failure(None, "", error)
         return None
 
@@ -361,14 +362,21 @@ def _reasons(err: BaseException) -> list[str]:
     return [str(e.get("reason")) for e in getattr(err, "errors", None) or () if isinstance(e, Mapping)]
 
 
+def _from_bigquery(err: BaseException) -> bool:
+    """Whether the BigQuery client raised `err` (a request to the BigQuery API, or a failed job)."""
+    request = getattr(getattr(err, "response", None), "request", None)
+    return "/bigquery/" in str(getattr(request, "url", "") or "") or _job_id_in(err) is not None
+
+
 def _job_id_in(err: BaseException) -> str | None:
     """The job id google-cloud-bigquery names in a failed job's exception, if any."""
     job_id = getattr(err, "job_id", None)
     if job_id:
         return str(job_id)
     text = str(err)
-    marker = "jobs/"
-    if marker in text:
-        return text.split(marker, 1)[1].split("?", 1)[0].split()[0]
+    for marker in ("Job ID: ", "/jobs/"):
+        if marker in text:
+            found = text.split(marker, 1)[1].split("?", 1)[0].split()
+            return found[0] if found else None
     return None
 

@@ -227,6 +227,9 @@ def test_a_refused_submission_names_the_job(settings, lake, spec_path):
 
 def test_without_the_sdk_the_error_says_what_to_install(settings, lake, spec_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "google.cloud.aiplatform", None)
+    google_cloud = sys.modules.get("google.cloud")
+    if google_cloud is not None:  # an earlier import leaves the SDK as an attribute of the namespace package
+        monkeypatch.delattr(google_cloud, "aiplatform", raising=False)
     with pytest.raises(VertexUnavailableError, match=r"pip install 'winter-days\[gcp\]'"):
         submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path)
     assert lake.list("mlops/") == []

@@ -143,3 +143,17 @@ def test_tables_are_named_in_the_data_project_and_jobs_run_in_the_gcp_project(tm
                    "JOIN other_dataset.t AS o ON o.id = s.sale_id WHERE s.region = @region")
     assert warehouse.client.project == "winter-proj"
     assert warehouse.table_id(PREDICTIONS.name) == "winter-data.winter_days_warehouse_prod.fact_predictions_churn"
+
+
+def test_only_bigquery_errors_are_explained_by_the_warehouse(make_warehouse, bigquery_fake):
+    from google.api_core import exceptions
+
+    warehouse = make_warehouse()
+    bigquery_fake.fail(403, reason="accessDenied", message="Access Denied: Dataset winter-proj:winter_days_warehouse",
+                       method="GET")
+    with pytest.raises(exceptions.Forbidden) as denied:
+        warehouse.list_tables()
+    assert warehouse.explain(denied.value).startswith("BigQuery job (not created) failed: Access Denied: Dataset")
+    # The same exception type from another Google client (Firestore, Cloud Storage) is not BigQuery's to explain.
+    assert warehouse.explain(exceptions.Forbidden("Missing or insufficient permissions.")) is None
+    assert warehouse.explain(ValueError("x")) is None
