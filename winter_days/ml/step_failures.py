@@ -19,12 +19,6 @@ FAILURE_FILE = "failed.json"
 log = logging.getLogger("winter_days.ml")
 
 
-def _key(run_id: str) -> str:
-    from winter_days.ml.steps import run_key
-
-    return run_key(run_id, FAILURE_FILE)
-
-
 def step_run_id(step: str, args: Sequence[str]) -> str | None:
     """The run id a component's arguments carry: build_features gets it as an argument,
     every later step in the summary it takes from the one before."""
@@ -36,21 +30,18 @@ def step_run_id(step: str, args: Sequence[str]) -> str | None:
         return None
 
 
-def record_step_failure(lake: Lake, step: str, args: Sequence[str], error: BaseException) -> None:
-    """Keep `error` as the run's failure; never raises (the step's own error matters more)."""
-    run_id = step_run_id(step, args)
-    if not run_id:
-        return
+def record_step_failure(lake: Lake, key: str, step: str, error: BaseException) -> None:
+    """Keep `error` at `key` (the run's FAILURE_FILE); never raises (the step's own error matters more)."""
     text = " ".join(str(error).split()) or type(error).__name__
     try:
-        lake.put(_key(run_id), json.dumps({"step": step, "error": f"{type(error).__name__}: {text}"}).encode())
+        lake.put(key, json.dumps({"step": step, "error": f"{type(error).__name__}: {text}"}).encode())
     except Exception as err:  # the lake itself may be what failed
-        log.warning("could not record the failure of step %s of run %s: %s", step, run_id, err)
+        log.warning("could not record the failure of step %s at %s: %s", step, key, err)
 
 
-def read_step_failure(lake: Lake, run_id: str) -> dict[str, Any] | None:
-    """The failure a component recorded for the run, if any."""
+def read_step_failure(lake: Lake, key: str) -> dict[str, Any] | None:
+    """The failure a component recorded at `key`, if any."""
     try:
-        return dict(json.loads(lake.get(_key(run_id))))
+        return dict(json.loads(lake.get(key)))
     except Exception:
         return None

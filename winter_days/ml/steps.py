@@ -86,7 +86,7 @@ def component(step: str, settings_json: str, *args: str) -> str:
     from the settings it was given (a bucket and BigQuery on Vertex AI)."""
     from winter_days.platform import build_platform
 
-    from winter_days.ml.step_failures import record_step_failure
+    from winter_days.ml.step_failures import FAILURE_FILE, record_step_failure, step_run_id
 
     platform = build_platform(settings_from_json(settings_json))
     try:
@@ -94,8 +94,9 @@ def component(step: str, settings_json: str, *args: str) -> str:
         try:
             return STEPS[step](context, *args)
         except Exception as err:
-            # The runner reports it: on Vertex AI the exception is otherwise only in the log.
-            record_step_failure(platform.lake, step, args, err)
+            run_id = step_run_id(step, args)
+            if run_id:  # the runner reports it: on Vertex AI the exception is otherwise only in the log
+                record_step_failure(platform.lake, run_key(run_id, FAILURE_FILE), step, err)
             raise
     finally:
         platform.close()

@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping
 from winter_days.config import ConfigError, Settings, describe
 from winter_days.ml.kfp_pipeline import PIPELINE_FILE, PIPELINE_NAME, task_name
 from winter_days.ml.runner import Progress, as_of_text, summarise
-from winter_days.ml.step_failures import read_step_failure
+from winter_days.ml.step_failures import FAILURE_FILE, read_step_failure
 from winter_days.ml.steps import PipelineOptions, new_run_id, run_key, settings_to_json
 from winter_days.stores import Lake
 
@@ -306,7 +306,7 @@ class VertexRunner:
     def _failure(self, job: Any, submitted: SubmittedPipeline, run_id: str, state: str) -> str:
         """What failed, from the component's own record, else from the job's task details."""
         text = f"Vertex AI pipeline job {submitted.job_id} ended {state}"
-        recorded = read_step_failure(self.lake, run_id)
+        recorded = read_step_failure(self.lake, run_key(run_id, FAILURE_FILE))
         failed = _failed_tasks(job)
         if recorded:
             text += f": component {task_name(str(recorded.get('step')))} failed: {recorded.get('error')}"

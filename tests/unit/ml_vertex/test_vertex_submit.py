@@ -336,3 +336,43 @@ def test_the_vertex_fake_has_the_sdk_signatures(method):
         return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 
     assert shape(getattr(FakePipelineJob, method)) == shape(getattr(aiplatform.PipelineJob, method))
+
+
+def test_a_failed_component_records_its_error_where_the_runner_reads_it(tmp_path):
+    from winter_days.ml.features import FeatureError
+    from winter_days.ml.steps import component, settings_to_json
+
+    local = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home")}, cwd=tmp_path)
+    with pytest.raises(FeatureError):
+        component("build_features", settings_to_json(local), "{}", RUN_ID, "")
+    recorded = json.loads(LocalLake(local.lake_root).get(f"mlops/runs/{RUN_ID}/failed.json"))
+    assert recorded["step"] == "build_features"
+    assert recorded["error"].startswith("FeatureError: churn features: ") and "run the pipeline" in recorded["error"]
+
+
+class FailingJob(RecordingPipelineJob):
+    """A job whose train-models component failed and recorded why, as the component does."""
+
+    lake: LocalLake | None = None
+
+    @property
+    def state(self):
+        state = super().state
+        if state == "PIPELINE_STATE_FAILED":
+            run_id = self.kwargs["parameter_values"]["run_id"]
+            error = {"step": "train_models", "error": "TrainingDataError: churn training data has 3 customer rows"}
+            self.lake.put(f"mlops/runs/{run_id}/failed.json", json.dumps(error).encode())
+        return state
+
+
+def test_a_failed_job_names_the_component_and_its_error(settings, spec_path, monkeypatch):
+    monkeypatch.setattr("winter_days.ml.vertex._read_spec", lambda path, image: spec_path.read_bytes())
+    FailingJob.lake = LocalLake(settings.lake_root)
+    RecordingPipelineJob.states = ["PIPELINE_STATE_RUNNING", "PIPELINE_STATE_FAILED"]
+    clock = ScriptedClock()
+    runner = VertexRunner(settings, FailingJob.lake, pipeline_job=FailingJob, sleep=clock.sleep, clock=lambda: clock.now,
+                          credentials=CREDENTIALS)
+    with pytest.raises(VertexJobError) as failed:
+        runner.run()
+    assert re.search(r"job customer-churn-\S+ ended PIPELINE_STATE_FAILED: component train-models failed: "
+                     r"TrainingDataError: churn training data has 3 customer rows; its steps' logs are at https://", str(failed.value))
