@@ -4,8 +4,11 @@ Queries are the port's BigQuery SQL; table names are logical (`winter_days_wareh
 and are qualified here with the installation's project and schema suffix. Each query has a
 cost cap (`bigquery.maximum_bytes_billed`: BigQuery refuses a query whose estimate is over
 it before running it) and logs the bytes it processed and billed. A failed query or write
-names its job id and the query. A write replaces one partition with a load job into the
-partition (`table$YYYYMMDD`, WRITE_TRUNCATE): atomic, so a rerun of a date never duplicates.
+names its job id, BigQuery's message and the query. A write replaces one partition with a
+load job into the partition (`table$YYYYMMDD`, WRITE_TRUNCATE): atomic, so a rerun of a date
+never duplicates. Jobs run in gcp.project_id; the tables live in dataform.default_database.
+API calls and failed jobs are retried with the client's own back-off policies (rate limits,
+backend errors), a failed load as a new load job into the same partition.
 
 google-cloud-bigquery is imported when the adapter is built (the `[gcp]` extra). Reads
 use the REST API; the Storage Read API is used for large results when
@@ -214,11 +217,14 @@ class BigQueryWarehouse:
 
         found = set()
         for dataset in DATASETS:
+            where = f"{self.project}.{self.dataset_id(dataset)}"
             try:
-                for item in self.client.list_tables(f"{self.project}.{self.dataset_id(dataset)}"):
+                for item in self.client.list_tables(where, retry=self.retry):
                     found.add(TableName(dataset, item.table_id))
             except exceptions.NotFound:
                 continue
+            except exceptions.GoogleAPICallError as err:
+                raise WarehouseError(f"cannot list the tables of BigQuery dataset {where}: {_first_message(err)}") from err
         return frozenset(found)
 
     @contextmanager

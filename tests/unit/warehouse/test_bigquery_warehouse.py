@@ -145,6 +145,14 @@ def test_tables_are_named_in_the_data_project_and_jobs_run_in_the_gcp_project(tm
     assert warehouse.table_id(PREDICTIONS.name) == "winter-data.winter_days_warehouse_prod.fact_predictions_churn"
 
 
+def test_a_refused_listing_names_the_dataset(make_warehouse, bigquery_fake):
+    bigquery_fake.fail(403, reason="accessDenied", message="Access Denied: Dataset winter-proj:winter_days_staging", method="GET")
+    with pytest.raises(WarehouseError, match=r"cannot list the tables of BigQuery dataset winter-proj\.winter_days_staging: "
+                                             r"Access Denied: Dataset winter-proj:winter_days_staging"):
+        with make_warehouse().reader():
+            pass
+
+
 def test_only_bigquery_errors_are_explained_by_the_warehouse(make_warehouse, bigquery_fake):
     from google.api_core import exceptions
 
@@ -152,7 +160,7 @@ def test_only_bigquery_errors_are_explained_by_the_warehouse(make_warehouse, big
     bigquery_fake.fail(403, reason="accessDenied", message="Access Denied: Dataset winter-proj:winter_days_warehouse",
                        method="GET")
     with pytest.raises(exceptions.Forbidden) as denied:
-        warehouse.list_tables()
+        list(warehouse.client.list_tables("winter-proj.winter_days_warehouse", retry=None))
     assert warehouse.explain(denied.value).startswith("BigQuery job (not created) failed: Access Denied: Dataset")
     # The same exception type from another Google client (Firestore, Cloud Storage) is not BigQuery's to explain.
     assert warehouse.explain(exceptions.Forbidden("Missing or insufficient permissions.")) is None
