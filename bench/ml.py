@@ -37,7 +37,8 @@ from winter_days.ml import run_churn_pipeline
 from winter_days.ml.simulated import write_simulated_warehouse
 from winter_days.ml.steps import run_key
 from winter_days.platform import build_platform
-from bench.common import RESULTS, results_path
+from winter_days.pseudonyms import Pseudonymiser
+from bench.common import BENCH_KEY, RESULTS, results_path
 
 FIRST_DAY = date(2026, 1, 1)
 LAST_DAY = date(2026, 6, 30)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     customers = 10_000 if args.quick else 100_000
     sales_per_day = int(customers * SALES_PER_CUSTOMER_DAY)
-    pool = build_customer_pool(42, customers, FIRST_DAY)
+    pool = build_customer_pool(42, customers, FIRST_DAY, Pseudonymiser(BENCH_KEY))
     with tempfile.TemporaryDirectory(prefix="bench-ml-") as tmp:
         settings = load_settings(overrides={"home": tmp, "customers": customers}, environ={}, cwd=Path(tmp))
         started = time.perf_counter()

@@ -581,8 +581,9 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
 
 
 def default_dataform_dir() -> Path:
-    """The Dataform project shipped with the package."""
-    return Path(__file__).resolve().parent.parent / "dataform"
+    """The Dataform project shipped with the package (in a source checkout, a link to the
+    repository's dataform/ folder)."""
+    return (Path(__file__).parent / "dataform").resolve()
 
 
 def _plain(value: Any) -> Any:

@@ -1,7 +1,8 @@
 """The platform: everything one installation's profile provides, chosen in one place.
 
 A profile is a builder of the platform's ports: the lake, the sales document store, the run
-store, the warehouse, the ELT engine, the ML pipeline runner and the caller verifier.
+store, the warehouse, the ELT engine, the ML pipeline runner, the caller verifier and the
+pseudonymisation key.
 `PROFILE_BUILDERS` maps each profile name to its builder, named by import path so that the
 local profile never imports a cloud SDK, nor this module any adapter: a builder module
 (`winter_days.profiles.local`, `winter_days.profiles.gcp`) imports the adapters it picks.
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from winter_days.auth import CallerVerifier
     from winter_days.elt.backend import EltBackend
     from winter_days.ml.port import ChurnPipelineRunner
+    from winter_days.pseudonyms import Pseudonymiser
     from winter_days.runs import RunStore
     from winter_days.stores import DocumentStore, Lake
     from winter_days.warehouse import Warehouse
@@ -61,6 +63,10 @@ class ProfileBuilder(Protocol):
     def ml_runner(self, platform: Platform) -> ChurnPipelineRunner: ...
 
     def caller_verifier(self, settings: Settings) -> CallerVerifier: ...
+
+    def pseudonymiser(self, settings: Settings) -> Pseudonymiser:
+        """The keyed pseudonyms of e-mails and names, with the installation's key."""
+        ...
 
 
 class Platform:
@@ -113,6 +119,10 @@ class Platform:
     @property
     def verifier(self) -> CallerVerifier:
         return self._shared("verifier", lambda: self.builder.caller_verifier(self.settings))
+
+    @property
+    def pseudonymiser(self) -> Pseudonymiser:
+        return self._shared("pseudonymiser", lambda: self.builder.pseudonymiser(self.settings))
 
     @property
     def ml_runner(self) -> ChurnPipelineRunner:

@@ -81,7 +81,7 @@ def test_churn_page_region_filter_changes_the_at_risk_table(laptop, base_url, wa
     laptop.page.wait_for_url("**region=North**")
     north = table_customers()
     expected = [row[0] for row in warehouse_sql(
-        f"SELECT p.customer_id FROM winter_days_warehouse.fact_predictions_churn AS p"
+        f"SELECT c.customer_label FROM winter_days_warehouse.fact_predictions_churn AS p"
         f" JOIN winter_days_warehouse.dim_customer AS c USING (customer_id)"
         f" WHERE p.as_of_date = {latest} AND c.region = 'North'"
         f" ORDER BY p.churn_probability DESC, p.customer_id LIMIT 10"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -85,7 +86,15 @@ def never_local(monkeypatch):
 
 
 def gcp_settings(tmp_path, project, bucket, warehouse, dataform):
+    # The pseudonymisation key: on gcp a Secret Manager secret, here mounted as a file, as
+    # Cloud Run mounts it (outside the installation's home, which nothing may touch).
+    key = tmp_path / "secrets" / "pseudonym.key"
+    if not key.exists():
+        key.parent.mkdir()
+        key.write_text(secrets.token_hex(32))
+        key.chmod(0o600)
     return load_settings(environ={
+        "WINTER_DAYS_PSEUDONYM_KEY_FILE": str(key),
         "WINTER_DAYS_PROFILE": "gcp",
         "WINTER_DAYS_HOME": str(tmp_path / "home"),
         "WINTER_DAYS_GCP_PROJECT_ID": project,

@@ -59,7 +59,7 @@ def test_models_give_the_local_engines_rows(platform, tmp_path):
     try:
         for offset, run_id in enumerate(("run-1", "run-2")):  # the second run takes the incremental paths
             simulator.write_day(settings.population_start + timedelta(days=offset))
-            watermark = export_sales(simulator.store, lake, watermark, run_id).new_watermark
+            watermark = export_sales(simulator.store, lake, watermark, run_id, pseudonyms=platform.pseudonymiser).new_watermark
             result = local.run(graph, InvocationConfig())
             assert result.state is InvocationState.SUCCEEDED, [(str(a.target), a.failure_reason) for a in result.actions if a.failure_reason]
             run = GraphRun(graph, fake.client, "winter-proj").run()

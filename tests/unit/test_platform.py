@@ -26,6 +26,7 @@ COMPLETE = {
     "WINTER_DAYS_VERTEX_IMAGE": "europe-west1-docker.pkg.dev/winter-days-prod/winter-days/winter-days:1",
     "WINTER_DAYS_AUTH_OIDC_AUDIENCES": "https://orchestrator.example.run.app,https://orchestrator.example.run.app/run",
     "WINTER_DAYS_AUTH_ALLOWED_CALLERS": SA,
+    "WINTER_DAYS_PSEUDONYM_SECRET": "projects/winter-days-prod/secrets/winter-days-pseudonym-key",
 }
 # "google" and "google.cloud" are namespace packages some installed .pth files load at start.
 SDK_MODULES = ("google.cloud.", "google.auth", "google.api_core", "grpc", "kfp")
@@ -55,6 +56,7 @@ def test_a_complete_gcp_installation_passes(tmp_path):
         ("WINTER_DAYS_GCP_BUCKET", "lake_uri", False),
         ("WINTER_DAYS_AUTH_OIDC_AUDIENCES", "WINTER_DAYS_AUTH_OIDC_AUDIENCES", True),
         ("WINTER_DAYS_AUTH_ALLOWED_CALLERS", "WINTER_DAYS_AUTH_ALLOWED_CALLERS", True),
+        ("WINTER_DAYS_PSEUDONYM_SECRET", "WINTER_DAYS_PSEUDONYM_SECRET", False),
     ],
 )
 def test_each_missing_setting_is_named_at_start(tmp_path, missing, named, serving):

@@ -39,7 +39,7 @@ def _scored(filters: DashboardFilters, with_tier: bool = False) -> SqlAndParams:
     return (
         f"""
         scored AS (
-          SELECT p.customer_id, p.churn_probability, p.risk_tier, p.model_version, p.as_of_date,
+          SELECT p.customer_id, c.customer_label, p.churn_probability, p.risk_tier, p.model_version, p.as_of_date,
                  c.region, c.lifetime_value, c.last_purchase_at
           FROM {PREDICTIONS} AS p
           LEFT JOIN {DIM_CUSTOMER} AS c USING (customer_id)
@@ -137,7 +137,8 @@ def _top_at_risk(filters: DashboardFilters) -> SqlAndParams:
         f"""
         WITH {scored}
         SELECT
-          customer_id,
+          -- The label, not the name: the warehouse holds no personal data to show.
+          COALESCE(customer_label, customer_id) AS customer_label,
           region,
           ROUND(churn_probability, 4) AS churn_probability,
           risk_tier,

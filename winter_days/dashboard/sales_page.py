@@ -14,6 +14,7 @@ from winter_days.records import FUNDING_STAGES, VALUATION_BUCKETS
 from winter_days.warehouse import tables
 
 FCT_SALES = tables.FCT_SALES
+DIM_CUSTOMER = tables.DIM_CUSTOMER
 STG_CLICK = tables.STG_CLICK
 DIM_STARTUP = tables.DIM_STARTUP
 
@@ -112,12 +113,14 @@ def _top_customers(filters: DashboardFilters) -> SqlAndParams:
     cond, params = _sales_filter(filters)
     return (
         f"""
+        WITH labels AS (SELECT customer_id, customer_label FROM {DIM_CUSTOMER})
         SELECT
-          customer_id,
+          -- The label, not the name: the warehouse holds no personal data to show.
+          COALESCE(ANY_VALUE(customer_label), customer_id) AS customer_label,
           MAX_BY(region, sale_timestamp) AS region,
           COUNT(*) AS orders,
           ROUND(SUM(total_amount), 2) AS revenue
-        FROM {FCT_SALES}
+        FROM {FCT_SALES} LEFT JOIN labels USING (customer_id)
         WHERE is_completed{cond}
         GROUP BY customer_id
         ORDER BY revenue DESC, customer_id
@@ -224,7 +227,7 @@ QUERIES: tuple[DataQuery, ...] = (
         _revenue_by("payment_method", "payment_method"), NO_SALES,
     ),
     DataQuery("amount_by_status", "Sales amount by status", (FCT_SALES,), _amount_by_status, NO_SALES),
-    DataQuery("top_customers", "Top customers by revenue", (FCT_SALES,), _top_customers, NO_SALES),
+    DataQuery("top_customers", "Top customers by revenue", (FCT_SALES, DIM_CUSTOMER), _top_customers, NO_SALES),
     DataQuery("click_funnel", "Clickstream funnel", (STG_CLICK,), _click_funnel, NO_CLICKS),
     DataQuery(
         "bounce_by_device", "Bounce rate by device category", (STG_CLICK,),
@@ -266,7 +269,7 @@ SECTIONS: tuple[tuple[str, str, tuple[Chart, ...]], ...] = (
                   "payment_method", ("revenue",), "Payment method", "Revenue (USD)", y_format=MONEY),
             Chart("amount_by_status", "amount_by_status", "Sales amount by status (all statuses)", "bar", "status",
                   ("amount",), "Status", "Amount (USD)", y_format=MONEY),
-            Chart("top_customers", "top_customers", "Top customers by revenue", "hbar", "customer_id", ("revenue",),
+            Chart("top_customers", "top_customers", "Top customers by revenue", "hbar", "customer_label", ("revenue",),
                   "Customer", "Revenue (USD)", y_format=MONEY),
         ),
     ),

@@ -75,7 +75,8 @@ def collect_summary(platform: Platform, runs: list[dict[str, Any]], top: int = 1
             if _count(reader, tables.FACT_PREDICTIONS_CHURN):
                 summary.top_at_risk = reader.query(
                     f"""
-                    SELECT p.customer_id, d.region, ROUND(p.churn_probability, 3) AS churn_probability, p.risk_tier,
+                    SELECT COALESCE(d.customer_label, p.customer_id) AS customer, d.region,
+                           ROUND(p.churn_probability, 3) AS churn_probability, p.risk_tier,
                            ROUND(d.lifetime_value, 2) AS lifetime_value, p.as_of_date
                     FROM {tables.FACT_PREDICTIONS_CHURN} AS p
                     LEFT JOIN {tables.DIM_CUSTOMER} AS d USING (customer_id)

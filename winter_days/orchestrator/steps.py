@@ -29,7 +29,8 @@ def export_step(context: RunContext) -> dict[str, Any]:
     watermark = context.history.watermark(SALES_WATERMARK)
     store = context.platform.document_store()
     try:
-        result = export_sales(store, context.platform.lake, watermark, context.run_id)
+        result = export_sales(store, context.platform.lake, watermark, context.run_id,
+                              pseudonyms=context.platform.pseudonymiser)
     finally:
         store.close()
     if result.new_watermark is not None and result.new_watermark != watermark:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from winter_days.elt.backend import EltBackend
     from winter_days.ml.port import ChurnPipelineRunner
     from winter_days.platform import Platform
+    from winter_days.pseudonyms import Pseudonymiser
     from winter_days.runs import RunStore
     from winter_days.stores import DocumentStore, Lake
     from winter_days.warehouse import Warehouse
@@ -52,6 +53,13 @@ class GcpProfile:
             raise ConfigError(
                 f"set one of {describe('dataform.workspace')}, {describe('dataform.git_commitish')} or "
                 f"{describe('dataform.release_config')}: what the Dataform API compiles"
+            )
+        key_file = settings.pseudonym.key_file
+        if not settings.pseudonym.secret and (key_file is None or not key_file.is_file()):
+            raise ConfigError(
+                f"{describe('pseudonym.secret')}: required by the gcp profile (the Secret Manager secret holding the "
+                "pseudonymisation key, e.g. projects/PROJECT/secrets/winter-days-pseudonym-key), unless that secret "
+                f"is mounted as the file {describe('pseudonym.key_file')}"
             )
         if serving:
             self.caller_verifier(settings)
@@ -102,3 +110,17 @@ class GcpProfile:
             return OpenAccess()
         _required(settings, "auth.oidc_audiences", "auth.allowed_callers")
         return GoogleCallerVerifier.for_audiences(settings.auth.oidc_audiences, settings.auth.allowed_callers)
+
+    def pseudonymiser(self, settings: Settings) -> Pseudonymiser:
+        from winter_days.pseudonyms import Pseudonymiser, key_from_file, key_from_secret_manager
+
+        if settings.pseudonym.secret:
+            return Pseudonymiser(key_from_secret_manager(settings.pseudonym.secret))
+        key_file = settings.pseudonym.key_file
+        if key_file is None or not key_file.is_file():
+            raise ConfigError(
+                f"{describe('pseudonym.secret')}: required by the gcp profile (the Secret Manager secret holding the "
+                "pseudonymisation key), unless that secret is mounted as the file pseudonym.key_file"
+            )
+        # Nothing is created on gcp: a key made here would differ from every other job's.
+        return Pseudonymiser(key_from_file(key_file, create=False))

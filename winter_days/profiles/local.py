@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from winter_days.elt.backend import EltBackend
     from winter_days.ml.port import ChurnPipelineRunner
     from winter_days.platform import Platform
+    from winter_days.pseudonyms import Pseudonymiser
     from winter_days.runs import RunStore
     from winter_days.stores import DocumentStore, Lake
     from winter_days.warehouse import Warehouse
@@ -108,3 +109,10 @@ class LocalProfile:
             )
         return SharedTokenVerifier(settings.auth.token)
 
+
+    def pseudonymiser(self, settings: Settings) -> Pseudonymiser:
+        from winter_days.pseudonyms import Pseudonymiser, key_from_file
+
+        assert settings.pseudonym.key_file is not None
+        # Made at first use (mode 0600): a laptop's installation keeps its own key.
+        return Pseudonymiser(key_from_file(settings.pseudonym.key_file, create=True))

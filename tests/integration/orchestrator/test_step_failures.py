@@ -38,7 +38,7 @@ def predictions(settings) -> list[tuple]:
 def a_new_day_of_sales(settings) -> None:
     platform = build_platform(settings)
     store = platform.document_store()
-    write_sales(store, platform.lake, pool_from_settings(settings), date(2026, 4, 11), count=25)
+    write_sales(store, platform.lake, pool_from_settings(settings, platform.pseudonymiser), date(2026, 4, 11), count=25)
     store.close()
 
 

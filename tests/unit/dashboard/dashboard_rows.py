@@ -85,7 +85,7 @@ def build_small_warehouse(path: Path, with_predictions: bool = True) -> Path:
     con.executemany("INSERT INTO winter_days_warehouse.dim_startup VALUES (?, ?, ?, ?, ?, ?, ?, ?)", STARTUPS)
     con.execute(
         """CREATE TABLE winter_days_warehouse.dim_customer AS
-        SELECT customer_id, arg_max(region, sale_timestamp) AS region,
+        SELECT customer_id, 'Customer ' || substr(customer_id, 2) AS customer_label, arg_max(region, sale_timestamp) AS region,
                MAX(sale_timestamp) AS last_purchase_at,
                ROUND(SUM(IF(status = 'completed', total_amount, 0)), 2) AS lifetime_value
         FROM winter_days_warehouse.fct_sales GROUP BY customer_id"""

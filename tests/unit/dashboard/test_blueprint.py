@@ -61,10 +61,10 @@ def test_churn_region_filter_changes_the_at_risk_table(install):
 
     def customers(page):
         table = page.split('id="top-at-risk-table"')[1].split("</table>")[0]
-        return re.findall(r"<tr><td>(C\d)</td>", table)
+        return re.findall(r"<tr><td>Customer (\d)</td>", table)
 
-    assert customers(everyone) == ["C5", "C2", "C3", "C4", "C1"]
-    assert customers(north) == ["C3"]
+    assert customers(everyone) == ["5", "2", "3", "4", "1"]
+    assert customers(north) == ["3"]
     assert 'href="/dashboard/churn?region=North"' in everyone
 
 

@@ -46,7 +46,8 @@ def test_histogram_has_every_bin_and_counts_each_customer_once(small_warehouse):
     ],
 )
 def test_top_at_risk_follows_region_tier_and_top_n(small_warehouse, filters, customers):
-    assert results(small_warehouse, **filters)["top_at_risk"].column("customer_id") == customers
+    # Shown by label (no personal data), in the order of the customers' risk.
+    assert results(small_warehouse, **filters)["top_at_risk"].column("customer_label") == [f"Customer {c[1:]}" for c in customers]
 
 
 def test_region_filter_narrows_the_summary(small_warehouse):

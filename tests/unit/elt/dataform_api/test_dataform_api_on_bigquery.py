@@ -44,7 +44,8 @@ def bronze(platform):
         watermark = None
         for offset in range(2):
             simulator.write_day(platform.settings.population_start + timedelta(days=offset))
-            watermark = export_sales(simulator.store, platform.lake, watermark, f"run-{offset}").new_watermark
+            watermark = export_sales(simulator.store, platform.lake, watermark, f"run-{offset}",
+                                     pseudonyms=platform.pseudonymiser).new_watermark
     finally:
         simulator.close()
     return platform.settings.lake_root
