@@ -10,7 +10,7 @@ from every adapter.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pytest
@@ -20,7 +20,7 @@ from winter_days.warehouse.tables import FACT_PREDICTIONS_CHURN, FCT_SALES, PRED
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 SALES = pa.table(

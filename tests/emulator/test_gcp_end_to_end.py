@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ pytest.importorskip("google.cloud.aiplatform", reason="google-cloud-aiplatform (
 from fakes.bigquery import FakeBigQueryServer  # noqa: E402
 from fakes.dataform_server import FakeDataformServer  # noqa: E402
 from fakes.vertex import FakeVertex, vertex_profile  # noqa: E402
+
 from winter_days.config import load_settings  # noqa: E402
 from winter_days.orchestrator.launcher import RunLauncher  # noqa: E402
 from winter_days.orchestrator.pipeline import RunParameters  # noqa: E402

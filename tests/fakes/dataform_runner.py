@@ -27,9 +27,10 @@ applied to every target, and to every reference to one in the compiled SQL.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 SECTIONS = ("tables", "operations", "assertions")
 SQL_FIELDS = ("query", "incrementalQuery", "preOps", "postOps", "incrementalPreOps", "incrementalPostOps", "queries")
@@ -195,7 +196,7 @@ def apply_code_compilation_config(graph: dict[str, Any], config: dict[str, Any])
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

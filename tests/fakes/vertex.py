@@ -31,7 +31,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar
 
 from winter_days.ml.kfp_pipeline import execution_order, pipeline_dag
 
@@ -96,17 +96,17 @@ class FakePipelineJob:
         self,
         display_name: str,
         template_path: str,
-        job_id: Optional[str] = None,
-        pipeline_root: Optional[str] = None,
-        parameter_values: Optional[Dict[str, Any]] = None,
-        input_artifacts: Optional[Dict[str, str]] = None,
-        enable_caching: Optional[bool] = None,
-        encryption_spec_key_name: Optional[str] = None,
-        labels: Optional[Dict[str, str]] = None,
+        job_id: str | None = None,
+        pipeline_root: str | None = None,
+        parameter_values: dict[str, Any] | None = None,
+        input_artifacts: dict[str, str] | None = None,
+        enable_caching: bool | None = None,
+        encryption_spec_key_name: str | None = None,
+        labels: dict[str, str] | None = None,
         credentials: Any = None,
-        project: Optional[str] = None,
-        location: Optional[str] = None,
-        failure_policy: Optional[str] = None,
+        project: str | None = None,
+        location: str | None = None,
+        failure_policy: str | None = None,
     ) -> None:
         self.init_args = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         self.submit_args: dict[str, Any] | None = None
@@ -132,13 +132,13 @@ class FakePipelineJob:
 
     def submit(
         self,
-        service_account: Optional[str] = None,
-        network: Optional[str] = None,
-        reserved_ip_ranges: Optional[List[str]] = None,
-        create_request_timeout: Optional[float] = None,
+        service_account: str | None = None,
+        network: str | None = None,
+        reserved_ip_ranges: list[str] | None = None,
+        create_request_timeout: float | None = None,
         *,
         experiment: Any = None,
-        enable_preflight_validations: Optional[bool] = False,
+        enable_preflight_validations: bool | None = False,
     ) -> None:
         self.submit_args = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         if self.vertex.refuse_submit is not None:

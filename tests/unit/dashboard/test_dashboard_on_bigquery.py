@@ -47,8 +47,8 @@ def test_every_page_query_gives_the_same_rows_on_bigquery(small_warehouse, tmp_p
                         continue
                     assert got[query_id].columns == local.columns, where
                     assert len(got[query_id].rows) == len(local.rows), where
-                    for mine, theirs in zip(got[query_id].rows, local.rows):
-                        assert all(close(a, b) for a, b in zip(mine, theirs)), f"{where}: {mine} != {theirs}"
+                    for mine, theirs in zip(got[query_id].rows, local.rows, strict=True):
+                        assert all(close(a, b) for a, b in zip(mine, theirs, strict=True)), f"{where}: {mine} != {theirs}"
                     compared += bool(local.rows)
     finally:
         remote.client.close()

@@ -16,17 +16,18 @@ import pytest
 
 pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
 
-from fakes.bigquery import FakeBigQueryServer  # noqa: E402
-from fakes.dataform_server import FakeDataformServer  # noqa: E402
-from winter_days.config import load_settings  # noqa: E402
-from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState  # noqa: E402
-from winter_days.elt.engines.dataform_api import DataformApiBackend  # noqa: E402
-from winter_days.export import export_sales  # noqa: E402
-from winter_days.orchestrator.pipeline import RunContext, RunParameters, StepFailed  # noqa: E402
-from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step  # noqa: E402
-from winter_days.platform import build_platform  # noqa: E402
-from winter_days.runs.sqlite import SqliteRunStore  # noqa: E402
-from winter_days.simulation import DailyVolumes, DaySimulator  # noqa: E402
+from fakes.bigquery import FakeBigQueryServer
+from fakes.dataform_server import FakeDataformServer
+
+from winter_days.config import load_settings
+from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState
+from winter_days.elt.engines.dataform_api import DataformApiBackend
+from winter_days.export import export_sales
+from winter_days.orchestrator.pipeline import RunContext, RunParameters, StepFailed
+from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step
+from winter_days.platform import build_platform
+from winter_days.runs.sqlite import SqliteRunStore
+from winter_days.simulation import DailyVolumes, DaySimulator
 
 pytestmark = pytest.mark.slow
 
