@@ -37,9 +37,11 @@ SA = "dataform-runner@winter-proj.iam.gserviceaccount.com"
 RUN_LIMIT_SECONDS = 300
 
 
-@pytest.fixture
-def bronze(platform):
-    """Two simulated days of all flows, the sales exported to bronze Parquet."""
+@pytest.fixture(scope="module")
+def bronze(tmp_path_factory):
+    """Two simulated days of all flows, the sales exported to bronze Parquet (read only by the tests)."""
+    root = tmp_path_factory.mktemp("local-installation")
+    platform = build_platform(load_settings(environ={"WINTER_DAYS_HOME": str(root / "home")}, cwd=root))
     simulator = DaySimulator(platform, DailyVolumes(sales=40, clicks=150, startups=10))
     try:
         watermark = None
@@ -49,6 +51,7 @@ def bronze(platform):
                                      pseudonyms=platform.pseudonymiser).new_watermark
     finally:
         simulator.close()
+        platform.close()
     return platform.settings.lake_root
 
 
