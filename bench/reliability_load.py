@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from bench.common import load_1m, row
 from bench.pipeline import PROJECT
-from bench.service import free_port, load, request_json, stop_server, wait_until_up, watch_run
+from bench.service import Server, load, request_json, wait_until_up, watch_run
 from winter_days.config import Settings
 
 DASHBOARD_PAGES = ("/dashboard/sales", "/dashboard/churn", "/dashboard/pipeline", "/healthz")
@@ -97,37 +95,34 @@ def load_scenario(settings: Settings, day: date, write_day: Callable[[Settings, 
     environ = {**os.environ, "WINTER_DAYS_HOME": str(home), "WINTER_DAYS_CUSTOMERS": str(settings.customers),
                "WINTER_DAYS_CHURN_HORIZON_DAYS": str(settings.churn_horizon_days),
                "WINTER_DAYS_DATAFORM_DIR": str(PROJECT), "WINTER_DAYS_AUTH_TOKEN": token}
-    port = free_port()
-    command = [str(Path(sys.executable).with_name("winter-days")), "serve", "--port", str(port), "--workers", "2", "--threads", "4"]
-    log_path = home.parent / "serve.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, env=environ, cwd=home, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until_up(port, server)
-            write_day(settings, day)
-            before = runs_recorded(port)
-            answers = burst(port, token, day, size)
-            statuses = Counter(status for status, _ in answers)
-            started = {body["run_id"] for status, body in answers if status == 202}
-            if len(started) != 1:
-                raise SystemExit(f"the burst of {size} POST /run started {len(started)} runs: {statuses}")
-            (run_id,) = started
-            named = sum(1 for status, body in answers if status == 409 and body.get("active_run_id") == run_id)
-            outcome, second, pages = during_the_run(port, token, day, run_id, size // 2)
-            named += sum(1 for status, body in second if status == 409 and body.get("active_run_id") == run_id)
-            runs = [outcome]
-            # One more run after it: nothing the first left behind may stop it.
-            write_day(settings, day + timedelta(days=1))
-            last_status, body = post_run(port, token, day + timedelta(days=1))
-            if last_status == 202:
-                done, after = threading.Event(), {}
-                watch_run(port, body["run_id"], done, after, RUN_SECONDS)
-                runs.append(after)
-            else:
-                runs.append({"status": f"HTTP {last_status}", "error": body.get("error")})
-            recorded = runs_recorded(port) - before
-        finally:
-            stop_server(server)
+    server = Server("reliability", environ, home.parent / "serve.log")
+    port = server.port
+    try:
+        wait_until_up(port, server.process)
+        write_day(settings, day)
+        before = runs_recorded(port)
+        answers = burst(port, token, day, size)
+        statuses = Counter(status for status, _ in answers)
+        started = {body["run_id"] for status, body in answers if status == 202}
+        if len(started) != 1:
+            raise SystemExit(f"the burst of {size} POST /run started {len(started)} runs: {statuses}")
+        (run_id,) = started
+        named = sum(1 for status, body in answers if status == 409 and body.get("active_run_id") == run_id)
+        outcome, second, pages = during_the_run(port, token, day, run_id, size // 2)
+        named += sum(1 for status, body in second if status == 409 and body.get("active_run_id") == run_id)
+        runs = [outcome]
+        # One more run after it: nothing the first left behind may stop it.
+        write_day(settings, day + timedelta(days=1))
+        last_status, body = post_run(port, token, day + timedelta(days=1))
+        if last_status == 202:
+            done, after = threading.Event(), {}
+            watch_run(port, body["run_id"], done, after, RUN_SECONDS)
+            runs.append(after)
+        else:
+            runs.append({"status": f"HTTP {last_status}", "error": body.get("error")})
+        recorded = runs_recorded(port) - before
+    finally:
+        server.stop()
     posted = size + len(second) + 1
     answered = statuses + Counter(status for status, _ in second) + Counter([last_status])
     lost_posts = sum(n for status, n in answered.items() if status not in ANSWERED)
@@ -142,7 +137,7 @@ def load_scenario(settings: Settings, day: date, write_day: Callable[[Settings, 
         for error in sorted(set(result.errors))[:5]:
             print(f"load: {page}: {error}", file=sys.stderr)
     if blocked or page_errors or lost_posts:
-        print(open(log_path, errors="replace").read()[-3000:], file=sys.stderr)
+        print(server.log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
     scenario = (f"{size} concurrent POST /run, {len(DASHBOARD_PAGES)} pages x 4 client threads during the run (with ML) "
                 f"and {size // 2} concurrent POST /run in its ML step, then one more run; gunicorn 2x4 on 127.0.0.1")
     rows = [

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, TypeVar
 
 from winter_days.config import ConfigError, Settings
@@ -24,10 +25,12 @@ from winter_days.config import ConfigError, Settings
 if TYPE_CHECKING:
     from winter_days.auth import CallerVerifier
     from winter_days.elt.backend import EltBackend
+    from winter_days.lineage import DatasetNaming, LineageSink
     from winter_days.ml.port import ChurnPipelineRunner
     from winter_days.pseudonyms import Pseudonymiser
     from winter_days.runs import RunStore
     from winter_days.stores import DocumentStore, Lake
+    from winter_days.stores.retention import ArtefactRetention
     from winter_days.warehouse import Warehouse
 
 PROFILE_BUILDERS: dict[str, str] = {
@@ -45,6 +48,9 @@ class ProfileBuilder(Protocol):
     single_machine: bool
     #: How often the orchestrator polls the ELT when the settings do not say.
     default_poll_interval_seconds: float
+    #: Whether POST /run waits for the run's end when the settings do not say (a request
+    #: may not outlive a container platform's request timeout).
+    default_wait_for_run: bool
 
     def check(self, settings: Settings, serving: bool) -> None:
         """Raise ConfigError naming the first setting the profile's components miss."""
@@ -66,6 +72,17 @@ class ProfileBuilder(Protocol):
 
     def pseudonymiser(self, settings: Settings) -> Pseudonymiser:
         """The keyed pseudonyms of e-mails and names, with the installation's key."""
+
+    def lineage_naming(self, settings: Settings) -> DatasetNaming:
+        """How the profile's tables and document collections are named in lineage events."""
+        ...
+
+    def lineage_folder(self, settings: Settings) -> Path | None:
+        """Where lineage events go when no lineage.url is set (None: nowhere)."""
+        ...
+
+    def ml_artefact_retention(self, settings: Settings, lake: Lake) -> ArtefactRetention:
+        """What prunes old churn pipeline run artefacts."""
         ...
 
 
@@ -97,6 +114,30 @@ class Platform:
     def poll_interval_seconds(self) -> float:
         configured = self.settings.orchestrator.poll_interval_seconds
         return self.builder.default_poll_interval_seconds if configured is None else configured
+
+    @property
+    def waits_for_run(self) -> bool:
+        configured = self.settings.orchestrator.wait_for_run
+        return self.builder.default_wait_for_run if configured is None else configured
+
+    @property
+    def lineage(self) -> LineageSink:
+        """Where the runs' OpenLineage events go (lineage.url, else the profile's folder, else nowhere)."""
+
+        def build() -> LineageSink:
+            from winter_days.lineage import LineageSink
+
+            return LineageSink(
+                self.builder.lineage_naming(self.settings),
+                url=self.settings.lineage.url or None,
+                folder=None if self.settings.lineage.url else self.builder.lineage_folder(self.settings),
+            )
+
+        return self._shared("lineage", build)
+
+    @property
+    def ml_artefact_retention(self) -> ArtefactRetention:
+        return self._shared("ml_artefact_retention", lambda: self.builder.ml_artefact_retention(self.settings, self.lake))
 
     def check(self, serving: bool = False) -> None:
         """Every setting the profile's components need, checked before any work starts."""
