@@ -54,7 +54,7 @@ class GcpProfile:
                 f"{describe('lake_uri')}: the gcp profile keeps its lake in a bucket (gs://...), got "
                 f"{settings.lake_uri!r}; set {describe('gcp.bucket')} or WINTER_DAYS_LAKE_URI"
             )
-        _required(settings, "dataform.repository", "dataform.service_account", "vertex.service_account")
+        _required(settings, "dataform.repository", "dataform.service_account", "vertex.service_account", "vertex.image")
         if not (settings.dataform.workspace or settings.dataform.git_commitish or settings.dataform.release_config):
             raise ConfigError(
                 f"set one of {describe('dataform.workspace')}, {describe('dataform.git_commitish')} or "
@@ -71,11 +71,13 @@ class GcpProfile:
             self.caller_verifier(settings)
 
     def lake(self, settings: Settings) -> Lake:
+        _required(settings, "gcp.project_id")
         from winter_days.stores.gcs import GcsLake
 
         return GcsLake.from_settings(settings)
 
     def document_store(self, settings: Settings) -> DocumentStore:
+        _required(settings, "gcp.project_id")
         from winter_days.stores.firestore import FirestoreDocumentStore
 
         return FirestoreDocumentStore.from_settings(
@@ -83,11 +85,13 @@ class GcpProfile:
         )
 
     def run_store(self, settings: Settings) -> RunStore:
+        _required(settings, "gcp.project_id")
         from winter_days.runs.firestore import FirestoreRunStore
 
         return FirestoreRunStore.from_settings(settings)
 
     def warehouse(self, settings: Settings) -> Warehouse:
+        _required(settings, "gcp.project_id")
         from winter_days.warehouse.bigquery import BigQueryWarehouse
 
         return BigQueryWarehouse.from_settings(settings)

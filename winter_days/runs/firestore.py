@@ -107,8 +107,12 @@ class FirestoreRunStore:
         """The history in the settings' project and database (FIRESTORE_EMULATOR_HOST points it at the emulator)."""
         if not settings.gcp.project_id:
             raise ValueError("setting gcp.project_id: the gcp profile keeps its run history in that project's Firestore")
+        from winter_days.gcp_credentials import client_credentials
+
         firestore = _firestore_module()
-        client = firestore.Client(project=settings.gcp.project_id, database=settings.gcp.firestore_database)
+        credentials = client_credentials("Firestore (the run history)", emulator_variable="FIRESTORE_EMULATOR_HOST")
+        client = firestore.Client(project=settings.gcp.project_id, database=settings.gcp.firestore_database,
+                                  credentials=credentials)
         return cls(client, prefix=prefix)
 
     def describe(self) -> str:

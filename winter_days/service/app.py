@@ -30,6 +30,11 @@ def create_app(
 ) -> Flask:
     """Build the service. `launcher` and `verifier` default to the platform's own (tests
     pass their own to script a run or a caller)."""
+    # Imported before any request or run thread starts: in Python 3.11 two threads that
+    # first import a package and one of its modules at the same moment can deadlock, and the
+    # first run's ML step and the churn page do (each imports winter_days.ml).
+    import winter_days.ml  # noqa: F401
+
     if platform is None:
         from winter_days.config import load_settings
         from winter_days.platform import build_platform

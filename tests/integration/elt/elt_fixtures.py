@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.config import Settings
-from winter_days.elt.backend import InvocationConfig, InvocationState
+from winter_days.elt.backend import InvocationConfig, InvocationState, Target
 from winter_days.elt.compilation_config import code_compilation_config
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult, open_session
 from winter_days.elt.sqlx import compile_project
@@ -157,6 +157,19 @@ class LocalElt:
                   if a.state.value not in ("SUCCEEDED", "DISABLED")]
         assert result.state is InvocationState.SUCCEEDED and result.published, failed
         return result
+
+    def run_check(self, assertion: str) -> RunResult:
+        """Run one assertion of the repo alone on the published warehouse."""
+        target = Target("", "winter_days_assertions", assertion)
+        return DuckDBExecutor(self.warehouse, self.lake).run(self.compile(), InvocationConfig(included_targets=(target,)))
+
+    def tamper(self, sql: str) -> None:
+        """Change the published warehouse behind the models' back (to make a check fail)."""
+        con = open_session(self.warehouse)
+        try:
+            con.execute(sql)
+        finally:
+            con.close()
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         """Rows of a query on the published warehouse, as dicts."""

@@ -105,6 +105,16 @@ def test_invoke_fails_on_a_graph_it_cannot_run(published):
     assert digest(published.warehouse_path) == before
 
 
+def test_invoke_fails_on_an_unreadable_warehouse_and_names_it_and_the_rebuild(published):
+    published.warehouse_path.write_bytes(b"")
+
+    failure = post_and_check_failure(published, "invoke")
+
+    assert f"the warehouse {published.warehouse_path} cannot be read: it is empty" in failure["error"]
+    assert "`winter-days elt rebuild`" in failure["error"] and ".build-" not in failure["error"]
+    assert published.warehouse_path.read_bytes() == b""
+
+
 def test_poll_fails_when_an_assertion_fails_and_nothing_is_published(published):
     before = digest(published.warehouse_path)
     a_new_day_of_sales(published)
