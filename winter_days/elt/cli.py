@@ -27,7 +27,6 @@ from winter_days.elt.backend import (
     WaitingBackend,
     WorkflowInvocationAction,
 )
-from winter_days.elt.unit_tests import test_command
 from winter_days.platform import Platform, build_platform
 from winter_days.warehouse import WarehouseUnavailable
 
@@ -188,6 +187,28 @@ def rebuild_command(ctx: click.Context, project: Path | None, workers: int | Non
     _invoke_and_follow(ctx, platform, backend, compilation, config, console)
 
 
+@elt.command("test")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dataform project folder (default: the dataform_dir setting).")
+@click.option("--vars", "vars_", type=str, default=None, help="Override project vars: key=value,key2=value2.")
+@click.option("--tests", type=str, default=None, help="Run only these tests (names, comma-separated).")
+@click.pass_context
+def test_command(ctx: click.Context, project: Path | None, vars_: str | None, tests: str | None) -> None:
+    """Run the project's unit tests (type: "test") on DuckDB; exit non-zero when one fails."""
+    from winter_days.elt.sqlx import CompilationError
+    from winter_days.elt.unit_tests import report, run_unit_tests
+
+    project_dir = project or ctx.obj.settings.dataform_dir
+    try:
+        results = run_unit_tests(project_dir, _parse_vars(vars_), _split(tests))
+    except CompilationError as err:
+        for issue in err.issues:
+            click.echo(f"compile error {issue}", err=True)
+        ctx.exit(1)
+        return
+    ctx.exit(report(results, click.echo))
+
+
 def _invoke_and_follow(ctx: click.Context, platform: Platform, backend: EltBackend, compilation: CompilationResult,
                        config: InvocationConfig, console: Any) -> None:
     """Start the invocation, print its actions as they go and a summary; exit 1 unless it succeeded."""
@@ -280,6 +301,3 @@ def _summary(console: Any, actions: tuple[WorkflowInvocationAction, ...]) -> Non
             "" if action.rows is None else f"{action.rows:,}",
         )
     console.print(table)
-
-
-elt.add_command(test_command)

@@ -20,11 +20,10 @@ import datetime as dt
 import decimal
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import click
+from typing import Any
 
 
 @dataclass
@@ -97,8 +96,8 @@ def compare(columns: list[str], actual: list[tuple], expected_columns: list[str]
     actual_rows = [tuple(_comparable(row[i]) if i is not None else None for i in order) for row in actual]
     expected_rows = [tuple(_comparable(v) for v in row) for row in expected]
     if not messages and ordered:
-        for index, (got, want) in enumerate(zip(actual_rows, expected_rows)):
-            for column, a, b in zip(expected_columns, got, want):
+        for index, (got, want) in enumerate(zip(actual_rows, expected_rows, strict=False)):
+            for column, a, b in zip(expected_columns, got, want, strict=False):
                 if a != b:
                     messages.append(f'For row {index} and column "{column}": expected {_shown(b)}, but saw {_shown(a)}.')
     elif not messages:
@@ -119,7 +118,7 @@ def compare(columns: list[str], actual: list[tuple], expected_columns: list[str]
 def _diff(columns: list[str], expected: list[tuple], actual: list[tuple]) -> list[str]:
     """Rows only expected (-) and only seen (+), as column=value lists."""
     def line(sign: str, row: tuple) -> str:
-        return sign + " " + ", ".join(f"{c}={_shown(v)}" for c, v in zip(columns, row))
+        return sign + " " + ", ".join(f"{c}={_shown(v)}" for c, v in zip(columns, row, strict=False))
 
     left, right = list(expected), list(actual)
     for row in list(left):
@@ -127,9 +126,9 @@ def _diff(columns: list[str], expected: list[tuple], actual: list[tuple]) -> lis
             right.remove(row)
             left.remove(row)
     lines = [line("-", row) for row in left] + [line("+", row) for row in right]
-    for want, got in zip(left, right):
+    for want, got in zip(left, right, strict=False):
         # Rows paired in turn: name the columns that tell them apart.
-        changed = [f"{c}: expected {_shown(b)}, saw {_shown(a)}" for c, a, b in zip(columns, got, want) if a != b]
+        changed = [f"{c}: expected {_shown(b)}, saw {_shown(a)}" for c, a, b in zip(columns, got, want, strict=False) if a != b]
         lines.append("  differs in " + "; ".join(changed))
     return lines
 
@@ -139,8 +138,8 @@ def run_unit_tests(project_dir: Path, vars: dict[str, str] | None = None,
     """Compile `project_dir` and run its unit tests (those named in `names`, or all)."""
     import duckdb
 
-    from winter_days.elt.sqlx import compile_project
     from winter_days.elt.engines.duckdb.udfs import bigquery_session
+    from winter_days.elt.sqlx import compile_project
 
     graph = compile_project(project_dir, vars, local_tests=True)
     results = []
@@ -160,29 +159,6 @@ def run_unit_tests(project_dir: Path, vars: dict[str, str] | None = None,
             con.close()
         results.append(TestResult(test["name"], test.get("fileName", ""), not messages, messages, diff))
     return results
-
-
-@click.command("test")
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dataform project folder (default: the dataform_dir setting).")
-@click.option("--vars", "vars_", type=str, default=None, help="Override project vars: key=value,key2=value2.")
-@click.option("--tests", type=str, default=None, help="Run only these tests (names, comma-separated).")
-@click.pass_context
-def test_command(ctx: click.Context, project: Path | None, vars_: str | None, tests: str | None) -> None:
-    """Run the project's unit tests (type: "test") on DuckDB; exit non-zero when one fails."""
-    from winter_days.elt.cli import _parse_vars
-    from winter_days.elt.sqlx import CompilationError
-
-    project_dir = project or ctx.obj.settings.dataform_dir
-    names = tuple(n.strip() for n in (tests or "").split(",") if n.strip())
-    try:
-        results = run_unit_tests(project_dir, _parse_vars(vars_), names)
-    except CompilationError as err:
-        for issue in err.issues:
-            click.echo(f"compile error {issue}", err=True)
-        ctx.exit(1)
-        return
-    ctx.exit(report(results, click.echo))
 
 
 def report(results: list[TestResult], echo: Callable[[str], None]) -> int:

@@ -156,7 +156,7 @@ class DuckDBWarehouse:
                 connection = duckdb.connect(str(self.path), read_only=True)
                 # Queries reach it through the transpiler (duckdb_sql), whose SQL calls functions
                 # the BigQuery session defines.
-                from winter_days.elt.engines.duckdb.udfs import bigquery_session
+                from winter_days.elt.engines.duckdb.transpile import bigquery_session
 
                 bigquery_session(connection)
                 return connection

@@ -12,15 +12,12 @@ Dataform's MERGE statement does. The new columns are written from this run on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import duckdb
 
 from winter_days.elt.engines.duckdb.graph import Action
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb_condition, to_duckdb_expression
-
-if TYPE_CHECKING:
-    from winter_days.elt.engines.duckdb.actions import ActionRunner
 
 DELTA = "winter_days_incremental_delta"
 DESTINATION, SOURCE = "DATAFORM_DEST", "DATAFORM_SOURCE"
@@ -38,10 +35,22 @@ def _listed(names: list[str]) -> str:
     return "[" + ", ".join(names) + "]"
 
 
+class StatementRunner(Protocol):
+    """What a write needs of the action runner (actions.ActionRunner): its statements."""
+
+    def relation(self, action: Action) -> str: ...
+
+    def execute(self, statement: str) -> duckdb.DuckDBPyConnection: ...
+
+    def execute_incremental(self, statement: str, action: Action, columns: list[str]) -> duckdb.DuckDBPyConnection: ...
+
+    def check_one_source_row_per_target(self, action: Action, relation: str, staged: str) -> None: ...
+
+
 class IncrementalWrite:
     """One incremental write of `action` through `runner` (its connection and statements)."""
 
-    def __init__(self, runner: "ActionRunner", action: Action, query: str):
+    def __init__(self, runner: StatementRunner, action: Action, query: str):
         self.runner = runner
         self.action = action
         self.query = query

@@ -15,8 +15,16 @@ import re
 from sqlglot import exp
 
 from winter_days.elt.engines.duckdb import string_format
-from winter_days.elt.engines.duckdb.rewriting import (by_key, by_type, call, cast, handles, operands_first, template,
-                                                     try_cast)
+from winter_days.elt.engines.duckdb.rewriting import (
+    by_key,
+    by_type,
+    call,
+    cast,
+    handles,
+    operands_first,
+    template,
+    try_cast,
+)
 from winter_days.elt.engines.duckdb.string_format import Spec
 
 NUMERIC = "DECIMAL(38, 9)"
@@ -206,14 +214,28 @@ def _unnest(node: exp.Unnest) -> exp.Expression:
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(f"_wd_unnest_{id(node) % 100000}")))
 
 
+def array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
+    """ARRAY_AGG([IGNORE NULLS] [ORDER BY] [LIMIT n]) as DuckDB spells it."""
+    body = node.this
+    count = None
+    if isinstance(body, exp.Limit):
+        count = body.args.get("expression")
+        body = body.this
+    agg: exp.Expression = exp.ArrayAgg(this=body.copy())
+    if ignore_nulls:
+        value = body.this if isinstance(body, exp.Order) else body
+        agg = exp.Filter(this=agg, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+    if count is None:
+        return agg
+    return exp.Anonymous(this="LIST_SLICE", expressions=[agg, exp.Literal.number(1), count.copy()])
+
+
 @handles(exp.ArrayAgg)
 def _array_agg_nulls(node: exp.ArrayAgg) -> exp.Expression:
     if isinstance(node.parent, (exp.IgnoreNulls, exp.Window)) or node.find(exp.IgnoreNulls):
         return node
-    from winter_days.elt.engines.duckdb import transpile  # the LIMIT form is written there
-
     operands_first(node)
-    aggregate = transpile.array_agg(node, ignore_nulls=False) if isinstance(node.this, exp.Limit) else node
+    aggregate = array_agg(node, ignore_nulls=False) if isinstance(node.this, exp.Limit) else node
     # BigQuery's ARRAY_AGG fails on a NULL element (unless IGNORE NULLS).
     return template("CASE WHEN LIST_CONTAINS(LIST_TRANSFORM(_l, lambda v: v IS NULL), TRUE) THEN "
                     "ERROR('Array cannot have a NULL element: ARRAY_AGG found one; use IGNORE NULLS') ELSE _l END",

@@ -51,8 +51,6 @@ Table references drop the project (database): locally a target is schema.name.
 
 from __future__ import annotations
 
-import re
-
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -60,6 +58,10 @@ from sqlglot.errors import ErrorLevel, ParseError
 
 from winter_days.elt.engines.duckdb import rewrites_time, rewrites_values, rewriting
 from winter_days.elt.engines.duckdb.functions import UnsupportedFunctionError, check_functions
+
+# The SQL this module writes calls the functions a BigQuery session defines: a connection
+# that runs it opens with bigquery_session (named here so a reader needs this module alone).
+from winter_days.elt.engines.duckdb.udfs import bigquery_session as bigquery_session
 
 
 class UnsupportedSqlError(ValueError):
@@ -246,7 +248,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return exp.Count(this=counted)
     if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.ArrayAgg):
         rewriting.operands_first(node.this)
-        return array_agg(node.this, ignore_nulls=True)
+        return rewrites_values.array_agg(node.this, ignore_nulls=True)
     if isinstance(node, exp.Anonymous) and str(node.this).upper() == "IEEE_DIVIDE" and len(node.expressions) == 2:
         rewriting.operands_first(node)
         return rewriting.template("CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=node.expressions[0],
@@ -369,22 +371,6 @@ def _safe(inner: exp.Expression) -> exp.Expression:
     if isinstance(inner, exp.Cast):
         return _strict_cast(exp.TryCast(this=inner.this, to=inner.to))
     return exp.Anonymous(this="TRY", expressions=[inner.transform(_rewrite, copy=False)])
-
-
-def array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
-    """ARRAY_AGG([IGNORE NULLS] [ORDER BY] [LIMIT n]) as DuckDB spells it."""
-    body = node.this
-    count = None
-    if isinstance(body, exp.Limit):
-        count = body.args.get("expression")
-        body = body.this
-    agg: exp.Expression = exp.ArrayAgg(this=body.copy())
-    if ignore_nulls:
-        value = body.this if isinstance(body, exp.Order) else body
-        agg = exp.Filter(this=agg, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
-    if count is None:
-        return agg
-    return exp.Anonymous(this="LIST_SLICE", expressions=[agg, exp.Literal.number(1), count.copy()])
 
 
 rewriting.REWRITE.append(_rewrite)
