@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.dataform_projects import (CONSTRUCTS, REJECTED, RENAMED, RENAMING_SETTINGS,
-                                                 SETTINGS)
+from tests.conformance.dataform_projects import CONSTRUCTS, REJECTED, RENAMED, RENAMING_SETTINGS, SETTINGS
 from winter_days.elt.sqlx import CompilationError, compile_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,7 +97,7 @@ def _same_json(cli: Path, project: Path) -> None:
     # Field by field first (a readable failure), then the printed text as a whole.
     for section in ("tables", "operations", "assertions", "declarations", "tests"):
         assert len(ours.get(section, [])) == len(real.get(section, [])), section
-        for ours_action, real_action in zip(ours.get(section, []), real.get(section, [])):
+        for ours_action, real_action in zip(ours.get(section, []), real.get(section, []), strict=True):
             assert ours_action == real_action
     assert ours == real
     assert json.dumps(ours, indent=4) == text.rstrip("\n")

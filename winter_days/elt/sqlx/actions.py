@@ -9,8 +9,9 @@ Dataform sets it, even to a default value, because the real compiler prints it t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from winter_days.elt.sqlx.configs import ConfigError, verify
 
@@ -40,7 +41,7 @@ class Action:
     spec: int | None = None
     depend_on_dependency_assertions: bool = False
     include_assertions: dict[str, bool] = field(default_factory=dict)
-    inline: list["Action"] = field(default_factory=list)
+    inline: list[Action] = field(default_factory=list)
     builtin: tuple[str, list[str]] | None = None  # ("uniqueKey", columns) or ("rowConditions", conditions)
     test_target: dict | None = None
     inputs: dict[tuple, int] = field(default_factory=dict)

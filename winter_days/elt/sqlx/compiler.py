@@ -329,9 +329,9 @@ class _Compiler:
     def _input(self, test: Action, wanted: Any, line: int | None) -> str:
         key = _input_key(wanted)
         if key not in test.inputs:
-            provided = ",".join(json.dumps({k: v for k, v in zip(("database", "schema", "name"), k) if v is not None},
+            provided = ",".join(json.dumps({k: v for k, v in zip(("database", "schema", "name"), k, strict=True) if v is not None},
                                            separators=(",", ":")) for k in test.inputs)
-            shown = {k: v for k, v in zip(("schema", "name", "database"), (key[1], key[2], key[0])) if v is not None}
+            shown = {k: v for k, v in zip(("schema", "name", "database"), (key[1], key[2], key[0]), strict=True) if v is not None}
             test.problems.append(Problem(f'Input for dataset "{json.dumps(shown, separators=(",", ":"))}" has not been '
                                          f"provided. Provided inputs: {provided}", line))
             return ""

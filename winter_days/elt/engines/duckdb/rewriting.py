@@ -11,8 +11,8 @@ and the other members are never evaluated (each must still bind for every operan
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
 import sqlglot
 from sqlglot import exp
@@ -45,7 +45,7 @@ def operands_first(node: exp.Expression) -> exp.Expression:
     return node
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(template: str) -> exp.Expression:
     return sqlglot.parse_one(template, dialect=DUCKDB)
 

@@ -124,7 +124,7 @@ def _element(code: str, value: dt.date | dt.datetime, kind: str) -> str:
     if code in _TIME_ELEMENTS:
         return _TIME_ELEMENTS[code](value)
     if code == "s":
-        since = value - (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) if value.tzinfo else dt.datetime(1970, 1, 1))
+        since = value - (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) if value.tzinfo else dt.datetime(1970, 1, 1))
         return str(since // dt.timedelta(seconds=1))
     if kind != "TIMESTAMP":
         raise FormatError(f"format element %{code} is only valid for a TIMESTAMP")
@@ -276,15 +276,15 @@ def parse_value(fmt: str, text: str, kind: str, zone: str | None = None) -> dt.d
     if kind == "DATETIME":
         return moment
     if epoch is not None:
-        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+        return dt.datetime.fromtimestamp(epoch, dt.UTC)
     zone_of = offset if offset is not None else zone_info(named_zone or zone or "UTC")
-    return moment.replace(tzinfo=zone_of, fold=0).astimezone(dt.timezone.utc) if not isinstance(zone_of, ZoneInfo) \
-        else moment.replace(tzinfo=zone_of).astimezone(dt.timezone.utc)
+    return moment.replace(tzinfo=zone_of, fold=0).astimezone(dt.UTC) if not isinstance(zone_of, ZoneInfo) \
+        else moment.replace(tzinfo=zone_of).astimezone(dt.UTC)
 
 
 def _parsed_offset(value: str) -> dt.tzinfo:
     if value.upper() == "Z":
-        return dt.timezone.utc
+        return dt.UTC
     sign = -1 if value[0] == "-" else 1
     digits = value[1:].replace(":", "")
     hours, minutes = (int(digits[:2]), int(digits[2:] or 0)) if len(digits) > 2 else (int(digits), 0)

@@ -15,10 +15,14 @@ from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, lo
 import duckdb
 
 from winter_days.elt.engines.duckdb.farmhash import fingerprint64
-from winter_days.elt.engines.duckdb.string_format import (FormatSpecError, format_float, format_integer,
-                                                          format_numeric, format_string)
-from winter_days.elt.engines.duckdb.time_formats import (FormatError, format_value, offset_suffix, parse_value,
-                                                          zone_info)
+from winter_days.elt.engines.duckdb.string_format import (
+    FormatSpecError,
+    format_float,
+    format_integer,
+    format_numeric,
+    format_string,
+)
+from winter_days.elt.engines.duckdb.time_formats import FormatError, format_value, offset_suffix, parse_value, zone_info
 
 NUMERIC = "DECIMAL(38, 9)"
 _NUMERIC_LIMIT = Decimal("1e29")
@@ -138,9 +142,9 @@ def _float_string(value: float) -> str:
         return "nan"
     if value in (float("inf"), float("-inf")):
         return "inf" if value > 0 else "-inf"
-    text = "%.15g" % value
+    text = f"{value:.15g}"
     if float(text) != value:
-        text = "%.17g" % value
+        text = f"{value:.17g}"
     return text
 
 
