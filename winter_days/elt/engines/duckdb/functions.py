@@ -4,8 +4,8 @@ The local engine promises BigQuery's answer. A function is listed in SUPPORTED o
 the conformance suite (tests/conformance/bigquery_cases.py) pins its documented results on
 DuckDB; every other function of BigQuery's reference (bigquery_catalog.py) is refused before
 a query runs, with the reason, rather than left to whatever DuckDB's function of a similar
-name returns. README.md's table of supported and refused functions is written from here
-(`functions_table`), and a test keeps it in step.
+name returns. docs/bigquery-functions.md's table of supported and refused functions is
+written from here (`functions_table`), and a test keeps it in step.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def check_functions(tree: exp.Expression) -> None:
 
 
 def functions_table() -> str:
-    """README's table: per reference page, the functions the local engine runs and those it refuses."""
+    """The docs' table: per reference page, the functions the local engine runs and those it refuses."""
     lines = ["| BigQuery reference page | supported on the local engine | refused (BigQuery's answer not guaranteed) |",
              "|---|---|---|"]
     for page in sorted(CATALOG):
@@ -141,5 +141,5 @@ def functions_table() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # README's table: python -m winter_days.elt.engines.duckdb.functions
+if __name__ == "__main__":  # docs/bigquery-functions.md's table: python -m winter_days.elt.engines.duckdb.functions
     print(functions_table())
