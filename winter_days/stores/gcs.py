@@ -143,7 +143,7 @@ class GcsLake:
         """Stream a large file into `key` through a local spool; uploaded when the block ends, or not at all."""
         name = self._name(key)
         with tempfile.TemporaryFile() as spool:
-            yield spool  # type: ignore[misc]
+            yield spool
             spool.flush()
             self._upload(key, spool, name)
 
