@@ -13,21 +13,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import Any, TypeVar
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 DUCKDB = Dialect.get_or_raise("duckdb")
-Handler = Callable[[exp.Expression], exp.Expression]
+Handler = Callable[[Any], exp.Expression]  # each takes the node type it is registered for
 HANDLERS: dict[type, Handler] = {}
 # The whole rewrite (transpile.py sets it): handlers rewrite a node's operands with it
 # before they build its replacement, because sqlglot does not visit a replaced node's children.
 REWRITE: list[Handler] = []
 
 
-def handles(*kinds: type) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
+Node = TypeVar("Node", bound=exp.Expression)
+
+
+def handles(*kinds: type[exp.Expression]) -> Callable[[Callable[[Node], exp.Expression]], Callable[[Node], exp.Expression]]:
+    def register(handler: Callable[[Node], exp.Expression]) -> Callable[[Node], exp.Expression]:
         for kind in kinds:
             HANDLERS[kind] = handler
         return handler
