@@ -198,6 +198,7 @@ def write_results(name: str, quick: bool, rows: list[dict[str, Any]], **extra: A
     for r in rows:
         goal = f"  goal {r['goal']}: {'met' if r['ok'] else 'NOT met'}" if r.get("goal") and r.get("ok") is not None else ""
         load = f"  (load {r['load_1m']})" if "load_1m" in r else ""
-        extra = f"  cpu {r['cpu_s']} s, peak {r['peak_rss_mib']} MiB" if "cpu_s" in r else ""
+        extra = f"  cpu {r['cpu_s']} s" if "cpu_s" in r else ""
+        extra += f", peak {r['peak_rss_mib']} MiB" if "peak_rss_mib" in r else ""
         print(f"{r['scenario']:<{width}}  {r['metric']:<24} {r['value']!s:>10} {r['unit']}{extra}{goal}{load}", flush=True)
     return path
