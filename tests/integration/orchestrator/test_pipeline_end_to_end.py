@@ -7,9 +7,9 @@ import json
 import duckdb
 import pytest
 from click.testing import CliRunner
-from orchestrator_world import AUTH
+from support.orchestrator_world import AUTH
 
-from orchestrator_world import service_app
+from support.orchestrator_world import service_app
 from winter_days.orchestrator.cli import run as run_command
 from winter_days.records import SALES_COLLECTION
 from winter_days.platform import build_platform

@@ -6,7 +6,7 @@ import pytest
 
 from winter_days.dashboard import churn_page
 
-from dashboard_rows import build_small_warehouse, page_results
+from support.dashboard_rows import build_small_warehouse, page_results
 
 
 def results(path, **filters):
