@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conformance.bigquery_cases import CASES, Raises
+from conformance.bigquery_cases import CASES, Raises
 from winter_days.elt.engines.duckdb.functions import SUPPORTED, functions_table
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb_query
 from winter_days.elt.engines.duckdb.udfs import bigquery_session

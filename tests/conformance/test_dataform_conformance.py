@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.dataform_projects import CONSTRUCTS, REJECTED, RENAMED, RENAMING_SETTINGS, SETTINGS
+from conformance.dataform_projects import CONSTRUCTS, REJECTED, RENAMED, RENAMING_SETTINGS, SETTINGS
 from winter_days.elt.sqlx import CompilationError, compile_project
 
 REPO = Path(__file__).resolve().parents[2]

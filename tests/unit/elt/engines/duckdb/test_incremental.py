@@ -22,11 +22,10 @@ def _run(warehouse_path, lake_root, graph_builder, incremental_query: str, *, fi
 
 
 @pytest.fixture
-def run(warehouse_path, lake_root):
-    from tests.unit.elt.engines.duckdb.conftest import GraphBuilder
-
+def run(warehouse_path, lake_root, graph):
     def go(incremental_query: str, **table):
-        return _run(warehouse_path, lake_root, GraphBuilder, incremental_query, **table)
+        # A fresh graph per run, of the graph fixture's builder.
+        return _run(warehouse_path, lake_root, type(graph), incremental_query, **table)
 
     return go
 
