@@ -31,7 +31,7 @@ def predictions(settings):
 def active_customers(settings, as_of: date) -> int:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         return con.execute(
-            "SELECT count(DISTINCT customer_id) FROM winter_days_warehouse.fct_sales "
+            "SELECT count(DISTINCT customer_id) FROM winter_days_warehouse.fct_sales_status_history "
             "WHERE status = 'completed' AND sale_timestamp < CAST(? AS DATE) + INTERVAL 1 DAY", [as_of]
         ).fetchone()[0]
 
@@ -69,7 +69,7 @@ def test_data_after_as_of_does_not_change_the_model(simulated_settings):
     as_of = date(2026, 5, 15)
     first = run_churn_pipeline(build_platform(simulated_settings), as_of=as_of, options=FAST)
     with duckdb.connect(str(simulated_settings.warehouse_path)) as con:
-        con.execute("DELETE FROM winter_days_warehouse.fct_sales WHERE sale_timestamp >= TIMESTAMPTZ '2026-05-16 00:00:00+00'")
+        con.execute("DELETE FROM winter_days_warehouse.fct_sales_status_history WHERE sale_timestamp >= TIMESTAMPTZ '2026-05-16 00:00:00+00'")
         con.execute("DELETE FROM winter_days_staging.stg_click WHERE event_timestamp >= TIMESTAMPTZ '2026-05-16 00:00:00+00'")
     again = run_churn_pipeline(build_platform(simulated_settings), as_of=as_of, options=FAST)
     assert again["version"] == first["version"]
@@ -98,7 +98,7 @@ def test_missing_warehouse_and_empty_sales_are_clear_errors(settings):
     with pytest.raises(FeatureError, match="no warehouse has been published yet"):
         run_churn_pipeline(build_platform(settings), options=FAST)
     write_warehouse(settings.warehouse_path, [])
-    with pytest.raises(FeatureError, match="fct_sales has no sales"):
+    with pytest.raises(FeatureError, match="fct_sales_status_history has no sales"):
         run_churn_pipeline(build_platform(settings), options=FAST)
 
 
