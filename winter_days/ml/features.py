@@ -160,7 +160,7 @@ def _feature_sql(sources: FeatureSources, horizon_days: int) -> str:
         f"    COUNTIF(payment_method = {_sql_literal(m)}) / COUNT(*) AS pay_share_{m}" for m in PAYMENT_METHODS
     )
     regions = ",\n".join(
-        f"  IF(sa.region = {_sql_literal(r)}, 1.0, 0.0) AS region_{r.lower()}" for r in REGIONS
+        f"  CAST(IF(sa.region = {_sql_literal(r)}, 1, 0) AS FLOAT64) AS region_{r.lower()}" for r in REGIONS
     )
     in_days = "IF(day > DATE_SUB(d.as_of_date, INTERVAL {n} DAY), {value}, NULL)"
     return f"""
