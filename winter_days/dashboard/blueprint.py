@@ -137,6 +137,7 @@ def make_dashboard_blueprint(platform: Platform) -> Blueprint:
             top=top, top_csv=url_for(".csv_download", page="churn", query_id="top_at_risk") + "?"
             + filters.query_string(),
             models=_model_cards(lake), empty_hint=churn_page.NO_PREDICTIONS,
+            reliability_columns=churn_page.RELIABILITY_COLUMNS, tier_cutoffs=churn_page.TIER_CUTOFFS,
         )
 
     @blueprint.route("/pipeline")
