@@ -97,6 +97,10 @@ class FeatureError(ValueError):
     """The warehouse cannot give the features asked for (missing table or column, no data)."""
 
 
+class NoSalesError(FeatureError):
+    """The warehouse holds no sales (as known by the date asked for) yet."""
+
+
 @dataclass(frozen=True)
 class FeatureSources:
     """Where the sales and click rows come from (tables or views in the warehouse)."""
@@ -145,7 +149,7 @@ def data_span(reader: WarehouseReader, sources: FeatureSources = FeatureSources(
     ).to_pylist()[0]
     if row["first_day"] is None:
         when = "" if known_by is None else f" known by {known_by}"
-        raise FeatureError(f"churn features: {sources.sales} has no sales with a customer and a timestamp{when}")
+        raise NoSalesError(f"churn features: {sources.sales} has no sales with a customer and a timestamp{when}")
     return DataSpan(row["first_day"], row["last_day"])
 
 

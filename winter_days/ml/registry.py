@@ -333,5 +333,6 @@ def gate_decision(candidate_auc: float, comparison: dict | None, champion_versio
              f"({comparison['confidence']:.0%} interval {low:+.4f} .. {high:+.4f}, {comparison['rows']} rows)")
     if low >= -tolerance:
         return {**base, "promoted": True, "reason": f"{shown}: not worse at {comparison['confidence']:.0%} confidence"}
+    floor_text = "zero" if tolerance == 0 else f"{-tolerance:+.4f}"
     return {**base, "promoted": False,
-            "reason": f"{shown}: may be worse (the interval reaches below {-tolerance:+.4f}); kept as challenger"}
+            "reason": f"{shown}: may be worse (the interval reaches below {floor_text}); kept as challenger"}

@@ -36,8 +36,10 @@ from winter_days.ml.options import PipelineOptions
 from winter_days.ml.features import (
     FEATURE_COLUMNS,
     FeatureError,
+    NoSalesError,
     build_feature_table,
     data_span,
+    minimum_history_days,
     training_as_of_dates,
 )
 from winter_days.ml.lineage import data_fingerprint, feature_signature, source_commit
@@ -145,8 +147,13 @@ def build_features(context: StepContext, options_json: str, run_id: str, as_of: 
     cfg = options.training
     try:
         with context.warehouse.reader() as reader:
-            score_date = date.fromisoformat(as_of) if as_of else data_span(reader, options.sources).last_day
-            span = data_span(reader, options.sources, known_by=score_date)
+            try:
+                score_date = date.fromisoformat(as_of) if as_of else data_span(reader, options.sources).last_day
+                span = data_span(reader, options.sources, known_by=score_date)
+            except NoSalesError as err:
+                if mode == "train":
+                    raise
+                return _nothing_to_do(context, run_id, as_of, mode, str(err), cfg.min_history_days)
             plan = plan_training(mode, span.first_day, score_date, horizon, cfg.min_history_days,
                                  Registry(lake).latest_trained_as_of(score_date),
                                  context.settings.churn_train_every_days)
@@ -180,6 +187,21 @@ def build_features(context: StepContext, options_json: str, run_id: str, as_of: 
         "feature_signature": feature_signature(table.schema, FEATURE_COLUMNS),
     }
     return _put_json(lake, run_key(run_id, "features.json"), summary)
+
+
+def _nothing_to_do(context: StepContext, run_id: str, as_of: str, mode: str, why: str,
+                   min_history_days: int) -> str:
+    """The features summary of a run before any sale is known (by its as-of date): it
+    neither trains nor scores, and says so; `no_sales` keeps the warehouse's own words."""
+    reason = f"skipped: no sales known by {as_of} yet" if as_of else "skipped: no sales in the warehouse yet"
+    summary = {
+        "run_id": run_id, "as_of": as_of or None, "mode": mode,
+        "training": {"train": False, "reason": reason, "history_days": 0,
+                     "history_needed": minimum_history_days(context.settings.churn_horizon_days, min_history_days)},
+        "no_sales": why, "data_first_day": None, "data_last_day": None, "train_dates": [], "eval_date": None,
+        "rows": {"score": 0}, "horizon_days": context.settings.churn_horizon_days,
+    }
+    return _put_json(context.lake, run_key(run_id, "features.json"), summary)
 
 
 def _evaluation_config(options: PipelineOptions) -> TrainingConfig:
@@ -332,6 +354,8 @@ def predict_churn(context: StepContext, gate_summary: str) -> str:
     models were trained but none is champion."""
     lake = context.lake
     summary, _ = _upstream(context, gate_summary)
+    if "no_sales" in summary:
+        return _scoring_skipped(lake, summary, summary["training"]["reason"])
     registry = Registry(lake)
     as_of = date.fromisoformat(summary["as_of"])
     champion = registry.champion_at(as_of)
@@ -342,8 +366,7 @@ def predict_churn(context: StepContext, gate_summary: str) -> str:
             raise PredictionError(f"no champion model: {why}; no predictions written")
         reason = (f"skipped: no model trained on data up to {as_of} yet" if current is None else
                   f"skipped: no champion learnt from data up to {as_of} (champion {current} learnt from later labels)")
-        skipped = {"status": "skipped", "reason": reason, "written": 0, "model_version": None, "risk_tiers": {}}
-        return _put_json(lake, run_key(summary["run_id"], "result.json"), {**summary, "predictions": skipped})
+        return _scoring_skipped(lake, summary, reason)
     features = registry.get_version(champion).manifest["features"]
     table = _get_table(lake, run_key(summary["run_id"], "score.parquet"))
     if table.num_rows == 0:
@@ -364,6 +387,11 @@ def predict_churn(context: StepContext, gate_summary: str) -> str:
     scored = {"status": "scored", "reason": f"scored {written} customers with champion {champion}",
               "written": written, "model_version": champion, "risk_tiers": tiers, "calibrated": calibrator is not None}
     return _put_json(lake, run_key(summary["run_id"], "result.json"), {**summary, "predictions": scored})
+
+
+def _scoring_skipped(lake: Lake, summary: dict, reason: str) -> str:
+    skipped = {"status": "skipped", "reason": reason, "written": 0, "model_version": None, "risk_tiers": {}}
+    return _put_json(lake, run_key(summary["run_id"], "result.json"), {**summary, "predictions": skipped})
 
 
 STEPS = {

@@ -138,12 +138,16 @@ def test_without_any_champion_nothing_is_scored(simulated_settings):
         run_churn_pipeline(build_platform(simulated_settings), options=strict, mode="train")
 
 
-def test_missing_warehouse_and_empty_sales_are_clear_errors(settings):
+def test_a_missing_warehouse_is_a_clear_error_and_no_sales_yet_is_no_work(settings):
     with pytest.raises(FeatureError, match="no warehouse has been published yet"):
         run_churn_pipeline(build_platform(settings), options=FAST)
     write_warehouse(settings.warehouse_path, [])
+    daily = run_churn_pipeline(build_platform(settings), options=FAST)
+    assert (daily["training"], daily["scoring"]) == ("skipped: no sales in the warehouse yet",) * 2
+    backfill = run_churn_pipeline(build_platform(settings), as_of="2026-01-05", options=FAST, mode="score")
+    assert backfill["scoring"] == "skipped: no sales known by 2026-01-05 yet" and backfill["predictions_written"] == 0
     with pytest.raises(FeatureError, match="fct_sales_status_history has no sales"):
-        run_churn_pipeline(build_platform(settings), options=FAST)
+        run_churn_pipeline(build_platform(settings), options=FAST, mode="train")
 
 
 def test_a_world_where_everyone_churns_is_refused(settings):

@@ -127,7 +127,7 @@ def test_champion_is_replaced_only_when_the_interval_says_not_worse(registry, mo
     # Higher on these rows, but within the noise: the interval reaches below zero.
     save(registry, models, "v2", 0.805, fingerprint="f2", as_of="2026-03-08")
     noisy = registry.apply_gate("v2", 0.0, 0.6, against("v1", 0.005, -0.012, 0.022))
-    assert not noisy["promoted"] and "may be worse" in noisy["reason"]
+    assert not noisy["promoted"] and "may be worse (the interval reaches below zero)" in noisy["reason"]
     assert "AUC +0.0050 against champion v1 (95% interval -0.0120 .. +0.0220, 500 rows)" in noisy["reason"]
     assert (registry.alias("champion"), registry.alias("challenger")) == ("v1", "v2")
     save(registry, models, "v3", 0.83, fingerprint="f3", as_of="2026-03-15")
