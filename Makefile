@@ -1,6 +1,8 @@
 # make demo  - set up, then run the main job on the local profile
 # make test  - set up, then run the test suite
+# make test-gcp - set up, then run the gcp profile's tests alone (the last line counts the predictions)
 # make bench - set up, then run the benchmarks (never part of make test)
+# make reliability - set up, then regenerate the reliability figures (bad records, killed runs, load)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +11,7 @@ STAMP := $(VENV)/.installed
 DEPLOY_VENV := .venv-deploy
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 
-.PHONY: setup node-setup deploy-tools demo test test-fast bench bench-quick clean
+.PHONY: setup node-setup deploy-tools demo test test-fast test-gcp bench bench-quick reliability clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +54,20 @@ demo: setup
 test: setup
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
+# The gcp profile's tests: its adapters on the Firestore and Cloud Storage emulators and on the
+# BigQuery, Dataform and Vertex AI fakes, and the end-to-end run, which writes how many
+# predictions reached BigQuery to GCP_E2E_REPORT.
+GCP_TESTS := tests/emulator tests/fakes tests/unit/elt/dataform_api tests/unit/ml_vertex tests/unit/warehouse \
+	tests/unit/stores/gcp tests/unit/test_gcp_credentials.py tests/unit/test_platform.py tests/unit/dashboard/test_dashboard_on_bigquery.py \
+	tests/unit/ml/test_ml_features_on_bigquery.py
+GCP_REPORT := $(abspath $(VENV))/gcp-e2e-report
+
+test-gcp: setup
+	@rm -f $(GCP_REPORT)
+	GCP_E2E_REPORT=$(GCP_REPORT) $(PY) -m pytest -n 2 --dist loadgroup -q $(GCP_TESTS)
+	@if [ -s $(GCP_REPORT) ]; then cat $(GCP_REPORT); \
+	else echo "no predictions reached BigQuery: the gcp end-to-end test did not run (its skip reason is listed above)"; fi
+
 test-fast: setup
 	$(PY) -m pytest -n 2 -q -m "not slow and not browser and not emulator"
 
@@ -60,6 +76,9 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench --quick
+
+reliability: setup
+	$(PY) -m bench.reliability
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) .winter-days .pytest_cache

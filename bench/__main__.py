@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.common import RESULTS, results_path
 
 # Order: cheapest first, so a quick look needs no patience.
-BENCHMARKS = ("generators", "export", "elt_executor", "ml", "demo", "pipeline", "service")
+BENCHMARKS = ("generators", "export", "elt_executor", "ml", "demo", "pipeline", "service", "reliability")
 
 
 def _machine() -> str:

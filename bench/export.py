@@ -24,7 +24,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.common import measure_in_child, median_measure, row, step_row, write_results
+from bench.common import BENCH_KEY, measure_in_child, median_measure, row, step_row, write_results
 
 MEMORY_GROWTH_GOAL = 1.25
 FILL_DAY = date(2026, 3, 1)
@@ -37,12 +37,13 @@ def fill_store(path: Path, day: date, count: int) -> None:
     adds new documents."""
     from winter_days.generators.customers import build_customer_pool
     from winter_days.generators.jobs import write_sales
+    from winter_days.pseudonyms import Pseudonymiser
     from winter_days.stores.documents import SqliteDocumentStore
     from winter_days.stores.lake import LocalLake
 
     store = SqliteDocumentStore(path)
     try:
-        pool = build_customer_pool(42, FILL_CUSTOMERS, date(2026, 1, 1))
+        pool = build_customer_pool(42, FILL_CUSTOMERS, date(2026, 1, 1), Pseudonymiser(BENCH_KEY))
         written = write_sales(store, LocalLake(path.parent / "fill-lake"), pool, day, count=count)
         if written.documents != count:
             raise SystemExit(f"filling the store for {day} wrote {written.documents:,} of {count:,} documents")
@@ -56,12 +57,15 @@ QUICK_PAGE_DOCUMENTS = 2_000
 def export_collection(store_path: str, lake_root: str, run_id: str, batch_size: int) -> dict:
     """One full export of the collection (runs in the child process)."""
     from winter_days.export import export_sales
+    from winter_days.pseudonyms import Pseudonymiser
     from winter_days.stores.documents import SqliteDocumentStore
     from winter_days.stores.lake import LocalLake
 
     store = SqliteDocumentStore(store_path)
     try:
-        result = export_sales(store, LocalLake(lake_root), None, run_id, batch_size=batch_size)
+        result = export_sales(
+            store, LocalLake(lake_root), None, run_id, batch_size=batch_size, pseudonyms=Pseudonymiser(BENCH_KEY)
+        )
     finally:
         store.close()
     return {"rows": result.rows, "unparseable": result.unparseable_timestamps, "invalid": result.invalid_rows}

@@ -22,9 +22,10 @@ from pathlib import Path
 from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
 from winter_days.generators.sales import generate_sales
+from winter_days.pseudonyms import Pseudonymiser
 from winter_days.stores.documents import SqliteDocumentStore
 from winter_days.stores.lake import LocalLake
-from bench.common import RESULTS, results_path
+from bench.common import BENCH_KEY, RESULTS, results_path
 
 CLICKSTREAM_GOAL = 500_000
 START = date(2026, 1, 1)
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     sales = 50_000 if args.quick else 200_000
     startups = 50_000 if args.quick else 200_000
     repeats = 3
-    pool = build_customer_pool(42, 2000, START)
+    pool = build_customer_pool(42, 2000, START, Pseudonymiser(BENCH_KEY))
     with tempfile.TemporaryDirectory(prefix="bench-generators-") as tmp:
         lake = LocalLake(tmp)
         # A new day per run: lake files are immutable, a rerun of the same day is a no-op.
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             lambda i: write_sales(store, lake, pool, date(2026, 4, 1 + i), sales), sales, repeats
         )
         startup_rate = _median_rate(
-            lambda i: write_startups(lake, 42, START, date(2026, 1, 2 + i), startups, "full"), startups, repeats
+            lambda i: write_startups(lake, 42, START, date(2026, 1, 2 + i), startups, "full", pseudonyms=pool.pseudonyms),
+            startups,
+            repeats,
         )
     rows = [
         {"scenario": f"clickstream, {events:,} events to a local lake", "metric": "records_per_second",

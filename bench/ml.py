@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
-from bench.common import RESULTS, results_path
+from bench.common import BENCH_KEY, RESULTS, results_path
 from winter_days.config import load_settings
 from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.ground_truth import churn_probabilities
@@ -50,6 +50,7 @@ from winter_days.ml.simulated import write_simulated_warehouse
 from winter_days.ml.steps import run_key
 from winter_days.ml.train import TrainingConfig, is_holdout, to_dataset
 from winter_days.platform import build_platform
+from winter_days.pseudonyms import Pseudonymiser
 from winter_days.warehouse.duckdb.files import wait_for_after_write
 
 FIRST_DAY = date(2026, 1, 1)
@@ -71,7 +72,7 @@ def settings_in(tmp: str, customers: int):
 
 def speed_and_quality(customers: int) -> list[dict]:
     sales_per_day = int(customers * SALES_PER_CUSTOMER_DAY)
-    pool = build_customer_pool(42, customers, FIRST_DAY)
+    pool = build_customer_pool(42, customers, FIRST_DAY, Pseudonymiser(BENCH_KEY))
     with tempfile.TemporaryDirectory(prefix="bench-ml-") as tmp:
         settings = settings_in(tmp, customers)
         started = time.perf_counter()
@@ -146,7 +147,7 @@ def speed_and_quality(customers: int) -> list[dict]:
 
 def demo_promotions() -> list[dict]:
     """The daily runs of a 120-day demo, ML only: what the gate promoted, and was it better."""
-    pool = build_customer_pool(42, DEMO_CUSTOMERS, FIRST_DAY)
+    pool = build_customer_pool(42, DEMO_CUSTOMERS, FIRST_DAY, Pseudonymiser(BENCH_KEY))
     last = FIRST_DAY + timedelta(days=DEMO_DAYS - 1)
     with tempfile.TemporaryDirectory(prefix="bench-ml-demo-") as tmp:
         settings = settings_in(tmp, DEMO_CUSTOMERS)

@@ -112,6 +112,10 @@ class OrchestratorSettings:
     run_deadline_seconds: float = setting(
         7200.0, "limit of a whole run; a run past it stops at the next step boundary", low=1.0, high=86400.0
     )
+    wait_for_run: bool | None = setting(
+        None, "POST /run waits for the run's end and answers 200/500 (default: true locally; false on gcp, where it "
+        "answers 202 with the run id and a status URL at once); ?wait=true|false overrides it per request",
+    )
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,25 @@ class PseudonymSettings:
 class LineageSettings:
     """Where OpenLineage events go."""
 
-    url: str = setting("", "an OpenLineage HTTP endpoint (empty: a file under <home>/lineage/)")
+    url: str = setting(
+        "", "an OpenLineage HTTP endpoint, e.g. http://marquez:5000 (empty: events go to files under <home>/lineage/ "
+        "locally, and nowhere on gcp)",
+    )
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long per-run artefacts of the churn pipeline are kept."""
+
+    ml_runs_kept: int = setting(
+        20, "the newest N churn pipeline runs keep their artefacts (mlops/runs/<id>/, <home>/kfp-local/<id>/) "
+        "whatever their age", low=1, high=100_000,
+    )
+    ml_run_days: int = setting(
+        30, "artefacts of older runs are deleted once they are this many days old, after a successful ML step "
+        "(on gcp the bucket's lifecycle rule deletes them; deploy/terraform passes its ml_run_artifacts_days here)",
+        low=1, high=3650,
+    )
 
 
 @dataclass(frozen=True)
@@ -241,6 +263,7 @@ class Settings:
     vertex: VertexSettings = field(default_factory=VertexSettings)
     pseudonym: PseudonymSettings = field(default_factory=PseudonymSettings)
     lineage: LineageSettings = field(default_factory=LineageSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def lake_root(self) -> Path:
@@ -589,8 +612,9 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
 
 
 def default_dataform_dir() -> Path:
-    """The Dataform project shipped with the package."""
-    return Path(__file__).resolve().parent.parent / "dataform"
+    """The Dataform project shipped with the package (in a source checkout, a link to the
+    repository's dataform/ folder)."""
+    return (Path(__file__).parent / "dataform").resolve()
 
 
 def _plain(value: Any) -> Any:

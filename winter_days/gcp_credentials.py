@@ -3,8 +3,11 @@
 Every Google client (Dataform, Firestore, GCS, BigQuery, Vertex AI) finds its identity the
 same way; without one, google.auth raises a long traceback that does not say what to do.
 `application_default_credentials` turns that into a `CredentialsError` naming Application
-Default Credentials and the two ways to set them. google.auth is imported only when called,
-so importing this module costs the local profile nothing.
+Default Credentials and the two ways to set them. `client_credentials` is what each gcp
+adapter passes its client: nothing for an emulator (the client library brings the
+emulator's own), anonymous credentials for a plain-HTTP test server on this machine, else
+Application Default Credentials, resolved before any request. google.auth is imported only
+when called, so importing this module costs the local profile nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +46,24 @@ def application_default_credentials(scopes: Sequence[str] = (CLOUD_PLATFORM_SCOP
     except DefaultCredentialsError as err:
         raise CredentialsError(_message(purpose, err)) from None
     return credentials
+
+
+def client_credentials(purpose: str, *, endpoint: str = "", emulator_variable: str = "") -> Any:
+    """The credentials a gcp adapter gives its client for `purpose` ("the BigQuery warehouse").
+
+    None when `emulator_variable` (FIRESTORE_EMULATOR_HOST, STORAGE_EMULATOR_HOST) is set:
+    the client library then talks to the emulator with the emulator's credentials.
+    AnonymousCredentials for an http:// `endpoint`: Google's endpoints are HTTPS, so a
+    plain-HTTP one is a test server. Else Application Default Credentials, or one
+    CredentialsError line saying how to set them.
+    """
+    if emulator_variable and os.environ.get(emulator_variable):
+        return None
+    if endpoint.startswith("http://"):
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()
+    return application_default_credentials(purpose=purpose)
 
 
 def _message(purpose: str, err: Exception) -> str:

@@ -1,7 +1,8 @@
 """The platform: everything one installation's profile provides, chosen in one place.
 
 A profile is a builder of the platform's ports: the lake, the sales document store, the run
-store, the warehouse, the ELT engine, the ML pipeline runner and the caller verifier.
+store, the warehouse, the ELT engine, the ML pipeline runner, the caller verifier and the
+pseudonymisation key.
 `PROFILE_BUILDERS` maps each profile name to its builder, named by import path so that the
 local profile never imports a cloud SDK, nor this module any adapter: a builder module
 (`winter_days.profiles.local`, `winter_days.profiles.gcp`) imports the adapters it picks.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, TypeVar
 
 from winter_days.config import ConfigError, Settings
@@ -23,9 +25,12 @@ from winter_days.config import ConfigError, Settings
 if TYPE_CHECKING:
     from winter_days.auth import CallerVerifier
     from winter_days.elt.backend import EltBackend
+    from winter_days.lineage import DatasetNaming, LineageSink
     from winter_days.ml.port import ChurnPipelineRunner
+    from winter_days.pseudonyms import Pseudonymiser
     from winter_days.runs import RunStore
     from winter_days.stores import DocumentStore, Lake
+    from winter_days.stores.retention import ArtefactRetention
     from winter_days.warehouse import Warehouse
 
 PROFILE_BUILDERS: dict[str, str] = {
@@ -43,6 +48,9 @@ class ProfileBuilder(Protocol):
     single_machine: bool
     #: How often the orchestrator polls the ELT when the settings do not say.
     default_poll_interval_seconds: float
+    #: Whether POST /run waits for the run's end when the settings do not say (a request
+    #: may not outlive a container platform's request timeout).
+    default_wait_for_run: bool
 
     def check(self, settings: Settings, serving: bool) -> None:
         """Raise ConfigError naming the first setting the profile's components miss."""
@@ -61,6 +69,21 @@ class ProfileBuilder(Protocol):
     def ml_runner(self, platform: Platform) -> ChurnPipelineRunner: ...
 
     def caller_verifier(self, settings: Settings) -> CallerVerifier: ...
+
+    def pseudonymiser(self, settings: Settings) -> Pseudonymiser:
+        """The keyed pseudonyms of e-mails and names, with the installation's key."""
+
+    def lineage_naming(self, settings: Settings) -> DatasetNaming:
+        """How the profile's tables and document collections are named in lineage events."""
+        ...
+
+    def lineage_folder(self, settings: Settings) -> Path | None:
+        """Where lineage events go when no lineage.url is set (None: nowhere)."""
+        ...
+
+    def ml_artefact_retention(self, settings: Settings, lake: Lake) -> ArtefactRetention:
+        """What prunes old churn pipeline run artefacts."""
+        ...
 
 
 class Platform:
@@ -92,6 +115,30 @@ class Platform:
         configured = self.settings.orchestrator.poll_interval_seconds
         return self.builder.default_poll_interval_seconds if configured is None else configured
 
+    @property
+    def waits_for_run(self) -> bool:
+        configured = self.settings.orchestrator.wait_for_run
+        return self.builder.default_wait_for_run if configured is None else configured
+
+    @property
+    def lineage(self) -> LineageSink:
+        """Where the runs' OpenLineage events go (lineage.url, else the profile's folder, else nowhere)."""
+
+        def build() -> LineageSink:
+            from winter_days.lineage import LineageSink
+
+            return LineageSink(
+                self.builder.lineage_naming(self.settings),
+                url=self.settings.lineage.url or None,
+                folder=None if self.settings.lineage.url else self.builder.lineage_folder(self.settings),
+            )
+
+        return self._shared("lineage", build)
+
+    @property
+    def ml_artefact_retention(self) -> ArtefactRetention:
+        return self._shared("ml_artefact_retention", lambda: self.builder.ml_artefact_retention(self.settings, self.lake))
+
     def check(self, serving: bool = False) -> None:
         """Every setting the profile's components need, checked before any work starts."""
         self.builder.check(self.settings, serving)
@@ -113,6 +160,10 @@ class Platform:
     @property
     def verifier(self) -> CallerVerifier:
         return self._shared("verifier", lambda: self.builder.caller_verifier(self.settings))
+
+    @property
+    def pseudonymiser(self) -> Pseudonymiser:
+        return self._shared("pseudonymiser", lambda: self.builder.pseudonymiser(self.settings))
 
     @property
     def ml_runner(self) -> ChurnPipelineRunner:

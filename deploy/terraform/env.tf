@@ -34,6 +34,7 @@ locals {
     WINTER_DAYS_VERTEX_LOCATION                   = var.region
     WINTER_DAYS_VERTEX_IMAGE                      = var.image
     WINTER_DAYS_VERTEX_POLL_TIMEOUT_SECONDS       = tostring(var.vertex_poll_timeout_seconds)
+    WINTER_DAYS_RETENTION_ML_RUN_DAYS             = tostring(var.ml_run_artifacts_days)
   }
 
   env_orchestrator = merge(local.env_common, local.env_orchestrator_only)

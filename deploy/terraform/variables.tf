@@ -62,8 +62,8 @@ variable "ml_run_artifacts_days" {
   default     = 30
 
   validation {
-    condition     = var.ml_run_artifacts_days >= 1
-    error_message = "ml_run_artifacts_days must be at least 1."
+    condition     = var.ml_run_artifacts_days >= 1 && var.ml_run_artifacts_days <= 3650
+    error_message = "ml_run_artifacts_days must be 1 to 3650 (the service's retention.ml_run_days takes the same value)."
   }
 }
 

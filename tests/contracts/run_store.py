@@ -5,13 +5,17 @@ provides these fixtures:
 - `reopen`: a callable giving a new handle on the same state (another process or instance);
 - `start_orphaned_run`: a callable (history, step_names, trigger_key=None) -> run_id that
   starts a run, takes it into its second step (`into_second_step`) and leaves it as a crash
-  would, in the way the store detects it (a dead local process, a stale heartbeat).
+  would, in the way the store detects it (a dead local process, a stale heartbeat);
+- `forget_step_records`: a callable (history) that deletes every stored step record, as a
+  check that the metrics never read them.
 """
 
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from winter_days.runs import RunStore
@@ -168,29 +172,76 @@ class RunStoreContract:
         rest = history.list_runs(limit=10, before=page[-1]["run_id"])
         assert [r["run_id"] for r in rest] == ids[::-1][2:]
 
-    def test_metrics_read_outcomes_and_finished_steps(self, history):
+    def test_metrics_read_outcomes_and_finished_steps(self, history, reopen, forget_step_records):
         run = history.start_run(["export_sales", "poll"], CLI, {}).run_id
         history.step_started(run, 0)
-        history.step_finished(run, 0, "succeeded", 1.5, {"rows": 12})
+        history.step_finished(run, 0, "succeeded", 1.5, {"rows": 12, "key": "bronze/sales/a.parquet"})
         history.step_started(run, 1)
-        history.step_finished(run, 1, "succeeded", 0.5, {"rows_quarantined_sales": 4})
+        history.step_finished(run, 1, "succeeded", 0.5, {"rows_quarantined_sales": 4, "flag": True})
         history.finish_run(run)
-        _finished(history, failed="export_sales")
+        finished_at = history.get_run(run)["finished_at"]
+        second = history.start_run(["export_sales", "poll"], CLI, {}).run_id
+        history.step_started(second, 0)
+        history.step_finished(second, 0, "succeeded", 400.0, {"rows": 3})
+        history.step_started(second, 1)
+        history.step_finished(second, 1, "failed", 2.0, {}, "invocation ended FAILED")
+        history.finish_run(second, "poll", "step poll failed: invocation ended FAILED")
         history.start_run(["export_sales"], CLI, {})
+        # The metrics come from aggregates kept as steps finish, not from the step records.
+        forget_step_records(history)
 
         assert history.outcome_counts() == {"succeeded": 1, "failed": 1, "running": 1}
         samples = {
             (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(render_metrics(history))
+            for family in text_string_to_metric_families(render_metrics(reopen()))
             for sample in family.samples
         }
         assert samples[("winter_days_runs_total", (("outcome", "succeeded"),))] == 1
         assert samples[("winter_days_runs_total", (("outcome", "failed"),))] == 1
         assert samples[("winter_days_run_active", ())] == 1
-        assert samples[("winter_days_rows_exported_total", ())] == 12
+        assert samples[("winter_days_rows_exported_total", ())] == 15
         assert samples[("winter_days_rows_quarantined", (("flow", "sales"),))] == 4
-        key = ("winter_days_step_duration_seconds_sum", (("status", "succeeded"), ("step", "export_sales")))
-        assert samples[key] == 1.5
+        assert samples[("winter_days_last_successful_run_timestamp_seconds", ())] == pytest.approx(
+            datetime.fromisoformat(finished_at).timestamp(), abs=0.001
+        )
+        export = (("status", "succeeded"), ("step", "export_sales"))
+        assert samples[("winter_days_step_duration_seconds_sum", export)] == 401.5
+        assert samples[("winter_days_step_duration_seconds_count", export)] == 2
+        # Cumulative buckets: 1.5 s falls under le=5, 400 s under le=600.
+        assert samples[("winter_days_step_duration_seconds_bucket", (("le", "1.0"), *export))] == 0
+        assert samples[("winter_days_step_duration_seconds_bucket", (("le", "5.0"), *export))] == 1
+        assert samples[("winter_days_step_duration_seconds_bucket", (("le", "300.0"), *export))] == 1
+        assert samples[("winter_days_step_duration_seconds_bucket", (("le", "600.0"), *export))] == 2
+        assert samples[("winter_days_step_duration_seconds_bucket", (("le", "+Inf"), *export))] == 2
+        failed_poll = (("status", "failed"), ("step", "poll"))
+        assert samples[("winter_days_step_duration_seconds_count", failed_poll)] == 1
+
+    def test_a_history_without_a_success_has_no_last_success_sample(self, history):
+        _finished(history, failed="export_sales")
+        names = {sample.name for family in text_string_to_metric_families(render_metrics(history))
+                 for sample in family.samples}
+        assert "winter_days_last_successful_run_timestamp_seconds" not in names
+        assert history.run_metrics().last_succeeded_at is None
+
+    def test_a_run_cut_off_by_its_own_process_keeps_the_reason_and_ignores_late_writes(self, history, reopen):
+        run = history.start_run(["export_sales", "compile", "invoke"], CLI, {}).run_id
+        into_second_step(history, run)
+
+        assert reopen().cut_off_run(run, "cut off: the service received SIGTERM") is True
+        assert history.cut_off_run(run, "again") is False
+        shown = history.get_run(run)
+        assert shown["status"] == "cut_off" and shown["failed_step"] == "compile"
+        assert shown["error"] == "cut off: the service received SIGTERM"
+        assert [s["status"] for s in shown["steps"]] == ["succeeded", "cut_off", "skipped"]
+        assert history.active_run_id() is None
+        # The run's thread finishing its step later changes nothing, and advances no watermark.
+        history.step_finished(run, 1, "succeeded", 3.0, {"actions": 2}, watermarks={WATERMARK: 77})
+        history.finish_run(run)
+        after = history.get_run(run)
+        assert after["status"] == "cut_off" and after["steps"][1]["status"] == "cut_off"
+        assert history.watermark(WATERMARK) is None
+        assert not [s for s in history.run_metrics().steps if s.name == "compile"]
+        assert history.start_run(["export_sales"], CLI, {}).outcome == "started"
 
     def test_the_launcher_runs_a_pipeline_over_the_store(self, history, settings):
         from winter_days.orchestrator.pipeline import RunParameters, RunPipeline, RunStep, StepFailed

@@ -1,6 +1,6 @@
-"""The IAM graph of deploy/terraform: it matches the table in deploy/README.md, row for row.
+"""The IAM graph of deploy/terraform: it matches the table in README.md, row for row.
 
-iam.tf keeps every grant in one table (`local.grants`); deploy/README.md gives the same
+iam.tf keeps every grant in one table (`local.grants`); README.md gives the same
 rows with the reason for each. These tests hold the two together and check the graph's
 promises: no primitive role, the Firestore condition and the act-as limits, and nobody but
 the scheduler's account able to invoke the orchestrator.
@@ -44,15 +44,15 @@ def terraform_grants(module: Module) -> set[Grant]:
 
 
 def readme_grants() -> set[Grant]:
-    text = (DEPLOY / "README.md").read_text()
+    text = (DEPLOY.parent / "README.md").read_text()
     match = re.search(r"<!-- iam-table:start -->\n(.*?)<!-- iam-table:end -->", text, re.S)
-    assert match, "deploy/README.md has no iam-table markers around the service account table"
+    assert match, "README.md has no iam-table markers around the service account table"
     rows = []
     for line in match.group(1).splitlines()[2:]:  # past the header and its rule
         cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
-        assert len(cells) == 4 and all(cells), f"deploy/README.md: malformed table row {line!r}"
+        assert len(cells) == 4 and all(cells), f"README.md: malformed table row {line!r}"
         rows.append(tuple(cells[:3]))
-    assert len(rows) == len(set(rows)), "deploy/README.md lists a grant twice"
+    assert len(rows) == len(set(rows)), "README.md lists a grant twice"
     return set(rows)
 
 
@@ -118,7 +118,7 @@ def test_no_primitive_role_anywhere():
     for path in tf_files():
         found = PRIMITIVE.findall(path.read_text())
         assert not found, f"{path.relative_to(TERRAFORM)} grants a primitive role: {found}"
-    assert not PRIMITIVE.search((DEPLOY / "README.md").read_text().split("<!-- iam-table:start -->")[1])
+    assert not PRIMITIVE.search((DEPLOY.parent / "README.md").read_text().split("<!-- iam-table:start -->")[1])
 
 
 def test_iam_bindings_come_only_from_the_grants_table(module):

@@ -23,7 +23,7 @@ SETTINGS = {
     "gcp": ["project_id", "region", "bucket", "firestore_database", "firestore_settle_seconds"],
     "elt": ["workers", "memory_limit"],
     "schedule": ["sales", "clickstream", "startups", "orchestrator", "missed_runs"],
-    "orchestrator": ["url", "poll_interval_seconds", "poll_timeout_seconds", "run_deadline_seconds"],
+    "orchestrator": ["url", "poll_interval_seconds", "poll_timeout_seconds", "run_deadline_seconds", "wait_for_run"],
     "auth": ["disabled", "token_file", "oidc_audiences", "allowed_callers"],
     "dataform": ["repository", "workspace", "git_commitish", "release_config", "service_account", "location",
                  "api_endpoint", "schema_suffix", "default_database", "assertion_schema"],
@@ -31,6 +31,7 @@ SETTINGS = {
     "vertex": ["service_account", "pipeline_root", "location", "image", "poll_interval_seconds", "poll_timeout_seconds"],
     "pseudonym": ["key_file", "secret"],
     "lineage": ["url"],
+    "retention": ["ml_runs_kept", "ml_run_days"],
 }
 SETTING_VARIABLES = {
     "WINTER_DAYS_" + "_".join(part for part in (section, name) if part).upper()
@@ -145,6 +146,10 @@ def test_lake_bucket_access_and_lifecycle():
     assert cold["action"][0]["storage_class"] == "${var.bronze_cold_storage_class}"
     runs = rules[(("mlops/runs/", "mlops/pipeline_root/"), "Delete")]
     assert runs["condition"][0]["age"] == "${var.ml_run_artifacts_days}"
+    # The service is told the same age, so its retention setting states the bucket's rule.
+    assert module.locals["env_orchestrator_only"]["WINTER_DAYS_RETENTION_ML_RUN_DAYS"] == (
+        "${tostring(var.ml_run_artifacts_days)}"
+    )
     # Bronze is never deleted: a full refresh rebuilds everything from it.
     assert not [key for key in rules if key[1] == "Delete" and any(p.startswith("bronze") for p in key[0])]
     assert set(module.locals["lake_folders"]) >= {"bronze/sales/", "bronze/clickstream/", "bronze/startups/", "mlops/"}

@@ -66,6 +66,14 @@ class TestFirestoreRunStore(RunStoreContract):
         return open_history
 
     @pytest.fixture
+    def forget_step_records(self):
+        def forget(history):
+            for step in history._steps.stream():
+                step.reference.delete()
+
+        return forget
+
+    @pytest.fixture
     def start_orphaned_run(self, clock):
         def start(history, step_names, trigger_key=None):
             run = history.start_run(step_names, {"source": "cli"}, {}, trigger_key=trigger_key).run_id

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from contracts.document_store import DocumentStoreContract
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.config import load_settings
 from winter_days.export import export_sales
@@ -155,13 +156,14 @@ def test_export_sales_streams_firestore_documents_into_bronze_parquet(store, tmp
     ]
     store.put_many("winter_sales", docs)
     lake = LocalLake(tmp_path / "lake")
-    first = export_sales(store, lake, None, "run1", batch_size=10)
+    first = export_sales(store, lake, None, "run1", batch_size=10, pseudonyms=TEST_PSEUDONYMS)
     assert first.rows == 25 and first.new_watermark == store.watermark("winter_sales")
     table = pq.read_table(lake.local_path(first.key))
     assert sorted(table.column("sale_id").to_pylist()) == [f"s{i:04}" for i in range(25)]
-    assert export_sales(store, lake, first.new_watermark, "run2").rows == 0
+    assert set(table.column("customer_name_pseudonym").to_pylist()) == {TEST_PSEUDONYMS.name("Grace Hopper")}
+    assert export_sales(store, lake, first.new_watermark, "run2", pseudonyms=TEST_PSEUDONYMS).rows == 0
     store.put_many("winter_sales", [docs[3]])
-    again = export_sales(store, lake, first.new_watermark, "run3")
+    again = export_sales(store, lake, first.new_watermark, "run3", pseudonyms=TEST_PSEUDONYMS)
     assert again.rows == 1 and again.new_watermark > first.new_watermark
 
 

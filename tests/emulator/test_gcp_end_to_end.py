@@ -1,131 +1,51 @@
-"""The gcp profile end to end: generators write sales to the Firestore emulator and
-clickstream/startups to the storage emulator's lake, the orchestrator exports Firestore to
-bronze Parquet in that lake (its run state in Firestore), and the gold tables equal those
-the local profile builds from the same seed and days.
+"""The gcp profile end to end, offline, with the real client libraries at every boundary:
 
-The local DuckDB executor stands in for BigQuery. It reads bronze from a folder, so the ELT
-backend used here first mirrors the lake's bronze/ objects into one (as BigQuery's external
-tables read the bucket); the SQL models and the executor are the local profile's own.
+generators -> Firestore (emulator) and the lake bucket (Cloud Storage emulator) -> the
+orchestrator's run: export to bronze Parquet in the bucket -> compile and invoke on the
+Dataform API (fake, compiling dataform/ and running its SQL on the BigQuery fake, whose
+external tables read the bucket) -> the churn pipeline on Vertex AI (fake: the compiled
+KFP spec run by KFP's local runner, its components reading the bucket and BigQuery from the
+settings alone) -> predictions in BigQuery; then the dashboards render from BigQuery.
+
+Nothing may touch the installation's home folder, and the local DuckDB adapters may never
+be built. With GCP_E2E_REPORT set, the test writes how many predictions reached BigQuery
+there (`make test-gcp` prints it).
 """
 
 from __future__ import annotations
 
-import shutil
+import os
+import re
+import secrets
 import uuid
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
 
-import duckdb
 import pytest
-
-from winter_days.config import Settings, load_settings
-from winter_days.generators.customers import pool_from_settings
-from winter_days.generators.jobs import write_clickstream, write_sales, write_startups
-from winter_days.platform import build_platform
-from winter_days.runs.firestore import FirestoreRunStore
-from winter_days.orchestrator.pipeline import RunParameters
-from winter_days.orchestrator.launcher import RunLauncher
-from winter_days.orchestrator.steps import SALES_WATERMARK, make_pipeline
-from winter_days.stores import Lake
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow, pytest.mark.xdist_group("firestore_emulator")]
 
+bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
+pytest.importorskip("kfp", reason="kfp (the [gcp] extra) is not installed")
+pytest.importorskip("google.cloud.aiplatform", reason="google-cloud-aiplatform (the [gcp] extra) is not installed")
+
+from fakes.bigquery import FakeBigQueryServer  # noqa: E402
+from fakes.dataform_server import FakeDataformServer  # noqa: E402
+from fakes.vertex import FakeVertex, vertex_profile  # noqa: E402
+
+from winter_days.config import load_settings  # noqa: E402
+from winter_days.orchestrator.launcher import RunLauncher  # noqa: E402
+from winter_days.orchestrator.pipeline import RunParameters  # noqa: E402
+from winter_days.platform import Platform  # noqa: E402
+from winter_days.service import create_app  # noqa: E402
+from winter_days.simulation import DailyVolumes, DaySimulator  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
-CUSTOMERS, SALES_PER_DAY, CLICKS_PER_DAY, STARTUPS = 80, 25, 60, 15
-# Two orchestrator runs: the second exports only what changed since the first (the watermark).
-BATCHES = (range(0, 6), range(6, 11))
-GOLD = (
-    "winter_days_warehouse.fct_sales",
-    "winter_days_warehouse.dim_customer",
-    "winter_days_warehouse.agg_cust_metrics",
-    "winter_days_warehouse.fct_click_features",
-    "winter_days_warehouse.dim_startup",
-)
-# When a run loaded or exported a row, and the store's own change counter (an SQLite sequence
-# locally, a commit time in microseconds on Firestore): neither is part of the data.
-RUN_DEPENDENT = {"loaded_at", "parsed_at", "exported_at", "staged_at", "document_update_seq"}
-POLL = {"WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05", "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "600"}
-
-
-def installation(root: Path, **environ: str) -> Settings:
-    shutil.copytree(REPO / "dataform", root / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
-    return load_settings(
-        environ={
-            "WINTER_DAYS_HOME": str(root / "home"),
-            "WINTER_DAYS_DATAFORM_DIR": str(root / "dataform"),
-            "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
-            **POLL,
-            **environ,
-        },
-        cwd=root,
-    )
-
-
-def generate(settings: Settings, days: range) -> None:
-    """The generator jobs for these days, into the profile's document store and lake."""
-    platform = build_platform(settings)
-    store, lake, pool = platform.document_store(), platform.lake, pool_from_settings(settings)
-    try:
-        for offset in days:
-            day = settings.population_start + timedelta(days=offset)
-            write_sales(store, lake, pool, day, count=SALES_PER_DAY)
-            write_clickstream(lake, pool, day, count=CLICKS_PER_DAY)
-            if offset % 7 == 0:
-                write_startups(lake, settings.seed, settings.population_start, day, count=STARTUPS)
-    finally:
-        store.close()
-
-
-def mirrored_bronze_backend(settings: Settings, lake: Lake, mirror: Path) -> Callable[[], Any]:
-    """The local ELT backend over a folder holding a copy of the lake's bronze/ objects."""
-
-    def open_backend() -> Any:
-        for key in lake.list("bronze/"):
-            target = mirror / key
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(lake.get(key))
-        from winter_days.elt.engines.duckdb.backend import DuckDBBackend
-
-        return DuckDBBackend(settings.dataform_dir, settings.warehouse_path, mirror)
-
-    return open_backend
-
-
-def run_batches(settings: Settings, backend_factory: Callable[[], Any] | None = None) -> list[dict[str, Any]]:
-    platform = build_platform(settings)
-    launcher = RunLauncher(platform, make_pipeline(platform, backend_factory))
-    runs = []
-    for days in BATCHES:
-        generate(settings, days)
-        run = launcher.trigger({"source": "test"}, RunParameters(as_of=None, ml=False)).run
-        assert run is not None and run["status"] == "succeeded", run
-        runs.append(run)
-    return runs
-
-
-def gold_rows(settings: Settings) -> dict[str, list[tuple]]:
-    """Each gold table's rows, in a fixed order, without run-dependent columns; file names as lake keys."""
-    tables = {}
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        for table in GOLD:
-            schema, name = table.split(".")
-            columns = [
-                row[0]
-                for row in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
-                    " ORDER BY ordinal_position",
-                    [schema, name],
-                ).fetchall()
-                if row[0] not in RUN_DEPENDENT
-            ]
-            # Bronze files are read from different folders by the two runs: compare their lake keys.
-            select = ", ".join(
-                f"regexp_extract({c}, 'bronze/.*$') AS {c}" if c == "source_file" else c for c in columns
-            )
-            tables[table] = con.execute(f"SELECT {select} FROM {table} ORDER BY ALL").fetchall()
-    return tables
+# A 7-day churn horizon trains once 28 days of history exist: 30 days, 400 customers.
+DAYS, CUSTOMERS, HORIZON = 30, 400, 7
+VOLUMES = DailyVolumes(sales=60, clicks=40, startups=10)
+SA = "winter-days-runner@{project}.iam.gserviceaccount.com"
+IMAGE = "europe-west1-docker.pkg.dev/{project}/winter-days/winter-days:e2e"
+SUFFIX = "e2e"
 
 
 @pytest.fixture
@@ -138,35 +58,165 @@ def bucket(storage_emulator) -> str:
     return name
 
 
-def test_the_gcp_profile_builds_the_same_gold_tables_as_the_local_profile(tmp_path, firestore_project, bucket):
-    local = installation(tmp_path / "local")
-    gcp = installation(
-        tmp_path / "gcp",
-        WINTER_DAYS_PROFILE="gcp",
-        WINTER_DAYS_GCP_PROJECT_ID=firestore_project,
-        WINTER_DAYS_LAKE_URI=f"gs://{bucket}/lake",
-    )
-    assert local.seed == gcp.seed and local.population_start == gcp.population_start
+@pytest.fixture
+def services(tmp_path, firestore_project, storage_emulator, bucket):
+    """The BigQuery fake (reading the bucket), the Dataform fake on it, and the Vertex fake."""
+    warehouse = FakeBigQueryServer(project=firestore_project, location="EU", lake_root=tmp_path / "bigquery-gcs",
+                                   gcs=(storage_emulator, (bucket,))).start()
+    dataform = FakeDataformServer(project=firestore_project, repository="winter-days", repository_dir=REPO / "dataform",
+                                  bigquery=warehouse).start()
+    vertex = FakeVertex(tmp_path / "vertex")
+    yield warehouse, dataform, vertex
+    vertex.stop()
+    dataform.stop()
+    warehouse.stop()
 
-    local_runs = run_batches(local)
-    lake = build_platform(gcp).lake
-    gcp_runs = run_batches(gcp, mirrored_bronze_backend(gcp, lake, tmp_path / "gcp" / "bronze-mirror"))
 
-    # The sales went through Firestore and the export wrote bronze Parquet to the bucket.
-    assert [r["steps"][0]["counts"]["rows"] for r in gcp_runs] == [
-        len(days) * SALES_PER_DAY for days in BATCHES
-    ] == [r["steps"][0]["counts"]["rows"] for r in local_runs]
-    exported = [key for key in lake.list("bronze/sales/") if key.endswith(".parquet")]
-    assert sorted(exported) == sorted(r["steps"][0]["counts"]["key"] for r in gcp_runs)
-    assert not (gcp.home / "lake").exists()
-    # The run state lives in Firestore: both runs, and the watermark the second export reached.
-    history = build_platform(gcp).run_store
-    assert isinstance(history, FirestoreRunStore) and not (gcp.home / "orchestrator.sqlite3").exists()
-    assert [r["run_id"] for r in history.list_runs()] == [r["run_id"] for r in reversed(gcp_runs)]
-    assert history.watermark(SALES_WATERMARK) == gcp_runs[-1]["steps"][0]["counts"]["watermark_to"]
+@pytest.fixture
+def never_local(monkeypatch):
+    """The local profile's warehouse and ELT engine may not be built in this process."""
+    from winter_days.elt.engines.duckdb.backend import DuckDBBackend
+    from winter_days.warehouse.duckdb import DuckDBWarehouse
 
-    local_gold, gcp_gold = gold_rows(local), gold_rows(gcp)
-    for table in GOLD:
-        assert local_gold[table], f"{table} is empty: the comparison would prove nothing"
-        assert gcp_gold[table] == local_gold[table], table
-    assert len(local_gold["winter_days_warehouse.fct_sales"]) == sum(len(d) for d in BATCHES) * SALES_PER_DAY
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"the gcp platform built the local {type(self).__name__}")
+
+    monkeypatch.setattr(DuckDBWarehouse, "__init__", refuse)
+    monkeypatch.setattr(DuckDBBackend, "__init__", refuse)
+
+
+def gcp_settings(tmp_path, project, bucket, warehouse, dataform):
+    # The pseudonymisation key: on gcp a Secret Manager secret, here mounted as a file, as
+    # Cloud Run mounts it (outside the installation's home, which nothing may touch).
+    key = tmp_path / "secrets" / "pseudonym.key"
+    if not key.exists():
+        key.parent.mkdir()
+        key.write_text(secrets.token_hex(32))
+        key.chmod(0o600)
+    return load_settings(environ={
+        "WINTER_DAYS_PSEUDONYM_KEY_FILE": str(key),
+        "WINTER_DAYS_PROFILE": "gcp",
+        "WINTER_DAYS_HOME": str(tmp_path / "home"),
+        "WINTER_DAYS_GCP_PROJECT_ID": project,
+        "WINTER_DAYS_LAKE_URI": f"gs://{bucket}/lake",
+        "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
+        "WINTER_DAYS_CHURN_HORIZON_DAYS": str(HORIZON),
+        "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days",
+        "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
+        "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA.format(project=project),
+        "WINTER_DAYS_DATAFORM_API_ENDPOINT": dataform.endpoint,
+        "WINTER_DAYS_DATAFORM_SCHEMA_SUFFIX": SUFFIX,
+        "WINTER_DAYS_BIGQUERY_API_ENDPOINT": warehouse.endpoint,
+        "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
+        "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": SA.format(project=project),
+        "WINTER_DAYS_VERTEX_IMAGE": IMAGE.format(project=project),
+        "WINTER_DAYS_VERTEX_POLL_INTERVAL_SECONDS": "0.5",
+        "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.1",
+        "WINTER_DAYS_AUTH_DISABLED": "true",
+    }, cwd=tmp_path)
+
+
+def kpi(html: str, name: str) -> float:
+    match = re.search(rf'data-kpi="{name}"[^>]*>([^<]+)<', html)
+    assert match, f"no {name} on the page"
+    return float(match.group(1).replace(",", "").rstrip("%"))
+
+
+def test_the_gcp_profile_runs_from_the_generators_to_predictions_in_bigquery(
+    tmp_path, firestore_project, bucket, services, never_local
+):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud.aiplatform_v1.types import pipeline_job, pipeline_state
+
+    warehouse, dataform, vertex = services
+    settings = gcp_settings(tmp_path, firestore_project, bucket, warehouse, dataform)
+    credentials = AnonymousCredentials()
+    platform = Platform(settings, vertex_profile(vertex, credentials))
+    platform.check(serving=True)
+
+    simulator = DaySimulator(platform, VOLUMES)
+    try:
+        simulator.write_days(settings.population_start, DAYS)
+    finally:
+        simulator.close()
+    run = RunLauncher(platform).trigger({"source": "test"}, RunParameters(as_of=None, ml=True)).run
+    assert run is not None
+    steps = {s["name"]: s for s in run["steps"]}
+    assert run["status"] == "succeeded", {name: s.get("error") for name, s in steps.items()}
+
+    # Sales went through Firestore to bronze Parquet in the bucket.
+    exported = steps["export_sales"]["counts"]
+    assert exported["rows"] == DAYS * VOLUMES.sales and exported["key"].endswith(".parquet")
+    assert platform.lake.exists(exported["key"])
+    # The Dataform fake ran every action on BigQuery, in the suffixed datasets.
+    assert steps["poll"]["counts"]["actions_succeeded"] > 20 and "actions_failed" not in steps["poll"]["counts"]
+    staged = warehouse.sql(f"SELECT COUNT(*) FROM winter_days_staging_{SUFFIX}.stg_sales")[0][0]
+    quarantined = warehouse.sql(f"SELECT COUNT(*) FROM winter_days_staging_{SUFFIX}.stg_sales_quarantine")[0][0]
+    assert staged + quarantined == DAYS * VOLUMES.sales and staged > 0
+
+    # Vertex AI got the job as the SDK would, from the bucket, and ran every component.
+    ml = steps["ml"]["counts"]
+    (job,) = vertex.jobs
+    assert job.init_args["template_path"].startswith(f"gs://{bucket}/lake/mlops/runs/")
+    assert job.init_args["project"] == firestore_project and job.init_args["credentials"] is credentials
+    assert job.init_args["pipeline_root"] == f"gs://{bucket}/lake/mlops/pipeline_root"
+    assert job.submit_args["service_account"] == SA.format(project=firestore_project)
+    assert ml["vertex_job_id"] == job.job_id and ml["runner"] == "vertex"
+    assert job.state == pipeline_state.PipelineState.PIPELINE_STATE_SUCCEEDED
+    assert {d.state for d in job.task_details} == {pipeline_job.PipelineTaskDetail.State.SUCCEEDED}
+    assert len(job.task_details) == 6
+
+    # The predictions reached BigQuery: one row per scored customer, for the run's as-of date.
+    predicted = warehouse.sql(
+        f"SELECT COUNT(*), COUNT(DISTINCT customer_id), MIN(as_of_date), MAX(as_of_date) "
+        f"FROM winter_days_warehouse_{SUFFIX}.fact_predictions_churn"
+    )[0]
+    written = ml["predictions_written"]
+    assert written > 0 and predicted[0] == predicted[1] == written
+    assert predicted[2].isoformat() == predicted[3].isoformat() == ml["as_of"]
+    report = os.environ.get("GCP_E2E_REPORT")
+    if report:
+        Path(report).write_text(f"{written} predictions reached BigQuery (winter_days_warehouse_{SUFFIX}.fact_predictions_churn)\n")
+
+    # The dashboards render from BigQuery.
+    client = create_app(platform).test_client()
+    before = len(warehouse.requests)
+    sales = client.get("/dashboard/sales")
+    churn = client.get("/dashboard/churn")
+    assert sales.status_code == churn.status_code == client.get("/dashboard/pipeline").status_code == 200
+    revenue = warehouse.sql(
+        f"SELECT ROUND(SUM(total_amount), 2) FROM winter_days_warehouse_{SUFFIX}.fct_sales WHERE status = 'completed'")[0][0]
+    assert kpi(sales.get_data(as_text=True), "revenue") == pytest.approx(float(revenue))
+    assert kpi(churn.get_data(as_text=True), "customers_scored") == written
+    assert len(warehouse.requests) > before, "the pages did not query BigQuery"
+
+    # Nothing of the installation touched the local disk.
+    assert not settings.home.exists(), f"the gcp profile wrote under its home folder: {sorted(settings.home.rglob('*'))}"
+    assert not (tmp_path / "warehouse.duckdb").exists()
+    platform.close()
+
+
+def test_the_churn_pipeline_fails_on_vertex_naming_the_job_and_the_component(
+    tmp_path, firestore_project, bucket, services, never_local
+):
+    """Nothing published yet: the first component fails, and the ML step says which, why and where."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud.aiplatform_v1.types import pipeline_job
+
+    from winter_days.ml.vertex import VertexJobError
+
+    warehouse, dataform, vertex = services
+    settings = gcp_settings(tmp_path, firestore_project, bucket, warehouse, dataform)
+    platform = Platform(settings, vertex_profile(vertex, AnonymousCredentials()))
+    with pytest.raises(VertexJobError) as failed:
+        platform.ml_runner.run()
+    message = str(failed.value)
+    (job,) = vertex.jobs
+    assert f"Vertex AI pipeline job {job.job_id} ended PIPELINE_STATE_FAILED" in message
+    assert "component build-features failed: FeatureError: churn features: nothing has been published" in message
+    assert "run the pipeline" in message and "console.cloud.google.com" in message
+    states = {d.task_name: d.state for d in job.task_details}
+    assert states["build-features"] == pipeline_job.PipelineTaskDetail.State.FAILED
+    assert states["predict-churn"] == pipeline_job.PipelineTaskDetail.State.NOT_TRIGGERED
+    assert not settings.home.exists()
+    platform.close()

@@ -11,6 +11,15 @@ Retry-After), a dropped connection or an answer that never comes, each either in
 serving the request or after serving it (the invocation exists, its answer is lost), and
 invocations that a listing shows only some time after their creation. Every request is
 recorded so tests can assert what was sent.
+
+Given a repository folder and a BigQuery server (`repository_dir=`, `bigquery=`, the BigQuery
+fake of tests/fakes/bigquery), it does what the service does instead of following a
+script: a compilation compiles the repository's code (our SQLX compiler gives the graph
+the API would; codeCompilationConfig's vars, default database and schema suffix are
+applied, and compile errors become compilationErrors naming file and line), and an
+invocation runs the selected actions' SQL on that BigQuery, in dependency order, as
+Dataform's runner builds it (dataform_runner.py), reporting each action's state,
+failureReason and sqlScript as it goes.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -118,6 +128,8 @@ class _Invocation:
     end_time: str = ""
     # Listings that do not show it yet (a create that surfaces late).
     hidden_from_lists: int = 0
+    # The run on BigQuery, when the fake executes its repository's code.
+    run: Any = None
 
 
 def timestamp() -> str:
@@ -149,8 +161,15 @@ def run_to_end(backend: Any, invocation: Any, limit: int = 20) -> Any:
 class FakeDataformServer:
     """The fake API for one repository; `url` is the base URL (…/v1) once started."""
 
-    def __init__(self, project: str = "winter-proj", location: str = "europe-west1", repository: str = "winter-days") -> None:
+    def __init__(self, project: str = "winter-proj", location: str = "europe-west1", repository: str = "winter-days",
+                 repository_dir: Path | None = None, bigquery: Any = None) -> None:
         self.project, self.location, self.repository = project, location, repository
+        if (repository_dir is None) != (bigquery is None):
+            raise ValueError("give both repository_dir (the code to compile) and bigquery (where to run it), or neither")
+        self.repository_dir = Path(repository_dir) if repository_dir is not None else None
+        self.bigquery = bigquery
+        # Compiled graphs of the compilations, when the fake compiles its repository.
+        self.graphs: dict[str, dict[str, Any]] = {}
         self.actions: list[FakeAction] = list(DEFAULT_ACTIONS)
         self.compilation_errors: list[dict[str, Any]] = []
         self.running_polls = 0
@@ -263,7 +282,11 @@ class FakeDataformServer:
             return _error(404, f"Resource '{name}' not found." if ident else f"Method not found: {method} {collection}")
         if key == ("GET", "compilationResults", True, ":query"):
             compilation = self.compilations[name]
-            actions = [self._compilation_action(a, compilation) for a in self.actions]
+            if name in self.graphs:
+                actions = [graph_action(entry, section) for section in ("tables", "operations", "assertions", "declarations")
+                           for entry in self.graphs[name].get(section) or ()]
+            else:
+                actions = [self._compilation_action(a, compilation) for a in self.actions]
             return self._page(query, actions, "compilationResultActions")
         if key == ("GET", "compilationResults", True, ""):
             return 200, self.compilations[name]
@@ -271,11 +294,15 @@ class FakeDataformServer:
             return 200, self._poll(self.invocations[name])
         if key == ("GET", "workflowInvocations", True, ":query"):
             invocation = self.invocations[name]
+            if invocation.run is not None:
+                return self._page(query, [self._run_action(invocation, a) for a in invocation.run.actions], "workflowInvocationActions")
             return self._page(query, [self._invocation_action(invocation, a) for a in invocation.actions], "workflowInvocationActions")
         if key == ("POST", "workflowInvocations", True, ":cancel"):
             invocation = self.invocations[name]
             if invocation.resource["state"] == "RUNNING":
                 invocation.resource["state"] = "CANCELING"
+                if invocation.run is not None:
+                    invocation.run.cancel()
             return 200, {}
         return _error(404, f"Method not found: {method} {collection}{verb}")
 
@@ -302,8 +329,26 @@ class FakeDataformServer:
             resource["resolvedGitCommitSha"] = "0123456789abcdef0123456789abcdef01234567"
         if self.compilation_errors:
             resource["compilationErrors"] = list(self.compilation_errors)
+        if self.repository_dir is not None:
+            graph, errors = self._compile(resource["codeCompilationConfig"])
+            if errors:
+                resource["compilationErrors"] = errors
+            else:
+                self.graphs[name] = graph
         self.compilations[name] = resource
         return 200, resource
+
+    def _compile(self, config: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The repository's graph under `config`, or its compilation errors."""
+        from fakes.dataform_runner import apply_code_compilation_config
+        from winter_days.elt.sqlx import CompilationError, compile_project
+
+        assert self.repository_dir is not None
+        try:
+            graph = compile_project(self.repository_dir, dict(config.get("vars") or {}))
+        except CompilationError as err:
+            return {}, [{"message": i.message, "path": i.file, "stack": f"{i.file}:{i.line}"} for i in err.issues]
+        return apply_code_compilation_config(graph, config), []
 
     def _create_invocation(self, body: dict[str, Any]) -> tuple[int, Any]:
         unknown = _unknown(body, INVOCATION_FIELDS, "workflow_invocation") or _unknown(
@@ -321,6 +366,10 @@ class FakeDataformServer:
         runnable = [a for a in self.actions if a.kind != "declaration"]
         if targets or tags:
             runnable = [a for a in runnable if a.name in targets or tags & set(a.tags)]
+        run = None
+        if compilation["name"] in self.graphs:
+            run = self._start_run(self.graphs[compilation["name"]], compilation.get("codeCompilationConfig") or {}, config)
+            runnable = []
         name = f"{self.parent}/workflowInvocations/{uuid.uuid4().hex[:12]}"
         resource = {
             "name": name,
@@ -330,8 +379,18 @@ class FakeDataformServer:
             "invocationTiming": {"startTime": timestamp()},
             "resolvedCompilationResult": compilation["name"],
         }
-        self.invocations[name] = _Invocation(resource, runnable, compilation, hidden_from_lists=self.list_lag)
+        self.invocations[name] = _Invocation(resource, runnable, compilation, hidden_from_lists=self.list_lag, run=run)
         return 200, resource
+
+    def _start_run(self, graph: dict[str, Any], compiled: dict[str, Any], config: dict[str, Any]) -> Any:
+        """Run the actions the invocationConfig selects on BigQuery, in a thread of their own."""
+        from fakes.dataform_runner import GraphRun
+
+        run = GraphRun(graph, self.bigquery.client, compiled.get("defaultDatabase") or self.project,
+                       location=compiled.get("defaultLocation") or None,
+                       full_refresh=bool(config.get("fullyRefreshIncrementalTablesEnabled")),
+                       selected=selected_actions(graph, config))
+        return run.start()
 
     def _list_invocations(self, query: dict[str, list[str]]) -> tuple[int, Any]:
         filter_text = query.get("filter", [""])[0]
@@ -359,6 +418,11 @@ class FakeDataformServer:
         """Each GET is one poll: RUNNING for `running_polls` polls, then the scripted outcome."""
         invocation.polls += 1
         state = invocation.resource["state"]
+        run = invocation.run
+        if run is not None:
+            if run.done.is_set() and invocation.polls > self.running_polls:
+                self._finish(invocation, run.state)
+            return invocation.resource
         if state == "CANCELING":
             invocation.action_states = {a.name: "CANCELLED" for a in invocation.actions}
             self._finish(invocation, "CANCELLED")
@@ -416,6 +480,27 @@ class FakeDataformServer:
             out["failureReason"] = action.failure_reason or "Query error"
         return out
 
+    def _run_action(self, invocation: _Invocation, action: Any) -> dict[str, Any]:
+        """A WorkflowInvocationAction of an executed invocation."""
+        with invocation.run.lock:
+            state, reason, start, end = action.state, action.failure_reason, action.start, action.end
+        timing = {}
+        if start is not None:
+            timing["startTime"] = start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if end is not None:
+            timing["endTime"] = end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out: dict[str, Any] = {
+            "target": _present(action.item.target),
+            "canonicalTarget": _present(action.item.action.get("canonicalTarget") or action.item.target),
+            "state": state,
+            "invocationTiming": timing,
+        }
+        if action.sql_script:
+            out["bigqueryAction"] = {"sqlScript": action.sql_script}
+        if reason:
+            out["failureReason"] = reason
+        return out
+
     def _page(self, query: dict[str, list[str]], items: list[dict[str, Any]], field_name: str) -> tuple[int, Any]:
         size = int(query.get("pageSize", [self.page_size])[0]) or self.page_size
         token = query.get("pageToken", [""])[0]
@@ -426,6 +511,76 @@ class FakeDataformServer:
         if start + size < len(items):
             body["nextPageToken"] = f"offset-{start + size}"
         return 200, body
+
+
+def _present(target: dict[str, Any]) -> dict[str, str]:
+    """A Target message: its set fields only."""
+    return {k: str(target[k]) for k in ("database", "schema", "name") if target.get(k)}
+
+
+def graph_action(entry: dict[str, Any], section: str) -> dict[str, Any]:
+    """A CompilationResultAction for one entry of a compiled graph (REST field names)."""
+    out: dict[str, Any] = {
+        "target": _present(entry["target"]),
+        "canonicalTarget": _present(entry.get("canonicalTarget") or entry["target"]),
+        "filePath": entry.get("fileName", ""),
+    }
+    common = {"dependencyTargets": [_present(t) for t in entry.get("dependencyTargets") or ()],
+              "disabled": bool(entry.get("disabled")), "tags": list(entry.get("tags") or ())}
+    if section == "tables":
+        relation: dict[str, Any] = {
+            **common,
+            "relationType": RELATION_TYPES.get(str(entry.get("type") or "table"), "TABLE"),
+            "selectQuery": entry.get("query", ""),
+            "preOperations": list(entry.get("preOps") or ()),
+            "postOperations": list(entry.get("postOps") or ()),
+        }
+        bq = entry.get("bigquery") or {}
+        if bq.get("partitionBy"):
+            relation["partitionExpression"] = bq["partitionBy"]
+        if bq.get("clusterBy"):
+            relation["clusterExpressions"] = list(bq["clusterBy"])
+        if entry.get("type") == "incremental":
+            relation["incrementalTableConfig"] = {
+                "incrementalSelectQuery": entry.get("incrementalQuery", ""),
+                "uniqueKeyParts": list(entry.get("uniqueKey") or ()),
+                "incrementalPreOperations": list(entry.get("incrementalPreOps") or ()),
+                "incrementalPostOperations": list(entry.get("incrementalPostOps") or ()),
+            }
+        out["relation"] = relation
+    elif section == "operations":
+        out["operations"] = {**common, "queries": list(entry.get("queries") or ()), "hasOutput": bool(entry.get("hasOutput"))}
+    elif section == "assertions":
+        out["assertion"] = {**common, "selectQuery": entry.get("query", "")}
+        if entry.get("parentAction"):
+            out["assertion"]["parentAction"] = _present(entry["parentAction"])
+    else:
+        out["declaration"] = {}
+    return out
+
+
+def selected_actions(graph: dict[str, Any], config: dict[str, Any]) -> set[tuple[str, str]] | None:
+    """The actions an invocationConfig selects (None: all): included targets and tags, with
+    their transitive dependencies and dependents when asked."""
+    from fakes.dataform_runner import runnable_actions
+
+    targets = {(t.get("schema") or "", t.get("name")) for t in config.get("includedTargets") or ()}
+    tags = set(config.get("includedTags") or ())
+    if not targets and not tags:
+        return None
+    actions = runnable_actions(graph)
+    chosen = {a.key for a in actions
+              if a.key in targets or (("", a.key[1]) in targets) or tags & set(a.action.get("tags") or ())}
+    grown = True
+    while grown:
+        before = len(chosen)
+        for action in actions:
+            if config.get("transitiveDependenciesIncluded") and action.key in chosen:
+                chosen |= {d for d in action.dependencies if any(a.key == d for a in actions)}
+            if config.get("transitiveDependentsIncluded") and chosen & set(action.dependencies):
+                chosen.add(action.key)
+        grown = len(chosen) > before
+    return chosen
 
 
 def _unknown(body: dict[str, Any], known: set[str], message_name: str) -> tuple[int, Any] | None:

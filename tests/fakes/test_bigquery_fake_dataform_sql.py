@@ -19,12 +19,13 @@ import pytest
 bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
 
 from fakes.bigquery import FakeBigQueryServer  # noqa: E402
+from fakes.dataform_runner import GraphRun  # noqa: E402
 from winter_days.elt.backend import InvocationConfig, InvocationState  # noqa: E402
+from winter_days.elt.compilation_config import code_compilation_config  # noqa: E402
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, open_session  # noqa: E402
 from winter_days.elt.sqlx import compile_project  # noqa: E402
 from winter_days.export import export_sales  # noqa: E402
 from winter_days.simulation import DailyVolumes, DaySimulator  # noqa: E402
-from winter_days.stores import open_lake  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -38,88 +39,34 @@ COMPARED = {
     "winter_days_warehouse.dim_customer": "customer_id",
     "winter_days_warehouse.agg_cust_metrics": "customer_id",
     "winter_days_warehouse.fct_click_features": "event_date, visitor_id",
+    "winter_days_warehouse.fct_web_sessions": "event_date, session_id",
     "winter_days_warehouse.dim_startup": "startup_id",
 }
 # Stamped with CURRENT_TIMESTAMP() when the row was written (or copied from such a stamp).
 RUN_TIME_COLUMNS = {"parsed_at", "staged_at", "loaded_at"}
 
 
-def dataform_sql(action: dict[str, Any], section: str, client: Any) -> str:
-    """The SQL the Dataform runner sends for one action (execution_sql.ts)."""
-    target = "`{database}.{schema}.{name}`".format(**action["target"])
-    if section == "operations":
-        return ";\n".join(q.strip().rstrip(";") for q in action["queries"])
-    if section == "assertions" or action["type"] == "view":
-        return f"create or replace view {target} as {action['query']}"
-    exists = action["type"] == "incremental" and _exists(client, target)
-    if not exists:
-        bq = action.get("bigquery") or {}
-        partition = f"partition by {bq['partitionBy']} " if bq.get("partitionBy") else ""
-        cluster = f"cluster by {', '.join(bq['clusterBy'])} " if bq.get("clusterBy") else ""
-        statements = [*action.get("preOps", []), f"create or replace table {target} {partition}{cluster}\n    as {action['query']}"]
-        return ";\n".join(s.strip().rstrip(";") for s in statements)
-    columns = [f.name for f in client.get_table(target.strip("`")).schema]
-    quoted = ",".join(f"`{c}`" for c in columns)
-    query = action.get("incrementalQuery") or action["query"]
-    if action.get("uniqueKey"):
-        on = " and ".join(f"T.{k} = S.{k}" for k in action["uniqueKey"])
-        updates = ",".join(f"`{c}` = S.{c}" for c in columns)
-        main = f"merge {target} T\nusing ({query}\n) S\non {on}\nwhen matched then\n  update set {updates}\nwhen not matched then\n  insert ({quoted}) values ({quoted})"
-    else:
-        main = f"insert into {target}\n({quoted})\nselect {quoted}\nfrom ({query}) as insertions"
-    return ";\n".join([*(s.strip().rstrip(";") for s in action.get("incrementalPreOps", [])), main])
-
-
-def _exists(client: Any, target: str) -> bool:
-    try:
-        client.get_table(target.strip("`"))
-        return True
-    except Exception:
-        return False
-
-
-def run_on_fake(client: Any, graph: dict[str, Any]) -> None:
-    actions = {(a["target"]["schema"], a["target"]["name"]): (a, s) for s in ("tables", "operations", "assertions") for a in graph.get(s, [])}
-    order: list[tuple[str, str]] = []
-
-    def visit(key: tuple[str, str]) -> None:
-        if key in order or key not in actions:
-            return
-        for dependency in actions[key][0].get("dependencyTargets", []):
-            visit((dependency["schema"], dependency["name"]))
-        order.append(key)
-
-    for key in sorted(actions):
-        visit(key)
-    for dataset in sorted({schema for schema, _ in actions}):
-        client.create_dataset(dataset, exists_ok=True)
-    for key in order:
-        action, section = actions[key]
-        client.query(dataform_sql(action, section, client), job_retry=None).result()
-        if section == "assertions":
-            failing = list(client.query_and_wait("select sum(1) as row_count from `{database}.{schema}.{name}`".format(**action["target"])))
-            assert failing[0].row_count is None, f"assertion {key} fails on the fake"
-
-
 def comparable(rows: list[dict[str, Any]]) -> list[tuple]:
     return [tuple((k, v) for k, v in row.items() if k not in RUN_TIME_COLUMNS) for row in rows]
 
 
-def test_models_give_the_local_engines_rows(settings, tmp_path):
-    simulator = DaySimulator(settings, DailyVolumes(sales=60, clicks=300, startups=12))
-    lake = open_lake(settings)
-    graph = compile_project(DATAFORM)
-    fake = FakeBigQueryServer(project=graph["projectConfig"]["defaultDatabase"], lake_root=settings.lake_root).start()
+def test_models_give_the_local_engines_rows(platform, tmp_path):
+    simulator = DaySimulator(platform, DailyVolumes(sales=60, clicks=300, startups=12))
+    settings, lake = platform.settings, platform.lake
+    graph = compile_project(DATAFORM, code_compilation_config(settings)["vars"])
+    fake = FakeBigQueryServer(project="winter-proj", lake_root=settings.lake_root).start()
     client = fake.client()
     local = DuckDBExecutor(tmp_path / "warehouse.duckdb", settings.lake_root)
     watermark = None
     try:
         for offset, run_id in enumerate(("run-1", "run-2")):  # the second run takes the incremental paths
             simulator.write_day(settings.population_start + timedelta(days=offset))
-            watermark = export_sales(simulator.store, lake, watermark, run_id).new_watermark
+            watermark = export_sales(simulator.store, lake, watermark, run_id, pseudonyms=platform.pseudonymiser).new_watermark
             result = local.run(graph, InvocationConfig())
             assert result.state is InvocationState.SUCCEEDED, [(str(a.target), a.failure_reason) for a in result.actions if a.failure_reason]
-            run_on_fake(client, graph)
+            run = GraphRun(graph, fake.client, "winter-proj").run()
+            assert run.state == "SUCCEEDED", [(a.item.key, a.failure_reason) for a in run.actions if a.state != "SUCCEEDED"]
+            assert {a.state for a in run.actions} == {"SUCCEEDED"}
 
         session = open_session(tmp_path / "warehouse.duckdb", read_only=True)
         for table, key in COMPARED.items():
@@ -132,4 +79,4 @@ def test_models_give_the_local_engines_rows(settings, tmp_path):
     finally:
         client.close()
         fake.stop()
-        simulator.store.close()
+        simulator.close()

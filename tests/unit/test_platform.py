@@ -23,8 +23,10 @@ COMPLETE = {
     "WINTER_DAYS_DATAFORM_WORKSPACE": "batch-workspace",
     "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA,
     "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": SA,
+    "WINTER_DAYS_VERTEX_IMAGE": "europe-west1-docker.pkg.dev/winter-days-prod/winter-days/winter-days:1",
     "WINTER_DAYS_AUTH_OIDC_AUDIENCES": "https://orchestrator.example.run.app,https://orchestrator.example.run.app/run",
     "WINTER_DAYS_AUTH_ALLOWED_CALLERS": SA,
+    "WINTER_DAYS_PSEUDONYM_SECRET": "projects/winter-days-prod/secrets/winter-days-pseudonym-key",
 }
 # "google" and "google.cloud" are namespace packages some installed .pth files load at start.
 SDK_MODULES = ("google.cloud.", "google.auth", "google.api_core", "grpc", "kfp")
@@ -50,9 +52,11 @@ def test_a_complete_gcp_installation_passes(tmp_path):
         ("WINTER_DAYS_DATAFORM_WORKSPACE", "WINTER_DAYS_DATAFORM_WORKSPACE", False),
         ("WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT", "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT", False),
         ("WINTER_DAYS_VERTEX_SERVICE_ACCOUNT", "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT", False),
+        ("WINTER_DAYS_VERTEX_IMAGE", "WINTER_DAYS_VERTEX_IMAGE", False),
         ("WINTER_DAYS_GCP_BUCKET", "lake_uri", False),
         ("WINTER_DAYS_AUTH_OIDC_AUDIENCES", "WINTER_DAYS_AUTH_OIDC_AUDIENCES", True),
         ("WINTER_DAYS_AUTH_ALLOWED_CALLERS", "WINTER_DAYS_AUTH_ALLOWED_CALLERS", True),
+        ("WINTER_DAYS_PSEUDONYM_SECRET", "WINTER_DAYS_PSEUDONYM_SECRET", False),
     ],
 )
 def test_each_missing_setting_is_named_at_start(tmp_path, missing, named, serving):
@@ -106,8 +110,7 @@ def test_the_gcp_platform_never_builds_a_local_warehouse_or_file(tmp_path):
     and none of them is a local adapter, nor did building one touch the home folder."""
     environ = {**COMPLETE, "WINTER_DAYS_HOME": str(tmp_path / "home"),
                "WINTER_DAYS_BIGQUERY_API_ENDPOINT": "http://127.0.0.1:9",
-               "WINTER_DAYS_DATAFORM_API_ENDPOINT": "http://127.0.0.1:9",
-               "WINTER_DAYS_VERTEX_IMAGE": "europe-west1-docker.pkg.dev/p/r/winter-days:1"}
+               "WINTER_DAYS_DATAFORM_API_ENDPOINT": "http://127.0.0.1:9"}
     code = f"""
 import json, os, sys
 os.environ.update({{"FIRESTORE_EMULATOR_HOST": "127.0.0.1:9", "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9",

@@ -22,7 +22,9 @@ VOLUMES = DailyVolumes(sales=400, clicks=6000, startups=40)
 
 
 def installation(root: Path, name: str, volumes: DailyVolumes = VOLUMES, concurrent: bool | None = None) -> DaySimulator:
-    settings = load_settings(overrides={"home": str(root / name), "customers": 500}, environ={}, cwd=root)
+    # One key for all: the installations' pseudonyms must agree for their data to.
+    overrides = {"home": str(root / name), "customers": 500, "pseudonym": {"key_file": str(root / "pseudonym.key")}}
+    settings = load_settings(overrides=overrides, environ={}, cwd=root)
     return DaySimulator(build_platform(settings), volumes, concurrent=concurrent)
 
 

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from winter_days.export.timestamps import parse_sale_timestamp
+from winter_days.records.timestamps import parse_sale_timestamp
 
 INSTANT = datetime(2026, 3, 1, 10, 30, 0, tzinfo=timezone.utc)
 
@@ -53,8 +53,7 @@ def test_date_only_is_midnight_utc_of_that_day(value):
         (True, "unparseable"),
         (float("nan"), "unparseable"),
         ({"seconds": 1}, "unparseable"),
-        ("9999-01-01T00:00:00Z", "out_of_range"),
-        (-5_000_000_000, "out_of_range"),
+        (-5_000_000_000, "implausible_epoch"),
         # Beyond the years a datetime holds: refused as values, never a crash of the export.
         (10**20, "out_of_range"),
         (1e300, "out_of_range"),
@@ -71,3 +70,22 @@ def test_values_that_denote_no_instant_keep_their_raw_text(value, form):
     assert parsed.form == form
     if value is not None:
         assert parsed.raw is not None
+
+
+@pytest.mark.parametrize("value", [3.5, 12345, "12345", 0, -1, "3.5", 946684799, 946684799999, 5e11])
+def test_numbers_that_are_no_epoch_of_this_century_are_no_instant(value):
+    """3.5 or 12345 would be the first hours of 1970 as epoch seconds: a misread value, never
+    a legacy timestamp (none predates records.EARLIEST_PLAUSIBLE, 2000-01-01)."""
+    parsed = parse_sale_timestamp(value)
+    assert parsed.value is None and parsed.form == "implausible_epoch" and parsed.raw is not None
+
+
+@pytest.mark.parametrize("value", [946684800, 946684800000, 946684800000000])
+def test_epochs_from_2000_on_are_seconds_milliseconds_or_microseconds(value):
+    assert parse_sale_timestamp(value).value == datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def test_instants_outside_the_plausible_years_parse_and_are_left_to_the_contract():
+    """The parser normalises; whether 9999 or 1990 is a plausible sale is staging's rule."""
+    assert parse_sale_timestamp("9999-01-01T00:00:00Z").value == datetime(9999, 1, 1, tzinfo=timezone.utc)
+    assert parse_sale_timestamp("1990-01-01T00:00:00Z").form == "iso_z"

@@ -1,7 +1,9 @@
 """Dashboards: sales and activity, churn, and pipeline pages, served by the orchestrator.
 
-`make_dashboard_blueprint(settings, run_history=...)` builds the Flask blueprint; the
-service registers it. Pages read only the published warehouse, read-only, per request.
+`make_dashboard_blueprint(platform)` builds the Flask blueprint; the service registers it.
+Pages read only the published warehouse's gold tables (and the pipeline page its small
+accounting and quarantine tables), read-only; a page's results are kept until the next
+publish, so a repeated view reads no table.
 """
 
 from __future__ import annotations

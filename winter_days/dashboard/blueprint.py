@@ -2,7 +2,9 @@
 
 Pages: /dashboard/sales, /dashboard/churn, /dashboard/pipeline; every chart's rows as CSV
 under /dashboard/csv/...; Plotly's JavaScript served from the installed `plotly` package,
-so the pages work with no internet.
+so the pages work with no internet. A page's query results are kept per published
+warehouse state (`result_cache.py`): a repeated view, or the CSV of a chart just shown,
+reads no table.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from winter_days.platform import Platform
 from winter_days.dashboard import churn_page, pipeline_page, sales_page
-from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, chart_view, plotly_figure, run_queries, to_csv
+from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, chart_view, run_queries, to_csv
 from winter_days.dashboard.filters import RISK_TIERS, DashboardFilters, FilterError, parse_filters
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
-from winter_days.warehouse import WarehouseBusy, WarehouseMissing
+from winter_days.dashboard.result_cache import DEFAULT_MAX_ENTRIES, PageResultCache
+from winter_days.warehouse import WarehouseBusy, WarehouseMissing, WarehouseUnreadable
 from winter_days.records import REGIONS
 
 PAGE_QUERIES: dict[str, tuple[DataQuery, ...]] = {
@@ -68,14 +71,16 @@ class DataformGraphCache:
         return self._graph, self._error
 
 
-def make_dashboard_blueprint(platform: Platform) -> Blueprint:
+def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MAX_ENTRIES) -> Blueprint:
     """The dashboard pages over one platform: its warehouse, its run store (the pipeline
-    page), its lake (the model registry) and its Dataform project (the lineage)."""
+    page), its lake (the model registry) and its Dataform project (the lineage); the
+    results of up to `cache_entries` page views are kept per published warehouse state."""
     blueprint = Blueprint(
         "dashboard", __name__, url_prefix="/dashboard", template_folder="templates", static_folder="static"
     )
     settings = platform.settings
     graphs = DataformGraphCache(Path(settings.dataform_dir or "dataform"))
+    results_cache: PageResultCache[dict[str, QueryResult | None]] = PageResultCache(cache_entries)
 
     def lake() -> Any:
         return platform.lake
@@ -87,16 +92,23 @@ def make_dashboard_blueprint(platform: Platform) -> Blueprint:
             abort(Response(render_template("dashboard/message.html", title="Bad filter", message=str(err)), 400))
 
     def read(page: str, filters: DashboardFilters) -> tuple[dict[str, QueryResult | None], str]:
-        """Every query of a page over one read-only connection; a notice when there is no warehouse."""
-        try:
+        """Every query of a page over one published state, kept for the next view of the
+        same page and filters; a notice when there is no warehouse."""
+
+        def run() -> dict[str, QueryResult | None]:
             with platform.warehouse.reader() as reader:
-                return run_queries(reader, PAGE_QUERIES[page], filters), ""
+                return run_queries(reader, PAGE_QUERIES[page], filters)
+
+        try:
+            return results_cache.read_through(platform.warehouse.published_version, (page, filters), run), ""
         except WarehouseMissing as err:
             return {q.id: None for q in PAGE_QUERIES[page]}, str(err)
         except WarehouseBusy as err:
             response = Response(render_template("dashboard/message.html", title="Warehouse busy", message=str(err)), 503)
             response.headers["Retry-After"] = "5"
             abort(response)
+        except WarehouseUnreadable as err:
+            abort(Response(render_template("dashboard/message.html", title="Warehouse unreadable", message=str(err)), 503))
 
     def views(page: str, charts: Sequence[Chart], results: dict[str, QueryResult | None], filters: DashboardFilters):
         queries = {q.id: q for q in PAGE_QUERIES[page]}
@@ -157,7 +169,7 @@ def make_dashboard_blueprint(platform: Platform) -> Blueprint:
             "dashboard/pipeline.html", "pipeline", filters, notice=notice, runs=runs,
             step_names=pipeline_page.step_names(runs),
             durations=durations,
-            step_figure=plotly_figure(pipeline_page.step_durations_chart(columns), durations) if runs else None,
+            step_figure=pipeline_page.step_durations_figure(durations) if runs else None,
             checks=checks, flows=pipeline_page.quarantine_flows(checks),
             lineage=lineage_svg(nodes), lineage_run=states_run, graph_error=graph_error,
             lineage_rows=[

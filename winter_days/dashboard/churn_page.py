@@ -48,7 +48,7 @@ def _scored(filters: DashboardFilters, with_tier: bool = False) -> SqlAndParams:
     return (
         f"""
         scored AS (
-          SELECT p.customer_id, p.churn_probability, p.risk_tier, p.model_version, p.as_of_date,
+          SELECT p.customer_id, c.customer_label, p.churn_probability, p.risk_tier, p.model_version, p.as_of_date,
                  c.region, c.lifetime_value, c.last_purchase_at
           FROM {PREDICTIONS} AS p
           LEFT JOIN {DIM_CUSTOMER} AS c USING (customer_id)
@@ -146,7 +146,8 @@ def _top_at_risk(filters: DashboardFilters) -> SqlAndParams:
         f"""
         WITH {scored}, {_recent_revenue()}
         SELECT
-          s.customer_id,
+          -- The label, not the name: the warehouse holds no personal data to show.
+          COALESCE(s.customer_label, s.customer_id) AS customer_label,
           s.region,
           ROUND(s.churn_probability, 4) AS churn_probability,
           s.risk_tier,

@@ -1,20 +1,25 @@
 """Pipeline: run history with per-step status and duration, the lineage picture, and the
 assertion and quarantine results of each run and of the published warehouse.
 
-Run history comes from the run store; row accounting and quarantine
-reasons from the published warehouse. An action's last state is read from the run's poll
-step: `action_states` ({action name: state}) when the step recorded it, else inferred from
-what every run records (a succeeded poll means every action succeeded; a failed one names
-its failing actions).
+Run history comes from the run store; row accounting and quarantine reasons from the
+published warehouse. These are the only tables of the staging dataset a page reads, and
+they are small: one row per flow, one per quarantined line (never the staged records
+themselves, whose scans BigQuery would bill per view). An action's last state is read from
+the run's poll step: `action_states` ({action name: state}) when the step recorded it, else
+inferred from what every run records (a succeeded poll means every action succeeded; a
+failed one names its failing actions).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from winter_days.dashboard.charts import Chart, DataQuery, SqlAndParams
+from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, SqlAndParams, plotly_figure
 from winter_days.dashboard.filters import DashboardFilters
 from winter_days.runs import RunStore
 from winter_days.warehouse import tables
@@ -28,6 +33,10 @@ QUARANTINES = {
 NO_ELT = "nothing published yet: run the pipeline (winter-days run, or POST /run)"
 POLL_STEP = "poll"
 RUNS_SHOWN = 30
+# Run labels under the step-duration chart: at most this many, so they never overlap.
+MAX_RUN_TICKS = 10
+# The shortest start-time form that tells the shown runs apart (times are UTC).
+RUN_LABEL_FORMATS = ("%m-%d %H:%M", "%m-%d %H:%M:%S")
 _FAILED_ACTION = re.compile(r"(?:^|; |failing action\(s\): )(?:[\w.-]+\.)?(?P<name>[A-Za-z_][\w]*): ")
 
 
@@ -102,17 +111,67 @@ def step_duration_rows(runs: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, ..
     for run in reversed(runs):
         by_name = {s["name"]: s for s in run["steps"]}
         rows.append(
-            (run["run_id"], run["status"])
+            (run["run_id"], _utc_text(run.get("started_at")), run["status"])
             + tuple(round(by_name[n]["duration_seconds"] or 0.0, 3) if n in by_name else 0.0 for n in names)
         )
-    return ("run_id", "status", *names), rows
+    return ("run_id", "started_at", "status", *names), rows
+
+
+def _utc_text(timestamp: str | None) -> str:
+    """'YYYY-MM-DD HH:MM:SS' of a run store's ISO timestamp (UTC), '' when there is none."""
+    return (timestamp or "")[:19].replace("T", " ")
+
+
+def run_labels(started_at: Sequence[str]) -> list[str]:
+    """Short labels that tell runs apart, from their start times ('YYYY-MM-DD HH:MM:SS'):
+    month, day, hour and minute; the seconds too when two runs share a minute; a count
+    after runs that share a second."""
+    times = [datetime.fromisoformat(text) if text else None for text in started_at]
+    for form in RUN_LABEL_FORMATS:
+        labels = [t.strftime(form) if t else "?" for t in times]
+        if len(set(labels)) == len(labels):
+            return labels
+    seen: Counter[str] = Counter()
+    distinct = []
+    for label in labels:
+        seen[label] += 1
+        distinct.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return distinct
 
 
 def step_durations_chart(columns: Sequence[str]) -> Chart:
     """Seconds per step of each run, stacked: how long runs take and where the time goes."""
-    steps = tuple(columns[2:])
+    steps = tuple(columns[3:])
     return Chart("step_durations", "step_durations", "Step durations per run", "stacked", "run_id", steps,
-                 "Run (oldest to newest)", "Seconds", series_names=steps)
+                 "Run start (UTC, oldest to newest)", "Seconds", series_names=steps)
+
+
+def step_durations_figure(durations: QueryResult) -> dict[str, Any]:
+    """The stacked chart with readable run labels however many runs are shown: one bar per
+    run at its position, at most MAX_RUN_TICKS short start-time labels (always the newest
+    run's), slanted, and the full run id, start time and status in each bar's hover."""
+    figure = plotly_figure(step_durations_chart(durations.columns), durations)
+    run_ids, started = durations.column("run_id"), durations.column("started_at")
+    statuses = durations.column("status")
+    positions = list(range(len(run_ids)))
+    labels = run_labels(started)
+    for trace in figure["data"]:
+        trace["x"] = positions
+        trace["customdata"] = [list(run) for run in zip(run_ids, started, statuses)]
+        trace["hovertemplate"] = (
+            f"run %{{customdata[0]}}<br>started %{{customdata[1]}} UTC, %{{customdata[2]}}<br>"
+            f"{trace['name']}: %{{y:.2f}} s<extra></extra>"
+        )
+    every = max(1, math.ceil(len(positions) / MAX_RUN_TICKS))
+    ticks = positions[::-1][::every][::-1]
+    figure["layout"]["xaxis"].update(
+        tickmode="array", tickvals=ticks, ticktext=[labels[i] for i in ticks], tickangle=-45,
+        range=[-0.5, len(positions) - 0.5],
+    )
+    # At the foot of the figure, below the slanted labels and the axis title, on any width.
+    figure["layout"]["legend"] = {"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 0,
+                                  "yanchor": "bottom"}
+    return figure
 
 
 def _poll(run: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -1,9 +1,12 @@
-"""Sales and activity ("what happened"): sales, web activity and startups, from gold and silver.
+"""Sales and activity ("what happened"): sales, web activity and startups, from gold tables.
 
 Revenue is the amount of completed sales; orders are completed sales; average order value
-is revenue over orders. The date range filters sale_date (and event_date for web
-activity); the region filters sales only: web visitors are mostly anonymous and startups
-are not regional.
+is revenue over orders. Web activity counts web sessions (fct_web_sessions: a session is
+split at midnight UTC, as web analytics does) and attributes each to the referrer and the
+device it arrived with; it never reads the click events themselves, which on BigQuery would
+bill a scan of every event per page view. The date range filters sale_date (and event_date
+for web activity); the region filters sales only: web visitors are mostly anonymous and
+startups are not regional.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from winter_days.records import FUNDING_STAGES, VALUATION_BUCKETS
 from winter_days.warehouse import tables
 
 FCT_SALES = tables.FCT_SALES
-STG_CLICK = tables.STG_CLICK
+DIM_CUSTOMER = tables.DIM_CUSTOMER
+WEB_SESSIONS = tables.FCT_WEB_SESSIONS
 DIM_STARTUP = tables.DIM_STARTUP
 
 NO_SALES = "no sales published yet: generate data and run the pipeline (winter-days run)"
@@ -112,12 +116,14 @@ def _top_customers(filters: DashboardFilters) -> SqlAndParams:
     cond, params = _sales_filter(filters)
     return (
         f"""
+        WITH labels AS (SELECT customer_id, customer_label FROM {DIM_CUSTOMER})
         SELECT
-          customer_id,
+          -- The label, not the name: the warehouse holds no personal data to show.
+          COALESCE(ANY_VALUE(customer_label), customer_id) AS customer_label,
           MAX_BY(region, sale_timestamp) AS region,
           COUNT(*) AS orders,
           ROUND(SUM(total_amount), 2) AS revenue
-        FROM {FCT_SALES}
+        FROM {FCT_SALES} LEFT JOIN labels USING (customer_id)
         WHERE is_completed{cond}
         GROUP BY customer_id
         ORDER BY revenue DESC, customer_id
@@ -133,26 +139,28 @@ def _click_filter(filters: DashboardFilters) -> SqlAndParams:
 
 def _click_funnel(filters: DashboardFilters) -> SqlAndParams:
     cond, params = _click_filter(filters)
+    steps = ", ".join(f"STRUCT({i} AS step, '{name}' AS funnel_step)" for i, name in enumerate(FUNNEL, 1))
+    # Five steps by at most five depths: a cross join, as BigQuery may refuse an outer join
+    # on an inequality alone.
     return (
         f"""
-        WITH sessions AS (
-          SELECT session_id, MAX(funnel_step) AS depth
-          FROM {STG_CLICK}
+        WITH depths AS (
+          SELECT funnel_depth, COUNT(*) AS sessions
+          FROM {WEB_SESSIONS}
           WHERE TRUE{cond}
-          GROUP BY session_id
+          GROUP BY funnel_depth
         ),
         steps AS (
-          SELECT * FROM UNNEST([{", ".join(f"STRUCT({i} AS step, '{name}' AS funnel_step)" for i, name in enumerate(FUNNEL, 1))}])
+          SELECT * FROM UNNEST([{steps}])
         )
         SELECT
           s.step,
           s.funnel_step,
-          COUNT(x.session_id) AS sessions,
-          ROUND(COUNT(x.session_id) / NULLIF((SELECT COUNT(*) FROM sessions), 0), 4) AS share_of_sessions
+          SUM(IF(d.funnel_depth >= s.step, d.sessions, 0)) AS sessions,
+          ROUND(SUM(IF(d.funnel_depth >= s.step, d.sessions, 0)) / SUM(d.sessions), 4) AS share_of_sessions
         FROM steps AS s
-        LEFT JOIN sessions AS x ON x.depth >= s.step
+        CROSS JOIN depths AS d
         GROUP BY s.step, s.funnel_step
-        HAVING (SELECT COUNT(*) FROM sessions) > 0
         ORDER BY s.step
         """,
         params,
@@ -167,10 +175,10 @@ def _bounce_by(column: str, label: str, limit: int | None = None):
             f"""
             SELECT
               {column} AS {label},
-              COUNT(DISTINCT session_id) AS sessions,
-              COUNT(DISTINCT IF(is_bounce, session_id, NULL)) AS bounced_sessions,
-              ROUND(COUNT(DISTINCT IF(is_bounce, session_id, NULL)) / COUNT(DISTINCT session_id), 4) AS bounce_rate
-            FROM {STG_CLICK}
+              COUNT(*) AS sessions,
+              COUNTIF(is_bounce) AS bounced_sessions,
+              ROUND(COUNTIF(is_bounce) / COUNT(*), 4) AS bounce_rate
+            FROM {WEB_SESSIONS}
             WHERE TRUE{cond}
             GROUP BY 1
             {tail}
@@ -224,14 +232,14 @@ QUERIES: tuple[DataQuery, ...] = (
         _revenue_by("payment_method", "payment_method"), NO_SALES,
     ),
     DataQuery("amount_by_status", "Sales amount by status", (FCT_SALES,), _amount_by_status, NO_SALES),
-    DataQuery("top_customers", "Top customers by revenue", (FCT_SALES,), _top_customers, NO_SALES),
-    DataQuery("click_funnel", "Clickstream funnel", (STG_CLICK,), _click_funnel, NO_CLICKS),
+    DataQuery("top_customers", "Top customers by revenue", (FCT_SALES, DIM_CUSTOMER), _top_customers, NO_SALES),
+    DataQuery("click_funnel", "Clickstream funnel", (WEB_SESSIONS,), _click_funnel, NO_CLICKS),
     DataQuery(
-        "bounce_by_device", "Bounce rate by device category", (STG_CLICK,),
+        "bounce_by_device", "Bounce rate by device category", (WEB_SESSIONS,),
         _bounce_by("device_type_category", "device_category"), NO_CLICKS,
     ),
     DataQuery(
-        "bounce_by_referrer", "Bounce rate by referrer (top 10 by sessions)", (STG_CLICK,),
+        "bounce_by_referrer", "Bounce rate by referrer (top 10 by sessions)", (WEB_SESSIONS,),
         _bounce_by("COALESCE(referrer_domain, '(direct)')", "referrer", limit=10), NO_CLICKS,
     ),
     DataQuery("startups_by_sector", "Startups by sector", (DIM_STARTUP,), _startups_by("sector"), NO_STARTUPS),
@@ -266,13 +274,14 @@ SECTIONS: tuple[tuple[str, str, tuple[Chart, ...]], ...] = (
                   "payment_method", ("revenue",), "Payment method", "Revenue (USD)", y_format=MONEY),
             Chart("amount_by_status", "amount_by_status", "Sales amount by status (all statuses)", "bar", "status",
                   ("amount",), "Status", "Amount (USD)", y_format=MONEY),
-            Chart("top_customers", "top_customers", "Top customers by revenue", "hbar", "customer_id", ("revenue",),
+            Chart("top_customers", "top_customers", "Top customers by revenue", "hbar", "customer_label", ("revenue",),
                   "Customer", "Revenue (USD)", y_format=MONEY),
         ),
     ),
     (
         "Web activity",
-        "Sessions in the date range chosen above (all regions: most visitors are anonymous).",
+        "Web sessions in the date range chosen above, each under the referrer and the device it arrived with "
+        "(all regions: most visitors are anonymous).",
         (
             Chart("click_funnel", "click_funnel", "Sessions reaching each funnel step", "hbar", "funnel_step",
                   ("sessions",), "Funnel step", "Sessions"),

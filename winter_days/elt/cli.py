@@ -1,4 +1,4 @@
-"""`winter-days elt ...`: compile the Dataform project and run it, on the profile's engine.
+"""`winter-days elt ...`: compile and run the Dataform project, or rebuild the warehouse, on the profile's engine.
 
 Locally the engine is our SQLX compiler and the DuckDB executor; with `--profile gcp` the
 same commands drive the Dataform API (compile a compilation result, invoke it, follow it).
@@ -28,6 +28,7 @@ from winter_days.elt.backend import (
     WorkflowInvocationAction,
 )
 from winter_days.platform import Platform, build_platform
+from winter_days.warehouse import WarehouseUnavailable
 
 _STYLE = {
     ActionState.SUCCEEDED: "green",
@@ -161,8 +162,38 @@ def run_command(
         transitive_dependencies_included=bool(targets or tags),
         fully_refresh_incremental_tables_enabled=full_refresh,
     )
+    _invoke_and_follow(ctx, platform, backend, compilation, config, console)
+
+
+@elt.command("rebuild")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None, help="Dataform project folder (local engine).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Independent actions run at once (local engine; default: the elt.workers setting).")
+@click.pass_context
+def rebuild_command(ctx: click.Context, project: Path | None, workers: int | None) -> None:
+    """Rebuild every table from the bronze lake (a full refresh of every action) and publish it.
+
+    The way out of a damaged warehouse: locally, a published file DuckDB cannot open is moved
+    aside as <name>.unreadable-<time> and the warehouse is built from an empty file; the ML
+    step's predictions come back with the next `winter-days run`. On gcp it is a
+    full-refresh invocation through the Dataform API.
+    """
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    platform = _platform(ctx, project, workers)
+    backend = platform.elt_backend()
+    compilation = _compile(ctx, backend, console)
+    config = InvocationConfig(fully_refresh_incremental_tables_enabled=True)
+    _invoke_and_follow(ctx, platform, backend, compilation, config, console)
+
+
+def _invoke_and_follow(ctx: click.Context, platform: Platform, backend: EltBackend, compilation: CompilationResult,
+                       config: InvocationConfig, console: Any) -> None:
+    """Start the invocation, print its actions as they go and a summary; exit 1 unless it succeeded."""
     try:
         invocation = backend.invoke(compilation, config)
+    except WarehouseUnavailable as err:
+        raise click.ClickException(str(err)) from None
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     console.print(f"invocation {invocation.name} started")

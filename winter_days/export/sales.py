@@ -5,12 +5,18 @@ one Parquet file written with an explicit schema (records.SALES_BRONZE_SCHEMA), 
 does not grow with the collection. The file appears in the lake whole or not at all. The
 caller persists `new_watermark` only once this returns: a crash before then exports the
 same documents again next time, which staging's de-duplication makes harmless.
+
+No document can fail the export: a value that does not fit its column is null and named
+in invalid_fields, text holding a lone surrogate (which UTF-8 cannot encode) is written with
+U+FFFD in its place, and in both cases the document is kept in raw_document for the
+quarantine. The customer's name is written only as its keyed pseudonym.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,10 +29,12 @@ import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from winter_days.export.read_ahead import prepare_ahead, read_ahead
+from winter_days.records.timestamps import parse_sale_timestamp
+from winter_days.pseudonyms import Pseudonymiser
+from winter_days.records.checks import value_fits
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION, SALES_DOCUMENT_SCHEMA
 from winter_days.stores import DocumentStore, Lake
 from winter_days.stores.documents import ChangePage, changed_pages
-from winter_days.export.timestamps import ParsedTimestamp, parse_sale_timestamp
 
 BATCH_SIZE = 10_000
 READ_AHEAD_PAGES = 2
@@ -71,49 +79,34 @@ _JSON_READ = pj.ReadOptions(block_size=1 << 20)
 _JSON_PARSE = pj.ParseOptions(explicit_schema=_FIELDS_SCHEMA, unexpected_field_behavior="ignore")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NAME = "customer_name"
+_NAME_INDEX = [name for name, _ in _FIELD_KINDS].index(_NAME)
+
+
 def _fits(value: Any, kind: str) -> bool:
-    if value is None:
-        return True
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "int64":
-        return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
-    if kind == "float64":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and _as_float(value) is not None
-    return False
+    return value_fits(value, _ARROW_TYPES[kind])
 
 
-def _as_float(value: int | float) -> float | None:
-    try:
-        return float(value)
-    except OverflowError:  # an integer beyond float64's range
-        return None
+def _storable(text: str) -> str:
+    """Text UTF-8 can encode: each lone surrogate becomes U+FFFD, which the contract's text
+    rule then quarantines."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
-def _raw_json(document: dict[str, Any]) -> str:
+def _raw_json(document: dict[str, Any], pseudonyms: Pseudonymiser) -> str:
+    """The document as JSON for the quarantine, its customer name replaced by the pseudonym."""
+    if document.get(_NAME) is not None:
+        name = document[_NAME]
+        document = {**document, _NAME: pseudonyms.name(name if isinstance(name, str) else repr(name))}
     return json.dumps(document, default=lambda v: v.isoformat() if isinstance(v, datetime) else repr(v), sort_keys=True)
 
 
-def _parse_timestamp(value: Any) -> ParsedTimestamp:
-    """parse_sale_timestamp, with the inputs it lets escape as errors turned into outcomes:
-    an epoch number beyond datetime's years is out of range, digit-like text float() refuses
-    ('²') is unparseable. Either way the row is kept with its raw value."""
-    try:
-        return parse_sale_timestamp(value)
-    except (ValueError, OverflowError, OSError):
-        if isinstance(value, str):
-            try:
-                float(value)
-            except ValueError:
-                return ParsedTimestamp(None, "unparseable", value)
-            return ParsedTimestamp(None, "out_of_range", value)
-        return ParsedTimestamp(None, "out_of_range", repr(value))
-
-
-def bronze_row(doc_id: str, document: dict[str, Any], seq: int, exported_at: datetime) -> dict[str, Any]:
+def bronze_row(doc_id: str, document: dict[str, Any], seq: int, exported_at: datetime, pseudonyms: Pseudonymiser) -> dict[str, Any]:
     """The bronze row of one document: the rules export_sales applies a batch at a time."""
     row: dict[str, Any] = {}
     invalid = []
+    repaired = False
     for name, kind in _FIELD_KINDS:
         value = document.get(name)
         if not _fits(value, kind):
@@ -121,17 +114,25 @@ def bronze_row(doc_id: str, document: dict[str, Any], seq: int, exported_at: dat
             value = None
         elif kind == "float64" and value is not None:
             value = float(value)
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            value, repaired = _storable(value), True
         row[name] = value
-    parsed = _parse_timestamp(document.get("sale_timestamp"))
+    name = row[_NAME]
+    row[_NAME] = None
+    parsed = parse_sale_timestamp(document.get("sale_timestamp"))
+    raw = parsed.raw
+    if raw is not None and _SURROGATE.search(raw):
+        raw, repaired = _storable(raw), True
     row.update(
         sale_timestamp=parsed.value,
-        sale_timestamp_raw=parsed.raw,
+        sale_timestamp_raw=raw,
         sale_timestamp_form=parsed.form,
         invalid_fields=",".join(invalid) or None,
-        raw_document=_raw_json(document) if invalid or not parsed.ok else None,
+        raw_document=_raw_json(document, pseudonyms) if invalid or repaired or not parsed.ok else None,
         document_id=doc_id,
         document_update_seq=seq,
         exported_at=exported_at,
+        customer_name_pseudonym=None if name is None else pseudonyms.name(name),
     )
     return row
 
@@ -143,24 +144,37 @@ class _Counts:
     invalid: int = 0
 
 
-def _field_column(name: str, kind: str, documents: list[dict[str, Any]], invalid_rows: dict[int, list[str]]) -> pa.Array:
+def _field_column(
+    name: str, kind: str, documents: list[dict[str, Any]], invalid_rows: dict[int, list[str]], repaired: set[int]
+) -> pa.Array:
     """One document field as a typed column; a value that does not fit becomes null and its
-    row is noted in `invalid_rows` (field names in schema order)."""
+    row is noted in `invalid_rows` (field names in schema order), a lone surrogate becomes
+    U+FFFD and its row is noted in `repaired`."""
     values = [d.get(name) for d in documents]
     seen = set(map(type, values))
     seen.discard(_NONE)
     if seen <= _PLAIN_TYPES[kind]:
         try:
             return pa.array(values, type=_ARROW_TYPES[kind])
-        except (pa.ArrowInvalid, OverflowError):
-            pass  # beyond int64, or an integer a float64 cannot hold exactly: checked one by one
+        except (pa.ArrowInvalid, OverflowError, UnicodeEncodeError):
+            pass  # beyond int64, an integer a float64 cannot hold exactly, a lone surrogate: one by one
     for i, value in enumerate(values):
         if not _fits(value, kind):
             invalid_rows.setdefault(i, []).append(name)
             values[i] = None
         elif kind == "float64" and value is not None:
             values[i] = float(value)
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            values[i] = _storable(value)
+            repaired.add(i)
     return pa.array(values, type=_ARROW_TYPES[kind])
+
+
+def _pseudonym_column(names: pa.Array, pseudonyms: Pseudonymiser) -> pa.Array:
+    """The pseudonyms of a column of names, each distinct name hashed once."""
+    encoded = pc.dictionary_encode(names)
+    distinct = pa.array(pseudonyms.names(encoded.dictionary.to_pylist()), type=pa.string())
+    return pc.take(distinct, encoded.indices)
 
 
 def _canonical_timestamps(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -177,17 +191,18 @@ def _canonical_timestamps(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return ok, np.where(ok, micros, 0) * 1_000_000
 
 
-_EARLIEST_S = pa.scalar(0, pa.timestamp("s"))
-_LATEST_S = pa.scalar(int((datetime(2200, 1, 1, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()), pa.timestamp("s"))
+# Years 0001-9999, as the parser (and BigQuery's TIMESTAMP): year 0000 is no date.
+_EARLIEST_S = pa.scalar(int((datetime(1, 1, 1, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()), pa.timestamp("s"))
+_LATEST_S = pa.scalar(253402300800, pa.timestamp("s"))  # 10000-01-01
 
 
 def _timestamp_columns(
     n: int, fast_rows: np.ndarray, fast_texts: pa.Array, fast_micros: np.ndarray,
-    slow_value: Callable[[int], Any], counts: _Counts,
+    slow_value: Callable[[int], Any], counts: _Counts, repaired: set[int],
 ) -> tuple[list[pa.Array], np.ndarray]:
     """sale_timestamp, _raw and _form columns, and which rows did not parse. `fast_rows` hold
     canonical texts already parsed; every other row's value (`slow_value(i)`) goes through
-    the parser one by one."""
+    the parser one by one (a raw text with a lone surrogate is noted in `repaired`)."""
     micros = np.zeros(n, dtype=np.int64)
     parsed_ok = np.zeros(n, dtype=bool)
     raws = np.empty(n, dtype=object)
@@ -202,8 +217,11 @@ def _timestamp_columns(
     instants: list[datetime] = []
     instant_rows: list[int] = []
     for i in np.flatnonzero(slow).tolist():
-        parsed = _parse_timestamp(slow_value(i))
+        parsed = parse_sale_timestamp(slow_value(i))
         raws[i] = parsed.raw
+        if parsed.raw is not None and _SURROGATE.search(parsed.raw):
+            raws[i] = _storable(parsed.raw)
+            repaired.add(i)
         forms[i] = parsed.form
         if parsed.value is not None:
             instants.append(parsed.value)
@@ -221,25 +239,28 @@ def _timestamp_columns(
     return columns, ~parsed_ok
 
 
-def _documents_batch(page: ChangePage, exported_at: datetime, counts: _Counts) -> pa.RecordBatch:
+def _documents_batch(page: ChangePage, exported_at: datetime, counts: _Counts, pseudonyms: Pseudonymiser) -> pa.RecordBatch:
     """The bronze rows of a page of decoded documents, column by column."""
     documents = page.documents()
     invalid_rows: dict[int, list[str]] = {}
-    columns = [_field_column(name, kind, documents, invalid_rows) for name, kind in _FIELD_KINDS]
+    repaired: set[int] = set()
+    columns = [_field_column(name, kind, documents, invalid_rows, repaired) for name, kind in _FIELD_KINDS]
     values = [d.get("sale_timestamp") for d in documents]
-    is_text = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
+    # Text with a lone surrogate goes the slow way, which repairs it.
+    is_text = np.fromiter((type(v) is str and not _SURROGATE.search(v) for v in values), dtype=bool, count=len(values))
     text_rows = np.flatnonzero(is_text)
     texts = pa.array([values[i] for i in text_rows.tolist()], type=pa.string())
     ok, micros = _canonical_timestamps(texts) if len(texts) else (np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     timestamp_columns, unparsed = _timestamp_columns(
-        len(page), text_rows[ok], texts.filter(pa.array(ok, type=pa.bool_())), micros[ok], values.__getitem__, counts
+        len(page), text_rows[ok], texts.filter(pa.array(ok, type=pa.bool_())), micros[ok], values.__getitem__, counts,
+        repaired,
     )
     counts.invalid += len(invalid_rows)
     invalid_fields: list[str | None] = [None] * len(page)
     for i, names in invalid_rows.items():
         invalid_fields[i] = ",".join(names)
-    kept = set(invalid_rows).union(np.flatnonzero(unparsed).tolist())
-    return _batch(page, exported_at, columns + timestamp_columns, invalid_fields, {i: documents[i] for i in kept})
+    kept = set(invalid_rows).union(np.flatnonzero(unparsed).tolist(), repaired)
+    return _batch(page, exported_at, columns + timestamp_columns, invalid_fields, {i: documents[i] for i in kept}, pseudonyms)
 
 
 @dataclass
@@ -283,19 +304,22 @@ def _parse_text(page: ChangePage) -> _ParsedText | None:
     return _ParsedText(columns, candidates, ok, micros)
 
 
-def _text_batch(page: ChangePage, parsed: _ParsedText, exported_at: datetime, counts: _Counts) -> pa.RecordBatch:
+def _text_batch(
+    page: ChangePage, parsed: _ParsedText, exported_at: datetime, counts: _Counts, pseudonyms: Pseudonymiser
+) -> pa.RecordBatch:
     """The bronze rows of a page of stored JSON text that Arrow read (`_parse_text`): the
     timestamps that are not canonical text go through the parser one by one."""
     rows = np.flatnonzero(parsed.ok)
     local = _Counts()
+    repaired: set[int] = set()
     timestamp_columns, unparsed = _timestamp_columns(
         len(page), rows, parsed.candidates.filter(pa.array(parsed.ok, type=pa.bool_())), parsed.micros[parsed.ok],
-        lambda i: page.document(i).get("sale_timestamp"), local,
+        lambda i: page.document(i).get("sale_timestamp"), local, repaired,
     )
     counts.forms.update(local.forms)
     counts.unparseable += local.unparseable
-    kept = {i: page.document(i) for i in np.flatnonzero(unparsed).tolist()}
-    return _batch(page, exported_at, parsed.columns + timestamp_columns, [None] * len(page), kept)
+    kept = {i: page.document(i) for i in set(np.flatnonzero(unparsed).tolist()).union(repaired)}
+    return _batch(page, exported_at, parsed.columns + timestamp_columns, [None] * len(page), kept, pseudonyms)
 
 
 def _lines(bodies: list[str], data: bytes) -> pa.Array:
@@ -313,27 +337,32 @@ def _lines(bodies: list[str], data: bytes) -> pa.Array:
 
 def _batch(
     page: ChangePage, exported_at: datetime, columns: list[pa.Array], invalid_fields: list[str | None],
-    kept: dict[int, dict[str, Any]],
+    kept: dict[int, dict[str, Any]], pseudonyms: Pseudonymiser,
 ) -> pa.RecordBatch:
     raw_document: list[str | None] = [None] * len(page)
     for i, document in kept.items():
-        raw_document[i] = _raw_json(document)
+        raw_document[i] = _raw_json(document, pseudonyms)
+    names = columns[_NAME_INDEX]
+    columns = columns[:_NAME_INDEX] + [pa.nulls(len(page), pa.string())] + columns[_NAME_INDEX + 1:]
     columns = columns + [
         pa.array(invalid_fields, type=pa.string()),
         pa.array(raw_document, type=pa.string()),
         pa.array(page.doc_ids, type=pa.string()),
         pa.array(page.seqs, type=pa.int64()),
         pa.repeat(pa.scalar(exported_at, type=_TIMESTAMP_TYPE), len(page)),
+        _pseudonym_column(names, pseudonyms),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SALES_BRONZE_SCHEMA)
 
 
-def _bronze_batch(page: ChangePage, parsed: _ParsedText | None, exported_at: datetime, counts: _Counts) -> pa.RecordBatch:
+def _bronze_batch(
+    page: ChangePage, parsed: _ParsedText | None, exported_at: datetime, counts: _Counts, pseudonyms: Pseudonymiser
+) -> pa.RecordBatch:
     """The bronze rows of one page (bronze_row's rules, a batch at a time); `parsed` is
     `_parse_text(page)`."""
     if parsed is not None:
-        return _text_batch(page, parsed, exported_at, counts)
-    return _documents_batch(page, exported_at, counts)
+        return _text_batch(page, parsed, exported_at, counts, pseudonyms)
+    return _documents_batch(page, exported_at, counts, pseudonyms)
 
 
 def sales_export_key(exported_at: datetime, run_id: str) -> str:
@@ -348,12 +377,14 @@ def export_sales(
     watermark: int | None,
     run_id: str,
     *,
+    pseudonyms: Pseudonymiser,
     collection: str = SALES_COLLECTION,
     batch_size: int = BATCH_SIZE,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Export documents changed after `watermark` to one Parquet file; see the module docstring."""
+    """Export documents changed after `watermark` to one Parquet file; see the module docstring.
+    `pseudonyms` turns customer names into their pseudonyms (the platform's pseudonymiser)."""
     if not run_id or "/" in run_id:
         raise ValueError(f"run_id {run_id!r}: must be non-empty with no '/'")
     pages = changed_pages(store, collection, watermark, batch_size=batch_size)
@@ -371,7 +402,7 @@ def export_sales(
             # (both leave Python's lock while they work), this one finishes rows and writes.
             read = read_ahead(_chain(first, pages), READ_AHEAD_PAGES)
             for page, parsed in prepare_ahead(read, _parse_text, READ_AHEAD_PAGES):
-                writer.write_batch(_bronze_batch(page, parsed, exported_at, counts))
+                writer.write_batch(_bronze_batch(page, parsed, exported_at, counts, pseudonyms))
                 rows += len(page)
                 last_seq = page.seqs[-1]
                 if progress:

@@ -74,7 +74,7 @@ def sales(ctx: click.Context, count: int | None, day: str | None, seed: int | No
     platform = _platform(ctx)
     settings = platform.settings
     when = _day(day)
-    pool = pool_from_settings(settings, seed)
+    pool = pool_from_settings(settings, platform.pseudonymiser, seed)
     store = platform.document_store()
     try:
         with _progress("sales", count) as progress:
@@ -106,7 +106,7 @@ def clickstream(ctx: click.Context, count: int | None, day: str | None, seed: in
     total = DEFAULT_EVENTS if count is None else count
     with _progress("clickstream", total) as progress:
         try:
-            run = write_clickstream(platform.lake, pool_from_settings(platform.settings, seed), when, total, progress)
+            run = write_clickstream(platform.lake, pool_from_settings(platform.settings, platform.pseudonymiser, seed), when, total, progress)
         except LakeImmutableError as err:
             raise click.ClickException(f"{err} (the day was generated before with another --count or --seed)") from None
     click.echo(f"clickstream {when}: {run.records} events written to {run.uri}")
@@ -135,7 +135,8 @@ def startups(ctx: click.Context, count: int | None, day: str | None, seed: int |
         raise click.BadParameter("the startup registry needs at least 1 startup", param_hint="--count")
     try:
         run = write_startups(
-            platform.lake, settings.seed if seed is None else seed, settings.population_start, when, size, load_type
+            platform.lake, settings.seed if seed is None else seed, settings.population_start, when, size, load_type,
+            pseudonyms=platform.pseudonymiser,
         )
     except (ValueError, LakeImmutableError) as err:
         raise click.ClickException(str(err)) from None

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from winter_days.generators.randomness import hashed_bits, hashed_normals, hashed_uniforms, sha256_hex
+from winter_days.generators.randomness import hashed_bits, hashed_normals, hashed_uniforms
+from winter_days.pseudonyms import Pseudonymiser
 from winter_days.records import REGIONS
 
 FIRST_NAMES = (
@@ -58,7 +59,7 @@ class CustomerPool:
     customer_id: np.ndarray  # object (str)
     customer_name: np.ndarray  # object (str), kept in memory and in sales documents only
     region: np.ndarray  # object (str)
-    email_hash: np.ndarray  # object (SHA-256 hex); the raw address never leaves build time
+    email_hash: np.ndarray  # object (keyed pseudonym, 64 hex); the raw address never leaves build time
     card_last4: np.ndarray  # object (4 digits)
     signup_day: np.ndarray  # int64, days from population_start
     base_rate: np.ndarray  # float64, relative daily purchase rate
@@ -69,6 +70,7 @@ class CustomerPool:
     churn_onset_day: np.ndarray  # float64, days from population_start
     fade_days: np.ndarray  # float64, days from onset until buying stops
     browse_lead_days: np.ndarray  # float64, how much earlier browsing starts to fade
+    pseudonyms: Pseudonymiser  # the installation's key: the other flows' addresses are hashed with it too
 
     @property
     def size(self) -> int:
@@ -111,8 +113,9 @@ def _pick(options: tuple[str, ...], u: np.ndarray, weights: tuple[float, ...] | 
 
 
 @lru_cache(maxsize=8)
-def build_customer_pool(seed: int, size: int, population_start: date) -> CustomerPool:
-    """The first `size` customers of the population drawn from `seed` (cached: it is immutable)."""
+def build_customer_pool(seed: int, size: int, population_start: date, pseudonyms: Pseudonymiser) -> CustomerPool:
+    """The first `size` customers of the population drawn from `seed` (cached: it is immutable);
+    their e-mail addresses exist only as pseudonyms under `pseudonyms`' key."""
     if size < 1:
         raise ValueError(f"customer pool size must be at least 1, got {size}")
     k = np.arange(size, dtype=np.int64)
@@ -121,8 +124,8 @@ def build_customer_pool(seed: int, size: int, population_start: date) -> Custome
     last = _pick(LAST_NAMES, u(_S_LAST))
     domain = _pick(EMAIL_DOMAINS, u(_S_DOMAIN))
     names = first + " " + last
-    # The raw addresses exist only inside this call; only their digests are kept.
-    email_hash = sha256_hex([f"{f}.{l}{i + 1}@{d}" for f, l, i, d in zip(first, last, k, domain)])
+    # The raw addresses exist only inside this call; only their keyed pseudonyms are kept.
+    email_hash = np.array(pseudonyms.emails(f"{f}.{l}{i + 1}@{d}" for f, l, i, d in zip(first, last, k, domain)), dtype=object)
     card = (hashed_bits(seed, _S_CARD, k) % np.uint64(10_000)).astype(np.int64)
 
     existing = u(_S_SIGNUP_EXISTING) < EXISTING_SHARE
@@ -150,11 +153,13 @@ def build_customer_pool(seed: int, size: int, population_start: date) -> Custome
         churn_onset_day=signup + onset_delay,
         fade_days=14.0 + 42.0 * u(_S_FADE),
         browse_lead_days=7.0 + 14.0 * u(_S_LEAD),
+        pseudonyms=pseudonyms,
     )
 
 
-def pool_from_settings(settings: Any, seed: int | None = None) -> CustomerPool:
-    """The pool the settings describe (`customers`, `population_start`, `seed`)."""
+def pool_from_settings(settings: Any, pseudonyms: Pseudonymiser, seed: int | None = None) -> CustomerPool:
+    """The pool the settings describe (`customers`, `population_start`, `seed`), its e-mail
+    addresses pseudonymised with the installation's key (`platform.pseudonymiser`)."""
     return build_customer_pool(
-        settings.seed if seed is None else seed, int(settings.customers), settings.population_start
+        settings.seed if seed is None else seed, int(settings.customers), settings.population_start, pseudonyms
     )

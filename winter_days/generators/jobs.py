@@ -23,6 +23,7 @@ from winter_days.generators.jsonl import lines_bytes, table_lines
 from winter_days.generators.sales import sales_documents, sales_draw
 from winter_days.generators.sales_json import encoded_sales
 from winter_days.generators.startups import DEFAULT_STARTUPS, load_dates, startup_table, startups_key
+from winter_days.pseudonyms import Pseudonymiser
 from winter_days.records import SALES_COLLECTION
 from winter_days.stores.documents import DocumentStore, EncodedDocumentWriter
 from winter_days.stores.lake import Lake
@@ -194,6 +195,8 @@ def write_startups(
     count: int = DEFAULT_STARTUPS,
     load_type: Literal["auto", "full", "delta"] = "auto",
     progress: Progress | None = None,
+    *,
+    pseudonyms: Pseudonymiser,
 ) -> LakeRun:
     """Write the startup load of `day` under bronze/startups/load_date=DAY/.
 
@@ -208,7 +211,7 @@ def write_startups(
         raise ValueError(f"no startup load before {day} under bronze/startups/ of {lake.root_uri}: the first load must be full")
     elif load_type not in ("auto", "delta"):
         raise ValueError(f"load_type must be auto, full or delta, got {load_type!r}")
-    table = startup_table(seed, population_start, day, previous, count)
+    table = startup_table(seed, population_start, day, previous, count, pseudonyms=pseudonyms)
     key = startups_key(day)
     records = _publish_lines(lake, key, [lambda: table_lines(table)], progress)
     return LakeRun(day, records, key, lake.uri(key), "full" if previous is None else "delta", previous)

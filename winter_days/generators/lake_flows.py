@@ -59,7 +59,9 @@ def write_lake_flows(job: LakeFlowsJob) -> tuple[int, int]:
     clicks = run_flow("clickstream", job.day, lambda: write_clickstream(lake, job.pool, job.day, count=job.clicks)).records
     startups = 0
     if job.startups is not None:
-        load = lambda: write_startups(lake, job.settings.seed, job.settings.population_start, job.day, count=job.startups)  # noqa: E731
+        load = lambda: write_startups(  # noqa: E731
+            lake, job.settings.seed, job.settings.population_start, job.day, count=job.startups, pseudonyms=job.pool.pseudonyms
+        )
         startups = run_flow("startups", job.day, load).records
     return clicks, startups
 

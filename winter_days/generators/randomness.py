@@ -9,7 +9,6 @@ Two sources, both pure functions of their inputs so any day can be generated alo
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 
 import numpy as np
@@ -56,8 +55,3 @@ def hashed_normals(seed: int, stream: int, index: np.ndarray | int) -> np.ndarra
 def day_rng(seed: int, flow: str, day: date, *more: int) -> np.random.Generator:
     """The Generator of `flow` on `day`: no state is shared between days or flows."""
     return np.random.default_rng([seed % 2**63, FLOW_CODES[flow], day.toordinal(), *more])
-
-
-def sha256_hex(values: list[str]) -> np.ndarray:
-    """SHA-256 hex digests of normalised (trimmed, lower-case) e-mail addresses."""
-    return np.array([hashlib.sha256(v.strip().lower().encode()).hexdigest() for v in values], dtype=object)

@@ -18,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from winter_days.generators.randomness import hashed_normals, hashed_uniforms, sha256_hex
+from winter_days.generators.randomness import hashed_normals, hashed_uniforms
+from winter_days.pseudonyms import Pseudonymiser
 from winter_days.records import (
     FUNDING_STAGE_SCORES,
     FUNDING_STAGES,
@@ -112,9 +113,12 @@ def startup_table(
     day: date,
     previous_load: date | None = None,
     size: int = DEFAULT_STARTUPS,
+    *,
+    pseudonyms: Pseudonymiser,
 ) -> pa.Table:
     """The load of `day`: full (every listed startup) when `previous_load` is None, else the
-    delta of startups listed or changed after the end of `previous_load`."""
+    delta of startups listed or changed after the end of `previous_load`. Contact addresses
+    are written as their pseudonyms under `pseudonyms`' key."""
     if previous_load is not None and previous_load >= day:
         raise ValueError(f"a delta load of {day} needs an earlier previous load, got {previous_load}")
     if size < 1:
@@ -147,8 +151,8 @@ def startup_table(
             "total_funding_usd": np.round(state.total_funding[rows], 0),
             "valuation_usd": valuation,
             "valuation_bucket": np.asarray(VALUATION_BUCKETS)[np.searchsorted(_VALUATION_EDGES, valuation, side="right")],
-            # The address exists only here, as the digest of its cleaned (trimmed, lower-case) form.
-            "contact_email_cleaned": sha256_hex([f"  Founders@{s}.example " for s in slugs]).tolist(),
+            # The address exists only here, as the pseudonym of its cleaned (trimmed, lower-case) form.
+            "contact_email_cleaned": pseudonyms.emails(f"  Founders@{s}.example " for s in slugs),
             "employee_count": state.employees[rows].astype(np.int64),
             "is_active": state.active[rows],
             "updated_at": _iso(population_start, state.updated_at[rows]),

@@ -86,10 +86,18 @@ def component(step: str, settings_json: str, *args: str) -> str:
     from the settings it was given (a bucket and BigQuery on Vertex AI)."""
     from winter_days.platform import build_platform
 
+    from winter_days.ml.step_failures import FAILURE_FILE, record_step_failure, step_run_id
+
     platform = build_platform(settings_from_json(settings_json))
     try:
         context = StepContext(platform.settings, platform.lake, platform.warehouse)
-        return STEPS[step](context, *args)
+        try:
+            return STEPS[step](context, *args)
+        except Exception as err:
+            run_id = step_run_id(step, args)
+            if run_id:  # the runner reports it: on Vertex AI the exception is otherwise only in the log
+                record_step_failure(platform.lake, run_key(run_id, FAILURE_FILE), step, err)
+            raise
     finally:
         platform.close()
 

@@ -7,9 +7,12 @@ step waits for the job's terminal state (`vertex.poll_interval_seconds`, at most
 `vertex.poll_timeout_seconds`; past it the job is cancelled). The components read the
 warehouse (BigQuery) and the lake (the bucket) themselves: nothing of the submitting
 machine reaches them but the settings. On success the summary the last component wrote
-to the lake is the step's result; on failure the error names the job and its console URL.
-The aiplatform SDK is imported only here, lazily; the job class is injectable so the
-runner is tested at the SDK boundary.
+to the lake is the step's result; on failure the error names the job, the failed
+component and its error (which the component recorded in the lake, `step_failures.py`),
+and the job's console URL. The SDK gets Application Default Credentials (a one-line
+CredentialsError before anything is uploaded when there are none). The aiplatform SDK is
+imported only here, lazily; the job class and the credentials are injectable so the runner
+is tested at the SDK boundary (tests/fakes/vertex.py runs the spec with KFP's local runner).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from typing import Any, Callable, Mapping
 
 from winter_days.config import ConfigError, Settings, describe
 from winter_days.ml.cadence import check_mode
-from winter_days.ml.kfp_pipeline import PIPELINE_FILE, PIPELINE_NAME
+from winter_days.ml.kfp_pipeline import PIPELINE_FILE, PIPELINE_NAME, task_name
 from winter_days.ml.runner import Progress, as_of_text, summarise
+from winter_days.ml.step_failures import FAILURE_FILE, read_step_failure
 from winter_days.ml.steps import PipelineOptions, new_run_id, run_key, settings_to_json
 from winter_days.stores import Lake
 
@@ -182,12 +186,14 @@ def submit_churn_pipeline(
     *,
     spec_path: Path | None = None,
     pipeline_job: Callable[..., Any] | None = None,
+    credentials: Any = None,
 ) -> tuple[SubmittedPipeline, Any]:
     """Upload the churn pipeline spec to the lake and submit it as a Vertex AI PipelineJob.
 
     `parameters` override the pipeline inputs (as_of, options_json, ...); settings_json and
     run_id are filled in. Returns at once (`submit`, not `run`) with the job object.
-    `pipeline_job` stands in for `aiplatform.PipelineJob`.
+    `pipeline_job` stands in for `aiplatform.PipelineJob`; `credentials` (default:
+    Application Default Credentials) are the SDK's.
     """
     vertex = vertex_target(settings)
     if not run_id:
@@ -198,6 +204,10 @@ def submit_churn_pipeline(
     given = {"settings_json": settings_to_json(settings), "run_id": run_id, **(parameters or {})}
     values = pipeline_parameters(_spec_parameters(spec, where), given, where)
     job_class = pipeline_job or _pipeline_job_class()
+    if credentials is None:
+        from winter_days.gcp_credentials import client_credentials
+
+        credentials = client_credentials("Vertex AI Pipelines")
 
     lake.put(key, spec)
     local = lake.local_path(key)
@@ -215,6 +225,7 @@ def submit_churn_pipeline(
             parameter_values=values,
             enable_caching=False,
             labels=labels,
+            credentials=credentials,
             project=vertex.project,
             location=vertex.location,
         )
@@ -238,6 +249,16 @@ def _state_name(state: Any) -> str:
     return str(getattr(state, "name", state))
 
 
+def _failed_tasks(job: Any) -> list[tuple[str, str]]:
+    """(task name, error message) of the job's failed tasks, as its task details report them."""
+    try:
+        details = list(job.task_details)
+    except Exception:  # a job that never started has none; the state says enough then
+        return []
+    return [(str(d.task_name), str(getattr(getattr(d, "error", None), "message", "") or "failed"))
+            for d in details if _state_name(getattr(d, "state", "")) == "FAILED"]
+
+
 class VertexRunner:
     """Submit the churn pipeline to Vertex AI and wait for its end."""
 
@@ -250,10 +271,12 @@ class VertexRunner:
         pipeline_job: Callable[..., Any] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        credentials: Any = None,
     ):
         self.settings = settings
         self.lake = lake
         self._pipeline_job = pipeline_job
+        self._credentials = credentials
         self._sleep = sleep
         self._clock = clock
 
@@ -263,18 +286,13 @@ class VertexRunner:
         text = as_of_text(as_of)
         run_id = new_run_id(text)
         parameters = {"as_of": text, "options_json": (options or PipelineOptions()).to_json(), "mode": check_mode(mode)}
-        submitted, job = submit_churn_pipeline(settings, lake, run_id, parameters, pipeline_job=self._pipeline_job)
+        submitted, job = submit_churn_pipeline(settings, lake, run_id, parameters, pipeline_job=self._pipeline_job,
+                                               credentials=self._credentials)
         if progress:
             progress(f"Vertex AI pipeline job {submitted.job_id} submitted: {submitted.console_url}")
         state = self._wait(job, submitted, settings)
         if state != SUCCEEDED_STATE:
-            error = getattr(getattr(job, "_gca_resource", None), "error", None)
-            detail = getattr(error, "message", "") or ""
-            raise VertexJobError(
-                f"Vertex AI pipeline job {submitted.job_id} ended {state}"
-                + (f": {detail}" if detail else "")
-                + f"; its steps' logs are at {submitted.console_url}"
-            )
+            raise VertexJobError(self._failure(job, submitted, run_id, state))
         result_key = run_key(run_id, "result.json")
         try:
             summary = json.loads(lake.get(result_key))
@@ -285,6 +303,21 @@ class VertexRunner:
             ) from None
         return {**summarise(summary, self.name), "vertex_job_id": submitted.job_id,
                 "vertex_resource": submitted.resource_name, "console_url": submitted.console_url}
+
+    def _failure(self, job: Any, submitted: SubmittedPipeline, run_id: str, state: str) -> str:
+        """What failed, from the component's own record, else from the job's task details."""
+        text = f"Vertex AI pipeline job {submitted.job_id} ended {state}"
+        recorded = read_step_failure(self.lake, run_key(run_id, FAILURE_FILE))
+        failed = _failed_tasks(job)
+        if recorded:
+            text += f": component {task_name(str(recorded.get('step')))} failed: {recorded.get('error')}"
+        elif failed:
+            text += ": " + "; ".join(f"component {name} failed: {message}" for name, message in failed)
+        else:
+            error = getattr(getattr(job, "_gca_resource", None), "error", None)
+            detail = getattr(error, "message", "") or ""
+            text += f": {detail}" if detail else ""
+        return text + f"; its steps' logs are at {submitted.console_url}"
 
     def _wait(self, job: Any, submitted: SubmittedPipeline, settings: Settings) -> str:
         deadline = self._clock() + settings.vertex.poll_timeout_seconds

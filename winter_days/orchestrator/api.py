@@ -14,7 +14,7 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from winter_days.auth import AuthError, CallerVerifier
@@ -87,11 +87,11 @@ def _flag(name: str, raw: Any) -> bool:
     raise BadRequest(f"{name}: expected true or false, got {raw!r}")
 
 
-def _parse_query() -> bool:
+def _parse_query(wait_by_default: bool) -> bool:
     unknown = sorted(set(request.args) - set(QUERY_PARAMETERS))
     if unknown:
         raise BadRequest(f"unknown query parameter(s) {', '.join(unknown)}; known: wait")
-    return _flag("wait", request.args.get("wait", "true"))
+    return _flag("wait", request.args.get("wait", wait_by_default))
 
 
 def _parse_body() -> RunParameters:
@@ -141,7 +141,11 @@ def _trigger() -> tuple[dict[str, Any], str | None]:
 
 
 def _run_response(run: dict[str, Any], status: int | None = None) -> tuple[Response, int]:
-    body = {**run, "location": f"/runs/{run['run_id']}"}
+    body = {
+        **run,
+        "location": f"/runs/{run['run_id']}",
+        "status_url": url_for("orchestrator.show_run", run_id=run["run_id"], _external=True),
+    }
     if status is None:
         # A failed run, or one cut off by a crash, did not do the work: the caller should know.
         status = 200 if run["status"] == SUCCEEDED else 500
@@ -151,7 +155,11 @@ def _run_response(run: dict[str, Any], status: int | None = None) -> tuple[Respo
 
 
 def trigger_run() -> tuple[Response, int]:
-    """Run the pipeline (or answer for the first run of a retried trigger)."""
+    """Run the pipeline (or answer for the first run of a retried trigger).
+
+    Waiting for the run's end (200 succeeded, 500 failed) is the platform's default locally;
+    on gcp the answer is 202 with the run id and its status URL, and the run goes on in the
+    service. `?wait=true|false` overrides the default."""
     try:
         current_app.extensions[EXTENSION]["verifier"].verify(request.headers.get("Authorization"))
     except AuthError as err:
@@ -160,7 +168,7 @@ def trigger_run() -> tuple[Response, int]:
             response.headers["WWW-Authenticate"] = 'Bearer realm="winter-days"'
         return response, status
     try:
-        wait = _parse_query()
+        wait = _parse_query(_launcher().platform.waits_for_run)
         parameters = _parse_body()
         trigger, trigger_key = _trigger()
     except BadRequest as err:

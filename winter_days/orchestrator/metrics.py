@@ -1,15 +1,16 @@
-"""`GET /metrics` in the Prometheus text format (0.0.4), computed from the run history.
+"""`GET /metrics` in the Prometheus text format (0.0.4), from the run store's aggregates.
 
-Reading the history rather than in-process counters makes every gunicorn worker, and the
-command line's runs, report the same numbers, and the numbers survive restarts.
+Reading the store rather than in-process counters makes every gunicorn worker, and the
+command line's runs, report the same numbers, and the numbers survive restarts. The store
+keeps the aggregates as steps finish (`RunStore.run_metrics`), so a scrape reads a few
+records, never the run history.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
+from datetime import datetime
 
-from winter_days.runs import RUN_OUTCOMES, RUNNING, SUCCEEDED, RunStore
+from winter_days.runs import RUN_OUTCOMES, RUNNING, STEP_DURATION_BUCKETS, SUCCEEDED, RunStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Step counts that hold exported and quarantined rows.
@@ -28,36 +29,42 @@ def _family(lines: list[str], name: str, kind: str, help_text: str) -> None:
 
 
 def render_metrics(history: RunStore) -> str:
-    """The exposition text for the run history as it stands."""
+    """The exposition text for the run store's aggregates as they stand."""
     lines: list[str] = []
-    outcomes = history.outcome_counts()
+    metrics = history.run_metrics()
+    outcomes = metrics.outcomes
     _family(lines, "winter_days_runs_total", "counter", "Finished runs by outcome.")
     for outcome in RUN_OUTCOMES:
         lines.append(f'winter_days_runs_total{{outcome="{outcome}"}} {outcomes.get(outcome, 0)}')
     _family(lines, "winter_days_run_active", "gauge", "1 while a run is active.")
     lines.append(f"winter_days_run_active {outcomes.get(RUNNING, 0)}")
+    _family(lines, "winter_days_last_successful_run_timestamp_seconds", "gauge",
+            "When the latest successful run finished (Unix time); absent before the first.")
+    if metrics.last_succeeded_at:
+        lines.append(
+            f"winter_days_last_successful_run_timestamp_seconds {datetime.fromisoformat(metrics.last_succeeded_at).timestamp():.3f}"
+        )
 
-    duration_sum: dict[tuple[str, str], float] = defaultdict(float)
-    duration_count: dict[tuple[str, str], int] = defaultdict(int)
+    _family(lines, "winter_days_step_duration_seconds", "histogram", "Time spent in each step, by step and outcome.")
     exported = 0
     quarantined: dict[str, int] = {}
-    for step in history.finished_steps():
-        key = (step["name"], step["status"])
-        duration_sum[key] += step["duration_seconds"]
-        duration_count[key] += 1
-        counts = json.loads(step["counts"])
-        if step["name"] == EXPORT_STEP and isinstance(counts.get(EXPORTED_KEY), int):
-            exported += counts[EXPORTED_KEY]
+    for stats in metrics.steps:
+        labels = f'step="{_label(stats.name)}",status="{_label(stats.status)}"'
+        cumulative = 0
+        for bound, in_bucket in zip(STEP_DURATION_BUCKETS, stats.bucket_counts):
+            cumulative += in_bucket
+            lines.append(f'winter_days_step_duration_seconds_bucket{{{labels},le="{float(bound)!r}"}} {cumulative}')
+        lines.append(f'winter_days_step_duration_seconds_bucket{{{labels},le="+Inf"}} {stats.count}')
+        lines.append(f"winter_days_step_duration_seconds_sum{{{labels}}} {stats.duration_sum:.6f}")
+        lines.append(f"winter_days_step_duration_seconds_count{{{labels}}} {stats.count}")
+        if stats.name == EXPORT_STEP:
+            exported += stats.totals.get(EXPORTED_KEY, 0)
         # Quarantine tables are rebuilt from all of bronze, so the latest count is the level.
-        for name, value in counts.items():
-            if step["status"] == SUCCEEDED and name.startswith(QUARANTINE_PREFIX) and isinstance(value, int):
-                quarantined[name[len(QUARANTINE_PREFIX) :].lstrip("_") or "all"] = value
+        if stats.status == SUCCEEDED:
+            for name, value in stats.latest.items():
+                if name.startswith(QUARANTINE_PREFIX):
+                    quarantined[name[len(QUARANTINE_PREFIX):].lstrip("_") or "all"] = value
 
-    _family(lines, "winter_days_step_duration_seconds", "summary", "Time spent in each step, by step and outcome.")
-    for name, status in sorted(duration_sum):
-        labels = f'step="{_label(name)}",status="{_label(status)}"'
-        lines.append(f"winter_days_step_duration_seconds_sum{{{labels}}} {duration_sum[(name, status)]:.6f}")
-        lines.append(f"winter_days_step_duration_seconds_count{{{labels}}} {duration_count[(name, status)]}")
     _family(lines, "winter_days_rows_exported_total", "counter", "Sales documents exported to bronze.")
     lines.append(f"winter_days_rows_exported_total {exported}")
     _family(

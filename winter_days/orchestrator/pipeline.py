@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Mapping, Protocol
 
+from winter_days.config import describe
+from winter_days.lineage import LineageDataset, RunLineage
 from winter_days.platform import Platform
 from winter_days.runs import FAILED, SUCCEEDED, RunStore
 
@@ -48,20 +50,32 @@ class RunContext:
     handed_on: dict[str, Any] = field(default_factory=dict)
     # Watermarks a step wants advanced; committed with the step's success, never before.
     watermarks: dict[str, int] = field(default_factory=dict)
+    # time.monotonic() past which no further step starts (orchestrator.run_deadline_seconds).
+    deadline: float | None = None
+    # Set when this process stops: the run was recorded cut off, so no further step starts.
+    cut_off: threading.Event = field(default_factory=threading.Event)
+    lineage: RunLineage = field(default_factory=RunLineage.disabled)
 
     def logger(self, step: str) -> logging.LoggerAdapter:
         return logging.LoggerAdapter(log, {"run_id": self.run_id, "step": step})
 
+    def remaining_seconds(self) -> float | None:
+        """Seconds left before the run's deadline (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
 
 StepAction = Callable[[RunContext], Mapping[str, Any] | None]
+# A step's lineage: (inputs, outputs) from the context and the counts it returned.
+StepDatasets = Callable[[RunContext, Mapping[str, Any]], tuple[list[LineageDataset], list[LineageDataset]]]
 
 
 @dataclass(frozen=True)
 class RunStep:
-    """One named step; its action returns counts for the run summary."""
+    """One named step; its action returns counts for the run summary, `datasets` names what it read and wrote."""
 
     name: str
     action: StepAction
+    datasets: StepDatasets | None = None
 
 
 @dataclass(frozen=True)
@@ -120,21 +134,65 @@ class _Heartbeat:
         self._thread.join()
 
 
+def deadline_message(context: RunContext, step: str) -> str:
+    limit = context.platform.settings.orchestrator.run_deadline_seconds
+    return (
+        f"the run passed its deadline of {limit:g} s ({describe('orchestrator.run_deadline_seconds')}) before step "
+        f"{step} could start; it stopped there. Raise the setting, or shorten the slow steps (their durations are "
+        "in the run's record)"
+    )
+
+
+def _step_datasets(step: RunStep, context: RunContext, counts: Mapping[str, Any]) -> tuple[list, list]:
+    if step.datasets is None:
+        return [], []
+    try:
+        return step.datasets(context, counts)
+    except Exception as err:  # lineage observes; it never fails a step
+        log.warning("datasets of step %s not named for lineage: %s: %s", step.name, type(err).__name__, err,
+                    extra={"run_id": context.run_id, "step": step.name})
+        return [], []
+
+
+def log_run_end(run: Mapping[str, Any]) -> None:
+    """The one line per finished run that alerts count: ERROR event=run_failed (with the step) or
+    INFO event=run_succeeded (deploy/terraform/monitoring.tf filters on exactly these)."""
+    run_id, status = run["run_id"], run["status"]
+    if status == SUCCEEDED:
+        log.info("run succeeded", extra={"run_id": run_id, "step": None, "event": "run_succeeded", "status": status})
+    else:
+        log.error("run failed: %s", run.get("error") or status,
+                  extra={"run_id": run_id, "step": run.get("failed_step"), "event": "run_failed", "status": status})
+
+
 def execute_run(
     pipeline: RunPipeline, context: RunContext, progress: StepProgress | None = None
 ) -> dict[str, Any]:
-    """Run every step in order, stop at the first failure, and return the run as recorded."""
-    history, run_id = context.history, context.run_id
+    """Run every step in order, stop at the first failure (or at the run's deadline, or when
+    this process stops), and return the run as recorded."""
+    history, run_id, lineage = context.history, context.run_id, context.lineage
     failed_step: str | None = None
     error: str | None = None
     log.info("run started", extra={"run_id": run_id, "step": None})
+    lineage.run_started()
     with _Heartbeat(history, run_id, HEARTBEAT_SECONDS):
         for position, step in enumerate(pipeline.steps):
+            if context.cut_off.is_set():
+                break
             step_log = context.logger(step.name)
             history.step_started(run_id, position)
+            remaining = context.remaining_seconds()
+            if remaining is not None and remaining <= 0:
+                failed_step, error = step.name, deadline_message(context, step.name)
+                step_log.error("step not started: %s", error)
+                history.step_finished(run_id, position, FAILED, 0.0, {}, error)
+                if progress:
+                    progress.step_finished(step.name, FAILED, 0.0, {}, error)
+                break
             if progress:
                 progress.step_started(step.name)
             step_log.info("step started")
+            lineage.step_started(step.name)
             context.watermarks = {}
             began = time.monotonic()
             try:
@@ -145,6 +203,8 @@ def execute_run(
                 reason = f"interrupted ({type(err).__name__})"
                 history.step_finished(run_id, position, FAILED, seconds, {}, reason)
                 history.finish_run(run_id, step.name, f"step {step.name} failed: {reason}")
+                lineage.step_finished(step.name, False, reason)
+                lineage.run_finished(FAILED, reason)
                 raise
             except Exception as err:  # every failure is recorded against its step, never lost
                 seconds = time.monotonic() - began
@@ -152,17 +212,21 @@ def execute_run(
                 failed_step = step.name
                 step_log.error("step failed: %s", error, exc_info=not isinstance(err, StepFailed))
                 history.step_finished(run_id, position, FAILED, seconds, {}, error)
+                lineage.step_finished(step.name, False, error)
                 if progress:
                     progress.step_finished(step.name, FAILED, seconds, {}, error)
                 break
             seconds = time.monotonic() - began
             history.step_finished(run_id, position, SUCCEEDED, seconds, counts, watermarks=context.watermarks)
             step_log.info("step succeeded in %.3f s", seconds, extra={"counts": counts})
+            lineage.step_finished(step.name, True, None, *_step_datasets(step, context, counts))
             if progress:
                 progress.step_finished(step.name, SUCCEEDED, seconds, counts, None)
     history.finish_run(run_id, failed_step, f"step {failed_step} failed: {error}" if failed_step else None)
-    outcome = FAILED if failed_step else SUCCEEDED
-    log.info("run %s", outcome, extra={"run_id": run_id, "step": failed_step})
     run = history.get_run(run_id)
     assert run is not None
+    if not context.cut_off.is_set():
+        # A cut-off run was logged by whoever cut it off.
+        log_run_end(run)
+        lineage.run_finished(run["status"], run.get("error"))
     return run

@@ -29,7 +29,8 @@ def export_step(context: RunContext) -> dict[str, Any]:
     watermark = context.history.watermark(SALES_WATERMARK)
     store = context.platform.document_store()
     try:
-        result = export_sales(store, context.platform.lake, watermark, context.run_id)
+        result = export_sales(store, context.platform.lake, watermark, context.run_id,
+                              pseudonyms=context.platform.pseudonymiser)
     finally:
         store.close()
     if result.new_watermark is not None and result.new_watermark != watermark:
@@ -87,21 +88,33 @@ def poll_step(context: RunContext) -> dict[str, Any]:
 
     backend = context.handed_on["elt_backend"]
     invocation = context.handed_on["invocation"]
+    graph = getattr(context.handed_on.get("compilation"), "graph", None) or {}
     timeout = context.platform.settings.orchestrator.poll_timeout_seconds
     interval = context.platform.poll_interval_seconds
-    deadline = time.monotonic() + timeout
+    # The poll waits at most what is left of the run's deadline.
+    remaining = context.remaining_seconds()
+    bounded_by_run = remaining is not None and remaining < timeout
+    limit = max(0.0, remaining or 0.0) if bounded_by_run else timeout
+    deadline = time.monotonic() + limit
     polls = 0
     while True:
         status = backend.get(invocation)
         polls += 1
+        context.lineage.elt_actions(graph, status)
         if status.state.finished:
             break
         if time.monotonic() >= deadline:
             backend.cancel(invocation)
             stopped = _wait_until_stopped(backend, invocation, interval)
+            context.lineage.elt_actions(graph, backend.get(invocation))
+            run_limit = context.platform.settings.orchestrator.run_deadline_seconds
+            within = (
+                f"the run's remaining {limit:g} s of its {run_limit:g} s deadline "
+                f"({describe('orchestrator.run_deadline_seconds')})" if bounded_by_run
+                else f"{timeout:g} s ({describe('orchestrator.poll_timeout_seconds')})"
+            )
             raise StepFailed(
-                f"invocation {invocation.name} did not finish within {timeout:g} s "
-                f"({describe('orchestrator.poll_timeout_seconds')}); it was cancelled"
+                f"invocation {invocation.name} did not finish within {within}; it was cancelled"
                 + ("" if stopped else f" (still stopping after {CANCEL_GRACE_SECONDS:g} s)")
             )
         _pause(backend, invocation, min(interval, max(0.0, deadline - time.monotonic())))
@@ -201,6 +214,12 @@ def guarded(action: Callable[[RunContext], Any]) -> Callable[[RunContext], Any]:
 
 
 def make_pipeline(platform: Platform, backend_factory: Callable[[], EltBackend] | None = None) -> RunPipeline:
-    """The real run pipeline over the platform's ports."""
-    actions = (export_step, compile_step(backend_factory or platform.elt_backend), invoke_step, poll_step, ml_step)
-    return RunPipeline(tuple(RunStep(name, guarded(action)) for name, action in zip(STEP_NAMES, actions)))
+    """The real run pipeline over the platform's ports; the ML step prunes old ML run artefacts after it succeeds."""
+    from winter_days.orchestrator.retention import pruning_ml_artefacts
+    from winter_days.orchestrator.step_lineage import STEP_DATASETS
+
+    actions = (export_step, compile_step(backend_factory or platform.elt_backend), invoke_step, poll_step,
+               pruning_ml_artefacts(ml_step))
+    return RunPipeline(tuple(
+        RunStep(name, guarded(action), STEP_DATASETS.get(name)) for name, action in zip(STEP_NAMES, actions)
+    ))

@@ -17,10 +17,13 @@ from winter_days.config import ConfigError, Settings, describe
 if TYPE_CHECKING:
     from winter_days.auth import CallerVerifier
     from winter_days.elt.backend import EltBackend
+    from winter_days.lineage import DatasetNaming
     from winter_days.ml.port import ChurnPipelineRunner
     from winter_days.platform import Platform
+    from winter_days.pseudonyms import Pseudonymiser
     from winter_days.runs import RunStore
     from winter_days.stores import DocumentStore, Lake
+    from winter_days.stores.retention import ArtefactRetention
     from winter_days.warehouse import Warehouse
 
 
@@ -43,6 +46,8 @@ class LocalProfile:
 
     single_machine = True
     default_poll_interval_seconds = 0.2
+    # A local caller (the demo, a script) wants the run's outcome in the answer.
+    default_wait_for_run = True
 
     def check(self, settings: Settings, serving: bool) -> None:
         if urlparse(settings.lake_uri).scheme != "file":
@@ -108,3 +113,28 @@ class LocalProfile:
             )
         return SharedTokenVerifier(settings.auth.token)
 
+
+    def pseudonymiser(self, settings: Settings) -> Pseudonymiser:
+        from winter_days.pseudonyms import Pseudonymiser, key_from_file
+
+        assert settings.pseudonym.key_file is not None
+        # Made at first use (mode 0600): a laptop's installation keeps its own key.
+        return Pseudonymiser(key_from_file(settings.pseudonym.key_file, create=True))
+
+    def lineage_naming(self, settings: Settings) -> DatasetNaming:
+        from winter_days.lineage import FileNaming
+
+        assert settings.warehouse_path is not None and settings.document_store_path is not None
+        return FileNaming(settings.warehouse_path, settings.document_store_path)
+
+    def lineage_folder(self, settings: Settings) -> Path | None:
+        return settings.home / "lineage"
+
+    def ml_artefact_retention(self, settings: Settings, lake: Lake) -> ArtefactRetention:
+        from winter_days.stores.retention import ML_RUNS_PREFIX, FolderRetention
+
+        return FolderRetention(
+            (settings.lake_root / ML_RUNS_PREFIX, settings.home / "kfp-local"),
+            settings.retention.ml_runs_kept,
+            settings.retention.ml_run_days,
+        )

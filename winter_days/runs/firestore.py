@@ -12,6 +12,10 @@ SQLite file lives here in a few collections (names share a prefix):
   in the start transaction, so a retried trigger never starts a second run.
 - `<prefix>_watermarks/<name>`: written in the same transaction that records the export
   step's success.
+- `<prefix>_metrics/step:<name>:<status>`: what the finished steps of one name and outcome
+  add up to (count, duration histogram, count totals and latest values), incremented in the
+  transaction that records each step's end; `<prefix>_metrics/runs`: the last success. A
+  scrape of /metrics reads these few documents and the server's counts, never the history.
 
 A run is cut off when its heartbeat is older than `stale_after`: instances have no local
 process ids another instance could check. Trigger, parameters and step counts are kept as
@@ -37,12 +41,17 @@ from winter_days.runs.store import (
     RUNNING,
     SKIPPED,
     STALE_HEARTBEAT,
+    STEP_DURATION_BUCKETS,
     SUCCEEDED,
+    RunMetrics,
     StartDecision,
+    StepStats,
+    duration_bucket,
     iso_timestamp,
     new_run_id,
     run_view,
     utc_now,
+    whole_counts,
 )
 from winter_days.runs.owner import ProcessOwner
 
@@ -91,14 +100,19 @@ class FirestoreRunStore:
         self._triggers = client.collection(f"{prefix}_triggers")
         self._watermarks = client.collection(f"{prefix}_watermarks")
         self._guard = client.collection(f"{prefix}_guard").document("active")
+        self._metrics = client.collection(f"{prefix}_metrics")
 
     @classmethod
     def from_settings(cls, settings: Settings, prefix: str = DEFAULT_PREFIX) -> "FirestoreRunStore":
         """The history in the settings' project and database (FIRESTORE_EMULATOR_HOST points it at the emulator)."""
         if not settings.gcp.project_id:
             raise ValueError("setting gcp.project_id: the gcp profile keeps its run history in that project's Firestore")
+        from winter_days.gcp_credentials import client_credentials
+
         firestore = _firestore_module()
-        client = firestore.Client(project=settings.gcp.project_id, database=settings.gcp.firestore_database)
+        credentials = client_credentials("Firestore (the run history)", emulator_variable="FIRESTORE_EMULATOR_HOST")
+        client = firestore.Client(project=settings.gcp.project_id, database=settings.gcp.firestore_database,
+                                  credentials=credentials)
         return cls(client, prefix=prefix)
 
     def describe(self) -> str:
@@ -212,10 +226,12 @@ class FirestoreRunStore:
         found = {snap.id: snap for snap in self._client.get_all(refs, transaction=txn) if snap.exists}
         return [found[ref.id] for ref in refs if ref.id in found]
 
-    def _write_cut_off(self, txn: Transaction, run: DocumentSnapshot, steps: list[DocumentSnapshot]) -> None:
+    def _write_cut_off(
+        self, txn: Transaction, run: DocumentSnapshot, steps: list[DocumentSnapshot], reason: str | None = None
+    ) -> None:
         now = self._now_iso()
         host, pid = run.get("owner_host"), run.get("owner_pid")
-        reason = (
+        reason = reason or (
             f"cut off: process {pid} on {host} stopped while the run was active "
             f"(no heartbeat since {run.get('heartbeat_at')})"
         )
@@ -251,6 +267,24 @@ class FirestoreRunStore:
 
         return self._transactional(attempt)
 
+    def cut_off_run(self, run_id: str, reason: str) -> bool:
+        """Record a run of this instance as cut off (the instance is stopping); False when it was not running."""
+        if not _RUN_ID.match(run_id):
+            return False
+
+        def attempt(txn: Transaction) -> bool:
+            run = self._runs.document(run_id).get(transaction=txn)
+            if not run.exists or run.get("status") != RUNNING:
+                return False
+            guard = self._guard.get(transaction=txn)
+            steps = self._read_steps(run, txn)
+            self._write_cut_off(txn, run, steps, reason)
+            if guard.exists and guard.get("active_run_id") == run_id:
+                txn.update(self._guard, {"active_run_id": None})
+            return True
+
+        return bool(self._transactional(attempt))
+
     # -- a run's progress ---------------------------------------------------------------
 
     def heartbeat(self, run_id: str) -> None:
@@ -273,16 +307,31 @@ class FirestoreRunStore:
         error: str | None = None,
         watermarks: Mapping[str, int] | None = None,
     ) -> None:
-        """Record a step's end; watermarks advance in the same transaction, only on success."""
+        """Record a step's end; watermarks and step metrics advance in the same transaction (watermarks
+        only on success). A step no longer running (its run was cut off meanwhile) stays as it is."""
         counts_json = json.dumps(dict(counts), default=str)
+        whole = whole_counts(counts)
+        increment = self._firestore.Increment
 
         def attempt(txn: Transaction) -> None:
+            step = self._step_ref(run_id, position).get(transaction=txn)
+            if not step.exists or step.get("status") != RUNNING:
+                return
             now = self._now_iso()
-            txn.update(self._step_ref(run_id, position), {
+            txn.update(step.reference, {
                 "status": status, "finished_at": now, "duration_seconds": duration_seconds,
                 "counts": counts_json, "error": error,
             })
             txn.update(self._runs.document(run_id), {"heartbeat_at": now})
+            name = step.get("name")
+            aggregate: dict[str, Any] = {
+                "name": name, "status": status, "count": increment(1), "duration_sum": increment(duration_seconds),
+                "buckets": {f"b{duration_bucket(duration_seconds):02d}": increment(1)},
+            }
+            if whole:  # an empty map in a merge would replace the stored one
+                aggregate["totals"] = {count: increment(value) for count, value in whole.items()}
+                aggregate["latest"] = whole
+            txn.set(self._metrics.document(f"step:{quote(name, safe='')}:{status}"), aggregate, merge=True)
             if status == SUCCEEDED:
                 for name, value in (watermarks or {}).items():
                     txn.set(self._watermarks.document(quote(name, safe="")), {
@@ -301,10 +350,14 @@ class FirestoreRunStore:
             guard = self._guard.get(transaction=txn)
             steps = self._read_steps(run, txn)
             if run.get("status") == RUNNING:
+                now = self._now_iso()
                 txn.update(run.reference, {
-                    "status": FAILED if failed_step else SUCCEEDED, "finished_at": self._now_iso(),
+                    "status": FAILED if failed_step else SUCCEEDED, "finished_at": now,
                     "failed_step": failed_step, "error": error,
                 })
+                if not failed_step:
+                    txn.set(self._metrics.document("runs"), {"last_succeeded_at": now, "last_succeeded_run": run_id},
+                            merge=True)
             for step in steps:
                 if step.get("status") == PENDING:
                     txn.update(step.reference, {"status": SKIPPED})
@@ -356,8 +409,21 @@ class FirestoreRunStore:
                 counts[status] = total
         return counts
 
-    def finished_steps(self) -> list[dict[str, Any]]:
-        """Every finished step (name, status, duration, counts), in start order, for the metrics."""
-        steps = [step.to_dict() for step in self._steps.stream()]
-        finished = [step for step in steps if step.get("duration_seconds") is not None]
-        return sorted(finished, key=lambda step: (step["run_id"], step["position"]))
+    def run_metrics(self) -> RunMetrics:
+        """Runs by status (server-side counts), the last success and the step aggregates: a few
+        documents, whatever the history's length."""
+        last: str | None = None
+        steps: list[StepStats] = []
+        for doc in self._metrics.stream():
+            data = doc.to_dict() or {}
+            if doc.id == "runs":
+                last = data.get("last_succeeded_at")
+                continue
+            buckets = data.get("buckets") or {}
+            steps.append(StepStats(
+                data["name"], data["status"], int(data.get("count") or 0), float(data.get("duration_sum") or 0.0),
+                tuple(int(buckets.get(f"b{i:02d}", 0)) for i in range(len(STEP_DURATION_BUCKETS) + 1)),
+                {k: int(v) for k, v in (data.get("totals") or {}).items()},
+                {k: int(v) for k, v in (data.get("latest") or {}).items()},
+            ))
+        return RunMetrics(self.outcome_counts(), last, tuple(sorted(steps, key=lambda s: (s.name, s.status))))

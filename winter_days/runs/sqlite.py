@@ -25,11 +25,14 @@ from winter_days.runs.store import (
     SKIPPED,
     STALE_HEARTBEAT,
     SUCCEEDED,
+    RunMetrics,
     StartDecision,
+    StepStats,
     iso_timestamp,
     new_run_id,
     run_view,
     utc_now,
+    with_step,
 )
 
 _SCHEMA = """
@@ -62,6 +65,21 @@ CREATE TABLE IF NOT EXISTS run_steps (
     error TEXT,
     PRIMARY KEY (run_id, position)
 );
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, finished_at);
+CREATE TABLE IF NOT EXISTS step_metrics (
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    duration_sum REAL NOT NULL,
+    buckets TEXT NOT NULL,
+    totals TEXT NOT NULL,
+    latest TEXT NOT NULL,
+    PRIMARY KEY (name, status)
+);
+CREATE TABLE IF NOT EXISTS step_metrics_since (
+    only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+    built_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS watermarks (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL,
@@ -81,6 +99,7 @@ class SqliteRunStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         # Each statement is idempotent, so workers starting together may all run them.
         self._conn.executescript(_SCHEMA)
+        self._build_step_metrics()
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -163,6 +182,36 @@ class SqliteRunStore:
             )
             return StartDecision("started", run_id, owner, now)
 
+    def _build_step_metrics(self) -> None:
+        """Aggregate the steps a history recorded before it kept step metrics (once per file)."""
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM step_metrics_since").fetchone() is not None:
+                return
+            stats: dict[tuple[str, str], StepStats] = {}
+            for row in conn.execute(
+                "SELECT name, status, duration_seconds, counts FROM run_steps WHERE duration_seconds IS NOT NULL"
+                " ORDER BY rowid"
+            ):
+                key = (row["name"], row["status"])
+                stats[key] = with_step(stats.get(key), *key, row["duration_seconds"], json.loads(row["counts"]))
+            for aggregate in stats.values():
+                self._put_step_stats(conn, aggregate)
+            conn.execute("INSERT INTO step_metrics_since (only_row, built_at) VALUES (1, ?)", (iso_timestamp(utc_now()),))
+
+    @staticmethod
+    def _put_step_stats(conn: sqlite3.Connection, stats: StepStats) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO step_metrics (name, status, count, duration_sum, buckets, totals, latest)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (stats.name, stats.status, stats.count, stats.duration_sum, json.dumps(list(stats.bucket_counts)),
+             json.dumps(dict(stats.totals)), json.dumps(dict(stats.latest))),
+        )
+
+    @staticmethod
+    def _step_stats(row: sqlite3.Row) -> StepStats:
+        return StepStats(row["name"], row["status"], row["count"], row["duration_sum"], tuple(json.loads(row["buckets"])),
+                         json.loads(row["totals"]), json.loads(row["latest"]))
+
     def reclaim_cut_off_runs(self) -> list[str]:
         """Mark runs whose owning process is gone as cut off; returns their ids."""
         with self._transaction() as conn:
@@ -176,24 +225,35 @@ class SqliteRunStore:
             alive = owner.is_alive() if owner.is_local() else row["heartbeat_at"] >= stale_before
             if alive:
                 continue
-            now = iso_timestamp(utc_now())
             reason = f"cut off: {owner.describe()} stopped while the run was active (last seen {row['heartbeat_at']})"
-            running_step = conn.execute(
-                "SELECT name FROM run_steps WHERE run_id = ? AND status = ? ORDER BY position", (row["run_id"], RUNNING)
-            ).fetchone()
-            conn.execute(
-                "UPDATE runs SET status = ?, finished_at = ?, failed_step = ?, error = ? WHERE run_id = ?",
-                (CUT_OFF, now, running_step["name"] if running_step else None, reason, row["run_id"]),
-            )
-            conn.execute(
-                "UPDATE run_steps SET status = ?, finished_at = ?, error = ? WHERE run_id = ? AND status = ?",
-                (CUT_OFF, now, reason, row["run_id"], RUNNING),
-            )
-            conn.execute(
-                "UPDATE run_steps SET status = ? WHERE run_id = ? AND status = ?", (SKIPPED, row["run_id"], PENDING)
-            )
+            self._cut_off(conn, row["run_id"], reason)
             cut.append(row["run_id"])
         return cut
+
+    @staticmethod
+    def _cut_off(conn: sqlite3.Connection, run_id: str, reason: str) -> None:
+        now = iso_timestamp(utc_now())
+        running_step = conn.execute(
+            "SELECT name FROM run_steps WHERE run_id = ? AND status = ? ORDER BY position", (run_id, RUNNING)
+        ).fetchone()
+        conn.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, failed_step = ?, error = ? WHERE run_id = ?",
+            (CUT_OFF, now, running_step["name"] if running_step else None, reason, run_id),
+        )
+        conn.execute(
+            "UPDATE run_steps SET status = ?, finished_at = ?, error = ? WHERE run_id = ? AND status = ?",
+            (CUT_OFF, now, reason, run_id, RUNNING),
+        )
+        conn.execute("UPDATE run_steps SET status = ? WHERE run_id = ? AND status = ?", (SKIPPED, run_id, PENDING))
+
+    def cut_off_run(self, run_id: str, reason: str) -> bool:
+        """Record a run of this process as cut off (the process is stopping); False when it was not running."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None or row["status"] != RUNNING:
+                return False
+            self._cut_off(conn, run_id, reason)
+            return True
 
     # -- a run's progress ---------------------------------------------------------------
 
@@ -220,15 +280,27 @@ class SqliteRunStore:
         error: str | None = None,
         watermarks: Mapping[str, int] | None = None,
     ) -> None:
-        """Record a step's end; watermarks advance in the same transaction, only on success."""
+        """Record a step's end; watermarks and step metrics advance in the same transaction (watermarks
+        only on success). A step no longer running (its run was cut off meanwhile) stays as it is."""
         now = iso_timestamp(utc_now())
         with self._transaction() as conn:
-            conn.execute(
+            updated = conn.execute(
                 "UPDATE run_steps SET status = ?, finished_at = ?, duration_seconds = ?, counts = ?, error = ?"
-                " WHERE run_id = ? AND position = ?",
-                (status, now, duration_seconds, json.dumps(dict(counts), default=str), error, run_id, position),
-            )
+                " WHERE run_id = ? AND position = ? AND status = ?",
+                (status, now, duration_seconds, json.dumps(dict(counts), default=str), error, run_id, position, RUNNING),
+            ).rowcount
+            if not updated:
+                return
             conn.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (now, run_id))
+            name = conn.execute(
+                "SELECT name FROM run_steps WHERE run_id = ? AND position = ?", (run_id, position)
+            ).fetchone()["name"]
+            previous = conn.execute(
+                "SELECT * FROM step_metrics WHERE name = ? AND status = ?", (name, status)
+            ).fetchone()
+            self._put_step_stats(
+                conn, with_step(self._step_stats(previous) if previous else None, name, status, duration_seconds, counts)
+            )
             if status == SUCCEEDED:
                 for name, value in (watermarks or {}).items():
                     conn.execute(
@@ -280,9 +352,10 @@ class SqliteRunStore:
         rows = self._conn.execute("SELECT status, count(*) AS n FROM runs GROUP BY status").fetchall()
         return {row["status"]: row["n"] for row in rows}
 
-    def finished_steps(self) -> list[sqlite3.Row]:
-        """Every finished step (name, status, duration, counts), for the metrics."""
-        return self._conn.execute(
-            "SELECT name, status, duration_seconds, counts FROM run_steps WHERE duration_seconds IS NOT NULL"
-            " ORDER BY rowid"
-        ).fetchall()
+    def run_metrics(self) -> RunMetrics:
+        """Runs by status, the last success and the step aggregates (a few indexed reads)."""
+        last = self._conn.execute(
+            "SELECT max(finished_at) AS at FROM runs WHERE status = ?", (SUCCEEDED,)
+        ).fetchone()["at"]
+        steps = self._conn.execute("SELECT * FROM step_metrics ORDER BY name, status").fetchall()
+        return RunMetrics(self.outcome_counts(), last, tuple(self._step_stats(row) for row in steps))

@@ -9,8 +9,9 @@ the run id form and the view of a run that the API shows, all defined here.
 from __future__ import annotations
 
 import json
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -21,6 +22,12 @@ RUN_OUTCOMES = (SUCCEEDED, FAILED, CUT_OFF)
 PENDING, SKIPPED = "pending", "skipped"
 # A run owned by another host (a shared volume) is cut off when its heartbeat is this old.
 STALE_HEARTBEAT = timedelta(minutes=5)
+# Upper bounds (seconds) of the step duration histogram's buckets; a step longer than the
+# last one counts in the overflow bucket only. Stores keep counts per bucket, so changing
+# these bounds needs the stored aggregates rebuilt.
+STEP_DURATION_BUCKETS = (0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0)
+# Count names a store aggregates (the numbers a step reports, such as rows or rows_quarantined_sales).
+_COUNT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -46,12 +53,70 @@ class StartDecision:
     started_at: str = ""
 
 
+def duration_bucket(seconds: float) -> int:
+    """The index of the histogram bucket a step of this duration counts in (the last: overflow)."""
+    for index, bound in enumerate(STEP_DURATION_BUCKETS):
+        if seconds <= bound:
+            return index
+    return len(STEP_DURATION_BUCKETS)
+
+
+def whole_counts(counts: Mapping[str, Any]) -> dict[str, int]:
+    """The whole-number counts of a step (flags, texts and fractions are not aggregated)."""
+    return {
+        name: value for name, value in counts.items()
+        if isinstance(value, int) and not isinstance(value, bool) and _COUNT_NAME.match(name)
+    }
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """What the finished steps of one name and outcome add up to, kept as they finish.
+
+    `bucket_counts` holds one count per duration bucket (not cumulative; the last is the
+    overflow); `totals` sums each whole-number count; `latest` holds each count's value in
+    the latest step that reported it.
+    """
+
+    name: str
+    status: str
+    count: int
+    duration_sum: float
+    bucket_counts: tuple[int, ...]
+    totals: Mapping[str, int] = field(default_factory=dict)
+    latest: Mapping[str, int] = field(default_factory=dict)
+
+
+def with_step(stats: StepStats | None, name: str, status: str, seconds: float, counts: Mapping[str, Any]) -> StepStats:
+    """`stats` with one more finished step of this name and outcome."""
+    buckets = list(stats.bucket_counts if stats else (0,) * (len(STEP_DURATION_BUCKETS) + 1))
+    buckets[duration_bucket(seconds)] += 1
+    totals = dict(stats.totals if stats else {})
+    latest = dict(stats.latest if stats else {})
+    for count_name, value in whole_counts(counts).items():
+        totals[count_name] = totals.get(count_name, 0) + value
+        latest[count_name] = value
+    return StepStats(
+        name, status, (stats.count if stats else 0) + 1, (stats.duration_sum if stats else 0.0) + seconds,
+        tuple(buckets), totals, latest,
+    )
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    """What GET /metrics shows: runs by status, the last success, and the step aggregates."""
+
+    outcomes: Mapping[str, int]
+    last_succeeded_at: str | None
+    steps: tuple[StepStats, ...]
+
+
 @runtime_checkable
 class RunStore(Protocol):
     """What the launcher, the service, the pipeline and the metrics use of a run store.
 
     `SqliteRunStore` keeps it in one SQLite file, `FirestoreRunStore` in Firestore.
-    `finished_steps` rows hold name, status, duration_seconds and counts (JSON text).
+    `run_metrics` reads aggregates kept as steps finish, never the whole history.
     """
 
     def start_run(
@@ -66,6 +131,11 @@ class RunStore(Protocol):
 
     def reclaim_cut_off_runs(self) -> list[str]: ...
 
+    def cut_off_run(self, run_id: str, reason: str) -> bool:
+        """Record a run of this process as cut off (its process is stopping), freeing the guard;
+        False when it was no longer running. Later writes of the run change nothing."""
+        ...
+
     def heartbeat(self, run_id: str) -> None: ...
 
     def step_started(self, run_id: str, position: int) -> None: ...
@@ -79,7 +149,9 @@ class RunStore(Protocol):
         counts: Mapping[str, Any],
         error: str | None = None,
         watermarks: Mapping[str, int] | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Record a step's end, unless the run was cut off meanwhile (then nothing changes)."""
+        ...
 
     def finish_run(self, run_id: str, failed_step: str | None = None, error: str | None = None) -> None: ...
 
@@ -93,7 +165,10 @@ class RunStore(Protocol):
 
     def outcome_counts(self) -> dict[str, int]: ...
 
-    def finished_steps(self) -> Sequence[Mapping[str, Any]]: ...
+    def run_metrics(self) -> RunMetrics:
+        """Runs by status, the last success, and per step name and outcome: count, duration
+        histogram, count totals and each count's latest value; bounded reads, whatever the history's length."""
+        ...
 
     def describe(self) -> str:
         """Where the runs are kept, for messages."""

@@ -37,7 +37,7 @@ def make_jobs(platform: Platform, attempts: int = 5) -> list[ScheduledJob]:
             return write_sales(
                 store,
                 lake,
-                pool_from_settings(settings),
+                pool_from_settings(settings, platform.pseudonymiser),
                 generated_day(when),
                 legacy_share=settings.legacy_timestamp_share,
                 horizon_days=settings.churn_horizon_days,
@@ -46,10 +46,11 @@ def make_jobs(platform: Platform, attempts: int = 5) -> list[ScheduledJob]:
             store.close()
 
     def clickstream(when: datetime) -> object:
-        return write_clickstream(lake, pool_from_settings(settings), generated_day(when))
+        return write_clickstream(lake, pool_from_settings(settings, platform.pseudonymiser), generated_day(when))
 
     def startups(when: datetime) -> object:
-        return write_startups(lake, settings.seed, settings.population_start, generated_day(when))
+        return write_startups(lake, settings.seed, settings.population_start, generated_day(when),
+                              pseudonyms=platform.pseudonymiser)
 
     token = settings.auth.token or None
     trigger = OrchestratorTrigger(settings.orchestrator.url, token, ORCHESTRATOR_JOB, attempts=attempts)

@@ -6,12 +6,15 @@ import logging
 from typing import IO, Any
 
 from flask import Flask, redirect, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from winter_days.auth import CallerVerifier
 from winter_days.orchestrator.api import MAX_BODY_BYTES, install_error_handlers, make_orchestrator_blueprint
 from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.logs import install_json_logging
+from winter_days.orchestrator.pipeline import log_run_end
 from winter_days.platform import Platform
+from winter_days.service.request_log import install_request_log
 
 log = logging.getLogger("winter_days.orchestrator")
 
@@ -27,6 +30,11 @@ def create_app(
 ) -> Flask:
     """Build the service. `launcher` and `verifier` default to the platform's own (tests
     pass their own to script a run or a caller)."""
+    # Imported before any request or run thread starts: in Python 3.11 two threads that
+    # first import a package and one of its modules at the same moment can deadlock, and the
+    # first run's ML step and the churn page do (each imports winter_days.ml).
+    import winter_days.ml  # noqa: F401
+
     if platform is None:
         from winter_days.config import load_settings
         from winter_days.platform import build_platform
@@ -35,11 +43,17 @@ def create_app(
     app = Flask(__name__)
     app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
     app.config.from_mapping(config or {})
-    install_json_logging(log_stream)
+    # Cloud Run's front end is one proxy: it sets the caller's address and the https scheme.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    install_json_logging(log_stream, project_id=platform.settings.gcp.project_id)
+    install_request_log(app)
     launcher = launcher or RunLauncher(platform)
     verifier = verifier or platform.verifier
     for run_id in launcher.history.reclaim_cut_off_runs():
         log.warning("run %s was cut off by a crash; marked cut_off", run_id, extra={"run_id": run_id})
+        run = launcher.history.get_run(run_id)
+        if run is not None:
+            log_run_end(run)
     if platform.settings.auth.disabled:
         log.warning("authentication is DISABLED (setting auth.disabled): any caller can trigger a run")
     install_error_handlers(app)

@@ -62,7 +62,7 @@ class DaySimulator:
         self.volumes = volumes
         self.store = platform.document_store()
         self.lake = platform.lake
-        self.pool: CustomerPool = pool_from_settings(self.settings)
+        self.pool: CustomerPool = pool_from_settings(self.settings, platform.pseudonymiser)
         self.concurrent = concurrent
 
     def write_day(self, day: date) -> DayWritten:

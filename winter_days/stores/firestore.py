@@ -163,8 +163,12 @@ class FirestoreDocumentStore:
         """The store of the settings' project (FIRESTORE_EMULATOR_HOST, when set, points it at the emulator)."""
         if not settings.gcp.project_id:
             raise DocumentStoreError("setting gcp.project_id (WINTER_DAYS_GCP_PROJECT_ID): required by the Firestore document store")
+        from winter_days.gcp_credentials import client_credentials
+
         firestore = _firestore_module()
-        return cls(firestore.Client(project=settings.gcp.project_id, database=database), settle_seconds=settle_seconds)
+        credentials = client_credentials("Firestore (the sales documents)", emulator_variable="FIRESTORE_EMULATOR_HOST")
+        client = firestore.Client(project=settings.gcp.project_id, database=database, credentials=credentials)
+        return cls(client, settle_seconds=settle_seconds)
 
     def describe(self) -> str:
         return f"Firestore {self._client._database_string}"

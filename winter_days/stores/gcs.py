@@ -90,7 +90,10 @@ class GcsLake:
         parsed = urlparse(settings.lake_uri)
         if parsed.scheme != "gs" or not parsed.netloc:
             raise LakeError(f"setting lake_uri: {settings.lake_uri!r} is not a gs://BUCKET[/PREFIX] URI")
-        client = _storage_module().Client(project=settings.gcp.project_id or None)
+        from winter_days.gcp_credentials import client_credentials
+
+        credentials = client_credentials("the lake bucket (Cloud Storage)", emulator_variable="STORAGE_EMULATOR_HOST")
+        client = _storage_module().Client(project=settings.gcp.project_id or None, credentials=credentials)
         return cls(client, parsed.netloc, parsed.path)
 
     def _name(self, key: str) -> str:

@@ -37,6 +37,11 @@ class WarehouseBusy(WarehouseUnavailable):
     """Another process holds the warehouse for writing."""
 
 
+class WarehouseUnreadable(WarehouseUnavailable):
+    """The published warehouse is damaged (empty, not a database, refused by its engine);
+    the message names it and the command that rebuilds it from the bronze lake."""
+
+
 def conform(table: WrittenTable, rows: pa.Table) -> pa.Table:
     """`rows` as exactly the table's columns and types; WarehouseError naming the table when
     they do not fit (a missing column, a null where none is allowed, a value of another type)."""
@@ -66,7 +71,8 @@ class Warehouse(Protocol):
 
     def reader(self) -> AbstractContextManager[WarehouseReader]:
         """A reader over one published state, released on exit. WarehouseMissing when
-        nothing is published, WarehouseBusy when a writer holds it too long."""
+        nothing is published, WarehouseBusy when a writer holds it too long,
+        WarehouseUnreadable when the published state is damaged."""
         ...
 
     def read(self, sql: str, params: Params | None = None) -> pa.Table:
@@ -102,6 +108,7 @@ __all__ = [
     "WarehouseMissing",
     "WarehouseReader",
     "WarehouseUnavailable",
+    "WarehouseUnreadable",
     "WrittenTable",
     "conform",
 ]

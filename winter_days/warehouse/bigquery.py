@@ -4,8 +4,11 @@ Queries are the port's BigQuery SQL; table names are logical (`winter_days_wareh
 and are qualified here with the installation's project and schema suffix. Each query has a
 cost cap (`bigquery.maximum_bytes_billed`: BigQuery refuses a query whose estimate is over
 it before running it) and logs the bytes it processed and billed. A failed query or write
-names its job id and the query. A write replaces one partition with a load job into the
-partition (`table$YYYYMMDD`, WRITE_TRUNCATE): atomic, so a rerun of a date never duplicates.
+names its job id, BigQuery's message and the query. A write replaces one partition with a
+load job into the partition (`table$YYYYMMDD`, WRITE_TRUNCATE): atomic, so a rerun of a date
+never duplicates. Jobs run in gcp.project_id; the tables live in dataform.default_database.
+API calls and failed jobs are retried with the client's own back-off policies (rate limits,
+backend errors), a failed load as a new load job into the same partition.
 
 google-cloud-bigquery is imported when the adapter is built (the `[gcp]` extra). Reads
 use the REST API; the Storage Read API is used for large results when
@@ -28,7 +31,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from winter_days.config import Settings
+from winter_days.config import ConfigError, Settings, describe
 from winter_days.warehouse import Params, WarehouseError, WarehouseMissing, conform
 from winter_days.warehouse.tables import STAGING, WAREHOUSE, TableName, WrittenTable
 
@@ -41,6 +44,8 @@ DATASETS = (STAGING, WAREHOUSE)
 # The published-state id is the tables' last change; asking BigQuery for it on every page
 # view would cost an API call per table, so it is kept this long.
 VERSION_TTL_SECONDS = 30.0
+# Characters of a failed query shown in its error message.
+QUERY_SHOWN = 300
 _ARROW_TO_BIGQUERY = {
     pa.string(): "STRING",
     pa.float64(): "FLOAT64",
@@ -125,47 +130,59 @@ class BigQueryWarehouse:
         maximum_bytes_billed: int = 0,
         schema_suffix: str = "",
         use_storage_api: bool = False,
+        retry: Any = None,
+        job_retry: Any = None,
     ):
+        bigquery = _bigquery()
+        from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
+
         self.client = client
         self.project = project
         self.location = location or None
         self.maximum_bytes_billed = maximum_bytes_billed
         self.schema_suffix = schema_suffix
         self.use_storage_api = use_storage_api
+        # The client's own policies: API calls and failed jobs (rateLimitExceeded,
+        # backendError, ...) are retried with exponential back-off; a write is a new load
+        # job into the same partition, so retrying it cannot duplicate rows.
+        self.retry = bigquery.DEFAULT_RETRY if retry is None else retry
+        self.job_retry = DEFAULT_JOB_RETRY if job_retry is None else job_retry
         self._version: tuple[float, str | None] | None = None
         self._version_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BigQueryWarehouse:
-        """The warehouse the settings name; `bigquery.api_endpoint` points the client at a
-        test server (anonymous credentials), else Application Default Credentials are used."""
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> BigQueryWarehouse:
+        """The warehouse the settings name. Jobs run (and are billed) in gcp.project_id; the
+        tables live in dataform.default_database (default: the same project), in datasets
+        with the dataform.schema_suffix. `bigquery.api_endpoint` points the client at a test
+        server (anonymous credentials); else Application Default Credentials are used."""
         bigquery = _bigquery()
-        project = settings.dataform.default_database or settings.gcp.project_id
-        if not project:
-            raise WarehouseError("setting gcp.project_id (WINTER_DAYS_GCP_PROJECT_ID): the BigQuery warehouse's project")
-        kwargs: dict[str, Any] = {"project": project}
-        if settings.bigquery.api_endpoint:
-            from google.auth.credentials import AnonymousCredentials
+        from winter_days.gcp_credentials import client_credentials
 
-            kwargs.update(client_options={"api_endpoint": settings.bigquery.api_endpoint},
-                          credentials=AnonymousCredentials())
-        else:
-            from winter_days.gcp_credentials import application_default_credentials
-
-            kwargs["credentials"] = application_default_credentials(purpose="the BigQuery warehouse")
+        billing = settings.gcp.project_id
+        if not billing:
+            raise ConfigError(f"{describe('gcp.project_id')}: the project the BigQuery warehouse's jobs run in")
+        endpoint = settings.bigquery.api_endpoint
+        client_kwargs: dict[str, Any] = {
+            "project": billing,
+            "credentials": client_credentials("the BigQuery warehouse", endpoint=endpoint),
+        }
+        if endpoint:
+            client_kwargs["client_options"] = {"api_endpoint": endpoint}
         try:
             import google.cloud.bigquery_storage  # noqa: F401
 
-            storage = not settings.bigquery.api_endpoint
+            storage = not endpoint
         except ImportError:
             storage = False
         return cls(
-            bigquery.Client(**kwargs),
-            project,
+            bigquery.Client(**client_kwargs),
+            settings.dataform.default_database or billing,
             location=settings.bigquery.location,
             maximum_bytes_billed=settings.bigquery.maximum_bytes_billed,
             schema_suffix=settings.dataform.schema_suffix,
             use_storage_api=storage,
+            **kwargs,
         )
 
     # -- names --------------------------------------------------------------------------
@@ -200,11 +217,14 @@ class BigQueryWarehouse:
 
         found = set()
         for dataset in DATASETS:
+            where = f"{self.project}.{self.dataset_id(dataset)}"
             try:
-                for item in self.client.list_tables(f"{self.project}.{self.dataset_id(dataset)}"):
+                for item in self.client.list_tables(where, retry=self.retry):
                     found.add(TableName(dataset, item.table_id))
             except exceptions.NotFound:
                 continue
+            except exceptions.GoogleAPICallError as err:
+                raise WarehouseError(f"cannot list the tables of BigQuery dataset {where}: {_first_message(err)}") from err
         return frozenset(found)
 
     @contextmanager
@@ -223,12 +243,15 @@ class BigQueryWarehouse:
             labels={"winter-days": "warehouse-read"},
         )
         if self.maximum_bytes_billed:
+            # BigQuery refuses the job before it reads anything when its estimate is over the cap.
             config.maximum_bytes_billed = self.maximum_bytes_billed
         qualified = self.qualify(sql)
         job = None
         try:
-            job = self.client.query(qualified, job_config=config, location=self.location)
-            rows = job.result()
+            # query() then result(), not query_and_wait(): the job id is known for the error message.
+            job = self.client.query(qualified, job_config=config, location=self.location, retry=self.retry,
+                                    job_retry=self.job_retry)
+            rows = job.result(retry=self.retry, job_retry=self.job_retry)
             table = rows.to_arrow(create_bqstorage_client=self.use_storage_api)
         except Exception as err:
             raise WarehouseError(self._job_failure(job, qualified, err)) from err
@@ -259,7 +282,7 @@ class BigQueryWarehouse:
         self._ensure_table(table)
         buffer = io.BytesIO()
         pq.write_table(rows, buffer)
-        buffer.seek(0)
+        data = buffer.getvalue()
         destination = f"{self.table_id(table.name)}${value:%Y%m%d}"
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.PARQUET,
@@ -267,12 +290,21 @@ class BigQueryWarehouse:
             schema=self._schema(table),
             labels={"winter-days": "warehouse-write"},
         )
-        job = None
+        jobs: list[Any] = []
+
+        def load() -> Any:
+            job = self.client.load_table_from_file(io.BytesIO(data), destination, job_config=config,
+                                                   location=self.location)
+            jobs.append(job)
+            job.result(retry=self.retry)
+            return job
+
         try:
-            job = self.client.load_table_from_file(buffer, destination, job_config=config, location=self.location)
-            job.result()
+            # A load job that failed for a passing reason (rate limits, a backend error) is
+            # sent again as a new job: it truncates the same partition, so nothing doubles.
+            job = self.job_retry(load)()
         except Exception as err:
-            raise WarehouseError(self._job_failure(job, f"load into {destination}", err)) from err
+            raise WarehouseError(self._job_failure(jobs[-1] if jobs else None, f"load into {destination}", err)) from err
         log.info("load %s replaced partition %s with %s rows", job.job_id, destination, rows.num_rows,
                  extra={"bigquery_job_id": job.job_id})
         with self._version_lock:
@@ -304,19 +336,42 @@ class BigQueryWarehouse:
 
     def _job_failure(self, job: Any, what: str, err: BaseException) -> str:
         job_id = getattr(job, "job_id", None) or _job_id_in(err)
-        first_line = " ".join(what.split())[:200]
-        reason = getattr(err, "message", None) or str(err).splitlines()[0]
-        hint = ""
-        if "bytesBilledLimitExceeded" in str(err) or "bytes billed" in str(err).lower():
-            hint = " (over the cost cap: raise bigquery.maximum_bytes_billed, WINTER_DAYS_BIGQUERY_MAXIMUM_BYTES_BILLED)"
-        return f"BigQuery job {job_id or '(not created)'} failed: {reason}{hint}; query: {first_line}"
+        shown = " ".join(what.split())
+        shown = shown if len(shown) <= QUERY_SHOWN else shown[: QUERY_SHOWN - 3] + "..."
+        reason = " ".join(_first_message(err).split())
+        if "bytesBilledLimitExceeded" in _reasons(err):
+            reason += (f"; the query would bill more than the cost cap of {self.maximum_bytes_billed} bytes, so it "
+                       f"did not run: narrow the query or raise {describe('bigquery.maximum_bytes_billed')}")
+        where = f"; query: {shown}" if shown else ""
+        return f"BigQuery job {job_id or '(not created)'} failed: {reason}{where}"
 
     def explain(self, error: BaseException) -> str | None:
         from google.api_core import exceptions
 
-        if isinstance(error, exceptions.GoogleAPICallError):
-            return self._job_failure(None, "", error).removesuffix("; query: ")
+        # Only BigQuery's own errors: Firestore and Cloud Storage raise the same exception types.
+        if isinstance(error, exceptions.GoogleAPICallError) and _from_bigquery(error):
+            return self._job_failure(None, "", error)
         return None
+
+
+def _first_message(err: BaseException) -> str:
+    """BigQuery's own message of the first error (the client's text adds the job's location
+    and id over several lines), else the exception's first line."""
+    for error in getattr(err, "errors", None) or ():
+        if isinstance(error, Mapping) and error.get("message"):
+            return str(error["message"])
+    return (str(getattr(err, "message", None) or err).splitlines() or [type(err).__name__])[0]
+
+
+def _reasons(err: BaseException) -> list[str]:
+    """The BigQuery error reasons an exception of the client carries."""
+    return [str(e.get("reason")) for e in getattr(err, "errors", None) or () if isinstance(e, Mapping)]
+
+
+def _from_bigquery(err: BaseException) -> bool:
+    """Whether the BigQuery client raised `err` (a request to the BigQuery API, or a failed job)."""
+    request = getattr(getattr(err, "response", None), "request", None)
+    return "/bigquery/" in str(getattr(request, "url", "") or "") or _job_id_in(err) is not None
 
 
 def _job_id_in(err: BaseException) -> str | None:
@@ -325,8 +380,9 @@ def _job_id_in(err: BaseException) -> str | None:
     if job_id:
         return str(job_id)
     text = str(err)
-    marker = "jobs/"
-    if marker in text:
-        return text.split(marker, 1)[1].split("?", 1)[0].split()[0]
+    for marker in ("Job ID: ", "/jobs/"):
+        if marker in text:
+            found = text.split(marker, 1)[1].split("?", 1)[0].split()
+            return found[0] if found else None
     return None
 

@@ -48,7 +48,8 @@ next jobs failed; `running_polls` keeps new jobs RUNNING for that many polls;
 `table_rows(...)` look at the stored tables directly. With `database=<file>` the rows
 outlive the fake (a new fake over the file finds its datasets and tables again);
 `lake_root=<folder>` serves gs://<bucket>/<path> URIs of external tables and loads from
-<folder>/<path>, as the local profile's lake does.
+<folder>/<path>, as the local profile's lake does; with `gcs=(emulator endpoint, buckets)`
+the buckets' objects on a Cloud Storage emulator are copied there before each job (gcs.py).
 
 Not served: legacy SQL, BigQuery scripting beyond transactions (DECLARE, SET, IF, loops,
 EXECUTE IMMEDIATE, BEGIN...END blocks), INFORMATION_SCHEMA, routines, materialized views,

@@ -123,6 +123,10 @@ def from_duckdb(err: Exception) -> BigQueryError:
     unknown = re.search(r'Referenced column "([^"]+)" not found', text)
     if isinstance(err, duckdb.BinderException) and unknown:
         return invalid_query(f"Unrecognized name: {unknown.group(1)} ({text.splitlines()[0]})")
+    qualified = re.search(r'Table "([^"]+)" does not have a column named "([^"]+)"', text)
+    if isinstance(err, duckdb.BinderException) and qualified:
+        # BigQuery's words for an unknown column behind a table alias (`s.no_such_column`).
+        return invalid_query(f"Name {qualified.group(2)} not found inside {qualified.group(1)} ({text.splitlines()[0]})")
     if isinstance(err, duckdb.ConstraintException) and "NOT NULL" in text:
         column = text.rsplit(".", 1)[-1].strip()
         return invalid(f"Required field {column} cannot be null")

@@ -16,7 +16,7 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 
@@ -90,6 +90,8 @@ class Jobs:
         self.failures: list[JobFailure] = []
         self.running_polls = 0
         self.page_rows = 100_000
+        # Called before a job that reads gs:// files runs (brings lake_root up to date).
+        self.before_run: Callable[[], None] | None = None
         self.anonymous: dict[tuple[str, str], Job] = {}
         self._requests: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -184,6 +186,8 @@ class Jobs:
                 failure = self._take_failure(job)
                 if failure is not None:
                     raise BigQueryError(failure.reason, failure.message or DEFAULT_MESSAGES.get(failure.reason, failure.reason))
+                if self.before_run is not None and self._reads_files(job):
+                    self.before_run()
                 {"QUERY": self._run_query, "LOAD": self._run_load, "COPY": self._run_copy}[job.job_type](job)
             except BigQueryError as err:
                 error = err
@@ -202,6 +206,27 @@ class Jobs:
             status["errorResult"] = error.proto()
             status["errors"] = [error.proto()] + [d.proto() for d in error.details]
         job.resource["status"] = status
+
+    def _reads_files(self, job: Job) -> bool:
+        """Whether the job may read gs:// files: a load from gs://, a statement naming a gs://
+        URI, or one naming an external table or a view over one (names matched as text:
+        a false match only costs a needless refresh)."""
+        if job.job_type == "LOAD":
+            return any(str(uri).startswith("gs://") for uri in job.config.get("sourceUris") or ())
+        if job.job_type != "QUERY":
+            return False
+        text = str(job.config.get("query") or "")
+        if "gs://" in text:
+            return True
+        tables = dict(self.store.tables)
+        names = {name for (_, name), meta in tables.items() if meta.kind == "EXTERNAL"}
+        grown = True
+        while grown:
+            views = {name for (_, name), meta in tables.items() if meta.kind == "VIEW" and name not in names
+                     and any(n in str((meta.resource.get("view") or {}).get("query") or "") for n in names)}
+            names |= views
+            grown = bool(views)
+        return any(name in text for name in names)
 
     def _take_failure(self, job: Job) -> JobFailure | None:
         with self._lock:

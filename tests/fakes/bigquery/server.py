@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .api import ResourceApi
 from .errors import STATUS_REASON, BigQueryError, fake_fault, invalid, not_found
+from .gcs import GcsMirror
 from .jobs import Job, JobFailure, Jobs
 from .loads import parse_multipart
 from .store import Store
@@ -84,10 +85,15 @@ class _Upload:
 class FakeBigQueryServer:
     """BigQuery v2 on 127.0.0.1 for one project; see the package docstring for what it serves."""
 
-    def __init__(self, project: str = "winter-proj", location: str = "EU", database: Path | None = None, lake_root: Path | None = None) -> None:
+    def __init__(self, project: str = "winter-proj", location: str = "EU", database: Path | None = None, lake_root: Path | None = None,
+                 gcs: tuple[str, tuple[str, ...]] | None = None) -> None:
         self.project, self.location = project, location
         self.store = Store(project, location, database)
         self.jobs = Jobs(self.store, Path(lake_root) if lake_root else None)
+        if gcs is not None:
+            if lake_root is None:
+                raise ValueError("gcs=(endpoint, buckets) copies the buckets into lake_root: give lake_root too")
+            self.jobs.before_run = GcsMirror(gcs[0], Path(lake_root), tuple(gcs[1]))
         self.api = ResourceApi(self.store, self.jobs, Path(lake_root) if lake_root else None)
         self.failures: list[FakeFailure] = []
         self.requests: list[RecordedRequest] = []

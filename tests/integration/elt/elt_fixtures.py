@@ -16,9 +16,10 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.config import Settings
-from winter_days.elt.backend import InvocationConfig, InvocationState
+from winter_days.elt.backend import InvocationConfig, InvocationState, Target
 from winter_days.elt.compilation_config import code_compilation_config
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult, open_session
 from winter_days.elt.sqlx import compile_project
@@ -39,11 +40,13 @@ def sha(text: str) -> str:
 
 
 def sale(sale_id: str, customer_id: str, when: str, *, seq: int, exported: str, **fields: Any) -> dict[str, Any]:
-    """One bronze sales row (SALES_BRONZE_SCHEMA) with plausible defaults."""
+    """One bronze sales row (SALES_BRONZE_SCHEMA) with plausible defaults, the customer's
+    name as the export writes it: its pseudonym only."""
     row: dict[str, Any] = {
         "sale_id": sale_id,
         "customer_id": customer_id,
-        "customer_name": f"Name of {customer_id}",
+        "customer_name": None,
+        "customer_name_pseudonym": TEST_PSEUDONYMS.name(f"Name of {customer_id}"),
         "region": "North",
         "product_id": "P-1",
         "product_category": "Books",
@@ -127,12 +130,13 @@ class LocalElt:
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(list(rows), schema=SALES_BRONZE_SCHEMA), path)
 
-    def write_lines(self, key: str, records: Iterable[dict[str, Any] | str]) -> None:
-        """A JSONL file; a str is written as the raw line (to make bad lines)."""
+    def write_lines(self, key: str, records: Iterable[dict[str, Any] | str | bytes]) -> None:
+        """A JSONL file; a str is written as the raw line, bytes as the raw bytes of one (to
+        make bad lines)."""
         path = self.lake / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        lines = [r if isinstance(r, bytes) else (r if isinstance(r, str) else json.dumps(r)).encode() for r in records]
+        path.write_bytes(b"".join(line + b"\n" for line in lines))
 
     def compile(self, **extra_vars: str) -> dict[str, Any]:
         return compile_project(DATAFORM_DIR, {**LOCAL_VARS, **self.vars, **extra_vars})
@@ -153,6 +157,19 @@ class LocalElt:
                   if a.state.value not in ("SUCCEEDED", "DISABLED")]
         assert result.state is InvocationState.SUCCEEDED and result.published, failed
         return result
+
+    def run_check(self, assertion: str) -> RunResult:
+        """Run one assertion of the repo alone on the published warehouse."""
+        target = Target("", "winter_days_assertions", assertion)
+        return DuckDBExecutor(self.warehouse, self.lake).run(self.compile(), InvocationConfig(included_targets=(target,)))
+
+    def tamper(self, sql: str) -> None:
+        """Change the published warehouse behind the models' back (to make a check fail)."""
+        con = open_session(self.warehouse)
+        try:
+            con.execute(sql)
+        finally:
+            con.close()
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         """Rows of a query on the published warehouse, as dicts."""

@@ -1,5 +1,6 @@
 """Golden tests of the clickstream models over two daily loads: stg_click, its quarantine
-(bad JSON line, wrong type, missing field, bad timestamp), fct_click_features, accounting."""
+(bad JSON line, wrong type, missing field, bad timestamp), fct_click_features, fct_web_sessions,
+accounting."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ def without(record: dict, name: str) -> str:
 
 
 def load_two_days(elt: LocalElt) -> None:
+    load_day1(elt)
+    load_day2(elt)
+
+
+def load_day1(elt: LocalElt) -> None:
     elt.write_lines(DAY1, [
         click("E1", "A", "C1", "page_view", "2024-05-01T10:00:00.000Z", referrer_domain="google.com",
               referrer_url="https://google.com/search"),
@@ -35,6 +41,9 @@ def load_two_days(elt: LocalElt) -> None:
         without(click("E91", "Y", "C1", "page_view", "2024-05-01T12:00:00.000Z"), "session_id"),
         click("E92", "Z", "C1", "page_view", "2024-13-45T99:00:00Z"),
     ])
+
+
+def load_day2(elt: LocalElt) -> None:
     elt.write_lines(DAY2, [
         click("E6", "D", "C1", "checkout", "2024-05-02T09:00:00.000Z"),
         click("E7", "D", "C1", "purchase", "2024-05-02T09:05:00.000Z"),
@@ -94,6 +103,47 @@ def test_fct_click_features_per_visitor_and_day(elt: LocalElt):
         "funnel_depth": 2, "main_device_category": "mobile", "main_referrer_domain": "bing.com"}
     day2 = rows[(date(2024, 5, 2), "C1")]
     assert (day2["events"], day2["funnel_depth"], day2["converted"], day2["main_referrer_domain"]) == (2, 5, True, None)
+
+
+SESSION_FIELDS = ("event_date", "session_id", "user_id", "events", "funnel_depth", "is_bounce", "device_type_category",
+                  "referrer_domain", "first_event_at", "last_event_at")
+
+
+def web_sessions(elt: LocalElt) -> list[tuple]:
+    rows = elt.rows("SELECT * FROM winter_days_warehouse.fct_web_sessions ORDER BY event_date, session_id")
+    return [tuple(r[k] for k in SESSION_FIELDS) for r in rows]
+
+
+def test_fct_web_sessions_one_row_per_session_and_day_built_day_by_day(elt: LocalElt):
+    load_day1(elt)
+    elt.run_ok("clickstream")
+    assert [(r[1], r[3]) for r in web_sessions(elt)] == [("A", 3), ("B", 1), ("C", 1)]
+
+    load_day2(elt)  # the next day, a resent event and a late event of session B
+    elt.run_ok("clickstream")
+    day1, day2 = date(2024, 5, 1), date(2024, 5, 2)
+    assert web_sessions(elt) == [
+        # The referrer and device are the session's first event's; E2's repeat is one event.
+        (day1, "A", "C1", 3, 3, False, "desktop", "google.com", utc("2024-05-01 10:00"), utc("2024-05-01 10:02")),
+        # The late product view deepens the anonymous session B; it bounced by the source's flag.
+        (day1, "B", None, 2, 2, True, "mobile", "bing.com", utc("2024-05-01 11:00"), utc("2024-05-01 11:05")),
+        (day1, "C", "C1", 1, 1, True, "tablet", "google.com", utc("2024-05-01 20:00"), utc("2024-05-01 20:00")),
+        (day2, "D", "C1", 2, 5, False, "desktop", None, utc("2024-05-02 09:00"), utc("2024-05-02 09:05")),
+    ]
+    incremental = web_sessions(elt)
+    elt.run_ok("clickstream", full_refresh=True)
+    assert web_sessions(elt) == incremental
+
+
+def test_web_sessions_that_disagree_with_stg_click_fail_their_check(elt: LocalElt):
+    load_two_days(elt)
+    elt.run_ok("clickstream")
+    assert elt.run_check("assert_fct_web_sessions_match_stg_click").state.value == "SUCCEEDED"
+    elt.tamper("UPDATE winter_days_warehouse.fct_web_sessions SET events = events + 1 WHERE session_id = 'D'")
+    result = elt.run_check("assert_fct_web_sessions_match_stg_click")
+    assert result.state.value == "FAILED"
+    assert [(r["event_date"], r["events_staged"], r["events_modelled"]) for r in result.actions[0].failing_rows_sample] \
+        == [("2024-05-02", 2, 3)]
 
 
 def test_new_daily_file_is_read_without_recompiling(elt: LocalElt):

@@ -5,6 +5,7 @@ by hand from the fixtures below."""
 from __future__ import annotations
 
 import pytest
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from elt_fixtures import LocalElt, click, sale, sha, utc
 
@@ -192,6 +193,38 @@ def test_dim_customer_one_row_per_customer(elt: LocalElt):
         utc("2024-03-15 08:00"), utc("2024-04-25 12:00"), 50.0, "gift_card")
     c4 = dim["C4"]
     assert (c4["completed_order_count"], c4["lifetime_value"], c4["last_completed_purchase_at"]) == (0, 0.0, None)
+
+
+def test_gold_keeps_a_name_pseudonym_and_a_label_and_no_name(elt: LocalElt):
+    """Files exported before names were pseudonymised hold the name: it stays in bronze, and
+    the customer's pseudonym comes with the next export of one of their sales."""
+    legacy = "bronze/sales/export_date=2024-04-30/sales-20240430T230000Z-r0.parquet"
+    elt.write_sales(legacy, [
+        sale("S0", "C7", "2024-04-29 10:00", seq=1, exported="2024-04-30 23:00", customer_name="Grace Hopper",
+             customer_name_pseudonym=None),
+    ])
+    export_day1(elt)
+    elt.run_ok("sales")
+    dim = {r["customer_id"]: r for r in elt.rows("SELECT * FROM winter_days_warehouse.dim_customer")}
+    assert dim["C1"]["customer_name_pseudonym"] == TEST_PSEUDONYMS.name("Name of C1")
+    assert (dim["C7"]["customer_name_pseudonym"], dim["C7"]["customer_label"]) == (None, "Customer 7")
+    assert "S0" in {r["sale_id"] for r in elt.rows("SELECT sale_id FROM winter_days_staging.stg_sales")}
+    # The name is nowhere past bronze.
+    for column in elt.rows(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR' "
+        "AND table_schema IN ('winter_days_staging', 'winter_days_warehouse')"
+    ):
+        relation = f'"{column["table_schema"]}"."{column["table_name"]}"'
+        hits = elt.rows(f"""SELECT COUNT(*) AS n FROM {relation} WHERE "{column['column_name']}" LIKE '%Grace%'""")
+        assert hits[0]["n"] == 0, column
+
+    later = "bronze/sales/export_date=2024-05-04/sales-20240504T230000Z-r4.parquet"
+    elt.write_sales(later, [
+        sale("S0", "C7", "2024-04-29 10:00", seq=20, exported="2024-05-04 23:00", customer_name_pseudonym="c7" * 32),
+    ])
+    elt.run_ok("sales")
+    dim = {r["customer_id"]: r for r in elt.rows("SELECT * FROM winter_days_warehouse.dim_customer")}
+    assert dim["C7"]["customer_name_pseudonym"] == "c7" * 32
 
 
 def metrics(elt: LocalElt) -> dict[str, dict]:

@@ -74,6 +74,7 @@ def test_winter_days_run_shows_progress_and_shares_the_history(installation):
     listed = service_app(installation).test_client().get("/runs").get_json()["runs"]
     assert [r["run_id"] for r in listed] == [summary["run_id"]]
     assert warehouse_counts(installation)["winter_days_warehouse.fact_predictions_churn"] > 0
+    assert_lineage_of_every_step_and_action(installation, summary)
 
 
 def test_a_one_day_old_install_runs_and_says_why_the_model_does_not_train_yet(tmp_path, monkeypatch):
@@ -114,3 +115,33 @@ def test_a_one_day_old_install_runs_and_says_why_the_model_does_not_train_yet(tm
     assert ml["counts"]["predictions_written"] == 0
     page = service_app(settings).test_client().get("/dashboard/pipeline").get_data(as_text=True)
     assert "training skipped: not enough history (0 of 74 days)" in page
+
+
+def assert_lineage_of_every_step_and_action(settings, run: dict) -> None:
+    """The run's OpenLineage events (a file under <home>/lineage/): START then COMPLETE for the
+    run, each step and each ELT action the run executed, with file-path datasets."""
+    events = [json.loads(line) for line in (settings.home / "lineage" / f"{run['run_id']}.jsonl").read_text().splitlines()]
+    by_job: dict[str, list[dict]] = {}
+    for event in events:
+        assert event["job"]["namespace"] == "winter-days" and event["eventTime"]
+        by_job.setdefault(event["job"]["name"], []).append(event)
+    for job, sent in by_job.items():
+        assert [e["eventType"] for e in sent] == ["START", "COMPLETE"], job
+        assert len({e["run"]["runId"] for e in sent}) == 1, job
+    root_run = by_job["orchestrator.run"][0]["run"]["runId"]
+    assert {f"orchestrator.{step}" for step in STEPS} < set(by_job)
+    actions = {job for job in by_job if job.startswith("elt.")}
+    assert len(actions) == run["steps"][1]["counts"]["actions"]
+    for job in actions | {f"orchestrator.{step}" for step in STEPS}:
+        assert by_job[job][0]["run"]["facets"]["parent"]["run"]["runId"] == root_run
+    warehouse = settings.warehouse_path.as_uri()
+    fct_sales = by_job["elt.winter_days_warehouse.fct_sales"][-1]
+    assert [(o["namespace"], o["name"]) for o in fct_sales["outputs"]] == [(warehouse, "winter_days_warehouse.fct_sales")]
+    assert (warehouse, "winter_days_staging.stg_sales") in {(i["namespace"], i["name"]) for i in fct_sales["inputs"]}
+    export = by_job["orchestrator.export_sales"][-1]
+    assert [(i["namespace"], i["name"]) for i in export["inputs"]] == [
+        (settings.document_store_path.as_uri(), "winter_sales")]
+    assert [(o["namespace"], o["name"]) for o in export["outputs"]] == [
+        ("file", str(settings.lake_root / run["steps"][0]["counts"]["key"]))]
+    ml = by_job["orchestrator.ml"][-1]
+    assert (warehouse, "winter_days_warehouse.fact_predictions_churn") in {(o["namespace"], o["name"]) for o in ml["outputs"]}

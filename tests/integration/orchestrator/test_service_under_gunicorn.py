@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,10 @@ import pytest
 from gated_service import RELEASE_FILE
 from orchestrator_world import AUTH, TOKEN, installation_environ
 from prometheus_client.parser import text_string_to_metric_families
+from ports import free_port
 from service_process import ServiceProcess
+
+from winter_days.runs.sqlite import SqliteRunStore
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
@@ -21,6 +25,20 @@ HERE = Path(__file__).resolve().parent
 def gated(installation, tmp_path):
     process = ServiceProcess.gunicorn(tmp_path, installation_environ(tmp_path), "gated_service:create_gated_app()", HERE)
     yield process, installation.home / RELEASE_FILE
+    process.stop()
+
+
+@pytest.fixture
+def gated_with_shutdown_hook(installation, tmp_path):
+    """The gated service under gunicorn with the hook `winter-days serve` installs in each worker."""
+    config = tmp_path / "gunicorn_hooks.py"
+    config.write_text("from winter_days.service.server import cut_off_runs_on_stop as post_worker_init\n")
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class",
+            "gthread", "--threads", "4", "--config", str(config), "--pythonpath", str(HERE),
+            "gated_service:create_gated_app()"]
+    process = ServiceProcess(argv, installation_environ(tmp_path), port, tmp_path / f"gunicorn-{port}.log")
+    yield process, installation
     process.stop()
 
 
@@ -47,7 +65,11 @@ def test_serve_answers_health_and_metrics_and_checks_tokens(service):
     # Every line the service writes, gunicorn's own included, is a Cloud Logging entry.
     lines = process.log().splitlines()
     assert lines and all({"severity", "message"} <= set(json.loads(line)) for line in lines)
-    assert any(json.loads(line)["logger"] == "gunicorn.access" for line in lines)
+    # One request line each, with httpRequest (gunicorn's access lines would only repeat them).
+    requests = [json.loads(line) for line in lines if "httpRequest" in json.loads(line)]
+    assert ("POST", 403, "WARNING") in {(r["httpRequest"]["requestMethod"], r["httpRequest"]["status"], r["severity"])
+                                        for r in requests}
+    assert not any(json.loads(line)["logger"] == "gunicorn.access" for line in lines)
 
 
 def test_serve_refuses_to_start_without_a_token(installation, tmp_path):
@@ -129,3 +151,20 @@ def test_a_run_killed_mid_way_shows_as_cut_off_after_a_restart(service, installa
     body = rerun.json()
     assert [s["status"] for s in body["steps"]] == ["succeeded"] * 5
     assert body["steps"][4]["counts"]["predictions_written"] > 0
+
+
+def test_sigterm_records_the_background_run_as_cut_off_with_the_reason(gated_with_shutdown_hook):
+    process, installation = gated_with_shutdown_hook
+    accepted = process.request("POST", "/run?wait=false", headers=AUTH)
+    assert accepted.status == 202
+    run_id = accepted.json()["run_id"]
+    wait_for(process, run_id, lambda run: any(s["name"] == "hold" and s["status"] == "running" for s in run["steps"]))
+
+    process.stop()  # SIGTERM, as Cloud Run sends before it replaces an instance
+
+    run = SqliteRunStore(installation.run_store_path).get_run(run_id)
+    assert run["status"] == "cut_off" and run["failed_step"] == "hold"
+    assert run["error"].startswith("cut off: the service received SIGTERM")
+    assert [s["status"] for s in run["steps"]] == ["succeeded", "cut_off"]
+    failed = [json.loads(line) for line in process.log_path.read_text().splitlines() if '"run_failed"' in line]
+    assert [(f["severity"], f["run_id"], f["step"]) for f in failed] == [("ERROR", run_id, "hold")]

@@ -39,7 +39,7 @@ def predictions(settings) -> list[tuple]:
 def a_new_day_of_sales(settings) -> None:
     platform = build_platform(settings)
     store = platform.document_store()
-    write_sales(store, platform.lake, pool_from_settings(settings), date(2026, 4, 11), count=25)
+    write_sales(store, platform.lake, pool_from_settings(settings, platform.pseudonymiser), date(2026, 4, 11), count=25)
     store.close()
 
 
@@ -104,6 +104,16 @@ def test_invoke_fails_on_a_graph_it_cannot_run(published):
 
     assert "fct_refunds" in failure["error"] and "InvocationError" in failure["error"]
     assert digest(published.warehouse_path) == before
+
+
+def test_invoke_fails_on_an_unreadable_warehouse_and_names_it_and_the_rebuild(published):
+    published.warehouse_path.write_bytes(b"")
+
+    failure = post_and_check_failure(published, "invoke")
+
+    assert f"the warehouse {published.warehouse_path} cannot be read: it is empty" in failure["error"]
+    assert "`winter-days elt rebuild`" in failure["error"] and ".build-" not in failure["error"]
+    assert published.warehouse_path.read_bytes() == b""
 
 
 def test_poll_fails_when_an_assertion_fails_and_nothing_is_published(published):

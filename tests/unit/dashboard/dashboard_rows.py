@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
+from flask import Flask
 
+from winter_days.dashboard import make_dashboard_blueprint
 from winter_days.dashboard.charts import run_queries
 from winter_days.dashboard.filters import DashboardFilters
+from winter_days.platform import Platform, build_platform
 from winter_days.warehouse.duckdb import DuckDBWarehouse
+
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 # sale_id, customer, region, category, payment, status, amount, timestamp (UTC)
 SALES = [
@@ -23,17 +29,14 @@ SALES = [
     ("S8", "C3", "North", "Toys", "credit_card", "completed", 40.0, "2026-01-15 09:00:00"),
 ]
 
-# event_id, session, user, event_type, step, referrer, device, date, bounce
-CLICKS = [
-    ("E1", "A", "C1", "page_view", 1, "google.com", "desktop", "2026-03-01", False),
-    ("E2", "A", "C1", "product_view", 2, "google.com", "desktop", "2026-03-01", False),
-    ("E3", "A", "C1", "add_to_cart", 3, "google.com", "desktop", "2026-03-01", False),
-    ("E4", "A", "C1", "checkout", 4, "google.com", "desktop", "2026-03-01", False),
-    ("E5", "A", "C1", "purchase", 5, "google.com", "desktop", "2026-03-01", False),
-    ("E6", "B", None, "page_view", 1, None, "mobile", "2026-03-02", True),
-    ("E7", "C", None, "page_view", 1, "news.example", "mobile", "2026-03-02", False),
-    ("E8", "C", None, "product_view", 2, "news.example", "mobile", "2026-03-02", False),
-    ("E9", "D", "C2", "page_view", 1, None, "tablet", "2026-03-05", True),
+# Web sessions (fct_web_sessions): event_date, session, user, events, funnel depth
+# (1 page_view .. 5 purchase), bounced, device and referrer of the first event. The pages
+# never read the click events (stg_click), so this warehouse has none.
+WEB_SESSIONS = [
+    ("2026-03-01", "A", "C1", 5, 5, False, "desktop", "google.com"),
+    ("2026-03-02", "B", None, 1, 1, True, "mobile", None),
+    ("2026-03-02", "C", None, 2, 2, False, "mobile", "news.example"),
+    ("2026-03-05", "D", "C2", 1, 1, True, "tablet", None),
 ]
 
 # startup_id, version, sector, stage, stage score, bucket, funding, is_current
@@ -72,11 +75,10 @@ def build_small_warehouse(path: Path, with_predictions: bool = True) -> Path:
         [(*row, row[7], row[5]) for row in SALES],
     )
     con.execute(
-        """CREATE TABLE winter_days_staging.stg_click (event_id VARCHAR, session_id VARCHAR, user_id VARCHAR,
-        event_type VARCHAR, funnel_step BIGINT, referrer_domain VARCHAR, device_type_category VARCHAR,
-        event_date DATE, is_bounce BOOLEAN)"""
+        """CREATE TABLE winter_days_warehouse.fct_web_sessions (event_date DATE, session_id VARCHAR, user_id VARCHAR,
+        events BIGINT, funnel_depth BIGINT, is_bounce BOOLEAN, device_type_category VARCHAR, referrer_domain VARCHAR)"""
     )
-    con.executemany("INSERT INTO winter_days_staging.stg_click VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", CLICKS)
+    con.executemany("INSERT INTO winter_days_warehouse.fct_web_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", WEB_SESSIONS)
     con.execute(
         """CREATE TABLE winter_days_warehouse.dim_startup (startup_id VARCHAR, version BIGINT, sector VARCHAR,
         funding_stage VARCHAR, funding_stage_score BIGINT, valuation_bucket VARCHAR, total_funding_usd DOUBLE,
@@ -85,7 +87,7 @@ def build_small_warehouse(path: Path, with_predictions: bool = True) -> Path:
     con.executemany("INSERT INTO winter_days_warehouse.dim_startup VALUES (?, ?, ?, ?, ?, ?, ?, ?)", STARTUPS)
     con.execute(
         """CREATE TABLE winter_days_warehouse.dim_customer AS
-        SELECT customer_id, arg_max(region, sale_timestamp) AS region,
+        SELECT customer_id, 'Customer ' || substr(customer_id, 2) AS customer_label, arg_max(region, sale_timestamp) AS region,
                MAX(sale_timestamp) AS last_purchase_at,
                ROUND(SUM(IF(status = 'completed', total_amount, 0)), 2) AS lifetime_value
         FROM winter_days_warehouse.fct_sales GROUP BY customer_id"""
@@ -130,3 +132,18 @@ def page_results(path: Path, queries, **filters):
     """Every query of a page over the warehouse at `path`, with the given filters."""
     with DuckDBWarehouse(path).reader() as reader:
         return run_queries(reader, queries, DashboardFilters(**filters))
+
+
+@pytest.fixture
+def install(settings):
+    """An installation with the small warehouse published and the project's Dataform repository."""
+    settings.home.mkdir(parents=True)
+    path = build_small_warehouse(settings.home / "warehouse.duckdb")
+    return replace(settings, warehouse_path=path, dataform_dir=REPOSITORY / "dataform")
+
+
+def make_client(settings, platform: Platform | None = None):
+    """A Flask test client of the dashboards over `platform` (default: the settings' own)."""
+    app = Flask("dashboard_test")
+    app.register_blueprint(make_dashboard_blueprint(platform or build_platform(settings)))
+    return app.test_client()

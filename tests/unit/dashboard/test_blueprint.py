@@ -6,35 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import replace
-from pathlib import Path
 
 import duckdb
-import pytest
-from flask import Flask
 
-from winter_days.dashboard import make_dashboard_blueprint
-from winter_days.platform import build_platform
 from winter_days.runs.sqlite import SqliteRunStore
 
-from dashboard_rows import build_small_warehouse
-
-
-REPOSITORY = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def install(settings):
-    """An installation with the small warehouse published and the project's Dataform repository."""
-    settings.home.mkdir(parents=True)
-    path = build_small_warehouse(settings.home / "warehouse.duckdb")
-    return replace(settings, warehouse_path=path, dataform_dir=REPOSITORY / "dataform")
-
-
-def make_client(settings):
-    app = Flask("dashboard_test")
-    app.register_blueprint(make_dashboard_blueprint(build_platform(settings)))
-    return app.test_client()
+from dashboard_rows import make_client
 
 
 def test_sales_page_shows_the_totals_and_every_chart(install):
@@ -61,10 +38,10 @@ def test_churn_region_filter_changes_the_at_risk_table(install):
 
     def customers(page):
         table = page.split('id="top-at-risk-table"')[1].split("</table>")[0]
-        return re.findall(r"<tr><td>(C\d)</td>", table)
+        return re.findall(r"<tr><td>Customer (\d)</td>", table)
 
-    assert customers(everyone) == ["C4", "C2", "C3", "C1", "C5"]  # by expected revenue at risk
-    assert customers(north) == ["C3"]
+    assert customers(everyone) == ["4", "2", "3", "1", "5"]  # by expected revenue at risk
+    assert customers(north) == ["3"]
     assert 'href="/dashboard/churn?region=North"' in everyone
 
 
@@ -93,6 +70,16 @@ def test_a_warehouse_held_by_a_writer_answers_busy(install, monkeypatch):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "try again in a few seconds" in response.get_data(as_text=True)
+
+
+def test_an_unreadable_warehouse_names_the_file_and_the_rebuild_command(install):
+    install.warehouse_path.write_bytes(b"")
+    client = make_client(install)
+    for page in ("sales", "churn", "pipeline"):
+        response = client.get(f"/dashboard/{page}")
+        assert response.status_code == 503
+        text = response.get_data(as_text=True)
+        assert f"the warehouse {install.warehouse_path} cannot be read" in text and "winter-days elt rebuild" in text
 
 
 def test_plotly_is_served_from_the_installed_package(install):

@@ -51,7 +51,8 @@ def test_histogram_has_every_bin_and_counts_each_customer_once(small_warehouse):
     ],
 )
 def test_top_at_risk_follows_region_tier_and_top_n(small_warehouse, filters, customers):
-    assert results(small_warehouse, **filters)["top_at_risk"].column("customer_id") == customers
+    # Shown by label (no personal data), in the order of the customers' risk.
+    assert results(small_warehouse, **filters)["top_at_risk"].column("customer_label") == [f"Customer {c[1:]}" for c in customers]
 
 
 def test_top_at_risk_shows_the_expected_loss_and_breaks_ties_by_value_then_absence(small_warehouse):
@@ -59,15 +60,15 @@ def test_top_at_risk_shows_the_expected_loss_and_breaks_ties_by_value_then_absen
     # Three customers with nothing at risk in the last 90 days and the same probability: the
     # one worth more comes first, then the one absent longer; never the id order.
     con.execute("""INSERT INTO winter_days_warehouse.dim_customer VALUES
-        ('C6', 'East', TIMESTAMPTZ '2025-06-01 00:00:00+00', 10.0),
-        ('C7', 'East', TIMESTAMPTZ '2025-09-01 00:00:00+00', 500.0),
-        ('C8', 'East', TIMESTAMPTZ '2025-03-01 00:00:00+00', 10.0)""")
+        ('C6', 'Customer 6', 'East', TIMESTAMPTZ '2025-06-01 00:00:00+00', 10.0),
+        ('C7', 'Customer 7', 'East', TIMESTAMPTZ '2025-09-01 00:00:00+00', 500.0),
+        ('C8', 'Customer 8', 'East', TIMESTAMPTZ '2025-03-01 00:00:00+00', 10.0)""")
     con.execute("""INSERT INTO winter_days_warehouse.fact_predictions_churn VALUES
         ('C6', 0.6, 'high', 'v1', '2026-03-05', now()), ('C7', 0.6, 'high', 'v1', '2026-03-05', now()),
         ('C8', 0.6, 'high', 'v1', '2026-03-05', now())""")
     con.close()
     top = results(small_warehouse, top_n=20)["top_at_risk"]
-    assert top.column("customer_id") == ["C4", "C2", "C3", "C1", "C5", "C7", "C8", "C6"]
+    assert top.column("customer_label") == [f"Customer {n}" for n in (4, 2, 3, 1, 5, 7, 8, 6)]
     assert top.records()[0]["expected_revenue_at_risk_90d"] == 60.0 and top.records()[0]["revenue_90d"] == 200.0
 
 

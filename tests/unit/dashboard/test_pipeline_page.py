@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from winter_days.dashboard import pipeline_page
+from winter_days.dashboard.charts import QueryResult
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
 from winter_days.elt.sqlx.compiler import compile_project
 
@@ -67,3 +68,45 @@ def test_row_accounting_and_quarantine_reasons_from_the_warehouse(small_warehous
     assert found["quarantine_reasons"].rows == (
         ("sales", "invalid value: region", 2), ("startup", "unparseable JSON line", 1)
     )
+
+
+def history(starts: list[str]) -> list[dict]:
+    """Runs as the run store lists them (newest first), started at `starts` (oldest first)."""
+    runs = []
+    for number, start in enumerate(starts):
+        steps = [{"name": name, "status": "succeeded", "duration_seconds": seconds}
+                 for name, seconds in (("export_sales", 1.0 + number), ("poll", 2.5))]
+        runs.append({"run_id": f"{start[:10].replace('-', '')}T{number:09d}Z-{number:08x}", "status": "succeeded",
+                     "started_at": f"{start}+00:00", "steps": steps})
+    return runs[::-1]
+
+
+def figure_of(runs: list[dict]) -> dict:
+    columns, rows = pipeline_page.step_duration_rows(runs)
+    return pipeline_page.step_durations_figure(QueryResult(tuple(columns), tuple(rows)))
+
+
+def test_step_chart_labels_a_bounded_number_of_runs_by_short_start_time():
+    starts = [f"2026-03-{1 + n // 24:02d}T{n % 24:02d}:05:00.000" for n in range(30)]
+    figure = figure_of(history(starts))
+    axis = figure["layout"]["xaxis"]
+    # Every third run is labelled, counted back from the newest.
+    assert axis["tickvals"] == list(range(2, 30, 3)) and axis["tickangle"] == -45
+    assert axis["ticktext"][:2] == ["03-01 02:05", "03-01 05:05"] and axis["ticktext"][-1] == "03-02 05:05"
+    assert figure["layout"]["legend"]["yref"] == "container"  # below the labels, not over them
+    for trace in figure["data"]:
+        assert trace["x"] == list(range(30))  # one bar per run, even when labels are left out
+        assert [c[0] for c in trace["customdata"]] == [run["run_id"] for run in reversed(history(starts))]
+        assert "%{customdata[0]}" in trace["hovertemplate"]
+    assert [t["name"] for t in figure["data"]] == ["export_sales", "poll"]
+    assert figure["data"][0]["y"][:2] == [1.0, 2.0] and figure["data"][1]["y"][0] == 2.5
+
+
+def test_run_labels_stay_distinct_when_runs_start_close_together():
+    assert pipeline_page.run_labels(["2026-03-01 10:00:05", "2026-03-01 10:07:00"]) == ["03-01 10:00", "03-01 10:07"]
+    assert pipeline_page.run_labels(["2026-03-01 10:00:05", "2026-03-01 10:00:40"]) == [
+        "03-01 10:00:05", "03-01 10:00:40"]
+    assert pipeline_page.run_labels(["2026-03-01 10:00:05"] * 3) == [
+        "03-01 10:00:05", "03-01 10:00:05 (2)", "03-01 10:00:05 (3)"]
+    figure = figure_of(history(["2026-03-01T10:00:05.100", "2026-03-01T10:00:05.900"]))
+    assert figure["layout"]["xaxis"]["ticktext"] == ["03-01 10:00:05", "03-01 10:00:05 (2)"]

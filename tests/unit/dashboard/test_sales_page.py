@@ -60,8 +60,10 @@ def test_revenue_breakdowns_largest_first(small_warehouse):
 
 
 def test_top_customers_respect_top_n_and_region(small_warehouse):
-    assert results(small_warehouse, top_n=2)["top_customers"].rows == (("C4", "East", 1, 200.0), ("C1", "North", 2, 150.0))
-    assert results(small_warehouse, region="North")["top_customers"].column("customer_id") == ["C1", "C3"]
+    assert results(small_warehouse, top_n=2)["top_customers"].rows == (
+        ("Customer 4", "East", 1, 200.0), ("Customer 1", "North", 2, 150.0)
+    )
+    assert results(small_warehouse, region="North")["top_customers"].column("customer_label") == ["Customer 1", "Customer 3"]
 
 
 def test_funnel_counts_sessions_reaching_each_step(small_warehouse):

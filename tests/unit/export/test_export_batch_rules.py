@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pseudonym_keys import TEST_PSEUDONYMS
 from sales_documents import sale_document as sale
 
 from winter_days.export import bronze_row, export_sales
@@ -54,6 +55,7 @@ TIMESTAMPS = [
     10**400,
     1e300,
     "²",  # digit-like text float() refuses
+    "2026-03-01T10:30:00\udc00",  # a lone surrogate, which UTF-8 cannot encode
     "not a time",
     "",
     True,
@@ -63,7 +65,7 @@ TIMESTAMPS = [
 ]
 
 # Values for the typed fields: fitting ones, and each way a value can fail to fit.
-STRINGS = ["North", "Zoë ünïcode", "", None, 7, 7.5, True, ["a"], {"k": "v"}, INSTANT]
+STRINGS = ["North", "Zoë ünïcode", "", None, 7, 7.5, True, ["a"], {"k": "v"}, INSTANT, "lone \ud800 surrogate", "\udfff"]
 INTEGERS = [2, 0, -3, None, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2.0, "3", True, [1]]
 FLOATS = [5, 5.25, 0.0, -1.5, None, 2**53 + 1, 10**400, "5.0", False, {"v": 1}, 1e308]
 
@@ -76,6 +78,7 @@ def corpus() -> list[dict]:
     for value in STRINGS:
         docs.append(sale(len(docs), CANONICAL, region=value))
         docs.append(sale(len(docs), CANONICAL, credit_card_last4=value))
+        docs.append(sale(len(docs), CANONICAL, customer_name=value))
     for value in INTEGERS:
         docs.append(sale(len(docs), CANONICAL, quantity=value))
     for value in FLOATS:
@@ -93,9 +96,9 @@ def export_and_expect(tmp_path, docs: list[dict], batch_size: int):
     store = SqliteDocumentStore(tmp_path / "docs.sqlite3")
     lake = LocalLake(tmp_path / "lake")
     store.put_many(SALES_COLLECTION, [(doc["sale_id"], doc) for doc in docs])
-    result = export_sales(store, lake, None, "r", batch_size=batch_size, now=lambda: NOW)
+    result = export_sales(store, lake, None, "r", batch_size=batch_size, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     table = pq.read_table(lake.local_path(result.key))
-    expected = [bronze_row(ch.doc_id, ch.document, ch.seq, NOW) for ch in store.changed_since(SALES_COLLECTION, None)]
+    expected = [bronze_row(ch.doc_id, ch.document, ch.seq, NOW, TEST_PSEUDONYMS) for ch in store.changed_since(SALES_COLLECTION, None)]
     store.close()
     return result, table, expected
 
@@ -186,5 +189,5 @@ def test_a_store_without_stored_text_gives_the_same_file(tmp_path):
     _, table, expected = export_and_expect(tmp_path, docs, 9)
     store = SqliteDocumentStore(tmp_path / "docs.sqlite3")
     lake = LocalLake(tmp_path / "lake2")
-    result = export_sales(PortOnlyStore(store), lake, None, "r", batch_size=9, now=lambda: NOW)
+    result = export_sales(PortOnlyStore(store), lake, None, "r", batch_size=9, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert pq.read_table(lake.local_path(result.key)).to_pylist() == expected == table.to_pylist()

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
 import pytest
+from pseudonym_keys import TEST_PSEUDONYMS
 from sales_documents import sale_document as sale
 
 from winter_days.export import export_sales
@@ -41,7 +42,7 @@ def test_export_writes_one_typed_file_and_normalises_every_timestamp_form(store,
         int(instant.timestamp() * 1000),
     ]
     store.put_many(SALES_COLLECTION, [(f"s{i:05}", sale(i, ts)) for i, ts in enumerate(forms)])
-    result = export_sales(store, lake, None, "run1", now=lambda: NOW)
+    result = export_sales(store, lake, None, "run1", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert result.rows == 6 and result.unparseable_timestamps == 0 and result.invalid_rows == 0
     assert result.key == "bronze/sales/export_date=2026-03-02/sales-20260302T020000Z-run1.parquet"
     table = read(lake, result.key)
@@ -61,7 +62,7 @@ def test_unparseable_and_mistyped_values_are_kept_and_counted_not_dropped(store,
             ("s3", sale(3, "2026-03-01T00:00:00Z")),
         ],
     )
-    result = export_sales(store, lake, None, "r", now=lambda: NOW)
+    result = export_sales(store, lake, None, "r", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert (result.rows, result.unparseable_timestamps, result.invalid_rows) == (3, 1, 1)
     rows = {r["document_id"]: r for r in read(lake, result.key).to_pylist()}
     assert rows["s1"]["sale_timestamp"] is None and rows["s1"]["sale_timestamp_raw"] == "not a time"
@@ -73,11 +74,11 @@ def test_unparseable_and_mistyped_values_are_kept_and_counted_not_dropped(store,
 
 def test_incremental_exports_only_changes_and_nothing_when_unchanged(store, lake):
     store.put_many(SALES_COLLECTION, [(f"s{i:05}", sale(i, "2026-03-01T00:00:00Z")) for i in range(5)])
-    first = export_sales(store, lake, None, "r1", now=lambda: NOW)
-    nothing = export_sales(store, lake, first.new_watermark, "r2", now=lambda: NOW)
+    first = export_sales(store, lake, None, "r1", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+    nothing = export_sales(store, lake, first.new_watermark, "r2", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert nothing.key is None and nothing.rows == 0 and nothing.new_watermark == first.new_watermark
     store.put_many(SALES_COLLECTION, [("s00002", sale(2, "2026-03-01T00:00:00Z", status="refunded")), ("s00009", sale(9, "2026-03-01T00:00:00Z"))])
-    second = export_sales(store, lake, first.new_watermark, "r3", now=lambda: NOW + timedelta(days=1))
+    second = export_sales(store, lake, first.new_watermark, "r3", now=lambda: NOW + timedelta(days=1), pseudonyms=TEST_PSEUDONYMS)
     assert second.rows == 2
     rows = read(lake, second.key).to_pylist()
     assert {(r["document_id"], r["status"]) for r in rows} == {("s00002", "refunded"), ("s00009", "completed")}
@@ -95,10 +96,10 @@ def test_a_crash_mid_export_leaves_no_file_and_a_rerun_loses_nothing(store, lake
             raise OSError("disk went away")
 
     with pytest.raises(OSError):
-        export_sales(store, lake, None, "crashed", batch_size=10, progress=crash_after_two_batches, now=lambda: NOW)
+        export_sales(store, lake, None, "crashed", batch_size=10, progress=crash_after_two_batches, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert lake.list("bronze/sales/") == []
     # The watermark was never advanced by the caller, so the re-run exports everything again.
-    result = export_sales(store, lake, None, "retry", batch_size=10, now=lambda: NOW)
+    result = export_sales(store, lake, None, "retry", batch_size=10, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     ids = [r["document_id"] for r in read(lake, result.key).to_pylist()]
     assert sorted(ids) == [f"s{i:05}" for i in range(25)] and len(set(ids)) == 25
 
@@ -117,7 +118,7 @@ def test_a_read_failure_after_the_first_page_fails_the_export_and_leaves_no_file
     failing.put_many(SALES_COLLECTION, [(f"s{i:05}", sale(i, "2026-03-01T00:00:00Z")) for i in range(25)])
     threads = threading.active_count()
     with pytest.raises(sqlite3.OperationalError, match="malformed"):
-        export_sales(failing, lake, None, "broken", batch_size=10, now=lambda: NOW)
+        export_sales(failing, lake, None, "broken", batch_size=10, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert lake.list("bronze/sales/") == []
     assert threading.active_count() == threads  # the read-ahead thread ended with the export
 
@@ -125,7 +126,7 @@ def test_a_read_failure_after_the_first_page_fails_the_export_and_leaves_no_file
 def test_export_streams_in_bounded_batches(store, lake):
     store.put_many(SALES_COLLECTION, [(f"s{i:05}", sale(i, "2026-03-01T00:00:00Z")) for i in range(2500)])
     seen = []
-    result = export_sales(store, lake, None, "r", batch_size=1000, progress=seen.append, now=lambda: NOW)
+    result = export_sales(store, lake, None, "r", batch_size=1000, progress=seen.append, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert seen == [1000, 2000, 2500]
     meta = pq.ParquetFile(lake.local_path(result.key)).metadata
     assert meta.num_rows == 2500 and meta.num_row_groups == 3
@@ -133,4 +134,33 @@ def test_export_streams_in_bounded_batches(store, lake):
 
 def test_bad_run_id_is_refused(store, lake):
     with pytest.raises(ValueError, match="run_id"):
-        export_sales(store, lake, None, "a/b")
+        export_sales(store, lake, None, "a/b", pseudonyms=TEST_PSEUDONYMS)
+
+
+def test_a_lone_surrogate_is_written_as_u_fffd_and_the_document_kept_for_the_quarantine(store, lake):
+    """The SQLite store accepts a string with a lone surrogate; UTF-8 (Parquet) cannot hold
+    one, and the export failed on it, on every run."""
+    store.put_many(SALES_COLLECTION, [
+        ("s1", sale(1, "2026-03-01T00:00:00Z", region="North\ud800")),
+        ("s2", sale(2, "2026-03-01T00:00:00\udfff")),
+        ("s3", sale(3, "2026-03-01T00:00:00Z")),
+    ])
+
+    result = export_sales(store, lake, None, "r", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+
+    rows = {r["document_id"]: r for r in read(lake, result.key).to_pylist()}
+    assert rows["s1"]["region"] == "North\ufffd" and "\\ud800" in rows["s1"]["raw_document"]
+    assert rows["s2"]["sale_timestamp"] is None and rows["s2"]["sale_timestamp_raw"] == "2026-03-01T00:00:00\ufffd"
+    assert rows["s3"]["raw_document"] is None and rows["s3"]["region"] == "North"
+
+
+def test_the_customer_name_leaves_only_as_its_keyed_pseudonym(store, lake):
+    store.put_many(SALES_COLLECTION, [("s1", sale(1, "2026-03-01T00:00:00Z")), ("s2", sale(2, "not a time"))])
+
+    result = export_sales(store, lake, None, "r", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+
+    rows = read(lake, result.key).to_pylist()
+    assert {r["customer_name"] for r in rows} == {None}
+    assert {r["customer_name_pseudonym"] for r in rows} == {TEST_PSEUDONYMS.name("Ada Lovelace")}
+    kept = json.loads(rows[1]["raw_document"])  # the document the quarantine will show
+    assert kept["customer_name"] == TEST_PSEUDONYMS.name("Ada Lovelace") and "Ada" not in rows[1]["raw_document"]

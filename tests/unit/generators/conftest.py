@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators.customers import build_customer_pool
 
@@ -11,4 +12,4 @@ START = date(2026, 1, 1)
 
 @pytest.fixture(scope="session")
 def pool():
-    return build_customer_pool(42, 2000, START)
+    return build_customer_pool(42, 2000, START, TEST_PSEUDONYMS)

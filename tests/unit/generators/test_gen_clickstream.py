@@ -6,13 +6,15 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings, strategies as st
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators import clickstream as clickstream_module
 from winter_days.generators import jobs as jobs_module
 from winter_days.generators.clickstream import clickstream_chunks, generate_clickstream
 from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.jobs import write_clickstream
-from winter_days.records import CLICKSTREAM_SCHEMA, record_errors
+from winter_days.records.checks import record_errors
+from winter_days.records import CLICKSTREAM_SCHEMA
 from winter_days.stores.lake import LocalLake
 
 START = date(2026, 1, 1)
@@ -28,7 +30,7 @@ def lines_of(pool, day, count):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32), day=st.dates(date(2025, 1, 1), date(2027, 12, 31)), count=st.integers(0, 2500))
 def test_every_event_keeps_the_contract_and_the_file_is_the_table(seed, day, count):
-    pool = build_customer_pool(seed, 200, START)
+    pool = build_customer_pool(seed, 200, START, TEST_PSEUDONYMS)
     table = generate_clickstream(pool, day, count)
     assert table.schema == CLICKSTREAM_SCHEMA and table.num_rows == count
     rows = table.to_pylist()
@@ -89,7 +91,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes_and_days_are_independent(tm
     write_clickstream(second, pool, day, 5000)
     assert second.get(run.key) == first.get(run.key)
     assert run.records == 5000 and first.get(run.key).count(b"\n") == 5000
-    write_clickstream(third, build_customer_pool(43, 2000, START), day, 5000)
+    write_clickstream(third, build_customer_pool(43, 2000, START, TEST_PSEUDONYMS), day, 5000)
     assert third.get(run.key) != first.get(run.key)
     write_clickstream(first, pool, day, 5000)  # a rerun is a no-op, not an error
     data = first.get(run.key)
@@ -97,7 +99,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes_and_days_are_independent(tm
 
 
 def test_no_customers_yet_means_anonymous_visitors_only():
-    pool = build_customer_pool(3, 50, START)
+    pool = build_customer_pool(3, 50, START, TEST_PSEUDONYMS)
     early = START - timedelta(days=2000)
     table = generate_clickstream(pool, early, 500)
     assert table.num_rows == 500 and table.column("user_id").null_count == 500

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import numpy as np
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.ground_truth import churn_probabilities, ground_truth_table
@@ -33,12 +34,12 @@ def check_close(pool, as_of, horizon, runs, count=None):
 
 
 def test_stated_churn_probability_matches_simulated_sales():
-    pool = build_customer_pool(7, 30, START)
+    pool = build_customer_pool(7, 30, START, TEST_PSEUDONYMS)
     check_close(pool, date(2026, 2, 10), horizon=20, runs=600)
 
 
 def test_stated_churn_probability_matches_for_a_fixed_daily_count():
-    pool = build_customer_pool(11, 25, START)
+    pool = build_customer_pool(11, 25, START, TEST_PSEUDONYMS)
     check_close(pool, date(2026, 3, 1), horizon=10, runs=600, count=3)
 
 

@@ -6,10 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.sales import LEGACY_FORMS, generate_sales
-from winter_days.records import record_errors
+from winter_days.records.checks import record_errors
 
 START = date(2026, 1, 1)
 # A run of 13-19 digits that is not part of a hex digest.
@@ -45,7 +46,7 @@ def form_of(value) -> str:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32), day=days, count=st.one_of(st.none(), st.integers(0, 300)), share=st.floats(0, 1))
 def test_every_sales_document_keeps_the_contract(seed, day, count, share):
-    pool = build_customer_pool(seed, 300, START)
+    pool = build_customer_pool(seed, 300, START, TEST_PSEUDONYMS)
     docs = generate_sales(pool, day, count, legacy_share=share)
     if count is not None and pool.buy_weights(np.array([pool.day_offset(day)])).sum() > 0:
         assert len(docs) == count
@@ -69,8 +70,8 @@ def test_default_run_has_5_to_20_sales_and_mostly_completed(pool):
 
 def test_same_seed_and_day_give_the_same_documents_and_another_seed_does_not(pool):
     day = date(2026, 3, 1)
-    assert generate_sales(pool, day, 50) == generate_sales(build_customer_pool(42, 2000, START), day, 50)
-    other = generate_sales(build_customer_pool(43, 2000, START), day, 50)
+    assert generate_sales(pool, day, 50) == generate_sales(build_customer_pool(42, 2000, START, TEST_PSEUDONYMS), day, 50)
+    other = generate_sales(build_customer_pool(43, 2000, START, TEST_PSEUDONYMS), day, 50)
     assert [d["customer_id"] for d in other] != [d["customer_id"] for d in generate_sales(pool, day, 50)]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.config import Settings
 from winter_days.generators.customers import build_customer_pool
@@ -79,7 +80,7 @@ SIM_LAST_DAY = date(2026, 5, 31)
 def simulated_warehouse_file(tmp_path_factory) -> Path:
     """One generator-drawn warehouse (600 customers, five months), copied by each test."""
     path = tmp_path_factory.mktemp("simulated") / "warehouse.duckdb"
-    pool = build_customer_pool(11, 600, SIM_FIRST_DAY)
+    pool = build_customer_pool(11, 600, SIM_FIRST_DAY, TEST_PSEUDONYMS)
     write_simulated_warehouse(path, pool, SIM_FIRST_DAY, SIM_LAST_DAY, sales_per_day=55, clicks_per_day=250)
     return path
 

@@ -150,6 +150,16 @@ def test_a_missing_warehouse_is_a_clear_error_and_no_sales_yet_is_no_work(settin
         run_churn_pipeline(build_platform(settings), options=FAST, mode="train")
 
 
+def test_an_unreadable_warehouse_names_the_file_and_the_rebuild_command(settings):
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.warehouse_path.write_bytes(b"")
+    expected = f"churn features: the warehouse {settings.warehouse_path} cannot be read: it is empty"
+    with pytest.raises(FeatureError, match=expected):
+        run_churn_pipeline(build_platform(settings), options=FAST)
+    result = CliRunner().invoke(main, ["ml", "run"])
+    assert result.exit_code == 1 and "`winter-days elt rebuild`" in result.output and "Traceback" not in result.output
+
+
 def test_a_world_where_everyone_churns_is_refused(settings):
     once = [sale(f"C{i:03d}", f"2026-01-{1 + i % 28:02d}T10:00:00") for i in range(300)]
     write_warehouse(settings.warehouse_path, once + [sale("LATE", "2026-06-30T10:00:00")])

@@ -27,6 +27,8 @@ PIPELINE_SA = "churn-pipeline@winter-proj.iam.gserviceaccount.com"
 IMAGE = "europe-west1-docker.pkg.dev/winter-proj/winter-days/winter-days:0.1.0"
 RUN_ID = "20260301T020000Z-2026-02-28-a1b2c3"
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# What the SDK is handed as credentials (Application Default Credentials unless given).
+CREDENTIALS = object()
 # The inputs `winter-days ml compile` declares (customer_churn_pipeline.json, root.inputDefinitions).
 SPEC = {
     "pipelineInfo": {"name": "customer-churn"},
@@ -122,7 +124,7 @@ def lake(settings):
 
 def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake, spec_path):
     submitted, _ = submit_churn_pipeline(
-        settings, lake, RUN_ID, {"as_of": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob,
+        settings, lake, RUN_ID, {"as_of": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS,
     )
 
     key = f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"
@@ -134,6 +136,7 @@ def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake,
     assert args["project"] == "winter-proj" and args["location"] == settings.gcp.region
     assert args["job_id"] == "customer-churn-20260301t020000z-2026-02-28-a1b2c3"
     assert args["enable_caching"] is False
+    assert args["credentials"] is CREDENTIALS
     values = args["parameter_values"]
     assert values["run_id"] == RUN_ID and values["as_of"] == "2026-02-28"
     sent = json.loads(values["settings_json"])
@@ -165,20 +168,20 @@ def test_long_run_ids_keep_distinct_labels():
 
 def test_an_unknown_parameter_is_refused_before_anything_is_uploaded(settings, lake, spec_path):
     with pytest.raises(ValueError, match="unknown pipeline parameter\\(s\\) as_off; declared: as_of, mode, options_json"):
-        submit_churn_pipeline(settings, lake, RUN_ID, {"as_off": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, {"as_off": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
     assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
 
 
 def test_a_parameter_of_the_wrong_type_is_refused(settings, lake, spec_path):
     with pytest.raises(ValueError, match="pipeline parameter as_of must be STRING, got int"):
-        submit_churn_pipeline(settings, lake, RUN_ID, {"as_of": 20260228}, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, {"as_of": 20260228}, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
 
 
 def test_a_file_that_is_not_a_pipeline_spec_is_named(settings, lake, tmp_path):
     bad = tmp_path / "notes.json"
     bad.write_text('{"hello": "world"}')
     with pytest.raises(ValueError, match="notes.json: not a compiled KFP pipeline spec"):
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=bad, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=bad, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
 
 
 @pytest.mark.parametrize(
@@ -193,7 +196,7 @@ def test_missing_settings_fail_before_any_work(tmp_path, spec_path, changes, nam
     settings = gcp_settings(tmp_path, **changes)
     lake = LocalLake(settings.lake_root)
     with pytest.raises(ConfigError) as raised:
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
     assert named in str(raised.value)
     assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
 
@@ -220,11 +223,14 @@ def test_the_pipeline_root_defaults_to_the_bucket_lake(tmp_path):
 def test_a_refused_submission_names_the_job(settings, lake, spec_path):
     RecordingPipelineJob.fail_with = PermissionError("403 Permission 'aiplatform.pipelineJobs.create' denied")
     with pytest.raises(VertexSubmitError, match=r"customer-churn-20260301t020000z.*\(winter-proj/europe-west1\): 403 Permission"):
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
+        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
 
 
 def test_without_the_sdk_the_error_says_what_to_install(settings, lake, spec_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "google.cloud.aiplatform", None)
+    google_cloud = sys.modules.get("google.cloud")
+    if google_cloud is not None:  # an earlier import leaves the SDK as an attribute of the namespace package
+        monkeypatch.delattr(google_cloud, "aiplatform", raising=False)
     with pytest.raises(VertexUnavailableError, match=r"pip install 'winter-days\[gcp\]'"):
         submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path)
     assert lake.list("mlops/") == []
@@ -232,7 +238,7 @@ def test_without_the_sdk_the_error_says_what_to_install(settings, lake, spec_pat
 
 @pytest.mark.slow
 def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(settings, lake):
-    submit_churn_pipeline(settings, lake, RUN_ID, {"options_json": "{}"}, pipeline_job=RecordingPipelineJob)
+    submit_churn_pipeline(settings, lake, RUN_ID, {"options_json": "{}"}, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
 
     uploaded = json.loads(lake.get(f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"))
     assert uploaded["pipelineInfo"]["name"] == "customer-churn"
@@ -243,7 +249,7 @@ def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(setti
 @pytest.mark.slow
 def test_the_recorded_call_fits_the_real_sdk_signature(settings, lake, spec_path):
     aiplatform = pytest.importorskip("google.cloud.aiplatform")
-    submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob)
+    submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
 
     (job,) = RecordingPipelineJob.created
     inspect.signature(aiplatform.PipelineJob.__init__).bind(None, **job.kwargs)
@@ -292,7 +298,7 @@ class CompletingJob(RecordingPipelineJob):
 
 def runner(settings, clock):
     return VertexRunner(settings, LocalLake(settings.lake_root), pipeline_job=CompletingJob, sleep=clock.sleep,
-                        clock=lambda: clock.now)
+                        clock=lambda: clock.now, credentials=CREDENTIALS)
 
 
 def test_the_runner_waits_for_the_job_and_returns_its_summary(settings, spec_path, monkeypatch):
@@ -324,3 +330,55 @@ def test_a_job_past_the_limit_is_cancelled(settings, spec_path, monkeypatch):
         runner(settings, ScriptedClock()).run()
     (job,) = RecordingPipelineJob.created
     assert job.cancelled
+
+
+@pytest.mark.parametrize("method", ["__init__", "submit"])
+def test_the_vertex_fake_has_the_sdk_signatures(method):
+    """The fake of tests/fakes/vertex.py takes exactly what aiplatform.PipelineJob takes."""
+    aiplatform = pytest.importorskip("google.cloud.aiplatform")
+    from fakes.vertex import FakePipelineJob
+
+    def shape(function):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+    assert shape(getattr(FakePipelineJob, method)) == shape(getattr(aiplatform.PipelineJob, method))
+
+
+def test_a_failed_component_records_its_error_where_the_runner_reads_it(tmp_path):
+    from winter_days.ml.features import FeatureError
+    from winter_days.ml.steps import component, settings_to_json
+
+    local = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home")}, cwd=tmp_path)
+    with pytest.raises(FeatureError):
+        component("build_features", settings_to_json(local), "{}", RUN_ID, "")
+    recorded = json.loads(LocalLake(local.lake_root).get(f"mlops/runs/{RUN_ID}/failed.json"))
+    assert recorded["step"] == "build_features"
+    assert recorded["error"].startswith("FeatureError: churn features: ") and "run the pipeline" in recorded["error"]
+
+
+class FailingJob(RecordingPipelineJob):
+    """A job whose train-models component failed and recorded why, as the component does."""
+
+    lake: LocalLake | None = None
+
+    @property
+    def state(self):
+        state = super().state
+        if state == "PIPELINE_STATE_FAILED":
+            run_id = self.kwargs["parameter_values"]["run_id"]
+            error = {"step": "train_models", "error": "TrainingDataError: churn training data has 3 customer rows"}
+            self.lake.put(f"mlops/runs/{run_id}/failed.json", json.dumps(error).encode())
+        return state
+
+
+def test_a_failed_job_names_the_component_and_its_error(settings, spec_path, monkeypatch):
+    monkeypatch.setattr("winter_days.ml.vertex._read_spec", lambda path, image: spec_path.read_bytes())
+    FailingJob.lake = LocalLake(settings.lake_root)
+    RecordingPipelineJob.states = ["PIPELINE_STATE_RUNNING", "PIPELINE_STATE_FAILED"]
+    clock = ScriptedClock()
+    runner = VertexRunner(settings, FailingJob.lake, pipeline_job=FailingJob, sleep=clock.sleep, clock=lambda: clock.now,
+                          credentials=CREDENTIALS)
+    with pytest.raises(VertexJobError) as failed:
+        runner.run()
+    assert re.search(r"job customer-churn-\S+ ended PIPELINE_STATE_FAILED: component train-models failed: "
+                     r"TrainingDataError: churn training data has 3 customer rows; its steps' logs are at https://", str(failed.value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -32,6 +33,14 @@ class TestRunHistory(RunStoreContract):
         return lambda: SqliteRunStore(history.path)
 
     @pytest.fixture
+    def forget_step_records(self):
+        def forget(history):
+            with sqlite3.connect(history.path) as conn:
+                conn.execute("DELETE FROM run_steps")
+
+        return forget
+
+    @pytest.fixture
     def start_orphaned_run(self, dead_owner):
         def start(history, step_names, trigger_key=None):
             run = history.start_run(step_names, {"source": "cli"}, {}, trigger_key=trigger_key, owner=dead_owner).run_id
@@ -58,3 +67,21 @@ def test_processes_racing_for_the_guard_start_exactly_one_run(tmp_path):
     history = SqliteRunStore(path)
     assert history.reclaim_cut_off_runs() == [started[0]["run_id"]]
     assert history.get_run(started[0]["run_id"])["status"] == "cut_off"
+
+
+def test_a_history_from_before_step_metrics_gets_them_built_from_its_steps(tmp_path):
+    path = tmp_path / "orchestrator.sqlite3"
+    history = SqliteRunStore(path)
+    run = history.start_run(["export_sales"], {"source": "cli"}, {}).run_id
+    history.step_started(run, 0)
+    history.step_finished(run, 0, "succeeded", 2.0, {"rows": 5})
+    history.finish_run(run)
+    expected = history.run_metrics()
+    with sqlite3.connect(path) as conn:  # the file as an older version left it
+        conn.execute("DROP TABLE step_metrics")
+        conn.execute("DROP TABLE step_metrics_since")
+
+    rebuilt = SqliteRunStore(path).run_metrics()
+
+    assert rebuilt == expected
+    assert [(s.name, s.count, dict(s.totals)) for s in rebuilt.steps] == [("export_sales", 1, {"rows": 5})]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from orchestrator_support import AUTH, put_sales
+from orchestrator_support import AUTH, TOKEN, put_sales
 from prometheus_client.parser import text_string_to_metric_families
 
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
+from winter_days.platform import build_platform
 from winter_days.orchestrator.steps import export_step, guarded
 
 
@@ -75,3 +77,90 @@ def test_every_log_line_is_a_cloud_logging_entry_with_run_and_step(settings, mak
     assert of_run[-1]["message"] == "run succeeded"
     # No customer name from the documents reaches the log.
     assert "Grace Hopper" not in app.log_stream.getvalue()
+
+
+def entries_of(app) -> list[dict]:
+    return [json.loads(line) for line in app.log_stream.getvalue().splitlines()]
+
+
+def test_each_request_has_one_http_request_line_and_never_the_authorization_header(settings, make_app, export_pipeline):
+    put_sales(settings, range(2))
+    app = make_app(export_pipeline)
+    client = app.test_client()
+    client.post("/run", headers={**AUTH, "User-Agent": "Google-Cloud-Scheduler", "X-Forwarded-For": "203.0.113.9"})
+    client.get("/runs/nope")
+
+    requests = [e for e in entries_of(app) if "httpRequest" in e]
+    assert [(e["httpRequest"]["requestMethod"], e["httpRequest"]["status"], e["severity"]) for e in requests] == [
+        ("POST", 200, "INFO"), ("GET", 404, "WARNING"),
+    ]
+    posted = requests[0]["httpRequest"]
+    assert posted["requestUrl"] == "http://localhost/run"
+    assert posted["userAgent"] == "Google-Cloud-Scheduler" and posted["remoteIp"] == "203.0.113.9"
+    assert float(posted["latency"].removesuffix("s")) >= 0 and posted["latency"].endswith("s")
+    assert int(posted["responseSize"]) > 0
+    assert TOKEN not in app.log_stream.getvalue() and "Bearer" not in app.log_stream.getvalue()
+
+
+def test_a_failed_post_run_is_logged_at_error_with_the_run_failed_event(settings, make_app):
+    def broken(context):
+        raise OSError("lake unreachable")
+
+    app = make_app(RunPipeline((RunStep("export_sales", broken),)))
+    run_id = app.test_client().post("/run", headers=AUTH).get_json()["run_id"]
+
+    entries = entries_of(app)
+    [request] = [e for e in entries if "httpRequest" in e]
+    assert request["severity"] == "ERROR" and request["httpRequest"]["status"] == 500
+    [failed] = [e for e in entries if e.get("event") == "run_failed"]
+    assert failed["severity"] == "ERROR" and failed["run_id"] == run_id and failed["step"] == "export_sales"
+    assert failed["message"] == "run failed: step export_sales failed: OSError: lake unreachable"
+    assert not [e for e in entries if e.get("event") == "run_succeeded"]
+
+
+def test_lines_carry_the_trace_of_the_request_and_where_they_were_logged(settings, make_app, export_pipeline):
+    traced = replace(settings, gcp=replace(settings.gcp, project_id="winter-proj"))
+    app = make_app(export_pipeline, platform=build_platform(traced))
+    client = app.test_client()
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    run_id = client.post("/run", headers={**AUTH, "X-Cloud-Trace-Context": f"{trace}/1234567;o=1"}).get_json()["run_id"]
+    client.get("/runs", headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"})
+    client.get("/healthz")
+
+    entries = entries_of(app)
+    of_run = [e for e in entries if e["run_id"] == run_id]
+    assert of_run and all(e["logging.googleapis.com/trace"] == f"projects/winter-proj/traces/{trace}" for e in of_run)
+    assert all(e["logging.googleapis.com/spanId"] == f"{1234567:016x}" for e in of_run)
+    assert all(e["logging.googleapis.com/trace_sampled"] is True for e in of_run)
+    [listed] = [e for e in entries if e.get("httpRequest", {}).get("requestUrl", "").endswith("/runs")]
+    assert listed["logging.googleapis.com/trace"] == "projects/winter-proj/traces/0af7651916cd43dd8448eb211c80319c"
+    assert listed["logging.googleapis.com/spanId"] == "b7ad6b7169203331"
+    assert listed["logging.googleapis.com/trace_sampled"] is False
+    # A request without trace headers (health checks are logged below INFO) carries none.
+    assert all("logging.googleapis.com/trace" not in e for e in entries if e.get("httpRequest", {}).get("requestUrl", "").endswith("/healthz"))
+    started = next(e for e in of_run if e["message"] == "run started")
+    source = started["logging.googleapis.com/sourceLocation"]
+    assert source["file"].endswith("winter_days/orchestrator/pipeline.py") and source["function"] == "execute_run"
+    assert int(source["line"]) > 0
+
+
+def test_a_background_run_keeps_the_trace_of_the_request_that_started_it(settings, make_app, export_pipeline):
+    app = make_app(export_pipeline)
+    trace = "0123456789abcdef0123456789abcdef"
+    run_id = app.test_client().post("/run?wait=false", headers={**AUTH, "traceparent": f"00-{trace}-00f067aa0ba902b7-01"}).get_json()["run_id"]
+    app.extensions["winter_days_orchestrator"]["launcher"].join_background(30)
+
+    of_run = [e for e in entries_of(app) if e["run_id"] == run_id]
+    assert of_run[-1]["event"] == "run_succeeded"
+    # No project id in these settings: the bare trace id.
+    assert {e["logging.googleapis.com/trace"] for e in of_run} == {trace}
+
+
+def test_malformed_trace_headers_are_ignored():
+    from winter_days.orchestrator.logs import trace_context_from_headers
+
+    assert trace_context_from_headers({"X-Cloud-Trace-Context": "not-a-trace"}) is None
+    assert trace_context_from_headers({"traceparent": "00-" + "0" * 32 + "-b7ad6b7169203331-01"}) is None
+    assert trace_context_from_headers({"traceparent": "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}) is None
+    cloud = trace_context_from_headers({"X-Cloud-Trace-Context": "0AF7651916CD43DD8448EB211C80319C"})
+    assert cloud is not None and cloud.trace_id == "0af7651916cd43dd8448eb211c80319c" and cloud.span_id is None

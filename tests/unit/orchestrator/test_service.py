@@ -317,3 +317,20 @@ def test_a_run_can_leave_out_the_ml_step(settings, make_app):
     # With ML asked for (the default) on an empty warehouse, the step really runs and fails.
     assert client.post("/run", headers=AUTH).status_code == 500
     assert client.post("/run", headers=AUTH, json={"ml": "maybe"}).status_code == 400
+
+
+def test_the_service_imports_the_ml_package_before_its_threads_can(settings):
+    """The first run's ML step and the churn page, in two threads of one worker, each import
+    the ML package for the first time; done at once, Python 3.11 can deadlock on them."""
+    probe = (
+        "import sys, threading\n"
+        "from winter_days.config import load_settings\n"
+        "from winter_days.platform import build_platform\n"
+        "from winter_days.service.app import create_app\n"
+        "assert 'winter_days.ml' not in sys.modules\n"
+        "create_app(build_platform(load_settings()), verifier=object())\n"
+        "print(sorted(m for m in ('winter_days.ml.runner', 'winter_days.ml.registry') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['winter_days.ml.registry', 'winter_days.ml.runner']"

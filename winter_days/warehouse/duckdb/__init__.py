@@ -5,9 +5,12 @@ replacing the file atomically, so a connection opened before the replace keeps r
 old, complete file, and every query of one reader sees one published state. Queries are
 BigQuery SQL, translated with BigQuery's semantics (as the ELT's models are) and cached.
 
-A write (the ML step's predictions) opens the file read-write only for its transaction,
-under the ELT's publish lock, so a concurrent ELT run either builds on a copy with the
-write or publishes before it; then the ELT's standby copy is made again (`files.py`).
+A write (the ML step's predictions) is made as an ELT run's is: on a copy of the file (the
+standby copy when it is fresh), renamed over the published file under the warehouse lock.
+Opening the published file itself for writing would need every reader gone: DuckDB lets no
+process write a file another process reads, and the dashboards of another service worker
+read it all the time. A concurrent ELT run either builds on a copy with the write or
+publishes before it; then the standby copy is made again (`files.py`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,24 @@ import duckdb
 import pyarrow as pa
 
 from winter_days.stores.locking import exclusive_lock
-from winter_days.warehouse import Params, WarehouseBusy, WarehouseError, WarehouseMissing, conform
-from winter_days.warehouse.duckdb.files import start_after_write, warehouse_lock_path
+from winter_days.warehouse import (
+    Params,
+    WarehouseBusy,
+    WarehouseError,
+    WarehouseMissing,
+    WarehouseUnavailable,
+    WarehouseUnreadable,
+    conform,
+)
+from winter_days.warehouse.duckdb.files import (
+    build_copy,
+    publish,
+    remove_build,
+    start_after_write,
+    warehouse_lock_path,
+)
 from winter_days.warehouse.duckdb.lock_holder import explain_warehouse_lock
+from winter_days.warehouse.duckdb.unreadable import refusal, unreadable_message
 from winter_days.warehouse.tables import TableName, WrittenTable
 
 # A writer (the ML step writing predictions) holds the file for a few seconds at most;
@@ -116,12 +134,19 @@ class DuckDBWarehouse:
             raise WarehouseMissing(f"warehouse {self.path} does not exist; run the ELT first")
         rows = conform(table, rows)
         with self.lock():
-            written = self._replace(table, rows, value)
-        # The write made the ELT's standby copy stale: the next run builds on a fresh one.
-        start_after_write(self.path)
+            build, _ = build_copy(self.path)
+            try:
+                written = self._replace(build, table, rows, value)
+                retired = publish(build, self.path)
+            finally:
+                remove_build(build)
+        # The next ELT run's standby copy, made again with the write.
+        start_after_write(self.path, retired)
         return written
 
     def explain(self, error: BaseException) -> str | None:
+        if isinstance(error, WarehouseUnavailable):  # met by another component (the ELT engine)
+            return str(error)
         return explain_warehouse_lock(error, self.path)
 
     def _connect_read_only(self) -> duckdb.DuckDBPyConnection:
@@ -131,7 +156,10 @@ class DuckDBWarehouse:
                 connection = duckdb.connect(str(self.path), read_only=True)
                 connection.execute("SET TimeZone = 'UTC'")
                 return connection
-            except (duckdb.IOException, duckdb.ConnectionException) as err:
+            except duckdb.Error as err:
+                self._raise_if_unreadable(err)
+                if not isinstance(err, (duckdb.IOException, duckdb.ConnectionException)):
+                    raise
                 if time.monotonic() >= deadline:
                     raise WarehouseBusy(
                         f"the warehouse {self.path} is being written by another process "
@@ -139,14 +167,21 @@ class DuckDBWarehouse:
                     ) from None
                 time.sleep(BUSY_RETRY_INTERVAL)
 
-    def _replace(self, table: WrittenTable, rows: pa.Table, value: Any) -> int:
+    def _raise_if_unreadable(self, err: duckdb.Error) -> None:
+        """WarehouseUnreadable when DuckDB refused the file itself rather than another holder's lock."""
+        reason = refusal(self.path, err)
+        if reason is not None:
+            raise WarehouseUnreadable(unreadable_message(self.path, reason)) from None
+
+    def _replace(self, build: Path, table: WrittenTable, rows: pa.Table, value: Any) -> int:
+        """Write the partition into `build`, a private copy of the published file."""
         try:
-            con = duckdb.connect(str(self.path))
-        except duckdb.IOException as err:
-            raise WarehouseBusy(
-                f"cannot open warehouse {self.path} to write {table.name}: another process holds it ({err}); "
-                "retry when the running ELT or service step has finished"
-            ) from None
+            con = duckdb.connect(str(build))
+        except duckdb.Error as err:
+            reason = refusal(build, err, self.path)
+            if reason is None:
+                raise
+            raise WarehouseUnreadable(unreadable_message(self.path, reason)) from None
         name = str(table.name)
         columns = ", ".join(
             f"{f.name} {_DUCKDB_TYPES[f.type]}{'' if f.nullable else ' NOT NULL'}" for f in table.schema
@@ -161,6 +196,7 @@ class DuckDBWarehouse:
                 con.register("new_rows", rows)
                 con.execute(f"INSERT INTO {name} SELECT {', '.join(table.schema.names)} FROM new_rows")
                 con.execute("COMMIT")
+                con.execute("CHECKPOINT")  # into the file itself: its WAL is not published with it
             except duckdb.Error as err:
                 con.execute("ROLLBACK")
                 raise WarehouseError(f"{name} in {self.path}: the write was refused and rolled back: {err}") from err

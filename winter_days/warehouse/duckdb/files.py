@@ -1,17 +1,23 @@
 """The files beside a published warehouse: a run's build copy, the standby copy, retired files.
 
-A run builds into a private copy of the published file (write-audit-publish). Copying a
+A run builds into a private copy of the published file (write-audit-publish), and so does
+the ML step's write of its predictions: nobody opens the published file to write, which
+DuckDB would refuse while another process reads it. Copying a
 large warehouse is much of an incremental run: at 1M sales and 10M click events the file is
 about 800 MB, which took 0.3-1.9 s to copy and about 1 s to write to disk, beside runs of
 6-8 s. So after each run the copy for the next one is made in the background: the standby,
 `.<name>.standby-<inode>-<size>-<ctime>`, synced to disk. A run whose published file still
 has that inode, size and status change time (and no WAL) renames the standby into its build
-copy instead of copying; any other standby is stale (a write to the published file, by the
-ML step or by hand, changes its status change time) and is removed after the run. The
+copy instead of copying; any other standby is stale (a publish, or a write to the file by
+hand, changes its status change time) and is removed after the run. The
 standby costs a second copy of the warehouse on disk between runs.
 
 Everything here that touches the published file or a standby runs under the warehouse lock,
-so a standby is never made from, or taken for, a file that is being written.
+so a standby is never made from, or taken for, a file that is being written. The same lock
+makes a process that ended mid-run (killed, out of memory, the machine stopped) safe to
+clean up after: every run holds it from its build copy to its publish, and the standby is
+copied under it, so a build copy, its WAL and spill folder, a partial standby or a retired
+file found while holding the lock belongs to no live run, and the run removes it.
 """
 
 from __future__ import annotations
@@ -87,7 +93,9 @@ def start_after_write(published: Path, retired: Path | None = None) -> threading
     """After a run, or another write to the published file (the ML step's predictions):
     remove `retired` and make the standby, in a thread the writer does not wait for (the
     interpreter does, at exit: it is not a daemon)."""
-    thread = threading.Thread(target=_after_write, args=(published, retired), name=AFTER_WRITE_THREAD)
+    # Said explicitly: a thread takes its starter's daemon flag, and the local ELT runs in a
+    # daemon thread, so the copy would otherwise die half-written when the command exits.
+    thread = threading.Thread(target=_after_write, args=(published, retired), name=AFTER_WRITE_THREAD, daemon=False)
     thread.start()
     return thread
 
@@ -126,6 +134,20 @@ def _standby_path(published: Path) -> Path | None:
     return published.with_name(f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}")
 
 
+def publish(build: Path, published: Path) -> Path | None:
+    """Put a finished build copy in place of the published file (caller holds the lock):
+    synced, then renamed over it, so a reader sees the old file or the new one whole. The
+    file it replaced keeps a second name until after the lock is released (`retire`); that
+    name, or None."""
+    fsync_path(build)
+    retired = retire(published)
+    os.replace(build, published)
+    # The new file already holds what the old WAL had; replaying it would corrupt it.
+    Path(f"{published}.wal").unlink(missing_ok=True)
+    fsync_path(published.parent)
+    return retired
+
+
 def retire(published: Path) -> Path | None:
     """A second name for the published file about to be replaced, or None when there is none.
 
@@ -141,12 +163,36 @@ def retire(published: Path) -> Path | None:
     return retired
 
 
-def remove_retired(published: Path) -> None:
-    """Remove what earlier runs retired or half-copied and did not get to remove (the process
-    ended first)."""
-    for pattern in (".{}.retired-*", ".{}.standby-partial-*"):
+# What a run or a standby copy leaves beside the published file when its process ends
+# first: build copies with their WAL and spill folder, retired files, partial standbys.
+_LEFTOVERS = (".{}.build-*", ".{}.retired-*", ".{}.standby-partial-*")
+
+
+def remove_leftovers(published: Path) -> list[Path]:
+    """Remove what earlier runs left behind when their process ended first (caller holds the
+    warehouse lock, so none of it belongs to a live run); the paths removed."""
+    removed = []
+    for pattern in _LEFTOVERS:
         for leftover in published.parent.glob(pattern.format(published.name)):
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
+def remove_build(build: Path) -> None:
+    """Remove a run's build copy, its WAL and its spill folder."""
+    for leftover in (build, Path(f"{build}.wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(spill_folder(build), ignore_errors=True)
+
+
+def spill_folder(build: Path) -> Path:
+    """Where a run's session spills what does not fit in memory: beside its build copy, so a
+    run that ended early leaves it where the next one finds it."""
+    return Path(f"{build}.spill")
 
 
 def fsync_path(path: Path | str) -> None:

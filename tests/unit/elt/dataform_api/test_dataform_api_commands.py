@@ -102,3 +102,33 @@ def test_ctrl_c_cancels_the_invocation_and_waits_for_it(backend, dataform_server
     assert cancel.path.endswith(f"{status.invocation.name}:cancel")
     assert printed.err[0] == f"Cancelling {status.invocation.name}: no further action starts"
     assert len(dataform_server.invocations) == 1
+
+
+def test_elt_rebuild_on_gcp_is_a_full_refresh_of_every_action_through_the_dataform_api(make_backend, dataform_server):
+    """`winter-days elt rebuild` is generic over the ELT port: on gcp, one full-refresh invocation."""
+    from click.testing import CliRunner
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    from winter_days.elt.cli import rebuild_command
+    from winter_days.platform import Platform
+    from winter_days.profiles.gcp import GcpProfile
+    from winter_days.warehouse.bigquery import BigQueryWarehouse
+
+    backend = make_backend()
+
+    class OnTheFake(GcpProfile):
+        def elt_backend(self, settings, vars):
+            return backend
+
+        def warehouse(self, settings):
+            return BigQueryWarehouse(bigquery.Client(project="winter-proj", credentials=AnonymousCredentials()), "winter-proj")
+
+    result = CliRunner().invoke(rebuild_command, [], obj=Platform(backend.settings, OnTheFake()))
+
+    assert result.exit_code == 0, result.output
+    (sent,) = dataform_server.requests_to("POST", "/workflowInvocations")
+    config = sent.body["invocationConfig"]
+    assert config["fullyRefreshIncrementalTablesEnabled"] is True
+    assert not config.get("includedTargets") and not config.get("includedTags")
+    assert "SUCCEEDED: tables written to BigQuery project winter-proj" in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fakes.dataform_server import FakeAction
@@ -77,3 +79,54 @@ def test_compilation_errors_fail_the_compile_step_with_each_path(context, make_b
 
     with pytest.raises(StepFailed, match="1 compilation error\\(s\\): definitions/sales/stg_sales.sqlx: Syntax error"):
         compile_step(make_backend)(context())
+
+
+def test_the_poll_waits_at_most_what_is_left_of_the_run_deadline(context, make_backend, dataform_server):
+    dataform_server.running_polls = 10_000
+    run = context(timeout=3600.0)
+    run.deadline = time.monotonic() + 0.2
+    compile_step(make_backend)(run)
+    invoke_step(run)
+
+    with pytest.raises(StepFailed) as raised:
+        poll_step(run)
+
+    message = str(raised.value)
+    assert "it was cancelled" in message
+    assert "orchestrator.run_deadline_seconds (WINTER_DAYS_ORCHESTRATOR_RUN_DEADLINE_SECONDS)" in message
+    assert dataform_server.requests_to("POST", ":cancel")
+
+
+def test_each_action_sends_its_lineage_with_bigquery_names(gcp_settings, make_backend, dataform_server, tmp_path):
+    from lineage_receiver import LineageReceiver
+
+    receiver = LineageReceiver().start()
+    try:
+        settings = replace(gcp_settings, lineage=replace(gcp_settings.lineage, url=receiver.url),
+                           orchestrator=replace(gcp_settings.orchestrator, poll_interval_seconds=0.01))
+        platform = build_platform(settings)
+        run = RunContext("run-1", platform, RunParameters(), SqliteRunStore(tmp_path / "orchestrator.sqlite3"),
+                         lineage=platform.lineage.for_run("run-1"))
+        dataform_server.actions[3] = FakeAction("fct_sales", "winter_days_warehouse", "table", outcome="FAILED",
+                                                failure_reason="Query error: Table not found")
+        compile_step(make_backend)(run)
+        invoke_step(run)
+        with pytest.raises(StepFailed):
+            poll_step(run)
+    finally:
+        receiver.stop()
+
+    assert set(receiver.paths) == {"/api/v1/lineage"}
+    sent = [(e["job"]["name"], e["eventType"]) for e in receiver.events]
+    assert ("elt.winter_days_staging.stg_sales", "START") in sent
+    assert ("elt.winter_days_staging.stg_sales", "COMPLETE") in sent
+    assert ("elt.winter_days_warehouse.fct_sales", "FAIL") in sent
+    failed = next(e for e in receiver.events if e["eventType"] == "FAIL")
+    assert failed["run"]["facets"]["errorMessage"]["message"] == "Query error: Table not found"
+    assert [(o["namespace"], o["name"]) for o in failed["outputs"]] == [
+        ("bigquery", "winter-proj.winter_days_warehouse.fct_sales")]
+    # Each action that ran: one START, then one end; the declaration is no action.
+    for job in {name for name, _ in sent}:
+        kinds = [kind for name, kind in sent if name == job]
+        assert kinds[0] == "START" and len(kinds) == 2 and kinds[1] in ("COMPLETE", "FAIL", "ABORT"), (job, kinds)
+    assert "elt.winter_days_staging.ext_sales_gcs" not in {name for name, _ in sent}

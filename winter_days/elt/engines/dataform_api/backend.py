@@ -98,7 +98,7 @@ class DataformApiBackend:
 
     def compilation_config(self) -> dict[str, Any]:
         """The CodeCompilationConfig sent with every compile (REST field names)."""
-        return code_compilation_config(self.settings, self.dataform)
+        return code_compilation_config(self.settings, self.dataform, self.settings.bigquery.location)
 
     # -- EltBackend ----------------------------------------------------------------------
 

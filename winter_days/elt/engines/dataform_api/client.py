@@ -10,7 +10,7 @@ from typing import Any
 
 from winter_days.config import ConfigError
 from winter_days.elt.engines.dataform_api.settings import DataformRepository
-from winter_days.gcp_credentials import application_default_credentials
+from winter_days.gcp_credentials import client_credentials
 
 
 def dataform_types() -> Any:
@@ -29,12 +29,7 @@ def make_dataform_client(dataform: DataformRepository, credentials: Any | None =
     one-line CredentialsError, raised here before any request.
     """
     types = dataform_types()
-    if credentials is None and dataform.api_endpoint.startswith("http://"):
-        # A plain-HTTP endpoint is a test server on this machine: Google's endpoints are HTTPS.
-        from google.auth.credentials import AnonymousCredentials
-
-        credentials = AnonymousCredentials()
     if credentials is None:
-        credentials = application_default_credentials(purpose="the Dataform API")
+        credentials = client_credentials("the Dataform API", endpoint=dataform.api_endpoint)
     options = {"api_endpoint": dataform.api_endpoint} if dataform.api_endpoint else None
     return types.DataformClient(credentials=credentials, transport="rest", client_options=options)

@@ -96,21 +96,32 @@ def parse_compilation_result(raw: Any) -> CompilationResult:
     )
 
 
+def _dependencies(compiled: Any, resource: str) -> list[dict[str, str]]:
+    return [_target(t, resource).to_api() for t in getattr(compiled, "dependency_targets", None) or ()]
+
+
 def compilation_graph(actions: Iterable[Any], resource: str) -> dict[str, list[dict[str, Any]]]:
-    """CompilationResultActions as a `dataform compile --json`-shaped graph."""
-    graph: dict[str, list[dict[str, Any]]] = {"tables": [], "operations": [], "assertions": [], "declarations": []}
+    """CompilationResultActions as a `dataform compile --json`-shaped graph (sections,
+    dependency targets and the `targets` list)."""
+    graph: dict[str, list[dict[str, Any]]] = {"tables": [], "operations": [], "assertions": [], "declarations": [],
+                                               "targets": []}
     for raw in actions:
         target = _target(raw.target, resource)
         entry: dict[str, Any] = {"target": target.to_api(), "fileName": raw.file_path}
+        graph["targets"].append(target.to_api())
         if _has(raw, "relation"):
             relation = raw.relation
             entry["type"] = RELATION_KINDS.get(relation.relation_type.name, "table")
             entry["tags"] = list(relation.tags)
+            entry["dependencyTargets"] = _dependencies(relation, resource)
             graph["tables"].append(entry)
             continue
         for field, section in GRAPH_SECTIONS.items():
             if _has(raw, field):
-                entry["tags"] = list(getattr(raw, field).tags) if field != "declaration" else []
+                compiled = getattr(raw, field)
+                entry["tags"] = list(compiled.tags) if field != "declaration" else []
+                if field != "declaration":
+                    entry["dependencyTargets"] = _dependencies(compiled, resource)
                 graph[section].append(entry)
                 break
     return graph

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from winter_days.elt.engines.duckdb.external import (
 )
 from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
+from winter_days.elt.engines.duckdb.lake_repair import LakeRepairs, failing_file, is_repairable
 from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
 
 FAILING_ROWS_SAMPLE = 5
@@ -67,7 +68,60 @@ class ActionRunner:
         self.outcome = ActionOutcome()
 
     def run(self, action: Action) -> ActionOutcome:
-        """Run one action; its schema exists already (the scheduler creates them up front)."""
+        """Run one action; its schema exists already (the scheduler creates them up front).
+
+        A read that fails on the bytes of a lake file (not UTF-8, a line over DuckDB's 2 MB)
+        runs again with that file read from a repaired copy, as BigQuery reads it
+        (lake_repair.py), unless operations ran before the read.
+        """
+        repairs: LakeRepairs | None = None
+        try:
+            while True:
+                try:
+                    return self._run(action)
+                except duckdb.InvalidInputException as err:
+                    if action.pre_ops or action.incremental_pre_ops or not is_repairable(err):
+                        raise
+                    repairs = repairs or LakeRepairs()
+                    if not self._repair_lake_reads(action, failing_file(err), repairs):
+                        raise
+        finally:
+            if repairs is not None:
+                # The stored views go back to reading the lake itself.
+                self._set_lake_reads(action, None)
+                repairs.close()
+
+    def _repair_lake_reads(self, action: Action, path: str | None, repairs: LakeRepairs) -> bool:
+        """Read `path` (all the action's CSV lake files when DuckDB named none) from a repaired
+        copy from now on; False when there is nothing left to repair."""
+        before = len(repairs.copies)
+        for _, files in self._csv_listings(action):
+            lake_files = set(files.listed_paths())
+            for candidate in [path] if path is not None else sorted(lake_files):
+                if candidate in lake_files:
+                    repairs.repair(candidate, self.lake_root)
+        if len(repairs.copies) == before:
+            return False
+        self._set_lake_reads(action, repairs)
+        return True
+
+    def _set_lake_reads(self, action: Action, repairs: LakeRepairs | None) -> None:
+        for (schema, name), files in self._csv_listings(action):
+            sql = view_sql(files.table, self.lake_root, repairs)
+            tag = view_tag(sql)
+            self._execute(sql)
+            self._execute(f"COMMENT ON VIEW \"{schema}\".\"{name}\" IS '{tag}'")
+            self.relations.set(schema, name, "VIEW", tag)
+            self.relations.set_listing(schema, name, replace(files, repairs=repairs))
+
+    def _csv_listings(self, action: Action) -> list[tuple[tuple[str, str], LakeFiles]]:
+        """The CSV external tables the action reads, as listed for this run."""
+        read = {(d.schema, d.name) for d in action.dependencies}
+        return [
+            (key, files) for key, files in self.relations.listings() if key in read and files.table.file_format == "CSV"
+        ]
+
+    def _run(self, action: Action) -> ActionOutcome:
         self.outcome = ActionOutcome()
         if action.kind in ("table", "view"):
             self._table_or_view(action, action.kind)

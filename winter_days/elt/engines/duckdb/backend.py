@@ -30,7 +30,7 @@ from winter_days.elt.backend import (
     WorkflowInvocation,
     WorkflowInvocationAction,
 )
-from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
+from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult, rebuilds_everything
 from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, select
 
 _ids = itertools.count(1)
@@ -130,7 +130,8 @@ class DuckDBBackend:
         )
 
     def invoke(self, compilation: CompilationResult, config: InvocationConfig) -> WorkflowInvocation:
-        """Start a run in a background thread; raise InvocationError if it cannot start."""
+        """Start a run in a background thread; raise InvocationError if it cannot start, and
+        WarehouseUnreadable if the published warehouse is damaged and the run would not rebuild it."""
         if compilation.compilation_errors:
             raise InvocationError(
                 "compilation has errors: " + "; ".join(f"{e.path}: {e.message}" for e in compilation.compilation_errors)
@@ -140,6 +141,7 @@ class DuckDBBackend:
             selected = select(graph, config)
         except GraphError as err:
             raise InvocationError(str(err)) from None
+        self.executor.check_published(rebuilds_everything(graph, selected, config))
         invocation = WorkflowInvocation(
             name=f"workflowInvocations/local-{next(_ids)}",
             compilation_result=compilation.name,

@@ -42,6 +42,10 @@ class RelationKinds:
         with self._lock:
             self._listings[(schema, name)] = files
 
+    def listings(self) -> list[tuple[tuple[str, str], LakeFiles]]:
+        with self._lock:
+            return list(self._listings.items())
+
     def listing(self, schema: str, name: str) -> LakeFiles | None:
         with self._lock:
             return self._listings.get((schema, name))

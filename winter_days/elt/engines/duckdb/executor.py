@@ -13,20 +13,23 @@ The build copy is private until it is published, so its session does not sync ea
 commit to disk (a crash mid-run leaves only a copy to delete): the run checkpoints once at
 the end and syncs the finished file before the rename. A daily run is dozens of small
 commits: syncing each took 0.25 s of a 1.8 s run at 120 demo days. After the run returns,
-the file a publish replaced is removed and the next run's build copy is made (publish.py).
+the file a publish replaced is removed and the next run's build copy is made; a run first
+removes what runs that ended early left behind (warehouse/duckdb/files.py).
+
+A published file DuckDB cannot open stops the run with a message naming it and the
+rebuild command, before anything is built; a full refresh of every action (the rebuild)
+moves it aside and builds the warehouse from an empty file (warehouse/duckdb/unreadable.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import duckdb
 
@@ -41,10 +44,20 @@ from winter_days.elt.backend import (
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
-from winter_days.warehouse.duckdb.files import build_copy, fsync_path, remove_retired, retire, start_after_write
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
 from winter_days.stores.locking import exclusive_lock
-from winter_days.warehouse.duckdb.files import warehouse_lock_path
+from winter_days.warehouse import WarehouseUnreadable
+from winter_days.warehouse.duckdb.files import (
+    build_copy,
+    fsync_path,
+    publish,
+    remove_build,
+    remove_leftovers,
+    spill_folder,
+    start_after_write,
+    warehouse_lock_path,
+)
+from winter_days.warehouse.duckdb.unreadable import header_problem, refusal, set_aside, unreadable_message
 
 ActionsCallback = Callable[[list[WorkflowInvocationAction]], None]
 
@@ -76,13 +89,17 @@ def open_session(
     tables are written in parallel without keeping their query's row order (BigQuery tables
     have none); an ORDER BY still orders what it writes.
     `memory_limit` (DuckDB's form, e.g. '2GB'; empty: DuckDB's default of 80% of RAM) caps
-    the session; larger joins, aggregates and sorts spill to a folder beside the file.
+    the session; larger joins, aggregates and sorts spill to a folder beside the file (for a
+    private copy always: DuckDB's own default is a `.tmp` folder in the working directory,
+    where a run that ended early would leave it unnoticed).
     """
     config: dict[str, Any] = (
         {"fsync_mode": "NONE", "checkpoint_threshold": "1TB", "preserve_insertion_order": False} if private else {}
     )
     if memory_limit:
-        config.update(memory_limit=memory_limit, temp_directory=f"{path}.spill")
+        config.update(memory_limit=memory_limit)
+    if memory_limit or private:
+        config.update(temp_directory=str(spill_folder(Path(path))))
     con = duckdb.connect(config=config)
     mode = " (READ_ONLY)" if read_only else ""
     con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {BUILD_CATALOG}{mode}")
@@ -120,8 +137,8 @@ class DuckDBExecutor:
         self.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         retired: Path | None = None
         with self._exclusive():
-            remove_retired(self.warehouse_path)
-            build, on_disk = build_copy(self.warehouse_path)
+            remove_leftovers(self.warehouse_path)
+            build, on_disk, con = self._open_build(rebuilds_everything(graph, selected, config))
             # A fresh copy's pages go to disk while the actions run, so the sync before the
             # publish has only the run's own changes left to write.
             early_sync = threading.Thread(target=fsync_path, args=(build,), name="warehouse-build-sync", daemon=True)
@@ -129,7 +146,7 @@ class DuckDBExecutor:
                 early_sync.start()
             try:
                 run = _Run(graph, selected, build, self, config.fully_refresh_incremental_tables_enabled, cancel, on_update)
-                actions = run.execute()
+                actions = run.execute(con)
                 states = {a.state for a in actions}
                 if cancel.is_set() or ActionState.CANCELLED in states:
                     state = InvocationState.CANCELLED
@@ -141,20 +158,44 @@ class DuckDBExecutor:
                 if published:
                     if early_sync.is_alive():
                         early_sync.join()
-                    fsync_path(build)
-                    retired = retire(self.warehouse_path)
-                    os.replace(build, self.warehouse_path)
-                    # The new file already holds what the old WAL had; replaying it would corrupt it.
-                    Path(f"{self.warehouse_path}.wal").unlink(missing_ok=True)
-                    fsync_path(self.warehouse_path.parent)
+                    retired = publish(build, self.warehouse_path)
             finally:
+                con.close()
                 if early_sync.is_alive():
                     early_sync.join()
-                for leftover in (build, Path(f"{build}.wal")):
-                    leftover.unlink(missing_ok=True)
-                shutil.rmtree(f"{build}.spill", ignore_errors=True)
+                remove_build(build)
         start_after_write(self.warehouse_path, retired)
         return RunResult(state, tuple(actions), published, InvocationTiming(started, _now()))
+
+    def check_published(self, rebuild: bool) -> None:
+        """WarehouseUnreadable at once when the published file is plainly no DuckDB database
+        (empty, another header) and the run would not rebuild it; the run checks again, and
+        fully, under the warehouse lock."""
+        problem = header_problem(self.warehouse_path)
+        if problem is not None and not rebuild:
+            raise WarehouseUnreadable(unreadable_message(self.warehouse_path, problem))
+
+    def _open_build(self, rebuild: bool) -> tuple[Path, bool, duckdb.DuckDBPyConnection]:
+        """The run's build copy, whether it was already on disk (the standby), and its session.
+        A published file DuckDB cannot open is WarehouseUnreadable naming it (never the hidden
+        copy), unless the run rebuilds every action: then it is moved aside and the build
+        starts from an empty file."""
+        published = self.warehouse_path
+        problem = header_problem(published)
+        if problem is None:
+            build, on_disk = build_copy(published)
+            try:
+                return build, on_disk, open_session(build, private=True, memory_limit=self.memory_limit)
+            except duckdb.Error as err:
+                remove_build(build)
+                problem = refusal(build, err, published)
+                if problem is None:
+                    raise
+        if not rebuild:
+            raise WarehouseUnreadable(unreadable_message(published, problem))
+        set_aside(published)
+        build, on_disk = build_copy(published)
+        return build, on_disk, open_session(build, private=True, memory_limit=self.memory_limit)
 
     def _exclusive(self) -> AbstractContextManager[None]:
         """One run at a time per warehouse file, across processes (ML writes wait on it too)."""
@@ -180,12 +221,12 @@ class _Run:
         self.relations: RelationKinds | None = None
         self.height = _heights(graph, selected)
 
-    def execute(self) -> list[WorkflowInvocationAction]:
+    def execute(self, con: duckdb.DuckDBPyConnection) -> list[WorkflowInvocationAction]:
+        """Run the actions over `con`, the build copy's session (closed at the end)."""
         for target in self.selected:
             if self.graph.actions[target].disabled:
                 self._set(target, state=ActionState.DISABLED)
         self._notify()
-        con = open_session(self.build, private=True, memory_limit=self.executor.memory_limit)
         try:
             # Created up front, one at a time: concurrent CREATE SCHEMA from two workers is
             # a write-write conflict in DuckDB's catalog.
@@ -303,6 +344,12 @@ class _Run:
             with self.lock:
                 snapshot = [self.results[t] for t in self.selected]
             self.on_update(snapshot)
+
+
+def rebuilds_everything(graph: ActionGraph, selected: list[Target], config: InvocationConfig) -> bool:
+    """Whether a run rebuilds the whole warehouse from the lake (a full refresh of every
+    action): the only run that may start from an empty file when the published one is unreadable."""
+    return config.fully_refresh_incremental_tables_enabled and len(set(selected)) == len(graph.actions)
 
 
 def _heights(graph: ActionGraph, selected: list[Target]) -> dict[Target, int]:

@@ -10,6 +10,12 @@ BigQuery's `_FILE_NAME` pseudo-column, holding the gs:// URI of the row's file.
 Where BigQuery fails a query over an external table whose URIs match no file, the local
 view exists and is empty (when its columns are declared): the local profile starts from
 an empty lake.
+
+A CSV file is read as BigQuery reads it, and no byte of it fails the read: a short row is
+padded with nulls under allow_jagged_rows, a long row's extra values are dropped under
+ignore_unknown_values, and a file DuckDB's reader refuses (bytes that are not UTF-8, a line
+over 2 MB) is read from a repaired copy (lake_repair.py; `LakeFiles.repairs`,
+`view_sql(..., repairs)`).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pathlib import Path
 
 from sqlglot import exp
 
+from winter_days.elt.engines.duckdb.lake_repair import MAX_CSV_ROW_BYTES, LakeRepairs
 from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, transpile_tree
 
 
@@ -78,14 +85,20 @@ def parse_external_table(tree: exp.Create) -> ExternalTable:
     )
 
 
-def view_sql(table: ExternalTable, lake_root: Path) -> str:
-    """The DuckDB statement that (re)creates the external table as a view."""
+def view_sql(table: ExternalTable, lake_root: Path, repairs: LakeRepairs | None = None) -> str:
+    """The DuckDB statement that (re)creates the external table as a view. With `repairs`,
+    the view reads the files it lists now, the repaired ones from their copies."""
     _check_format(table)
     lake_root = lake_root.resolve()
+    relation = f'"{table.schema}"."{table.name}"'
+    if repairs is not None:
+        files = LakeFiles(table, lake_root, repairs)
+        sql = files.reader_sql(files.names())
+        if sql is not None:
+            return f"CREATE OR REPLACE VIEW {relation} AS {sql}"
     patterns = [lake_glob(uri, lake_root) for uri in table.uris]
     # Whether a pattern matches anything: the first match answers it, not a walk of the lake.
     matching = [p for p in patterns if next(globlib.iglob(p, recursive=True, include_hidden=False), None) is not None]
-    relation = f'"{table.schema}"."{table.name}"'
     if not matching:
         if not table.columns:
             raise UnsupportedSqlError(
@@ -108,18 +121,29 @@ class LakeFiles:
 
     table: ExternalTable
     lake_root: Path
+    repairs: LakeRepairs | None = None
 
     def names(self) -> list[str]:
         """The _FILE_NAME of every file the view reads now."""
         return sorted(self._paths)
+
+    def listed_paths(self) -> list[str]:
+        """The local path of every file the view reads now."""
+        return list(self._paths.values())
 
     def reader_sql(self, names: list[str]) -> str | None:
         """A SELECT over exactly these files, with the view's columns; None when the view
         takes its columns from the files themselves (reading fewer could change them)."""
         if not names or not self.table.columns:
             return None
-        paths = self._paths
-        return _select(self.table, self.lake_root.resolve(), [paths[name] for name in names])
+        paths = [self._paths[name] for name in names]
+        copies = self.repairs.copies if self.repairs is not None else {}
+        clean = [p for p in paths if p not in copies]
+        reads = [_select(self.table, self.lake_root.resolve(), clean)] if clean else []
+        if len(clean) < len(paths):
+            repaired = [copies[p] for p in paths if p in copies]
+            reads.append(_select(self.table, self.repairs.root, repaired, long_lines=True))
+        return " UNION ALL ".join(reads)
 
     @cached_property
     def _paths(self) -> dict[str, str]:
@@ -144,12 +168,13 @@ def _lake_files(pattern: str) -> list[str]:
     return files
 
 
-def _select(table: ExternalTable, lake_root: Path, paths: list[str]) -> str:
-    """The view's query over the given file paths or globs."""
+def _select(table: ExternalTable, lake_root: Path, paths: list[str], long_lines: bool = False) -> str:
+    """The view's query over the given file paths or globs (under `lake_root`, which may be
+    the folder of repaired copies: the rows' _FILE_NAME is the lake's either way)."""
     files = "[" + ", ".join(_quote(p) for p in paths) + "]"
     bucket_prefix = table.uris[0].split("/", 3)[:3]
     file_name = f"{_quote('/'.join(bucket_prefix) + '/')} || substr(filename, {len(str(lake_root)) + 2})"
-    reader, columns = _reader(table, files)
+    reader, columns = _reader(table, files, long_lines)
     return f"SELECT {columns}, {file_name} AS _FILE_NAME FROM {reader}"
 
 
@@ -174,7 +199,7 @@ def lake_glob(uri: str, lake_root: Path) -> str:
     return str(lake_root / path)
 
 
-def _reader(table: ExternalTable, files: str) -> tuple[str, str]:
+def _reader(table: ExternalTable, files: str, long_lines: bool = False) -> tuple[str, str]:
     hive = "hive_partition_uri_prefix" in table.options
     declared = ", ".join(f'CAST("{n}" AS {k}) AS "{n}"' for n, k in table.columns)
     if table.file_format == "PARQUET":
@@ -187,10 +212,17 @@ def _reader(table: ExternalTable, files: str) -> tuple[str, str]:
         delimiter = str(table.options.get("field_delimiter", ","))
         quote = str(table.options.get("quote", '"'))
         header = int(table.options.get("skip_leading_rows", 0) or 0) > 0
+        # BigQuery's allow_jagged_rows pads a short row with nulls; ignore_unknown_values
+        # drops a long row's extra values, which DuckDB does outside its strict mode.
+        jagged = bool(table.options.get("allow_jagged_rows", False))
+        extra = bool(table.options.get("ignore_unknown_values", False))
+        # DuckDB's buffer holds 16 of the longest lines by default: 1.6 GB for 100 MB ones.
+        line_options = f", max_line_size = {MAX_CSV_ROW_BYTES}, buffer_size = {MAX_CSV_ROW_BYTES + (1 << 20)}" if long_lines else ""
         reader = (
             f"read_csv({files}, columns = {column_types}, delim = {_quote(delimiter)}, quote = {_quote(quote)}, "
             f"escape = {_quote(quote)}, header = {str(header).lower()}, auto_detect = false, filename = true, "
-            f"hive_partitioning = {str(hive).lower()})"
+            f"null_padding = {str(jagged).lower()}, strict_mode = {str(not extra).lower()}, "
+            f"hive_partitioning = {str(hive).lower()}{line_options})"
         )
         return reader, ", ".join(f'"{n}"' for n, _ in table.columns)
     if table.file_format in ("NEWLINE_DELIMITED_JSON", "JSON"):

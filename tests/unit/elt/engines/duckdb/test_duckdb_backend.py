@@ -187,6 +187,51 @@ def test_cli_runs_selected_actions_and_exits_non_zero_on_failure(sqlx_project, s
     assert digest(settings.warehouse_path) == before
 
 
+@pytest.mark.slow
+def test_elt_run_from_the_command_line_leaves_a_whole_standby_copy_and_no_partial_one(sqlx_project, settings):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    add_orders(settings.lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5}])
+    command = [str(Path(sys.executable).with_name("winter-days")), "elt", "run", "--project", str(sqlx_project)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    published = settings.warehouse_path
+    stat = published.stat()
+    beside = sorted(p.name for p in published.parent.iterdir() if published.name in p.name)
+    assert beside == [f".{published.name}.lock", f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
+                      published.name]
+    assert published.with_name(beside[1]).read_bytes() == published.read_bytes()
+
+
+@pytest.mark.parametrize("rebuild", [["rebuild"], ["run", "--full-refresh"]], ids=" ".join)
+def test_cli_names_an_unreadable_warehouse_and_the_rebuild_command_rebuilds_it(rebuild, sqlx_project, settings):
+    from winter_days.cli import main
+    from winter_days.warehouse.duckdb import DuckDBWarehouse
+
+    add_orders(settings.lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5}])
+    runner = CliRunner()
+    project = ["--project", str(sqlx_project)]
+    assert runner.invoke(main, ["elt", "run", *project]).exit_code == 0
+    published = settings.warehouse_path
+    published.write_bytes(b"")  # a disk that filled while the file was restored by hand
+
+    refused = runner.invoke(main, ["elt", "run", *project])
+    assert refused.exit_code == 1
+    assert f"the warehouse {published} cannot be read: it is empty (0 bytes)" in refused.output
+    assert "`winter-days elt rebuild`" in refused.output and ".build-" not in refused.output
+
+    rebuilt = runner.invoke(main, ["elt", *rebuild, *project])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "SUCCEEDED" in rebuilt.output
+    assert DuckDBWarehouse(published).read("SELECT order_id FROM winter_days_staging.stg_orders").to_pylist() == [
+        {"order_id": "o1"}
+    ]
+    [kept] = published.parent.glob(f"{published.name}.unreadable-*")
+    assert kept.stat().st_size == 0
+
+
 def test_cli_rejects_an_unknown_action(sqlx_project, settings):
     from winter_days.cli import main
 

@@ -259,10 +259,14 @@ def standbys(warehouse_path) -> list:
 def test_the_replaced_file_is_removed_after_the_publish_and_leftovers_on_the_next_run(graph, executor, warehouse_path):
     graph.table(f"{WH}.t", "SELECT 1 AS id")
     assert executor.run(graph.build()).published
-    # A process that ended before removing the file its publish replaced, or before it
-    # finished the next run's copy, left them behind.
-    for leftover in ("retired-0", "standby-partial-0"):
+    # A process that ended mid-run left its build copy, the copy's WAL and spill folder; one
+    # that ended before removing the file its publish replaced, or before it finished the
+    # next run's copy, left those.
+    for leftover in ("build-0", "build-0.wal", "retired-0", "standby-partial-0"):
         warehouse_path.with_name(f".{warehouse_path.name}.{leftover}").write_bytes(b"an old warehouse")
+    spill = warehouse_path.with_name(f".{warehouse_path.name}.build-0.spill")
+    spill.mkdir()
+    (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"spilled rows")
     assert executor.run(graph.build()).published
     wait_for_after_write()
     stat = warehouse_path.stat()
@@ -270,6 +274,40 @@ def test_the_replaced_file_is_removed_after_the_publish_and_leftovers_on_the_nex
         f".{warehouse_path.name}.lock", f".{warehouse_path.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
         warehouse_path.name,
     ]
+
+
+def test_a_run_leaves_the_build_copy_of_a_live_run_alone_until_that_run_releases_the_lock(graph, executor, warehouse_path):
+    import threading
+
+    from winter_days.stores.locking import exclusive_lock
+    from winter_days.warehouse.duckdb.files import warehouse_lock_path
+
+    graph.table(f"{WH}.t", "SELECT 1 AS id")
+    assert executor.run(graph.build()).published
+    live = warehouse_path.with_name(f".{warehouse_path.name}.build-live")
+    with exclusive_lock(warehouse_lock_path(warehouse_path)):  # as another process's run holds it
+        live.write_bytes(b"a run in progress")
+        second = threading.Thread(target=executor.run, args=(graph.build(),))
+        second.start()
+        second.join(timeout=0.5)
+        assert second.is_alive() and live.read_bytes() == b"a run in progress"
+    second.join()
+    assert not live.exists()
+
+
+def test_the_standby_copy_outlives_a_daemon_thread_that_started_it(warehouse_path):
+    """The local ELT runs in a daemon thread; a copy it starts must not die with the command."""
+    import threading
+
+    from winter_days.warehouse.duckdb.files import start_after_write
+
+    started = []
+    starter = threading.Thread(target=lambda: started.append(start_after_write(warehouse_path)), daemon=True)
+    starter.start()
+    starter.join()
+    [after_write] = started
+    assert not after_write.daemon
+    after_write.join()
 
 
 def test_a_run_builds_on_the_standby_copy_the_last_run_left(graph, executor, warehouse_path, query_published):

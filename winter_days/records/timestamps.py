@@ -5,6 +5,12 @@ documents hold native datetimes, epoch numbers (seconds or milliseconds) or othe
 forms (with an offset, with Z, date only, a space instead of T, digits only). A value
 that denotes no instant is reported as unparseable with its raw text: never guessed,
 never dropped.
+
+An epoch number is seconds, milliseconds or microseconds by its magnitude, and is taken as
+one only when it then falls on or after records.EARLIEST_PLAUSIBLE: a small number such
+as 3.5 or 12345 is no legacy timestamp (it would be the first hours of 1970) and is
+'implausible_epoch'. Any other instant in years 0001-9999 is returned; whether it is
+plausible for a sale is the contract's rule, applied by staging.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from winter_days.records import EARLIEST_PLAUSIBLE
+
 # Epoch magnitudes: seconds until year 5138, then milliseconds, then microseconds.
 _MS_THRESHOLD = 1e11
 _US_THRESHOLD = 1e14
-_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+_EARLIEST_EPOCH_S = EARLIEST_PLAUSIBLE.timestamp()
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,6 @@ def _in_range(value: datetime, form: str, raw: str | None) -> ParsedTimestamp:
         value = value.astimezone(timezone.utc)
     except (OverflowError, ValueError):  # year 1 with a positive offset, year 9999 with a negative one
         return ParsedTimestamp(None, "out_of_range", raw)
-    if not _EARLIEST <= value < _LATEST:
-        return ParsedTimestamp(None, "out_of_range", raw)
     return ParsedTimestamp(value, form, raw)
 
 
@@ -50,6 +55,8 @@ def _from_epoch(number: float, raw: str | None) -> ParsedTimestamp:
         return ParsedTimestamp(None, "unparseable", raw)
     magnitude = abs(number)
     divisor, form = (1e6, "epoch_us") if magnitude >= _US_THRESHOLD else (1e3, "epoch_ms") if magnitude >= _MS_THRESHOLD else (1.0, "epoch_s")
+    if number / divisor < _EARLIEST_EPOCH_S:
+        return ParsedTimestamp(None, "implausible_epoch", raw)
     try:
         moment = datetime.fromtimestamp(number / divisor, timezone.utc)
     except (OverflowError, OSError, ValueError):  # beyond the years a datetime can hold
@@ -88,7 +95,21 @@ def _from_string(text: str) -> ParsedTimestamp:
 
 
 def parse_sale_timestamp(value: Any) -> ParsedTimestamp:
-    """Normalise one stored sale_timestamp to UTC; see the module docstring for the forms."""
+    """Normalise one stored sale_timestamp to UTC; see the module docstring for the forms.
+    Never raises: a value beyond what a datetime holds is out of range, like any other."""
+    try:
+        return _parse(value)
+    except (ValueError, OverflowError, OSError):  # an integer beyond float64, text float() refuses
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                return ParsedTimestamp(None, "unparseable", value)
+            return ParsedTimestamp(None, "out_of_range", value)
+        return ParsedTimestamp(None, "out_of_range", repr(value))
+
+
+def _parse(value: Any) -> ParsedTimestamp:
     if isinstance(value, bool) or value is None:
         return ParsedTimestamp(None, "missing" if value is None else "unparseable", None if value is None else str(value))
     if isinstance(value, datetime):
