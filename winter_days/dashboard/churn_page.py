@@ -35,6 +35,19 @@ TIER_CUTOFFS = {"high": HIGH_RISK_FROM, "medium": MEDIUM_RISK_FROM}
 NO_PREDICTIONS = "no predictions yet: run the pipeline (winter-days run) to train a model and score customers"
 
 
+def no_predictions_hint(runs: list[dict]) -> str:
+    """Why the page has no predictions, in the words of the newest run's ML step (e.g.
+    "skipped: not enough history (12 of 74 days)"), so an operator of a young installation
+    sees that nothing is wrong; the general hint when no run got that far."""
+    for run in runs:
+        ml = next((step for step in run.get("steps") or () if step.get("name") == "ml"), None)
+        counts = (ml or {}).get("counts") or {}
+        if counts.get("training") or counts.get("scoring"):
+            said = "; ".join(f"{what} {counts[what]}" for what in ("training", "scoring") if counts.get(what))
+            return f"no predictions yet: the ML step of run {run['run_id']} (as of {counts.get('as_of')}) says {said}"
+    return NO_PREDICTIONS
+
+
 def _scored(filters: DashboardFilters, with_tier: bool = False) -> SqlAndParams:
     """CTE `scored`: the latest as-of date's predictions with each customer's region, filtered."""
     conditions, params = [], []

@@ -113,8 +113,10 @@ def test_a_one_day_old_install_runs_and_says_why_the_model_does_not_train_yet(tm
     assert ml["counts"]["training"] == "skipped: not enough history (0 of 74 days)"
     assert ml["counts"]["scoring"] == f"skipped: no model trained on data up to {settings.population_start} yet"
     assert ml["counts"]["predictions_written"] == 0
-    page = service_app(settings).test_client().get("/dashboard/pipeline").get_data(as_text=True)
-    assert "training skipped: not enough history (0 of 74 days)" in page
+    client = service_app(settings).test_client()
+    for page in ("pipeline", "churn"):
+        shown = client.get(f"/dashboard/{page}").get_data(as_text=True)
+        assert "training skipped: not enough history (0 of 74 days)" in shown, page
 
 
 def assert_lineage_of_every_step_and_action(settings, run: dict) -> None:

@@ -117,3 +117,16 @@ def test_no_predictions_table_gives_the_run_the_pipeline_state(tmp_path):
     found = results(path)
     assert found["churn_summary"] is None and found["top_at_risk"] is None
     assert "run the pipeline" in churn_page.NO_PREDICTIONS
+
+
+def test_without_predictions_the_page_says_what_the_latest_ml_step_said():
+    young = {"run_id": "r2", "steps": [
+        {"name": "export_sales", "counts": {"rows": 40}},
+        {"name": "ml", "counts": {"as_of": "2026-01-12", "training": "skipped: not enough history (11 of 74 days)",
+                                  "scoring": "skipped: no model trained on data up to 2026-01-12 yet"}}]}
+    without_ml = {"run_id": "r3", "steps": [{"name": "ml", "counts": {"skipped": "not requested for this run (ml=false)"}}]}
+    hint = churn_page.no_predictions_hint([without_ml, young])
+    assert hint == ("no predictions yet: the ML step of run r2 (as of 2026-01-12) says training skipped: not enough "
+                    "history (11 of 74 days); scoring skipped: no model trained on data up to 2026-01-12 yet")
+    failed_early = {"run_id": "r1", "steps": [{"name": "export_sales", "status": "FAILED", "counts": None}]}
+    assert churn_page.no_predictions_hint([failed_early]) == churn_page.NO_PREDICTIONS == churn_page.no_predictions_hint([])
