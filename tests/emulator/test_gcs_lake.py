@@ -62,6 +62,33 @@ def test_a_large_file_goes_up_in_a_resumable_upload_and_stays_immutable(lake, tm
         assert reader.read() == payload[-3:]
 
 
+def test_a_streamed_write_of_several_chunks_goes_up_without_a_local_file(lake, client, bucket, monkeypatch):
+    import tempfile
+
+    from winter_days.stores import gcs
+
+    def no_local_files(*args, **kwargs):
+        raise AssertionError("the gcp lake wrote a local file")
+
+    monkeypatch.setattr(gcs, "_WRITE_CHUNK", 256 * 1024)  # the resumable upload's smallest chunk
+    for name in ("TemporaryFile", "NamedTemporaryFile", "SpooledTemporaryFile", "mkstemp"):
+        monkeypatch.setattr(tempfile, name, no_local_files)
+    block = bytes(range(256)) * 1024
+    with pytest.raises(RuntimeError):
+        with lake.writer("bronze/clickstream/load_date=2026-03-01/events.jsonl") as handle:
+            for _ in range(3):
+                handle.write(block)  # chunks already sent: the upload has begun
+            raise RuntimeError("the generator failed")
+    assert [blob.name for blob in client.list_blobs(bucket)] == []
+    with lake.writer("bronze/clickstream/load_date=2026-03-01/events.jsonl") as handle:
+        for _ in range(3):
+            handle.write(block)
+        assert handle.tell() == 3 * len(block)
+    assert lake.get("bronze/clickstream/load_date=2026-03-01/events.jsonl") == block * 3
+    with lake.writer("bronze/clickstream/load_date=2026-03-01/events.jsonl") as handle:
+        handle.write(block * 3)  # the same bytes again: a no-op, nothing uploaded
+
+
 def test_a_create_that_loses_the_race_compares_content(lake, client, bucket):
     """The object appears between the existence check and the upload: the 412 decides."""
     real_get_blob = type(client.bucket(bucket)).get_blob

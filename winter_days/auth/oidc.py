@@ -85,7 +85,7 @@ class CertificateCache:
         self._certs: dict[str, str] = {}
         self._expires_at = float("-inf")
         self._fetched_at = float("-inf")
-        self._request = None
+        self._request: Any = None  # google.auth.transport.requests.Request, made on first use
 
     def _fetch(self) -> tuple[dict[str, str], float]:
         from google.auth import exceptions

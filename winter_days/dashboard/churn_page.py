@@ -370,8 +370,3 @@ def roc_png(lake: Any, version: str) -> bytes | None:
         return None
     key = version_key(version, "roc.png")
     return lake.get(key) if lake.exists(key) else None
-
-
-def cards_as_json(cards: list[ModelCard]) -> str:
-    """The model cards as JSON, for the page's download link."""
-    return json.dumps([card.__dict__ for card in cards], indent=2, default=str)

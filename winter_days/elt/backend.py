@@ -68,7 +68,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class CompilationError:
+class CompilationErrorEntry:
     """One entry of CompilationResult.compilationErrors."""
 
     message: str
@@ -94,7 +94,7 @@ class CompilationResult:
     name: str
     create_time: datetime
     dataform_core_version: str = ""
-    compilation_errors: tuple[CompilationError, ...] = ()
+    compilation_errors: tuple[CompilationErrorEntry, ...] = ()
     graph: Mapping[str, Any] = field(default_factory=dict, repr=False)
     code_compilation_config: Mapping[str, Any] = field(default_factory=dict)
 

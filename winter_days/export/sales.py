@@ -65,7 +65,7 @@ class ExportResult:
 
 _NONE = type(None)
 # Python types whose values a column takes as they are; anything else is checked one by one.
-_PLAIN_TYPES = {"string": {str}, "int64": {int}, "float64": {float, int}}
+_PLAIN_TYPES: dict[str, set[type]] = {"string": {str}, "int64": {int}, "float64": {float, int}}
 _ARROW_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
 _FIELD_KINDS = [(f.name, {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64"}[f.type]) for f in _DOCUMENT_FIELDS]
 _TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")

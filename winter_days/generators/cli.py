@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Iterator
+from typing import Iterator, Literal
 
 import click
 
@@ -123,7 +123,8 @@ def clickstream(ctx: click.Context, count: int | None, day: str | None, seed: in
     help="auto: full if the lake has no earlier startup load, else a delta against the latest one.",
 )
 @click.pass_context
-def startups(ctx: click.Context, count: int | None, day: str | None, seed: int | None, load_type: str) -> None:
+def startups(ctx: click.Context, count: int | None, day: str | None, seed: int | None,
+             load_type: Literal["auto", "full", "delta"]) -> None:
     """Write the day's startup load (full or delta) as JSON Lines in the bronze lake."""
     from winter_days.generators.startups import DEFAULT_STARTUPS
 

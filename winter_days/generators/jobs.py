@@ -14,6 +14,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import BinaryIO, Callable, Literal
 
 from winter_days.generators.clickstream import CHUNK_EVENTS, DEFAULT_EVENTS, clickstream_key, draw_clickstream_chunk
@@ -92,6 +93,10 @@ def write_sales(
             progress(done)
     lake.put(gt_key, gt_bytes)
     return SalesRun(day, written, legacy, SALES_COLLECTION, gt_key)
+
+
+def _clickstream_chunk_lines(pool: CustomerPool, day: date, count: int, chunk: int) -> object:
+    return draw_clickstream_chunk(pool, day, count, chunk).jsonl()
 
 
 def _publish_lines(lake: Lake, key: str, jobs: list[Callable[[], object]], progress: Progress | None, workers: int = 2) -> int:
@@ -182,7 +187,7 @@ def write_clickstream(
     if count < 0:
         raise ValueError(f"clickstream count must be >= 0, got {count}")
     sizes = [(c, min(CHUNK_EVENTS, count - first)) for c, first in enumerate(range(0, count, CHUNK_EVENTS))]
-    jobs = [lambda c=c, n=n: draw_clickstream_chunk(pool, day, n, c).jsonl() for c, n in sizes]
+    jobs: list[Callable[[], object]] = [partial(_clickstream_chunk_lines, pool, day, n, c) for c, n in sizes]
     records = _publish_lines(lake, key, jobs, progress)
     return LakeRun(day, records, key, lake.uri(key))
 

@@ -168,7 +168,7 @@ def sales_documents(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: i
         "status": np.asarray(SALE_STATUSES, dtype=object)[draw.status].tolist(),
         "payment_method": payment.tolist(),
         "contact_email_hashed": pool.email_hash[draw.buyer].tolist(),
-        "credit_card_last4": np.where(is_card, pool.card_last4[draw.buyer], None).tolist(),
+        "credit_card_last4": np.asarray(np.where(is_card, pool.card_last4[draw.buyer], None), dtype=object).tolist(),
         "sale_timestamp": sale_timestamps(draw),
         "schema_version": [SCHEMA_VERSION] * n,
     }

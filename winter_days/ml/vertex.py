@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -140,13 +139,12 @@ def _pipeline_job_class() -> Callable[..., Any]:
 
 
 def _read_spec(spec_path: Path | None, image: str) -> bytes:
-    """The compiled spec: the given file, or the pipeline compiled now for `image`."""
+    """The compiled spec: the given file, or the pipeline compiled now, in memory, for `image`."""
     if spec_path is not None:
         return Path(spec_path).read_bytes()
-    from winter_days.ml.kfp_pipeline import compile_pipeline
+    from winter_days.ml.kfp_pipeline import pipeline_spec_json
 
-    with tempfile.TemporaryDirectory() as work:
-        return compile_pipeline(Path(work) / PIPELINE_FILE, image).read_bytes()
+    return pipeline_spec_json(image)
 
 
 def _spec_parameters(spec: bytes, where: str) -> dict[str, Mapping[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pyarrow as pa
 
@@ -232,7 +233,7 @@ class FlowContract:
         return next(r for r in self.rules if r.name == name)
 
 
-_SHA256 = dict(pattern=SHA256_HEX.pattern[1:-1], pattern_means="a SHA-256 hex digest")
+_SHA256: dict[str, Any] = dict(pattern=SHA256_HEX.pattern[1:-1], pattern_means="a SHA-256 hex digest")
 
 SALES_CONTRACT = FlowContract(
     flow="sales",

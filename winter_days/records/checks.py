@@ -52,10 +52,6 @@ _NUMBER = re.compile(NUMBER_TEXT)
 _DELIMITER = "\x1f"  # the raw-line tables' CSV delimiter (dataform/includes/constants.js)
 
 
-class RecordError(ValueError):
-    """A record that breaks the 2.0.0 contract; the message names the record and field."""
-
-
 # -- reading values -------------------------------------------------------------------
 
 
@@ -286,14 +282,6 @@ def record_errors(flow: str, record: Mapping[str, Any]) -> list[str]:
         if stamp is not None and not (isinstance(stamp, str) and parse_iso_timestamp(stamp)):
             errors.append(f"sale_timestamp: expected an ISO-8601 timestamp string, got {stamp!r}")
     return errors + reading_errors(flow, record)
-
-
-def validate_record(flow: str, record: Mapping[str, Any], where: str = "") -> None:
-    """Raise RecordError naming the record (by its id and `where`) when it is invalid."""
-    errors = record_errors(flow, record)
-    if errors:
-        label = f"{flow} record {record.get(_contract(flow).key)!r}" + (f" ({where})" if where else "")
-        raise RecordError(f"{label}: " + "; ".join(errors))
 
 
 def _contract(flow: str) -> FlowContract:

@@ -183,7 +183,7 @@ class FirestoreRunStore:
             active = self._runs.document(active_id).get(transaction=txn) if active_id else None
             active_steps = self._read_steps(active, txn) if active is not None and active.exists else []
 
-            if active_id == run_id:
+            if active_id == run_id and active is not None:
                 return StartDecision("started", run_id, owner, active.get("started_at"))
             if first is not None and first.exists:
                 redo = (CUT_OFF, FAILED) if retry_failed else (CUT_OFF,)
@@ -379,7 +379,7 @@ class FirestoreRunStore:
         run = self._runs.document(run_id).get()
         if not run.exists:
             return None
-        return run_view(run.to_dict(), [step.to_dict() for step in self._read_steps(run)])
+        return run_view(run.to_dict() or {}, [step.to_dict() or {} for step in self._read_steps(run)])
 
     def list_runs(self, limit: int = 50, before: str | None = None) -> list[dict[str, Any]]:
         """Newest first (by start order under the guard), each with its steps."""
@@ -393,7 +393,7 @@ class FirestoreRunStore:
                 return []
             query = query.where(filter=firestore.FieldFilter("seq", "<", anchor.get("seq")))
         runs = list(query.limit(limit).stream())
-        return [run_view(run.to_dict(), [step.to_dict() for step in self._read_steps(run)]) for run in runs]
+        return [run_view(run.to_dict() or {}, [step.to_dict() or {} for step in self._read_steps(run)]) for run in runs]
 
     def active_run_id(self) -> str | None:
         guard = self._guard.get()
@@ -404,7 +404,8 @@ class FirestoreRunStore:
         counts: dict[str, int] = {}
         for status in (RUNNING, *RUN_OUTCOMES):
             query = self._runs.where(filter=self._firestore.FieldFilter("status", "==", status))
-            total = int(query.count().get()[0][0].value)
+            counted: Any = query.count()  # the SDK's stubs type count() as the class, not an instance
+            total = int(counted.get()[0][0].value)
             if total:
                 counts[status] = total
         return counts

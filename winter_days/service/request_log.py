@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Mapping, cast
 
 from flask import Flask, Response, g, request
 
@@ -31,7 +31,8 @@ def install_request_log(app: Flask) -> None:
 
 def _start() -> None:
     g.request_started = time.perf_counter()
-    g.trace_token = CURRENT_TRACE.set(trace_context_from_headers(request.headers))
+    headers = cast("Mapping[str, str]", request.headers)  # its get() ignores case, as HTTP does
+    g.trace_token = CURRENT_TRACE.set(trace_context_from_headers(headers))
 
 
 def _finish(response: Response) -> Response:

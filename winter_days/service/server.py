@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from gunicorn.app.base import BaseApplication
 
@@ -24,6 +25,10 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 # How long a stopping worker waits for its background runs after recording them cut off;
 # with the store's writes it stays well inside Cloud Run's 10 s between SIGTERM and SIGKILL.
 SHUTDOWN_GRACE_SECONDS = 2.0
+
+
+def _chained(handler: Callable[[int, Any, Any], None], previous: Any, signum: int, frame: Any) -> None:
+    handler(signum, frame, previous)
 
 
 def cut_off_runs_on_stop(worker: Any) -> None:
@@ -47,7 +52,7 @@ def cut_off_runs_on_stop(worker: Any) -> None:
 
     for signum in STOP_SIGNALS:
         previous = signal.getsignal(signum)
-        signal.signal(signum, lambda s, f, previous=previous: stopping(s, f, previous))
+        signal.signal(signum, partial(_chained, stopping, previous))
 
 
 # gunicorn's own lines (boot, worker exits, access) in the same Cloud Logging JSON shape.

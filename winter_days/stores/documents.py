@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterable, Iterator, Protocol, Sequence, cast, runtime_checkable
 
 _TIMESTAMP_TAG = "$timestamp"
 PAGE_SIZE = 16384
@@ -166,7 +166,8 @@ _DECODER = json.JSONDecoder(object_hook=_decode_hook)
 
 
 def _loads(body: str) -> dict[str, Any]:
-    return _DECODER.decode(body)
+    document: dict[str, Any] = _DECODER.decode(body)
+    return document
 
 
 def _loads_page(collection: str, doc_ids: list[str], bodies: list[str]) -> list[dict[str, Any]]:
@@ -179,7 +180,7 @@ def _loads_page(collection: str, doc_ids: list[str], bodies: list[str]) -> list[
     # Every stored body is one JSON object, so a page decodes to exactly that many objects;
     # anything else means a malformed body, decoded one by one to name it.
     if documents is not None and len(documents) == len(bodies) and all(type(d) is dict for d in documents):
-        return documents
+        return cast(list[dict[str, Any]], documents)
     return [_loads_checked(collection, doc_id, body) for doc_id, body in zip(doc_ids, bodies)]
 
 
@@ -352,7 +353,7 @@ class SqliteDocumentStore:
         return None if row is None else _loads(row[0])
 
     def count(self, collection: str) -> int:
-        return self._conn.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
+        return int(self._conn.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0])
 
     def stream(self, collection: str, batch_size: int = 1000) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every document in key order, read page by page (memory stays flat)."""
@@ -392,4 +393,5 @@ class SqliteDocumentStore:
 
     def watermark(self, collection: str) -> int | None:
         """The update sequence of the collection's latest write (None when it is empty)."""
-        return self._conn.execute("SELECT max(seq) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
+        latest = self._conn.execute("SELECT max(seq) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
+        return None if latest is None else int(latest)

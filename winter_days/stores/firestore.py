@@ -32,7 +32,7 @@ from winter_days.stores.documents import Change, DocumentStoreError
 
 if TYPE_CHECKING:
     from google.api_core.retry import Retry
-    from google.cloud.firestore import Client, DocumentSnapshot, Query
+    from google.cloud.firestore import Client, CollectionReference, DocumentSnapshot, Query
 
     from winter_days.config import Settings
 
@@ -232,7 +232,7 @@ class FirestoreDocumentStore:
         result = self._client.collection(collection).count().get(retry=self._retry, timeout=self._timeout)
         return int(result[0][0].value)
 
-    def _pages(self, query: Query, batch_size: int) -> Iterator[list[DocumentSnapshot]]:
+    def _pages(self, query: Query | CollectionReference, batch_size: int) -> Iterator[list[DocumentSnapshot]]:
         """Pages of `query` (ordered ending in the document id), each read with retries."""
         if batch_size < 1:
             raise DocumentStoreError(f"batch_size must be at least 1, got {batch_size}")
@@ -241,7 +241,10 @@ class FirestoreDocumentStore:
             page_query = query.limit(batch_size)
             if last is not None:
                 page_query = page_query.start_after(last)
-            read_page: Callable[[], list[DocumentSnapshot]] = lambda q=page_query: list(q.stream(timeout=self._timeout))
+
+            def read_page(q: Query = page_query) -> list[DocumentSnapshot]:
+                return list(q.stream(timeout=self._timeout))
+
             page = self._retry(read_page)()
             if page:
                 yield page
@@ -260,7 +263,7 @@ class FirestoreDocumentStore:
     def changed_since(self, collection: str, watermark: int | None, batch_size: int = 1000) -> Iterator[Change]:
         """Documents written after `watermark` (all when None), in update order, page by page."""
         _check_collection(collection)
-        query = self._client.collection(collection)
+        query: Query | CollectionReference = self._client.collection(collection)
         if watermark is not None:
             field_filter = self._firestore.FieldFilter(UPDATED_AT, ">", watermark_to_timestamp(watermark))
             query = query.where(filter=field_filter)

@@ -7,6 +7,11 @@ when the object exists already (412), its content is compared: the same bytes ar
 different bytes a LakeImmutableError. Content is compared by size and MD5 (CRC32C for
 composite objects, which have no MD5), as Cloud Storage reports them.
 
+A streamed write (`writer`) goes straight to the bucket in a resumable upload, never through
+a local file (on Cloud Run the local disk is memory); the object appears when the upload is
+finalised at the end of the block, and a block that raises cancels the upload. A streamed
+write to an immutable key that exists already only fingerprints what it is given.
+
 The SDK is imported lazily: it lives behind the `[gcp]` extra.
 """
 
@@ -16,10 +21,9 @@ import base64
 import hashlib
 import io
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO, Iterator
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Iterator, cast
 from urllib.parse import urlparse
 
 from winter_days.stores.lake import (
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from winter_days.config import Settings
 
 _READ_BLOCK = 1 << 20
+_WRITE_CHUNK = 16 << 20  # bytes held in memory between the resumable upload's requests
 
 
 def _storage_module():
@@ -50,25 +55,53 @@ def _storage_module():
 class _Fingerprint:
     """Size, MD5 and CRC32C of content, in Cloud Storage's base64 form."""
 
-    def __init__(self, handle: IO[bytes]):
+    def __init__(self, handle: IO[bytes] | None = None):
         import google_crc32c
 
-        md5 = hashlib.md5(usedforsecurity=False)
-        crc = google_crc32c.Checksum()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._crc = google_crc32c.Checksum()
         self.size = 0
-        for block in iter(lambda: handle.read(_READ_BLOCK), b""):
-            md5.update(block)
-            crc.update(block)
-            self.size += len(block)
-        self.md5 = base64.b64encode(md5.digest()).decode()
-        self.crc32c = base64.b64encode(crc.digest()).decode()
+        if handle is not None:
+            for block in iter(lambda: handle.read(_READ_BLOCK), b""):
+                self.update(block)
+
+    def update(self, block: bytes) -> None:
+        self._md5.update(block)
+        self._crc.update(block)
+        self.size += len(block)
 
     def matches(self, blob: Blob) -> bool:
         if blob.size is None or int(blob.size) != self.size:
             return False
         if blob.md5_hash:
-            return blob.md5_hash == self.md5
-        return blob.crc32c == self.crc32c
+            return bool(blob.md5_hash == base64.b64encode(self._md5.digest()).decode())
+        return bool(blob.crc32c == base64.b64encode(self._crc.digest()).decode())
+
+
+class _UploadStream(io.BufferedIOBase):
+    """What `GcsLake.writer` yields: each write goes to the resumable upload (none when the
+    immutable object exists already) and into the content's fingerprint."""
+
+    def __init__(self, upload: BinaryIO | None):
+        super().__init__()
+        self._upload = upload
+        self.fingerprint = _Fingerprint()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        block = bytes(data)
+        if self._upload is not None:
+            self._upload.write(block)
+        self.fingerprint.update(block)
+        return len(block)
+
+    def tell(self) -> int:
+        return self.fingerprint.size
+
+    def flush(self) -> None:
+        """Nothing to do: the upload sends whole chunks, and the rest when the block ends."""
 
 
 class GcsLake:
@@ -140,12 +173,39 @@ class GcsLake:
 
     @contextmanager
     def writer(self, key: str) -> Iterator[BinaryIO]:
-        """Stream a large file into `key` through a local spool; uploaded when the block ends, or not at all."""
+        """Stream a large file into `key` in a resumable upload; published when the block ends, or not at all."""
+        from google.api_core.exceptions import PreconditionFailed
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
         name = self._name(key)
-        with tempfile.TemporaryFile() as spool:
-            yield spool  # type: ignore[misc]
-            spool.flush()
-            self._upload(key, spool, name)
+        immutable = is_immutable(key)
+        existing = self._bucket.get_blob(name) if immutable else None
+        upload = None
+        if existing is None:
+            # Create-only for immutable keys; a conditional upload is safe to retry either way.
+            condition = {"if_generation_match": 0} if immutable else {}
+            upload = self._bucket.blob(name).open(
+                "wb", chunk_size=_WRITE_CHUNK, ignore_flush=True, retry=DEFAULT_RETRY, **condition
+            )
+        stream = _UploadStream(upload)
+        try:
+            yield cast(BinaryIO, stream)
+            if upload is not None:
+                upload.close()
+        except BaseException as err:
+            if upload is not None and not upload.closed:
+                upload.terminate()
+            if isinstance(err, PreconditionFailed):
+                raise LakeError(
+                    f"lake key {key!r}: another writer created it while this one was writing; retry "
+                    "(the same content is then a no-op)"
+                ) from None
+            raise
+        if existing is not None and not stream.fingerprint.matches(existing):
+            raise LakeImmutableError(
+                f"lake key {key!r} already exists with different content; bronze files are immutable: "
+                "write the new data under a new key"
+            )
 
     def _upload(self, key: str, handle: IO[bytes], name: str | None = None) -> None:
         from google.api_core.exceptions import PreconditionFailed

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import duckdb
 import pytest
@@ -20,6 +21,17 @@ pytest.importorskip("kfp", reason="kfp comes with the [gcp] extra")
 def spec(tmp_path_factory):
     path = kfp_pipeline.compile_pipeline(tmp_path_factory.mktemp("kfp") / "customer_churn_pipeline.json", "img:1")
     return json.loads(path.read_text())
+
+
+def test_the_spec_made_in_memory_is_what_kfps_compiler_writes(spec, tmp_path):
+    from kfp import compiler
+
+    path = tmp_path / "customer_churn_pipeline.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        compiler.Compiler().compile(kfp_pipeline.build_pipeline("img:1"), package_path=str(path))
+    assert json.loads(path.read_text()) == spec
+    assert json.loads(kfp_pipeline.pipeline_spec_json("img:1")) == spec
 
 
 def test_compiled_dag_follows_the_in_process_step_order(spec):

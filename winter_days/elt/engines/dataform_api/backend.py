@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from winter_days.config import Settings
 from winter_days.elt.backend import (
-    CompilationError,
+    CompilationErrorEntry,
     CompilationResult,
     InvocationConfig,
     InvocationStatus,
@@ -55,7 +55,7 @@ class DataformCompilationError(Exception):
         )
 
 
-def describe_compilation_errors(errors: tuple[CompilationError, ...]) -> str:
+def describe_compilation_errors(errors: tuple[CompilationErrorEntry, ...]) -> str:
     """One line per error: path (and action), then the message."""
     lines = []
     for error in errors[:LISTED_ERRORS]:

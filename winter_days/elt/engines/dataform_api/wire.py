@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from winter_days.elt.backend import (
     ActionState,
-    CompilationError,
+    CompilationErrorEntry,
     CompilationResult,
     InvocationConfig,
     InvocationState,
@@ -79,7 +79,7 @@ def parse_compilation_result(raw: Any) -> CompilationResult:
     if not raw.name:
         raise DataformApiError("Dataform API compilationResults.create: the answer names no compilation result")
     errors = tuple(
-        CompilationError(
+        CompilationErrorEntry(
             message=error.message,
             path=error_location(error),
             action_target=_target(error.action_target, raw.name) if _has(error, "action_target") and error.action_target.name else None,

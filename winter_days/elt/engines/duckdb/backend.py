@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from winter_days.elt.backend import (
     ActionState,
-    CompilationError,
+    CompilationErrorEntry,
     CompilationResult,
     InvocationConfig,
     InvocationState,
@@ -108,12 +108,12 @@ class DuckDBBackend:
                 try:
                     graph = compile_project(self.project_dir, self.vars or None)
                 except SqlxCompilationError as err:
-                    errors = tuple(CompilationError(message=i.message, path=f"{i.file}:{i.line}") for i in err.issues)
+                    errors = tuple(CompilationErrorEntry(message=i.message, path=f"{i.file}:{i.line}") for i in err.issues)
                     return CompilationResult(name, now, compilation_errors=errors, code_compilation_config=config)
                 with _cache_lock:
                     _compiled_cache[key] = (fingerprint, json.dumps(graph))
         errors = tuple(
-            CompilationError(
+            CompilationErrorEntry(
                 message=str(e.get("message", "")),
                 path=str(e.get("fileName", "")),
                 action_target=Target.from_api(e["actionTarget"]) if e.get("actionTarget") else None,

@@ -50,7 +50,7 @@ class ExternalTable:
 def is_external_table(tree: exp.Expression) -> bool:
     """True for a parsed `CREATE ... EXTERNAL TABLE` statement."""
     properties = tree.args.get("properties") if isinstance(tree, exp.Create) else None
-    return bool(properties) and any(isinstance(p, exp.ExternalProperty) for p in properties.expressions)
+    return properties is not None and any(isinstance(p, exp.ExternalProperty) for p in properties.expressions)
 
 
 def parse_external_table(tree: exp.Create) -> ExternalTable:
@@ -75,6 +75,8 @@ def parse_external_table(tree: exp.Create) -> ExternalTable:
         raise UnsupportedSqlError(f"external table {table.name}: OPTIONS(uris=[...]) is required")
     if isinstance(uris, str):
         uris = [uris]
+    if not isinstance(uris, (list, tuple)):
+        raise UnsupportedSqlError(f"external table {table.name}: OPTIONS(uris=...) must be a string or an array of strings")
     return ExternalTable(
         schema=table.db,
         name=table.name,
@@ -140,7 +142,7 @@ class LakeFiles:
         copies = self.repairs.copies if self.repairs is not None else {}
         clean = [p for p in paths if p not in copies]
         reads = [_select(self.table, self.lake_root.resolve(), clean)] if clean else []
-        if len(clean) < len(paths):
+        if self.repairs is not None and len(clean) < len(paths):
             repaired = [copies[p] for p in paths if p in copies]
             reads.append(_select(self.table, self.repairs.root, repaired, long_lines=True))
         return " UNION ALL ".join(reads)
@@ -211,7 +213,7 @@ def _reader(table: ExternalTable, files: str, long_lines: bool = False) -> tuple
         column_types = "{" + ", ".join(f"{_quote(n)}: {_quote(k)}" for n, k in table.columns) + "}"
         delimiter = str(table.options.get("field_delimiter", ","))
         quote = str(table.options.get("quote", '"'))
-        header = int(table.options.get("skip_leading_rows", 0) or 0) > 0
+        header = int(str(table.options.get("skip_leading_rows", 0) or 0)) > 0
         # BigQuery's allow_jagged_rows pads a short row with nulls; ignore_unknown_values
         # drops a long row's extra values, which DuckDB does outside its strict mode.
         jagged = bool(table.options.get("allow_jagged_rows", False))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import duckdb
 import sqlglot
@@ -99,13 +99,14 @@ class PreparedQuery:
                 values = [row[0] for row in con.execute(file_filter.subquery_sql).fetchall()]
             except duckdb.BinderException:
                 return self.sql  # correlated: it only makes sense inside the query
-            remaining = _files_to_read(file_filter, values, listing)
-            if remaining is None:
+            to_read = _files_to_read(file_filter, values, listing)
+            if to_read is None:
                 predicate, source = _predicate(file_filter, values), file_filter.source_sql
             else:
+                remaining, files = to_read
                 predicate = _predicate(replace(file_filter, negated=False), remaining)
                 # Read the remaining files by name: the relation's glob is not expanded again.
-                reader = listing(*file_filter.source).reader_sql(remaining) if remaining else None
+                reader = files.reader_sql(remaining) if remaining else None
                 source = f"({reader})" if reader else file_filter.source_sql
             text = text.replace(file_filter.placeholder, predicate, 1)
             if file_filter.source_placeholder:
@@ -119,7 +120,7 @@ class PreparedQuery:
 def prepare_query(sql: str) -> PreparedQuery:
     """Transpile exactly one BigQuery SELECT and find its file-name filters (cached)."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read=BIGQUERY) if t is not None]
+        trees = [t for t in sqlglot.parse(sql, read=BIGQUERY) if isinstance(t, exp.Expression)]
     except ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     if len(trees) != 1:
@@ -134,7 +135,7 @@ def prepare_query(sql: str) -> PreparedQuery:
         subquery = node.args["query"]
         column = node.this
         negated = isinstance(node.parent, exp.Not)
-        replaced = node.parent if negated else node
+        replaced = node.parent if negated and node.parent is not None else node
         placeholder = _PLACEHOLDER.format(len(filters))
         inner = subquery.this if isinstance(subquery, exp.Subquery) else subquery
         file_filter = FileFilter(placeholder, generate_duckdb(column), generate_duckdb(inner), negated)
@@ -165,9 +166,10 @@ def _constant_subqueries(tree: exp.Expression) -> list[exp.Subquery]:
     first (a subquery inside one of them may be among them: it runs as part of that one)."""
     found = []
     for node in tree.find_all(exp.Subquery):
-        if isinstance(node.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or node.find_ancestor(exp.Where) is None:
+        where = node.find_ancestor(exp.Where)
+        if isinstance(node.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or where is None:
             continue
-        if node.find_ancestor(exp.Subquery, exp.Select) is not node.find_ancestor(exp.Where).find_ancestor(exp.Select):
+        if node.find_ancestor(exp.Subquery, exp.Select) is not where.find_ancestor(exp.Select):
             continue  # not a filter of the SELECT that holds it (e.g. in a subquery's SELECT list)
         found.append(node)
     return found
@@ -203,6 +205,7 @@ def _constant_literals(con: duckdb.DuckDBPyConnection, constants: tuple[ScalarCo
     typed = ", ".join(f"typeof(v{i}), CAST(v{i} AS VARCHAR)" for i in range(len(distinct)))
     try:
         row = con.execute(f"SELECT {typed} FROM (SELECT {values})").fetchone()
+        assert row is not None  # a SELECT without FROM gives one row
     except duckdb.Error:
         if len(distinct) == 1:
             return [f"({distinct[0]})"] * len(constants)
@@ -222,25 +225,26 @@ def _source_table(node: exp.Expression, column: exp.Column) -> exp.Table | None:
     select = node.find_ancestor(exp.Select)
     source = select.args.get("from_") if select is not None else None
     table = source.this if source is not None else None
-    if not isinstance(table, exp.Table) or select.args.get("joins") or not table.db:
+    if select is None or not isinstance(table, exp.Table) or select.args.get("joins") or not table.db:
         return None
     if column.table and column.table not in (table.name, table.alias_or_name):
         return None
     return table
 
 
-def _files_to_read(file_filter: FileFilter, loaded: list[object], listing: FileListing | None) -> list[str] | None:
-    """The listed files not loaded yet, for a NOT IN filter over a listable relation."""
+def _files_to_read(file_filter: FileFilter, loaded: list[object],
+                   listing: FileListing | None) -> tuple[list[str], ListedFiles] | None:
+    """The listed files not loaded yet, and the listing, for a NOT IN filter over a listable relation."""
     if not file_filter.negated or file_filter.source is None or listing is None or None in loaded:
         return None
     files = listing(*file_filter.source)
     if files is None:
         return None
     seen = set(loaded)
-    return [name for name in files.names() if name not in seen]
+    return [name for name in files.names() if name not in seen], files
 
 
-def _predicate(file_filter: FileFilter, values: list[object]) -> str:
+def _predicate(file_filter: FileFilter, values: Sequence[object]) -> str:
     if not values:
         # IN over no rows is false and NOT IN true, whatever the value (NULL included).
         return "TRUE" if file_filter.negated else "FALSE"
