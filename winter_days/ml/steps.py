@@ -202,7 +202,7 @@ def _nothing_to_do(context: StepContext, run_id: str, as_of: str, mode: str, why
     """The features summary of a run before any sale is known (by its as-of date): it
     neither trains nor scores, and says so; `no_sales` keeps the warehouse's own words."""
     reason = f"skipped: no sales known by {as_of} yet" if as_of else "skipped: no sales in the warehouse yet"
-    summary = {
+    summary: dict[str, Any] = {
         "run_id": run_id, "as_of": as_of or None, "mode": mode,
         "training": {"train": False, "reason": reason, "history_days": 0,
                      "history_needed": minimum_history_days(context.settings.churn_horizon_days, min_history_days)},
