@@ -44,7 +44,8 @@ def no_predictions_hint(runs: list[dict]) -> str:
         counts = (ml or {}).get("counts") or {}
         if counts.get("training") or counts.get("scoring"):
             said = "; ".join(f"{what} {counts[what]}" for what in ("training", "scoring") if counts.get(what))
-            return f"no predictions yet: the ML step of run {run['run_id']} (as of {counts.get('as_of')}) says {said}"
+            when = f" (as of {counts['as_of']})" if counts.get("as_of") else ""
+            return f"no predictions yet: the ML step of run {run['run_id']}{when} says {said}"
     return NO_PREDICTIONS
 
 

@@ -128,5 +128,9 @@ def test_without_predictions_the_page_says_what_the_latest_ml_step_said():
     hint = churn_page.no_predictions_hint([without_ml, young])
     assert hint == ("no predictions yet: the ML step of run r2 (as of 2026-01-12) says training skipped: not enough "
                     "history (11 of 74 days); scoring skipped: no model trained on data up to 2026-01-12 yet")
+    empty = {"run_id": "r0", "steps": [{"name": "ml", "counts": {"as_of": None, "training": "skipped: no sales in the "
+                                                                 "warehouse yet"}}]}
+    assert churn_page.no_predictions_hint([empty]) == ("no predictions yet: the ML step of run r0 says training skipped: "
+                                                       "no sales in the warehouse yet")
     failed_early = {"run_id": "r1", "steps": [{"name": "export_sales", "status": "FAILED", "counts": None}]}
     assert churn_page.no_predictions_hint([failed_early]) == churn_page.NO_PREDICTIONS == churn_page.no_predictions_hint([])
