@@ -57,9 +57,9 @@ test: setup
 # The gcp profile's tests: its adapters on the Firestore and Cloud Storage emulators and on the
 # BigQuery, Dataform and Vertex AI fakes, and the end-to-end run, which writes how many
 # predictions reached BigQuery to GCP_E2E_REPORT.
-GCP_TESTS := tests/emulator tests/fakes tests/unit/elt/dataform_api tests/unit/ml_vertex tests/unit/warehouse \
-	tests/unit/stores/gcp tests/unit/test_gcp_credentials.py tests/unit/test_platform.py tests/unit/dashboard/test_dashboard_on_bigquery.py \
-	tests/unit/ml/test_ml_features_on_bigquery.py
+GCP_TESTS := tests/emulator tests/fakes tests/unit/elt/dataform_api tests/unit/ml/test_vertex.py tests/unit/warehouse \
+	tests/unit/profiles tests/unit/test_gcp_credentials.py tests/unit/test_platform.py tests/unit/dashboard/test_on_bigquery.py \
+	tests/unit/ml/test_features_on_bigquery.py
 GCP_REPORT := $(abspath $(VENV))/gcp-e2e-report
 
 test-gcp: setup

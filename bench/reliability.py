@@ -66,7 +66,7 @@ SCENARIOS = ("fuzz", "kills", "load")
 FUZZED = {"sales": 3_000, "clickstream": 5_100, "startups": 2_000}  # quick: a fifth
 OVERSIZED_BYTES = 2_500_000
 # The test suite's fuzz corpus (tests/record_mutations.py): the bench mangles records as the tests do.
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests"))  # the suite imports its helpers from there too
 
 # A run in its own process, as `winter-days run` is, that says when it has imported what
 # it needs, so that the kill lands in the run rather than in the imports.
@@ -197,7 +197,7 @@ def land_fuzzed(settings: Settings, day: date, counts: dict[str, int], seed: int
     """Mangled records of each flow, as the fuzz test lands them (the test suite's corpus):
     most records mutated field by field, some repeating an earlier key, some lines damaged
     byte by byte; plus lines over 2,000,000 bytes. The records landed, by flow."""
-    import record_mutations as corpus
+    import support.record_mutations as record_mutations as corpus
 
     rng = random.Random(seed)
     valid = {"sales": corpus.valid_sale, "clickstream": corpus.valid_click, "startups": corpus.valid_startup}

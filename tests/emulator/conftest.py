@@ -2,7 +2,7 @@
 
 - Firestore: the Cloud SDK's emulator (`gcloud emulators firestore start`, Java). Skipped,
   saying why, where gcloud or Java is missing.
-- Cloud Storage: `gcp-storage-emulator`, run by gcs_emulator.py, which adds the generation
+- Cloud Storage: `gcp-storage-emulator`, run by support/gcs_emulator.py, which adds the generation
   preconditions the lake's create-only writes rely on.
 
 Each runs in its own process group, stopped by that group's id when the session ends. A
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from emulator_processes import environment_variable, running_emulator
-from ports import free_port
+from support.emulator_processes import environment_variable, running_emulator
+from support.ports import free_port
 
 # The shared store contracts assert outside test modules: have pytest explain their failures.
 pytest.register_assert_rewrite("contracts")
@@ -58,7 +58,7 @@ def storage_emulator(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("storage-emulator") / "emulator.log"
-    command = [sys.executable, str(HERE / "gcs_emulator.py"), "--port", str(port)]
+    command = [sys.executable, str(HERE.parent / "support" / "gcs_emulator.py"), "--port", str(port)]
     with running_emulator("Cloud Storage emulator", command, f"{endpoint}/", log_path):
         with environment_variable("STORAGE_EMULATOR_HOST", endpoint):
             yield endpoint

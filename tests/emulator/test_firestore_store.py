@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from contracts.document_store import DocumentStoreContract
-from pseudonym_keys import TEST_PSEUDONYMS
+from support.pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.config import load_settings
 from winter_days.export import export_sales

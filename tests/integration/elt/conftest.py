@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from elt_fixtures import LocalElt
+from support.elt_models import LocalElt
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 
 import pyarrow.parquet as pq
 import pytest
-from pseudonym_keys import TEST_PSEUDONYMS
-from sales_documents import sale_document
+from support.pseudonym_keys import TEST_PSEUDONYMS
+from support.sales_documents import sale_document
 
-from elt_fixtures import LocalElt, click, sale, startup
+from support.elt_models import LocalElt, click, sale, startup
 from winter_days.export import export_sales
 from winter_days.records import SALES_COLLECTION
 from winter_days.stores import LocalLake, SqliteDocumentStore

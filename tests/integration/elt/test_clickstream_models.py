@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from elt_fixtures import LocalElt, click, utc
+from support.elt_models import LocalElt, click, utc
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from elt_fixtures import LocalElt, click, sale, startup
+from support.elt_models import LocalElt, click, sale, startup
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ by hand from the fixtures below."""
 from __future__ import annotations
 
 import pytest
-from pseudonym_keys import TEST_PSEUDONYMS
+from support.pseudonym_keys import TEST_PSEUDONYMS
 
-from elt_fixtures import LocalElt, click, sale, sha, utc
+from support.elt_models import LocalElt, click, sale, sha, utc
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from elt_fixtures import LocalElt, click, sale, utc
+from support.elt_models import LocalElt, click, sale, utc
 
 from winter_days.ml.features import FEATURE_COLUMNS, build_feature_table
 from winter_days.warehouse.duckdb import DuckDBWarehouse

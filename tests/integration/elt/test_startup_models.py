@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from elt_fixtures import LocalElt, startup, utc
+from support.elt_models import LocalElt, startup, utc
 
 pytestmark = pytest.mark.slow
 

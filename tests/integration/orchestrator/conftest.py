@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY, installation_environ
-from service_process import ServiceProcess
+from support.orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY, installation_environ
+from support.service_process import ServiceProcess
 
 from winter_days.config import Settings, load_settings
 from winter_days.warehouse.duckdb.files import leave_out_standbys, wait_for_after_write

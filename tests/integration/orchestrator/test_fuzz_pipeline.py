@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from orchestrator_world import AUTH, service_app
-from record_mutations import json_line, mangle_line, mutate_record, valid_click, valid_sale, valid_startup
+from support.orchestrator_world import AUTH, service_app
+from support.record_mutations import json_line, mangle_line, mutate_record, valid_click, valid_sale, valid_startup
 
 from winter_days.records.checks import json_value_text, line_errors, parse_iso_timestamp, reading_errors
 from winter_days.records import CONTRACTS, SALES_COLLECTION

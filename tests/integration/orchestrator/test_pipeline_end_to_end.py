@@ -7,9 +7,9 @@ import json
 import duckdb
 import pytest
 from click.testing import CliRunner
-from orchestrator_world import AUTH
+from support.orchestrator_world import AUTH
 
-from orchestrator_world import service_app
+from support.orchestrator_world import service_app
 from winter_days.orchestrator.cli import run as run_command
 from winter_days.records import SALES_COLLECTION
 from winter_days.platform import build_platform
@@ -83,7 +83,7 @@ def test_a_one_day_old_install_runs_and_says_why_the_model_does_not_train_yet(tm
     import os
     import shutil
 
-    from orchestrator_world import REPO, installation_environ
+    from support.orchestrator_world import REPO, installation_environ
 
     from winter_days.cli import main
     from winter_days.config import load_settings

@@ -9,21 +9,21 @@ import time
 from pathlib import Path
 
 import pytest
-from gated_service import RELEASE_FILE
-from orchestrator_world import AUTH, TOKEN, installation_environ
+from support.gated_service import RELEASE_FILE
+from support.orchestrator_world import AUTH, TOKEN, installation_environ
 from prometheus_client.parser import text_string_to_metric_families
-from ports import free_port
-from service_process import ServiceProcess
+from support.ports import free_port
+from support.service_process import ServiceProcess
 
 from winter_days.runs.sqlite import SqliteRunStore
 
 pytestmark = pytest.mark.slow
-HERE = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[2]  # gunicorn imports support.gated_service from there
 
 
 @pytest.fixture
 def gated(installation, tmp_path):
-    process = ServiceProcess.gunicorn(tmp_path, installation_environ(tmp_path), "gated_service:create_gated_app()", HERE)
+    process = ServiceProcess.gunicorn(tmp_path, installation_environ(tmp_path), "support.gated_service:create_gated_app()", TESTS)
     yield process, installation.home / RELEASE_FILE
     process.stop()
 
@@ -35,8 +35,8 @@ def gated_with_shutdown_hook(installation, tmp_path):
     config.write_text("from winter_days.service.server import cut_off_runs_on_stop as post_worker_init\n")
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class",
-            "gthread", "--threads", "4", "--config", str(config), "--pythonpath", str(HERE),
-            "gated_service:create_gated_app()"]
+            "gthread", "--threads", "4", "--config", str(config), "--pythonpath", str(TESTS),
+            "support.gated_service:create_gated_app()"]
     process = ServiceProcess(argv, installation_environ(tmp_path), port, tmp_path / f"gunicorn-{port}.log")
     yield process, installation
     process.stop()

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-from orchestrator_world import AUTH, service_app
+from support.orchestrator_world import AUTH, service_app
 
 from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 from winter_days.elt.sqlx import compile_project

@@ -1,4 +1,22 @@
-"""Fixtures of tests/unit/dashboard: defined in dashboard_rows.py, which the tests also import helpers from
-(a module named conftest would clash with the other test folders' conftest modules)."""
+"""Fixtures of tests/unit/dashboard."""
 
-from dashboard_rows import *  # noqa: F401,F403 - the fixtures
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from support.dashboard_rows import REPOSITORY, build_small_warehouse
+
+
+@pytest.fixture
+def small_warehouse(tmp_path) -> Path:
+    return build_small_warehouse(tmp_path / "warehouse.duckdb")
+
+
+@pytest.fixture
+def install(settings):
+    """An installation with the small warehouse published and the project's Dataform repository."""
+    settings.home.mkdir(parents=True)
+    path = build_small_warehouse(settings.home / "warehouse.duckdb")
+    return replace(settings, warehouse_path=path, dataform_dir=REPOSITORY / "dataform")

@@ -11,7 +11,7 @@ import duckdb
 
 from winter_days.runs.sqlite import SqliteRunStore
 
-from dashboard_rows import make_client
+from support.dashboard_rows import make_client
 
 
 def test_sales_page_shows_the_totals_and_every_chart(install):

@@ -9,7 +9,7 @@ from winter_days.dashboard import churn_page
 from winter_days.ml.registry import Registry
 from winter_days.stores import LocalLake
 
-from dashboard_rows import build_small_warehouse, page_results
+from support.dashboard_rows import build_small_warehouse, page_results
 
 
 def results(path, **filters):

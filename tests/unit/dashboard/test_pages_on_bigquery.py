@@ -13,11 +13,11 @@ import pytest
 
 bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
 
-from recording_warehouse import RecordingProfile  # noqa: E402
+from support.recording_warehouse import RecordingProfile  # noqa: E402
 from winter_days.platform import Platform  # noqa: E402
 from winter_days.warehouse.bigquery import BigQueryWarehouse  # noqa: E402
 
-from dashboard_rows import make_client  # noqa: E402
+from support.dashboard_rows import make_client  # noqa: E402
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from winter_days.dashboard.charts import QueryResult
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
 from winter_days.elt.sqlx.compiler import compile_project
 
-from dashboard_rows import page_results
+from support.dashboard_rows import page_results
 
 GRAPH = compile_project(Path(__file__).resolve().parents[3] / "dataform")
 NAMES = pipeline_page.all_action_names(GRAPH)

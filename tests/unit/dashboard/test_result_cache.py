@@ -17,8 +17,8 @@ from winter_days.platform import Platform
 from winter_days.warehouse.duckdb.files import wait_for_after_write
 from winter_days.warehouse.tables import PREDICTIONS
 
-from dashboard_rows import build_small_warehouse, make_client
-from recording_warehouse import RecordingProfile
+from support.dashboard_rows import build_small_warehouse, make_client
+from support.recording_warehouse import RecordingProfile
 
 
 @pytest.fixture

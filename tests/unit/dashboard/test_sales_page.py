@@ -8,7 +8,7 @@ import pytest
 
 from winter_days.dashboard import sales_page
 
-from dashboard_rows import page_results
+from support.dashboard_rows import page_results
 
 
 def results(path, **filters):

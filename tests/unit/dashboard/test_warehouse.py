@@ -12,7 +12,7 @@ import pytest
 from winter_days.warehouse import WarehouseMissing, WarehouseUnreadable
 from winter_days.warehouse.duckdb import DuckDBWarehouse
 
-from dashboard_rows import build_small_warehouse
+from support.dashboard_rows import build_small_warehouse
 
 REVENUE = "SELECT SUM(total_amount) AS revenue FROM winter_days_warehouse.fct_sales WHERE is_completed"
 

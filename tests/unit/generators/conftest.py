@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from pseudonym_keys import TEST_PSEUDONYMS
+from support.pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators.customers import build_customer_pool
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
-from orchestrator_support import TOKEN
+from support.orchestrator_requests import TOKEN
 
 from winter_days.config import load_settings
 from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.steps import export_step, guarded
 from winter_days.platform import build_platform
-from winter_days.runs.owner import ProcessOwner, process_start_ticks
 from winter_days.runs.sqlite import SqliteRunStore
 from winter_days.service import create_app
 
@@ -64,24 +60,3 @@ def open_platform(settings):
     built = build_platform(replace(settings, auth=replace(settings.auth, disabled=True, token="")))
     yield built
     built.close()
-
-
-@pytest.fixture
-def live_owner():
-    """A real process of this host that stays alive for the test."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    try:
-        yield ProcessOwner(socket.gethostname(), proc.pid, process_start_ticks(proc.pid))
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-@pytest.fixture
-def dead_owner():
-    """A real process of this host that has ended."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    owner = ProcessOwner(socket.gethostname(), proc.pid, process_start_ticks(proc.pid))
-    proc.kill()
-    proc.wait()
-    return owner

@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from orchestrator_support import AUTH
-from ports import free_port
+from support.orchestrator_requests import AUTH
+from support.ports import free_port
 
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.retention import pruning_ml_artefacts

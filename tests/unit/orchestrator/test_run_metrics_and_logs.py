@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from orchestrator_support import AUTH, TOKEN, put_sales
+from support.orchestrator_requests import AUTH, TOKEN, put_sales
 from prometheus_client.parser import text_string_to_metric_families
 
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep

@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import replace
 
-from orchestrator_support import AUTH, Gate
+from support.orchestrator_requests import AUTH, Gate
 
 from winter_days.config import load_settings
 from winter_days.orchestrator.launcher import RunLauncher

@@ -9,7 +9,7 @@ import sys
 import threading
 
 import pytest
-from orchestrator_support import AUTH, Gate, put_sales
+from support.orchestrator_requests import AUTH, Gate, put_sales
 
 from winter_days.runs.sqlite import SqliteRunStore
 from winter_days.runs.owner import ProcessOwner, process_start_ticks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from orchestrator_support import AUTH, TOKEN
+from support.orchestrator_requests import AUTH, TOKEN
 
 from dataclasses import replace
 

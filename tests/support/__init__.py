@@ -1,0 +1,1 @@
+"""Helpers the tests share: builders of rows and warehouses, fakes' processes, ports."""
