@@ -245,6 +245,14 @@ class Settings:
         0.2, "share of sales documents with a legacy sale_timestamp", low=0.0, high=1.0
     )
     churn_horizon_days: int = setting(30, "churn label horizon in days", low=1, high=365)
+    churn_train_every_days: int = setting(
+        7, "the daily run trains a new churn model when none was trained for this many days (it scores every day)",
+        low=1, high=3650,
+    )
+    churn_promotion_confidence: float = setting(
+        0.95, "a new churn model replaces the champion only when it is not worse at this confidence (the interval "
+        "of its AUC minus the champion's, on the same rows, lies above zero)", low=0.5, high=0.999,
+    )
     gcp: GcpSettings = field(default_factory=GcpSettings)
     elt: EltSettings = field(default_factory=EltSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)

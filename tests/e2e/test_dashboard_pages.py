@@ -83,11 +83,17 @@ def test_churn_page_region_filter_changes_the_at_risk_table(laptop, base_url, wa
     laptop.page.click('[data-region-link="North"]')
     laptop.page.wait_for_url("**region=North**")
     north = table_customers()
+    # By expected revenue at risk (probability x completed revenue of the last 90 days), then
+    # probability, lifetime value and absence.
     expected = [row[0] for row in warehouse_sql(
         f"SELECT c.customer_label FROM winter_days_warehouse.fact_predictions_churn AS p"
         f" JOIN winter_days_warehouse.dim_customer AS c USING (customer_id)"
+        f" LEFT JOIN (SELECT customer_id, SUM(total_amount) AS revenue FROM winter_days_warehouse.fct_sales"
+        f"   WHERE is_completed AND sale_date > {latest} - 90 AND sale_date <= {latest} GROUP BY customer_id) AS r"
+        f"   USING (customer_id)"
         f" WHERE p.as_of_date = {latest} AND c.region = 'North'"
-        f" ORDER BY p.churn_probability DESC, p.customer_id LIMIT 10"
+        f" ORDER BY p.churn_probability * COALESCE(r.revenue, 0) DESC, p.churn_probability DESC,"
+        f" c.lifetime_value DESC, c.last_purchase_at, p.customer_id LIMIT 10"
     )]
     assert north == expected and north != everyone
     regions = laptop.page.eval_on_selector_all("#top-at-risk-table tbody tr td:nth-child(2)", "cells => cells.map(c => c.textContent)")
@@ -96,6 +102,9 @@ def test_churn_page_region_filter_changes_the_at_risk_table(laptop, base_url, wa
     champion = laptop.page.locator('[data-alias="champion"]')
     assert champion.count() == 1
     assert laptop.page.evaluate("() => document.querySelector('[data-alias=champion] img.roc').naturalWidth") > 0
+    # The reliability curve is drawn, and the tiers say they are cut on calibrated probabilities.
+    assert laptop.plotted("reliability-champion", "y", trace=1), "the champion's reliability curve has no data"
+    assert "calibrated probabilities" in laptop.page.inner_text("#tier-definition")
 
 
 def test_pipeline_page_shows_the_run_and_the_lineage(laptop, base_url, tmp_path):

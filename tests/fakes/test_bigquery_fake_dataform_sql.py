@@ -35,6 +35,7 @@ COMPARED = {
     "winter_days_staging.stg_click": "event_id",
     "winter_days_staging.stg_startup": "startup_id, updated_at",
     "winter_days_warehouse.fct_sales": "sale_id",
+    "winter_days_warehouse.fct_sales_status_history": "sale_id, document_update_seq",
     "winter_days_warehouse.dim_customer": "customer_id",
     "winter_days_warehouse.agg_cust_metrics": "customer_id",
     "winter_days_warehouse.fct_click_features": "event_date, visitor_id",

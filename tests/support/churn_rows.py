@@ -18,6 +18,8 @@ SALES_SCHEMA = pa.schema(
         ("total_amount", pa.float64()),
         ("payment_method", pa.string()),
         ("region", pa.string()),
+        ("document_update_seq", pa.int64()),
+        ("known_from", pa.timestamp("us", tz="UTC")),
     ]
 )
 CLICK_SCHEMA = pa.schema(
@@ -27,6 +29,7 @@ CLICK_SCHEMA = pa.schema(
         ("event_type", pa.string()),
         ("is_bounce", pa.bool_()),
         ("session_id", pa.string()),
+        ("loaded_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -36,14 +39,19 @@ def utc(text: str) -> datetime:
 
 
 def sale(customer: str, when: str, status: str = "completed", amount: float = 10.0,
-         payment: str = "credit_card", region: str = "North") -> dict:
-    return {"customer_id": customer, "sale_id": f"{customer}-{when}-{status}", "sale_timestamp": utc(when),
-            "status": status, "total_amount": amount, "payment_method": payment, "region": region}
+         payment: str = "credit_card", region: str = "North", *, sale_id: str | None = None, seq: int = 1,
+         known: str | None = None) -> dict:
+    """A version of a sale; known from its own time unless `known` says when it arrived."""
+    return {"customer_id": customer, "sale_id": sale_id or f"{customer}-{when}-{status}", "sale_timestamp": utc(when),
+            "status": status, "total_amount": amount, "payment_method": payment, "region": region,
+            "document_update_seq": seq, "known_from": utc(known or when)}
 
 
-def click(user: str, when: str, event_type: str = "page_view", bounce: bool = False, session: str = "S1") -> dict:
+def click(user: str, when: str, event_type: str = "page_view", bounce: bool = False, session: str = "S1",
+          loaded: str | None = None) -> dict:
+    """A click event, loaded at the end of its day unless `loaded` says otherwise."""
     return {"user_id": user, "event_timestamp": utc(when), "event_type": event_type, "is_bounce": bounce,
-            "session_id": session}
+            "session_id": session, "loaded_at": utc(loaded or when[:10] + "T23:59:59.999")}
 
 
 def write_warehouse(path: Path, sales: list[dict], clicks: list[dict] = ()) -> Path:
@@ -54,7 +62,7 @@ def write_warehouse(path: Path, sales: list[dict], clicks: list[dict] = ()) -> P
         con.execute("CREATE SCHEMA IF NOT EXISTS winter_days_staging")
         con.register("s", pa.Table.from_pylist(list(sales), SALES_SCHEMA))
         con.register("c", pa.Table.from_pylist(list(clicks), CLICK_SCHEMA))
-        con.execute("CREATE OR REPLACE TABLE winter_days_warehouse.fct_sales AS SELECT * FROM s")
+        con.execute("CREATE OR REPLACE TABLE winter_days_warehouse.fct_sales_status_history AS SELECT * FROM s")
         con.execute("CREATE OR REPLACE TABLE winter_days_staging.stg_click AS SELECT * FROM c")
     return path
 

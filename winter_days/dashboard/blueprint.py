@@ -148,7 +148,10 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
             summary=summary.records()[0] if summary else None,
             top=top, top_csv=url_for(".csv_download", page="churn", query_id="top_at_risk") + "?"
             + filters.query_string(),
-            models=_model_cards(lake), empty_hint=churn_page.NO_PREDICTIONS,
+            models=_model_cards(lake),
+            empty_hint=churn_page.no_predictions_hint(pipeline_page.load_runs(platform.run_store, limit=5))
+            if top is None else None,
+            reliability_columns=churn_page.RELIABILITY_COLUMNS, tier_cutoffs=churn_page.TIER_CUTOFFS,
         )
 
     @blueprint.route("/pipeline")

@@ -80,13 +80,16 @@ class DemoProgress:
 @click.option("--days", type=click.IntRange(1, 3650), default=120, show_default=True, help="Simulated days to add.")
 @click.option("--fresh", is_flag=True, help="Start over: remove this installation's data first.")
 @click.option("--no-serve", is_flag=True, help="Exit after the summary instead of serving the dashboards.")
-@click.option("--ml-every", type=click.IntRange(1, 365), default=7, show_default=True, help="Train every N simulated days.")
+@click.option("--train-every", type=click.IntRange(1, 365), default=None,
+              help="Train the churn model every N simulated days once the history allows (default: the "
+              "churn_train_every_days setting, 7); it scores every day.")
 @click.option("--sales-per-day", type=click.IntRange(1, 10_000_000), default=DEMO_VOLUMES.sales, show_default=True)
 @click.option("--clicks-per-day", type=click.IntRange(0, 100_000_000), default=DEMO_VOLUMES.clicks, show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.pass_obj
 def demo_command(
-    platform: Platform, days: int, fresh: bool, no_serve: bool, ml_every: int, sales_per_day: int, clicks_per_day: int, port: int
+    platform: Platform, days: int, fresh: bool, no_serve: bool, train_every: int | None, sales_per_day: int,
+    clicks_per_day: int, port: int
 ) -> None:
     """Simulate days of all three flows end to end, print a summary, then serve the dashboards."""
     from dataclasses import replace
@@ -104,13 +107,15 @@ def demo_command(
         click.echo(f"--fresh: removed {', '.join(removed) or 'nothing'} from {settings.home}", err=True)
     try:
         platform.check()
+        if train_every is not None:
+            platform = build_platform(replace(settings, churn_train_every_days=train_every))
         platform = with_demo_token(platform)
         launcher = RunLauncher(platform)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     click.echo(
-        f"Simulating {days} day(s) at demo scale ({settings.customers:,} customers); the ML step trains every "
-        f"{ml_every} simulated days once there is enough history, and on the last day.",
+        f"Simulating {days} day(s) at demo scale ({settings.customers:,} customers); the ML step scores every day "
+        f"and trains every {platform.settings.churn_train_every_days} simulated days once there is enough history.",
         err=True,
     )
     try:
@@ -119,7 +124,6 @@ def demo_command(
                 platform,
                 days,
                 volumes=replace(DEMO_VOLUMES, sales=sales_per_day, clicks=clicks_per_day),
-                ml_every=ml_every,
                 launcher=launcher,
                 on_day=progress.day_done,
                 progress=progress,

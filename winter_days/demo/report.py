@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from winter_days.dashboard.churn_page import top_at_risk_sql
 from winter_days.platform import Platform
 from winter_days.warehouse import WarehouseMissing, WarehouseReader, tables
 from winter_days.warehouse.tables import TableName
@@ -76,19 +77,8 @@ def collect_summary(platform: Platform, runs: list[dict[str, Any]], top: int = 1
             summary.layers["silver"] = {name: staged.get(flow) for name, flow in SILVER_FLOWS.items()}
             summary.layers["gold"] = {name: _count(reader, table) for name, table in GOLD_TABLES.items()}
             if _count(reader, tables.FACT_PREDICTIONS_CHURN):
-                summary.top_at_risk = reader.query(
-                    f"""
-                    SELECT COALESCE(d.customer_label, p.customer_id) AS customer, d.region,
-                           ROUND(p.churn_probability, 3) AS churn_probability, p.risk_tier,
-                           ROUND(d.lifetime_value, 2) AS lifetime_value, p.as_of_date
-                    FROM {tables.FACT_PREDICTIONS_CHURN} AS p
-                    LEFT JOIN {tables.DIM_CUSTOMER} AS d USING (customer_id)
-                    WHERE p.as_of_date = (SELECT MAX(as_of_date) FROM {tables.FACT_PREDICTIONS_CHURN})
-                    ORDER BY p.churn_probability DESC, p.customer_id
-                    LIMIT @top
-                    """,
-                    {"top": int(top)},
-                ).to_pylist()
+                # The dashboard's own list: by expected revenue at risk, ties by meaningful keys.
+                summary.top_at_risk = reader.query(*top_at_risk_sql(int(top))).to_pylist()
     except WarehouseMissing:
         pass
     return summary
@@ -131,7 +121,8 @@ def render_summary(summary: DemoSummary, console: Any, timings: dict[str, float]
             f"{'; ' + str(ml.get('gate_reason')) if ml.get('gate_reason') else ''}): {metrics}"
         )
     else:
-        console.print("No churn model yet: the demo trains once it has enough history (see --days).")
+        console.print("No churn model yet: the demo trains once it has enough history (see --days); until then "
+                      "each run's ML step says how many days it has.")
 
     if summary.top_at_risk:
         risk = Table(title="Top customers at risk of churn")

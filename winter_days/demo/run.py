@@ -2,8 +2,9 @@
 
 Each simulated day writes the three flows (as the nightly generator jobs would), then runs
 the orchestrator's pipeline through the same launcher as `POST /run` (export -> compile ->
-invoke -> poll -> ml). The churn model trains weekly in the simulation, once there is
-enough history for its time split, and on the last day. Progress is kept in
+invoke -> poll -> ml). The ML step runs every day as in production: it scores with the
+churn champion, and trains on its cadence (the churn_train_every_days setting, weekly by
+default) once the history allows the model's time split. Progress is kept in
 <home>/demo.json: a second demo continues with new days, `--fresh` starts over. A day is
 triggered with the idempotency key `demo:<day>`, so a day interrupted and resumed never runs
 twice.
@@ -121,14 +122,10 @@ def save_state(settings: Settings, state: DemoState) -> None:
     os.replace(tmp, path)
 
 
-def is_ml_day(day_index: int, last_index: int, ml_every: int, history_days: int) -> bool:
-    """Train every `ml_every` days once the history spans `history_days`, and on the last day.
-
-    Day index i (0 = the first simulated day) has a sales history spanning i days.
-    """
-    if day_index < history_days:
-        return False
-    return day_index == last_index or (day_index - history_days) % ml_every == 0
+def trained(run: dict[str, Any]) -> bool:
+    """Whether a run's ML step trained a model version."""
+    return any(step.get("name") == "ml" and (step.get("counts") or {}).get("model_version")
+               for step in run.get("steps") or ())
 
 
 @dataclass
@@ -137,7 +134,7 @@ class DayReport:
     written: dict[str, int]
     run_id: str
     status: str
-    ml: bool
+    trained: bool
     seconds: float
     error: str | None = None
 
@@ -150,30 +147,25 @@ def run_demo(
     days: int,
     *,
     volumes: DailyVolumes = DEMO_VOLUMES,
-    ml_every: int = 7,
-    history_days: int | None = None,
     launcher: Any = None,
     on_day: DayCallback | None = None,
     progress: Any = None,
 ) -> DemoState:
     """Simulate `days` more days (continuing the saved demo); stop at the first failed run."""
-    from winter_days.orchestrator.pipeline import RunParameters
-
     if days < 1:
         raise DemoError(f"--days must be at least 1, got {days}")
     settings = platform.settings
     settings.home.mkdir(parents=True, exist_ok=True)
     state = load_state(settings, volumes)
-    history_days = history_days or minimum_ml_history_days(settings)
     simulator = DaySimulator(platform, volumes)
     try:
-        return _simulate(simulator, settings, state, days, volumes, ml_every, history_days, launcher, on_day, progress)
+        return _simulate(simulator, settings, state, days, launcher, on_day, progress)
     finally:
         simulator.close()
 
 
-def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, days: int, volumes: DailyVolumes,
-              ml_every: int, history_days: int, launcher: Any, on_day: DayCallback | None, progress: Any) -> DemoState:
+def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, days: int, launcher: Any,
+              on_day: DayCallback | None, progress: Any) -> DemoState:
     from winter_days.orchestrator.pipeline import RunParameters
 
     first_index = state.days_done
@@ -182,10 +174,9 @@ def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, day
         day = state.first_day + timedelta(days=index)
         began = time.monotonic()
         written = simulator.write_day(day)
-        ml = is_ml_day(index, last_index, ml_every, history_days)
         result = launcher.trigger(
             {"source": "demo", "simulated_day": day.isoformat()},
-            RunParameters(as_of=day, ml=ml),
+            RunParameters(as_of=day),
             trigger_key=f"demo:{day.isoformat()}",
             retry_failed=True,
             wait=True,
@@ -197,7 +188,7 @@ def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, day
             written={"sales": written.sales, "clicks": written.clicks, "startups": written.startups},
             run_id=result.run_id,
             status=run.get("status", result.outcome),
-            ml=ml,
+            trained=trained(run),
             seconds=time.monotonic() - began,
             error=run.get("error"),
         )
@@ -210,13 +201,7 @@ def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, day
                 "Fix the cause and run `winter-days demo` again to continue from this day."
             )
         state.days_done = index + 1
-        state.runs.append({"day": day.isoformat(), "run_id": report.run_id, "ml": ml, "seconds": round(report.seconds, 3)})
+        state.runs.append({"day": day.isoformat(), "run_id": report.run_id, "trained": report.trained,
+                           "seconds": round(report.seconds, 3)})
         save_state(settings, state)
     return state
-
-
-def minimum_ml_history_days(settings: Settings) -> int:
-    """Days of sales the churn model's time split needs before its first training."""
-    from winter_days.ml.features import minimum_history_days
-
-    return minimum_history_days(settings.churn_horizon_days)

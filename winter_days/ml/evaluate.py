@@ -1,5 +1,5 @@
 """Evaluation: ROC AUC, PR AUC (average precision), Brier score, top-decile lift, a
-calibration table, and ROC / precision-recall curves as PNG."""
+calibration table and its expected calibration error, and ROC / precision-recall curves as PNG."""
 
 from __future__ import annotations
 
@@ -58,6 +58,14 @@ def calibration_table(y_true: np.ndarray, y_score: np.ndarray, bins: int = CALIB
     return rows
 
 
+def expected_calibration_error(y_true: np.ndarray, y_score: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """ECE: the gap between mean predicted probability and observed churn rate per bin of the
+    calibration table, weighted by the bin's share of rows."""
+    rows = calibration_table(y_true, y_score, bins)
+    total = sum(r["count"] for r in rows)
+    return float(sum(r["count"] / total * abs(r["mean_predicted"] - r["observed_rate"]) for r in rows))
+
+
 def classification_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict:
     """All metrics of one model on one evaluation set."""
     y_true, y_score = _check(y_true, y_score)
@@ -66,6 +74,7 @@ def classification_metrics(y_true: np.ndarray, y_score: np.ndarray) -> dict:
         "pr_auc": float(average_precision_score(y_true, y_score)),
         "brier": float(brier_score_loss(y_true, y_score)),
         "top_decile_lift": top_decile_lift(y_true, y_score),
+        "ece": expected_calibration_error(y_true, y_score),
         "rows": int(len(y_true)),
         "positive_rate": float(y_true.mean()),
         "calibration": calibration_table(y_true, y_score),

@@ -2,22 +2,29 @@
 
 Input contract (the gold/silver tables the ELT publishes; only these columns are read):
 
-- sales, `winter_days_warehouse.fct_sales`: customer_id, sale_id, sale_timestamp
-  (TIMESTAMPTZ, UTC), status (completed/pending/refunded/cancelled), total_amount,
-  payment_method, region.
+- sales, `winter_days_warehouse.fct_sales_status_history`: one row per version of a sale
+  (a status change, a correction): sale_id, customer_id, sale_timestamp (TIMESTAMPTZ, UTC),
+  status (completed/pending/refunded/cancelled), total_amount, payment_method, region,
+  document_update_seq, known_from (when the warehouse knew the version; see the model).
 - clicks, `winter_days_staging.stg_click`: user_id (a customer_id for signed-in visitors),
-  event_timestamp (TIMESTAMPTZ or ISO-8601 text, UTC), event_type, is_bounce, session_id.
+  event_timestamp (TIMESTAMPTZ or ISO-8601 text, UTC), event_type, is_bounce, session_id,
+  loaded_at (when the event's file was loaded).
 
 Every aggregate is exact (decimal sums, integer counts), so the same rows give bit-identical
 features whatever the table layout or thread count: the training fingerprint depends on
 the data only.
 
 Time semantics. An as-of date T stands for the end of day T: its cutoff is T+1 00:00 UTC.
-Features use only rows with a timestamp before the cutoff (the `agg_cust_metrics` logic
-evaluated as of T). A customer is active at T when they made a completed purchase before
+Features as of T see the data as the warehouse knew it at the cutoff: a sale only when one
+of its versions was known by then, in the version that held then (a refund known later
+leaves T's features alone), and a click only when it was loaded by then. So a late sale, a
+late refund or a late click never changes a feature row of a date already past when it
+arrived. A customer is active at T when they had a completed purchase, so known, before
 the cutoff; only active customers get a row. The label `churned` is 1 when the customer
-makes no completed purchase in (T, T+H] (days T+1 .. T+H), H = churn_horizon_days; it is
-only defined when the data reaches T+H, otherwise it is null.
+makes no completed purchase in (T, T+H] (days T+1 .. T+H), H = churn_horizon_days, as the
+warehouse knows those purchases at `label_until` (the run's own as-of date, so a training
+run gives the same labels whenever it is repeated); it is only defined when T+H <=
+label_until, otherwise it is null.
 """
 
 from __future__ import annotations
@@ -30,13 +37,14 @@ import pyarrow as pa
 
 from winter_days.records import PAYMENT_METHODS, REGIONS
 from winter_days.warehouse import WarehouseReader
-from winter_days.warehouse.tables import FCT_SALES, STG_CLICK, TableName
+from winter_days.warehouse.tables import FCT_SALES_STATUS_HISTORY, STG_CLICK, TableName
 
-SALES_TABLE = str(FCT_SALES)
+SALES_TABLE = str(FCT_SALES_STATUS_HISTORY)
 CLICKS_TABLE = str(STG_CLICK)
 
-SALES_COLUMNS = ("customer_id", "sale_id", "sale_timestamp", "status", "total_amount", "payment_method", "region")
-CLICK_COLUMNS = ("user_id", "event_timestamp", "event_type", "is_bounce", "session_id")
+SALES_COLUMNS = ("customer_id", "sale_id", "sale_timestamp", "status", "total_amount", "payment_method", "region",
+                 "document_update_seq", "known_from")
+CLICK_COLUMNS = ("user_id", "event_timestamp", "event_type", "is_bounce", "session_id", "loaded_at")
 
 # Order matters: it is the column order of the model's input matrix.
 FEATURE_COLUMNS: tuple[str, ...] = (
@@ -89,6 +97,10 @@ class FeatureError(ValueError):
     """The warehouse cannot give the features asked for (missing table or column, no data)."""
 
 
+class NoSalesError(FeatureError):
+    """The warehouse holds no sales (as known by the date asked for) yet."""
+
+
 @dataclass(frozen=True)
 class FeatureSources:
     """Where the sales and click rows come from (tables or views in the warehouse)."""
@@ -125,14 +137,19 @@ def check_sources(reader: WarehouseReader, sources: FeatureSources) -> None:
             raise FeatureError(f"churn features: table {table} lacks column(s) {', '.join(missing)}")
 
 
-def data_span(reader: WarehouseReader, sources: FeatureSources = FeatureSources()) -> DataSpan:
-    """The days the sales data covers; FeatureError when there are no sales."""
+def data_span(reader: WarehouseReader, sources: FeatureSources = FeatureSources(), known_by: date | None = None
+              ) -> DataSpan:
+    """The days the sales data covers (as known at the end of `known_by`, when given);
+    FeatureError when there are no sales."""
+    known = "" if known_by is None else " AND known_from < TIMESTAMP(DATE_ADD(@known_by, INTERVAL 1 DAY))"
     row = reader.query(
         f"SELECT DATE(MIN(sale_timestamp)) AS first_day, DATE(MAX(sale_timestamp)) AS last_day "
-        f"FROM {sources.sales} WHERE sale_timestamp IS NOT NULL AND customer_id IS NOT NULL"
+        f"FROM {sources.sales} WHERE sale_timestamp IS NOT NULL AND customer_id IS NOT NULL{known}",
+        {} if known_by is None else {"known_by": known_by},
     ).to_pylist()[0]
     if row["first_day"] is None:
-        raise FeatureError(f"churn features: {sources.sales} has no sales with a customer and a timestamp")
+        when = "" if known_by is None else f" known by {known_by}"
+        raise NoSalesError(f"churn features: {sources.sales} has no sales with a customer and a timestamp{when}")
     return DataSpan(row["first_day"], row["last_day"])
 
 
@@ -147,7 +164,7 @@ def _feature_sql(sources: FeatureSources, horizon_days: int) -> str:
         f"    COUNTIF(payment_method = {_sql_literal(m)}) / COUNT(*) AS pay_share_{m}" for m in PAYMENT_METHODS
     )
     regions = ",\n".join(
-        f"  IF(sa.region = {_sql_literal(r)}, 1.0, 0.0) AS region_{r.lower()}" for r in REGIONS
+        f"  CAST(IF(sa.region = {_sql_literal(r)}, 1, 0) AS FLOAT64) AS region_{r.lower()}" for r in REGIONS
     )
     in_days = "IF(day > DATE_SUB(d.as_of_date, INTERVAL {n} DAY), {value}, NULL)"
     return f"""
@@ -155,29 +172,46 @@ WITH d AS (
   SELECT as_of_date, TIMESTAMP(DATE_ADD(as_of_date, INTERVAL 1 DAY)) AS cutoff
   FROM UNNEST(@as_of_dates) AS as_of_date
 ),
-s AS (
+-- Every version of every sale, and when the next one replaced it (null: still current).
+v AS (
   SELECT customer_id, CAST(sale_timestamp AS TIMESTAMP) AS ts, status,
-         CAST(total_amount AS NUMERIC) AS amount, payment_method, region
+         CAST(total_amount AS NUMERIC) AS amount, payment_method, region,
+         CAST(known_from AS TIMESTAMP) AS known_from,
+         LEAD(CAST(known_from AS TIMESTAMP)) OVER (PARTITION BY sale_id ORDER BY known_from, document_update_seq)
+           AS known_until
   FROM {sources.sales}
   WHERE customer_id IS NOT NULL AND sale_timestamp IS NOT NULL
 ),
+-- Each date's sales as known at its cutoff, each in the version that held then.
+s AS (
+  SELECT d.as_of_date, d.cutoff, v.customer_id, v.ts, v.status, v.amount, v.payment_method, v.region
+  FROM d JOIN v ON v.ts < d.cutoff AND v.known_from < d.cutoff
+                AND (v.known_until IS NULL OR v.known_until >= d.cutoff)
+),
+-- The sales as known at the end of @label_until: what the labels are read from.
+labelled AS (
+  SELECT customer_id, ts
+  FROM v
+  WHERE status = 'completed' AND known_from < TIMESTAMP(DATE_ADD(@label_until, INTERVAL 1 DAY))
+    AND (known_until IS NULL OR known_until >= TIMESTAMP(DATE_ADD(@label_until, INTERVAL 1 DAY)))
+),
 c AS (
   SELECT user_id AS customer_id, CAST(event_timestamp AS TIMESTAMP) AS ts, event_type,
-         CAST(is_bounce AS BOOL) AS is_bounce, session_id
+         CAST(is_bounce AS BOOL) AS is_bounce, session_id, DATE(CAST(loaded_at AS TIMESTAMP)) AS load_day
   FROM {sources.clicks}
   WHERE user_id IS NOT NULL AND event_timestamp IS NOT NULL
 ),
 sales_agg AS (
-  SELECT d.as_of_date, d.cutoff, s.customer_id,
+  SELECT s.as_of_date, s.cutoff, s.customer_id,
     COUNTIF(status = 'completed') AS frequency,
-    COUNTIF(status = 'completed' AND ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 30 DAY)) AS frequency_30d,
-    COUNTIF(status = 'completed' AND ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 90 DAY)) AS frequency_90d,
+    COUNTIF(status = 'completed' AND ts >= TIMESTAMP_SUB(s.cutoff, INTERVAL 30 DAY)) AS frequency_30d,
+    COUNTIF(status = 'completed' AND ts >= TIMESTAMP_SUB(s.cutoff, INTERVAL 90 DAY)) AS frequency_90d,
     CAST(COALESCE(SUM(IF(status = 'completed', amount, NULL)), 0) AS FLOAT64) AS monetary,
-    CAST(COALESCE(SUM(IF(status = 'completed' AND ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 90 DAY), amount, NULL)), 0)
+    CAST(COALESCE(SUM(IF(status = 'completed' AND ts >= TIMESTAMP_SUB(s.cutoff, INTERVAL 90 DAY), amount, NULL)), 0)
       AS FLOAT64) AS monetary_90d,
     COUNT(*) AS orders,
-    COUNTIF(ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 30 DAY)) AS orders_30d,
-    COUNTIF(ts >= TIMESTAMP_SUB(d.cutoff, INTERVAL 14 DAY)) AS orders_14d,
+    COUNTIF(ts >= TIMESTAMP_SUB(s.cutoff, INTERVAL 30 DAY)) AS orders_30d,
+    COUNTIF(ts >= TIMESTAMP_SUB(s.cutoff, INTERVAL 14 DAY)) AS orders_14d,
     MIN(ts) AS first_order,
     MAX(ts) AS last_order,
     MIN(IF(status = 'completed', ts, NULL)) AS first_completed,
@@ -187,21 +221,26 @@ sales_agg AS (
     COUNTIF(status = 'pending') / COUNT(*) AS pending_rate,
 {pay_shares},
     MAX_BY(region, ts) AS region
-  FROM d JOIN s ON s.ts < d.cutoff
-  GROUP BY d.as_of_date, d.cutoff, s.customer_id
+  FROM s
+  GROUP BY s.as_of_date, s.cutoff, s.customer_id
   HAVING COUNTIF(status = 'completed') > 0
 ),
--- Every click window is whole UTC days ending at a cutoff (midnight), so events bucketed per
--- customer, day and session give exact window counts, with far fewer rows to join per date.
+-- Exposure starts where the data known at each date starts.
+h AS (
+  SELECT as_of_date, MIN(ts) AS data_start FROM s GROUP BY as_of_date
+),
+-- Every click window is whole UTC days ending at a cutoff (midnight), and a click counts from
+-- the day it was loaded, so events bucketed per customer, day, load day and session give exact
+-- window counts, with far fewer rows to join per date.
 click_days AS (
-  SELECT customer_id, DATE(ts) AS day, session_id,
+  SELECT customer_id, DATE(ts) AS day, load_day, session_id,
     COUNT(*) AS events,
     COUNTIF(is_bounce) AS bounces,
     COUNTIF(event_type IN ('add_to_cart', 'checkout')) AS cart_events,
     MIN(ts) AS first_ts,
     MAX(ts) AS last_ts
   FROM c
-  GROUP BY customer_id, day, session_id
+  GROUP BY customer_id, day, load_day, session_id
 ),
 click_agg AS (
   SELECT d.as_of_date, c.customer_id,
@@ -218,14 +257,13 @@ click_agg AS (
     COALESCE(SUM({in_days.format(n=30, value="cart_events")}), 0) AS cart_events_30d,
     MIN(first_ts) AS first_click,
     MAX(last_ts) AS last_click
-  FROM d JOIN click_days c ON c.day <= d.as_of_date
+  FROM d JOIN click_days c ON c.day <= d.as_of_date AND c.load_day <= d.as_of_date
   GROUP BY d.as_of_date, c.customer_id
 ),
 future AS (
-  SELECT d.as_of_date, s.customer_id, COUNT(*) AS completed_in_window
-  FROM d JOIN s ON s.status = 'completed' AND s.ts >= d.cutoff
-                AND s.ts < TIMESTAMP_ADD(d.cutoff, INTERVAL {horizon_days} DAY)
-  GROUP BY d.as_of_date, s.customer_id
+  SELECT d.as_of_date, f.customer_id, COUNT(*) AS completed_in_window
+  FROM d JOIN labelled f ON f.ts >= d.cutoff AND f.ts < TIMESTAMP_ADD(d.cutoff, INTERVAL {horizon_days} DAY)
+  GROUP BY d.as_of_date, f.customer_id
 )
 SELECT
   sa.as_of_date, sa.customer_id,
@@ -284,7 +322,7 @@ FROM sales_agg sa
 LEFT JOIN click_agg ca USING (as_of_date, customer_id)
 LEFT JOIN future f USING (as_of_date, customer_id)
 JOIN d ON d.as_of_date = sa.as_of_date
-CROSS JOIN (SELECT MIN(ts) AS data_start FROM s) AS h
+JOIN h ON h.as_of_date = sa.as_of_date
 ORDER BY sa.as_of_date, sa.customer_id
 """
 
@@ -298,8 +336,9 @@ def build_feature_table(
 ) -> pa.Table:
     """One row per (as_of_date, active customer): keys, FEATURE_COLUMNS and `churned`.
 
-    `label_until` is the last day the data may be read for labels (default: the last sale
-    day); a label whose window passes it is null rather than a wrong "churned".
+    `label_until` is the last day the data may be read for labels, as known at its end
+    (default: the last sale day); a label whose window passes it is null rather than a
+    wrong "churned".
     """
     if not as_of_dates:
         raise FeatureError("churn features: no as-of dates given")

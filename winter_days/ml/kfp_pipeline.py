@@ -2,7 +2,9 @@
 
 Each component is a lightweight Python component whose body imports `winter_days.ml.steps`
 and calls one step, so the pipeline logic lives in one place and the container image only
-needs the winter-days package. kfp is part of the `[gcp]` extra and imported only here,
+needs the winter-days package. One pipeline serves every mode: its `mode` input (auto,
+train, score; see ml/cadence.py) reaches build-features, which decides whether the run
+trains; when it does not, the training components pass its summary on at once. kfp is part of the `[gcp]` extra and imported only here,
 lazily: nothing else in the package imports it.
 """
 
@@ -38,10 +40,10 @@ def _kfp():
 
 # Component bodies: KFP ships each function's source to the container, so each one imports
 # what it calls inside its body.
-def build_features(settings_json: str, options_json: str, run_id: str, as_of: str) -> str:
+def build_features(settings_json: str, options_json: str, run_id: str, as_of: str, mode: str) -> str:
     from winter_days.ml.steps import component
 
-    return component("build_features", settings_json, options_json, run_id, as_of)
+    return component("build_features", settings_json, options_json, run_id, as_of, mode)
 
 
 def train_models(settings_json: str, upstream: str) -> str:
@@ -89,8 +91,10 @@ def build_pipeline(image: str = DEFAULT_IMAGE):
     chained = [component(func) for func in CHAINED_COMPONENTS]
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Churn: features, train, evaluate, register, gate, predict")
-    def customer_churn(settings_json: str, options_json: str = "{}", run_id: str = "", as_of: str = "") -> str:
-        task = features_op(settings_json=settings_json, options_json=options_json, run_id=run_id, as_of=as_of)
+    def customer_churn(settings_json: str, options_json: str = "{}", run_id: str = "", as_of: str = "",
+                       mode: str = "auto") -> str:
+        task = features_op(settings_json=settings_json, options_json=options_json, run_id=run_id, as_of=as_of,
+                           mode=mode)
         # The warehouse and registry change between runs: a cached step would be wrong.
         task.set_caching_options(False)
         for op in chained:

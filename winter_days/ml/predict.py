@@ -1,7 +1,9 @@
 """Batch scoring with the champion into gold `winter_days_warehouse.fact_predictions_churn`.
 
-Risk tiers, by churn probability p: high when p >= 0.5, medium when 0.25 <= p < 0.5, low
-below 0.25. One as-of date's predictions are replaced as a whole in one transaction, so a
+Risk tiers, by calibrated churn probability p (the champion's calibrator has turned its
+score into a probability that matches observed churn rates): high when p >= 0.5, medium
+when 0.25 <= p < 0.5, low below 0.25. Being calibrated, the cut-offs mean what they say
+(a high-risk customer is more likely to churn than not) whatever the model. One as-of date's predictions are replaced as a whole in one transaction, so a
 re-run never duplicates and a reader never sees half a batch.
 """
 

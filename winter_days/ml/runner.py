@@ -12,6 +12,7 @@ import json
 from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
+from winter_days.ml.cadence import check_mode
 from winter_days.ml.steps import PipelineOptions, StepContext, new_run_id, run_steps_in_process, settings_to_json
 
 if TYPE_CHECKING:
@@ -28,27 +29,40 @@ def as_of_text(as_of: date | str | None) -> str:
 
 
 def summarise(summary: dict, runner: str) -> dict:
-    """The pipeline's last step output as the run summary: {run_id, runner, as_of, version,
-    metrics: {candidate, baseline}, champion_on_eval, promoted, reason, champion,
-    predictions_written, risk_tiers, rows, train_dates, eval_date, non_finite_values, steps}."""
-    gate = summary["gate"]
-    metrics = summary["metrics"]
+    """The pipeline's last step output as the run summary: {run_id, runner, as_of, mode,
+    trained, training (what happened, e.g. "skipped: not enough history (N of M days)"),
+    version, metrics: {candidate, baseline} (None without training), comparison (the AUC
+    against the champion with its interval), promoted, reason, champion (the scoring
+    version), scoring (what happened), predictions_written, risk_tiers, calibration, rows,
+    train_dates, eval_date, non_finite_values, steps}."""
+    trained = bool(summary["training"]["train"])
+    metrics = summary.get("metrics") or {}
+    gate = summary.get("gate") or {}
+    predictions = summary["predictions"]
     return {
         "run_id": summary["run_id"],
         "runner": runner,
         "as_of": summary["as_of"],
-        "version": summary["version"],
-        "metrics": {name: metrics[name] for name in ("candidate", "baseline")},
+        "mode": summary.get("mode"),
+        "trained": trained,
+        "training": f"trained version {summary['version']}" if trained else summary["training"]["reason"],
+        "history_days": summary["training"]["history_days"],
+        "history_needed": summary["training"]["history_needed"],
+        "version": summary.get("version"),
+        "metrics": {name: metrics[name] for name in ("candidate", "baseline")} if trained else None,
+        "comparison": metrics.get("comparison"),
         "champion_on_eval": metrics.get("champion_on_eval"),
-        "promoted": gate["promoted"],
-        "reason": gate["reason"],
-        "champion": summary["predictions"]["model_version"],
-        "predictions_written": summary["predictions"]["written"],
-        "risk_tiers": summary["predictions"]["risk_tiers"],
+        "promoted": gate.get("promoted") if trained else None,
+        "reason": gate.get("reason"),
+        "champion": predictions["model_version"],
+        "scoring": predictions["reason"],
+        "predictions_written": predictions["written"],
+        "risk_tiers": predictions["risk_tiers"],
+        "calibration": summary.get("calibration"),
         "rows": summary["rows"],
         "train_dates": summary["train_dates"],
         "eval_date": summary["eval_date"],
-        "non_finite_values": summary["non_finite_values"],
+        "non_finite_values": summary.get("non_finite_values", {}),
         "steps": summary.get("steps", []),
     }
 
@@ -62,10 +76,11 @@ class InProcessRunner:
         self.platform = platform
 
     def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
-            progress: Progress | None = None) -> dict[str, Any]:
+            progress: Progress | None = None, mode: str = "auto") -> dict[str, Any]:
         text = as_of_text(as_of)
         context = StepContext(self.platform.settings, self.platform.lake, self.platform.warehouse)
-        summary = run_steps_in_process(context, options or PipelineOptions(), new_run_id(text), text, progress)
+        summary = run_steps_in_process(context, options or PipelineOptions(), new_run_id(text), text, progress,
+                                       check_mode(mode))
         return summarise(summary, self.name)
 
 
@@ -78,7 +93,7 @@ class KfpLocalRunner:
         self.platform = platform
 
     def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
-            progress: Progress | None = None) -> dict[str, Any]:
+            progress: Progress | None = None, mode: str = "auto") -> dict[str, Any]:
         from winter_days.ml.kfp_pipeline import PIPELINE_FILE, compile_pipeline, run_local
 
         text = as_of_text(as_of)
@@ -88,7 +103,8 @@ class KfpLocalRunner:
         if progress:
             progress(f"running {spec} with the KFP local runner")
         arguments = {"settings_json": settings_to_json(self.platform.settings),
-                     "options_json": (options or PipelineOptions()).to_json(), "run_id": run_id, "as_of": text}
+                     "options_json": (options or PipelineOptions()).to_json(), "run_id": run_id, "as_of": text,
+                     "mode": check_mode(mode)}
         return summarise(json.loads(run_local(spec, work / "outputs", arguments)), self.name)
 
 
@@ -101,11 +117,12 @@ def run_churn_pipeline(
     runner: str | None = None,
     options: PipelineOptions | None = None,
     progress: Progress | None = None,
+    mode: str = "auto",
 ) -> dict:
     """The churn pipeline for one as-of date (default: the last day with sales; no data
-    after it is read), on the platform's runner or a named local one."""
+    after it is read), on the platform's runner or a named local one; `mode` as in cadence.py."""
     if runner is not None and runner not in RUNNERS:
         raise ValueError(f"unknown churn pipeline runner {runner!r}; choose one of {', '.join(RUNNERS)}")
     chosen = platform.ml_runner if runner is None else RUNNERS[runner](platform)
     as_of_date = date.fromisoformat(as_of) if isinstance(as_of, str) and as_of else as_of or None
-    return chosen.run(as_of_date, options, progress)  # type: ignore[arg-type]
+    return chosen.run(as_of_date, options, progress, check_mode(mode))  # type: ignore[arg-type]

@@ -2,9 +2,11 @@
 churn pipeline without the export and ELT steps in between.
 
 It holds the two tables of the pipeline's input contract (see features.py),
-`winter_days_warehouse.fct_sales` and `winter_days_staging.stg_click`, with the rows the
-generators would produce for each day, so the model can be compared with the generators'
-true churn probabilities (generators/ground_truth.py) on the same customers.
+`winter_days_warehouse.fct_sales_status_history` and `winter_days_staging.stg_click`, with
+the rows the generators would produce for each day, each loaded at the end of its day (a
+sale known from its own time, a click from its day's load), so the model can be compared
+with the generators' true churn probabilities (generators/ground_truth.py) on the same
+customers.
 """
 
 from __future__ import annotations
@@ -30,16 +32,19 @@ def _sales_day(pool: CustomerPool, day: date, count: int) -> pa.Table:
     n = len(draw)
     unit_price = np.round(catalogue.price[draw.product] * draw.discount, 2)
     midnight = np.datetime64(day.isoformat(), "s")
+    timestamps = pa.array(midnight + draw.second_of_day.astype("timedelta64[s]"),
+                          pa.timestamp("s")).cast(pa.timestamp("us", tz="UTC"))
     return pa.table(
         {
             "sale_id": pa.array([f"SALE-{day:%Y%m%d}-{k:06d}" for k in range(1, n + 1)], pa.string()),
             "customer_id": pa.array(pool.customer_id[draw.buyer], pa.string()),
-            "sale_timestamp": pa.array(midnight + draw.second_of_day.astype("timedelta64[s]"),
-                                       pa.timestamp("s")).cast(pa.timestamp("us", tz="UTC")),
+            "sale_timestamp": timestamps,
             "status": pa.array(np.asarray(SALE_STATUSES, dtype=object)[draw.status], pa.string()),
             "total_amount": pa.array(np.round(unit_price * draw.quantity, 2), pa.float64()),
             "payment_method": pa.array(np.asarray(PAYMENT_METHODS, dtype=object)[draw.payment], pa.string()),
             "region": pa.array(pool.region[draw.buyer], pa.string()),
+            "document_update_seq": pa.array(np.ones(n, dtype=np.int64)),
+            "known_from": timestamps,
         }
     )
 
@@ -48,7 +53,8 @@ def _clicks_day(pool: CustomerPool, day: date, count: int) -> list[pa.Table]:
     tables = []
     for chunk in clickstream_chunks(pool, day, count):
         t = chunk.table()
-        tables.append(t.select(["user_id", "event_timestamp", "event_type", "is_bounce", "session_id"]))
+        tables.append(t.select(["user_id", "event_timestamp", "event_type", "is_bounce", "session_id",
+                                "load_timestamp"]))
     return tables
 
 
@@ -69,7 +75,7 @@ def write_simulated_warehouse(
         if clicks
         else pa.table({"user_id": pa.array([], pa.string()), "event_timestamp": pa.array([], pa.string()),
                        "event_type": pa.array([], pa.string()), "is_bounce": pa.array([], pa.bool_()),
-                       "session_id": pa.array([], pa.string())})
+                       "session_id": pa.array([], pa.string()), "load_timestamp": pa.array([], pa.string())})
     )
     with duckdb.connect(str(path)) as con:
         con.execute("SET TimeZone = 'UTC'")
@@ -77,10 +83,10 @@ def write_simulated_warehouse(
         con.execute("CREATE SCHEMA IF NOT EXISTS winter_days_staging")
         con.register("sales_rows", sales_table)
         con.register("click_rows", click_table)
-        con.execute("CREATE OR REPLACE TABLE winter_days_warehouse.fct_sales AS SELECT * FROM sales_rows")
+        con.execute("CREATE OR REPLACE TABLE winter_days_warehouse.fct_sales_status_history AS SELECT * FROM sales_rows")
         con.execute(
             "CREATE OR REPLACE TABLE winter_days_staging.stg_click AS SELECT user_id, "
-            "CAST(event_timestamp AS TIMESTAMPTZ) AS event_timestamp, event_type, is_bounce, session_id "
-            "FROM click_rows"
+            "CAST(event_timestamp AS TIMESTAMPTZ) AS event_timestamp, event_type, is_bounce, session_id, "
+            "CAST(load_timestamp AS TIMESTAMPTZ) AS loaded_at FROM click_rows"
         )
     return {"sales": sales_table.num_rows, "clicks": click_table.num_rows}

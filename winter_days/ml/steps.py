@@ -5,8 +5,10 @@ JSON summary that the next step takes as input (this is what orders them in the 
 
     build_features -> train_models -> evaluate_models -> register_model -> gate_model -> predict_churn
 
-Every version is registered, then the gate moves the aliases, so a model that is not
-promoted is still kept (as challenger) with its metrics and the reason.
+build_features decides whether the run trains (cadence.py); when it does not, the four
+training steps pass its summary on untouched and predict_churn scores with the champion.
+Every trained version is registered, then the gate moves the aliases, so a model that is
+not promoted is still kept (as challenger) with its metrics and the reason.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import io
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,25 +28,23 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from winter_days.config import Settings, load_settings
-from winter_days.ml.evaluate import classification_metrics, curve_pngs
+from winter_days.ml.cadence import check_mode, plan_training
+from winter_days.ml.calibrate import apply_calibrator, choose_calibration
+from winter_days.ml.compare import compare_auc
+from winter_days.ml.evaluate import calibration_table, classification_metrics, curve_pngs, expected_calibration_error
 from winter_days.ml.options import PipelineOptions
 from winter_days.ml.features import (
     FEATURE_COLUMNS,
     FeatureError,
-    FeatureSources,
+    NoSalesError,
     build_feature_table,
     data_span,
+    minimum_history_days,
     training_as_of_dates,
 )
+from winter_days.ml.lineage import data_fingerprint, feature_signature, source_commit
 from winter_days.ml.predict import PredictionError, predictions_table, write_predictions
-from winter_days.ml.registry import (
-    DEFAULT_AUC_FLOOR,
-    DEFAULT_AUC_TOLERANCE,
-    Registry,
-    dump_model,
-    load_model,
-    make_version_id,
-)
+from winter_days.ml.registry import Registry, dump_model, load_model, make_version_id
 from winter_days.ml.train import (
     TrainingConfig,
     check_training_data,
@@ -134,52 +134,107 @@ def _upstream(context: StepContext, summary_json: str) -> tuple[dict, PipelineOp
     return summary, options
 
 
-def build_features(context: StepContext, options_json: str, run_id: str, as_of: str = "") -> str:
-    """Point-in-time features for the training, evaluation and scoring dates."""
+def _trains(summary: dict) -> bool:
+    return bool(summary["training"]["train"])
+
+
+def _passed_on(summary: dict) -> str:
+    """A training step's output when the run does not train: the summary as it came."""
+    return json.dumps(summary, sort_keys=True, default=str)
+
+
+def build_features(context: StepContext, options_json: str, run_id: str, as_of: str = "", mode: str = "auto") -> str:
+    """Decide whether the run trains, then build point-in-time features for the training,
+    calibration, evaluation and scoring dates (only the scoring date when it does not train)."""
     options = PipelineOptions.from_json(options_json)
+    check_mode(mode)
     run_id = run_id or new_run_id(as_of)
     lake = context.lake
     lake.put(run_key(run_id, "options.json"), options.to_json().encode())
     horizon = context.settings.churn_horizon_days
+    cfg = options.training
     try:
         with context.warehouse.reader() as reader:
-            span = data_span(reader, options.sources)
-            score_date = date.fromisoformat(as_of) if as_of else span.last_day
-            cfg = options.training
-            train_dates, eval_date = training_as_of_dates(
-                span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days
-            )
-            table = build_feature_table(reader, [*train_dates, eval_date, score_date], horizon, options.sources,
-                                        label_until=score_date)
+            try:
+                score_date = date.fromisoformat(as_of) if as_of else data_span(reader, options.sources).last_day
+                span = data_span(reader, options.sources, known_by=score_date)
+            except NoSalesError as err:
+                if mode == "train":
+                    raise
+                return _nothing_to_do(context, run_id, as_of, mode, str(err), cfg.min_history_days)
+            plan = plan_training(mode, span.first_day, score_date, horizon, cfg.min_history_days,
+                                 Registry(lake).latest_trained_as_of(score_date),
+                                 context.settings.churn_train_every_days)
+            train_dates: list[date] = []
+            eval_date = None
+            if plan.train:
+                train_dates, eval_date = training_as_of_dates(
+                    span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days)
+            table = build_feature_table(reader, [*train_dates, *([eval_date] if eval_date else []), score_date],
+                                        horizon, options.sources, label_until=score_date)
     except WarehouseUnavailable as err:
         raise FeatureError(f"churn features: {err}") from None
-    train, evaluation = split_by_time(table, train_dates, eval_date, cfg.holdout_share, cfg.seed)
-    score = table.filter(pc.equal(table.column("as_of_date"), pa.scalar(score_date, pa.date32())))
-    for name, part in (("train", train), ("eval", evaluation), ("score", score)):
+    parts = {"score": table.filter(pc.equal(table.column("as_of_date"), pa.scalar(score_date, pa.date32())))}
+    if eval_date is not None:
+        split = split_by_time(table, train_dates, eval_date, cfg.holdout_share, cfg.seed)
+        parts.update(train=split.train, calibration=split.calibration, eval=split.evaluation)
+    for name, part in parts.items():
         _put_table(lake, run_key(run_id, f"{name}.parquet"), part)
     summary = {
         "run_id": run_id,
         "as_of": score_date.isoformat(),
+        "mode": mode,
+        "training": plan.as_dict(),
         "data_first_day": span.first_day.isoformat(),
         "data_last_day": span.last_day.isoformat(),
         "train_dates": [d.isoformat() for d in train_dates],
-        "eval_date": eval_date.isoformat(),
-        "rows": {"train": train.num_rows, "eval": evaluation.num_rows, "score": score.num_rows},
+        "eval_date": eval_date.isoformat() if eval_date else None,
+        "rows": {name: part.num_rows for name, part in parts.items()},
         "horizon_days": horizon,
+        "data_fingerprint": data_fingerprint(table, FEATURE_COLUMNS),
+        "feature_signature": feature_signature(table.schema, FEATURE_COLUMNS),
     }
     return _put_json(lake, run_key(run_id, "features.json"), summary)
 
 
+def _nothing_to_do(context: StepContext, run_id: str, as_of: str, mode: str, why: str,
+                   min_history_days: int) -> str:
+    """The features summary of a run before any sale is known (by its as-of date): it
+    neither trains nor scores, and says so; `no_sales` keeps the warehouse's own words."""
+    reason = f"skipped: no sales known by {as_of} yet" if as_of else "skipped: no sales in the warehouse yet"
+    summary: dict[str, Any] = {
+        "run_id": run_id, "as_of": as_of or None, "mode": mode,
+        "training": {"train": False, "reason": reason, "history_days": 0,
+                     "history_needed": minimum_history_days(context.settings.churn_horizon_days, min_history_days)},
+        "no_sales": why, "data_first_day": None, "data_last_day": None, "train_dates": [], "eval_date": None,
+        "rows": {"score": 0}, "horizon_days": context.settings.churn_horizon_days,
+    }
+    return _put_json(context.lake, run_key(run_id, "features.json"), summary)
+
+
+def _evaluation_config(options: PipelineOptions) -> TrainingConfig:
+    return TrainingConfig(min_rows=max(20, options.training.min_class_rows * 2),
+                          min_class_rows=options.training.min_class_rows)
+
+
 def train_models(context: StepContext, features_summary: str) -> str:
-    """Fit the candidate and the baseline on the training rows."""
+    """Fit the candidate and the baseline on the training rows, then choose and fit the
+    candidate's calibration on the calibration rows."""
     lake = context.lake
     summary, options = _upstream(context, features_summary)
+    if not _trains(summary):
+        return _passed_on(summary)
     run_id = summary["run_id"]
     data = to_dataset(_get_table(lake, run_key(run_id, "train.parquet")))
     check_training_data(data, options.training, "training")
     candidate = fit_candidate(data, options.training)
     baseline = fit_baseline(data, options.training)
+    held = to_dataset(_get_table(lake, run_key(run_id, "calibration.parquet")))
+    check_training_data(held, _evaluation_config(options), "calibration (the later as-of date, other customers)")
+    calibration = choose_calibration(candidate.predict_proba(held.X)[:, 1], held.y, held.customer_id,
+                                     options.training.seed)
     lake.put(run_key(run_id, "candidate.skops"), dump_model(candidate))
+    lake.put(run_key(run_id, "calibrator.skops"), dump_model(calibration.calibrator))
     lake.put(run_key(run_id, "baseline.skops"), dump_model(baseline))
     result = {
         **summary,
@@ -189,54 +244,74 @@ def train_models(context: StepContext, features_summary: str) -> str:
         "non_finite_values": data.non_finite,
         "model_params": options.training.model_params(),
         "candidate_iterations": int(candidate.n_iter_),
+        "calibration": calibration.summary(),
     }
     return _put_json(lake, run_key(run_id, "training.json"), result)
 
 
 def evaluate_models(context: StepContext, training_summary: str) -> str:
-    """Score the candidate, the baseline and the current champion on the held-out rows."""
+    """Score the calibrated candidate, the baseline and the champion for the as-of date on
+    the held-out rows, and compare the candidate's AUC with the champion's on those rows."""
     lake = context.lake
     summary, options = _upstream(context, training_summary)
+    if not _trains(summary):
+        return _passed_on(summary)
     run_id = summary["run_id"]
     table = _get_table(lake, run_key(run_id, "eval.parquet"))
     data = to_dataset(table)
-    eval_config = TrainingConfig(min_rows=max(20, options.training.min_class_rows * 2),
-                                 min_class_rows=options.training.min_class_rows)
-    check_training_data(data, eval_config, "evaluation (held-out customers, later as-of date)")
-    scores = {}
-    for name in ("candidate", "baseline"):
-        model = load_model(lake.get(run_key(run_id, f"{name}.skops")), run_key(run_id, f"{name}.skops"))
-        scores[name] = model.predict_proba(data.X)[:, 1]
+    check_training_data(data, _evaluation_config(options), "evaluation (held-out customers, later as-of date)")
+    candidate = load_model(lake.get(run_key(run_id, "candidate.skops")), run_key(run_id, "candidate.skops"))
+    raw = candidate.predict_proba(data.X)[:, 1]
+    calibrator = load_model(lake.get(run_key(run_id, "calibrator.skops")), run_key(run_id, "calibrator.skops"))
+    baseline = load_model(lake.get(run_key(run_id, "baseline.skops")), run_key(run_id, "baseline.skops"))
+    scores = {"candidate": apply_calibrator(calibrator, raw), "baseline": baseline.predict_proba(data.X)[:, 1]}
     metrics: dict[str, Any] = {name: classification_metrics(data.y, s) for name, s in scores.items()}
-    metrics["candidate"]["model"] = "HistGradientBoostingClassifier"
+    metrics["candidate"]["model"] = f"HistGradientBoostingClassifier, {summary['calibration']['method']} calibration"
     metrics["baseline"]["model"] = "LogisticRegression (median-imputed, scaled)"
+    metrics["uncalibrated"] = {"brier": float(np.mean((raw - data.y) ** 2)),
+                               "ece": expected_calibration_error(data.y, raw),
+                               "calibration": calibration_table(data.y, raw)}
     metrics["eval_date"] = summary["eval_date"]
-    registry = Registry(lake)
-    champion = registry.alias("champion")
-    metrics["champion_on_eval"] = None
-    if champion is not None:
-        features = registry.get_version(champion).manifest["features"]
-        if set(features) <= set(table.column_names):
-            champion_scores = registry.load(champion).predict_proba(to_dataset(table, features).X)[:, 1]
-            metrics["champion_on_eval"] = {"version": champion,
-                                           "roc_auc": classification_metrics(data.y, champion_scores)["roc_auc"]}
+    metrics["comparison"] = _against_champion(context, table, data.y, scores["candidate"], summary["as_of"])
+    comparison = metrics["comparison"]
+    metrics["champion_on_eval"] = (None if comparison is None else
+                                   {"version": comparison["reference_version"], "roc_auc": comparison["reference_auc"]})
     for name, png in curve_pngs(data.y, scores).items():
         lake.put(run_key(run_id, f"{name}.png"), png)
     _put_json(lake, run_key(run_id, "metrics.json"), metrics)
     # Downstream steps get the headline numbers; the calibration tables stay in metrics.json.
     headline = {k: ({m: v for m, v in val.items() if m != "calibration"} if k in scores else val)
-                for k, val in metrics.items()}
+                for k, val in metrics.items() if k != "uncalibrated"}
     return json.dumps({**summary, "metrics": headline}, sort_keys=True, default=str)
 
 
+def _against_champion(context: StepContext, table: pa.Table, labels: np.ndarray, candidate: np.ndarray,
+                      as_of: str) -> dict | None:
+    """DeLong's comparison with the champion for the as-of date, on the same rows (None when
+    there is none, or it needs features that are no longer computed)."""
+    registry = Registry(context.lake)
+    reference = registry.champion_at(date.fromisoformat(as_of))
+    if reference is None:
+        return None
+    features = registry.get_version(reference).manifest["features"]
+    if not set(features) <= set(table.column_names):
+        return None
+    raw = registry.load(reference).predict_proba(to_dataset(table, features).X)[:, 1]
+    scores = apply_calibrator(registry.load_calibrator(reference), raw)
+    return compare_auc(labels, candidate, scores, reference, context.settings.churn_promotion_confidence).as_dict()
+
+
 def register_model(context: StepContext, evaluation_summary: str) -> str:
-    """Save the evaluated candidate as a registry version (idempotent for the same data)."""
+    """Save the evaluated candidate as a registry version with its lineage (idempotent for
+    the same data)."""
     from winter_days import __version__ as package_version
     import sklearn
     import skops
 
     lake = context.lake
     summary, _ = _upstream(context, evaluation_summary)
+    if not _trains(summary):
+        return _passed_on(summary)
     run_id = summary["run_id"]
     # Same data, parameters and library versions give the same model, hence the same version.
     version = make_version_id(summary["as_of"], summary["training_fingerprint"],
@@ -244,9 +319,14 @@ def register_model(context: StepContext, evaluation_summary: str) -> str:
     manifest = {
         key: summary[key]
         for key in ("as_of", "train_dates", "eval_date", "horizon_days", "training_fingerprint", "training_rows",
-                    "training_positive_rate", "non_finite_values", "model_params", "run_id")
+                    "training_positive_rate", "non_finite_values", "model_params", "run_id", "calibration",
+                    "feature_signature", "data_fingerprint")
     }
     manifest.update(
+        training_window={"train_as_of_dates": summary["train_dates"], "calibration_as_of_date": summary["eval_date"],
+                         "evaluation_as_of_date": summary["eval_date"], "labels_known_at": summary["as_of"],
+                         "data_first_day": summary["data_first_day"]},
+        source=source_commit(),
         package_version=package_version,
         sklearn_version=sklearn.__version__,
         skops_version=skops.__version__,
@@ -255,6 +335,7 @@ def register_model(context: StepContext, evaluation_summary: str) -> str:
     Registry(lake).save_version(
         version,
         model=lake.get(run_key(run_id, "candidate.skops")),
+        calibrator=lake.get(run_key(run_id, "calibrator.skops")),
         baseline=lake.get(run_key(run_id, "baseline.skops")),
         metrics=json.loads(lake.get(run_key(run_id, "metrics.json"))),
         features=list(FEATURE_COLUMNS),
@@ -268,22 +349,32 @@ def gate_model(context: StepContext, registration_summary: str) -> str:
     """Promote the new version to champion or keep it as challenger, saying why."""
     lake = context.lake
     summary, options = _upstream(context, registration_summary)
-    on_eval = summary["metrics"].get("champion_on_eval")
-    decision = Registry(lake).apply_gate(
-        summary["version"], options.auc_tolerance, options.auc_floor,
-        {on_eval["version"]: on_eval["roc_auc"]} if on_eval else None,
-    )
+    if not _trains(summary):
+        return _passed_on(summary)
+    decision = Registry(lake).apply_gate(summary["version"], options.auc_tolerance, options.auc_floor,
+                                         summary["metrics"].get("comparison"))
     return _put_json(lake, run_key(summary["run_id"], "gate.json"), {**summary, "gate": decision})
 
 
 def predict_churn(context: StepContext, gate_summary: str) -> str:
-    """Score every active customer at the as-of date with the champion into the warehouse."""
+    """Score every active customer at the as-of date with the champion for that date, into
+    the warehouse; skipped while no model learnt from data up to that date, an error when
+    models were trained but none is champion."""
     lake = context.lake
     summary, _ = _upstream(context, gate_summary)
+    if "no_sales" in summary:
+        return _scoring_skipped(lake, summary, summary["training"]["reason"])
     registry = Registry(lake)
-    champion = registry.alias("champion")
+    as_of = date.fromisoformat(summary["as_of"])
+    champion = registry.champion_at(as_of)
     if champion is None:
-        raise PredictionError(f"no champion model: {summary['gate']['reason']}; no predictions written")
+        current = registry.alias("champion")
+        if current is None and registry.latest_trained_as_of(as_of) is not None:
+            why = summary["gate"]["reason"] if "gate" in summary else "every version trained so far is a challenger"
+            raise PredictionError(f"no champion model: {why}; no predictions written")
+        reason = (f"skipped: no model trained on data up to {as_of} yet" if current is None else
+                  f"skipped: no champion learnt from data up to {as_of} (champion {current} learnt from later labels)")
+        return _scoring_skipped(lake, summary, reason)
     features = registry.get_version(champion).manifest["features"]
     table = _get_table(lake, run_key(summary["run_id"], "score.parquet"))
     if table.num_rows == 0:
@@ -292,17 +383,23 @@ def predict_churn(context: StepContext, gate_summary: str) -> str:
     if missing:
         raise PredictionError(
             f"champion {champion} needs feature(s) {', '.join(missing)} that are no longer computed; "
-            f"gate version {summary['version']} or a later one to champion, or retrain"
+            f"gate version {summary.get('version') or 'a newer one'} to champion, or retrain"
         )
     data = to_dataset(table, features)
-    probabilities = registry.load(champion).predict_proba(data.X)[:, 1]
-    as_of = date.fromisoformat(summary["as_of"])
+    calibrator = registry.load_calibrator(champion)
+    probabilities = apply_calibrator(calibrator, registry.load(champion).predict_proba(data.X)[:, 1])
     rows = predictions_table(table.column("customer_id").to_pylist(), probabilities, champion, as_of)
     written = write_predictions(context.warehouse, rows, as_of)
     tiers = {tier: int(n) for tier, n in zip(*np.unique(rows.column("risk_tier").to_numpy(zero_copy_only=False),
                                                            return_counts=True))}
-    result = {**summary, "predictions": {"written": written, "model_version": champion, "risk_tiers": tiers}}
-    return _put_json(lake, run_key(summary["run_id"], "result.json"), result)
+    scored = {"status": "scored", "reason": f"scored {written} customers with champion {champion}",
+              "written": written, "model_version": champion, "risk_tiers": tiers, "calibrated": calibrator is not None}
+    return _put_json(lake, run_key(summary["run_id"], "result.json"), {**summary, "predictions": scored})
+
+
+def _scoring_skipped(lake: Lake, summary: dict, reason: str) -> str:
+    skipped = {"status": "skipped", "reason": reason, "written": 0, "model_version": None, "risk_tiers": {}}
+    return _put_json(lake, run_key(summary["run_id"], "result.json"), {**summary, "predictions": skipped})
 
 
 STEPS = {
@@ -316,7 +413,7 @@ STEPS = {
 
 
 def run_steps_in_process(context: StepContext, options: PipelineOptions, run_id: str, as_of: str,
-                         progress=None) -> dict:
+                         progress=None, mode: str = "auto") -> dict:
     """Run the six steps in this process, in STEP_ORDER, timing each."""
     timings = []
     output = ""
@@ -325,7 +422,7 @@ def run_steps_in_process(context: StepContext, options: PipelineOptions, run_id:
             progress(f"[{index}/{len(STEP_ORDER)}] {name}")
         started = time.perf_counter()
         if name == "build_features":
-            output = build_features(context, options.to_json(), run_id, as_of)
+            output = build_features(context, options.to_json(), run_id, as_of, mode)
         else:
             output = STEPS[name](context, output)
         timings.append({"step": name, "seconds": round(time.perf_counter() - started, 3)})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -73,15 +74,19 @@ class Dataset:
         return len(self.y)
 
 
-def is_holdout(customer_ids: np.ndarray, share: float, seed: int = 0) -> np.ndarray:
-    """Stable customer hold-out: a customer's side depends only on its id and the seed."""
-    buckets = np.fromiter(
+def customer_buckets(customer_ids: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A stable bucket 0..9999 per customer: it depends only on the id and the seed."""
+    return np.fromiter(
         (int.from_bytes(hashlib.blake2b(f"{seed}:{cid}".encode(), digest_size=8).digest(), "big") % 10_000
          for cid in customer_ids),
         dtype=np.int64,
         count=len(customer_ids),
     )
-    return buckets < int(round(share * 10_000))
+
+
+def is_holdout(customer_ids: np.ndarray, share: float, seed: int = 0) -> np.ndarray:
+    """Stable customer hold-out: a customer's side depends only on its id and the seed."""
+    return customer_buckets(customer_ids, seed) < int(round(share * 10_000))
 
 
 def to_dataset(table: pa.Table, features: tuple[str, ...] | list[str] = FEATURE_COLUMNS) -> Dataset:
@@ -104,17 +109,28 @@ def to_dataset(table: pa.Table, features: tuple[str, ...] | list[str] = FEATURE_
     )
 
 
+class TimeSplit(NamedTuple):
+    train: pa.Table
+    calibration: pa.Table
+    evaluation: pa.Table
+
+
 def split_by_time(
     table: pa.Table, train_dates: list[date], eval_date: date, holdout_share: float, seed: int = 0
-) -> tuple[pa.Table, pa.Table]:
-    """Training rows (earlier dates, customers not held out) and evaluation rows (the later
-    date, held-out customers only): the model is scored on customers and a period it never saw."""
-    holdout = is_holdout(np.asarray(table.column("customer_id").to_pylist(), dtype=object), holdout_share, seed)
+) -> TimeSplit:
+    """Training rows (earlier dates, customers not held out), calibration rows (the later
+    date, the other customers) and evaluation rows (the later date, held-out customers only):
+    calibrated on a period no training label reaches, scored on customers it never saw."""
+    holdout = pa.array(is_holdout(np.asarray(table.column("customer_id").to_pylist(), dtype=object), holdout_share, seed))
     labelled = pc.is_valid(table.column(LABEL_COLUMN))
     dates = table.column("as_of_date")
-    in_train = pc.and_(pc.is_in(dates, pa.array(train_dates, pa.date32())), pa.array(~holdout))
-    in_eval = pc.and_(pc.equal(dates, pa.scalar(eval_date, pa.date32())), pa.array(holdout))
-    return table.filter(pc.and_(in_train, labelled)), table.filter(pc.and_(in_eval, labelled))
+    later = pc.equal(dates, pa.scalar(eval_date, pa.date32()))
+    in_train = pc.and_(pc.is_in(dates, pa.array(train_dates, pa.date32())), pc.invert(holdout))
+    return TimeSplit(
+        table.filter(pc.and_(in_train, labelled)),
+        table.filter(pc.and_(pc.and_(later, pc.invert(holdout)), labelled)),
+        table.filter(pc.and_(pc.and_(later, holdout), labelled)),
+    )
 
 
 def check_training_data(data: Dataset, config: TrainingConfig, what: str = "training") -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from winter_days.config import ConfigError, Settings, describe
+from winter_days.ml.cadence import check_mode
 from winter_days.ml.kfp_pipeline import PIPELINE_FILE, PIPELINE_NAME, task_name
 from winter_days.ml.runner import Progress, as_of_text, summarise
 from winter_days.ml.step_failures import FAILURE_FILE, read_step_failure
@@ -278,11 +279,11 @@ class VertexRunner:
         self._clock = clock
 
     def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
-            progress: Progress | None = None) -> dict[str, Any]:
+            progress: Progress | None = None, mode: str = "auto") -> dict[str, Any]:
         settings, lake = self.settings, self.lake
         text = as_of_text(as_of)
         run_id = new_run_id(text)
-        parameters = {"as_of": text, "options_json": (options or PipelineOptions()).to_json()}
+        parameters = {"as_of": text, "options_json": (options or PipelineOptions()).to_json(), "mode": check_mode(mode)}
         submitted, job = submit_churn_pipeline(settings, lake, run_id, parameters, pipeline_job=self._pipeline_job,
                                                credentials=self._credentials)
         if progress:

@@ -164,14 +164,17 @@ def _quarantine_counts(actions: Any) -> dict[str, int]:
 
 
 def ml_step(context: RunContext) -> dict[str, Any]:
-    """Features, training, gate, registry and predictions, on the platform's pipeline runner."""
+    """Score with the churn champion; train, gate and register first when the history
+    allows and training is due (the run succeeds, saying so, while it does not)."""
     if not context.parameters.ml:
         return {"skipped": "not requested for this run (ml=false)"}
-    summary = context.platform.ml_runner.run(as_of=context.parameters.as_of)
+    summary = context.platform.ml_runner.run(as_of=context.parameters.as_of, mode="auto")
     counts: dict[str, Any] = {
         "ml_run_id": summary.get("run_id"),
         "runner": summary.get("runner"),
         "as_of": summary.get("as_of"),
+        "training": summary.get("training"),
+        "scoring": summary.get("scoring"),
         "model_version": summary.get("version"),
         "champion": summary.get("champion"),
         "promoted": summary.get("promoted"),
@@ -181,6 +184,10 @@ def ml_step(context: RunContext) -> dict[str, Any]:
     for extra in ("vertex_job_id", "console_url"):
         if summary.get(extra):
             counts[extra] = summary[extra]
+    comparison = summary.get("comparison") or {}
+    if comparison:
+        counts["auc_difference"] = comparison["difference"]
+        counts["auc_difference_interval"] = comparison["interval"]
     for model in ("candidate", "baseline"):
         for metric, value in ((summary.get("metrics") or {}).get(model) or {}).items():
             if isinstance(value, (int, float)):

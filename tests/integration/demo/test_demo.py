@@ -53,8 +53,8 @@ def test_demo_simulates_resumes_and_starts_over(installation):
     result = demo("--days", "30")
     state = json.loads((home / "demo.json").read_text())
     assert state["days_done"] == 30 and state["first_day"] == "2026-01-01"
-    # The model trains once the 7-day horizon's time split has 28 days of history, and on the last day.
-    assert [run["day"] for run in state["runs"] if run["ml"]] == ["2026-01-29", "2026-01-30"]
+    # The model trains once the 7-day horizon's time split has 28 days of history, then weekly.
+    assert [run["day"] for run in state["runs"] if run["trained"]] == ["2026-01-29"]
     assert "Top customers at risk of churn" in result.output and "Rows per layer and flow" in result.output
 
     # Every layer is filled and the layers agree with each other and with the source.
@@ -77,7 +77,7 @@ def test_demo_simulates_resumes_and_starts_over(installation):
     [(quarantined,)] = query(home, "SELECT count(*) FROM winter_days_staging.stg_sales_quarantine")
     assert staged + quarantined == sales_docs and facts == staged
     assert 0 < predicted <= customers and unknown == 0 and bad_probabilities == 0
-    # One prediction per customer and as-of date: the weekly model and the last day's.
+    # One prediction per customer and as-of date: the champion scores every day from its first.
     assert query(home, "SELECT DISTINCT as_of_date::VARCHAR FROM winter_days_warehouse.fact_predictions_churn ORDER BY 1") == [
         ("2026-01-29",),
         ("2026-01-30",),

@@ -77,6 +77,48 @@ def test_winter_days_run_shows_progress_and_shares_the_history(installation):
     assert_lineage_of_every_step_and_action(installation, summary)
 
 
+def test_a_one_day_old_install_runs_and_says_why_the_model_does_not_train_yet(tmp_path, monkeypatch):
+    """A fresh install's daily run succeeds from day one: the ML step scores nothing and
+    says how much history the model's time split still needs, in the run and on the page."""
+    import os
+    import shutil
+
+    from support.orchestrator_world import REPO, installation_environ
+
+    from winter_days.cli import main
+    from winter_days.config import load_settings
+    from winter_days.simulation import DailyVolumes, DaySimulator
+
+    for name in list(os.environ):
+        if name.startswith("WINTER_DAYS_"):
+            monkeypatch.delenv(name)
+    shutil.copytree(REPO / "dataform", tmp_path / "dataform", ignore=shutil.ignore_patterns("node_modules", ".df-*"))
+    for name, value in installation_environ(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    platform = build_platform(settings)
+    simulator = DaySimulator(platform, DailyVolumes(sales=40, clicks=100, startups=5))
+    simulator.write_day(settings.population_start)
+    simulator.close()
+    platform.close()
+
+    result = CliRunner().invoke(main, ["run", "--json"])
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "succeeded"
+    ml = summary["steps"][-1]
+    assert ml["name"] == "ml" and ml["status"] == "succeeded"
+    assert ml["counts"]["training"] == "skipped: not enough history (0 of 74 days)"
+    assert ml["counts"]["scoring"] == f"skipped: no model trained on data up to {settings.population_start} yet"
+    assert ml["counts"]["predictions_written"] == 0
+    client = service_app(settings).test_client()
+    for page in ("pipeline", "churn"):
+        shown = client.get(f"/dashboard/{page}").get_data(as_text=True)
+        assert "training skipped: not enough history (0 of 74 days)" in shown, page
+
+
 def assert_lineage_of_every_step_and_action(settings, run: dict) -> None:
     """The run's OpenLineage events (a file under <home>/lineage/): START then COMPLETE for the
     run, each step and each ELT action the run executed, with file-path datasets."""

@@ -15,6 +15,7 @@ from winter_days.elt.engines.duckdb.backend import DuckDBBackend
 from winter_days.elt.sqlx import compile_project
 from winter_days.generators.customers import pool_from_settings
 from winter_days.generators.jobs import write_sales
+from winter_days.ml.registry import Registry, version_key
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, RunPipeline, RunStep, execute_run
 from winter_days.orchestrator.steps import SALES_WATERMARK, guarded, make_pipeline, ml_step
 from winter_days.platform import build_platform
@@ -128,13 +129,27 @@ def test_poll_fails_when_an_assertion_fails_and_nothing_is_published(published):
     assert digest(published.warehouse_path) == before
 
 
-def test_ml_fails_without_enough_history_and_keeps_the_predictions(published):
+def test_ml_fails_on_a_tampered_champion_and_keeps_the_predictions(published):
     kept = predictions(published)
-    early = (published.population_start + timedelta(days=20)).isoformat()
+    registry = Registry(build_platform(published).lake)
+    registry.lake.put(version_key(registry.alias("champion"), "model.skops"), b"not the registered model")
 
-    failure = post_and_check_failure(published, "ml", body={"as_of": early})
+    failure = post_and_check_failure(published, "ml")
 
-    assert "FeatureError" in failure["error"] and "history" in failure["error"]
+    assert "RegistryError" in failure["error"] and "model_sha256" in failure["error"]
+    assert predictions(published) == kept
+
+
+def test_a_run_as_of_a_date_before_the_champions_labels_succeeds_and_keeps_the_predictions(published):
+    kept = predictions(published)
+    early = published.population_start + timedelta(days=20)
+
+    response = service_app(published).test_client().post("/run", headers=AUTH, json={"as_of": early.isoformat()})
+
+    assert response.status_code == 200, response.get_json()
+    counts = response.get_json()["steps"][-1]["counts"]
+    assert counts["training"] == "skipped: not enough history (20 of 74 days)"
+    assert counts["scoring"].startswith(f"skipped: no champion learnt from data up to {early}")
     assert predictions(published) == kept
 
 

@@ -72,7 +72,7 @@ def test_a_predictions_write_changes_the_churn_page(counted):
         table = page.split('id="top-at-risk-table"')[1].split("</table>")[0]
         return [f"C{n}" for n in re.findall(r"<tr><td>Customer (\d)</td>", table)]
 
-    assert at_risk() == ["C5", "C2", "C3", "C4", "C1"]
+    assert at_risk() == ["C4", "C2", "C3", "C1", "C5"]  # by expected revenue at risk
     as_of = date(2026, 3, 6)
     warehouse.replace_partition(PREDICTIONS, pa.table({
         "customer_id": ["C1"], "churn_probability": [0.9], "risk_tier": ["high"], "model_version": ["v2"],

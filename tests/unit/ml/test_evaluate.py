@@ -8,6 +8,7 @@ from winter_days.ml.evaluate import (
     calibration_table,
     classification_metrics,
     curve_pngs,
+    expected_calibration_error,
     top_decile_lift,
 )
 
@@ -23,6 +24,14 @@ def test_metrics_match_hand_computed_values():
     assert m["brier"] == pytest.approx((0.1**2 + 0.4**2 + 0.65**2 + 0.2**2) / 4)
     assert m["top_decile_lift"] == pytest.approx(2.0)  # top ceil(4/10)=1 row churned; base rate 0.5
     assert (m["rows"], m["positive_rate"]) == (4, 0.5)
+    # Bins [0.1, 0.2): 0.1 vs 0; [0.3, 0.4): 0.35 vs 1; [0.4, 0.5): 0.4 vs 0; [0.8, 0.9): 0.8 vs 1.
+    assert m["ece"] == pytest.approx((0.1 + 0.65 + 0.4 + 0.2) / 4)
+
+
+def test_calibration_error_is_zero_when_each_bin_matches_its_rate():
+    y = np.array([1, 0, 0, 0, 1, 1, 0, 1, 1, 1])
+    s = np.array([0.25] * 4 + [0.75] * 4 + [1.0] * 2)  # 1 in 4, 3 in 4, 2 in 2
+    assert expected_calibration_error(y, s) == pytest.approx(0.0)
 
 
 def test_top_decile_lift_uses_the_top_tenth():

@@ -124,8 +124,8 @@ def test_missing_table_or_column_is_named(tmp_path):
     with pytest.raises(FeatureError, match=r"winter_days_staging.stg_click lacks column\(s\) is_bounce"):
         rows_by_customer(path)
     with duckdb.connect(str(path)) as con:
-        con.execute("DROP TABLE winter_days_warehouse.fct_sales")
-    with pytest.raises(FeatureError, match="fct_sales does not exist"):
+        con.execute("DROP TABLE winter_days_warehouse.fct_sales_status_history")
+    with pytest.raises(FeatureError, match="fct_sales_status_history does not exist"):
         rows_by_customer(path)
 
 
@@ -148,3 +148,32 @@ def test_too_short_a_history_is_a_clear_error():
     enough = DataSpan(date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=74))
     train, _ = training_as_of_dates(enough, enough.last_day, 30, 4, 14, 14)
     assert train == [date(2026, 1, 15)]
+
+
+def test_features_see_each_sale_as_the_warehouse_knew_it_at_the_cutoff(tmp_path):
+    """A refund and a late sale known only after T, and a click loaded after T, leave the
+    rows of T as they were; a date after their arrival sees them."""
+    paid = sale("A", "2026-02-25T12:00:00", amount=40.0, sale_id="X", seq=1)
+    then = rows_by_customer(write_warehouse(tmp_path / "then.duckdb", HISTORY + [paid], HISTORY_CLICKS))
+    arrived = [
+        sale("A", "2026-02-25T12:00:00", "refunded", 40.0, sale_id="X", seq=2, known="2026-03-03T00:00:00"),
+        sale("B", "2026-02-20T12:00:00", amount=7.0, known="2026-03-02T00:00:00"),
+        sale("C", "2026-02-16T00:00:00", known="2026-03-04T00:00:00"),  # C's first completed purchase
+    ]
+    late_click = click("B", "2026-02-27T10:00:00", "add_to_cart", session="S7", loaded="2026-03-02T23:59:59")
+    path = write_warehouse(tmp_path / "now.duckdb", HISTORY + [paid] + arrived, HISTORY_CLICKS + [late_click])
+    assert rows_by_customer(path) == then
+
+    later = rows_by_customer(path, as_of=date(2026, 3, 4))
+    assert later["A"]["refund_rate"] == 2 / 5 and later["A"]["frequency"] == 2.0
+    assert later["B"]["frequency"] == 2.0 and later["B"]["cart_events_30d"] == 1.0
+    assert "C" in later
+
+
+def test_labels_read_the_purchases_known_at_label_until(tmp_path):
+    """A purchase inside the window that only arrives after label_until does not count yet:
+    a training run repeated later gets the same labels."""
+    comeback = sale("B", "2026-03-10T00:00:00", known="2026-04-15T00:00:00")
+    path = write_warehouse(tmp_path / "w.duckdb", HISTORY + [comeback, sale("Z", "2026-04-20T00:00:00")])
+    assert rows_by_customer(path, label_until=date(2026, 4, 10))["B"]["churned"] == 1
+    assert rows_by_customer(path, label_until=date(2026, 4, 20))["B"]["churned"] == 0

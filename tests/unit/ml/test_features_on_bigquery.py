@@ -1,5 +1,6 @@
 """The churn features from BigQuery (the fake, through the real client and the gcp adapter)
-equal those from the local DuckDB warehouse: the feature SQL is written once."""
+equal those from the local DuckDB warehouse, point-in-time reads included: the feature SQL
+is written once."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ SALES = [
     sale("C", "2026-02-15T00:00:00", status="cancelled"),
     sale("D", "2026-03-01T00:00:00"),
     sale("E", "2026-01-05T10:00:00", amount=80.0, payment="bank_transfer", region="West"),
+    # Point in time: a refund known between the two dates, one known only after T, a sale
+    # that arrived after T, and a click loaded after T.
+    sale("E", "2026-01-05T10:00:00", status="refunded", amount=80.0, payment="bank_transfer", region="West",
+         sale_id="E-2026-01-05T10:00:00-completed", seq=2, known="2026-02-20T00:00:00"),
+    sale("A", "2026-02-01T00:00:00", status="refunded", amount=50.0, sale_id="A-2026-02-01T00:00:00-completed",
+         seq=2, known="2026-03-05T00:00:00"),
+    sale("B", "2026-02-20T00:00:00", amount=7.0, known="2026-03-02T00:00:00"),
 ]
 CLICKS = [
     click("A", "2026-02-27T10:00:00", "add_to_cart", session="S1"),
@@ -33,6 +41,7 @@ CLICKS = [
     click("A", "2026-02-10T10:00:00", bounce=True, session="S2"),
     click("A", "2026-01-20T10:00:00", session="S3"),
     click("E", "2026-02-25T09:00:00", "product_view", session="S4"),
+    click("E", "2026-02-26T09:00:00", "add_to_cart", session="S5", loaded="2026-03-01T01:00:00"),
 ]
 
 

@@ -54,8 +54,9 @@ def test_each_component_is_a_thin_call_into_the_package(spec):
         assert "pip install" not in source  # the image already holds the package
         assert container["image"] == "img:1"
     params = spec["root"]["inputDefinitions"]["parameters"]
-    assert set(params) == {"settings_json", "options_json", "run_id", "as_of"}
+    assert set(params) == {"settings_json", "options_json", "run_id", "as_of", "mode"}
     assert "defaultValue" not in params["settings_json"]
+    assert params["mode"]["defaultValue"] == "auto"  # a caller that does not say trains when due
 
 
 def test_execution_order_rejects_a_cycle():
@@ -90,11 +91,14 @@ def test_kfp_local_runner_gives_the_same_model_and_predictions(simulated_setting
     other_home.mkdir()
     twin.warehouse_path.write_bytes(simulated_settings.warehouse_path.read_bytes())
 
-    local = run_churn_pipeline(build_platform(simulated_settings), runner="in-process", options=options)
-    kfp = run_churn_pipeline(build_platform(twin), runner="kfp-local", options=options)
+    local = run_churn_pipeline(build_platform(simulated_settings), runner="in-process", options=options, mode="train")
+    kfp = run_churn_pipeline(build_platform(twin), runner="kfp-local", options=options, mode="train")
     assert kfp["runner"] == "kfp-local"
     assert kfp["version"] == local["version"] and kfp["metrics"] == local["metrics"]
     assert kfp["promoted"] and kfp["predictions_written"] == local["predictions_written"]
+    # Score only: the training components pass the summary on, the champion scores.
+    scored = run_churn_pipeline(build_platform(twin), runner="kfp-local", options=options, mode="score")
+    assert not scored["trained"] and scored["champion"] == kfp["version"]
 
     def scores(s):
         with duckdb.connect(str(s.warehouse_path), read_only=True) as con:

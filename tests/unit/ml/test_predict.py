@@ -41,7 +41,7 @@ def test_rerun_for_the_same_date_replaces_and_keeps_other_dates(tmp_path):
         ("C", 0.4, "medium", "v2", AS_OF),
     ]
     with duckdb.connect(str(path), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM winter_days_warehouse.fct_sales").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM winter_days_warehouse.fct_sales_status_history").fetchone() == (1,)
 
 
 def test_a_failed_write_leaves_the_previous_predictions(tmp_path):

@@ -40,9 +40,13 @@ def feature_table(n_per_date: int = 200, dates=(D1, D2, D3), churn=None, seed: i
 
 def test_split_is_by_time_and_by_customer():
     table = feature_table()
-    train, evaluation = split_by_time(table, [D1, D2], D3, holdout_share=0.25)
+    train, calibration, evaluation = split_by_time(table, [D1, D2], D3, holdout_share=0.25)
     train_customers = set(train.column("customer_id").to_pylist())
     eval_customers = set(evaluation.column("customer_id").to_pylist())
+    # Calibration: the later date (no training label reaches it), the customers not held out.
+    assert set(calibration.column("as_of_date").to_pylist()) == {D3}
+    assert set(calibration.column("customer_id").to_pylist()) == train_customers
+    assert calibration.num_rows + evaluation.num_rows == 200
     assert set(train.column("as_of_date").to_pylist()) == {D1, D2}
     assert set(evaluation.column("as_of_date").to_pylist()) == {D3}
     assert not train_customers & eval_customers
@@ -62,7 +66,7 @@ def test_unlabelled_rows_never_train():
     labels = table.column("churned").to_pylist()
     labels[:50] = [None] * 50
     table = table.set_column(table.schema.get_field_index("churned"), "churned", pa.array(labels, pa.int64()))
-    train, _ = split_by_time(table, [D1], D3, holdout_share=0.0)
+    train, _, _ = split_by_time(table, [D1], D3, holdout_share=0.0)
     assert train.num_rows == 150
 
 

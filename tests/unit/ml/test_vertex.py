@@ -36,6 +36,7 @@ SPEC = {
         "inputDefinitions": {
             "parameters": {
                 "as_of": {"defaultValue": "", "isOptional": True, "parameterType": "STRING"},
+                "mode": {"defaultValue": "auto", "isOptional": True, "parameterType": "STRING"},
                 "options_json": {"defaultValue": "{}", "isOptional": True, "parameterType": "STRING"},
                 "run_id": {"defaultValue": "", "isOptional": True, "parameterType": "STRING"},
                 "settings_json": {"parameterType": "STRING"},
@@ -166,7 +167,7 @@ def test_long_run_ids_keep_distinct_labels():
 
 
 def test_an_unknown_parameter_is_refused_before_anything_is_uploaded(settings, lake, spec_path):
-    with pytest.raises(ValueError, match="unknown pipeline parameter\\(s\\) as_off; declared: as_of, options_json"):
+    with pytest.raises(ValueError, match="unknown pipeline parameter\\(s\\) as_off; declared: as_of, mode, options_json"):
         submit_churn_pipeline(settings, lake, RUN_ID, {"as_off": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
     assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
 
@@ -270,11 +271,14 @@ class ScriptedClock:
 def result_summary(run_id: str) -> dict:
     """What the pipeline's last component writes to the lake."""
     return {
-        "run_id": run_id, "as_of": "2026-02-28", "version": "v1", "train_dates": [], "eval_date": "2026-01-29",
-        "rows": {"train": 10, "eval": 5, "score": 7}, "non_finite_values": 0,
+        "run_id": run_id, "as_of": "2026-02-28", "mode": "auto", "version": "v1", "train_dates": [],
+        "eval_date": "2026-01-29", "rows": {"train": 10, "eval": 5, "score": 7}, "non_finite_values": 0,
+        "training": {"train": True, "reason": "trained: no model was trained yet", "history_days": 80,
+                     "history_needed": 74},
         "metrics": {"candidate": {"roc_auc": 0.8}, "baseline": {"roc_auc": 0.7}, "champion_on_eval": None},
         "gate": {"promoted": True, "reason": "first model"},
-        "predictions": {"written": 7, "model_version": "v1", "risk_tiers": {"low": 7}},
+        "predictions": {"status": "scored", "reason": "scored 7 customers with champion v1", "written": 7,
+                        "model_version": "v1", "risk_tiers": {"low": 7}},
     }
 
 
@@ -303,8 +307,10 @@ def test_the_runner_waits_for_the_job_and_returns_its_summary(settings, spec_pat
     CompletingJob.lake = LocalLake(settings.lake_root)
     RecordingPipelineJob.states = ["PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING", "PIPELINE_STATE_RUNNING",
                                    "PIPELINE_STATE_SUCCEEDED"]
-    summary = runner(settings, clock).run()
+    summary = runner(settings, clock).run(mode="score")
     assert summary["predictions_written"] == 7 and summary["runner"] == "vertex"
+    (job,) = RecordingPipelineJob.created
+    assert job.kwargs["parameter_values"]["mode"] == "score"
     assert summary["vertex_job_id"].startswith("customer-churn-") and summary["console_url"].startswith("https://")
     assert clock.sleeps == [settings.vertex.poll_interval_seconds] * 3
 
