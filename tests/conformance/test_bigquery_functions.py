@@ -11,9 +11,9 @@ import duckdb
 import pytest
 
 from conformance.bigquery_cases import CASES, Raises
-from winter_days.elt.engines.duckdb.functions import SUPPORTED, functions_table
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb_query
-from winter_days.elt.engines.duckdb.udfs import bigquery_session
+from winter_days.warehouse.duckdb.dialect.functions import SUPPORTED, functions_table
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, to_duckdb_query
+from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 
 
 @pytest.fixture(scope="module")
@@ -64,5 +64,5 @@ def test_every_supported_function_has_a_pinned_answer():
 def test_docs_list_the_supported_and_refused_functions():
     page = (Path(__file__).resolve().parents[2] / "docs" / "bigquery-functions.md").read_text(encoding="utf-8")
     assert functions_table() in page, (
-        "docs/bigquery-functions.md's table is stale: python -m winter_days.elt.engines.duckdb.functions"
+        "docs/bigquery-functions.md's table is stale: python -m winter_days.warehouse.duckdb.dialect.functions"
     )

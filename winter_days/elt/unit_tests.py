@@ -74,7 +74,7 @@ def _ordered(sql: str) -> bool:
 
 
 def _rows(con, sql: str) -> tuple[list[str], list[tuple]]:
-    from winter_days.elt.engines.duckdb.transpile import to_duckdb_query
+    from winter_days.warehouse.duckdb.dialect.transpile import to_duckdb_query
 
     cursor = con.execute(to_duckdb_query(sql))
     return [d[0] for d in cursor.description], cursor.fetchall()
@@ -138,7 +138,7 @@ def run_unit_tests(project_dir: Path, vars: dict[str, str] | None = None,
     """Compile `project_dir` and run its unit tests (those named in `names`, or all)."""
     import duckdb
 
-    from winter_days.elt.engines.duckdb.udfs import bigquery_session
+    from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
     from winter_days.elt.sqlx import compile_project
 
     graph = compile_project(project_dir, vars, local_tests=True)

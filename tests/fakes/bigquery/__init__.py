@@ -28,7 +28,7 @@ Served (BigQuery v2 field names and shapes, checked against the client 3.47):
   (PARQUET, NEWLINE_DELIMITED_JSON, CSV).
 
 Queries are GoogleSQL, parsed with sqlglot and run on DuckDB through the platform's own
-transpiler (winter_days/elt/engines/duckdb/transpile.py), one DuckDB database for the
+transpiler (winter_days/warehouse/duckdb/dialect/transpile.py), one DuckDB database for the
 project, one schema per dataset. `project.dataset.table` and `dataset.table` resolve;
 another project is notFound. Named and positional parameters, destination tables with
 write/create dispositions and `$partition` decorators, DDL (CREATE [OR REPLACE]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from winter_days.elt.engines.duckdb.external import ExternalTable, view_sql
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError
 
 from .errors import BigQueryError, from_duckdb, invalid, invalid_query, not_found
 from .ids import check_dataset_id, check_labels, check_table_id

@@ -25,7 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from winter_days.elt.engines.duckdb.external import is_external_table, parse_external_table, view_sql
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, to_duckdb
 
 from .errors import BigQueryError, duplicate, invalid_query, not_found
 from .partitions import clustering_from_ddl, from_ddl

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import duckdb
 import pyarrow as pa
 
-from winter_days.elt.engines.duckdb.udfs import bigquery_session
+from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 
 from .errors import BigQueryError, duplicate, invalid, not_found
 from .schema import Field, from_duckdb, quote

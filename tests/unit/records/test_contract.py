@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from support.record_mutations import json_line, mangle_line, mutate_record, valid_click, valid_startup
 
 from winter_days.records.sql import document, reject_reason, texts, values
-from winter_days.elt.engines.duckdb.transpile import to_duckdb_query
-from winter_days.elt.engines.duckdb.udfs import bigquery_session
+from winter_days.warehouse.duckdb.dialect.transpile import to_duckdb_query
+from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 from winter_days.records.checks import line_errors, reading_errors, record_errors
 from winter_days.records import CONTRACTS, EARLIEST_PLAUSIBLE
 from winter_days.records.timestamps import parse_sale_timestamp

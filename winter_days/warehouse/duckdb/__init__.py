@@ -63,7 +63,7 @@ _DUCKDB_TYPES = {
 @functools.lru_cache(maxsize=512)
 def duckdb_sql(sql: str) -> str:
     """One BigQuery query as DuckDB SQL with BigQuery's semantics (cached: pages repeat theirs)."""
-    from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb_query
+    from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, to_duckdb_query
 
     try:
         return to_duckdb_query(sql)
@@ -156,7 +156,7 @@ class DuckDBWarehouse:
                 connection = duckdb.connect(str(self.path), read_only=True)
                 # Queries reach it through the transpiler (duckdb_sql), whose SQL calls functions
                 # the BigQuery session defines.
-                from winter_days.elt.engines.duckdb.transpile import bigquery_session
+                from winter_days.warehouse.duckdb.dialect.transpile import bigquery_session
 
                 bigquery_session(connection)
                 return connection

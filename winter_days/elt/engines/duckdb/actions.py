@@ -28,7 +28,7 @@ from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
 from winter_days.elt.engines.duckdb.incremental import IncrementalWrite
 from winter_days.elt.engines.duckdb.lake_repair import LakeRepairs, failing_file, is_repairable
-from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
+from winter_days.warehouse.duckdb.dialect.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
 
 FAILING_ROWS_SAMPLE = 5
 # DuckDB keeps min/max statistics per row group of this many rows (its default size), and

@@ -44,8 +44,8 @@ from winter_days.elt.backend import (
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError
-from winter_days.elt.engines.duckdb.udfs import bigquery_session
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError
+from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 from winter_days.stores.locking import exclusive_lock
 from winter_days.warehouse import WarehouseUnreadable
 from winter_days.warehouse.duckdb.files import (

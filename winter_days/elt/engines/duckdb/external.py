@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from winter_days.elt.engines.duckdb.lake_repair import MAX_CSV_ROW_BYTES, LakeRepairs
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, transpile_tree
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, transpile_tree
 
 
 SUPPORTED_FORMATS = ("PARQUET", "CSV", "NEWLINE_DELIMITED_JSON", "JSON")

@@ -34,7 +34,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from winter_days.elt.engines.duckdb.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, transpile_tree
+from winter_days.warehouse.duckdb.dialect.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, transpile_tree
 
 FILE_NAME_COLUMN = "_FILE_NAME"
 _PLACEHOLDER = "winter_days_file_filter_{}_"

@@ -17,7 +17,7 @@ from typing import Protocol
 import duckdb
 
 from winter_days.elt.engines.duckdb.graph import Action
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb_condition, to_duckdb_expression
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, to_duckdb_condition, to_duckdb_expression
 
 DELTA = "winter_days_incremental_delta"
 DESTINATION, SOURCE = "DATAFORM_DEST", "DATAFORM_SOURCE"

@@ -14,8 +14,8 @@ import re
 
 from sqlglot import exp
 
-from winter_days.elt.engines.duckdb import string_format
-from winter_days.elt.engines.duckdb.rewriting import (
+from winter_days.warehouse.duckdb.dialect import string_format
+from winter_days.warehouse.duckdb.dialect.rewriting import (
     by_key,
     by_type,
     call,
@@ -25,7 +25,7 @@ from winter_days.elt.engines.duckdb.rewriting import (
     template,
     try_cast,
 )
-from winter_days.elt.engines.duckdb.string_format import Spec
+from winter_days.warehouse.duckdb.dialect.string_format import Spec
 
 NUMERIC = "DECIMAL(38, 9)"
 _NOT_FLOAT = "_t NOT IN ('DOUBLE', 'FLOAT') AND _u NOT IN ('DOUBLE', 'FLOAT')"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from winter_days.elt.engines.duckdb.rewriting import call, cast, handles, operands_first, template
+from winter_days.warehouse.duckdb.dialect.rewriting import call, cast, handles, operands_first, template
 
 _TIME_WRAPPERS = (exp.TsOrDsToTimestamp, exp.TsOrDsToDate, exp.TsOrDsToDatetime)
 

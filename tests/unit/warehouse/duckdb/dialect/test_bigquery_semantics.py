@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from winter_days.elt.engines.duckdb.executor import open_session
-from winter_days.elt.engines.duckdb.transpile import UnsupportedSqlError, to_duckdb_query
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, to_duckdb_query
 
 UTC = ZoneInfo("UTC")
 

@@ -56,12 +56,12 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError
 
-from winter_days.elt.engines.duckdb import rewrites_time, rewrites_values, rewriting
-from winter_days.elt.engines.duckdb.functions import UnsupportedFunctionError, check_functions
+from winter_days.warehouse.duckdb.dialect import rewrites_time, rewrites_values, rewriting
+from winter_days.warehouse.duckdb.dialect.functions import UnsupportedFunctionError, check_functions
 
 # The SQL this module writes calls the functions a BigQuery session defines: a connection
 # that runs it opens with bigquery_session (named here so a reader needs this module alone).
-from winter_days.elt.engines.duckdb.udfs import bigquery_session as bigquery_session
+from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session as bigquery_session
 
 
 class UnsupportedSqlError(ValueError):

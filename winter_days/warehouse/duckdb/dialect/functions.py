@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from winter_days.elt.engines.duckdb.bigquery_catalog import CATALOG
+from winter_days.warehouse.duckdb.dialect.bigquery_catalog import CATALOG
 
 REFERENCE = "https://cloud.google.com/bigquery/docs/reference/standard-sql/"
 
@@ -141,5 +141,5 @@ def functions_table() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # docs/bigquery-functions.md's table: python -m winter_days.elt.engines.duckdb.functions
+if __name__ == "__main__":  # docs/bigquery-functions.md's table: python -m winter_days.warehouse.duckdb.dialect.functions
     print(functions_table())

@@ -14,15 +14,15 @@ from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, lo
 
 import duckdb
 
-from winter_days.elt.engines.duckdb.farmhash import fingerprint64
-from winter_days.elt.engines.duckdb.string_format import (
+from winter_days.warehouse.duckdb.dialect.farmhash import fingerprint64
+from winter_days.warehouse.duckdb.dialect.string_format import (
     FormatSpecError,
     format_float,
     format_integer,
     format_numeric,
     format_string,
 )
-from winter_days.elt.engines.duckdb.time_formats import FormatError, format_value, offset_suffix, parse_value, zone_info
+from winter_days.warehouse.duckdb.dialect.time_formats import FormatError, format_value, offset_suffix, parse_value, zone_info
 
 NUMERIC = "DECIMAL(38, 9)"
 _NUMERIC_LIMIT = Decimal("1e29")

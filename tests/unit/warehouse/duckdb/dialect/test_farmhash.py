@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from winter_days.elt.engines.duckdb.farmhash import fingerprint64
+from winter_days.warehouse.duckdb.dialect.farmhash import fingerprint64
 
 
 def _signed(unsigned: int) -> int:
