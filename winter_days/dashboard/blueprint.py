@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from winter_days.platform import Platform
 from winter_days.dashboard import churn_page, pipeline_page, sales_page
@@ -124,7 +125,7 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
         )
 
     @blueprint.route("/")
-    def index() -> Response:
+    def index() -> BaseResponse:
         return redirect(url_for(".sales"))
 
     @blueprint.route("/sales")
@@ -205,7 +206,7 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
         return Response(png, mimetype="image/png", headers={"Cache-Control": "max-age=3600"})
 
     @blueprint.route("/assets/plotly.min.js")
-    def plotly_js() -> Response:
+    def plotly_js() -> BaseResponse:
         body, etag = plotly_bundle()
         response = Response(body, mimetype="application/javascript")
         response.set_etag(etag)

@@ -125,4 +125,4 @@ def run_churn_pipeline(
         raise ValueError(f"unknown churn pipeline runner {runner!r}; choose one of {', '.join(RUNNERS)}")
     chosen = platform.ml_runner if runner is None else RUNNERS[runner](platform)
     as_of_date = date.fromisoformat(as_of) if isinstance(as_of, str) and as_of else as_of or None
-    return chosen.run(as_of_date, options, progress, check_mode(mode))  # type: ignore[arg-type]
+    return chosen.run(as_of_date, options, progress, check_mode(mode))

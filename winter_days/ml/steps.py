@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -402,7 +402,7 @@ def _scoring_skipped(lake: Lake, summary: dict, reason: str) -> str:
     return _put_json(lake, run_key(summary["run_id"], "result.json"), {**summary, "predictions": skipped})
 
 
-STEPS = {
+STEPS: dict[str, Callable[..., str]] = {
     "build_features": build_features,
     "train_models": train_models,
     "evaluate_models": evaluate_models,

@@ -198,7 +198,7 @@ class BigQueryWarehouse:
         made project.dataset[_suffix].table."""
         tree = sqlglot.parse_one(sql, read="bigquery")
 
-        def rewrite(node: exp.Expression) -> exp.Expression:
+        def rewrite(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Table) and node.db in DATASETS and not node.catalog:
                 node.set("db", exp.to_identifier(self.dataset_id(node.db)))
                 node.set("catalog", exp.to_identifier(self.project))

@@ -31,7 +31,7 @@ _INVALID_REF = ("Invalid input. Accepted inputs include: a single object contain
 
 def _project_files(root: Path, folder: str) -> list[str]:
     """Project-relative paths under `folder`, sorted as Dataform sorts them (as strings)."""
-    found = []
+    found: list[str] = []
     base = root / folder
     for directory, subdirs, files in os.walk(base):
         subdirs[:] = [d for d in subdirs if d not in _SKIPPED_FOLDERS and not d.startswith(".")]
@@ -263,7 +263,7 @@ class _Compiler:
             name = f"{self.project['tablePrefix']}_{name}"
         return target_of(name, schema, database)
 
-    def resolve(self, action: Action, wanted: Any, line: int) -> str:
+    def resolve(self, action: Action, wanted: Any, line: int | None) -> str:
         """Dataform's session.resolve: the table a ref names, or "" and an error."""
         assert self.index is not None
         try:
@@ -286,10 +286,10 @@ class _Compiler:
             return self.resolve_target(resolved.target)
         return self.resolve_target(self._finalize(resolved.target))
 
-    def _call(self, op: str, _spec: int, payload: str, line: int) -> str:
+    def _call(self, op: str, _spec: int, payload: str, given_line: int) -> str:
         action = self.current
         assert action is not None
-        line = line or None
+        line = given_line or None
         if self.replacing is not None and op in ("ref", "resolve"):
             return self._input(self.replacing, json.loads(payload), line)
         target = action.target

@@ -28,7 +28,7 @@ class ResolvableMap(Generic[T]):
         self._by_all: dict[tuple, list[T]] = defaultdict(list)
 
     def set(self, target: dict, value: T) -> None:
-        name, schema, database = target.get("name"), target.get("schema"), target.get("database")
+        name, schema, database = str(target.get("name") or ""), target.get("schema"), target.get("database")
         self._by_name[name].append(value)
         if schema:
             self._by_schema[(schema, name)].append(value)
@@ -38,7 +38,7 @@ class ResolvableMap(Generic[T]):
                 self._by_all[(database, schema, name)].append(value)
 
     def find(self, target: dict) -> list[T]:
-        name, schema, database = target.get("name"), target.get("schema"), target.get("database")
+        name, schema, database = str(target.get("name") or ""), target.get("schema"), target.get("database")
         if database:
             if schema:
                 return self._by_all.get((database, schema, name), [])
@@ -124,7 +124,7 @@ def duplicate_problems(actions: list[Action]) -> None:
         if action.kind == "test":
             if action.proto.get("name") in names:
                 action.problems.append(Problem(f'Duplicate test name detected: "{action.proto.get("name")}"'))
-            names.add(action.proto.get("name"))
+            names.add(str(action.proto.get("name")))
 
 
 def cycle_problems(actions: list[Action]) -> None:

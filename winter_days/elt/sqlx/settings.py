@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from winter_days.elt.sqlx.errors import CompilationError, CompileIssue
 
@@ -63,7 +64,7 @@ def read_project_config(project_dir: Path, vars_override: dict[str, str] | None 
     path = project_dir / SETTINGS_FILE
     if not path.is_file():
         raise CompilationError([CompileIssue(SETTINGS_FILE, 1, "workflow_settings.yaml not found")])
-    raw: dict[str, object] = {}
+    raw: dict[str, Any] = {}  # a YAML mapping: scalars, and the vars section's mapping
     section: str | None = None
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         stripped = text.split(" #", 1)[0].rstrip() if not text.lstrip().startswith("#") else ""
@@ -81,7 +82,7 @@ def read_project_config(project_dir: Path, vars_override: dict[str, str] | None 
                 raise CompilationError(
                     [CompileIssue(SETTINGS_FILE, number, f"vars.{key}: custom variables can only be strings")]
                 )
-            raw.setdefault(section, {})[key] = scalar  # type: ignore[union-attr]
+            raw.setdefault(section, {})[key] = scalar
             continue
         if key not in _TOP_LEVEL:
             raise CompilationError(
@@ -98,16 +99,18 @@ def read_project_config(project_dir: Path, vars_override: dict[str, str] | None 
 
     config: dict[str, object] = {"warehouse": "bigquery"}
     for key in ("defaultDataset", "defaultAssertionDataset", "defaultProject"):
-        if raw.get(key):
-            config[_TOP_LEVEL[key]] = str(raw[key])  # type: ignore[index]
-    variables = dict(raw.get("vars") or {})  # type: ignore[arg-type]
+        field = _TOP_LEVEL[key]
+        if raw.get(key) and field is not None:
+            config[field] = str(raw[key])
+    variables = dict(raw.get("vars") or {})
     variables.update(vars_override or {})
     if variables:
         config["vars"] = variables
     for key in ("defaultLocation", "builtinAssertionNamePrefix", "namePrefix", "datasetSuffix", "projectSuffix",
                 "defaultReservation"):
-        if raw.get(key):
-            config[_TOP_LEVEL[key]] = str(raw[key])  # type: ignore[index]
+        field = _TOP_LEVEL[key]
+        if raw.get(key) and field is not None:
+            config[field] = str(raw[key])
     for key in _FLAGS:
         if raw.get(key) not in (None, False, True):
             raise CompilationError([CompileIssue(SETTINGS_FILE, 1, f"{key} must be true or false")])

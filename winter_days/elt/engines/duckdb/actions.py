@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import sqlglot
+from sqlglot import exp
 
 from winter_days.elt.engines.duckdb.catalog import RelationKinds, view_tag
 from winter_days.elt.engines.duckdb.external import (
@@ -233,7 +234,7 @@ class ActionRunner:
         query = prepare_query(action.query).sql
         self._replace_relation(action, "view", query)
         relation = self._relation(action)
-        count = int(self._execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+        count = int(_single_row(self._execute(f"SELECT count(*) FROM {relation}"))[0])
         self.outcome.rows = count
         if count:
             cursor = self.con.execute(f"SELECT * FROM {relation} LIMIT {FAILING_ROWS_SAMPLE}")
@@ -291,9 +292,9 @@ class ActionRunner:
         spread = to_duckdb_query(
             f"SELECT DISTINCT DIV(rowid, {ROW_GROUP_ROWS}) AS storage_group, {action.partition_by} AS storage_partition FROM {table}"
         )
-        pairs, groups, partitions = self._execute(
+        pairs, groups, partitions = _single_row(self._execute(
             f"SELECT count(*), count(DISTINCT storage_group), count(DISTINCT storage_partition) FROM ({spread})"
-        ).fetchone()
+        ))
         # Sorted, each row group but the ones at a day's boundary holds one partition.
         if pairs <= SCATTER_TOLERANCE * (groups + partitions):
             return
@@ -327,7 +328,7 @@ class ActionRunner:
 
     def _count(self, local_name: str) -> int:
         schema, name = local_name.split(".", 1)
-        return int(self.con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0])
+        return int(_single_row(self.con.execute(f'SELECT count(*) FROM "{schema}"."{name}"'))[0])
 
     def _execute(self, statement: str) -> duckdb.DuckDBPyConnection:
         self.outcome.statements.append(statement)
@@ -355,7 +356,7 @@ def prepare_script(sql: str) -> tuple[ExternalTable | str, ...]:
     except sqlglot.errors.ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     return tuple(
-        parse_external_table(tree) if is_external_table(tree) else generate_duckdb(transpile_tree(tree), copy=False)
+        parse_external_table(tree) if isinstance(tree, exp.Create) and is_external_table(tree) else generate_duckdb(transpile_tree(tree), copy=False)
         for tree in trees
         if tree is not None
     )
@@ -374,4 +375,9 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-
+def _single_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The one row of an aggregate query."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("an aggregate query returned no row")
+    return row

@@ -274,7 +274,8 @@ class _Run:
         with self.lock:
             self.running[target] = cursor
         runner = ActionRunner(cursor, self.executor.lake_root, self.full_refresh, self.relations)
-        state, reason, sample = ActionState.SUCCEEDED, "", ()
+        state, reason = ActionState.SUCCEEDED, ""
+        sample: tuple[dict[str, Any], ...] = ()
         try:
             runner.run(action)
         except AssertionFailed as failed:

@@ -47,7 +47,7 @@ class ExternalTable:
     options: dict[str, object]
 
 
-def is_external_table(tree: exp.Expression) -> bool:
+def is_external_table(tree: exp.Expr) -> bool:
     """True for a parsed `CREATE ... EXTERNAL TABLE` statement."""
     properties = tree.args.get("properties") if isinstance(tree, exp.Create) else None
     return properties is not None and any(isinstance(p, exp.ExternalProperty) for p in properties.expressions)
@@ -240,7 +240,7 @@ def _reader(table: ExternalTable, files: str, long_lines: bool = False) -> tuple
     raise UnsupportedSqlError(f"external table {table.name}: format {table.file_format or '?'} is not supported locally")
 
 
-def _option_value(node: exp.Expression) -> object:
+def _option_value(node: exp.Expr) -> object:
     if isinstance(node, exp.Array):
         return [_option_value(e) for e in node.expressions]
     if isinstance(node, exp.Literal):

@@ -120,7 +120,7 @@ class PreparedQuery:
 def prepare_query(sql: str) -> PreparedQuery:
     """Transpile exactly one BigQuery SELECT and find its file-name filters (cached)."""
     try:
-        trees = [t for t in sqlglot.parse(sql, read=BIGQUERY) if isinstance(t, exp.Expression)]
+        trees = [t for t in sqlglot.parse(sql, read=BIGQUERY) if isinstance(t, exp.Expr)]
     except ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     if len(trees) != 1:
@@ -161,7 +161,7 @@ def _is_file_filter(node: exp.In) -> bool:
     return node.args.get("query") is not None and isinstance(column, exp.Column) and column.name.upper() == FILE_NAME_COLUMN
 
 
-def _constant_subqueries(tree: exp.Expression) -> list[exp.Subquery]:
+def _constant_subqueries(tree: exp.Expr) -> list[exp.Subquery]:
     """The scalar subqueries of WHERE clauses that filter the SELECT holding them, outermost
     first (a subquery inside one of them may be among them: it runs as part of that one)."""
     found = []
@@ -175,7 +175,7 @@ def _constant_subqueries(tree: exp.Expression) -> list[exp.Subquery]:
     return found
 
 
-def _scalar_constants(tree: exp.Expression) -> tuple[ScalarConstant, ...]:
+def _scalar_constants(tree: exp.Expr) -> tuple[ScalarConstant, ...]:
     """Replace each outermost scalar subquery of a WHERE clause by a placeholder column."""
     constants: list[ScalarConstant] = []
     taken: set[int] = set()
@@ -189,7 +189,7 @@ def _scalar_constants(tree: exp.Expression) -> tuple[ScalarConstant, ...]:
     return tuple(constants)
 
 
-def _ancestors(node: exp.Expression):
+def _ancestors(node: exp.Expr):
     parent = node.parent
     while parent is not None:
         yield parent
@@ -220,7 +220,7 @@ def _literal(kind: str, text: str | None) -> str:
     return f"CAST({value} AS {kind})"
 
 
-def _source_table(node: exp.Expression, column: exp.Column) -> exp.Table | None:
+def _source_table(node: exp.Expr, column: exp.Column) -> exp.Table | None:
     """The one relation the SELECT holding `node` reads, if the column is from it."""
     select = node.find_ancestor(exp.Select)
     source = select.args.get("from_") if select is not None else None

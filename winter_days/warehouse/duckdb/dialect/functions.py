@@ -102,7 +102,7 @@ def reason_refused(name: str) -> str:
     return _GROUP_REASONS.get(page_of(name) or "", _DEFAULT_REASON)
 
 
-def bigquery_name(node: exp.Expression) -> str | None:
+def bigquery_name(node: exp.Expr) -> str | None:
     """The name a BigQuery query called this function by, or None for syntax."""
     if isinstance(node, exp.Anonymous):
         return str(node.name).upper()
@@ -112,10 +112,10 @@ def bigquery_name(node: exp.Expression) -> str | None:
         return None if name in _SYNTAX_NAMES else name
     if isinstance(node, exp.Array) and node.expressions and isinstance(node.expressions[0], exp.Query):
         return "ARRAY"
-    return _NAMES.get(type(node))
+    return _NAMES.get(type(node)) if isinstance(node, exp.Func) else None
 
 
-def check_functions(tree: exp.Expression) -> None:
+def check_functions(tree: exp.Expr) -> None:
     """Refuse a statement that calls a function outside SUPPORTED, naming it and why."""
     for node in tree.find_all(exp.Func):
         name = bigquery_name(node)

@@ -35,8 +35,8 @@ class ValueRewriteError(ValueError):
     """A query the local engine refuses, naming the function (transpile.py reports it)."""
 
 
-def _typed2(choices: list[tuple[str, exp.Expression]], default: exp.Expression, left: exp.Expression,
-            right: exp.Expression) -> exp.Expression:
+def _typed2(choices: list[tuple[str, exp.Expr]], default: exp.Expr, left: exp.Expr,
+            right: exp.Expr) -> exp.Expr:
     """by_type on two operands: conditions use _t (left's type) and _u (right's)."""
     both = exp.Anonymous(this="CONCAT", expressions=[exp.Anonymous(this="TYPEOF", expressions=[left.copy()]),
                                                      exp.Literal.string("|"),
@@ -46,7 +46,7 @@ def _typed2(choices: list[tuple[str, exp.Expression]], default: exp.Expression, 
     return by_key(choices, default, both, conditions)
 
 
-def _int64(value: exp.Expression) -> exp.Expression:
+def _int64(value: exp.Expr) -> exp.Expr:
     """An integer literal as INT64 (DuckDB would widen a literal past 64 bits where BigQuery overflows)."""
     literal = value.this if isinstance(value, exp.Neg) else value
     if isinstance(literal, exp.Literal) and not literal.is_string and re.fullmatch(r"\d+", literal.this):
@@ -56,15 +56,15 @@ def _int64(value: exp.Expression) -> exp.Expression:
 
 
 @handles(exp.Literal)
-def _float_literal(node: exp.Literal) -> exp.Expression:
+def _float_literal(node: exp.Literal) -> exp.Expr:
     # BigQuery reads 1.5 and 1e3 as FLOAT64; DuckDB would make 1.5 a DECIMAL.
-    if not node.is_string and re.search(r"[.eE]", node.this) and isinstance(node.parent, exp.Expression):
+    if not node.is_string and re.search(r"[.eE]", node.this) and isinstance(node.parent, exp.Expr):
         return exp.Cast(this=node.copy(), to=exp.DataType.build("DOUBLE"))
     return node
 
 
 @handles(exp.Add, exp.Sub, exp.Mod)
-def _integer_arithmetic(node: exp.Binary) -> exp.Expression:
+def _integer_arithmetic(node: exp.Binary) -> exp.Expr:
     operands_first(node)
     node.set("this", _int64(node.this))
     node.set("expression", _int64(node.expression))
@@ -75,7 +75,7 @@ _INTEGER_TYPES = "_t IN ('BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'HUGEINT')"
 
 
 @handles(exp.Neg)
-def _negate(node: exp.Neg) -> exp.Expression:
+def _negate(node: exp.Neg) -> exp.Expr:
     if isinstance(node.this, exp.Literal):
         return node  # -9223372036854775808 is a literal of its own in BigQuery
     operands_first(node)
@@ -85,7 +85,7 @@ def _negate(node: exp.Neg) -> exp.Expression:
                    exp.Neg(this=value.copy()), value, [_INTEGER_TYPES])
 
 
-def _division(left: exp.Expression, right: exp.Expression) -> exp.Expression:
+def _division(left: exp.Expr, right: exp.Expr) -> exp.Expr:
     """left / right with BigQuery's result type: NUMERIC when a NUMERIC meets no FLOAT64, else FLOAT64."""
     numeric = call("winter_days_numeric_divide", exp.TryCast(this=left.copy(), to=exp.DataType.build(NUMERIC)),
                    exp.TryCast(this=right.copy(), to=exp.DataType.build(NUMERIC)))
@@ -94,7 +94,7 @@ def _division(left: exp.Expression, right: exp.Expression) -> exp.Expression:
 
 
 @handles(exp.Div)
-def _divide(node: exp.Div) -> exp.Expression:
+def _divide(node: exp.Div) -> exp.Expr:
     operands_first(node)
     left, right = node.this, node.expression
     return template("CASE WHEN _b = 0 THEN ERROR('division by zero: ' || CAST(_a AS VARCHAR) || ' / ' || "
@@ -102,14 +102,14 @@ def _divide(node: exp.Div) -> exp.Expression:
 
 
 @handles(exp.SafeDivide)
-def _safe_divide(node: exp.SafeDivide) -> exp.Expression:
+def _safe_divide(node: exp.SafeDivide) -> exp.Expr:
     operands_first(node)
     left, right = node.this, node.expression
     return template("CASE WHEN _b = 0 THEN NULL ELSE _q END", b=right, q=_division(left, right))
 
 
 @handles(exp.Mul)
-def _multiply(node: exp.Mul) -> exp.Expression:
+def _multiply(node: exp.Mul) -> exp.Expr:
     operands_first(node)
     left, right = _int64(node.this), _int64(node.expression)
     numeric = call("winter_days_numeric_multiply", exp.TryCast(this=left.copy(), to=exp.DataType.build(NUMERIC)),
@@ -119,14 +119,15 @@ def _multiply(node: exp.Mul) -> exp.Expression:
 
 
 @handles(exp.SafeAdd, exp.SafeSubtract, exp.SafeMultiply)
-def _safe_arithmetic(node: exp.Expression) -> exp.Expression:
+def _safe_arithmetic(node: exp.Expr) -> exp.Expr:
     operands_first(node)
-    kind = {exp.SafeAdd: exp.Add, exp.SafeSubtract: exp.Sub, exp.SafeMultiply: exp.Mul}[type(node)]
+    kinds: dict[type[exp.Expr], type[exp.Binary]] = {exp.SafeAdd: exp.Add, exp.SafeSubtract: exp.Sub, exp.SafeMultiply: exp.Mul}
+    kind = kinds[type(node)]
     return call("TRY", kind(this=_int64(node.this), expression=_int64(node.expression)))
 
 
 @handles(exp.SafeNegate)
-def _safe_negate(node: exp.SafeNegate) -> exp.Expression:
+def _safe_negate(node: exp.SafeNegate) -> exp.Expr:
     operands_first(node)
     value = _int64(node.this)
     return call("TRY", by_type([("integer", template("CAST(0 AS BIGINT) - CAST(_a AS BIGINT)", a=value))],
@@ -134,21 +135,21 @@ def _safe_negate(node: exp.SafeNegate) -> exp.Expression:
 
 
 @handles(exp.Sqrt)
-def _sqrt(node: exp.Sqrt) -> exp.Expression:
+def _sqrt(node: exp.Sqrt) -> exp.Expr:
     operands_first(node)
     return template("CASE WHEN _a < 0 THEN ERROR('Argument to SQRT cannot be negative: ' || CAST(_a AS VARCHAR)) "
                     "ELSE SQRT(_a) END", a=node.this)
 
 
 @handles(exp.Ln)
-def _ln(node: exp.Ln) -> exp.Expression:
+def _ln(node: exp.Ln) -> exp.Expr:
     operands_first(node)
     return template("CASE WHEN _a <= 0 THEN ERROR('Argument to LN cannot be zero or negative: ' || "
                     "CAST(_a AS VARCHAR)) ELSE LN(_a) END", a=node.this)
 
 
 @handles(exp.Log)
-def _log(node: exp.Log) -> exp.Expression:
+def _log(node: exp.Log) -> exp.Expr:
     operands_first(node)
     if node.args.get("expression") is None:
         return template("CASE WHEN _a <= 0 THEN ERROR('Argument to LOG cannot be zero or negative: ' || "
@@ -159,7 +160,7 @@ def _log(node: exp.Log) -> exp.Expression:
 
 
 @handles(exp.Greatest, exp.Least)
-def _extreme(node: exp.Expression) -> exp.Expression:
+def _extreme(node: exp.Expr) -> exp.Expr:
     operands_first(node)
     # BigQuery: NULL when any argument is NULL; DuckDB skips NULLs.
     values = [node.this, *node.expressions]
@@ -169,7 +170,7 @@ def _extreme(node: exp.Expression) -> exp.Expression:
 
 
 @handles(exp.Bracket)
-def _subscript(node: exp.Bracket) -> exp.Expression:
+def _subscript(node: exp.Bracket) -> exp.Expr:
     keys = node.expressions
     if len(keys) != 1 or (isinstance(keys[0], exp.Literal) and keys[0].is_string):
         return node  # a struct field or JSON member, not an array position
@@ -189,7 +190,7 @@ def _subscript(node: exp.Bracket) -> exp.Expression:
 
 
 @handles(exp.Unnest)
-def _unnest(node: exp.Unnest) -> exp.Expression:
+def _unnest(node: exp.Unnest) -> exp.Expr:
     offset = node.args.get("offset")
     if not isinstance(node.parent, (exp.From, exp.Join)):
         return node
@@ -214,14 +215,14 @@ def _unnest(node: exp.Unnest) -> exp.Expression:
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(f"_wd_unnest_{id(node) % 100000}")))
 
 
-def array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
+def array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expr:
     """ARRAY_AGG([IGNORE NULLS] [ORDER BY] [LIMIT n]) as DuckDB spells it."""
     body = node.this
     count = None
     if isinstance(body, exp.Limit):
         count = body.args.get("expression")
         body = body.this
-    agg: exp.Expression = exp.ArrayAgg(this=body.copy())
+    agg: exp.Expr = exp.ArrayAgg(this=body.copy())
     if ignore_nulls:
         value = body.this if isinstance(body, exp.Order) else body
         agg = exp.Filter(this=agg, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
@@ -231,7 +232,7 @@ def array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expression:
 
 
 @handles(exp.ArrayAgg)
-def _array_agg_nulls(node: exp.ArrayAgg) -> exp.Expression:
+def _array_agg_nulls(node: exp.ArrayAgg) -> exp.Expr:
     if isinstance(node.parent, (exp.IgnoreNulls, exp.Window)) or node.find(exp.IgnoreNulls):
         return node
     operands_first(node)
@@ -243,7 +244,7 @@ def _array_agg_nulls(node: exp.ArrayAgg) -> exp.Expression:
 
 
 @handles(exp.GenerateSeries)
-def _generate_array(node: exp.GenerateSeries) -> exp.Expression:
+def _generate_array(node: exp.GenerateSeries) -> exp.Expr:
     operands_first(node)
     start, end = node.args["start"], node.args["end"]
     step = node.args.get("step") or exp.Literal.number(1)
@@ -254,7 +255,7 @@ def _generate_array(node: exp.GenerateSeries) -> exp.Expression:
 
 # -- strings and bytes --------------------------------------------------------------------------
 @handles(exp.ByteLength)
-def _byte_length(node: exp.ByteLength) -> exp.Expression:
+def _byte_length(node: exp.ByteLength) -> exp.Expr:
     operands_first(node)
     value = node.this
     return by_type([("blob", template("OCTET_LENGTH(CAST(CAST(_a AS VARCHAR) AS BLOB))", a=value))],
@@ -262,7 +263,7 @@ def _byte_length(node: exp.ByteLength) -> exp.Expression:
 
 
 @handles(exp.Substring)
-def _substr(node: exp.Substring) -> exp.Expression:
+def _substr(node: exp.Substring) -> exp.Expr:
     operands_first(node)
     value, start = node.this, node.args.get("start") or exp.Literal.number(1)
     length = node.args.get("length")
@@ -275,7 +276,7 @@ def _substr(node: exp.Substring) -> exp.Expression:
 
 
 @handles(exp.StrPosition)
-def _instr(node: exp.StrPosition) -> exp.Expression:
+def _instr(node: exp.StrPosition) -> exp.Expr:
     position, occurrence = node.args.get("position"), node.args.get("occurrence")
     if position is None and occurrence is None:
         return node
@@ -285,7 +286,7 @@ def _instr(node: exp.StrPosition) -> exp.Expression:
 
 
 @handles(exp.ToCodePoints)
-def _code_points(node: exp.ToCodePoints) -> exp.Expression:
+def _code_points(node: exp.ToCodePoints) -> exp.Expr:
     operands_first(node)
     value = node.this
     return by_type([("blob", template("winter_days_byte_values(CAST(CAST(_a AS VARCHAR) AS BLOB))", a=value))],
@@ -293,14 +294,14 @@ def _code_points(node: exp.ToCodePoints) -> exp.Expression:
 
 
 @handles(exp.Repeat)
-def _repeat(node: exp.Repeat) -> exp.Expression:
+def _repeat(node: exp.Repeat) -> exp.Expr:
     operands_first(node)
     return template("CASE WHEN _n < 0 THEN ERROR('REPEAT count must not be negative: ' || CAST(_n AS VARCHAR)) "
                     "ELSE REPEAT(_v, _n) END", n=node.args["times"], v=node.this)
 
 
 @handles(exp.RegexpExtract)
-def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
+def _regexp_extract(node: exp.RegexpExtract) -> exp.Expr:
     pattern = node.expression
     if isinstance(pattern, exp.RawString):
         pattern = exp.Literal.string(pattern.this)
@@ -323,7 +324,7 @@ def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
                     v=node.this, p=pattern)
 
 
-def _formatted(spec: Spec, value: exp.Expression) -> exp.Expression:
+def _formatted(spec: Spec, value: exp.Expr) -> exp.Expr:
     """One FORMAT specifier applied to its value, chosen by the value's type (a NULL is NULL)."""
     text = exp.Literal.string(spec.text)
     if spec.conversion in string_format.INTEGER:
@@ -344,7 +345,7 @@ def _formatted(spec: Spec, value: exp.Expression) -> exp.Expression:
 
 
 @handles(exp.Format)
-def _format(node: exp.Format) -> exp.Expression:
+def _format(node: exp.Format) -> exp.Expr:
     fmt = node.this
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
         raise ValueRewriteError("FORMAT() with a format string that is not a literal is not supported by the local "
@@ -359,7 +360,7 @@ def _format(node: exp.Format) -> exp.Expression:
     if len(specs) != len(values):
         raise ValueRewriteError(f"FORMAT({fmt.this!r}, ...): {len(specs)} format specifiers but {len(values)} "
                                 "values (BigQuery raises an error)")
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for piece in pieces:
         parts.append(exp.Literal.string(piece) if isinstance(piece, str) else _formatted(piece, values.pop(0)))
     if not parts:
@@ -371,7 +372,7 @@ def _format(node: exp.Format) -> exp.Expression:
 
 
 @handles(exp.FarmFingerprint)
-def _farm_fingerprint(node: exp.FarmFingerprint) -> exp.Expression:
+def _farm_fingerprint(node: exp.FarmFingerprint) -> exp.Expr:
     operands_first(node)
     value = (node.expressions or [node.this])[0]
     return by_type([("blob", template("winter_days_farm_fingerprint_bytes(CAST(CAST(_a AS VARCHAR) AS BLOB))",
@@ -379,20 +380,20 @@ def _farm_fingerprint(node: exp.FarmFingerprint) -> exp.Expression:
                    template("winter_days_farm_fingerprint(CAST(_a AS VARCHAR))", a=value), value, ["_t = 'BLOB'"])
 
 
-def _as_bytes(value: exp.Expression) -> exp.Expression:
+def _as_bytes(value: exp.Expr) -> exp.Expr:
     """STRING or BYTES as BYTES (a STRING's UTF-8 bytes)."""
     return by_type([("text", template("ENCODE(CAST(_a AS VARCHAR))", a=value))],
                    template("CAST(CAST(_a AS VARCHAR) AS BLOB)", a=value), value, ["_t = 'VARCHAR'"])
 
 
 @handles(exp.SHA1Digest)
-def _sha1(node: exp.SHA1Digest) -> exp.Expression:
+def _sha1(node: exp.SHA1Digest) -> exp.Expr:
     operands_first(node)
     return call("winter_days_digest", exp.Literal.string("sha1"), _as_bytes(node.this))
 
 
 @handles(exp.SHA2Digest)
-def _sha2(node: exp.SHA2Digest) -> exp.Expression:
+def _sha2(node: exp.SHA2Digest) -> exp.Expr:
     operands_first(node)
     length = node.args.get("length")
     bits = length.name if isinstance(length, exp.Literal) else "256"
@@ -400,7 +401,7 @@ def _sha2(node: exp.SHA2Digest) -> exp.Expression:
 
 
 # -- casts ------------------------------------------------------------------------------------
-def cast_to_string(value: exp.Expression, safe: bool) -> exp.Expression:
+def cast_to_string(value: exp.Expr, safe: bool) -> exp.Expr:
     """CAST(value AS STRING) as BigQuery writes each type."""
     decode = "TRY(DECODE(CAST(CAST(_a AS VARCHAR) AS BLOB)))" if safe else "DECODE(CAST(CAST(_a AS VARCHAR) AS BLOB))"
     return by_type(
@@ -411,7 +412,7 @@ def cast_to_string(value: exp.Expression, safe: bool) -> exp.Expression:
         ["_t = 'BLOB'", "_t IN ('DOUBLE', 'FLOAT')", "_t LIKE 'DECIMAL%'"])
 
 
-def cast_to_bytes(value: exp.Expression, safe: bool) -> exp.Expression:
+def cast_to_bytes(value: exp.Expr, safe: bool) -> exp.Expr:
     plain = "TRY_CAST(_a AS BLOB)" if safe else "CAST(_a AS BLOB)"
     return by_type([("text", template("ENCODE(CAST(_a AS VARCHAR))", a=value))], template(plain, a=value), value,
                    ["_t = 'VARCHAR'"])
@@ -420,7 +421,7 @@ def cast_to_bytes(value: exp.Expression, safe: bool) -> exp.Expression:
 _INT_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"
 
 
-def cast_text_to_int64(value: exp.Expression, safe: bool) -> exp.Expression:
+def cast_text_to_int64(value: exp.Expr, safe: bool) -> exp.Expr:
     """A STRING as INT64: decimal or 0x hexadecimal integer text only, as BigQuery reads it."""
     convert = "TRY_CAST" if safe else "CAST"
     text = cast(value, "VARCHAR")

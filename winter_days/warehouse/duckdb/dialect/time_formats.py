@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -102,12 +104,12 @@ _DATE_ELEMENTS = {
     "Y": lambda d, iso: str(d.year), "E4Y": lambda d, iso: f"{d.year:04d}", "y": lambda d, iso: f"{d.year % 100:02d}",
 }
 # Elements of a time of day.
-_TIME_ELEMENTS = {
+_TIME_ELEMENTS: dict[str, Callable[[Any], str]] = {
     "H": lambda v: f"{v.hour:02d}", "I": lambda v: f"{(v.hour % 12) or 12:02d}", "k": lambda v: f"{v.hour:2d}",
     "l": lambda v: f"{(v.hour % 12) or 12:2d}", "M": lambda v: f"{v.minute:02d}", "S": lambda v: f"{v.second:02d}",
     "p": lambda v: "AM" if v.hour < 12 else "PM", "P": lambda v: "am" if v.hour < 12 else "pm",
     "E*S": lambda v: _fraction(v, None),
-    **{f"E{n}S": (lambda v, n=n: _fraction(v, n)) for n in range(10)},
+    **{f"E{n}S": partial(_fraction, digits=n) for n in range(10)},
 }
 
 

@@ -102,7 +102,7 @@ def to_duckdb(sql: str) -> list[str]:
     return [generate_duckdb(transpile_tree(tree), copy=False) for tree in trees if tree is not None]
 
 
-def generate_duckdb(tree: exp.Expression, copy: bool = True) -> str:
+def generate_duckdb(tree: exp.Expr, copy: bool = True) -> str:
     """DuckDB SQL for a rewritten tree; anything sqlglot cannot express is an error.
 
     sqlglot's generator rewrites the tree it is given, so by default it works on a copy.
@@ -139,7 +139,7 @@ def to_duckdb_condition(sql: str) -> str:
     return to_duckdb_expression(f"({sql})")
 
 
-def transpile_tree(tree: exp.Expression) -> exp.Expression:
+def transpile_tree(tree: exp.Expr) -> exp.Expr:
     """Apply the BigQuery-semantics rewrites to a parsed BigQuery statement (in place).
 
     A function the local engine cannot answer as BigQuery does is refused first, by name."""
@@ -152,7 +152,7 @@ def transpile_tree(tree: exp.Expression) -> exp.Expression:
         raise UnsupportedSqlError(str(refused)) from None
 
 
-def _share_json_parses(tree: exp.Expression) -> exp.Expression:
+def _share_json_parses(tree: exp.Expr) -> exp.Expr:
     """JSON_VALUE(col, p1), JSON_VALUE(col, p2), ... in one SELECT -> JSON_VALUE(col, [p1, p2, ...])[i]."""
     for select in list(tree.find_all(exp.Select)):
         groups: dict[str, list[exp.JSONExtractScalar]] = {}
@@ -192,7 +192,7 @@ def _share_json_parses(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _trim_white_space(node: exp.Trim) -> exp.Expression:
+def _trim_white_space(node: exp.Trim) -> exp.Expr:
     """TRIM/LTRIM/RTRIM(value) with BigQuery's Unicode white space, trimming only a value
     whose first (LTRIM) or last (RTRIM) character, or either (TRIM), is white space."""
     trimmed = node.copy()
@@ -200,7 +200,7 @@ def _trim_white_space(node: exp.Trim) -> exp.Expression:
     value = node.this
     points = [exp.Literal.number(ord(c)) for c in UNICODE_WHITE_SPACE]
 
-    def white(char: exp.Expression) -> exp.Expression:
+    def white(char: exp.Expr) -> exp.Expr:
         return exp.In(this=exp.Anonymous(this="UNICODE", expressions=[char]), expressions=[p.copy() for p in points])
 
     position = str(node.args.get("position") or "").upper()
@@ -210,7 +210,7 @@ def _trim_white_space(node: exp.Trim) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=ends, true=trimmed)], default=value.copy())
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     handler = rewriting.HANDLERS.get(type(node))
     if handler is not None:
         return handler(node)
@@ -267,7 +267,7 @@ def _drop_project(table: exp.Table) -> exp.Table:
     return table
 
 
-def _unit_name(unit: exp.Expression | None) -> str:
+def _unit_name(unit: exp.Expr | None) -> str:
     if unit is None:
         raise UnsupportedSqlError("date part missing")
     if isinstance(unit, exp.WeekStart):
@@ -275,7 +275,7 @@ def _unit_name(unit: exp.Expression | None) -> str:
     return unit.name.upper()
 
 
-def _extract(node: exp.Extract) -> exp.Expression:
+def _extract(node: exp.Extract) -> exp.Expr:
     part = node.name.upper()
     value = node.expression
     if part == "DAYOFWEEK":
@@ -290,13 +290,13 @@ def _extract(node: exp.Extract) -> exp.Expression:
     return node
 
 
-def _ours(node: exp.Expression) -> exp.Expression:
+def _ours(node: exp.Expr) -> exp.Expr:
     """Mark a node this module built, so later rewrites leave it alone."""
     node.meta[_OURS] = True
     return node
 
 
-def _strict_cast(node: exp.Cast) -> exp.Expression:
+def _strict_cast(node: exp.Cast) -> exp.Expr:
     """CAST / SAFE_CAST with BigQuery's reading of STRING (to INT64 and BOOL: only integer
     and true/false text) and writing of STRING and BYTES."""
     target = node.to.this if isinstance(node.to, exp.DataType) else None
@@ -331,14 +331,14 @@ def _strict_cast(node: exp.Cast) -> exp.Expression:
     return _ours(exp.Cast(this=checked, to=node.to.copy()))
 
 
-def _numeric_average(window: exp.Window | None, average: exp.Avg) -> exp.Expression:
+def _numeric_average(window: exp.Window | None, average: exp.Avg) -> exp.Expr:
     """AVG of NUMERIC is NUMERIC in BigQuery (DuckDB's is DOUBLE): SUM / COUNT, exactly."""
     rewriting.operands_first(average)
     value = average.this
     if window is not None:
         rewriting.operands_first(window)
 
-    def over(aggregate: exp.Expression) -> exp.Expression:
+    def over(aggregate: exp.Expr) -> exp.Expr:
         if window is None:
             return aggregate
         copy = window.copy()
@@ -363,7 +363,7 @@ def _numeric(node: exp.DataType) -> exp.DataType:
     return node
 
 
-def _safe(inner: exp.Expression) -> exp.Expression:
+def _safe(inner: exp.Expr) -> exp.Expr:
     if isinstance(inner, exp.ParseJSON):
         return exp.TryCast(this=inner.this, to=exp.DataType.build("JSON"))
     if isinstance(inner, (exp.StrToTime, exp.StrToDate, exp.ParseDatetime)):

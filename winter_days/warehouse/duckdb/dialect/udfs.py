@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any, Callable
 from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, localcontext
 
 import duckdb
+from duckdb.func import FunctionNullHandling
 
 from winter_days.warehouse.duckdb.dialect.farmhash import fingerprint64
 from winter_days.warehouse.duckdb.dialect.string_format import (
@@ -161,7 +163,7 @@ def _digest(algorithm: str, value: bytes) -> bytes:
     return hashlib.new(algorithm, bytes(value)).digest()
 
 
-_FUNCTIONS = [
+_FUNCTIONS: list[tuple[str, Callable[..., Any], list[Any], str]] = [
     ("winter_days_farm_fingerprint", fingerprint64, ["VARCHAR"], "BIGINT"),
     ("winter_days_farm_fingerprint_bytes", lambda b: fingerprint64(bytes(b)), ["BLOB"], "BIGINT"),
     ("winter_days_timestamp_string", _timestamp_string, ["TIMESTAMPTZ", "VARCHAR"], "VARCHAR"),
@@ -197,5 +199,5 @@ def bigquery_session(con: duckdb.DuckDBPyConnection) -> None:
         if name in present:
             continue  # a cursor shares its connection's functions
         # SAFE. parsing returns NULL for bad input: those functions see NULLs themselves.
-        nulls = "special" if name.startswith("winter_days_parse_") else "default"
+        nulls = FunctionNullHandling.SPECIAL if name.startswith("winter_days_parse_") else FunctionNullHandling.DEFAULT
         con.create_function(name, function, parameters, result, side_effects=False, null_handling=nulls)
