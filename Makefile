@@ -1,5 +1,6 @@
 # make demo  - set up, then run the main job on the local profile
-# make test  - set up, then run the test suite
+# make test  - set up, then run the checks (make lint) and the test suite
+# make lint  - ruff (lint and format), import-linter's layers and mypy over the package
 # make test-gcp - set up, then run the gcp profile's tests alone (the last line counts the predictions)
 # make bench - set up, then run the benchmarks (never part of make test)
 # make reliability - set up, then regenerate the reliability figures (bad records, killed runs, load)
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.installed
 DEPLOY_VENV := .venv-deploy
 DEPLOY_STAMP := $(DEPLOY_VENV)/.installed
 
-.PHONY: setup node-setup deploy-tools demo test test-fast test-gcp bench bench-quick reliability clean
+.PHONY: setup node-setup deploy-tools demo lint test test-fast test-gcp bench bench-quick reliability clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +52,13 @@ setup: $(STAMP) node-setup deploy-tools
 demo: setup
 	$(VENV)/bin/winter-days demo $(DEMO_ARGS)
 
-test: setup
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+test: setup lint
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 # The gcp profile's tests: its adapters on the Firestore and Cloud Storage emulators and on the
