@@ -17,8 +17,9 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+
 from bench.common import RESULTS, results_path
 
 # Order: cheapest first, so a quick look needs no patience.
@@ -47,7 +48,9 @@ def _table(results: dict[str, dict]) -> str:
     for name, result in results.items():
         for row in result.get("rows", []):
             ok = {True: "yes", False: "NO", None: ""}[row.get("ok")]
-            optional = [_shown(row[key]) if row.get(key) is not None else "" for key in ("cpu_s", "peak_rss_mib", "load_1m")]
+            optional = [
+                _shown(row[key]) if row.get(key) is not None else "" for key in ("cpu_s", "peak_rss_mib", "load_1m")
+            ]
             lines.append(
                 f"| {name} | {row.get('scenario', '')} | {row.get('metric', '')} | {_shown(row.get('value'))} {row.get('unit', '')} "
                 f"| {' | '.join(optional)} | {row.get('goal') or ''} | {ok} |"
@@ -102,18 +105,22 @@ def main(argv: list[str] | None = None) -> int:
         if result_file.exists() and result_file.stat().st_mtime >= wall_started:
             collected[name] = json.loads(result_file.read_text())
             # Stamped here for every module, so a later partial run can say when it was measured.
-            collected[name]["measured_at"] = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+            collected[name]["measured_at"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
             result_file.write_text(json.dumps(collected[name], indent=2) + "\n")
     load_end = os.getloadavg()
     earlier = _earlier_results(collected, args.quick)
     summary = (
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {_machine()}"
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {_machine()}"
         f"{' (quick sizes)' if args.quick else ''}, in {time.perf_counter() - run_started:.0f} s; "
         f"load average (1/5/15 min) {load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f} at the start, "
         f"{load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at the end. Time per benchmark: "
         f"{', '.join(f'{name} {seconds:.0f} s' for name, seconds in took.items())}."
-        + (f" Rows of {', '.join(f'{name} (measured {when})' for name, (when, _) in earlier.items())} are from "
-           "earlier runs, not this one." if earlier else "")
+        + (
+            f" Rows of {', '.join(f'{name} (measured {when})' for name, (when, _) in earlier.items())} are from "
+            "earlier runs, not this one."
+            if earlier
+            else ""
+        )
         + f"\n\n{_table(_in_order(collected, {name: result for name, (_, result) in earlier.items()}))}\n"
     )
     (RESULTS / ("summary-quick.md" if args.quick else "summary.md")).write_text(summary)

@@ -14,9 +14,10 @@ import resource
 import statistics
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 # The pseudonymisation key of data the benchmarks generate outside an installation.
@@ -67,7 +68,7 @@ def _descendants(root: int) -> set[int]:
         except OSError:
             continue
         # Fields after the command name (which may hold spaces): state, then the parent's pid.
-        parents[int(entry.name)] = int(text[text.rindex(b")") + 2:].split()[1])
+        parents[int(entry.name)] = int(text[text.rindex(b")") + 2 :].split()[1])
     found: set[int] = set()
     frontier = {root}
     while frontier:
@@ -109,7 +110,7 @@ class _PeakRss:
         while not self._stop.wait(RSS_SAMPLE_SECONDS):
             self.peak = max(self.peak, self._total())
 
-    def __enter__(self) -> "_PeakRss":
+    def __enter__(self) -> _PeakRss:
         self._thread.start()
         return self
 
@@ -163,8 +164,16 @@ def median_measure(figures: Iterable[Measure]) -> Measure:
     )
 
 
-def row(scenario: str, metric: str, value: Any, unit: str, goal: str | None = None, ok: bool | None = None,
-        load: float | None = None, repeats: int | None = None) -> dict[str, Any]:
+def row(
+    scenario: str,
+    metric: str,
+    value: Any,
+    unit: str,
+    goal: str | None = None,
+    ok: bool | None = None,
+    load: float | None = None,
+    repeats: int | None = None,
+) -> dict[str, Any]:
     """One result row in the runner's format (bench/__main__.py)."""
     out: dict[str, Any] = {"scenario": scenario, "metric": metric, "value": value, "unit": unit, "goal": goal, "ok": ok}
     if load is not None:
@@ -174,8 +183,9 @@ def row(scenario: str, metric: str, value: Any, unit: str, goal: str | None = No
     return out
 
 
-def step_row(scenario: str, step: str, figures: Measure, repeats: int, goal: str | None = None,
-             ok: bool | None = None) -> dict[str, Any]:
+def step_row(
+    scenario: str, step: str, figures: Measure, repeats: int, goal: str | None = None, ok: bool | None = None
+) -> dict[str, Any]:
     """One step's wall time as the row's value, its CPU time and peak memory beside it."""
     out = row(scenario, f"{step} wall", round(figures.wall_s, 3), "s", goal, ok, figures.load_1m, repeats)
     out["cpu_s"] = round(figures.cpu_s, 3)
@@ -196,9 +206,15 @@ def write_results(name: str, quick: bool, rows: list[dict[str, Any]], **extra: A
     path.write_text(json.dumps({"benchmark": name, "quick": quick, **extra, "rows": rows}, indent=2) + "\n")
     width = max((len(r["scenario"]) for r in rows), default=0)
     for r in rows:
-        goal = f"  goal {r['goal']}: {'met' if r['ok'] else 'NOT met'}" if r.get("goal") and r.get("ok") is not None else ""
+        goal = (
+            f"  goal {r['goal']}: {'met' if r['ok'] else 'NOT met'}"
+            if r.get("goal") and r.get("ok") is not None
+            else ""
+        )
         load = f"  (load {r['load_1m']})" if "load_1m" in r else ""
         extra = f"  cpu {r['cpu_s']} s" if "cpu_s" in r else ""
         extra += f", peak {r['peak_rss_mib']} MiB" if "peak_rss_mib" in r else ""
-        print(f"{r['scenario']:<{width}}  {r['metric']:<24} {r['value']!s:>10} {r['unit']}{extra}{goal}{load}", flush=True)
+        print(
+            f"{r['scenario']:<{width}}  {r['metric']:<24} {r['value']!s:>10} {r['unit']}{extra}{goal}{load}", flush=True
+        )
     return path

@@ -51,15 +51,21 @@ def write_project(root: Path, actions: int, seed: int = 7) -> Path:
         kind = KINDS[index % len(KINDS)]
         name = f"{kind}_{index}"
         refs = rnd.sample(readable, min(3, len(readable)))
-        source = " UNION ALL ".join(f'SELECT * FROM ${{ref("{r}")}}' for r in refs) or \
-            "SELECT 1 AS id, '${constants.region}' AS region"
+        source = (
+            " UNION ALL ".join(f'SELECT * FROM ${{ref("{r}")}}' for r in refs)
+            or "SELECT 1 AS id, '${constants.region}' AS region"
+        )
         checked = kind == "table" and index % 8 == 0 and count + 2 <= actions
         if kind == "assertion":
-            body = f'config {{ type: "assertion", tags: ["t{index % 5}"] }}\nSELECT * FROM ({source}) WHERE id IS NULL\n'
+            body = (
+                f'config {{ type: "assertion", tags: ["t{index % 5}"] }}\nSELECT * FROM ({source}) WHERE id IS NULL\n'
+            )
         elif kind == "incremental":
-            body = (f'config {{ type: "incremental", uniqueKey: ["id"], tags: ["t{index % 5}"] }}\n'
-                    f"pre_operations {{\n  DECLARE since INT64 DEFAULT ${{when(incremental(), `(SELECT MAX(id) FROM ${{self()}})`, `0`)}}\n}}\n"
-                    f"SELECT * FROM ({source})\n${{when(incremental(), `WHERE id > since`)}}\n")
+            body = (
+                f'config {{ type: "incremental", uniqueKey: ["id"], tags: ["t{index % 5}"] }}\n'
+                f"pre_operations {{\n  DECLARE since INT64 DEFAULT ${{when(incremental(), `(SELECT MAX(id) FROM ${{self()}})`, `0`)}}\n}}\n"
+                f"SELECT * FROM ({source})\n${{when(incremental(), `WHERE id > since`)}}\n"
+            )
         else:
             assertions = ', assertions: { uniqueKey: ["id"] }' if checked else ""
             body = f'config {{ type: "{kind}", tags: ["t{index % 5}"]{assertions} }}\n{source}\n'
@@ -88,7 +94,7 @@ def _tree_cpu(root: int, seen: dict[int, float]) -> None:
             text = stat.read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
         cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
@@ -109,8 +115,9 @@ def _real(project: Path) -> tuple[dict, float, float]:
     seen: dict[int, float] = {}
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        cli = subprocess.Popen([str(CLI), "compile", str(project), "--json", "--timeout=30m"], stdout=out, stderr=err,
-                               text=True)
+        cli = subprocess.Popen(
+            [str(CLI), "compile", str(project), "--json", "--timeout=30m"], stdout=out, stderr=err, text=True
+        )
         while cli.poll() is None:
             _tree_cpu(cli.pid, seen)
             time.sleep(0.05)
@@ -159,18 +166,29 @@ def main(argv: list[str] | None = None) -> int:
             scenario = f"{len(ours['targets']):,} actions"
             size_ok = same and ratio >= GOAL_RATIO and (size < 6_000 or ours_seconds <= GOAL_SECONDS)
             ok = ok and size_ok
-            ours_row = row(scenario, "ours_seconds", round(ours_seconds, 3), "s",
-                           f"<= {GOAL_SECONDS} (6,000 actions)" if size >= 6_000 else None,
-                           ours_seconds <= GOAL_SECONDS if size >= 6_000 else None, load, 3)
+            ours_row = row(
+                scenario,
+                "ours_seconds",
+                round(ours_seconds, 3),
+                "s",
+                f"<= {GOAL_SECONDS} (6,000 actions)" if size >= 6_000 else None,
+                ours_seconds <= GOAL_SECONDS if size >= 6_000 else None,
+                load,
+                3,
+            )
             real_row = row(scenario, "dataform_cli_seconds", round(real_seconds, 2), "s", load=load, repeats=1)
             ours_row["cpu_s"], real_row["cpu_s"] = round(ours_cpu, 3), round(real_cpu, 2)
             rows += [
-                ours_row, real_row,
+                ours_row,
+                real_row,
                 row(scenario, "cli_over_ours", round(ratio, 1), "x", f">= {GOAL_RATIO:g}", ratio >= GOAL_RATIO, load),
                 row(scenario, "same_json", same, "", "true", same),
             ]
-            print(f"{size:>6,} actions: ours {ours_seconds:6.2f} s ({ours_cpu:.2f} s CPU), dataform CLI "
-                  f"{real_seconds:6.2f} s ({real_cpu:.2f} s CPU), {ratio:5.1f}x faster, same JSON: {same}", flush=True)
+            print(
+                f"{size:>6,} actions: ours {ours_seconds:6.2f} s ({ours_cpu:.2f} s CPU), dataform CLI "
+                f"{real_seconds:6.2f} s ({real_cpu:.2f} s CPU), {ratio:5.1f}x faster, same JSON: {same}",
+                flush=True,
+            )
     write_results("compile", args.quick, rows)
     return 0 if ok else 1
 

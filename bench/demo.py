@@ -44,7 +44,9 @@ def run_demo(home: Path, days: int) -> str:
 def step_totals(home: Path) -> dict[str, float]:
     """Seconds spent in each pipeline step over every simulated day."""
     with sqlite3.connect(home / "orchestrator.sqlite3") as con:
-        rows = con.execute("SELECT name, SUM(duration_seconds) FROM run_steps GROUP BY name ORDER BY MIN(position)").fetchall()
+        rows = con.execute(
+            "SELECT name, SUM(duration_seconds) FROM run_steps GROUP BY name ORDER BY MIN(position)"
+        ).fetchall()
     return {name: float(total or 0.0) for name, total in rows}
 
 

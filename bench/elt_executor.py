@@ -40,9 +40,9 @@ from pathlib import Path
 
 import duckdb
 
+from bench.common import RESULTS, results_path
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
 from winter_days.warehouse.duckdb.files import prepare_standby, wait_for_after_write
-from bench.common import RESULTS, results_path
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
 GOAL = 1.10
@@ -163,12 +163,17 @@ def measure(workdir: Path, compiled: dict, lake: Path, repeats: int, thorough: b
         samples[scenario].setdefault(way, []).append(seconds)
 
     def medians() -> dict[str, dict[str, float]]:
-        figures = {scenario: {way: statistics.median(times) for way, times in ways.items()} for scenario, ways in samples.items()}
+        figures = {
+            scenario: {way: statistics.median(times) for way, times in ways.items()}
+            for scenario, ways in samples.items()
+        }
         for scenario, ways in samples.items():
             # Each executor sample over the direct sample of its own repeat: this host's speed
             # drifts between repeats far more than within one, so the pair's ratio is steadier
             # than the ratio of the two medians.
-            figures[scenario]["ratio"] = statistics.median(e / d for e, d in zip(ways["executor_1"], ways["direct"]))
+            figures[scenario]["ratio"] = statistics.median(
+                e / d for e, d in zip(ways["executor_1"], ways["direct"], strict=False)
+            )
         return figures
 
     def fresh(way: str) -> Path:
@@ -266,18 +271,56 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_after_write()  # the last run's standby copy, before the folder goes
     rows = []
     size = f"{sales:,} sales / {clicks:,} click events"
-    for scenario, label in (("first", "first run (full build)"), ("second", "second run (incremental, on the published warehouse)")):
+    for scenario, label in (
+        ("first", "first run (full build)"),
+        ("second", "second run (incremental, on the published warehouse)"),
+    ):
         times = median[scenario]
         ratio = times["ratio"]
-        rows.append({"scenario": f"{label}, {size}", "metric": "direct_seconds", "value": round(times["direct"], 3), "unit": "s", "goal": None, "ok": None})
-        rows.append({"scenario": f"{label}, {size}", "metric": "executor_seconds", "value": round(times["executor_1"], 3), "unit": "s", "goal": None, "ok": None})
-        rows.append({"scenario": f"{label}, {size}", "metric": "executor_over_direct", "value": round(ratio, 3), "unit": "x",
-                     # The goal is set on the scale data set; at the quick size a run is under a
-                     # second and the fixed costs (build copy, publish) decide the ratio.
-                     "goal": f"<= {GOAL}" + (" (full size)" if args.quick else ""), "ok": None if args.quick else ratio <= GOAL})
+        rows.append(
+            {
+                "scenario": f"{label}, {size}",
+                "metric": "direct_seconds",
+                "value": round(times["direct"], 3),
+                "unit": "s",
+                "goal": None,
+                "ok": None,
+            }
+        )
+        rows.append(
+            {
+                "scenario": f"{label}, {size}",
+                "metric": "executor_seconds",
+                "value": round(times["executor_1"], 3),
+                "unit": "s",
+                "goal": None,
+                "ok": None,
+            }
+        )
+        rows.append(
+            {
+                "scenario": f"{label}, {size}",
+                "metric": "executor_over_direct",
+                "value": round(ratio, 3),
+                "unit": "x",
+                # The goal is set on the scale data set; at the quick size a run is under a
+                # second and the fixed costs (build copy, publish) decide the ratio.
+                "goal": f"<= {GOAL}" + (" (full size)" if args.quick else ""),
+                "ok": None if args.quick else ratio <= GOAL,
+            }
+        )
         if "executor_2" in times:
             two = round(times["executor_2"] / times["executor_1"], 3)
-            rows.append({"scenario": f"{label}, {size}", "metric": "two_workers_over_one", "value": two, "unit": "x", "goal": None, "ok": None})
+            rows.append(
+                {
+                    "scenario": f"{label}, {size}",
+                    "metric": "two_workers_over_one",
+                    "value": two,
+                    "unit": "x",
+                    "goal": None,
+                    "ok": None,
+                }
+            )
     for row in rows:  # the machine is shared: the load goes beside each figure
         second_at_full_size = row["scenario"].startswith("second") and not args.quick
         row.update(load_1m=round(os.getloadavg()[0], 2), repeats=SECOND_RUN_REPEATS if second_at_full_size else repeats)

@@ -90,20 +90,38 @@ def main(argv: list[str] | None = None) -> int:
             have = size
             samples = []
             for repeat in range(repeats):
-                result, measured = measure_in_child(export_collection, str(store_path), str(Path(tmp) / "lake"),
-                                                    f"bench-{size}-{repeat}", batch_size)
+                result, measured = measure_in_child(
+                    export_collection, str(store_path), str(Path(tmp) / "lake"), f"bench-{size}-{repeat}", batch_size
+                )
                 if result["rows"] != size:
                     raise SystemExit(f"export of {size:,} documents wrote {result['rows']:,} rows")
                 samples.append(measured)
             figures[size] = median_measure(samples)
             scenario = f"export_sales, {size:,} documents -> one Parquet file"
             rows.append(step_row(scenario, "export", figures[size], repeats))
-            rows.append(row(scenario, "documents_per_second", round(size / figures[size].wall_s), "docs/s",
-                            load=figures[size].load_1m, repeats=repeats))
+            rows.append(
+                row(
+                    scenario,
+                    "documents_per_second",
+                    round(size / figures[size].wall_s),
+                    "docs/s",
+                    load=figures[size].load_1m,
+                    repeats=repeats,
+                )
+            )
     growth = figures[large].peak_rss_mb / figures[small].peak_rss_mb
-    rows.append(row(f"export peak memory, {large:,} over {small:,} documents (same run)", "peak_rss_ratio",
-                    round(growth, 3), "x", f"<= {MEMORY_GROWTH_GOAL}", growth <= MEMORY_GROWTH_GOAL,
-                    max(figures[large].load_1m, figures[small].load_1m), repeats))
+    rows.append(
+        row(
+            f"export peak memory, {large:,} over {small:,} documents (same run)",
+            "peak_rss_ratio",
+            round(growth, 3),
+            "x",
+            f"<= {MEMORY_GROWTH_GOAL}",
+            growth <= MEMORY_GROWTH_GOAL,
+            max(figures[large].load_1m, figures[small].load_1m),
+            repeats,
+        )
+    )
     write_results("export", args.quick, rows)
     return 0 if all(r["ok"] is not False for r in rows) else 1
 

@@ -76,10 +76,14 @@ def speed_and_quality(customers: int) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-ml-") as tmp:
         settings = settings_in(tmp, customers)
         started = time.perf_counter()
-        counts = write_simulated_warehouse(settings.warehouse_path, pool, FIRST_DAY, LAST_DAY, sales_per_day,
-                                           int(customers * CLICKS_PER_CUSTOMER_DAY))
-        print(f"simulated warehouse: {counts['sales']:,} sales, {counts['clicks']:,} click events "
-              f"in {time.perf_counter() - started:.1f}s", flush=True)
+        counts = write_simulated_warehouse(
+            settings.warehouse_path, pool, FIRST_DAY, LAST_DAY, sales_per_day, int(customers * CLICKS_PER_CUSTOMER_DAY)
+        )
+        print(
+            f"simulated warehouse: {counts['sales']:,} sales, {counts['clicks']:,} click events "
+            f"in {time.perf_counter() - started:.1f}s",
+            flush=True,
+        )
 
         runs = []
         for _ in range(ML_REPEATS):
@@ -97,8 +101,10 @@ def speed_and_quality(customers: int) -> list[dict]:
         runs.sort(key=lambda run: run[0])
         seconds, load, result = runs[len(runs) // 2]
         run_aucs = [run[2]["metrics"]["candidate"]["roc_auc"] for run in runs]
-        print(json.dumps({k: result[k] for k in ("version", "metrics", "calibration", "rows", "steps")}, indent=1),
-              flush=True)
+        print(
+            json.dumps({k: result[k] for k in ("version", "metrics", "calibration", "rows", "steps")}, indent=1),
+            flush=True,
+        )
 
         lake = build_platform(settings).lake
         evaluation = pq.read_table(io.BytesIO(lake.get(run_key(result["run_id"], "eval.parquet"))))
@@ -112,33 +118,96 @@ def speed_and_quality(customers: int) -> list[dict]:
     candidate = result["metrics"]["candidate"]
     ratio = candidate["roc_auc"] / true_auc
 
-    scenario = (f"{customers:,} customers, {counts['sales']:,} sales, {FIRST_DAY}..{LAST_DAY}, "
-                f"{result['rows']['train']:,} training rows, {result['predictions_written']:,} scored")
+    scenario = (
+        f"{customers:,} customers, {counts['sales']:,} sales, {FIRST_DAY}..{LAST_DAY}, "
+        f"{result['rows']['train']:,} training rows, {result['predictions_written']:,} scored"
+    )
     held_out = f"held-out customers at {eval_date} ({len(labels):,} rows)"
     rows = [
-        {"scenario": scenario, "metric": "pipeline_seconds", "value": round(seconds, 1), "unit": "s",
-         "goal": f"< {SPEED_GOAL_SECONDS:.0f} (100,000 customers)",
-         "ok": seconds < SPEED_GOAL_SECONDS if customers >= 100_000 else None},
-        {"scenario": scenario, "metric": "load_average_1m_during_run", "value": round(load, 2), "unit": "",
-         "goal": f"<= {len(os.sched_getaffinity(0))} for a fair speed reading", "ok": None},
-        {"scenario": held_out, "metric": "model_roc_auc", "value": round(candidate["roc_auc"], 4), "unit": "",
-         "goal": None, "ok": None},
-        {"scenario": held_out, "metric": "true_probability_roc_auc", "value": round(true_auc, 4), "unit": "",
-         "goal": None, "ok": None},
-        {"scenario": held_out, "metric": "auc_ratio_model_over_truth", "value": round(ratio, 4), "unit": "",
-         "goal": f">= {AUC_RATIO_GOAL}", "ok": ratio >= AUC_RATIO_GOAL},
-        {"scenario": f"{held_out}, {result['calibration']['method']} calibration", "metric": "ece_calibrated",
-         "value": round(candidate["ece"], 4), "unit": "", "goal": None, "ok": None},
-        {"scenario": held_out, "metric": "ece_before_calibration", "value": round(uncalibrated["ece"], 4),
-         "unit": "", "goal": None, "ok": None},
-        {"scenario": held_out, "metric": "baseline_roc_auc",
-         "value": round(result["metrics"]["baseline"]["roc_auc"], 4), "unit": "", "goal": None, "ok": None},
-        {"scenario": f"{held_out}, {ML_REPEATS} runs", "metric": "model_roc_auc_spread",
-         "value": round(max(run_aucs) - min(run_aucs), 4), "unit": "", "goal": None, "ok": None},
+        {
+            "scenario": scenario,
+            "metric": "pipeline_seconds",
+            "value": round(seconds, 1),
+            "unit": "s",
+            "goal": f"< {SPEED_GOAL_SECONDS:.0f} (100,000 customers)",
+            "ok": seconds < SPEED_GOAL_SECONDS if customers >= 100_000 else None,
+        },
+        {
+            "scenario": scenario,
+            "metric": "load_average_1m_during_run",
+            "value": round(load, 2),
+            "unit": "",
+            "goal": f"<= {len(os.sched_getaffinity(0))} for a fair speed reading",
+            "ok": None,
+        },
+        {
+            "scenario": held_out,
+            "metric": "model_roc_auc",
+            "value": round(candidate["roc_auc"], 4),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": held_out,
+            "metric": "true_probability_roc_auc",
+            "value": round(true_auc, 4),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": held_out,
+            "metric": "auc_ratio_model_over_truth",
+            "value": round(ratio, 4),
+            "unit": "",
+            "goal": f">= {AUC_RATIO_GOAL}",
+            "ok": ratio >= AUC_RATIO_GOAL,
+        },
+        {
+            "scenario": f"{held_out}, {result['calibration']['method']} calibration",
+            "metric": "ece_calibrated",
+            "value": round(candidate["ece"], 4),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": held_out,
+            "metric": "ece_before_calibration",
+            "value": round(uncalibrated["ece"], 4),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": held_out,
+            "metric": "baseline_roc_auc",
+            "value": round(result["metrics"]["baseline"]["roc_auc"], 4),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": f"{held_out}, {ML_REPEATS} runs",
+            "metric": "model_roc_auc_spread",
+            "value": round(max(run_aucs) - min(run_aucs), 4),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
     ]
     for step in result["steps"]:
-        rows.append({"scenario": scenario, "metric": f"step_{step['step']}_seconds", "value": step["seconds"],
-                     "unit": "s", "goal": None, "ok": None})
+        rows.append(
+            {
+                "scenario": scenario,
+                "metric": f"step_{step['step']}_seconds",
+                "value": step["seconds"],
+                "unit": "s",
+                "goal": None,
+                "ok": None,
+            }
+        )
     for row in rows:
         row["load_1m"] = round(load, 2)
         row["repeats"] = ML_REPEATS
@@ -167,27 +236,45 @@ def demo_promotions() -> list[dict]:
                 first.setdefault("scored", day)
             if result["trained"]:
                 first.setdefault("trained", day)
-                print(f"{result['as_of']}: {result['version']} "
-                      f"{'promoted' if result['promoted'] else 'challenger'}: {result['reason']}", flush=True)
+                print(
+                    f"{result['as_of']}: {result['version']} "
+                    f"{'promoted' if result['promoted'] else 'challenger'}: {result['reason']}",
+                    flush=True,
+                )
         wait_for_after_write()
         seconds = time.perf_counter() - started
         registry = Registry(platform.lake)
-        promotions = [h for h in registry.aliases()["history"]
-                      if h.get("alias") == "champion" and h.get("champion_version") and h.get("comparison")]
+        promotions = [
+            h
+            for h in registry.aliases()["history"]
+            if h.get("alias") == "champion" and h.get("champion_version") and h.get("comparison")
+        ]
         worse_on_gate = sum(1 for h in promotions if h["comparison"]["difference"] < 0)
         horizon = settings.churn_horizon_days
         fresh_date = last - timedelta(days=horizon)
         with platform.warehouse.reader() as reader:
             fresh = build_feature_table(reader, [fresh_date], horizon, label_until=last)
-            outcomes = build_feature_table(reader, [FIRST_DAY + timedelta(days=d) for d in range(DEMO_DAYS)
-                                                    if FIRST_DAY + timedelta(days=d) <= fresh_date], horizon,
-                                           label_until=last)
+            outcomes = build_feature_table(
+                reader,
+                [
+                    FIRST_DAY + timedelta(days=d)
+                    for d in range(DEMO_DAYS)
+                    if FIRST_DAY + timedelta(days=d) <= fresh_date
+                ],
+                horizon,
+                label_until=last,
+            )
             predicted = reader.query(
                 "SELECT as_of_date, customer_id, churn_probability, risk_tier FROM "
-                "winter_days_warehouse.fact_predictions_churn WHERE as_of_date <= @until", {"until": fresh_date})
+                "winter_days_warehouse.fact_predictions_churn WHERE as_of_date <= @until",
+                {"until": fresh_date},
+            )
         split = TrainingConfig()  # the pipeline's own hold-out: customers no model was fitted on
-        fresh = fresh.filter(is_holdout(np.asarray(fresh.column("customer_id").to_pylist(), dtype=object),
-                                        split.holdout_share, split.seed))
+        fresh = fresh.filter(
+            is_holdout(
+                np.asarray(fresh.column("customer_id").to_pylist(), dtype=object), split.holdout_share, split.seed
+            )
+        )
         data = to_dataset(fresh)
 
         def fresh_auc(version: str) -> float:
@@ -197,28 +284,69 @@ def demo_promotions() -> list[dict]:
 
         worse_fresh = sum(1 for h in promotions if fresh_auc(h["version"]) < fresh_auc(h["champion_version"]))
     happened = {(r["as_of_date"], r["customer_id"]): r["churned"] for r in outcomes.to_pylist()}
-    pairs = [(p["churn_probability"], happened[(p["as_of_date"], p["customer_id"])])
-             for p in predicted.to_pylist() if (p["as_of_date"], p["customer_id"]) in happened]
-    forward_ece = expected_calibration_error(np.array([y for _, y in pairs], dtype=np.float64),
-                                             np.array([p for p, _ in pairs]))
-    scenario = (f"120-day demo, ML only: {DEMO_CUSTOMERS:,} customers, {DEMO_SALES} sales and {DEMO_CLICKS:,} clicks "
-                f"a day, daily runs in auto mode ({trained} trainings)")
+    pairs = [
+        (p["churn_probability"], happened[(p["as_of_date"], p["customer_id"])])
+        for p in predicted.to_pylist()
+        if (p["as_of_date"], p["customer_id"]) in happened
+    ]
+    forward_ece = expected_calibration_error(
+        np.array([y for _, y in pairs], dtype=np.float64), np.array([p for p, _ in pairs])
+    )
+    scenario = (
+        f"120-day demo, ML only: {DEMO_CUSTOMERS:,} customers, {DEMO_SALES} sales and {DEMO_CLICKS:,} clicks "
+        f"a day, daily runs in auto mode ({trained} trainings)"
+    )
     succeeded = DEMO_DAYS - len(failed)
     return [
-        {"scenario": f"{scenario}; first training {first.get('trained')}, first scores {first.get('scored')}"
-                     + (f"; first failure {failed[0]}" if failed else ""),
-         "metric": "daily_runs_succeeded", "value": succeeded, "unit": f"of {DEMO_DAYS}",
-         "goal": f"{DEMO_DAYS} (from day one)", "ok": succeeded == DEMO_DAYS},
-        {"scenario": scenario, "metric": "promotions_over_a_champion", "value": len(promotions), "unit": "",
-         "goal": None, "ok": None},
-        {"scenario": scenario, "metric": "worse_promotions", "value": worse_on_gate, "unit": "",
-         "goal": "0 (lower AUC than the champion on the gate's rows)", "ok": worse_on_gate == 0},
-        {"scenario": f"{scenario}; held-out customers at {fresh_date} ({len(data):,} rows, no model fitted on them)",
-         "metric": "worse_promotions_on_fresh_rows", "value": worse_fresh, "unit": "", "goal": None, "ok": None},
-        {"scenario": f"{scenario}; {len(pairs):,} daily predictions up to {fresh_date} against what happened",
-         "metric": "ece_of_daily_predictions", "value": round(forward_ece, 4), "unit": "", "goal": None, "ok": None},
-        {"scenario": scenario, "metric": "demo_ml_seconds", "value": round(seconds, 1), "unit": "s", "goal": None,
-         "ok": None},
+        {
+            "scenario": f"{scenario}; first training {first.get('trained')}, first scores {first.get('scored')}"
+            + (f"; first failure {failed[0]}" if failed else ""),
+            "metric": "daily_runs_succeeded",
+            "value": succeeded,
+            "unit": f"of {DEMO_DAYS}",
+            "goal": f"{DEMO_DAYS} (from day one)",
+            "ok": succeeded == DEMO_DAYS,
+        },
+        {
+            "scenario": scenario,
+            "metric": "promotions_over_a_champion",
+            "value": len(promotions),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": scenario,
+            "metric": "worse_promotions",
+            "value": worse_on_gate,
+            "unit": "",
+            "goal": "0 (lower AUC than the champion on the gate's rows)",
+            "ok": worse_on_gate == 0,
+        },
+        {
+            "scenario": f"{scenario}; held-out customers at {fresh_date} ({len(data):,} rows, no model fitted on them)",
+            "metric": "worse_promotions_on_fresh_rows",
+            "value": worse_fresh,
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": f"{scenario}; {len(pairs):,} daily predictions up to {fresh_date} against what happened",
+            "metric": "ece_of_daily_predictions",
+            "value": round(forward_ece, 4),
+            "unit": "",
+            "goal": None,
+            "ok": None,
+        },
+        {
+            "scenario": scenario,
+            "metric": "demo_ml_seconds",
+            "value": round(seconds, 1),
+            "unit": "s",
+            "goal": None,
+            "ok": None,
+        },
     ]
 
 
@@ -228,11 +356,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = speed_and_quality(10_000 if args.quick else 100_000) + demo_promotions()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    results_path("ml", args.quick).write_text(json.dumps({"benchmark": "ml", "quick": args.quick, "rows": rows}, indent=2))
+    results_path("ml", args.quick).write_text(
+        json.dumps({"benchmark": "ml", "quick": args.quick, "rows": rows}, indent=2)
+    )
     for row in rows:
-        if row["metric"] in ("pipeline_seconds", "auc_ratio_model_over_truth", "ece_calibrated", "ece_before_calibration",
-                             "worse_promotions", "worse_promotions_on_fresh_rows", "promotions_over_a_champion", "daily_runs_succeeded",
-                             "ece_of_daily_predictions"):
+        if row["metric"] in (
+            "pipeline_seconds",
+            "auc_ratio_model_over_truth",
+            "ece_calibrated",
+            "ece_before_calibration",
+            "worse_promotions",
+            "worse_promotions_on_fresh_rows",
+            "promotions_over_a_champion",
+            "daily_runs_succeeded",
+            "ece_of_daily_predictions",
+        ):
             print(f"{row['metric']}: {row['value']} {row['unit']} (goal {row['goal']})")
     return 0
 

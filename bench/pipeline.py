@@ -33,16 +33,17 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import Measure, measure, median_measure, row, step_row, write_results
 from winter_days.config import Settings, load_settings
-from winter_days.warehouse.duckdb.files import leave_out_standbys, prepare_standby, wait_for_after_write
 from winter_days.platform import build_platform
 from winter_days.simulation import DailyVolumes, DaySimulator
+from winter_days.warehouse.duckdb.files import leave_out_standbys, prepare_standby, wait_for_after_write
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
 FIRST_DAY = date(2026, 1, 1)
@@ -76,8 +77,12 @@ class StepTimer:
 
 def bench_settings(home: Path, customers: int, horizon_days: int = 30) -> Settings:
     return load_settings(
-        overrides={"home": str(home), "customers": customers, "churn_horizon_days": horizon_days,
-                   "dataform_dir": str(PROJECT)},
+        overrides={
+            "home": str(home),
+            "customers": customers,
+            "churn_horizon_days": horizon_days,
+            "dataform_dir": str(PROJECT),
+        },
         environ={},
         cwd=home,
     )
@@ -99,7 +104,9 @@ def run_pipeline(settings: Settings, day: date, ml: bool, timer: StepTimer | Non
         platform.close()
     run = result.run or {}
     if run.get("status") != "succeeded":
-        raise SystemExit(f"pipeline run for {day} in {settings.home} did not succeed: {run.get('error') or result.outcome}")
+        raise SystemExit(
+            f"pipeline run for {day} in {settings.home} did not succeed: {run.get('error') or result.outcome}"
+        )
     return run
 
 
@@ -151,7 +158,9 @@ def remove_home(home: Path) -> None:
     shutil.rmtree(home, ignore_errors=True)
 
 
-def repeated_on_copy(settings: Settings, template: Path, repeats: int, run: Callable[[], dict[str, Measure]]) -> list[dict[str, Measure]]:
+def repeated_on_copy(
+    settings: Settings, template: Path, repeats: int, run: Callable[[], dict[str, Measure]]
+) -> list[dict[str, Measure]]:
     """Run `repeats` times, each on a fresh copy of `template` at the same path (settings'
     home: the warehouse's external views name the lake by its absolute path). Each run
     finds the standby copy of its warehouse that a daily run finds, made untimed here."""
@@ -179,8 +188,10 @@ def scenario_seed(tmp: Path, quick: bool) -> list[dict]:
     copy_home(home, template)
     day = FIRST_DAY + timedelta(days=history_days)
     figures = medians(repeated_on_copy(settings, template, repeats, lambda: timed_day(settings, volumes, day, ml=True)))
-    scenario = (f"seed day (20 sales, 1,000 clicks, 100 startups) after {history_days} days of 60 sales, "
-                f"{customers} customers, with ML")
+    scenario = (
+        f"seed day (20 sales, 1,000 clicks, 100 startups) after {history_days} days of 60 sales, "
+        f"{customers} customers, with ML"
+    )
     rows: list[dict] = []
     for step, measured in figures.items():
         rows.append(step_row(scenario, step, measured, repeats))
@@ -190,7 +201,9 @@ def scenario_seed(tmp: Path, quick: bool) -> list[dict]:
 def scale_volumes(factor: float, quick: bool) -> tuple[DailyVolumes, int]:
     base = QUICK_SCALE if quick else 1.0
     size = base * factor
-    return DailyVolumes(sales=int(1_000_000 * size), clicks=int(10_000_000 * size), startups=int(100_000 * size)), max(2000, int(100_000 * size))
+    return DailyVolumes(sales=int(1_000_000 * size), clicks=int(10_000_000 * size), startups=int(100_000 * size)), max(
+        2000, int(100_000 * size)
+    )
 
 
 def fresh_day(tmp: Path, name: str, volumes: DailyVolumes, customers: int) -> dict[str, Measure]:
@@ -217,8 +230,16 @@ def scenario_scale(tmp: Path, quick: bool) -> list[dict]:
     slowest = max((run["end_to_end"] for run in runs), key=lambda measured: measured.wall_s)
     rows = [step_row(scenario, step, measured, SCALE_REPEATS) for step, measured in figures.items()]
     met = total.wall_s < SCALE_GOAL_SECONDS and total.peak_rss_mb < SCALE_GOAL_MIB
-    rows.append(step_row(scenario, "end_to_end", total, SCALE_REPEATS,
-                         f"< {SCALE_GOAL_SECONDS:.0f} s, < {SCALE_GOAL_MIB} MiB (full size)", None if quick else met))
+    rows.append(
+        step_row(
+            scenario,
+            "end_to_end",
+            total,
+            SCALE_REPEATS,
+            f"< {SCALE_GOAL_SECONDS:.0f} s, < {SCALE_GOAL_MIB} MiB (full size)",
+            None if quick else met,
+        )
+    )
     rows.append(step_row(scenario, f"end_to_end slowest of {SCALE_REPEATS}", slowest, SCALE_REPEATS))
     return rows
 
@@ -239,8 +260,8 @@ def paired_ratio_rows(scenario: str, larger: list[Measure], smaller: list[Measur
     this host's speed drifts between repeats far more than within one, which moves a ratio
     of two sub-second medians by a fifth between runs of the same code."""
     load = max(m.load_1m for m in larger + smaller)
-    wall = statistics.median(big.wall_s / small.wall_s for big, small in zip(larger, smaller))
-    cpu = statistics.median(big.cpu_s / small.cpu_s for big, small in zip(larger, smaller))
+    wall = statistics.median(big.wall_s / small.wall_s for big, small in zip(larger, smaller, strict=False))
+    cpu = statistics.median(big.cpu_s / small.cpu_s for big, small in zip(larger, smaller, strict=False))
     repeats = len(larger)
     return [
         row(scenario, "wall_ratio", round(wall, 3), "x", f"<= {goal:g}", wall <= goal, load, repeats),
@@ -292,20 +313,32 @@ def scenario_incremental(tmp: Path, quick: bool) -> list[dict]:
     samples: dict[int, list[dict[str, Measure]]] = {short: [], long: []}
     for _ in range(repeats):  # alternating, one repeat of each at a time
         for days, (_home, template, settings, day) in templates.items():
-            samples[days] += repeated_on_copy(settings, template, 1, lambda: timed_day(settings, volumes, day, ml=False))
+            samples[days] += repeated_on_copy(
+                settings, template, 1, lambda s=settings, d=day: timed_day(s, volumes, d, ml=False)
+            )
     rows: list[dict] = []
     for days in (short, long):
         figures = medians(samples[days])
-        scenario = f"incremental: daily run after {days} days ({volumes.sales} sales, {volumes.clicks:,} clicks a day), no ML"
+        scenario = (
+            f"incremental: daily run after {days} days ({volumes.sales} sales, {volumes.clicks:,} clicks a day), no ML"
+        )
         for step, measured in figures.items():
             rows.append(step_row(scenario, step, measured, repeats))
-    rows += paired_ratio_rows(f"incremental: {long}-day over {short}-day history (same run, median of the repeats' pairs)",
-                              [r["end_to_end"] for r in samples[long]], [r["end_to_end"] for r in samples[short]],
-                              INCREMENTAL_GOAL)
+    rows += paired_ratio_rows(
+        f"incremental: {long}-day over {short}-day history (same run, median of the repeats' pairs)",
+        [r["end_to_end"] for r in samples[long]],
+        [r["end_to_end"] for r in samples[short]],
+        INCREMENTAL_GOAL,
+    )
     return rows
 
 
-SCENARIOS = {"seed": scenario_seed, "scale": scenario_scale, "growth": scenario_growth, "incremental": scenario_incremental}
+SCENARIOS = {
+    "seed": scenario_seed,
+    "scale": scenario_scale,
+    "growth": scenario_growth,
+    "incremental": scenario_incremental,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

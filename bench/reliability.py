@@ -140,8 +140,14 @@ def sales_found_nowhere(settings: Settings) -> tuple[int, int]:
     warehouse = platform.warehouse
     staged = warehouse.read(f"SELECT sale_id, document_id FROM {tables.STG_SALES}").to_pylist()
     found = {r["sale_id"] for r in staged} | {r["document_id"] for r in staged}
-    found |= {r["row_identity"] for r in warehouse.read(f"SELECT row_identity FROM {tables.STG_SALES_QUARANTINE}").to_pylist()}
-    nowhere = sum(1 for doc_id, sale_id in documents.items() if doc_id not in found and (not isinstance(sale_id, str) or sale_id not in found))
+    found |= {
+        r["row_identity"] for r in warehouse.read(f"SELECT row_identity FROM {tables.STG_SALES_QUARANTINE}").to_pylist()
+    }
+    nowhere = sum(
+        1
+        for doc_id, sale_id in documents.items()
+        if doc_id not in found and (not isinstance(sale_id, str) or sale_id not in found)
+    )
     return len(documents), nowhere
 
 
@@ -160,21 +166,31 @@ def accounting(settings: Settings) -> dict[str, dict[str, int]]:
     out = {}
     for flow, folder in FLOWS.items():
         r = by_flow.get(flow, {})
-        staged, quarantined, duplicates = (int(r.get(k) or 0) for k in ("rows_staged", "rows_quarantined", "duplicates_removed"))
+        staged, quarantined, duplicates = (
+            int(r.get(k) or 0) for k in ("rows_staged", "rows_quarantined", "duplicates_removed")
+        )
         if flow == "sales":
             rows, lost = sales_in, sales_lost
         else:
             rows = lines_in_bronze(settings, folder)
             lost = rows - (staged + quarantined + duplicates)
-        out[flow] = {"in": rows, "staged": staged, "quarantined": quarantined, "duplicates": duplicates,
-                     "accounted": rows - lost, "lost": lost}
+        out[flow] = {
+            "in": rows,
+            "staged": staged,
+            "quarantined": quarantined,
+            "duplicates": duplicates,
+            "accounted": rows - lost,
+            "lost": lost,
+        }
     return out
 
 
 def duplicated_sales(settings: Settings) -> int:
-    (found,) = build_platform(settings).warehouse.read(
-        f"SELECT COUNT(*) - COUNT(DISTINCT sale_id) AS extra FROM {tables.FCT_SALES}"
-    ).to_pylist()
+    (found,) = (
+        build_platform(settings)
+        .warehouse.read(f"SELECT COUNT(*) - COUNT(DISTINCT sale_id) AS extra FROM {tables.FCT_SALES}")
+        .to_pylist()
+    )
     return int(found["extra"])
 
 
@@ -182,7 +198,11 @@ def left_beside_warehouse(settings: Settings) -> list[str]:
     """Files beside the published warehouse other than its lock and its one current standby."""
     published = settings.warehouse_path
     stat = published.stat()
-    expected = {published.name, f".{published.name}.lock", f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}"}
+    expected = {
+        published.name,
+        f".{published.name}.lock",
+        f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
+    }
     return sorted(p.name for p in published.parent.iterdir() if published.name in p.name and p.name not in expected)
 
 
@@ -197,7 +217,7 @@ def land_fuzzed(settings: Settings, day: date, counts: dict[str, int], seed: int
     """Mangled records of each flow, as the fuzz test lands them (the test suite's corpus):
     most records mutated field by field, some repeating an earlier key, some lines damaged
     byte by byte; plus lines over 2,000,000 bytes. The records landed, by flow."""
-    import support.record_mutations as record_mutations as corpus
+    import support.record_mutations as corpus
 
     rng = random.Random(seed)
     valid = {"sales": corpus.valid_sale, "clickstream": corpus.valid_click, "startups": corpus.valid_startup}
@@ -211,11 +231,18 @@ def land_fuzzed(settings: Settings, day: date, counts: dict[str, int], seed: int
             records.append(corpus.mutate_record(rng, record, flow, keys) if rng.random() < 0.6 else record)
         if flow == "sales":
             # The SQLite store refuses NaN and infinities (JSON has none): the largest finite number stands in.
-            documents = [{k: v if not isinstance(v, float) or math.isfinite(v) else math.copysign(sys.float_info.max, v)
-                          for k, v in record.items()} for record in records]
+            documents = [
+                {
+                    k: v if not isinstance(v, float) or math.isfinite(v) else math.copysign(sys.float_info.max, v)
+                    for k, v in record.items()
+                }
+                for record in records
+            ]
             store = platform.document_store()
             try:
-                store.put_many(SALES_COLLECTION, [(f"fuzz-{day.isoformat()}-{i:05d}", d) for i, d in enumerate(documents)])
+                store.put_many(
+                    SALES_COLLECTION, [(f"fuzz-{day.isoformat()}-{i:05d}", d) for i, d in enumerate(documents)]
+                )
             finally:
                 store.close()
             landed[flow] = len(documents)
@@ -223,9 +250,13 @@ def land_fuzzed(settings: Settings, day: date, counts: dict[str, int], seed: int
         lines = [corpus.json_line(r) for r in records]
         lines = [corpus.mangle_line(rng, line) if rng.random() < 0.15 else line for line in lines]
         lines = [line for line in lines if line]  # a line without bytes is no row on either engine
-        lines += [corpus.json_line({**records[0], CONTRACTS[flow].key: f"oversized-{n}", "padding": "x" * OVERSIZED_BYTES})
-                  for n in range(2)]
-        platform.lake.put(f"bronze/{flow}/load_date={day.isoformat()}/fuzz-{flow}.jsonl", b"".join(line + b"\n" for line in lines))
+        lines += [
+            corpus.json_line({**records[0], CONTRACTS[flow].key: f"oversized-{n}", "padding": "x" * OVERSIZED_BYTES})
+            for n in range(2)
+        ]
+        platform.lake.put(
+            f"bronze/{flow}/load_date={day.isoformat()}/fuzz-{flow}.jsonl", b"".join(line + b"\n" for line in lines)
+        )
         landed[flow] = len(lines)
     return landed
 
@@ -251,17 +282,33 @@ def fuzz_scenario(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]:
     scenario = f"{fuzzed:,} mangled records (the fuzz corpus, and lines over 2 MB) over 3 flows, then 2 runs with ML"
     rows = [
         row(scenario, "records_fuzzed", fuzzed, "records"),
-        row(scenario, "rows_accounted", held, f"of {total_in:,} rows in (staged + quarantined + duplicates)", f"{total_in:,}", held == total_in),
+        row(
+            scenario,
+            "rows_accounted",
+            held,
+            f"of {total_in:,} rows in (staged + quarantined + duplicates)",
+            f"{total_in:,}",
+            held == total_in,
+        ),
         row(scenario, "rows_lost", lost, "rows", "0", lost == 0),
         row(scenario, "runs_blocked", len(blocked), f"of {len(runs)} runs", "0", not blocked, load_1m()),
     ]
     summary = {
         "count": f"{fuzzed:,} mangled records among {total_in:,} rows, 2 runs",
-        "held": f"{held:,} of {total_in:,} rows accounted: " + ", ".join(
-            f"{sum(c[k] for c in counts_after.values()):,} {k}" for k in ("staged", "quarantined", "duplicates")),
-        "lost": f"{lost:,} rows", "blocked": f"{len(blocked)} of {len(runs)} runs", "duplicates": "counted, not staged twice",
+        "held": f"{held:,} of {total_in:,} rows accounted: "
+        + ", ".join(
+            f"{sum(c[k] for c in counts_after.values()):,} {k}" for k in ("staged", "quarantined", "duplicates")
+        ),
+        "lost": f"{lost:,} rows",
+        "blocked": f"{len(blocked)} of {len(runs)} runs",
+        "duplicates": "counted, not staged twice",
     }
-    return rows, {"summary": summary, "landed": landed, "accounting": counts_after, "blocked_runs": [failure(r) for r in blocked]}
+    return rows, {
+        "summary": summary,
+        "landed": landed,
+        "accounting": counts_after,
+        "blocked_runs": [failure(r) for r in blocked],
+    }
 
 
 # -- 2. runs killed ---------------------------------------------------------------------
@@ -287,7 +334,10 @@ def start_run_process(settings: Settings, day: date, ml: bool) -> subprocess.Pop
     """A run in its own process, once it has imported what it needs."""
     process = subprocess.Popen(
         [sys.executable, "-c", RUN_IN_PROCESS, str(settings.home), str(CUSTOMERS), day.isoformat(), "1" if ml else "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
@@ -343,12 +393,28 @@ def kills_scenario(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]
     remove_home(settings.home)
     for line in failures + [f"left beside the warehouse: {name}" for name in left]:
         print(f"kills: {line}", file=sys.stderr)
-    scenario = (f"{kills} runs killed with SIGKILL at random points (export, ELT, ML on 1 in {ml_every}, standby copy), "
-                f"each followed by a run; seed {seed}")
+    scenario = (
+        f"{kills} runs killed with SIGKILL at random points (export, ELT, ML on 1 in {ml_every}, standby copy), "
+        f"each followed by a run; seed {seed}"
+    )
     rows = [
         row(scenario, "runs_killed", kills, "runs"),
-        row(scenario, "warehouse_readable_after_kill", outcome["readable"], f"of {kills}", str(kills), outcome["readable"] == kills),
-        row(scenario, "rows_accounted_after_next_run", outcome["accounted"], f"of {kills} checks", str(kills), outcome["accounted"] == kills),
+        row(
+            scenario,
+            "warehouse_readable_after_kill",
+            outcome["readable"],
+            f"of {kills}",
+            str(kills),
+            outcome["readable"] == kills,
+        ),
+        row(
+            scenario,
+            "rows_accounted_after_next_run",
+            outcome["accounted"],
+            f"of {kills} checks",
+            str(kills),
+            outcome["accounted"] == kills,
+        ),
         row(scenario, "rows_lost", lost, "rows", "0", lost == 0),
         row(scenario, "next_runs_blocked", blocked, f"of {kills}", "0", blocked == 0),
         row(scenario, "duplicated_sales", duplicates, "rows", "0", duplicates == 0),
@@ -359,10 +425,16 @@ def kills_scenario(root: Path, quick: bool) -> tuple[list[dict], dict[str, Any]]
     summary = {
         "count": f"{kills} runs killed at random points ({landed})",
         "held": f"warehouse readable after {outcome['readable']} of {kills} kills; rows accounted after "
-                f"{outcome['accounted']} of {kills} next runs; {len(left)} files left beside the warehouse",
-        "lost": f"{lost:,} rows", "blocked": f"{blocked} of {kills} next runs", "duplicates": f"{duplicates} sales",
+        f"{outcome['accounted']} of {kills} next runs; {len(left)} files left beside the warehouse",
+        "lost": f"{lost:,} rows",
+        "blocked": f"{blocked} of {kills} next runs",
+        "duplicates": f"{duplicates} sales",
     }
-    return rows, {"summary": summary, "spans_seconds": {str(k): round(v, 2) for k, v in spans.items()}, "failures": failures}
+    return rows, {
+        "summary": summary,
+        "spans_seconds": {str(k): round(v, 2) for k, v in spans.items()},
+        "failures": failures,
+    }
 
 
 # -- 3. requests under load ------------------------------------------------------------
@@ -383,7 +455,9 @@ def table(summaries: dict[str, dict[str, str]]) -> str:
     lines = ["| scenario | count | held | lost | blocked | duplicates |", "|---|---|---|---|---|---|"]
     titles = {"fuzz": "records fuzzed", "kills": "runs killed", "load": "requests under load"}
     for name, s in summaries.items():
-        lines.append(f"| {titles[name]} | {s['count']} | {s['held']} | {s['lost']} | {s['blocked']} | {s['duplicates']} |")
+        lines.append(
+            f"| {titles[name]} | {s['count']} | {s['held']} | {s['lost']} | {s['blocked']} | {s['duplicates']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

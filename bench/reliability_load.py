@@ -65,7 +65,9 @@ def burst(port: int, token: str, day: date, size: int) -> list[tuple[int, dict[s
     return answers
 
 
-def during_the_run(port: int, token: str, day: date, run_id: str, size: int) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]], dict[str, Any]]:
+def during_the_run(
+    port: int, token: str, day: date, run_id: str, size: int
+) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]], dict[str, Any]]:
     """Load the dashboards until the run ends, and send a second burst of POST /run once the
     run is in its ML step (well inside it: a trigger after the run's end may rightly start
     another): the run's record, the second burst's answers, and each page's load result."""
@@ -73,8 +75,10 @@ def during_the_run(port: int, token: str, day: date, run_id: str, size: int) -> 
     watcher = threading.Thread(target=watch_run, args=(port, run_id, done, outcome, RUN_SECONDS))
     watcher.start()
     pages: dict[str, Any] = {}
-    loaders = [threading.Thread(target=lambda p=page: pages.__setitem__(p, load(port, p, 100_000, RUN_SECONDS, done)[0]))
-               for page in DASHBOARD_PAGES]
+    loaders = [
+        threading.Thread(target=lambda p=page: pages.__setitem__(p, load(port, p, 100_000, RUN_SECONDS, done)[0]))
+        for page in DASHBOARD_PAGES
+    ]
     for thread in loaders:
         thread.start()
     second: list[tuple[int, dict[str, Any]]] = []
@@ -88,13 +92,20 @@ def during_the_run(port: int, token: str, day: date, run_id: str, size: int) -> 
     return outcome, second, pages
 
 
-def load_scenario(settings: Settings, day: date, write_day: Callable[[Settings, date], None], quick: bool) -> tuple[list[dict], dict[str, Any]]:
+def load_scenario(
+    settings: Settings, day: date, write_day: Callable[[Settings, date], None], quick: bool
+) -> tuple[list[dict], dict[str, Any]]:
     size = 20 if quick else 50
     token = secrets.token_urlsafe(24)
     home = settings.home
-    environ = {**os.environ, "WINTER_DAYS_HOME": str(home), "WINTER_DAYS_CUSTOMERS": str(settings.customers),
-               "WINTER_DAYS_CHURN_HORIZON_DAYS": str(settings.churn_horizon_days),
-               "WINTER_DAYS_DATAFORM_DIR": str(PROJECT), "WINTER_DAYS_AUTH_TOKEN": token}
+    environ = {
+        **os.environ,
+        "WINTER_DAYS_HOME": str(home),
+        "WINTER_DAYS_CUSTOMERS": str(settings.customers),
+        "WINTER_DAYS_CHURN_HORIZON_DAYS": str(settings.churn_horizon_days),
+        "WINTER_DAYS_DATAFORM_DIR": str(PROJECT),
+        "WINTER_DAYS_AUTH_TOKEN": token,
+    }
     server = Server("reliability", environ, home.parent / "serve.log")
     port = server.port
     try:
@@ -138,22 +149,36 @@ def load_scenario(settings: Settings, day: date, write_day: Callable[[Settings, 
             print(f"load: {page}: {error}", file=sys.stderr)
     if blocked or page_errors or lost_posts:
         print(server.log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
-    scenario = (f"{size} concurrent POST /run, {len(DASHBOARD_PAGES)} pages x 4 client threads during the run (with ML) "
-                f"and {size // 2} concurrent POST /run in its ML step, then one more run; gunicorn 2x4 on 127.0.0.1")
+    scenario = (
+        f"{size} concurrent POST /run, {len(DASHBOARD_PAGES)} pages x 4 client threads during the run (with ML) "
+        f"and {size // 2} concurrent POST /run in its ML step, then one more run; gunicorn 2x4 on 127.0.0.1"
+    )
     rows = [
         row(scenario, "post_run_requests", posted, "requests"),
         row(scenario, "refused_409_naming_the_active_run", named, f"of {refusals}", str(refusals), named == refusals),
         row(scenario, "dashboard_requests_during_run", page_requests, "requests"),
-        row(scenario, "requests_lost", lost_posts + page_errors, f"of {posted + page_requests:,}", "0", lost_posts + page_errors == 0),
+        row(
+            scenario,
+            "requests_lost",
+            lost_posts + page_errors,
+            f"of {posted + page_requests:,}",
+            "0",
+            lost_posts + page_errors == 0,
+        ),
         row(scenario, "runs_blocked", len(blocked), f"of {len(runs)}", "0", not blocked),
         row(scenario, "duplicate_runs", duplicates, "runs", "0", duplicates == 0, load_1m()),
     ]
     summary = {
         "count": f"{posted} POST /run ({size} at once at the start of a run, {len(second)} at once in its ML step, "
-                 f"1 after it) and {page_requests:,} dashboard requests during the run",
+        f"1 after it) and {page_requests:,} dashboard requests during the run",
         "held": f"1 run started by the first burst, {named} of the {refusals} other POST /run answered 409 naming it; "
-                f"{page_requests - page_errors:,} of {page_requests:,} dashboard answers 200",
-        "lost": f"{lost_posts + page_errors} requests", "blocked": f"{len(blocked)} of {len(runs)} runs",
+        f"{page_requests - page_errors:,} of {page_requests:,} dashboard answers 200",
+        "lost": f"{lost_posts + page_errors} requests",
+        "blocked": f"{len(blocked)} of {len(runs)} runs",
         "duplicates": f"{duplicates} runs",
     }
-    return rows, {"summary": summary, "first_burst": dict(statuses), "second_burst": dict(Counter(s for s, _ in second))}
+    return rows, {
+        "summary": summary,
+        "first_burst": dict(statuses),
+        "second_burst": dict(Counter(s for s, _ in second)),
+    }

@@ -35,9 +35,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 from bench.common import cores, load_1m, row, write_results
 from bench.pipeline import FIRST_DAY, PROJECT, bench_settings, build_history
@@ -85,7 +85,9 @@ class LoadResult:
                 self.errors.append(error)
 
 
-def load(port: int, page: str, max_requests: int, max_seconds: float, until: threading.Event | None = None) -> tuple[LoadResult, float]:
+def load(
+    port: int, page: str, max_requests: int, max_seconds: float, until: threading.Event | None = None
+) -> tuple[LoadResult, float]:
     """CLIENT_THREADS threads request `page` until `max_requests` in all, `max_seconds`, or
     `until` is set; the results and the elapsed seconds."""
     path_of = request_path(page)
@@ -130,7 +132,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def request_json(port: int, method: str, path: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
+def request_json(
+    port: int, method: str, path: str, token: str | None = None, body: dict | None = None
+) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
     try:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -179,12 +183,21 @@ class Server:
         self.port = free_port()
         if source is not None:
             environ = {**environ, "PYTHONPATH": str(source)}
-        command = [str(Path(sys.executable).with_name("winter-days")), "serve", "--port", str(self.port),
-                   "--workers", "2", "--threads", "4"]
+        command = [
+            str(Path(sys.executable).with_name("winter-days")),
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ]
         self.log_path = log_path
         self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(command, env=environ, cwd=environ["WINTER_DAYS_HOME"], stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, env=environ, cwd=environ["WINTER_DAYS_HOME"], stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     def stop(self) -> None:
         self.process.terminate()
@@ -205,8 +218,9 @@ def export_revision(revision: str, target: Path) -> Path:
     return target
 
 
-def load_during_run(server: Server, simulator: DaySimulator, day: date, token: str, max_requests: int,
-                    run_seconds: float) -> tuple[dict, dict]:
+def load_during_run(
+    server: Server, simulator: DaySimulator, day: date, token: str, max_requests: int, run_seconds: float
+) -> tuple[dict, dict]:
     """Write `day`, start a run on `server`, and load RUN_PAGES at once until it ends: each
     page's (result, seconds), and the run's final record."""
     simulator.write_day(day)
@@ -219,7 +233,9 @@ def load_during_run(server: Server, simulator: DaySimulator, day: date, token: s
     # Both pages at once during the run: each gets half the client threads' time.
     loaded: dict = {}
     threads = [
-        threading.Thread(target=lambda p=page: loaded.__setitem__(p, load(server.port, p, max_requests, run_seconds, done)))
+        threading.Thread(
+            target=lambda p=page: loaded.__setitem__(p, load(server.port, p, max_requests, run_seconds, done))
+        )
         for page in RUN_PAGES
     ]
     for thread in threads:
@@ -232,7 +248,9 @@ def load_during_run(server: Server, simulator: DaySimulator, day: date, token: s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HISTORY_DAYS} days of history, shorter rounds, two rounds")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_HISTORY_DAYS} days of history, shorter rounds, two rounds"
+    )
     parser.add_argument("--baseline", metavar="REF", help="also serve the code of git revision REF, side by side")
     args = parser.parse_args(argv)
     rounds = 2 if args.quick else 3
@@ -246,8 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tmp) / "home"
         settings = bench_settings(home, CUSTOMERS)
         build_history(home, settings, DEMO_VOLUMES, history_days)
-        environ = {**os.environ, "WINTER_DAYS_HOME": str(home), "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
-                   "WINTER_DAYS_DATAFORM_DIR": str(PROJECT), "WINTER_DAYS_AUTH_TOKEN": token}
+        environ = {
+            **os.environ,
+            "WINTER_DAYS_HOME": str(home),
+            "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
+            "WINTER_DAYS_DATAFORM_DIR": str(PROJECT),
+            "WINTER_DAYS_AUTH_TOKEN": token,
+        }
         try:
             if args.baseline:
                 source = export_revision(args.baseline, Path(tmp) / "baseline")
@@ -279,7 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         log_tail = "".join(server.log_path.read_text(errors="replace")[-2000:] for server in servers)
     failed_runs = [o for o in run_outcomes if o.get("status") != "succeeded"]
     if failed_runs:
-        print(f"a run during the load did not succeed: {[o.get('error') or o.get('status') for o in failed_runs]}\n{log_tail}", file=sys.stderr)
+        print(
+            f"a run during the load did not succeed: {[o.get('error') or o.get('status') for o in failed_runs]}\n{log_tail}",
+            file=sys.stderr,
+        )
     rows = []
     for (label, phase, page), runs in samples.items():
         served = f" ({label})" if label else ""
@@ -287,15 +313,57 @@ def main(argv: list[str] | None = None) -> int:
         loadavg = max(r["load_1m"] for r in runs)
         errors = sum(r["errors"] for r in runs)
         p50 = round(statistics.median(r["p50_ms"] for r in runs), 1)
-        goal = (f"<= {SALES_P50_GOAL_MS:.0f}", p50 <= SALES_P50_GOAL_MS) if (page, phase) == (SALES, "idle") and not label.startswith("baseline") else (None, None)
-        rows.append(row(scenario, "requests_per_second", round(statistics.median(r["rps"] for r in runs), 1), "req/s", load=loadavg, repeats=len(runs)))
+        goal = (
+            (f"<= {SALES_P50_GOAL_MS:.0f}", p50 <= SALES_P50_GOAL_MS)
+            if (page, phase) == (SALES, "idle") and not label.startswith("baseline")
+            else (None, None)
+        )
+        rows.append(
+            row(
+                scenario,
+                "requests_per_second",
+                round(statistics.median(r["rps"] for r in runs), 1),
+                "req/s",
+                load=loadavg,
+                repeats=len(runs),
+            )
+        )
         rows.append(row(scenario, "p50_latency", p50, "ms", *goal, load=loadavg, repeats=len(runs)))
-        rows.append(row(scenario, "p99_latency", round(statistics.median(r["p99_ms"] for r in runs), 1), "ms", load=loadavg, repeats=len(runs)))
-        rows.append(row(scenario, "errors", errors, f"of {sum(r['requests'] for r in runs):,}", "0", errors == 0, loadavg, len(runs)))
+        rows.append(
+            row(
+                scenario,
+                "p99_latency",
+                round(statistics.median(r["p99_ms"] for r in runs), 1),
+                "ms",
+                load=loadavg,
+                repeats=len(runs),
+            )
+        )
+        rows.append(
+            row(
+                scenario,
+                "errors",
+                errors,
+                f"of {sum(r['requests'] for r in runs):,}",
+                "0",
+                errors == 0,
+                loadavg,
+                len(runs),
+            )
+        )
         if errors:
             print(f"{scenario}: errors {sorted(set(e for r in runs for e in r['error_kinds']))}", file=sys.stderr)
-    rows.append(row("runs triggered by POST /run during the load", "runs_succeeded", len(run_outcomes) - len(failed_runs),
-                    f"of {len(run_outcomes)}", f"{len(run_outcomes)}", not failed_runs, load_1m()))
+    rows.append(
+        row(
+            "runs triggered by POST /run during the load",
+            "runs_succeeded",
+            len(run_outcomes) - len(failed_runs),
+            f"of {len(run_outcomes)}",
+            f"{len(run_outcomes)}",
+            not failed_runs,
+            load_1m(),
+        )
+    )
     write_results("service", args.quick, rows, cores=cores(), baseline=args.baseline)
     return 0 if all(r["ok"] is not False for r in rows) else 1
 

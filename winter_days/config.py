@@ -18,10 +18,11 @@ import os
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 PROFILES = ("local", "gcp")
@@ -72,8 +73,10 @@ class GcpSettings:
     bucket: str = setting("", "gcp: the lake bucket (the lake is gs://<bucket> unless lake_uri says otherwise)")
     firestore_database: str = setting("(default)", "gcp: Firestore database of the sales documents and runs")
     firestore_settle_seconds: float = setting(
-        0.0, "gcp: hold back documents younger than this from incremental reads (for stores weaker than Firestore)",
-        low=0.0, high=3600.0,
+        0.0,
+        "gcp: hold back documents younger than this from incremental reads (for stores weaker than Firestore)",
+        low=0.0,
+        high=3600.0,
     )
 
 
@@ -83,7 +86,8 @@ class EltSettings:
 
     workers: int = setting(2, "local ELT: independent actions the DuckDB executor runs at once", low=1, high=64)
     memory_limit: str = setting(
-        "2GB", "local ELT: DuckDB's memory cap for a run; larger joins, aggregates and sorts spill beside the "
+        "2GB",
+        "local ELT: DuckDB's memory cap for a run; larger joins, aggregates and sorts spill beside the "
         "warehouse (empty: DuckDB's default, 80% of RAM)",
     )
 
@@ -107,13 +111,15 @@ class OrchestratorSettings:
     poll_interval_seconds: float | None = setting(
         None, "poll cadence of the ELT invocation (default: 0.2 s locally, 60 s on gcp)", low=0.01, high=3600.0
     )
-    poll_timeout_seconds: float = setting(1800.0, "limit of the poll step; the invocation is cancelled after it",
-                                          low=0.1, high=86400.0)
+    poll_timeout_seconds: float = setting(
+        1800.0, "limit of the poll step; the invocation is cancelled after it", low=0.1, high=86400.0
+    )
     run_deadline_seconds: float = setting(
         7200.0, "limit of a whole run; a run past it stops at the next step boundary", low=1.0, high=86400.0
     )
     wait_for_run: bool | None = setting(
-        None, "POST /run waits for the run's end and answers 200/500 (default: true locally; false on gcp, where it "
+        None,
+        "POST /run waits for the run's end and answers 200/500 (default: true locally; false on gcp, where it "
         "answers 202 with the run id and a status URL at once); ?wait=true|false overrides it per request",
     )
 
@@ -129,7 +135,9 @@ class AuthSettings:
     oidc_audiences: tuple[str, ...] = setting(
         (), "gcp: accepted ID-token audiences, comma-separated (the service URL and its /run URL)"
     )
-    allowed_callers: tuple[str, ...] = setting((), "gcp: service account e-mails allowed to trigger runs, comma-separated")
+    allowed_callers: tuple[str, ...] = setting(
+        (), "gcp: service account e-mails allowed to trigger runs, comma-separated"
+    )
     token: str = setting("", "the bearer token, only from WINTER_DAYS_AUTH_TOKEN or token_file", secret=True)
 
     def __repr__(self) -> str:
@@ -145,21 +153,35 @@ class DataformSettings:
     """The Dataform repository the gcp profile compiles and invokes."""
 
     repository: str = setting("", "gcp: the Dataform repository id", pattern=(_RESOURCE_ID, "a resource id"))
-    workspace: str = setting("", "gcp: compile this workspace (one of workspace, git_commitish, release_config)",
-                             pattern=(_RESOURCE_ID, "a resource id"))
+    workspace: str = setting(
+        "",
+        "gcp: compile this workspace (one of workspace, git_commitish, release_config)",
+        pattern=(_RESOURCE_ID, "a resource id"),
+    )
     git_commitish: str = setting("", "gcp: compile this git commit, branch or tag")
-    release_config: str = setting("", "gcp: compile this release configuration",
-                                  pattern=(_RESOURCE_ID, "a resource id"))
-    service_account: str = setting("", "gcp: the service account the invocations run as",
-                                   pattern=(_SERVICE_ACCOUNT, "a service account e-mail"))
+    release_config: str = setting(
+        "", "gcp: compile this release configuration", pattern=(_RESOURCE_ID, "a resource id")
+    )
+    service_account: str = setting(
+        "", "gcp: the service account the invocations run as", pattern=(_SERVICE_ACCOUNT, "a service account e-mail")
+    )
     location: str = setting("", "gcp: the repository's region (default: gcp.region)")
     api_endpoint: str = setting("", "the Dataform API endpoint: a host, or http(s)://host:port (default: Google's)")
-    default_database: str = setting("", "gcp: the project the models write to (default: gcp.project_id)",
-                                    pattern=(_PROJECT_ID, "a Google Cloud project id"))
-    schema_suffix: str = setting("", "suffix appended to every dataset (e.g. dev, for a second environment)",
-                                 pattern=(_DATASET_SUFFIX, "a dataset suffix (letters, digits and '_', at most 64)"))
-    assertion_schema: str = setting("", "dataset of the assertions' views (default: the project's)",
-                                    pattern=(_DATASET_ID, "a BigQuery dataset id (letters, digits and '_')"))
+    default_database: str = setting(
+        "",
+        "gcp: the project the models write to (default: gcp.project_id)",
+        pattern=(_PROJECT_ID, "a Google Cloud project id"),
+    )
+    schema_suffix: str = setting(
+        "",
+        "suffix appended to every dataset (e.g. dev, for a second environment)",
+        pattern=(_DATASET_SUFFIX, "a dataset suffix (letters, digits and '_', at most 64)"),
+    )
+    assertion_schema: str = setting(
+        "",
+        "dataset of the assertions' views (default: the project's)",
+        pattern=(_DATASET_ID, "a BigQuery dataset id (letters, digits and '_')"),
+    )
 
 
 @dataclass(frozen=True)
@@ -168,8 +190,10 @@ class BigQuerySettings:
 
     location: str = setting("", "gcp: location of the datasets and query jobs (default: the datasets')")
     maximum_bytes_billed: int = setting(
-        10 * 1024**3, "gcp: cost cap per query in bytes; a query over it fails before it runs (0: no cap)",
-        low=0, high=10**15,
+        10 * 1024**3,
+        "gcp: cost cap per query in bytes; a query over it fails before it runs (0: no cap)",
+        low=0,
+        high=10**15,
     )
     api_endpoint: str = setting("", "the BigQuery API endpoint (default: Google's; an http URL for a test server)")
 
@@ -178,24 +202,35 @@ class BigQuerySettings:
 class VertexSettings:
     """The churn pipeline on Vertex AI Pipelines (gcp profile)."""
 
-    service_account: str = setting("", "gcp: the service account pipeline jobs run as",
-                                   pattern=(_SERVICE_ACCOUNT, "a service account e-mail"))
-    pipeline_root: str = setting("", "gcp: where pipeline jobs keep artefacts (default: <lake>/mlops/pipeline_root)",
-                                 pattern=(_GS_URI, "a gs://BUCKET[/prefix] URI"))
+    service_account: str = setting(
+        "", "gcp: the service account pipeline jobs run as", pattern=(_SERVICE_ACCOUNT, "a service account e-mail")
+    )
+    pipeline_root: str = setting(
+        "",
+        "gcp: where pipeline jobs keep artefacts (default: <lake>/mlops/pipeline_root)",
+        pattern=(_GS_URI, "a gs://BUCKET[/prefix] URI"),
+    )
     location: str = setting("", "gcp: Vertex AI region (default: gcp.region)")
-    image: str = setting("", "gcp: the container image of the pipeline's components (an Artifact Registry path)",
-                         pattern=(_IMAGE, "an image path such as europe-west1-docker.pkg.dev/PROJECT/REPO/winter-days:TAG"))
-    poll_interval_seconds: float = setting(30.0, "gcp: how often the ML step checks the pipeline job", low=0.01, high=3600.0)
-    poll_timeout_seconds: float = setting(3600.0, "gcp: how long the ML step waits for the pipeline job", low=0.1,
-                                          high=86400.0)
+    image: str = setting(
+        "",
+        "gcp: the container image of the pipeline's components (an Artifact Registry path)",
+        pattern=(_IMAGE, "an image path such as europe-west1-docker.pkg.dev/PROJECT/REPO/winter-days:TAG"),
+    )
+    poll_interval_seconds: float = setting(
+        30.0, "gcp: how often the ML step checks the pipeline job", low=0.01, high=3600.0
+    )
+    poll_timeout_seconds: float = setting(
+        3600.0, "gcp: how long the ML step waits for the pipeline job", low=0.1, high=86400.0
+    )
 
 
 @dataclass(frozen=True)
 class PseudonymSettings:
     """The key of the keyed pseudonyms (HMAC-SHA256) of e-mails and names."""
 
-    key_file: Path | None = setting(None, "local: the key file, made at first use with mode 0600 "
-                                          "(default: <home>/pseudonym.key)")
+    key_file: Path | None = setting(
+        None, "local: the key file, made at first use with mode 0600 (default: <home>/pseudonym.key)"
+    )
     secret: str = setting("", "gcp: the Secret Manager secret holding the key (projects/P/secrets/S[/versions/V])")
 
 
@@ -204,7 +239,8 @@ class LineageSettings:
     """Where OpenLineage events go."""
 
     url: str = setting(
-        "", "an OpenLineage HTTP endpoint, e.g. http://marquez:5000 (empty: events go to files under <home>/lineage/ "
+        "",
+        "an OpenLineage HTTP endpoint, e.g. http://marquez:5000 (empty: events go to files under <home>/lineage/ "
         "locally, and nowhere on gcp)",
     )
 
@@ -214,13 +250,18 @@ class RetentionSettings:
     """How long per-run artefacts of the churn pipeline are kept."""
 
     ml_runs_kept: int = setting(
-        20, "the newest N churn pipeline runs keep their artefacts (mlops/runs/<id>/, <home>/kfp-local/<id>/) "
-        "whatever their age", low=1, high=100_000,
+        20,
+        "the newest N churn pipeline runs keep their artefacts (mlops/runs/<id>/, <home>/kfp-local/<id>/) "
+        "whatever their age",
+        low=1,
+        high=100_000,
     )
     ml_run_days: int = setting(
-        30, "artefacts of older runs are deleted once they are this many days old, after a successful ML step "
+        30,
+        "artefacts of older runs are deleted once they are this many days old, after a successful ML step "
         "(on gcp the bucket's lifecycle rule deletes them; deploy/terraform passes its ml_run_artifacts_days here)",
-        low=1, high=3650,
+        low=1,
+        high=3650,
     )
 
 
@@ -231,9 +272,12 @@ class Settings:
     profile: str = setting("local", "local or gcp", choices=PROFILES)
     home: Path = setting(Path(".winter-days"), "where the local profile keeps its files")
     lake_uri: str = setting("", "the bronze lake: file://<home>/lake locally, gs://<gcp.bucket> on gcp")
-    document_store_path: Path | None = setting(None, "the local sales document store (default: <home>/documents.sqlite3)")
+    document_store_path: Path | None = setting(
+        None, "the local sales document store (default: <home>/documents.sqlite3)"
+    )
     warehouse_path: Path | None = setting(
-        None, "the published local warehouse (default: <home>/warehouse.duckdb); beside it the ELT keeps a synced "
+        None,
+        "the published local warehouse (default: <home>/warehouse.duckdb); beside it the ELT keeps a synced "
         "standby copy that the next run builds in, so plan for twice its size on disk",
     )
     run_store_path: Path | None = setting(None, "the local run history (default: <home>/orchestrator.sqlite3)")
@@ -246,12 +290,17 @@ class Settings:
     )
     churn_horizon_days: int = setting(30, "churn label horizon in days", low=1, high=365)
     churn_train_every_days: int = setting(
-        7, "the daily run trains a new churn model when none was trained for this many days (it scores every day)",
-        low=1, high=3650,
+        7,
+        "the daily run trains a new churn model when none was trained for this many days (it scores every day)",
+        low=1,
+        high=3650,
     )
     churn_promotion_confidence: float = setting(
-        0.95, "a new churn model replaces the champion only when it is not worse at this confidence (the interval "
-        "of its AUC minus the champion's, on the same rows, lies above zero)", low=0.5, high=0.999,
+        0.95,
+        "a new churn model replaces the champion only when it is not worse at this confidence (the interval "
+        "of its AUC minus the champion's, on the same rows, lies above zero)",
+        low=0.5,
+        high=0.999,
     )
     gcp: GcpSettings = field(default_factory=GcpSettings)
     elt: EltSettings = field(default_factory=EltSettings)
@@ -307,7 +356,9 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-SECTIONS: dict[str, type] = {f.name: _hints(Settings)[f.name] for f in fields(Settings) if is_dataclass(_hints(Settings)[f.name])}
+SECTIONS: dict[str, type] = {
+    f.name: _hints(Settings)[f.name] for f in fields(Settings) if is_dataclass(_hints(Settings)[f.name])
+}
 NAMES: dict[str, SettingName] = {}
 for _f in fields(Settings):
     if _f.name not in SECTIONS:
@@ -438,8 +489,11 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         spec = VARIABLES.get(variable)
         if spec is None or spec.field.metadata.get("secret"):
-            hint = (f"; it is now {RENAMED_VARIABLES[variable]}" if variable in RENAMED_VARIABLES
-                    else _closest(variable, sorted(VARIABLES)))
+            hint = (
+                f"; it is now {RENAMED_VARIABLES[variable]}"
+                if variable in RENAMED_VARIABLES
+                else _closest(variable, sorted(VARIABLES))
+            )
             raise ConfigError(f"unknown variable {variable}{hint} (unset it, or see `winter-days settings`)")
         values[spec.name] = raw
     return values
@@ -475,9 +529,7 @@ def _read_token(auth: AuthSettings, environ: Mapping[str, str]) -> tuple[str, st
         try:
             token = auth.token_file.read_text()
         except OSError as err:
-            raise ConfigError(
-                f"{describe('auth.token_file')}: cannot read {auth.token_file}: {err.strerror}"
-            ) from None
+            raise ConfigError(f"{describe('auth.token_file')}: cannot read {auth.token_file}: {err.strerror}") from None
         token = token[:-2] if token.endswith("\r\n") else token[:-1] if token.endswith("\n") else token
         if not token:
             raise ConfigError(f"{describe('auth.token_file')}: {auth.token_file} is empty")
@@ -562,7 +614,11 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
     home = settings.home if settings.home.is_absolute() else cwd / settings.home
     lake_uri = settings.lake_uri
     if not lake_uri:
-        lake_uri = f"gs://{settings.gcp.bucket}" if settings.gcp.bucket and settings.profile == "gcp" else (home / "lake").as_uri()
+        lake_uri = (
+            f"gs://{settings.gcp.bucket}"
+            if settings.gcp.bucket and settings.profile == "gcp"
+            else (home / "lake").as_uri()
+        )
     parsed = urlparse(lake_uri)
     if parsed.scheme not in ("file", "gs"):
         raise ConfigError(
@@ -606,7 +662,9 @@ def _resolve(settings: Settings, cwd: Path) -> Settings:
         warehouse_path=absolute(settings.warehouse_path, home / "warehouse.duckdb"),
         run_store_path=absolute(settings.run_store_path, home / "orchestrator.sqlite3"),
         dataform_dir=absolute(settings.dataform_dir, default_dataform_dir()),
-        auth=replace(settings.auth, token_file=absolute(settings.auth.token_file, home) if settings.auth.token_file else None),
+        auth=replace(
+            settings.auth, token_file=absolute(settings.auth.token_file, home) if settings.auth.token_file else None
+        ),
         pseudonym=replace(settings.pseudonym, key_file=absolute(settings.pseudonym.key_file, home / "pseudonym.key")),
     )
 

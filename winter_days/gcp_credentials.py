@@ -13,7 +13,8 @@ when called, so importing this module costs the local profile nothing.
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from winter_days.config import ConfigError
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from winter_days.config import ConfigError, Settings
 
@@ -137,7 +138,9 @@ class Platform:
 
     @property
     def ml_artefact_retention(self) -> ArtefactRetention:
-        return self._shared("ml_artefact_retention", lambda: self.builder.ml_artefact_retention(self.settings, self.lake))
+        return self._shared(
+            "ml_artefact_retention", lambda: self.builder.ml_artefact_retention(self.settings, self.lake)
+        )
 
     def check(self, serving: bool = False) -> None:
         """Every setting the profile's components need, checked before any work starts."""

@@ -24,10 +24,11 @@ import re
 import secrets
 import stat
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 KEY_BYTES = 32
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64,}")
@@ -113,7 +114,9 @@ def key_from_file(path: Path, *, create: bool) -> bytes:
             "Secret Manager secret holding the key, or mount that secret as this file"
         ) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise PseudonymKeyError(f"setting pseudonym.key_file (WINTER_DAYS_PSEUDONYM_KEY_FILE): cannot read {path}: {err}") from None
+        raise PseudonymKeyError(
+            f"setting pseudonym.key_file (WINTER_DAYS_PSEUDONYM_KEY_FILE): cannot read {path}: {err}"
+        ) from None
     return parse_key(text, f"setting pseudonym.key_file (WINTER_DAYS_PSEUDONYM_KEY_FILE): {path}")
 
 
@@ -164,7 +167,9 @@ def key_from_secret_manager(secret: str, client: Any = None) -> bytes:
     try:
         response = client.access_secret_version(name=name)
     except exceptions.NotFound:
-        raise PseudonymKeyError(f"setting pseudonym.secret (WINTER_DAYS_PSEUDONYM_SECRET): {name} does not exist (or has no enabled version)") from None
+        raise PseudonymKeyError(
+            f"setting pseudonym.secret (WINTER_DAYS_PSEUDONYM_SECRET): {name} does not exist (or has no enabled version)"
+        ) from None
     except exceptions.Forbidden:  # PermissionDenied over gRPC, 403 over REST
         raise PseudonymKeyError(
             f"setting pseudonym.secret (WINTER_DAYS_PSEUDONYM_SECRET): the service account may not read {name} "
@@ -175,7 +180,9 @@ def key_from_secret_manager(secret: str, client: Any = None) -> bytes:
         import google_crc32c
 
         if google_crc32c.value(payload.data) != payload.data_crc32c:
-            raise PseudonymKeyError(f"setting pseudonym.secret (WINTER_DAYS_PSEUDONYM_SECRET): {name} arrived corrupted (its CRC32C does not match)")
+            raise PseudonymKeyError(
+                f"setting pseudonym.secret (WINTER_DAYS_PSEUDONYM_SECRET): {name} arrived corrupted (its CRC32C does not match)"
+            )
     try:
         text = payload.data.decode("ascii")
     except UnicodeDecodeError:

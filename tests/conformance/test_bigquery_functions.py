@@ -26,8 +26,11 @@ def session():
 
 def _same(actual: object, expected: object) -> bool:
     if isinstance(expected, float) and isinstance(actual, float):
-        return actual == expected or math.isclose(actual, expected, rel_tol=1e-12) or \
-            (math.isnan(actual) and math.isnan(expected))
+        return (
+            actual == expected
+            or math.isclose(actual, expected, rel_tol=1e-12)
+            or (math.isnan(actual) and math.isnan(expected))
+        )
     if isinstance(expected, list) and isinstance(actual, list):
         return len(actual) == len(expected) and all(_same(a, b) for a, b in zip(actual, expected, strict=True))
     if isinstance(expected, dict) and isinstance(actual, dict):

@@ -43,14 +43,20 @@ def _run(args: list[str], cwd: Path) -> None:
 
 def _cli_is_current() -> bool:
     marker = CLI_DIR / "node_modules" / ".package-lock.json"
-    return DATAFORM_BIN.exists() and marker.exists() and \
-        marker.stat().st_mtime >= (CLI_DIR / "package-lock.json").stat().st_mtime
+    return (
+        DATAFORM_BIN.exists()
+        and marker.exists()
+        and marker.stat().st_mtime >= (CLI_DIR / "package-lock.json").stat().st_mtime
+    )
 
 
 def _core_is_current(project: Path) -> bool:
     modules = project / "node_modules"
-    return (modules / "@dataform" / "core").is_dir() and not modules.is_symlink() and \
-        modules.stat().st_mtime >= (project / "package.json").stat().st_mtime
+    return (
+        (modules / "@dataform" / "core").is_dir()
+        and not modules.is_symlink()
+        and modules.stat().st_mtime >= (project / "package.json").stat().st_mtime
+    )
 
 
 def _install_core(project: Path) -> None:
@@ -69,8 +75,9 @@ def dataform_cli() -> Path:
 
 def _real_compile(cli: Path, project: Path) -> tuple[dict, str]:
     """The real compiler's graph of `project` and the JSON text it printed."""
-    done = subprocess.run([str(cli), "compile", str(project), "--json"], capture_output=True, text=True,
-                          timeout=300, cwd=project)
+    done = subprocess.run(
+        [str(cli), "compile", str(project), "--json"], capture_output=True, text=True, timeout=300, cwd=project
+    )
     try:
         return json.loads(done.stdout), done.stdout
     except json.JSONDecodeError:
@@ -135,7 +142,8 @@ def test_files_the_real_compiler_rejects_are_rejected(dataform_cli: Path, tmp_pa
         if fragment is None:
             assert rel not in real_files and rel not in ours, rel
             continue
-        assert rel in real_files or any(fragment in message for message in unplaced), \
+        assert rel in real_files or any(fragment in message for message in unplaced), (
             f"the real compiler accepts {rel}: move it to the constructs project"
+        )
         assert rel in ours, f"{rel} compiles here, the real compiler rejects it"
         assert any(fragment in message for message in ours[rel]), (rel, ours[rel])

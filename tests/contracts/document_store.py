@@ -30,7 +30,9 @@ class DocumentStoreContract:
 
     def test_native_timestamps_round_trip_distinct_from_strings_and_numbers(self, store):
         instant = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
-        store.put_many("c", [("x", {"t": instant, "s": "2026-03-01T10:30:00+00:00", "e": 1772361000, "n": {"t": [instant]}})])
+        store.put_many(
+            "c", [("x", {"t": instant, "s": "2026-03-01T10:30:00+00:00", "e": 1772361000, "n": {"t": [instant]}})]
+        )
         doc = store.get("c", "x")
         assert type(doc["t"]) is datetime and doc["t"] == instant and doc["t"].tzinfo is not None
         assert isinstance(doc["s"], str) and isinstance(doc["e"], int)
@@ -86,7 +88,9 @@ class DocumentStoreContract:
         def write():
             try:
                 for start in range(0, total, 40):
-                    writer_store.put_many("c", [(f"d{i:05}", {"v": i}) for i in range(start, min(start + 40, total))], batch_size=20)
+                    writer_store.put_many(
+                        "c", [(f"d{i:05}", {"v": i}) for i in range(start, min(start + 40, total))], batch_size=20
+                    )
             except BaseException as err:  # reported by the assertion below
                 failures.append(err)
             finally:

@@ -26,13 +26,21 @@ class LakeContract:
         assert lake.list() == []
 
     def test_put_get_exists_list_by_prefix(self, lake):
-        for key, data in [("bronze/sales/a.parquet", b"1"), ("bronze/sales/b.parquet", b"2"), ("bronze/salesmen/c.parquet", b"3")]:
+        for key, data in [
+            ("bronze/sales/a.parquet", b"1"),
+            ("bronze/sales/b.parquet", b"2"),
+            ("bronze/salesmen/c.parquet", b"3"),
+        ]:
             lake.put(key, data)
         lake.put("mlops/x.json", b"{}")
         assert lake.get("bronze/sales/b.parquet") == b"2"
         assert lake.exists("bronze/sales/a.parquet") and not lake.exists("bronze/sales/z.parquet")
         assert lake.list("bronze/sales/") == ["bronze/sales/a.parquet", "bronze/sales/b.parquet"]
-        assert lake.list("bronze/sales") == ["bronze/sales/a.parquet", "bronze/sales/b.parquet", "bronze/salesmen/c.parquet"]
+        assert lake.list("bronze/sales") == [
+            "bronze/sales/a.parquet",
+            "bronze/sales/b.parquet",
+            "bronze/salesmen/c.parquet",
+        ]
         assert lake.list() == sorted(lake.list()) and len(lake.list()) == 4
         with pytest.raises(LakeNotFound):
             lake.get("bronze/sales/z.parquet")

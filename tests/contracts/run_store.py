@@ -18,9 +18,9 @@ from datetime import datetime
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from winter_days.runs import RunStore
-from winter_days.orchestrator.metrics import render_metrics
 from winter_days.orchestrator.launcher import RunLauncher
+from winter_days.orchestrator.metrics import render_metrics
+from winter_days.runs import RunStore
 
 WATERMARK = "export_sales/winter_sales"
 CLI = {"source": "cli"}
@@ -124,7 +124,9 @@ class RunStoreContract:
         assert (again.outcome, again.run_id) == ("duplicate", first.run_id)
         history.finish_run(first.run_id, "export_sales", "boom")
         # A failed first run is the answer to a retry, unless a redo is asked for.
-        assert history.start_run(["export_sales"], CLI, {}, trigger_key="job@2026-03-01T02:00:00Z").outcome == "duplicate"
+        assert (
+            history.start_run(["export_sales"], CLI, {}, trigger_key="job@2026-03-01T02:00:00Z").outcome == "duplicate"
+        )
         redo = history.start_run(["export_sales"], CLI, {}, trigger_key="job@2026-03-01T02:00:00Z", retry_failed=True)
         assert redo.outcome == "started" and redo.run_id != first.run_id
         history.finish_run(redo.run_id)
@@ -218,8 +220,11 @@ class RunStoreContract:
 
     def test_a_history_without_a_success_has_no_last_success_sample(self, history):
         _finished(history, failed="export_sales")
-        names = {sample.name for family in text_string_to_metric_families(render_metrics(history))
-                 for sample in family.samples}
+        names = {
+            sample.name
+            for family in text_string_to_metric_families(render_metrics(history))
+            for sample in family.samples
+        }
         assert "winter_days_last_successful_run_timestamp_seconds" not in names
         assert history.run_metrics().last_succeeded_at is None
 

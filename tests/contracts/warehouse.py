@@ -32,7 +32,12 @@ SALES = pa.table(
         "is_completed": [True, False, True, True],
         "sale_date": pa.array([date(2026, 3, 1), date(2026, 3, 1), date(2026, 3, 2), date(2026, 4, 3)], pa.date32()),
         "sale_timestamp": pa.array(
-            [utc("2026-03-01T10:00:00"), utc("2026-03-01T23:59:59.5"), utc("2026-03-02T00:00:00"), utc("2026-04-03T08:00:00")],
+            [
+                utc("2026-03-01T10:00:00"),
+                utc("2026-03-01T23:59:59.5"),
+                utc("2026-03-02T00:00:00"),
+                utc("2026-04-03T08:00:00"),
+            ],
             pa.timestamp("us", tz="UTC"),
         ),
     }
@@ -77,9 +82,11 @@ class WarehouseContract:
 
     def test_named_parameters_and_arrays(self, publish):
         warehouse = publish({FCT_SALES: SALES})
-        sql = (f"SELECT sale_id FROM {FCT_SALES} WHERE region = @region AND sale_date IN UNNEST(@days) "
-               "ORDER BY sale_id")
-        assert rows(warehouse, sql, {"region": "North", "days": [date(2026, 3, 1), date(2026, 3, 9)]}) == [("S1",), ("S2",)]
+        sql = f"SELECT sale_id FROM {FCT_SALES} WHERE region = @region AND sale_date IN UNNEST(@days) ORDER BY sale_id"
+        assert rows(warehouse, sql, {"region": "North", "days": [date(2026, 3, 1), date(2026, 3, 9)]}) == [
+            ("S1",),
+            ("S2",),
+        ]
         assert rows(warehouse, sql, {"region": "South", "days": [date(2026, 3, 1)]}) == []
         stamp = f"SELECT COUNT(*) AS n FROM {FCT_SALES} WHERE sale_timestamp < @cutoff AND sale_id IN UNNEST(@ids)"
         assert rows(warehouse, stamp, {"cutoff": utc("2026-03-02T00:00:00"), "ids": ["S1", "S2", "S3"]}) == [(2,)]
@@ -109,7 +116,9 @@ class WarehouseContract:
     def test_replacing_a_partition_keeps_the_other_dates_and_a_rerun_never_duplicates(self, publish):
         warehouse = publish({FCT_SALES: SALES})
         first, second = date(2026, 3, 1), date(2026, 3, 2)
-        assert warehouse.replace_partition(PREDICTIONS, predictions({"C1": 0.1, "C2": 0.7, "C3": 0.2}, first), first) == 3
+        assert (
+            warehouse.replace_partition(PREDICTIONS, predictions({"C1": 0.1, "C2": 0.7, "C3": 0.2}, first), first) == 3
+        )
         assert warehouse.replace_partition(PREDICTIONS, predictions({"C1": 0.3, "C4": 0.9}, second), second) == 2
         before = rows(warehouse, PREDICTED)
         # A rerun of the first date with the same rows, then with other rows.
@@ -117,7 +126,10 @@ class WarehouseContract:
         assert rows(warehouse, PREDICTED) == before
         warehouse.replace_partition(PREDICTIONS, predictions({"C2": 0.8, "C5": 0.4}, first, "v2"), first)
         assert rows(warehouse, PREDICTED) == [
-            (first, "C2", 0.8, "v2"), (first, "C5", 0.4, "v2"), (second, "C1", 0.3, "v1"), (second, "C4", 0.9, "v1"),
+            (first, "C2", 0.8, "v2"),
+            (first, "C5", 0.4, "v2"),
+            (second, "C1", 0.3, "v1"),
+            (second, "C4", 0.9, "v1"),
         ]
         with warehouse.reader() as reader:
             assert FACT_PREDICTIONS_CHURN in reader.tables()

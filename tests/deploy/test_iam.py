@@ -12,7 +12,6 @@ import re
 from collections import defaultdict
 
 import pytest
-
 from support.terraform_model import DEPLOY, TERRAFORM, Module, root, tf_files
 
 SCHEDULER = "winter-days-scheduler-sa"
@@ -85,8 +84,13 @@ def test_each_account_holds_exactly_the_roles_of_the_readme_table(grants):
 
 def test_the_six_accounts_of_the_guide_and_the_vertex_account_are_declared(module):
     assert set(module.locals["service_accounts"]) == {
-        SCHEDULER, "winter-days-sales-gen-sa", "winter-days-clickstream-gen-sa", "winter-days-startup-gen-sa",
-        ORCHESTRATOR, DATAFORM_EXEC, VERTEX,
+        SCHEDULER,
+        "winter-days-sales-gen-sa",
+        "winter-days-clickstream-gen-sa",
+        "winter-days-startup-gen-sa",
+        ORCHESTRATOR,
+        DATAFORM_EXEC,
+        VERTEX,
     }
     for account_id in module.locals["service_accounts"]:
         # Service account ids: 6 to 30 characters, lowercase letters, digits and hyphens.
@@ -129,12 +133,16 @@ def test_iam_bindings_come_only_from_the_grants_table(module):
             f"{path.name}: authoritative IAM (a binding or policy resource) would remove grants made outside Terraform"
         )
         if path.name != "iam.tf":
-            assert not re.search(r'resource\s+"google_\w+_iam_member"', text), f"{path.name} declares an IAM member outside iam.tf"
+            assert not re.search(r'resource\s+"google_\w+_iam_member"', text), (
+                f"{path.name} declares an IAM member outside iam.tf"
+            )
     iam = [r for r in module.resources if r.type.endswith("_iam_member")]
     assert {r.type for r in iam} == set(IAM_RESOURCES)
     for resource in iam:
         kind = re.fullmatch(r'\$\{local\.grants_by_kind\["(\w+)"\]\}', resource.body["for_each"])
-        assert kind and kind.group(1) in IAM_RESOURCES[resource.type], f"{resource.address} applies {resource.body['for_each']}"
+        assert kind and kind.group(1) in IAM_RESOURCES[resource.type], (
+            f"{resource.address} applies {resource.body['for_each']}"
+        )
         assert resource.body["member"] == "${local.members[each.value.account]}", resource.address
         assert resource.body["role"] == "${each.value.role}", resource.address
     kinds = {scope.partition(":")[0] for _, _, scope in terraform_grants(module)}
@@ -151,7 +159,10 @@ def test_only_the_scheduler_can_invoke_the_orchestrator(module, grants):
     assert "allUsers" not in (TERRAFORM / "iam.tf").read_text()
     # The service's own check admits the scheduler's account and the audience its token carries.
     env = module.locals["env_orchestrator_only"]
-    assert env["WINTER_DAYS_AUTH_ALLOWED_CALLERS"] == '${google_service_account.accounts["winter-days-scheduler-sa"].email}'
+    assert (
+        env["WINTER_DAYS_AUTH_ALLOWED_CALLERS"]
+        == '${google_service_account.accounts["winter-days-scheduler-sa"].email}'
+    )
     trigger = module.resource("google_cloud_scheduler_job", "orchestrator").body["http_target"][0]
     oidc = trigger["oidc_token"][0]
     assert oidc["service_account_email"] == '${google_service_account.accounts["winter-days-scheduler-sa"].email}'
@@ -162,7 +173,9 @@ def test_only_the_scheduler_can_invoke_the_orchestrator(module, grants):
 
 def test_the_acting_as_limits_and_the_firestore_condition(module, grants):
     """The guide's condition: the orchestrator may act as the Dataform identity and nothing wider."""
-    act_as = {(a, s) for a, r, s in grants if r in ("roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator")}
+    act_as = {
+        (a, s) for a, r, s in grants if r in ("roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator")
+    }
     assert act_as == {
         (ORCHESTRATOR, f"sa:{DATAFORM_EXEC}"),
         (ORCHESTRATOR, f"sa:{VERTEX}"),
@@ -176,14 +189,24 @@ def test_the_acting_as_limits_and_the_firestore_condition(module, grants):
     # Firestore: every datastore grant is the conditional one, limited to the platform's database.
     assert {s for _, r, s in grants if r.startswith("roles/datastore.")} == {"firestore"}
     condition = module.resource("google_project_iam_member", "firestore").body["condition"][0]
-    assert module.resolve(condition["expression"]) == f'resource.name == "projects/{"${var.project_id}"}/databases/(default)"'
+    assert (
+        module.resolve(condition["expression"])
+        == f'resource.name == "projects/{"${var.project_id}"}/databases/(default)"'
+    )
     assert "condition" not in module.resource("google_project_iam_member", "grants").body
 
 
 def test_pseudonymising_accounts_read_the_key_and_nobody_else(grants):
     readers = {a for a, r, s in grants if s == "secret:winter-days-pseudonym-key"}
-    assert readers == {"winter-days-sales-gen-sa", "winter-days-clickstream-gen-sa", "winter-days-startup-gen-sa", ORCHESTRATOR}
-    assert {r for a, r, s in grants if s == "secret:winter-days-pseudonym-key"} == {"roles/secretmanager.secretAccessor"}
+    assert readers == {
+        "winter-days-sales-gen-sa",
+        "winter-days-clickstream-gen-sa",
+        "winter-days-startup-gen-sa",
+        ORCHESTRATOR,
+    }
+    assert {r for a, r, s in grants if s == "secret:winter-days-pseudonym-key"} == {
+        "roles/secretmanager.secretAccessor"
+    }
 
 
 def test_generators_reach_only_their_own_lake_area(grants):

@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from support.terraform_model import DEPLOY, REPO
 
 TOOLS = REPO / ".venv-deploy" / "bin"
@@ -32,8 +31,16 @@ def checkov(*target: str) -> list[dict]:
     """checkov's JSON report, one entry per framework it ran, without network access."""
     result = subprocess.run(
         [str(tool("checkov")), *target, "--output", "json", "--quiet", "--skip-download"],
-        capture_output=True, text=True, timeout=600, cwd=REPO,
-        env={"PATH": f"{TOOLS}:/usr/bin:/bin", "BC_SKIP_MAPPING": "TRUE", "CHECKOV_NO_OUTPUT_WARNINGS": "1", "HOME": "/tmp"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env={
+            "PATH": f"{TOOLS}:/usr/bin:/bin",
+            "BC_SKIP_MAPPING": "TRUE",
+            "CHECKOV_NO_OUTPUT_WARNINGS": "1",
+            "HOME": "/tmp",
+        },
     )
     assert result.returncode in (0, 1), f"checkov did not run: {result.stderr[-2000:]}"
     report = json.loads(result.stdout) if result.stdout.strip() else []
@@ -76,7 +83,9 @@ def test_every_checkov_skip_says_why():
             if match:
                 skips += 1
                 reason = (match.group(2) or "").strip()
-                assert len(reason) >= 20, f"{path.relative_to(REPO)}:{number}: checkov skip {match.group(1)} without a reason"
+                assert len(reason) >= 20, (
+                    f"{path.relative_to(REPO)}:{number}: checkov skip {match.group(1)} without a reason"
+                )
     assert skips > 0
 
 
@@ -89,7 +98,9 @@ def test_dockerfile_builds_a_small_non_root_image_from_the_lock():
     users = re.findall(r"^USER\s+(\S+)", final, re.M)
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the final stage runs as a non-root user"
     install = re.search(r"pip install --constraint requirements\.lock \"\.\[(\w+)\]\"", text)
-    assert install and install.group(1) == "gcp", "the package is installed with the [gcp] extra, pinned by requirements.lock"
+    assert install and install.group(1) == "gcp", (
+        "the package is installed with the [gcp] extra, pinned by requirements.lock"
+    )
     assert "dev" not in re.findall(r"\.\[([\w,]+)\]", text)[0].split(",")
     assert re.search(r'^ENTRYPOINT \["winter-days"\]', final, re.M)
     # No secret is baked in: no key, token or credential as ENV/ARG, and no credential file copied.
@@ -99,9 +110,13 @@ def test_dockerfile_builds_a_small_non_root_image_from_the_lock():
 
 
 def test_dockerignore_lets_in_only_what_the_image_copies():
-    lines = [l.strip() for l in (REPO / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines[0] == "*", "the context starts empty and lists what it lets in"
-    allowed = {l[1:].rstrip("/") for l in lines if l.startswith("!")}
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     copied = set()
     for sources in re.findall(r"^COPY\s+(?!--from)(.+)\s+\S+$", DOCKERFILE.read_text(), re.M):
         copied.update(s.rstrip("/") for s in sources.split())

@@ -55,8 +55,9 @@ def matches(log_filter: str, entry: dict) -> bool:
 
 
 def run_log(tmp_path, pipeline: RunPipeline) -> tuple[str, list[dict]]:
-    settings = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": TOKEN},
-                             cwd=tmp_path)
+    settings = load_settings(
+        environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": TOKEN}, cwd=tmp_path
+    )
     platform = build_platform(settings)
     stream = io.StringIO()
     app = create_app(platform, launcher=RunLauncher(platform, pipeline), log_stream=stream, dashboard=False)

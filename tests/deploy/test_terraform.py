@@ -12,23 +12,50 @@ import subprocess
 
 import hcl2
 import pytest
-
 from support.terraform_model import TERRAFORM, load_module, root, tf_files, unquote
 
 # The settings model's names (defaults, TOML [section] field, WINTER_DAYS_<SECTION>_<FIELD>):
 # a container given any other WINTER_DAYS_* variable stops at start on the unknown name.
 SETTINGS = {
-    "": ["profile", "home", "lake_uri", "document_store_path", "warehouse_path", "dataform_dir", "seed", "customers",
-         "population_start", "legacy_timestamp_share", "churn_horizon_days"],
+    "": [
+        "profile",
+        "home",
+        "lake_uri",
+        "document_store_path",
+        "warehouse_path",
+        "dataform_dir",
+        "seed",
+        "customers",
+        "population_start",
+        "legacy_timestamp_share",
+        "churn_horizon_days",
+    ],
     "gcp": ["project_id", "region", "bucket", "firestore_database", "firestore_settle_seconds"],
     "elt": ["workers", "memory_limit"],
     "schedule": ["sales", "clickstream", "startups", "orchestrator", "missed_runs"],
     "orchestrator": ["url", "poll_interval_seconds", "poll_timeout_seconds", "run_deadline_seconds", "wait_for_run"],
     "auth": ["disabled", "token_file", "oidc_audiences", "allowed_callers"],
-    "dataform": ["repository", "workspace", "git_commitish", "release_config", "service_account", "location",
-                 "api_endpoint", "schema_suffix", "default_database", "assertion_schema"],
+    "dataform": [
+        "repository",
+        "workspace",
+        "git_commitish",
+        "release_config",
+        "service_account",
+        "location",
+        "api_endpoint",
+        "schema_suffix",
+        "default_database",
+        "assertion_schema",
+    ],
     "bigquery": ["location", "maximum_bytes_billed", "api_endpoint"],
-    "vertex": ["service_account", "pipeline_root", "location", "image", "poll_interval_seconds", "poll_timeout_seconds"],
+    "vertex": [
+        "service_account",
+        "pipeline_root",
+        "location",
+        "image",
+        "poll_interval_seconds",
+        "poll_timeout_seconds",
+    ],
     "pseudonym": ["key_file", "secret"],
     "lineage": ["url"],
     "retention": ["ml_runs_kept", "ml_run_days"],
@@ -140,7 +167,10 @@ def test_lake_bucket_access_and_lifecycle():
     bucket = module.resource("google_storage_bucket", "lake").body
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == "enforced"
-    rules = {(tuple(r["condition"][0].get("matches_prefix", [])), r["action"][0]["type"]): r for r in bucket["lifecycle_rule"]}
+    rules = {
+        (tuple(r["condition"][0].get("matches_prefix", [])), r["action"][0]["type"]): r
+        for r in bucket["lifecycle_rule"]
+    }
     cold = rules[(("bronze/",), "SetStorageClass")]
     assert cold["condition"][0]["age"] == "${var.bronze_cold_after_days}"
     assert cold["action"][0]["storage_class"] == "${var.bronze_cold_storage_class}"

@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlparse
 
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 REPOSITORY = Path(__file__).resolve().parents[2]
 # Enough history for the churn model's time split (30-day horizon) and a few hundred customers.
@@ -37,7 +43,9 @@ def _environ(root: Path) -> dict[str, str]:
 def installation(tmp_path_factory):
     """Settings of an installation whose warehouse, registry and run history come from one real run."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run browser tests")
+        pytest.skip(
+            f"{CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run browser tests"
+        )
     from winter_days.config import load_settings
     from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.pipeline import RunParameters
@@ -49,7 +57,9 @@ def installation(tmp_path_factory):
     environ = _environ(root)
     settings = load_settings(environ=environ, cwd=root)
     platform = build_platform(settings)
-    simulator = DaySimulator(platform, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=STARTUPS_PER_LOAD))
+    simulator = DaySimulator(
+        platform, DailyVolumes(sales=SALES_PER_DAY, clicks=CLICKS_PER_DAY, startups=STARTUPS_PER_LOAD)
+    )
     simulator.write_days(settings.population_start, DAYS)
     simulator.close()
     run = RunLauncher(platform).trigger({"kind": "dashboard-e2e"}, RunParameters(), wait=True).run
@@ -129,8 +139,9 @@ def laptop(browser) -> Iterator[BrowserPage]:
 
 @pytest.fixture
 def phone(browser) -> Iterator[BrowserPage]:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     yield BrowserPage(context.new_page())
     context.close()
 

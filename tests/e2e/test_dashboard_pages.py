@@ -23,14 +23,16 @@ def test_sales_page_charts_match_the_warehouse(laptop, base_url, warehouse_sql, 
     shot(laptop, tmp_path / "sales-laptop.png")
     assert_clean(laptop)
 
-    expected = dict(warehouse_sql(
-        "SELECT region, ROUND(SUM(total_amount), 2) FROM winter_days_warehouse.fct_sales"
-        " WHERE status = 'completed' GROUP BY region"
-    ))
+    expected = dict(
+        warehouse_sql(
+            "SELECT region, ROUND(SUM(total_amount), 2) FROM winter_days_warehouse.fct_sales"
+            " WHERE status = 'completed' GROUP BY region"
+        )
+    )
     assert expected, "the pipeline published no completed sales"
     regions = laptop.plotted("chart-revenue_by_region", "x")
     revenue = laptop.plotted("chart-revenue_by_region", "y")
-    assert dict(zip(regions, revenue)) == pytest.approx(expected)
+    assert dict(zip(regions, revenue, strict=False)) == pytest.approx(expected)
 
     (total,) = warehouse_sql(
         "SELECT ROUND(SUM(total_amount), 2) FROM winter_days_warehouse.fct_sales WHERE status = 'completed'"
@@ -50,14 +52,15 @@ def test_sales_page_charts_match_the_warehouse(laptop, base_url, warehouse_sql, 
 
 
 def test_sales_date_and_region_filters_apply(laptop, base_url, warehouse_sql):
-    start, end = warehouse_sql(
-        "SELECT MIN(sale_date) + 10, MIN(sale_date) + 40 FROM winter_days_warehouse.fct_sales"
-    )[0]
+    start, end = warehouse_sql("SELECT MIN(sale_date) + 10, MIN(sale_date) + 40 FROM winter_days_warehouse.fct_sales")[
+        0
+    ]
     laptop.open(f"{base_url}/dashboard/sales?start={start}&end={end}&region=North")
     assert_clean(laptop)
     (revenue,) = warehouse_sql(
         "SELECT ROUND(SUM(total_amount), 2) FROM winter_days_warehouse.fct_sales WHERE status = 'completed'"
-        " AND sale_date BETWEEN ? AND ? AND region = 'North'", [start, end]
+        " AND sale_date BETWEEN ? AND ? AND region = 'North'",
+        [start, end],
     )[0]
     assert float(laptop.page.inner_text('[data-kpi="revenue"]').replace(",", "")) == pytest.approx(revenue)
     assert laptop.plotted("chart-revenue_by_region", "x") == ["North"]
@@ -68,16 +71,22 @@ def test_churn_page_region_filter_changes_the_at_risk_table(laptop, base_url, wa
     shot(laptop, tmp_path / "churn-laptop.png")
     assert_clean(laptop)
     latest = "(SELECT MAX(as_of_date) FROM winter_days_warehouse.fact_predictions_churn)"
-    counts = dict(warehouse_sql(
-        f"SELECT risk_tier, COUNT(*) FROM winter_days_warehouse.fact_predictions_churn WHERE as_of_date = {latest}"
-        " GROUP BY risk_tier"
-    ))
+    counts = dict(
+        warehouse_sql(
+            f"SELECT risk_tier, COUNT(*) FROM winter_days_warehouse.fact_predictions_churn WHERE as_of_date = {latest}"
+            " GROUP BY risk_tier"
+        )
+    )
     tiers = laptop.plotted("chart-customers_per_tier", "x")
-    assert dict(zip(tiers, laptop.plotted("chart-customers_per_tier", "y"))) == {t: counts.get(t, 0) for t in tiers}
+    assert dict(zip(tiers, laptop.plotted("chart-customers_per_tier", "y"), strict=False)) == {
+        t: counts.get(t, 0) for t in tiers
+    }
     assert sum(laptop.plotted("chart-probability_histogram", "y")) == sum(counts.values())
 
     def table_customers() -> list[str]:
-        return laptop.page.eval_on_selector_all("#top-at-risk-table tbody tr td:first-child", "cells => cells.map(c => c.textContent)")
+        return laptop.page.eval_on_selector_all(
+            "#top-at-risk-table tbody tr td:first-child", "cells => cells.map(c => c.textContent)"
+        )
 
     everyone = table_customers()
     laptop.page.click('[data-region-link="North"]')
@@ -85,18 +94,23 @@ def test_churn_page_region_filter_changes_the_at_risk_table(laptop, base_url, wa
     north = table_customers()
     # By expected revenue at risk (probability x completed revenue of the last 90 days), then
     # probability, lifetime value and absence.
-    expected = [row[0] for row in warehouse_sql(
-        f"SELECT c.customer_label FROM winter_days_warehouse.fact_predictions_churn AS p"
-        f" JOIN winter_days_warehouse.dim_customer AS c USING (customer_id)"
-        f" LEFT JOIN (SELECT customer_id, SUM(total_amount) AS revenue FROM winter_days_warehouse.fct_sales"
-        f"   WHERE is_completed AND sale_date > {latest} - 90 AND sale_date <= {latest} GROUP BY customer_id) AS r"
-        f"   USING (customer_id)"
-        f" WHERE p.as_of_date = {latest} AND c.region = 'North'"
-        f" ORDER BY p.churn_probability * COALESCE(r.revenue, 0) DESC, p.churn_probability DESC,"
-        f" c.lifetime_value DESC, c.last_purchase_at, p.customer_id LIMIT 10"
-    )]
+    expected = [
+        row[0]
+        for row in warehouse_sql(
+            f"SELECT c.customer_label FROM winter_days_warehouse.fact_predictions_churn AS p"
+            f" JOIN winter_days_warehouse.dim_customer AS c USING (customer_id)"
+            f" LEFT JOIN (SELECT customer_id, SUM(total_amount) AS revenue FROM winter_days_warehouse.fct_sales"
+            f"   WHERE is_completed AND sale_date > {latest} - 90 AND sale_date <= {latest} GROUP BY customer_id) AS r"
+            f"   USING (customer_id)"
+            f" WHERE p.as_of_date = {latest} AND c.region = 'North'"
+            f" ORDER BY p.churn_probability * COALESCE(r.revenue, 0) DESC, p.churn_probability DESC,"
+            f" c.lifetime_value DESC, c.last_purchase_at, p.customer_id LIMIT 10"
+        )
+    ]
     assert north == expected and north != everyone
-    regions = laptop.page.eval_on_selector_all("#top-at-risk-table tbody tr td:nth-child(2)", "cells => cells.map(c => c.textContent)")
+    regions = laptop.page.eval_on_selector_all(
+        "#top-at-risk-table tbody tr td:nth-child(2)", "cells => cells.map(c => c.textContent)"
+    )
     assert set(regions) == {"North"}
 
     champion = laptop.page.locator('[data-alias="champion"]')

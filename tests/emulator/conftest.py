@@ -14,8 +14,8 @@ from __future__ import annotations
 import shutil
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from support.emulator_processes import environment_variable, running_emulator

@@ -3,16 +3,15 @@ history keeps, with cut-off runs found by heartbeat age (Cloud Run keeps no loca
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from contracts.run_store import RunStoreContract, into_second_step
 
 from winter_days.config import load_settings
-from winter_days.runs.firestore import FirestoreRunStore
 from winter_days.platform import build_platform
 from winter_days.runs import STALE_HEARTBEAT
+from winter_days.runs.firestore import FirestoreRunStore
 
 pytestmark = [pytest.mark.emulator, pytest.mark.xdist_group("firestore_emulator")]
 
@@ -24,7 +23,7 @@ class Clock:
         self.offset = timedelta(0)
 
     def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
 
 @pytest.fixture

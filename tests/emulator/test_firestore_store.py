@@ -4,11 +4,10 @@ SQLite store keeps, plus Firestore's limits (500 writes per commit, shared commi
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
-
 from contracts.document_store import DocumentStoreContract
 from support.pseudonym_keys import TEST_PSEUDONYMS
 
@@ -92,7 +91,7 @@ def test_commits_hold_at_most_500_writes_and_documents_sharing_a_commit_time_pag
 
 
 def test_watermark_is_the_commit_time_in_microseconds(store):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     store.put_many("c", [("a", {"v": 1})])
     mark = store.watermark("c")
     assert watermark_to_timestamp(mark) >= before - timedelta(seconds=5)
@@ -148,7 +147,7 @@ def test_export_sales_streams_firestore_documents_into_bronze_parquet(store, tmp
                 "payment_method": "card",
                 "contact_email_hashed": "0" * 64,
                 "credit_card_last4": "4242",
-                "sale_timestamp": datetime(2026, 3, 1, 9, tzinfo=timezone.utc) if i % 2 else "2026-03-01T09:00:00Z",
+                "sale_timestamp": datetime(2026, 3, 1, 9, tzinfo=UTC) if i % 2 else "2026-03-01T09:00:00Z",
                 "schema_version": "2.0.0",
             },
         )

@@ -24,7 +24,9 @@ import pytest
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow, pytest.mark.xdist_group("firestore_emulator")]
 
-bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
+bigquery = pytest.importorskip(
+    "google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed"
+)
 pytest.importorskip("kfp", reason="kfp (the [gcp] extra) is not installed")
 pytest.importorskip("google.cloud.aiplatform", reason="google-cloud-aiplatform (the [gcp] extra) is not installed")
 
@@ -61,10 +63,12 @@ def bucket(storage_emulator) -> str:
 @pytest.fixture
 def services(tmp_path, firestore_project, storage_emulator, bucket):
     """The BigQuery fake (reading the bucket), the Dataform fake on it, and the Vertex fake."""
-    warehouse = FakeBigQueryServer(project=firestore_project, location="EU", lake_root=tmp_path / "bigquery-gcs",
-                                   gcs=(storage_emulator, (bucket,))).start()
-    dataform = FakeDataformServer(project=firestore_project, repository="winter-days", repository_dir=REPO / "dataform",
-                                  bigquery=warehouse).start()
+    warehouse = FakeBigQueryServer(
+        project=firestore_project, location="EU", lake_root=tmp_path / "bigquery-gcs", gcs=(storage_emulator, (bucket,))
+    ).start()
+    dataform = FakeDataformServer(
+        project=firestore_project, repository="winter-days", repository_dir=REPO / "dataform", bigquery=warehouse
+    ).start()
     vertex = FakeVertex(tmp_path / "vertex")
     yield warehouse, dataform, vertex
     vertex.stop()
@@ -93,27 +97,30 @@ def gcp_settings(tmp_path, project, bucket, warehouse, dataform):
         key.parent.mkdir()
         key.write_text(secrets.token_hex(32))
         key.chmod(0o600)
-    return load_settings(environ={
-        "WINTER_DAYS_PSEUDONYM_KEY_FILE": str(key),
-        "WINTER_DAYS_PROFILE": "gcp",
-        "WINTER_DAYS_HOME": str(tmp_path / "home"),
-        "WINTER_DAYS_GCP_PROJECT_ID": project,
-        "WINTER_DAYS_LAKE_URI": f"gs://{bucket}/lake",
-        "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
-        "WINTER_DAYS_CHURN_HORIZON_DAYS": str(HORIZON),
-        "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days",
-        "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
-        "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA.format(project=project),
-        "WINTER_DAYS_DATAFORM_API_ENDPOINT": dataform.endpoint,
-        "WINTER_DAYS_DATAFORM_SCHEMA_SUFFIX": SUFFIX,
-        "WINTER_DAYS_BIGQUERY_API_ENDPOINT": warehouse.endpoint,
-        "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
-        "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": SA.format(project=project),
-        "WINTER_DAYS_VERTEX_IMAGE": IMAGE.format(project=project),
-        "WINTER_DAYS_VERTEX_POLL_INTERVAL_SECONDS": "0.5",
-        "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.1",
-        "WINTER_DAYS_AUTH_DISABLED": "true",
-    }, cwd=tmp_path)
+    return load_settings(
+        environ={
+            "WINTER_DAYS_PSEUDONYM_KEY_FILE": str(key),
+            "WINTER_DAYS_PROFILE": "gcp",
+            "WINTER_DAYS_HOME": str(tmp_path / "home"),
+            "WINTER_DAYS_GCP_PROJECT_ID": project,
+            "WINTER_DAYS_LAKE_URI": f"gs://{bucket}/lake",
+            "WINTER_DAYS_CUSTOMERS": str(CUSTOMERS),
+            "WINTER_DAYS_CHURN_HORIZON_DAYS": str(HORIZON),
+            "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days",
+            "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
+            "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA.format(project=project),
+            "WINTER_DAYS_DATAFORM_API_ENDPOINT": dataform.endpoint,
+            "WINTER_DAYS_DATAFORM_SCHEMA_SUFFIX": SUFFIX,
+            "WINTER_DAYS_BIGQUERY_API_ENDPOINT": warehouse.endpoint,
+            "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
+            "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": SA.format(project=project),
+            "WINTER_DAYS_VERTEX_IMAGE": IMAGE.format(project=project),
+            "WINTER_DAYS_VERTEX_POLL_INTERVAL_SECONDS": "0.5",
+            "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.1",
+            "WINTER_DAYS_AUTH_DISABLED": "true",
+        },
+        cwd=tmp_path,
+    )
 
 
 def kpi(html: str, name: str) -> float:
@@ -176,7 +183,9 @@ def test_the_gcp_profile_runs_from_the_generators_to_predictions_in_bigquery(
     assert predicted[2].isoformat() == predicted[3].isoformat() == ml["as_of"]
     report = os.environ.get("GCP_E2E_REPORT")
     if report:
-        Path(report).write_text(f"{written} predictions reached BigQuery (winter_days_warehouse_{SUFFIX}.fact_predictions_churn)\n")
+        Path(report).write_text(
+            f"{written} predictions reached BigQuery (winter_days_warehouse_{SUFFIX}.fact_predictions_churn)\n"
+        )
 
     # The dashboards render from BigQuery.
     client = create_app(platform).test_client()
@@ -185,13 +194,16 @@ def test_the_gcp_profile_runs_from_the_generators_to_predictions_in_bigquery(
     churn = client.get("/dashboard/churn")
     assert sales.status_code == churn.status_code == client.get("/dashboard/pipeline").status_code == 200
     revenue = warehouse.sql(
-        f"SELECT ROUND(SUM(total_amount), 2) FROM winter_days_warehouse_{SUFFIX}.fct_sales WHERE status = 'completed'")[0][0]
+        f"SELECT ROUND(SUM(total_amount), 2) FROM winter_days_warehouse_{SUFFIX}.fct_sales WHERE status = 'completed'"
+    )[0][0]
     assert kpi(sales.get_data(as_text=True), "revenue") == pytest.approx(float(revenue))
     assert kpi(churn.get_data(as_text=True), "customers_scored") == written
     assert len(warehouse.requests) > before, "the pages did not query BigQuery"
 
     # Nothing of the installation touched the local disk.
-    assert not settings.home.exists(), f"the gcp profile wrote under its home folder: {sorted(settings.home.rglob('*'))}"
+    assert not settings.home.exists(), (
+        f"the gcp profile wrote under its home folder: {sorted(settings.home.rglob('*'))}"
+    )
     assert not (tmp_path / "warehouse.duckdb").exists()
     platform.close()
 

@@ -108,8 +108,10 @@ def action_tasks(item: GraphAction, client: Any, project: str, full_refresh: boo
     if item.kind == "operations":
         return [Task(q) for q in _statements(action.get("queries") or ())]
     if item.kind == "assertion":
-        return [Task(f"create or replace view {target} as {action['query']}"),
-                Task(f"select sum(1) as row_count from {target}", assertion=True)]
+        return [
+            Task(f"create or replace view {target} as {action['query']}"),
+            Task(f"select sum(1) as row_count from {target}", assertion=True),
+        ]
     if item.kind == "view":
         return [Task(f"create or replace view {target} as {action['query']}")]
     columns = None if item.kind != "incremental" or full_refresh else _columns(client, target)
@@ -118,18 +120,29 @@ def action_tasks(item: GraphAction, client: Any, project: str, full_refresh: boo
         partition = f"partition by {bq['partitionBy']} " if bq.get("partitionBy") else ""
         cluster = f"cluster by {', '.join(bq['clusterBy'])} " if bq.get("clusterBy") else ""
         create = f"create or replace table {target} {partition}{cluster}\n    as {action['query']}"
-        return [Task(q) for q in (*_statements(action.get("preOps") or ()), create, *_statements(action.get("postOps") or ()))]
+        return [
+            Task(q)
+            for q in (*_statements(action.get("preOps") or ()), create, *_statements(action.get("postOps") or ()))
+        ]
     quoted = ",".join(f"`{c}`" for c in columns)
     query = action.get("incrementalQuery") or action["query"]
     if action.get("uniqueKey"):
         on = " and ".join(f"T.{k} = S.{k}" for k in action["uniqueKey"])
         updates = ",".join(f"`{c}` = S.{c}" for c in columns)
-        main = (f"merge {target} T\nusing ({query}\n) S\non {on}\nwhen matched then\n  update set {updates}\n"
-                f"when not matched then\n  insert ({quoted}) values ({quoted})")
+        main = (
+            f"merge {target} T\nusing ({query}\n) S\non {on}\nwhen matched then\n  update set {updates}\n"
+            f"when not matched then\n  insert ({quoted}) values ({quoted})"
+        )
     else:
         main = f"insert into {target}\n({quoted})\nselect {quoted}\nfrom ({query}) as insertions"
-    return [Task(q) for q in (*_statements(action.get("incrementalPreOps") or ()), main,
-                              *_statements(action.get("incrementalPostOps") or ()))]
+    return [
+        Task(q)
+        for q in (
+            *_statements(action.get("incrementalPreOps") or ()),
+            main,
+            *_statements(action.get("incrementalPostOps") or ()),
+        )
+    ]
 
 
 def _columns(client: Any, target: str) -> list[str] | None:
@@ -160,7 +173,11 @@ def apply_code_compilation_config(graph: dict[str, Any], config: dict[str, Any])
             if suffix and section != "declarations":
                 new["schema"] = f"{old['schema']}_{suffix}"
             targets[target_key(old)] = new
-            full = f"`{new['database']}.{new['schema']}.{new['name']}`" if new["database"] else f"`{new['schema']}.{new['name']}`"
+            full = (
+                f"`{new['database']}.{new['schema']}.{new['name']}`"
+                if new["database"]
+                else f"`{new['schema']}.{new['name']}`"
+            )
             renamed[f"`{old['schema']}.{old['name']}`"] = full
             if old.get("database"):
                 renamed[f"`{old['database']}.{old['schema']}.{old['name']}`"] = full
@@ -232,8 +249,11 @@ class GraphRun:
     done: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
-        self.actions = [ActionRun(item) for item in runnable_actions(self.graph)
-                        if self.selected is None or item.key in self.selected]
+        self.actions = [
+            ActionRun(item)
+            for item in runnable_actions(self.graph)
+            if self.selected is None or item.key in self.selected
+        ]
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -249,7 +269,9 @@ class GraphRun:
             states: dict[tuple[str, str], str] = {}
             in_run = {a.item.key for a in self.actions}
             for action in self.actions:
-                failed_dependencies = [d for d in action.item.dependencies if d in in_run and states.get(d) != "SUCCEEDED"]
+                failed_dependencies = [
+                    d for d in action.item.dependencies if d in in_run and states.get(d) != "SUCCEEDED"
+                ]
                 if self.cancelled or failed_dependencies:
                     self._set(action, "SKIPPED")
                 elif action.item.action.get("disabled"):

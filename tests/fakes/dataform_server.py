@@ -29,9 +29,9 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,13 +57,28 @@ ALT_JSON_INT = "json;enum-encoding=int"
 # Request fields the API knows (a field outside these is refused, as the real API does).
 COMPILATION_FIELDS = {*SOURCE_FIELDS, "codeCompilationConfig"}
 CODE_COMPILATION_FIELDS = {
-    "defaultDatabase", "defaultSchema", "defaultLocation", "assertionSchema", "vars", "databaseSuffix",
-    "schemaSuffix", "tablePrefix", "builtinAssertionNamePrefix", "defaultNotebookRuntimeOptions", "pipelineConfig",
+    "defaultDatabase",
+    "defaultSchema",
+    "defaultLocation",
+    "assertionSchema",
+    "vars",
+    "databaseSuffix",
+    "schemaSuffix",
+    "tablePrefix",
+    "builtinAssertionNamePrefix",
+    "defaultNotebookRuntimeOptions",
+    "pipelineConfig",
 }
 INVOCATION_FIELDS = {"compilationResult", "workflowConfig", "invocationConfig"}
 INVOCATION_CONFIG_FIELDS = {
-    "includedTargets", "includedTags", "transitiveDependenciesIncluded", "transitiveDependentsIncluded",
-    "fullyRefreshIncrementalTablesEnabled", "serviceAccount", "endUserAuthConfig", "queryPriority",
+    "includedTargets",
+    "includedTags",
+    "transitiveDependenciesIncluded",
+    "transitiveDependentsIncluded",
+    "fullyRefreshIncrementalTablesEnabled",
+    "serviceAccount",
+    "endUserAuthConfig",
+    "queryPriority",
 }
 # The list filter the fake understands (AIP-160, one equality on compilation_result).
 _FILTER = re.compile(r'^\s*compilation_result\s*=\s*"(?P<value>[^"]*)"\s*$')
@@ -134,7 +149,7 @@ class _Invocation:
 
 def timestamp() -> str:
     """Now as Google APIs write it: nanosecond precision, Z."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}123Z"
 
 
@@ -161,11 +176,19 @@ def run_to_end(backend: Any, invocation: Any, limit: int = 20) -> Any:
 class FakeDataformServer:
     """The fake API for one repository; `url` is the base URL (…/v1) once started."""
 
-    def __init__(self, project: str = "winter-proj", location: str = "europe-west1", repository: str = "winter-days",
-                 repository_dir: Path | None = None, bigquery: Any = None) -> None:
+    def __init__(
+        self,
+        project: str = "winter-proj",
+        location: str = "europe-west1",
+        repository: str = "winter-days",
+        repository_dir: Path | None = None,
+        bigquery: Any = None,
+    ) -> None:
         self.project, self.location, self.repository = project, location, repository
         if (repository_dir is None) != (bigquery is None):
-            raise ValueError("give both repository_dir (the code to compile) and bigquery (where to run it), or neither")
+            raise ValueError(
+                "give both repository_dir (the code to compile) and bigquery (where to run it), or neither"
+            )
         self.repository_dir = Path(repository_dir) if repository_dir is not None else None
         self.bigquery = bigquery
         # Compiled graphs of the compilations, when the fake compiles its repository.
@@ -209,7 +232,9 @@ class FakeDataformServer:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-dataform", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-dataform", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -248,7 +273,11 @@ class FakeDataformServer:
             route = _ROUTE.match(path)
             if route is None:
                 return (*_error(404, f"Method not found: {path}"), {})
-            if (route["project"], route["location"], route["repository"]) != (self.project, self.location, self.repository):
+            if (route["project"], route["location"], route["repository"]) != (
+                self.project,
+                self.location,
+                self.repository,
+            ):
                 asked = f"projects/{route['project']}/locations/{route['location']}/repositories/{route['repository']}"
                 return (*_error(404, f"Repository '{asked}' not found."), {})
             status, payload = self._route(method, route, query, body)
@@ -283,8 +312,11 @@ class FakeDataformServer:
         if key == ("GET", "compilationResults", True, ":query"):
             compilation = self.compilations[name]
             if name in self.graphs:
-                actions = [graph_action(entry, section) for section in ("tables", "operations", "assertions", "declarations")
-                           for entry in self.graphs[name].get(section) or ()]
+                actions = [
+                    graph_action(entry, section)
+                    for section in ("tables", "operations", "assertions", "declarations")
+                    for entry in self.graphs[name].get(section) or ()
+                ]
             else:
                 actions = [self._compilation_action(a, compilation) for a in self.actions]
             return self._page(query, actions, "compilationResultActions")
@@ -295,8 +327,14 @@ class FakeDataformServer:
         if key == ("GET", "workflowInvocations", True, ":query"):
             invocation = self.invocations[name]
             if invocation.run is not None:
-                return self._page(query, [self._run_action(invocation, a) for a in invocation.run.actions], "workflowInvocationActions")
-            return self._page(query, [self._invocation_action(invocation, a) for a in invocation.actions], "workflowInvocationActions")
+                return self._page(
+                    query,
+                    [self._run_action(invocation, a) for a in invocation.run.actions],
+                    "workflowInvocationActions",
+                )
+            return self._page(
+                query, [self._invocation_action(invocation, a) for a in invocation.actions], "workflowInvocationActions"
+            )
         if key == ("POST", "workflowInvocations", True, ":cancel"):
             invocation = self.invocations[name]
             if invocation.resource["state"] == "RUNNING":
@@ -308,7 +346,10 @@ class FakeDataformServer:
 
     def _create_compilation(self, body: dict[str, Any]) -> tuple[int, Any]:
         unknown = _unknown(body, COMPILATION_FIELDS, "compilation_result") or _unknown(
-            body.get("codeCompilationConfig") or {}, CODE_COMPILATION_FIELDS, "compilation_result.code_compilation_config")
+            body.get("codeCompilationConfig") or {},
+            CODE_COMPILATION_FIELDS,
+            "compilation_result.code_compilation_config",
+        )
         if unknown:
             return unknown
         given = [f for f in SOURCE_FIELDS if body.get(f)]
@@ -352,7 +393,8 @@ class FakeDataformServer:
 
     def _create_invocation(self, body: dict[str, Any]) -> tuple[int, Any]:
         unknown = _unknown(body, INVOCATION_FIELDS, "workflow_invocation") or _unknown(
-            body.get("invocationConfig") or {}, INVOCATION_CONFIG_FIELDS, "workflow_invocation.invocation_config")
+            body.get("invocationConfig") or {}, INVOCATION_CONFIG_FIELDS, "workflow_invocation.invocation_config"
+        )
         if unknown:
             return unknown
         compilation = self.compilations.get(body.get("compilationResult", ""))
@@ -368,7 +410,9 @@ class FakeDataformServer:
             runnable = [a for a in runnable if a.name in targets or tags & set(a.tags)]
         run = None
         if compilation["name"] in self.graphs:
-            run = self._start_run(self.graphs[compilation["name"]], compilation.get("codeCompilationConfig") or {}, config)
+            run = self._start_run(
+                self.graphs[compilation["name"]], compilation.get("codeCompilationConfig") or {}, config
+            )
             runnable = []
         name = f"{self.parent}/workflowInvocations/{uuid.uuid4().hex[:12]}"
         resource = {
@@ -386,10 +430,14 @@ class FakeDataformServer:
         """Run the actions the invocationConfig selects on BigQuery, in a thread of their own."""
         from fakes.dataform_runner import GraphRun
 
-        run = GraphRun(graph, self.bigquery.client, compiled.get("defaultDatabase") or self.project,
-                       location=compiled.get("defaultLocation") or None,
-                       full_refresh=bool(config.get("fullyRefreshIncrementalTablesEnabled")),
-                       selected=selected_actions(graph, config))
+        run = GraphRun(
+            graph,
+            self.bigquery.client,
+            compiled.get("defaultDatabase") or self.project,
+            location=compiled.get("defaultLocation") or None,
+            full_refresh=bool(config.get("fullyRefreshIncrementalTablesEnabled")),
+            selected=selected_actions(graph, config),
+        )
         return run.start()
 
     def _list_invocations(self, query: dict[str, list[str]]) -> tuple[int, Any]:
@@ -471,8 +519,12 @@ class FakeDataformServer:
             "target": target,
             "canonicalTarget": target,
             "state": state,
-            "invocationTiming": {"startTime": invocation.resource["invocationTiming"]["startTime"]} if state != "PENDING" else {},
-            "bigqueryAction": {"sqlScript": f"CREATE OR REPLACE TABLE `{target['schema']}.{target['name']}` AS SELECT 1"},
+            "invocationTiming": {"startTime": invocation.resource["invocationTiming"]["startTime"]}
+            if state != "PENDING"
+            else {},
+            "bigqueryAction": {
+                "sqlScript": f"CREATE OR REPLACE TABLE `{target['schema']}.{target['name']}` AS SELECT 1"
+            },
         }
         if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
             out["invocationTiming"]["endTime"] = invocation.end_time
@@ -525,8 +577,11 @@ def graph_action(entry: dict[str, Any], section: str) -> dict[str, Any]:
         "canonicalTarget": _present(entry.get("canonicalTarget") or entry["target"]),
         "filePath": entry.get("fileName", ""),
     }
-    common = {"dependencyTargets": [_present(t) for t in entry.get("dependencyTargets") or ()],
-              "disabled": bool(entry.get("disabled")), "tags": list(entry.get("tags") or ())}
+    common = {
+        "dependencyTargets": [_present(t) for t in entry.get("dependencyTargets") or ()],
+        "disabled": bool(entry.get("disabled")),
+        "tags": list(entry.get("tags") or ()),
+    }
     if section == "tables":
         relation: dict[str, Any] = {
             **common,
@@ -549,7 +604,11 @@ def graph_action(entry: dict[str, Any], section: str) -> dict[str, Any]:
             }
         out["relation"] = relation
     elif section == "operations":
-        out["operations"] = {**common, "queries": list(entry.get("queries") or ()), "hasOutput": bool(entry.get("hasOutput"))}
+        out["operations"] = {
+            **common,
+            "queries": list(entry.get("queries") or ()),
+            "hasOutput": bool(entry.get("hasOutput")),
+        }
     elif section == "assertions":
         out["assertion"] = {**common, "selectQuery": entry.get("query", "")}
         if entry.get("parentAction"):
@@ -569,8 +628,11 @@ def selected_actions(graph: dict[str, Any], config: dict[str, Any]) -> set[tuple
     if not targets and not tags:
         return None
     actions = runnable_actions(graph)
-    chosen = {a.key for a in actions
-              if a.key in targets or (("", a.key[1]) in targets) or tags & set(a.action.get("tags") or ())}
+    chosen = {
+        a.key
+        for a in actions
+        if a.key in targets or (("", a.key[1]) in targets) or tags & set(a.action.get("tags") or ())
+    }
     grown = True
     while grown:
         before = len(chosen)
@@ -587,7 +649,9 @@ def _unknown(body: dict[str, Any], known: set[str], message_name: str) -> tuple[
     """The API's answer to a request field it does not know, or None."""
     for name in body:
         if name not in known:
-            return _error(400, f'Invalid JSON payload received. Unknown name "{name}" at \'{message_name}\': Cannot find field.')
+            return _error(
+                400, f"Invalid JSON payload received. Unknown name \"{name}\" at '{message_name}': Cannot find field."
+            )
     return None
 
 
@@ -643,10 +707,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve("POST")
 
     def log_message(self, format: str, *args: Any) -> None:  # the test output stays readable

@@ -34,7 +34,7 @@ class FakeSecretManagerServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers)))
                 status, body = server.handle(self.path.split("?", 1)[0])
                 data = json.dumps(body).encode()
@@ -67,7 +67,9 @@ class FakeSecretManagerServer:
             return _error(404, f"no such method: {path}")
         secret, version = route["secret"], route["version"]
         if secret in self.forbidden:
-            return _error(403, f"Permission 'secretmanager.versions.access' denied for resource '{secret}/versions/{version}'")
+            return _error(
+                403, f"Permission 'secretmanager.versions.access' denied for resource '{secret}/versions/{version}'"
+            )
         versions = self.secrets.get(secret)
         if not versions:
             return _error(404, f"Secret [{secret}] not found or has no versions.")

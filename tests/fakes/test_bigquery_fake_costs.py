@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
+bigquery = pytest.importorskip(
+    "google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed"
+)
 from google.api_core import exceptions  # noqa: E402
 
 MIB = 1 << 20
@@ -34,14 +36,18 @@ def test_bytes_are_those_of_the_columns_read(bigquery_client, customers):
     assert dry_run(bigquery_client, f"SELECT * FROM {customers}") == ids + names + tags
     assert dry_run(bigquery_client, f"SELECT COUNT(*) FROM {customers}") == 0
     assert dry_run(bigquery_client, "SELECT 1") == 0
-    assert dry_run(bigquery_client, f"UPDATE {customers} SET name = 'x' WHERE id = 1") == ids + names + tags  # the whole target
+    assert (
+        dry_run(bigquery_client, f"UPDATE {customers} SET name = 'x' WHERE id = 1") == ids + names + tags
+    )  # the whole target
 
 
 def test_a_dry_run_reports_what_the_real_run_processes_and_runs_nothing(bigquery_client, bigquery_fake, customers):
     query = f"DELETE FROM {customers} WHERE id = 1"
     estimated = dry_run(bigquery_client, query)
     assert bigquery_fake.sql("SELECT COUNT(*) FROM crm.customers") == [(3,)]
-    schema = bigquery_client.query(f"SELECT id, tags FROM {customers}", job_config=bigquery.QueryJobConfig(dry_run=True)).schema
+    schema = bigquery_client.query(
+        f"SELECT id, tags FROM {customers}", job_config=bigquery.QueryJobConfig(dry_run=True)
+    ).schema
     assert [(f.name, f.mode) for f in schema] == [("id", "NULLABLE"), ("tags", "REPEATED")]
 
     job = bigquery_client.query(query)
@@ -56,7 +62,10 @@ def test_a_dry_run_reports_what_the_real_run_processes_and_runs_nothing(bigquery
 def test_a_query_over_maximum_bytes_billed_fails_before_it_runs(bigquery_client, bigquery_fake, customers):
     capped = bigquery.QueryJobConfig(maximum_bytes_billed=10 * MIB - 1)
     job = bigquery_client.query(f"INSERT INTO {customers} (id) SELECT id + 10 FROM {customers}", job_config=capped)
-    with pytest.raises(exceptions.GoogleAPICallError, match=r"Query exceeded limit for bytes billed: 10485759\. 10485760 or higher required") as refused:
+    with pytest.raises(
+        exceptions.GoogleAPICallError,
+        match=r"Query exceeded limit for bytes billed: 10485759\. 10485760 or higher required",
+    ) as refused:
         job.result()
     assert refused.value.errors[0]["reason"] == "bytesBilledLimitExceeded"
     assert job.job_id in str(refused.value)
@@ -64,6 +73,8 @@ def test_a_query_over_maximum_bytes_billed_fails_before_it_runs(bigquery_client,
 
     with pytest.raises(exceptions.BadRequest, match="Query exceeded limit for bytes billed"):
         bigquery_client.query_and_wait(f"SELECT id FROM {customers}", job_config=capped)
-    assert [r.x for r in bigquery_client.query_and_wait("SELECT 1 AS x", job_config=capped)] == [1]  # reads nothing, bills nothing
+    assert [r.x for r in bigquery_client.query_and_wait("SELECT 1 AS x", job_config=capped)] == [
+        1
+    ]  # reads nothing, bills nothing
     roomy = bigquery.QueryJobConfig(maximum_bytes_billed=10 * MIB)
     assert len(list(bigquery_client.query_and_wait(f"SELECT id FROM {customers}", job_config=roomy))) == 3

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
+bigquery = pytest.importorskip(
+    "google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed"
+)
 
 from fakes.bigquery import FakeBigQueryServer  # noqa: E402
 from fakes.dataform_runner import GraphRun  # noqa: E402
@@ -61,11 +63,17 @@ def test_models_give_the_local_engines_rows(platform, tmp_path):
     try:
         for offset, run_id in enumerate(("run-1", "run-2")):  # the second run takes the incremental paths
             simulator.write_day(settings.population_start + timedelta(days=offset))
-            watermark = export_sales(simulator.store, lake, watermark, run_id, pseudonyms=platform.pseudonymiser).new_watermark
+            watermark = export_sales(
+                simulator.store, lake, watermark, run_id, pseudonyms=platform.pseudonymiser
+            ).new_watermark
             result = local.run(graph, InvocationConfig())
-            assert result.state is InvocationState.SUCCEEDED, [(str(a.target), a.failure_reason) for a in result.actions if a.failure_reason]
+            assert result.state is InvocationState.SUCCEEDED, [
+                (str(a.target), a.failure_reason) for a in result.actions if a.failure_reason
+            ]
             run = GraphRun(graph, fake.client, "winter-proj").run()
-            assert run.state == "SUCCEEDED", [(a.item.key, a.failure_reason) for a in run.actions if a.state != "SUCCEEDED"]
+            assert run.state == "SUCCEEDED", [
+                (a.item.key, a.failure_reason) for a in run.actions if a.state != "SUCCEEDED"
+            ]
             assert {a.state for a in run.actions} == {"SUCCEEDED"}
 
         session = open_session(tmp_path / "warehouse.duckdb", read_only=True)
@@ -74,7 +82,7 @@ def test_models_give_the_local_engines_rows(platform, tmp_path):
             got = fake.sql(f"SELECT * FROM {table} ORDER BY {key}")
             columns = [f.name for f in client.get_table(table).schema]
             assert len(got) == len(expected) > 0, table
-            assert comparable([dict(zip(columns, row)) for row in got]) == comparable(expected), table
+            assert comparable([dict(zip(columns, row, strict=False)) for row in got]) == comparable(expected), table
         session.close()
     finally:
         client.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
+bigquery = pytest.importorskip(
+    "google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed"
+)
 from google.api_core import exceptions  # noqa: E402
 
 
@@ -25,7 +27,9 @@ def test_a_failed_query_job_raises_the_reason_class_with_the_job_id(bigquery_cli
     assert job.error_result["reason"] == "invalidQuery"
 
     missing = bigquery_client.query("SELECT * FROM ops.nowhere")
-    with pytest.raises(exceptions.NotFound, match="Not found: Dataset winter-proj:ops was not found in location EU") as absent:
+    with pytest.raises(
+        exceptions.NotFound, match="Not found: Dataset winter-proj:ops was not found in location EU"
+    ) as absent:
         missing.result()
     assert f"Job ID: {missing.job_id}" in str(absent.value)
 
@@ -64,15 +68,24 @@ def test_other_client_errors_are_not_retried(bigquery_client, bigquery_fake, fas
     assert len(bigquery_fake.requests_to("GET", "/datasets/ops")) == 1
 
 
-def test_a_job_failing_for_a_transient_reason_is_run_again_as_a_new_job(bigquery_client, bigquery_fake, fast_retry, fast_job_retry, ledger):
+def test_a_job_failing_for_a_transient_reason_is_run_again_as_a_new_job(
+    bigquery_client, bigquery_fake, fast_retry, fast_job_retry, ledger
+):
     bigquery_fake.fail_job("backendError", times=1, query_contains="INSERT")
     bigquery_fake.fail_job("rateLimitExceeded", times=1, query_contains="INSERT")
     job = bigquery_client.query(f"INSERT INTO {ledger} VALUES (7)", retry=fast_retry, job_retry=fast_job_retry)
     job.result(retry=fast_retry)
-    inserted = [r for r in bigquery_fake.requests_to("POST", "/jobs") if r.body and "INSERT" in r.body["configuration"]["query"]["query"]]
+    inserted = [
+        r
+        for r in bigquery_fake.requests_to("POST", "/jobs")
+        if r.body and "INSERT" in r.body["configuration"]["query"]["query"]
+    ]
     assert len({r.body["jobReference"]["jobId"] for r in inserted}) == 3
     assert bigquery_fake.sql("SELECT entry FROM ops.ledger") == [(7,)]
-    assert [j.error_result["reason"] for j in bigquery_client.list_jobs(state_filter="done") if j.error_result] == ["rateLimitExceeded", "backendError"]
+    assert [j.error_result["reason"] for j in bigquery_client.list_jobs(state_filter="done") if j.error_result] == [
+        "rateLimitExceeded",
+        "backendError",
+    ]
 
 
 def test_a_failed_job_answers_get_query_results_with_its_error(bigquery_client, bigquery_fake):

@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
+bigquery = pytest.importorskip(
+    "google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed"
+)
 from google.api_core import exceptions  # noqa: E402
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture
@@ -46,30 +48,35 @@ def test_result_types_reach_arrow_as_bigquery_types(bigquery_client):
     table = rows.to_arrow(create_bqstorage_client=False)
     assert [f.name for f in rows.schema][-1] == "f0_"
     assert str(table.schema.field("at").type) == "timestamp[us, tz=UTC]"
-    assert table.to_pylist() == [{
-        "n": 42,
-        "amount": Decimal("123.456000001"),
-        "at": dt.datetime(2024, 5, 1, 10, 30, 0, 123456, tzinfo=UTC),
-        "day": dt.date(2024, 5, 1),
-        "local_time": dt.datetime(2024, 5, 1, 8, 0),
-        "t": dt.time(23, 59, 59),
-        "raw": b"\x00\xff",
-        "flag": True,
-        "text": "é",
-        "customer": {"id": "c-1", "scores": [1, 2]},
-        "lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
-        "missing": None,
-        "f0_": 1,
-    }]
+    assert table.to_pylist() == [
+        {
+            "n": 42,
+            "amount": Decimal("123.456000001"),
+            "at": dt.datetime(2024, 5, 1, 10, 30, 0, 123456, tzinfo=UTC),
+            "day": dt.date(2024, 5, 1),
+            "local_time": dt.datetime(2024, 5, 1, 8, 0),
+            "t": dt.time(23, 59, 59),
+            "raw": b"\x00\xff",
+            "flag": True,
+            "text": "é",
+            "customer": {"id": "c-1", "scores": [1, 2]},
+            "lines": [{"sku": "A", "qty": 2}, {"sku": "B", "qty": 1}],
+            "missing": None,
+            "f0_": 1,
+        }
+    ]
 
 
 def test_named_and_positional_parameters(bigquery_client, events):
-    config = bigquery.QueryJobConfig(labels={"flow": "sales"}, query_parameters=[
-        bigquery.ScalarQueryParameter("day", "DATE", dt.date(2024, 1, 1)),
-        bigquery.ScalarQueryParameter("at_least", "NUMERIC", Decimal("5")),
-        bigquery.ArrayQueryParameter("customers", "STRING", ["c-1", "c-9"]),
-        bigquery.ScalarQueryParameter("seen", "TIMESTAMP", dt.datetime(2024, 1, 1, 6, tzinfo=UTC)),
-    ])
+    config = bigquery.QueryJobConfig(
+        labels={"flow": "sales"},
+        query_parameters=[
+            bigquery.ScalarQueryParameter("day", "DATE", dt.date(2024, 1, 1)),
+            bigquery.ScalarQueryParameter("at_least", "NUMERIC", Decimal("5")),
+            bigquery.ArrayQueryParameter("customers", "STRING", ["c-1", "c-9"]),
+            bigquery.ScalarQueryParameter("seen", "TIMESTAMP", dt.datetime(2024, 1, 1, 6, tzinfo=UTC)),
+        ],
+    )
     rows = bigquery_client.query_and_wait(
         f"SELECT event_id, @seen AS seen FROM {events} WHERE event_date = @day AND amount >= @at_least AND customer_id IN UNNEST(@customers)",
         job_config=config,
@@ -77,12 +84,26 @@ def test_named_and_positional_parameters(bigquery_client, events):
     assert [(r.event_id, r.seen) for r in rows] == [(1, dt.datetime(2024, 1, 1, 6, tzinfo=UTC))]
     assert bigquery_client.get_job(rows.job_id).labels == {"flow": "sales"}
 
-    record = bigquery.StructQueryParameter("customer", bigquery.ScalarQueryParameter("id", "STRING", "c-2"), bigquery.ScalarQueryParameter("since", "DATETIME", dt.datetime(2024, 1, 1, 5)))
-    rows = bigquery_client.query_and_wait(f"SELECT event_id, @customer AS customer FROM {events} WHERE customer_id = @customer.id", job_config=bigquery.QueryJobConfig(query_parameters=[record]))
+    record = bigquery.StructQueryParameter(
+        "customer",
+        bigquery.ScalarQueryParameter("id", "STRING", "c-2"),
+        bigquery.ScalarQueryParameter("since", "DATETIME", dt.datetime(2024, 1, 1, 5)),
+    )
+    rows = bigquery_client.query_and_wait(
+        f"SELECT event_id, @customer AS customer FROM {events} WHERE customer_id = @customer.id",
+        job_config=bigquery.QueryJobConfig(query_parameters=[record]),
+    )
     assert [(r.event_id, r.customer) for r in rows] == [(2, {"id": "c-2", "since": dt.datetime(2024, 1, 1, 5)})]
 
-    positional = bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter(None, "INT64", 2), bigquery.ScalarQueryParameter(None, "STRING", "c-1")])
-    rows = bigquery_client.query_and_wait(f"SELECT event_id FROM {events} WHERE event_id >= ? AND customer_id = ? ", job_config=positional)
+    positional = bigquery.QueryJobConfig(
+        query_parameters=[
+            bigquery.ScalarQueryParameter(None, "INT64", 2),
+            bigquery.ScalarQueryParameter(None, "STRING", "c-1"),
+        ]
+    )
+    rows = bigquery_client.query_and_wait(
+        f"SELECT event_id FROM {events} WHERE event_id >= ? AND customer_id = ? ", job_config=positional
+    )
     assert [r.event_id for r in rows] == [3]
 
     with pytest.raises(exceptions.BadRequest, match="Query parameter 'nope' not found"):
@@ -90,7 +111,9 @@ def test_named_and_positional_parameters(bigquery_client, events):
 
 
 def test_dml_reports_affected_rows(bigquery_client, bigquery_fake, events):
-    inserted = bigquery_client.query(f"INSERT INTO {events} (event_id, customer_id, event_date, amount) VALUES (4, 'c-3', '2024-01-02', 1), (5, 'c-3', '2024-01-03', 2)")
+    inserted = bigquery_client.query(
+        f"INSERT INTO {events} (event_id, customer_id, event_date, amount) VALUES (4, 'c-3', '2024-01-02', 1), (5, 'c-3', '2024-01-03', 2)"
+    )
     inserted.result()
     assert (inserted.statement_type, inserted.num_dml_affected_rows) == ("INSERT", 2)
     updated = bigquery_client.query_and_wait(f"UPDATE {events} SET amount = amount * 2 WHERE customer_id = 'c-3'")
@@ -98,7 +121,9 @@ def test_dml_reports_affected_rows(bigquery_client, bigquery_fake, events):
     deleted = bigquery_client.query(f"DELETE FROM {events} WHERE event_date = '2024-01-03'")
     deleted.result()
     assert deleted.num_dml_affected_rows == 1 and deleted.dml_stats.deleted_row_count == 1
-    assert bigquery_fake.sql("SELECT event_id, amount FROM winter_days_warehouse.events WHERE customer_id = 'c-3'") == [(4, Decimal("2"))]
+    assert bigquery_fake.sql("SELECT event_id, amount FROM winter_days_warehouse.events WHERE customer_id = 'c-3'") == [
+        (4, Decimal("2"))
+    ]
     with pytest.raises(exceptions.BadRequest, match="DELETE must have a WHERE clause"):
         bigquery_client.query_and_wait(f"DELETE FROM {events}")
 
@@ -114,8 +139,9 @@ def test_merge_upserts_and_refuses_a_target_row_matched_twice(bigquery_client, b
     job = bigquery_client.query(merge)
     job.result()
     assert (job.statement_type, job.num_dml_affected_rows) == ("MERGE", 2)
-    assert bigquery_fake.sql("SELECT event_id, amount FROM winter_days_warehouse.events WHERE event_id IN (2, 9) ORDER BY 1") == [
-        (2, Decimal("30")), (9, Decimal("1"))]
+    assert bigquery_fake.sql(
+        "SELECT event_id, amount FROM winter_days_warehouse.events WHERE event_id IN (2, 9) ORDER BY 1"
+    ) == [(2, Decimal("30")), (9, Decimal("1"))]
 
     twice = merge.replace("STRUCT(9, NUMERIC '1')", "STRUCT(2, NUMERIC '31')")
     with pytest.raises(exceptions.BadRequest, match="must match at most one source row for each target row"):
@@ -125,10 +151,20 @@ def test_merge_upserts_and_refuses_a_target_row_matched_twice(bigquery_client, b
 
 def test_ddl_keeps_partitioning_clustering_and_options(bigquery_client, events):
     table = bigquery_client.get_table(events)
-    assert (table.time_partitioning.field, table.clustering_fields, table.description) == ("event_date", ["customer_id"], "one row per event")
+    assert (table.time_partitioning.field, table.clustering_fields, table.description) == (
+        "event_date",
+        ["customer_id"],
+        "one row per event",
+    )
     assert [(f.name, f.field_type) for f in table.schema] == [
-        ("event_id", "INTEGER"), ("customer_id", "STRING"), ("event_date", "DATE"), ("amount", "NUMERIC")]
-    job = bigquery_client.query(f"CREATE OR REPLACE TABLE {events} PARTITION BY DATE_TRUNC(event_date, MONTH) AS SELECT * FROM {events}")
+        ("event_id", "INTEGER"),
+        ("customer_id", "STRING"),
+        ("event_date", "DATE"),
+        ("amount", "NUMERIC"),
+    ]
+    job = bigquery_client.query(
+        f"CREATE OR REPLACE TABLE {events} PARTITION BY DATE_TRUNC(event_date, MONTH) AS SELECT * FROM {events}"
+    )
     job.result()
     assert (job.statement_type, job.ddl_operation_performed) == ("CREATE_TABLE_AS_SELECT", "REPLACE")
     assert bigquery_client.get_table(events).time_partitioning.type_ == "MONTH"
@@ -136,14 +172,18 @@ def test_ddl_keeps_partitioning_clustering_and_options(bigquery_client, events):
     with pytest.raises(exceptions.Conflict, match="Already Exists: Table winter-proj:winter_days_warehouse.events"):
         bigquery_client.query_and_wait(f"CREATE TABLE {events} (x INT64)")
     bigquery_client.query_and_wait("CREATE SCHEMA IF NOT EXISTS `winter-proj.winter_days_staging`")
-    bigquery_client.query_and_wait("CREATE VIEW winter_days_staging.v AS SELECT event_id FROM winter_days_warehouse.events")
+    bigquery_client.query_and_wait(
+        "CREATE VIEW winter_days_staging.v AS SELECT event_id FROM winter_days_warehouse.events"
+    )
     assert bigquery_client.get_table("winter_days_staging.v").table_type == "VIEW"
     bigquery_client.query_and_wait("DROP SCHEMA winter_days_staging CASCADE")
     assert [d.dataset_id for d in bigquery_client.list_datasets()] == ["winter_days_warehouse"]
 
 
 def test_names_resolve_through_the_project_or_the_default_dataset(bigquery_client, events):
-    assert bigquery_client.query_and_wait(f"SELECT COUNT(*) AS n FROM `winter-proj.{events}`").to_arrow(create_bqstorage_client=False).to_pylist() == [{"n": 3}]
+    assert bigquery_client.query_and_wait(f"SELECT COUNT(*) AS n FROM `winter-proj.{events}`").to_arrow(
+        create_bqstorage_client=False
+    ).to_pylist() == [{"n": 3}]
     config = bigquery.QueryJobConfig(default_dataset="winter-proj.winter_days_warehouse")
     assert [r.n for r in bigquery_client.query_and_wait("SELECT COUNT(*) AS n FROM events", job_config=config)] == [3]
     with pytest.raises(exceptions.BadRequest, match='Table "events" must be qualified with a dataset'):
@@ -156,7 +196,9 @@ def test_names_resolve_through_the_project_or_the_default_dataset(bigquery_clien
 
 def test_destination_table_dispositions(bigquery_client, bigquery_fake, events):
     def run(query, disposition):
-        config = bigquery.QueryJobConfig(destination="winter-proj.winter_days_warehouse.daily", write_disposition=disposition)
+        config = bigquery.QueryJobConfig(
+            destination="winter-proj.winter_days_warehouse.daily", write_disposition=disposition
+        )
         bigquery_client.query(query, job_config=config).result()
 
     run(f"SELECT event_date, SUM(amount) AS total FROM {events} GROUP BY 1", "WRITE_EMPTY")
@@ -172,7 +214,10 @@ def test_destination_table_dispositions(bigquery_client, bigquery_fake, events):
 
 def test_partition_replace_through_a_decorator(bigquery_client, bigquery_fake, events):
     config = bigquery.QueryJobConfig(destination=f"winter-proj.{events}$20240101", write_disposition="WRITE_TRUNCATE")
-    bigquery_client.query("SELECT 7 AS event_id, 'c-7' AS customer_id, DATE '2024-01-01' AS event_date, NUMERIC '1' AS amount", job_config=config).result()
+    bigquery_client.query(
+        "SELECT 7 AS event_id, 'c-7' AS customer_id, DATE '2024-01-01' AS event_date, NUMERIC '1' AS amount",
+        job_config=config,
+    ).result()
     assert bigquery_fake.sql("SELECT event_id FROM winter_days_warehouse.events ORDER BY 1") == [(3,), (7,)]
 
     stray = "SELECT 8 AS event_id, 'c-8' AS customer_id, DATE '2024-01-05' AS event_date, NUMERIC '1' AS amount"
@@ -193,14 +238,20 @@ def test_partition_replace_in_a_transaction_is_all_or_nothing(bigquery_client, b
     assert job.statement_type == "SCRIPT"
     children = sorted(bigquery_client.list_jobs(parent_job=job), key=lambda j: j.job_id)
     assert [(c.statement_type, c.num_dml_affected_rows) for c in children] == [
-        ("BEGIN_TRANSACTION", None), ("DELETE", 2), ("INSERT", 1), ("COMMIT_TRANSACTION", None)]
+        ("BEGIN_TRANSACTION", None),
+        ("DELETE", 2),
+        ("INSERT", 1),
+        ("COMMIT_TRANSACTION", None),
+    ]
     assert bigquery_fake.sql("SELECT event_id FROM winter_days_warehouse.events ORDER BY 1") == [(3,), (10,)]
 
     with pytest.raises(exceptions.BadRequest, match="Bad int64 value"):
         bigquery_client.query_and_wait(replace.format(amount="CAST('x' AS INT64)"))
     assert bigquery_fake.sql("SELECT event_id FROM winter_days_warehouse.events ORDER BY 1") == [(3,), (10,)]
     with pytest.raises(exceptions.BadRequest, match="CREATE_TABLE is not supported inside a transaction"):
-        bigquery_client.query_and_wait(f"BEGIN TRANSACTION; DELETE FROM {events} WHERE TRUE; CREATE TABLE winter_days_warehouse.x (n INT64); COMMIT TRANSACTION")
+        bigquery_client.query_and_wait(
+            f"BEGIN TRANSACTION; DELETE FROM {events} WHERE TRUE; CREATE TABLE winter_days_warehouse.x (n INT64); COMMIT TRANSACTION"
+        )
     assert bigquery_fake.sql("SELECT COUNT(*) FROM winter_days_warehouse.events") == [(2,)]
 
 
@@ -233,7 +284,9 @@ def test_writes_are_serialised_and_reads_run_beside_them(bigquery_client, bigque
     def insert(worker):
         try:
             for n in range(5):
-                bigquery_client.query_and_wait(f"INSERT INTO {events} (event_id, event_date) VALUES ({100 + worker * 10 + n}, DATE '2024-01-03')")
+                bigquery_client.query_and_wait(
+                    f"INSERT INTO {events} (event_id, event_date) VALUES ({100 + worker * 10 + n}, DATE '2024-01-03')"
+                )
                 bigquery_client.query_and_wait(f"SELECT COUNT(*) FROM {events}")
         except Exception as err:  # collected: an assertion in a thread would be lost
             errors.append(err)
@@ -244,4 +297,6 @@ def test_writes_are_serialised_and_reads_run_beside_them(bigquery_client, bigque
     for thread in threads:
         thread.join()
     assert errors == []
-    assert bigquery_fake.sql("SELECT COUNT(*) FROM winter_days_warehouse.events WHERE event_date = '2024-01-03'") == [(20,)]
+    assert bigquery_fake.sql("SELECT COUNT(*) FROM winter_days_warehouse.events WHERE event_date = '2024-01-03'") == [
+        (20,)
+    ]

@@ -38,8 +38,10 @@ from winter_days.ml.kfp_pipeline import execution_order, pipeline_dag
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TASK_END = re.compile(r"Task '([^']+)' finished with status (SUCCESS|FAILURE)")
 # What Vertex AI says of a task whose container failed (the reason is in the task's log).
-REPLICA_FAILED = ("The replica workerpool0-0 exited with a non-zero status of 1. Termination reason: Error. "
-                  "To find out more about why your job exited please check the logs: {log}")
+REPLICA_FAILED = (
+    "The replica workerpool0-0 exited with a non-zero status of 1. Termination reason: Error. "
+    "To find out more about why your job exited please check the logs: {log}"
+)
 DAG_FAILED = "The DAG failed because some tasks failed. The failed tasks are: [{tasks}]."
 
 DRIVER = """
@@ -63,7 +65,7 @@ def load_template(template_path: str) -> bytes:
     if template_path.startswith("gs://"):
         from google.cloud import storage
 
-        bucket, _, name = template_path[len("gs://"):].partition("/")
+        bucket, _, name = template_path[len("gs://") :].partition("/")
         return storage.Client(project="vertex-fake").bucket(bucket).blob(name).download_as_bytes()
     return Path(template_path).read_bytes()
 
@@ -120,8 +122,11 @@ class FakePipelineJob:
         self.folder = self.vertex.work_dir / self.job_id
         pipeline_job, pipeline_state = _types()
         self._gca_resource = pipeline_job.PipelineJob(
-            name="", display_name=display_name, state=pipeline_state.PipelineState.PIPELINE_STATE_PENDING,
-            labels=labels or {}, service_account="",
+            name="",
+            display_name=display_name,
+            state=pipeline_state.PipelineState.PIPELINE_STATE_PENDING,
+            labels=labels or {},
+            service_account="",
         )
         self._process: subprocess.Popen | None = None
         self._cancelled = False
@@ -155,8 +160,19 @@ class FakePipelineJob:
         environ.update(HOME=str(self.folder / "home"), PYTHONUNBUFFERED="1", NO_COLOR="1")
         with open(self.log_path, "wb") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-c", DRIVER, str(spec_path), str(self.folder / "pipeline_root"), json.dumps(arguments)],
-                cwd=self.folder, env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-c",
+                    DRIVER,
+                    str(spec_path),
+                    str(self.folder / "pipeline_root"),
+                    json.dumps(arguments),
+                ],
+                cwd=self.folder,
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         _, pipeline_state = _types()
         self._gca_resource.state = pipeline_state.PipelineState.PIPELINE_STATE_RUNNING
@@ -196,8 +212,11 @@ class FakePipelineJob:
     def _sync(self) -> None:
         """The job's end, read once its process has ended."""
         _, pipeline_state = _types()
-        done_states = (pipeline_state.PipelineState.PIPELINE_STATE_SUCCEEDED, pipeline_state.PipelineState.PIPELINE_STATE_FAILED,
-                       pipeline_state.PipelineState.PIPELINE_STATE_CANCELLED)
+        done_states = (
+            pipeline_state.PipelineState.PIPELINE_STATE_SUCCEEDED,
+            pipeline_state.PipelineState.PIPELINE_STATE_FAILED,
+            pipeline_state.PipelineState.PIPELINE_STATE_CANCELLED,
+        )
         if self._process is None or self._gca_resource.state in done_states or self._process.poll() is None:
             return
         pipeline_job, _ = _types()
@@ -220,7 +239,10 @@ class FakePipelineJob:
             self._gca_resource.state = pipeline_state.PipelineState.PIPELINE_STATE_SUCCEEDED
         else:
             self._gca_resource.state = pipeline_state.PipelineState.PIPELINE_STATE_FAILED
-            self._gca_resource.error = {"code": 9, "message": DAG_FAILED.format(tasks=", ".join(failed) or "(the pipeline run)")}
+            self._gca_resource.error = {
+                "code": 9,
+                "message": DAG_FAILED.format(tasks=", ".join(failed) or "(the pipeline run)"),
+            }
 
 
 def vertex_profile(vertex: FakeVertex, credentials: Any) -> Any:
@@ -231,6 +253,8 @@ def vertex_profile(vertex: FakeVertex, credentials: Any) -> Any:
 
     class GcpProfileOnFakeVertex(GcpProfile):
         def ml_runner(self, platform: Any) -> Any:
-            return VertexRunner(platform.settings, platform.lake, pipeline_job=vertex.pipeline_job, credentials=credentials)
+            return VertexRunner(
+                platform.settings, platform.lake, pipeline_job=vertex.pipeline_job, credentials=credentials
+            )
 
     return GcpProfileOnFakeVertex()

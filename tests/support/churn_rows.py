@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-
 
 SALES_SCHEMA = pa.schema(
     [
@@ -35,23 +34,52 @@ CLICK_SCHEMA = pa.schema(
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def sale(customer: str, when: str, status: str = "completed", amount: float = 10.0,
-         payment: str = "credit_card", region: str = "North", *, sale_id: str | None = None, seq: int = 1,
-         known: str | None = None) -> dict:
+def sale(
+    customer: str,
+    when: str,
+    status: str = "completed",
+    amount: float = 10.0,
+    payment: str = "credit_card",
+    region: str = "North",
+    *,
+    sale_id: str | None = None,
+    seq: int = 1,
+    known: str | None = None,
+) -> dict:
     """A version of a sale; known from its own time unless `known` says when it arrived."""
-    return {"customer_id": customer, "sale_id": sale_id or f"{customer}-{when}-{status}", "sale_timestamp": utc(when),
-            "status": status, "total_amount": amount, "payment_method": payment, "region": region,
-            "document_update_seq": seq, "known_from": utc(known or when)}
+    return {
+        "customer_id": customer,
+        "sale_id": sale_id or f"{customer}-{when}-{status}",
+        "sale_timestamp": utc(when),
+        "status": status,
+        "total_amount": amount,
+        "payment_method": payment,
+        "region": region,
+        "document_update_seq": seq,
+        "known_from": utc(known or when),
+    }
 
 
-def click(user: str, when: str, event_type: str = "page_view", bounce: bool = False, session: str = "S1",
-          loaded: str | None = None) -> dict:
+def click(
+    user: str,
+    when: str,
+    event_type: str = "page_view",
+    bounce: bool = False,
+    session: str = "S1",
+    loaded: str | None = None,
+) -> dict:
     """A click event, loaded at the end of its day unless `loaded` says otherwise."""
-    return {"user_id": user, "event_timestamp": utc(when), "event_type": event_type, "is_bounce": bounce,
-            "session_id": session, "loaded_at": utc(loaded or when[:10] + "T23:59:59.999")}
+    return {
+        "user_id": user,
+        "event_timestamp": utc(when),
+        "event_type": event_type,
+        "is_bounce": bounce,
+        "session_id": session,
+        "loaded_at": utc(loaded or when[:10] + "T23:59:59.999"),
+    }
 
 
 def write_warehouse(path: Path, sales: list[dict], clicks: list[dict] = ()) -> Path:

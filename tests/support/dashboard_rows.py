@@ -110,7 +110,10 @@ def build_small_warehouse(path: Path, with_predictions: bool = True) -> Path:
         AS t(flow, rows_in_bronze, rows_staged, rows_quarantined, duplicates_removed)"""
     )
     for table, rows in (
-        ("stg_sales_quarantine", [("sales", "invalid value: region = Mars"), ("sales", "invalid value: region = Moon")]),
+        (
+            "stg_sales_quarantine",
+            [("sales", "invalid value: region = Mars"), ("sales", "invalid value: region = Moon")],
+        ),
         ("stg_click_quarantine", []),
         ("stg_startup_quarantine", [("startup", "unparseable JSON line")]),
     ):
@@ -121,12 +124,10 @@ def build_small_warehouse(path: Path, with_predictions: bool = True) -> Path:
     return path
 
 
-
 def page_results(path: Path, queries, **filters):
     """Every query of a page over the warehouse at `path`, with the given filters."""
     with DuckDBWarehouse(path).reader() as reader:
         return run_queries(reader, queries, DashboardFilters(**filters))
-
 
 
 def make_client(settings, platform: Platform | None = None):

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from support.pseudonym_keys import TEST_PSEUDONYMS
 
+from support.pseudonym_keys import TEST_PSEUDONYMS
 from winter_days.config import Settings
 from winter_days.elt.backend import InvocationConfig, InvocationState, Target
 from winter_days.elt.compilation_config import code_compilation_config
@@ -32,7 +33,7 @@ LOCAL_VARS = code_compilation_config(Settings())["vars"]
 
 def utc(text: str) -> datetime:
     """An aware UTC datetime from 'YYYY-MM-DD HH:MM[:SS]'."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def sha(text: str) -> str:
@@ -72,7 +73,9 @@ def sale(sale_id: str, customer_id: str, when: str, *, seq: int, exported: str, 
     return row
 
 
-def click(event_id: str, session_id: str, user_id: str | None, event_type: str, when: str, **fields: Any) -> dict[str, Any]:
+def click(
+    event_id: str, session_id: str, user_id: str | None, event_type: str, when: str, **fields: Any
+) -> dict[str, Any]:
     """One clickstream record (CLICKSTREAM_SCHEMA) as the generator writes it."""
     row: dict[str, Any] = {
         "event_id": event_id,
@@ -141,7 +144,9 @@ class LocalElt:
     def compile(self, **extra_vars: str) -> dict[str, Any]:
         return compile_project(DATAFORM_DIR, {**LOCAL_VARS, **self.vars, **extra_vars})
 
-    def run(self, *tags: str, full_refresh: bool = False, compiled: dict[str, Any] | None = None, **extra_vars: str) -> RunResult:
+    def run(
+        self, *tags: str, full_refresh: bool = False, compiled: dict[str, Any] | None = None, **extra_vars: str
+    ) -> RunResult:
         """Compile the repo and run the actions with `tags` (all when none) on the lake."""
         config = InvocationConfig(
             included_tags=tuple(tags),
@@ -153,15 +158,20 @@ class LocalElt:
 
     def run_ok(self, *tags: str, **kwargs: Any) -> RunResult:
         result = self.run(*tags, **kwargs)
-        failed = [(str(a.target), a.state.value, a.failure_reason, a.failing_rows_sample) for a in result.actions
-                  if a.state.value not in ("SUCCEEDED", "DISABLED")]
+        failed = [
+            (str(a.target), a.state.value, a.failure_reason, a.failing_rows_sample)
+            for a in result.actions
+            if a.state.value not in ("SUCCEEDED", "DISABLED")
+        ]
         assert result.state is InvocationState.SUCCEEDED and result.published, failed
         return result
 
     def run_check(self, assertion: str) -> RunResult:
         """Run one assertion of the repo alone on the published warehouse."""
         target = Target("", "winter_days_assertions", assertion)
-        return DuckDBExecutor(self.warehouse, self.lake).run(self.compile(), InvocationConfig(included_targets=(target,)))
+        return DuckDBExecutor(self.warehouse, self.lake).run(
+            self.compile(), InvocationConfig(included_targets=(target,))
+        )
 
     def tamper(self, sql: str) -> None:
         """Change the published warehouse behind the models' back (to make a check fail)."""
@@ -177,6 +187,6 @@ class LocalElt:
         try:
             cursor = con.execute(sql)
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, values)) for values in cursor.fetchall()]
+            return [dict(zip(names, values, strict=False)) for values in cursor.fetchall()]
         finally:
             con.close()

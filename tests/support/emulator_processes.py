@@ -8,9 +8,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 STARTUP_TIMEOUT_SECONDS = 90.0
 
@@ -52,7 +52,9 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log_path: Path
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"the {name} was not ready within {STARTUP_TIMEOUT_SECONDS:.0f} s; log tail:\n{_log_tail(log_path)}")
+    raise RuntimeError(
+        f"the {name} was not ready within {STARTUP_TIMEOUT_SECONDS:.0f} s; log tail:\n{_log_tail(log_path)}"
+    )
 
 
 @contextmanager
@@ -61,7 +63,12 @@ def running_emulator(name: str, command: Sequence[str], ready_url: str, log_path
     env = {**os.environ, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            list(command), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
     try:
         _wait_until_ready(ready_url, process, log_path, name)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from support.sales_documents import sale_document
-
 from winter_days.orchestrator.pipeline import RunContext
 from winter_days.records import SALES_COLLECTION
 from winter_days.stores import SqliteDocumentStore
@@ -17,7 +16,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 def sale(i: int, day: int = 1) -> dict:
     """A valid 2.0.0 sales document sold on 2026-03-<day>."""
-    return sale_document(i, (datetime(2026, 3, day, tzinfo=timezone.utc) + timedelta(minutes=i)).isoformat())
+    return sale_document(i, (datetime(2026, 3, day, tzinfo=UTC) + timedelta(minutes=i)).isoformat())
 
 
 def put_sales(settings, ids) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from winter_days.records import (
@@ -29,19 +29,72 @@ from winter_days.records import (
 HEX = "0123456789abcdef"
 # Values any field may be given instead of its own.
 ODD_VALUES: tuple[Any, ...] = (
-    None, "", "   ", "\t", 0, -1, 1, 1.5, -0.0, 2**63, -(2**63) - 1, 10**30, 1e308, -1e308, 1e-300,
-    float("nan"), float("inf"), float("-inf"), True, False, "true", "false", "yes", "1", "2.5", "NaN", "1e400",
-    [], [1, 2], {}, {"nested": {"deeper": [1, {"x": None}]}},
-    "'; DROP TABLE winter_days_staging.stg_click; --", "\" OR 1=1 --", "Robert'); DELETE FROM fct_sales;--",
-    "a\x00b", "bell\x07", "line\nbreak", "tab\there", "del\x7f", "unit\x1fsep", "Zoë 😀 ünïcödé", "\ufffd", "\u200b",
-    "x" * 5000, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "1970-01-01T00:00:00Z",
-    "-0001-05-01T10:00:00Z", "10000-01-01T00:00:00Z", "2024-02-30T00:00:00Z", "2024-05-01T24:00:00Z",
-    "2024-05-01T10:00:00+14:00", "2024-05-01 10:00:00", "2024-05-01T10:00:00.1234567Z",
+    None,
+    "",
+    "   ",
+    "\t",
+    0,
+    -1,
+    1,
+    1.5,
+    -0.0,
+    2**63,
+    -(2**63) - 1,
+    10**30,
+    1e308,
+    -1e308,
+    1e-300,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    True,
+    False,
+    "true",
+    "false",
+    "yes",
+    "1",
+    "2.5",
+    "NaN",
+    "1e400",
+    [],
+    [1, 2],
+    {},
+    {"nested": {"deeper": [1, {"x": None}]}},
+    "'; DROP TABLE winter_days_staging.stg_click; --",
+    '" OR 1=1 --',
+    "Robert'); DELETE FROM fct_sales;--",
+    "a\x00b",
+    "bell\x07",
+    "line\nbreak",
+    "tab\there",
+    "del\x7f",
+    "unit\x1fsep",
+    "Zoë 😀 ünïcödé",
+    "\ufffd",
+    "\u200b",
+    "x" * 5000,
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z",
+    "1970-01-01T00:00:00Z",
+    "-0001-05-01T10:00:00Z",
+    "10000-01-01T00:00:00Z",
+    "2024-02-30T00:00:00Z",
+    "2024-05-01T24:00:00Z",
+    "2024-05-01T10:00:00+14:00",
+    "2024-05-01 10:00:00",
+    "2024-05-01T10:00:00.1234567Z",
 )
 DOMAIN = {
-    "region": REGIONS, "product_category": PRODUCT_CATEGORIES, "status": SALE_STATUSES,
-    "payment_method": PAYMENT_METHODS, "event_type": EVENT_TYPES, "device_type_category": DEVICE_TYPE_CATEGORIES,
-    "sector": SECTORS, "funding_stage": FUNDING_STAGES, "valuation_bucket": VALUATION_BUCKETS, "load_type": LOAD_TYPES,
+    "region": REGIONS,
+    "product_category": PRODUCT_CATEGORIES,
+    "status": SALE_STATUSES,
+    "payment_method": PAYMENT_METHODS,
+    "event_type": EVENT_TYPES,
+    "device_type_category": DEVICE_TYPE_CATEGORIES,
+    "sector": SECTORS,
+    "funding_stage": FUNDING_STAGES,
+    "valuation_bucket": VALUATION_BUCKETS,
+    "load_type": LOAD_TYPES,
 }
 
 
@@ -117,10 +170,28 @@ def valid_sale(rng: random.Random, i: int, day: str) -> dict[str, Any]:
 
 # Legacy and broken sale_timestamp values a document store may hold.
 SALE_TIMESTAMPS: tuple[Any, ...] = (
-    3.5, 12345, "12345", 0, -1, 1772359200, 1772359200000, 1772359200000000, 1772359200.5, 10**20, 1e300, "1e400",
-    datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc), datetime(1, 1, 1, tzinfo=timezone.utc),
-    datetime(9999, 12, 31, tzinfo=timezone.utc), "2026-03-01", "20260301", "Sun, 01 Mar 2026 10:30:00 +0000",
-    "yesterday", "2026-03-01T10:00:00\ud800", "1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z",
+    3.5,
+    12345,
+    "12345",
+    0,
+    -1,
+    1772359200,
+    1772359200000,
+    1772359200000000,
+    1772359200.5,
+    10**20,
+    1e300,
+    "1e400",
+    datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, tzinfo=UTC),
+    "2026-03-01",
+    "20260301",
+    "Sun, 01 Mar 2026 10:30:00 +0000",
+    "yesterday",
+    "2026-03-01T10:00:00\ud800",
+    "1999-12-31T23:59:59Z",
+    "2100-01-01T00:00:00Z",
 )
 
 

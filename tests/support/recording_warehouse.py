@@ -4,8 +4,9 @@ or a report reads, and that a cached view reads none."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from winter_days.profiles.local import LocalProfile
 

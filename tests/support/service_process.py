@@ -50,8 +50,22 @@ class ServiceProcess:
     @classmethod
     def gunicorn(cls, folder: Path, env: dict[str, str], app: str, pythonpath: Path) -> ServiceProcess:
         port = free_port()
-        argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                "--worker-class", "gthread", "--threads", "16", "--pythonpath", str(pythonpath), app]
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "16",
+            "--pythonpath",
+            str(pythonpath),
+            app,
+        ]
         return cls(argv, env, port, folder / f"gunicorn-{port}.log")
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -67,10 +81,12 @@ class ServiceProcess:
             time.sleep(0.1)
         raise RuntimeError(f"the service did not answer /healthz within {timeout} s:\n{self.log()}")
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-                timeout: float = 600) -> Reply:
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body, method=method,
-                                     headers=headers or {})
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 600
+    ) -> Reply:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=body, method=method, headers=headers or {}
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as response:
                 return Reply(response.status, dict(response.headers), response.read())

@@ -45,8 +45,9 @@ def publish_bigquery(client: Any, tables: Mapping[TableName, pa.Table], suffix: 
         buffer = io.BytesIO()
         pq.write_table(table, buffer)
         buffer.seek(0)
-        config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.PARQUET,
-                                        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET, write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE
+        )
         client.load_table_from_file(buffer, f"{client.project}.{dataset}.{name.name}", job_config=config).result()
 
 

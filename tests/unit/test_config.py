@@ -30,12 +30,16 @@ def test_defaults_are_local_and_rooted_in_home(tmp_path):
 
 def test_toml_file_then_env_then_overrides(tmp_path):
     cfg = tmp_path / "wd.toml"
-    cfg.write_text('seed = 7\ncustomers = 50\npopulation_start = 2025-06-01\n[gcp]\nregion = "us-east1"\n'
-                   '[orchestrator]\npoll_timeout_seconds = 600\n[auth]\nallowed_callers = ["a@x.test", "b@x.test"]\n')
+    cfg.write_text(
+        'seed = 7\ncustomers = 50\npopulation_start = 2025-06-01\n[gcp]\nregion = "us-east1"\n'
+        '[orchestrator]\npoll_timeout_seconds = 600\n[auth]\nallowed_callers = ["a@x.test", "b@x.test"]\n'
+    )
     s = load_settings(config_path=cfg, environ={"WINTER_DAYS_CUSTOMERS": "60"}, cwd=tmp_path)
     assert (s.seed, s.customers, s.population_start, s.gcp.region) == (7, 60, date(2025, 6, 1), "us-east1")
     assert s.orchestrator.poll_timeout_seconds == 600 and s.auth.allowed_callers == ("a@x.test", "b@x.test")
-    s = load_settings(config_path=cfg, environ={"WINTER_DAYS_CUSTOMERS": "60"}, overrides={"customers": 70}, cwd=tmp_path)
+    s = load_settings(
+        config_path=cfg, environ={"WINTER_DAYS_CUSTOMERS": "60"}, overrides={"customers": 70}, cwd=tmp_path
+    )
     assert s.customers == 70
 
 
@@ -67,20 +71,37 @@ def test_config_file_found_by_env_and_in_cwd(tmp_path):
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"WINTER_DAYS_PROFILE": "aws"}, "setting profile (WINTER_DAYS_PROFILE): 'aws' is not allowed; allowed: local, gcp"),
+        (
+            {"WINTER_DAYS_PROFILE": "aws"},
+            "setting profile (WINTER_DAYS_PROFILE): 'aws' is not allowed; allowed: local, gcp",
+        ),
         ({"WINTER_DAYS_LAKE_URI": "s3://bucket/x"}, "scheme 's3'"),
         ({"WINTER_DAYS_LAKE_URI": "gs://"}, "names no bucket"),
-        ({"WINTER_DAYS_CUSTOMERS": "many"}, "setting customers (WINTER_DAYS_CUSTOMERS) from the environment: expected a whole number, got 'many'"),
+        (
+            {"WINTER_DAYS_CUSTOMERS": "many"},
+            "setting customers (WINTER_DAYS_CUSTOMERS) from the environment: expected a whole number, got 'many'",
+        ),
         ({"WINTER_DAYS_CUSTOMERS": "0"}, "setting customers (WINTER_DAYS_CUSTOMERS): 0 is outside"),
         ({"WINTER_DAYS_ELT_WORKERS": "0"}, "setting elt.workers (WINTER_DAYS_ELT_WORKERS): 0 is outside 1..64"),
         ({"WINTER_DAYS_ELT_MEMORY_LIMIT": "lots"}, "'lots' is not a size"),
         ({"WINTER_DAYS_LEGACY_TIMESTAMP_SHARE": "1.5"}, "setting legacy_timestamp_share"),
         ({"WINTER_DAYS_POPULATION_START": "March"}, "expected a date"),
-        ({"WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "soon"}, "ORCHESTRATOR_POLL_INTERVAL_SECONDS) from the environment: expected a number"),
+        (
+            {"WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "soon"},
+            "ORCHESTRATOR_POLL_INTERVAL_SECONDS) from the environment: expected a number",
+        ),
         ({"WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "-1"}, "-1.0 is outside"),
-        ({"WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "90", "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "60"},
-         "is longer than"),
-        ({"WINTER_DAYS_AUTH_DISABLED": "perhaps"}, "WINTER_DAYS_AUTH_DISABLED) from the environment: expected true or false"),
+        (
+            {
+                "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "90",
+                "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "60",
+            },
+            "is longer than",
+        ),
+        (
+            {"WINTER_DAYS_AUTH_DISABLED": "perhaps"},
+            "WINTER_DAYS_AUTH_DISABLED) from the environment: expected true or false",
+        ),
         ({"WINTER_DAYS_AUTH_TOKEN": "short"}, "at least 16 characters"),
         ({"WINTER_DAYS_AUTH_TOKEN_FILE": "/nonexistent/token"}, "WINTER_DAYS_AUTH_TOKEN_FILE): cannot read"),
         ({"WINTER_DAYS_SCHEDULE_SALES": "daily"}, "not a 5-field cron expression"),
@@ -161,8 +182,10 @@ def test_relative_paths_resolve_against_cwd(tmp_path):
 
 
 def test_settings_round_trip_through_their_mapping_without_secrets(tmp_path):
-    s = load_settings(environ={"WINTER_DAYS_AUTH_TOKEN": "s3cret-token-for-tests-0123456789",
-                               "WINTER_DAYS_GCP_REGION": "us-east1"}, cwd=tmp_path)
+    s = load_settings(
+        environ={"WINTER_DAYS_AUTH_TOKEN": "s3cret-token-for-tests-0123456789", "WINTER_DAYS_GCP_REGION": "us-east1"},
+        cwd=tmp_path,
+    )
     mapping = s.to_mapping()
     assert "token" not in mapping.get("auth", {}) and "s3cret" not in repr(mapping)
     again = load_settings(overrides=mapping, environ={}, cwd=tmp_path)
@@ -174,5 +197,7 @@ def test_the_readme_settings_table_is_the_model():
     start, end = "<!-- settings:start -->\n", "<!-- settings:end -->"
     assert start in text and end in text, "README.md lacks the generated settings section"
     documented = text.split(start, 1)[1].split(end, 1)[0]
-    assert documented == settings_reference(), "README's settings table is stale: paste `winter-days settings --reference`"
+    assert documented == settings_reference(), (
+        "README's settings table is stale: paste `winter-days settings --reference`"
+    )
     assert all(f"`{name}`" in documented for name in NAMES)

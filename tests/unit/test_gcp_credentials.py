@@ -31,8 +31,11 @@ except ConfigError as err:
 
 def environ_without_credentials(tmp_path: Path, **extra: str) -> dict[str, str]:
     """This environment without credentials, Google settings or emulators (an emulator needs none)."""
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_", "WINTER_DAYS_")) and not k.endswith("_EMULATOR_HOST")}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GOOGLE_", "CLOUDSDK_", "GCE_", "WINTER_DAYS_")) and not k.endswith("_EMULATOR_HOST")
+    }
     environ.update(
         CLOUDSDK_CONFIG=str(tmp_path / "gcloud"),
         NO_GCE_CHECK="true",
@@ -45,7 +48,9 @@ def environ_without_credentials(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def run_without_credentials(tmp_path: Path, code: str, **extra: str) -> list[str]:
     environ = environ_without_credentials(tmp_path, **extra)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()
 
@@ -68,7 +73,9 @@ def test_a_missing_key_file_is_named(tmp_path):
 
 def test_credentials_from_a_key_file_are_used(tmp_path):
     key = tmp_path / "authorized-user.json"
-    key.write_text('{"type": "authorized_user", "client_id": "id", "client_secret": "secret", "refresh_token": "token"}')
+    key.write_text(
+        '{"type": "authorized_user", "client_id": "id", "client_secret": "secret", "refresh_token": "token"}'
+    )
     code = (
         "from winter_days.gcp_credentials import application_default_credentials\n"
         "print(type(application_default_credentials(purpose='BigQuery')).__name__)"
@@ -78,7 +85,9 @@ def test_credentials_from_a_key_file_are_used(tmp_path):
 
 
 GCP_ENVIRON = {
-    "WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+    "WINTER_DAYS_PROFILE": "gcp",
+    "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+    "WINTER_DAYS_GCP_BUCKET": "winter-lake",
     "WINTER_DAYS_VERTEX_SERVICE_ACCOUNT": "churn-pipeline@winter-proj.iam.gserviceaccount.com",
     "WINTER_DAYS_VERTEX_IMAGE": "europe-west1-docker.pkg.dev/winter-proj/winter-days/winter-days:1",
     "WINTER_DAYS_PSEUDONYM_SECRET": "projects/winter-proj/secrets/winter-days-pseudonym-key",
@@ -107,29 +116,65 @@ for build in builds:
     except ConfigError as err:
         print(type(err).__name__ + ": " + str(err))
 """
-PURPOSES = ("Firestore (the sales documents)", "Firestore (the run history)", "the lake bucket (Cloud Storage)",
-            "the BigQuery warehouse", "the pseudonymisation key (Secret Manager)", "Vertex AI Pipelines")
+PURPOSES = (
+    "Firestore (the sales documents)",
+    "Firestore (the run history)",
+    "the lake bucket (Cloud Storage)",
+    "the BigQuery warehouse",
+    "the pseudonymisation key (Secret Manager)",
+    "Vertex AI Pipelines",
+)
 
 
 def test_every_gcp_adapter_fails_in_one_line_without_credentials(tmp_path):
-    (tmp_path / "spec.json").write_text(json.dumps({"root": {"inputDefinitions": {"parameters": {
-        "settings_json": {"parameterType": "STRING"}, "run_id": {"parameterType": "STRING"}}}}}))
+    (tmp_path / "spec.json").write_text(
+        json.dumps(
+            {
+                "root": {
+                    "inputDefinitions": {
+                        "parameters": {
+                            "settings_json": {"parameterType": "STRING"},
+                            "run_id": {"parameterType": "STRING"},
+                        }
+                    }
+                }
+            }
+        )
+    )
 
     lines = run_without_credentials(tmp_path, BUILD_PORTS.format(environ=GCP_ENVIRON))
 
-    assert lines == [f"CredentialsError: {purpose}: no Google Application Default Credentials found: {HOW_TO_SET}"
-                     for purpose in PURPOSES]
-    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "lake" in p.parts], "work started before the credentials were checked"
+    assert lines == [
+        f"CredentialsError: {purpose}: no Google Application Default Credentials found: {HOW_TO_SET}"
+        for purpose in PURPOSES
+    ]
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "lake" in p.parts], (
+        "work started before the credentials were checked"
+    )
 
 
 def test_a_command_without_credentials_says_so_in_one_line(tmp_path):
-    environ = environ_without_credentials(tmp_path, WINTER_DAYS_GCP_PROJECT_ID="winter-proj", WINTER_DAYS_GCP_BUCKET="winter-lake",
-                                          WINTER_DAYS_PSEUDONYM_SECRET="projects/winter-proj/secrets/winter-days-pseudonym-key")
-    command = [sys.executable, "-c", "from winter_days.cli import main; main()", "--profile", "gcp", "generate", "sales"]
+    environ = environ_without_credentials(
+        tmp_path,
+        WINTER_DAYS_GCP_PROJECT_ID="winter-proj",
+        WINTER_DAYS_GCP_BUCKET="winter-lake",
+        WINTER_DAYS_PSEUDONYM_SECRET="projects/winter-proj/secrets/winter-days-pseudonym-key",
+    )
+    command = [
+        sys.executable,
+        "-c",
+        "from winter_days.cli import main; main()",
+        "--profile",
+        "gcp",
+        "generate",
+        "sales",
+    ]
 
     done = subprocess.run(command, capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120)
 
     assert done.returncode == 1 and done.stdout == ""
     (line,) = done.stderr.splitlines()
-    assert line.startswith("Error: ") and line.endswith(f": no Google Application Default Credentials found: {HOW_TO_SET}")
+    assert line.startswith("Error: ") and line.endswith(
+        f": no Google Application Default Credentials found: {HOW_TO_SET}"
+    )
     assert list(tmp_path.iterdir()) == [], "the command wrote files before failing"

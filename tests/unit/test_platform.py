@@ -71,7 +71,9 @@ def test_the_local_profile_needs_a_token_only_to_serve(tmp_path):
         check(tmp_path, {}, serving=True)
 
 
-@pytest.mark.parametrize(("kind", "message"), [("file", "is a file, not a folder"), ("under a file", "cannot write in")])
+@pytest.mark.parametrize(
+    ("kind", "message"), [("file", "is a file, not a folder"), ("under a file", "cannot write in")]
+)
 def test_a_home_that_cannot_hold_the_installation_is_named(tmp_path, kind, message):
     blocker = tmp_path / "home"
     blocker.write_text("not a folder")
@@ -108,9 +110,12 @@ def probe(code: str) -> dict:
 def test_the_gcp_platform_never_builds_a_local_warehouse_or_file(tmp_path):
     """Every gcp port is built (against unreachable endpoints: building connects to nothing)
     and none of them is a local adapter, nor did building one touch the home folder."""
-    environ = {**COMPLETE, "WINTER_DAYS_HOME": str(tmp_path / "home"),
-               "WINTER_DAYS_BIGQUERY_API_ENDPOINT": "http://127.0.0.1:9",
-               "WINTER_DAYS_DATAFORM_API_ENDPOINT": "http://127.0.0.1:9"}
+    environ = {
+        **COMPLETE,
+        "WINTER_DAYS_HOME": str(tmp_path / "home"),
+        "WINTER_DAYS_BIGQUERY_API_ENDPOINT": "http://127.0.0.1:9",
+        "WINTER_DAYS_DATAFORM_API_ENDPOINT": "http://127.0.0.1:9",
+    }
     code = f"""
 import json, os, sys
 os.environ.update({{"FIRESTORE_EMULATOR_HOST": "127.0.0.1:9", "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9",
@@ -124,7 +129,9 @@ print(json.dumps({{"modules": built, "duckdb": "duckdb" in sys.modules,
                   "home": os.path.exists({str(tmp_path / "home")!r})}}))
 """
     found = probe(code)
-    assert not any("duckdb" in m or m.endswith(("stores.lake", "stores.documents", "runs.sqlite")) for m in found["modules"])
+    assert not any(
+        "duckdb" in m or m.endswith(("stores.lake", "stores.documents", "runs.sqlite")) for m in found["modules"]
+    )
     assert found["modules"][2] == "winter_days.warehouse.bigquery"
     assert not found["duckdb"], "the gcp platform imported DuckDB"
     assert not found["home"], "the gcp platform made a local home folder"
@@ -135,7 +142,7 @@ def test_the_local_platform_runs_without_a_cloud_sdk(tmp_path):
 import json, sys
 from winter_days.config import load_settings
 from winter_days.platform import build_platform
-platform = build_platform(load_settings(environ={{"WINTER_DAYS_HOME": {str(tmp_path / 'home')!r},
+platform = build_platform(load_settings(environ={{"WINTER_DAYS_HOME": {str(tmp_path / "home")!r},
                                                    "WINTER_DAYS_AUTH_TOKEN": "t" * 32}}, cwd={str(tmp_path)!r}))
 platform.check(serving=True)
 platform.lake.put("bronze/a.txt", b"x")

@@ -13,13 +13,13 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from fakes.secret_manager_server import FakeSecretManagerServer
+
 from winter_days.config import ConfigError, load_settings
 from winter_days.platform import build_platform
 from winter_days.pseudonyms import (
-    PseudonymKeyError,
     Pseudonymiser,
+    PseudonymKeyError,
     key_from_file,
     key_from_secret_manager,
 )
@@ -38,9 +38,10 @@ def test_the_local_key_is_made_at_first_use_private_and_kept(settings):
     text = path.read_text()
     assert len(text.strip()) == 64 and int(text, 16) >= 0
     assert build_platform(settings).pseudonymiser == first
-    assert first.email("ada@example.com") == hmac.new(
-        bytes.fromhex(text), b"email\x00ada@example.com", hashlib.sha256
-    ).hexdigest()
+    assert (
+        first.email("ada@example.com")
+        == hmac.new(bytes.fromhex(text), b"email\x00ada@example.com", hashlib.sha256).hexdigest()
+    )
 
 
 def test_processes_making_the_key_at_once_all_end_up_with_the_same_one(tmp_path):
@@ -59,7 +60,9 @@ def test_a_key_file_others_can_read_is_refused_with_the_fix(tmp_path):
     path = tmp_path / "pseudonym.key"
     path.write_text(KEY.hex() + "\n")
     os.chmod(path, 0o644)
-    with pytest.raises(PseudonymKeyError, match=r"pseudonym.key_file \(WINTER_DAYS_PSEUDONYM_KEY_FILE\): .* \(mode 0644\).*chmod 600"):
+    with pytest.raises(
+        PseudonymKeyError, match=r"pseudonym.key_file \(WINTER_DAYS_PSEUDONYM_KEY_FILE\): .* \(mode 0644\).*chmod 600"
+    ):
         key_from_file(path, create=True)
 
 
@@ -68,7 +71,10 @@ def test_a_key_file_that_holds_no_key_names_the_setting(tmp_path, content):
     path = tmp_path / "pseudonym.key"
     path.write_text(content)
     os.chmod(path, 0o600)
-    with pytest.raises(PseudonymKeyError, match=r"setting pseudonym.key_file \(WINTER_DAYS_PSEUDONYM_KEY_FILE\): .*pseudonym.key: expected a key of at least 64 hex"):
+    with pytest.raises(
+        PseudonymKeyError,
+        match=r"setting pseudonym.key_file \(WINTER_DAYS_PSEUDONYM_KEY_FILE\): .*pseudonym.key: expected a key of at least 64 hex",
+    ):
         key_from_file(path, create=False)
 
 
@@ -91,8 +97,11 @@ def gcp_settings(tmp_path: Path, **environ: str):
 
 def test_gcp_without_a_secret_or_a_mounted_key_names_the_setting_and_writes_nothing(tmp_path):
     settings = gcp_settings(tmp_path)
-    with pytest.raises(ConfigError, match=re.escape("setting pseudonym.secret (WINTER_DAYS_PSEUDONYM_SECRET): required by the gcp profile")):
-        build_platform(settings).pseudonymiser
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("setting pseudonym.secret (WINTER_DAYS_PSEUDONYM_SECRET): required by the gcp profile"),
+    ):
+        _ = build_platform(settings).pseudonymiser
     assert not settings.pseudonym.key_file.exists()
 
 
@@ -115,13 +124,17 @@ def secret_manager():
 @pytest.fixture
 def secret_client(secret_manager):
     """The real Secret Manager client, over REST, pointed at the fake."""
-    pytest.importorskip("google.cloud.secretmanager", reason="google-cloud-secret-manager (the [gcp] extra) is not installed")
+    pytest.importorskip(
+        "google.cloud.secretmanager", reason="google-cloud-secret-manager (the [gcp] extra) is not installed"
+    )
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import secretmanager
 
     return secretmanager.SecretManagerServiceClient(
-        transport="rest", credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=secret_manager.url)
+        transport="rest",
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=secret_manager.url),
     )
 
 
@@ -140,11 +153,16 @@ def test_gcp_takes_the_key_from_the_latest_version_of_the_secret(tmp_path, secre
 @pytest.mark.parametrize(
     ("prepare", "message"),
     [
-        (lambda server: None, r"setting pseudonym.secret \(WINTER_DAYS_PSEUDONYM_SECRET\): projects/.*/versions/latest does not exist"),
+        (
+            lambda server: None,
+            r"setting pseudonym.secret \(WINTER_DAYS_PSEUDONYM_SECRET\): projects/.*/versions/latest does not exist",
+        ),
         (lambda server: server.forbidden.add(SECRET), r"may not read .*roles/secretmanager.secretAccessor"),
         (lambda server: server.secrets.update({SECRET: [b"short"]}), r"expected a key of at least 64 hex"),
-        (lambda server: (server.secrets.update({SECRET: [KEY.hex().encode()]}), setattr(server, "corrupt", True)),
-         r"arrived corrupted"),
+        (
+            lambda server: (server.secrets.update({SECRET: [KEY.hex().encode()]}), setattr(server, "corrupt", True)),
+            r"arrived corrupted",
+        ),
     ],
 )
 def test_a_secret_that_gives_no_key_names_the_setting_and_the_cause(secret_manager, secret_client, prepare, message):

@@ -21,7 +21,8 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
@@ -98,7 +99,9 @@ class CertificateCache:
         except exceptions.TransportError as err:
             raise CertificatesUnavailable(f"cannot reach the ID token certificate endpoint {self.url}: {err}") from None
         if response.status != 200:
-            raise CertificatesUnavailable(f"the ID token certificate endpoint {self.url} answered HTTP {response.status}")
+            raise CertificatesUnavailable(
+                f"the ID token certificate endpoint {self.url} answered HTTP {response.status}"
+            )
         try:
             body = json.loads(response.data)
         except ValueError:

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from winter_days.platform import Platform
 from winter_days.dashboard import churn_page, pipeline_page, sales_page
 from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, chart_view, run_queries, to_csv
 from winter_days.dashboard.filters import RISK_TIERS, DashboardFilters, FilterError, parse_filters
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
 from winter_days.dashboard.result_cache import DEFAULT_MAX_ENTRIES, PageResultCache
-from winter_days.warehouse import WarehouseBusy, WarehouseMissing, WarehouseUnreadable
+from winter_days.platform import Platform
 from winter_days.records import REGIONS
+from winter_days.warehouse import WarehouseBusy, WarehouseMissing, WarehouseUnreadable
 
 PAGE_QUERIES: dict[str, tuple[DataQuery, ...]] = {
     "sales": sales_page.QUERIES,
@@ -105,24 +106,31 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
         except WarehouseMissing as err:
             return {q.id: None for q in PAGE_QUERIES[page]}, str(err)
         except WarehouseBusy as err:
-            response = Response(render_template("dashboard/message.html", title="Warehouse busy", message=str(err)), 503)
+            response = Response(
+                render_template("dashboard/message.html", title="Warehouse busy", message=str(err)), 503
+            )
             response.headers["Retry-After"] = "5"
             abort(response)
         except WarehouseUnreadable as err:
-            abort(Response(render_template("dashboard/message.html", title="Warehouse unreadable", message=str(err)), 503))
+            abort(
+                Response(render_template("dashboard/message.html", title="Warehouse unreadable", message=str(err)), 503)
+            )
 
     def views(page: str, charts: Sequence[Chart], results: dict[str, QueryResult | None], filters: DashboardFilters):
         queries = {q.id: q for q in PAGE_QUERIES[page]}
         return [
-            chart_view(chart, queries, results, url_for(".csv_download", page=page, query_id=chart.query)
-                       + ("?" + filters.query_string() if filters.query_string() else ""))
+            chart_view(
+                chart,
+                queries,
+                results,
+                url_for(".csv_download", page=page, query_id=chart.query)
+                + ("?" + filters.query_string() if filters.query_string() else ""),
+            )
             for chart in charts
         ]
 
     def render(template: str, page: str, filters: DashboardFilters, **context: Any) -> str:
-        return render_template(
-            template, page=page, filters=filters, regions=REGIONS, risk_tiers=RISK_TIERS, **context
-        )
+        return render_template(template, page=page, filters=filters, regions=REGIONS, risk_tiers=RISK_TIERS, **context)
 
     @blueprint.route("/")
     def index() -> BaseResponse:
@@ -132,10 +140,18 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
     def sales() -> str:
         filters = filters_or_400()
         results, notice = read("sales", filters)
-        sections = [(title, note, views("sales", charts, results, filters)) for title, note, charts in sales_page.SECTIONS]
+        sections = [
+            (title, note, views("sales", charts, results, filters)) for title, note, charts in sales_page.SECTIONS
+        ]
         totals = results.get("sales_totals")
-        return render("dashboard/sales.html", "sales", filters, sections=sections, notice=notice,
-                      totals=totals.records()[0] if totals else None)
+        return render(
+            "dashboard/sales.html",
+            "sales",
+            filters,
+            sections=sections,
+            notice=notice,
+            totals=totals.records()[0] if totals else None,
+        )
 
     @blueprint.route("/churn")
     def churn() -> str:
@@ -144,15 +160,20 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
         summary = results.get("churn_summary")
         top = results.get("top_at_risk")
         return render(
-            "dashboard/churn.html", "churn", filters, notice=notice,
+            "dashboard/churn.html",
+            "churn",
+            filters,
+            notice=notice,
             charts=views("churn", churn_page.CHARTS, results, filters),
             summary=summary.records()[0] if summary else None,
-            top=top, top_csv=url_for(".csv_download", page="churn", query_id="top_at_risk") + "?"
-            + filters.query_string(),
+            top=top,
+            top_csv=url_for(".csv_download", page="churn", query_id="top_at_risk") + "?" + filters.query_string(),
             models=_model_cards(lake),
             empty_hint=churn_page.no_predictions_hint(pipeline_page.load_runs(platform.run_store, limit=5))
-            if top is None else None,
-            reliability_columns=churn_page.RELIABILITY_COLUMNS, tier_cutoffs=churn_page.TIER_CUTOFFS,
+            if top is None
+            else None,
+            reliability_columns=churn_page.RELIABILITY_COLUMNS,
+            tier_cutoffs=churn_page.TIER_CUTOFFS,
         )
 
     @blueprint.route("/pipeline")
@@ -169,12 +190,19 @@ def make_dashboard_blueprint(platform: Platform, cache_entries: int = DEFAULT_MA
         columns, duration_rows = pipeline_page.step_duration_rows(runs)
         durations = QueryResult(tuple(columns), tuple(duration_rows))
         return render(
-            "dashboard/pipeline.html", "pipeline", filters, notice=notice, runs=runs,
+            "dashboard/pipeline.html",
+            "pipeline",
+            filters,
+            notice=notice,
+            runs=runs,
             step_names=pipeline_page.step_names(runs),
             durations=durations,
             step_figure=pipeline_page.step_durations_figure(durations) if runs else None,
-            checks=checks, flows=pipeline_page.quarantine_flows(checks),
-            lineage=lineage_svg(nodes), lineage_run=states_run, graph_error=graph_error,
+            checks=checks,
+            flows=pipeline_page.quarantine_flows(checks),
+            lineage=lineage_svg(nodes),
+            lineage_run=states_run,
+            graph_error=graph_error,
             lineage_rows=[
                 (n.name, n.schema, n.kind, n.state, len(n.assertion_states), n.failed_assertions) for n in nodes
             ],

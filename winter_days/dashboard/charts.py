@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
-
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 
@@ -43,14 +43,16 @@ class QueryResult:
     @classmethod
     def from_arrow(cls, table: pa.Table) -> QueryResult:
         columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-        return cls(tuple(table.column_names), tuple(tuple(_plain(v) for v in row) for row in zip(*columns)))
+        return cls(
+            tuple(table.column_names), tuple(tuple(_plain(v) for v in row) for row in zip(*columns, strict=False))
+        )
 
     def column(self, name: str) -> list[Any]:
         index = self.columns.index(name)
         return [row[index] for row in self.rows]
 
     def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
     def __len__(self) -> int:
         return len(self.rows)

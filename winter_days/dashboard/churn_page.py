@@ -15,7 +15,6 @@ against predicted probability on the evaluation rows, before and after calibrati
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,24 +186,54 @@ NEEDS = (PREDICTIONS, DIM_CUSTOMER, FCT_SALES)
 
 QUERIES: tuple[DataQuery, ...] = (
     DataQuery("churn_summary", "Churn summary", NEEDS, _churn_summary, NO_PREDICTIONS),
-    DataQuery("probability_histogram", "Distribution of churn probability", NEEDS, _probability_histogram,
-              NO_PREDICTIONS),
-    DataQuery("customers_per_tier", "Customers and revenue at risk per tier", NEEDS, _customers_per_tier,
-              NO_PREDICTIONS),
-    DataQuery("top_at_risk", "Top customers at risk of churn, by expected revenue at risk", NEEDS, _top_at_risk,
-              NO_PREDICTIONS),
+    DataQuery(
+        "probability_histogram", "Distribution of churn probability", NEEDS, _probability_histogram, NO_PREDICTIONS
+    ),
+    DataQuery(
+        "customers_per_tier", "Customers and revenue at risk per tier", NEEDS, _customers_per_tier, NO_PREDICTIONS
+    ),
+    DataQuery(
+        "top_at_risk",
+        "Top customers at risk of churn, by expected revenue at risk",
+        NEEDS,
+        _top_at_risk,
+        NO_PREDICTIONS,
+    ),
 )
 
 CHARTS: tuple[Chart, ...] = (
-    Chart("probability_histogram", "probability_histogram", "Distribution of churn probability", "bar",
-          "bin_start", ("customers",), f"Churn probability (bins of {1 / HISTOGRAM_BINS:.2f}, lower edge)",
-          "Customers"),
-    Chart("customers_per_tier", "customers_per_tier", "Customers per risk tier", "bar", "risk_tier",
-          ("customers",), "Risk tier", "Customers"),
-    Chart("revenue_at_risk", "customers_per_tier", "Revenue at risk per tier (last 90 days)", "bar", "risk_tier",
-          ("revenue_90d", "expected_revenue_at_risk_90d"), "Risk tier", "Revenue (USD)",
-          series_names=("Completed revenue, last 90 days", "Expected loss (probability-weighted)"),
-          y_format=",.0f"),
+    Chart(
+        "probability_histogram",
+        "probability_histogram",
+        "Distribution of churn probability",
+        "bar",
+        "bin_start",
+        ("customers",),
+        f"Churn probability (bins of {1 / HISTOGRAM_BINS:.2f}, lower edge)",
+        "Customers",
+    ),
+    Chart(
+        "customers_per_tier",
+        "customers_per_tier",
+        "Customers per risk tier",
+        "bar",
+        "risk_tier",
+        ("customers",),
+        "Risk tier",
+        "Customers",
+    ),
+    Chart(
+        "revenue_at_risk",
+        "customers_per_tier",
+        "Revenue at risk per tier (last 90 days)",
+        "bar",
+        "risk_tier",
+        ("revenue_90d", "expected_revenue_at_risk_90d"),
+        "Risk tier",
+        "Revenue (USD)",
+        series_names=("Completed revenue, last 90 days", "Expected loss (probability-weighted)"),
+        y_format=",.0f",
+    ),
 )
 
 
@@ -308,8 +337,10 @@ def _calibration_text(calibration: Any) -> str:
         return "uncalibrated (registered before calibration)"
     brier = calibration.get("brier_out_of_fold") or {}
     compared = ", ".join(f"{name} {value:.4f}" for name, value in sorted(brier.items()))
-    return (f"{calibration.get('method')} calibration on {calibration.get('rows')} held-out rows, chosen by Brier "
-            f"score out of fold ({compared})")
+    return (
+        f"{calibration.get('method')} calibration on {calibration.get('rows')} held-out rows, chosen by Brier "
+        f"score out of fold ({compared})"
+    )
 
 
 def _lineage_rows(manifest: dict) -> list[tuple[str, str]]:
@@ -325,8 +356,12 @@ def _lineage_rows(manifest: dict) -> list[tuple[str, str]]:
         ("Features", f"{len(signature.get('inputs') or manifest.get('features') or [])} inputs"),
         ("Data fingerprint", str(manifest.get("data_fingerprint") or "")[:16]),
         ("Package", str(manifest.get("package_version") or "")),
-        ("Source commit", (commit[:12] + (" (with local changes)" if source.get("dirty") else "")) if commit
-         else "unknown (not run from a git checkout)"),
+        (
+            "Source commit",
+            (commit[:12] + (" (with local changes)" if source.get("dirty") else ""))
+            if commit
+            else "unknown (not run from a git checkout)",
+        ),
     ]
     return [(label, value) for label, value in rows if value]
 
@@ -334,28 +369,55 @@ def _lineage_rows(manifest: dict) -> list[tuple[str, str]]:
 def reliability(metrics: dict) -> tuple[dict[str, Any] | None, list[tuple[Any, ...]]]:
     """The reliability curve (Plotly figure) and its numbers, from a version's metrics:
     observed churn rate against mean predicted probability per bin, calibrated and before."""
-    curves = [("Calibrated", (metrics.get("candidate") or {}).get("calibration")),
-              ("Before calibration", (metrics.get("uncalibrated") or {}).get("calibration"))]
-    traces: list[dict[str, Any]] = [{"type": "scatter", "mode": "lines", "x": [0, 1], "y": [0, 1], "name": "Perfect",
-                                     "line": {"dash": "dash", "color": "grey", "width": 1}}]
+    curves = [
+        ("Calibrated", (metrics.get("candidate") or {}).get("calibration")),
+        ("Before calibration", (metrics.get("uncalibrated") or {}).get("calibration")),
+    ]
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [0, 1],
+            "y": [0, 1],
+            "name": "Perfect",
+            "line": {"dash": "dash", "color": "grey", "width": 1},
+        }
+    ]
     rows: list[tuple[Any, ...]] = []
     for name, bins in curves:
         if not bins:
             continue
-        traces.append({"type": "scatter", "mode": "lines+markers", "name": name,
-                       "x": [round(b["mean_predicted"], 4) for b in bins],
-                       "y": [round(b["observed_rate"], 4) for b in bins],
-                       "text": [f"{b['count']} customers" for b in bins]})
-        rows += [(name, f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}", b["count"], round(b["mean_predicted"], 4),
-                  round(b["observed_rate"], 4)) for b in bins]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": [round(b["mean_predicted"], 4) for b in bins],
+                "y": [round(b["observed_rate"], 4) for b in bins],
+                "text": [f"{b['count']} customers" for b in bins],
+            }
+        )
+        rows += [
+            (
+                name,
+                f"{b['bin_lower']:.1f}-{b['bin_upper']:.1f}",
+                b["count"],
+                round(b["mean_predicted"], 4),
+                round(b["observed_rate"], 4),
+            )
+            for b in bins
+        ]
     if not rows:
         return None, []
     layout = {
         "title": {"text": "Reliability on the evaluation rows", "x": 0, "xanchor": "left", "font": {"size": 15}},
         "xaxis": {"title": {"text": "Predicted churn probability (bin mean)"}, "range": [0, 1], "tickformat": ".0%"},
         "yaxis": {"title": {"text": "Observed churn rate"}, "range": [0, 1], "tickformat": ".0%"},
-        "margin": {"l": 10, "r": 10, "t": 44, "b": 10}, "autosize": True, "height": 340,
-        "legend": {"orientation": "h", "y": -0.25}, "paper_bgcolor": "rgba(0,0,0,0)",
+        "margin": {"l": 10, "r": 10, "t": 44, "b": 10},
+        "autosize": True,
+        "height": 340,
+        "legend": {"orientation": "h", "y": -0.25},
+        "paper_bgcolor": "rgba(0,0,0,0)",
     }
     return {"data": traces, "layout": layout}, rows
 

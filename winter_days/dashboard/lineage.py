@@ -8,9 +8,10 @@ action sits one column right of its deepest dependency.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Mapping
+from typing import Any
 
 STATE_COLOURS = {
     "SUCCEEDED": ("#d8f3dc", "#2d6a4f"),

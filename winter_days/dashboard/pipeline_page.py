@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from winter_days.dashboard.charts import Chart, DataQuery, QueryResult, SqlAndParams, plotly_figure
 from winter_days.dashboard.filters import DashboardFilters
@@ -72,17 +73,38 @@ def _quarantine_reasons(filters: DashboardFilters) -> SqlAndParams:
 
 QUERIES: tuple[DataQuery, ...] = (
     DataQuery("row_accounting", "Where every bronze row went, per flow", (ACCOUNTING,), _accounting, NO_ELT),
-    DataQuery("quarantine_reasons", "Quarantined rows by flow and reason", tuple(QUARANTINES.values()),
-              _quarantine_reasons, NO_ELT,
-              no_rows_hint="no rows quarantined: every bronze row of the published run fits the record contract"),
+    DataQuery(
+        "quarantine_reasons",
+        "Quarantined rows by flow and reason",
+        tuple(QUARANTINES.values()),
+        _quarantine_reasons,
+        NO_ELT,
+        no_rows_hint="no rows quarantined: every bronze row of the published run fits the record contract",
+    ),
 )
 
 CHARTS: tuple[Chart, ...] = (
-    Chart("row_accounting", "row_accounting", "Bronze rows per flow: staged, quarantined, duplicates", "stacked",
-          "flow", ("rows_staged", "rows_quarantined", "duplicates_removed"), "Flow", "Bronze rows",
-          series_names=("Staged", "Quarantined", "Duplicates removed")),
-    Chart("quarantine_reasons", "quarantine_reasons", "Quarantined rows by reason", "hbar", "reason",
-          ("rows_quarantined",), "Reason", "Rows quarantined"),
+    Chart(
+        "row_accounting",
+        "row_accounting",
+        "Bronze rows per flow: staged, quarantined, duplicates",
+        "stacked",
+        "flow",
+        ("rows_staged", "rows_quarantined", "duplicates_removed"),
+        "Flow",
+        "Bronze rows",
+        series_names=("Staged", "Quarantined", "Duplicates removed"),
+    ),
+    Chart(
+        "quarantine_reasons",
+        "quarantine_reasons",
+        "Quarantined rows by reason",
+        "hbar",
+        "reason",
+        ("rows_quarantined",),
+        "Reason",
+        "Rows quarantined",
+    ),
 )
 
 
@@ -142,8 +164,17 @@ def run_labels(started_at: Sequence[str]) -> list[str]:
 def step_durations_chart(columns: Sequence[str]) -> Chart:
     """Seconds per step of each run, stacked: how long runs take and where the time goes."""
     steps = tuple(columns[3:])
-    return Chart("step_durations", "step_durations", "Step durations per run", "stacked", "run_id", steps,
-                 "Run start (UTC, oldest to newest)", "Seconds", series_names=steps)
+    return Chart(
+        "step_durations",
+        "step_durations",
+        "Step durations per run",
+        "stacked",
+        "run_id",
+        steps,
+        "Run start (UTC, oldest to newest)",
+        "Seconds",
+        series_names=steps,
+    )
 
 
 def step_durations_figure(durations: QueryResult) -> dict[str, Any]:
@@ -157,7 +188,7 @@ def step_durations_figure(durations: QueryResult) -> dict[str, Any]:
     labels = run_labels(started)
     for trace in figure["data"]:
         trace["x"] = positions
-        trace["customdata"] = [list(run) for run in zip(run_ids, started, statuses)]
+        trace["customdata"] = [list(run) for run in zip(run_ids, started, statuses, strict=False)]
         trace["hovertemplate"] = (
             f"run %{{customdata[0]}}<br>started %{{customdata[1]}} UTC, %{{customdata[2]}}<br>"
             f"{trace['name']}: %{{y:.2f}} s<extra></extra>"
@@ -165,12 +196,21 @@ def step_durations_figure(durations: QueryResult) -> dict[str, Any]:
     every = max(1, math.ceil(len(positions) / MAX_RUN_TICKS))
     ticks = positions[::-1][::every][::-1]
     figure["layout"]["xaxis"].update(
-        tickmode="array", tickvals=ticks, ticktext=[labels[i] for i in ticks], tickangle=-45,
+        tickmode="array",
+        tickvals=ticks,
+        ticktext=[labels[i] for i in ticks],
+        tickangle=-45,
         range=[-0.5, len(positions) - 0.5],
     )
     # At the foot of the figure, below the slanted labels and the axis title, on any width.
-    figure["layout"]["legend"] = {"orientation": "h", "x": 0, "xanchor": "left", "yref": "container", "y": 0,
-                                  "yanchor": "bottom"}
+    figure["layout"]["legend"] = {
+        "orientation": "h",
+        "x": 0,
+        "xanchor": "left",
+        "yref": "container",
+        "y": 0,
+        "yanchor": "bottom",
+    }
     return figure
 
 
@@ -219,7 +259,7 @@ def run_checks(run: Mapping[str, Any], assertion_names: Sequence[str]) -> RunChe
     poll = _poll(run)
     counts = (poll or {}).get("counts") or {}
     quarantined = {
-        key[len("rows_quarantined_"):]: int(value)
+        key[len("rows_quarantined_") :]: int(value)
         for key, value in counts.items()
         if key.startswith("rows_quarantined_") and isinstance(value, int)
     }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 import sys
 import time
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 import click
 
@@ -43,8 +44,13 @@ class DemoProgress:
 
         self.console = Console(stderr=True, highlight=False)
         self.bar = Progress(
-            TextColumn("[bold]days"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[detail]}"), console=self.console, transient=False,
+            TextColumn("[bold]days"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}"),
+            console=self.console,
+            transient=False,
         )
         self.task = self.bar.add_task("days", total=total_days, detail="")
         self.day = ""
@@ -60,7 +66,9 @@ class DemoProgress:
     def step_started(self, name: str) -> None:
         self.bar.update(self.task, detail=f"{self.day} {name}...  rows exported so far {self.rows:,}")
 
-    def step_finished(self, name: str, status: str, seconds: float, counts: Mapping[str, Any], error: str | None) -> None:
+    def step_finished(
+        self, name: str, status: str, seconds: float, counts: Mapping[str, Any], error: str | None
+    ) -> None:
         if name == "export_sales" and isinstance(counts.get("rows"), int):
             self.rows += counts["rows"]
         if name == "ml" and status == "succeeded" and counts.get("model_version"):
@@ -80,16 +88,26 @@ class DemoProgress:
 @click.option("--days", type=click.IntRange(1, 3650), default=120, show_default=True, help="Simulated days to add.")
 @click.option("--fresh", is_flag=True, help="Start over: remove this installation's data first.")
 @click.option("--no-serve", is_flag=True, help="Exit after the summary instead of serving the dashboards.")
-@click.option("--train-every", type=click.IntRange(1, 365), default=None,
-              help="Train the churn model every N simulated days once the history allows (default: the "
-              "churn_train_every_days setting, 7); it scores every day.")
+@click.option(
+    "--train-every",
+    type=click.IntRange(1, 365),
+    default=None,
+    help="Train the churn model every N simulated days once the history allows (default: the "
+    "churn_train_every_days setting, 7); it scores every day.",
+)
 @click.option("--sales-per-day", type=click.IntRange(1, 10_000_000), default=DEMO_VOLUMES.sales, show_default=True)
 @click.option("--clicks-per-day", type=click.IntRange(0, 100_000_000), default=DEMO_VOLUMES.clicks, show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.pass_obj
 def demo_command(
-    platform: Platform, days: int, fresh: bool, no_serve: bool, train_every: int | None, sales_per_day: int,
-    clicks_per_day: int, port: int
+    platform: Platform,
+    days: int,
+    fresh: bool,
+    no_serve: bool,
+    train_every: int | None,
+    sales_per_day: int,
+    clicks_per_day: int,
+    port: int,
 ) -> None:
     """Simulate days of all three flows end to end, print a summary, then serve the dashboards."""
     from dataclasses import replace
@@ -99,7 +117,9 @@ def demo_command(
     from winter_days.orchestrator.launcher import RunLauncher
 
     if not platform.single_machine:
-        raise click.UsageError(f"the demo simulates days on one machine: run it with --profile local, not {platform.profile}")
+        raise click.UsageError(
+            f"the demo simulates days on one machine: run it with --profile local, not {platform.profile}"
+        )
     started = time.monotonic()
     settings = platform.settings
     if fresh:
@@ -137,7 +157,9 @@ def demo_command(
     from rich.console import Console
 
     console = Console()
-    console.print(f"Simulated {state.first_day} .. {state.next_day - timedelta(days=1)} ({state.days_done} days in all).")
+    console.print(
+        f"Simulated {state.first_day} .. {state.next_day - timedelta(days=1)} ({state.days_done} days in all)."
+    )
     per_day = simulated / days
     render_summary(summary, console, {"simulation": simulated, "per simulated day": per_day})
     if no_serve:
@@ -158,7 +180,9 @@ def _serve(platform: Platform, port: int) -> None:
 
 
 @click.command("backfill")
-@click.option("--from", "first", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="First day, YYYY-MM-DD.")
+@click.option(
+    "--from", "first", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="First day, YYYY-MM-DD."
+)
 @click.option("--to", "last", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Last day, YYYY-MM-DD.")
 @click.option("--no-ml", is_flag=True, help="Leave out the ML step.")
 @click.pass_obj

@@ -61,18 +61,28 @@ def collect_summary(platform: Platform, runs: list[dict[str, Any]], top: int = 1
         "run history": platform.run_store.describe(),
         "model registry": f"{platform.settings.lake_uri}/mlops/",
     }
-    summary.layers["bronze (files)"] = {flow: len(lake.list(f"bronze/{flow}/")) for flow in ("sales", "clickstream", "startups")}
+    summary.layers["bronze (files)"] = {
+        flow: len(lake.list(f"bronze/{flow}/")) for flow in ("sales", "clickstream", "startups")
+    }
     if runs:
         summary.last_run = runs[0]
         summary.last_ml = next(
-            (step["counts"] for run in runs for step in run.get("steps", [])
-             if step.get("name") == "ml" and step.get("status") == "succeeded" and step.get("counts", {}).get("model_version")),
+            (
+                step["counts"]
+                for run in runs
+                for step in run.get("steps", [])
+                if step.get("name") == "ml"
+                and step.get("status") == "succeeded"
+                and step.get("counts", {}).get("model_version")
+            ),
             {},
         )
     try:
         with platform.warehouse.reader() as reader:
             if tables.FLOW_ROW_ACCOUNTING in reader.tables():
-                summary.accounting = reader.query(f"SELECT * FROM {tables.FLOW_ROW_ACCOUNTING} ORDER BY flow").to_pylist()
+                summary.accounting = reader.query(
+                    f"SELECT * FROM {tables.FLOW_ROW_ACCOUNTING} ORDER BY flow"
+                ).to_pylist()
             staged = {row["flow"]: row["rows_staged"] for row in summary.accounting}
             summary.layers["silver"] = {name: staged.get(flow) for name, flow in SILVER_FLOWS.items()}
             summary.layers["gold"] = {name: _count(reader, table) for name, table in GOLD_TABLES.items()}
@@ -102,7 +112,12 @@ def render_summary(summary: DemoSummary, console: Any, timings: dict[str, float]
         for column in ("flow", "rows_in_bronze", "rows_staged", "rows_quarantined", "duplicates_removed"):
             accounting.add_column(column, justify="left" if column == "flow" else "right")
         for row in summary.accounting:
-            accounting.add_row(*(str(row.get(c)) for c in ("flow", "rows_in_bronze", "rows_staged", "rows_quarantined", "duplicates_removed")))
+            accounting.add_row(
+                *(
+                    str(row.get(c))
+                    for c in ("flow", "rows_in_bronze", "rows_staged", "rows_quarantined", "duplicates_removed")
+                )
+            )
         console.print(accounting)
 
     poll = next((s for s in summary.last_run.get("steps", []) if s.get("name") == "poll"), None)
@@ -114,15 +129,19 @@ def render_summary(summary: DemoSummary, console: Any, timings: dict[str, float]
     if summary.last_ml:
         ml = summary.last_ml
         metrics = ", ".join(
-            f"{k.removeprefix('candidate_')}={v:.3f}" for k, v in ml.items() if k.startswith("candidate_") and isinstance(v, float)
+            f"{k.removeprefix('candidate_')}={v:.3f}"
+            for k, v in ml.items()
+            if k.startswith("candidate_") and isinstance(v, float)
         )
         console.print(
             f"Churn model {ml.get('model_version')} (champion: {ml.get('champion')}, promoted: {ml.get('promoted')}"
             f"{'; ' + str(ml.get('gate_reason')) if ml.get('gate_reason') else ''}): {metrics}"
         )
     else:
-        console.print("No churn model yet: the demo trains once it has enough history (see --days); until then "
-                      "each run's ML step says how many days it has.")
+        console.print(
+            "No churn model yet: the demo trains once it has enough history (see --days); until then "
+            "each run's ML step says how many days it has."
+        )
 
     if summary.top_at_risk:
         risk = Table(title="Top customers at risk of churn")

@@ -16,20 +16,29 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from winter_days.config import Settings
 from winter_days.platform import Platform
-from winter_days.warehouse.duckdb.files import wait_for_after_write
 from winter_days.simulation import DailyVolumes, DaySimulator
+from winter_days.warehouse.duckdb.files import wait_for_after_write
 
 DEMO_STATE = "demo.json"
 DEMO_VOLUMES = DailyVolumes(sales=200, clicks=4000, startups=100)
 # What a fresh demo removes from <home>: the installation's data, nothing else.
-INSTALLATION_PARTS = ("lake", "documents.sqlite3", "warehouse.duckdb", "orchestrator.sqlite3", "schedule.json", DEMO_STATE, "logs")
+INSTALLATION_PARTS = (
+    "lake",
+    "documents.sqlite3",
+    "warehouse.duckdb",
+    "orchestrator.sqlite3",
+    "schedule.json",
+    DEMO_STATE,
+    "logs",
+)
 
 
 class DemoError(Exception):
@@ -67,7 +76,14 @@ class DemoState:
     @classmethod
     def from_json(cls, text: str) -> DemoState:
         raw = json.loads(text)
-        return cls(date.fromisoformat(raw["first_day"]), raw["days_done"], raw["seed"], raw["customers"], raw["volumes"], raw.get("runs", []))
+        return cls(
+            date.fromisoformat(raw["first_day"]),
+            raw["days_done"],
+            raw["seed"],
+            raw["customers"],
+            raw["volumes"],
+            raw.get("runs", []),
+        )
 
 
 def clear_installation(home: Path) -> list[str]:
@@ -124,8 +140,9 @@ def save_state(settings: Settings, state: DemoState) -> None:
 
 def trained(run: dict[str, Any]) -> bool:
     """Whether a run's ML step trained a model version."""
-    return any(step.get("name") == "ml" and (step.get("counts") or {}).get("model_version")
-               for step in run.get("steps") or ())
+    return any(
+        step.get("name") == "ml" and (step.get("counts") or {}).get("model_version") for step in run.get("steps") or ()
+    )
 
 
 @dataclass
@@ -164,8 +181,15 @@ def run_demo(
         simulator.close()
 
 
-def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, days: int, launcher: Any,
-              on_day: DayCallback | None, progress: Any) -> DemoState:
+def _simulate(
+    simulator: DaySimulator,
+    settings: Settings,
+    state: DemoState,
+    days: int,
+    launcher: Any,
+    on_day: DayCallback | None,
+    progress: Any,
+) -> DemoState:
     from winter_days.orchestrator.pipeline import RunParameters
 
     first_index = state.days_done
@@ -201,7 +225,13 @@ def _simulate(simulator: DaySimulator, settings: Settings, state: DemoState, day
                 "Fix the cause and run `winter-days demo` again to continue from this day."
             )
         state.days_done = index + 1
-        state.runs.append({"day": day.isoformat(), "run_id": report.run_id, "trained": report.trained,
-                           "seconds": round(report.seconds, 3)})
+        state.runs.append(
+            {
+                "day": day.isoformat(),
+                "run_id": report.run_id,
+                "trained": report.trained,
+                "seconds": round(report.seconds, 3),
+            }
+        )
         save_state(settings, state)
     return state

@@ -12,9 +12,10 @@ backend both implement it; field names follow the REST resources in snake_case, 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class ActionState(str, enum.Enum):

@@ -85,8 +85,13 @@ def elt() -> None:
 
 @elt.command("compile")
 @click.option("--json", "as_json", is_flag=True, help="Print the compiled graph as `dataform compile --json` does.")
-@click.option("--project", "project", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dataform project folder (default: the dataform_dir setting; the local engine's).")
+@click.option(
+    "--project",
+    "project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dataform project folder (default: the dataform_dir setting; the local engine's).",
+)
 @click.option("--vars", "vars_", type=str, default=None, help="Override project vars: key=value,key2=value2.")
 @click.pass_context
 def compile_command(ctx: click.Context, as_json: bool, project: Path | None, vars_: str | None) -> None:
@@ -107,8 +112,9 @@ def compile_command(ctx: click.Context, as_json: bool, project: Path | None, var
     for section in ("tables", "operations", "assertions", "declarations"):
         for action in graph.get(section, []):
             counts[action.get("type", section.rstrip("s"))] += 1
-    edges = sum(len(a.get("dependencyTargets", [])) for s in ("tables", "operations", "assertions")
-                for a in graph.get(s, []))
+    edges = sum(
+        len(a.get("dependencyTargets", [])) for s in ("tables", "operations", "assertions") for a in graph.get(s, [])
+    )
     click.echo(f"Compiled {compilation.name}: {len(graph['targets'])} actions, {edges} dependency edges")
     for kind, count in sorted(counts.items()):
         click.echo(f"  {kind}: {count}")
@@ -139,14 +145,39 @@ def _targets(compilation: CompilationResult, names: tuple[str, ...]) -> tuple[Ta
 
 
 @elt.command("run")
-@click.option("--tags", type=str, default=None, help="Run actions with any of these tags (comma-separated), and their dependencies.")
-@click.option("--actions", type=str, default=None, help="Run these actions (name or schema.name, comma-separated), and their dependencies.")
+@click.option(
+    "--tags",
+    type=str,
+    default=None,
+    help="Run actions with any of these tags (comma-separated), and their dependencies.",
+)
+@click.option(
+    "--actions",
+    type=str,
+    default=None,
+    help="Run these actions (name or schema.name, comma-separated), and their dependencies.",
+)
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None, help="Dataform project folder (local engine).")
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Independent actions run at once (local engine; default: the elt.workers setting).")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dataform project folder (local engine).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Independent actions run at once (local engine; default: the elt.workers setting).",
+)
 @click.pass_context
 def run_command(
-    ctx: click.Context, tags: str | None, actions: str | None, full_refresh: bool, project: Path | None, workers: int | None
+    ctx: click.Context,
+    tags: str | None,
+    actions: str | None,
+    full_refresh: bool,
+    project: Path | None,
+    workers: int | None,
 ) -> None:
     """Compile the project and run it; locally the warehouse is published only if everything succeeded."""
     from rich.console import Console
@@ -166,8 +197,18 @@ def run_command(
 
 
 @elt.command("rebuild")
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None, help="Dataform project folder (local engine).")
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Independent actions run at once (local engine; default: the elt.workers setting).")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dataform project folder (local engine).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Independent actions run at once (local engine; default: the elt.workers setting).",
+)
 @click.pass_context
 def rebuild_command(ctx: click.Context, project: Path | None, workers: int | None) -> None:
     """Rebuild every table from the bronze lake (a full refresh of every action) and publish it.
@@ -188,8 +229,12 @@ def rebuild_command(ctx: click.Context, project: Path | None, workers: int | Non
 
 
 @elt.command("test")
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Dataform project folder (default: the dataform_dir setting).")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dataform project folder (default: the dataform_dir setting).",
+)
 @click.option("--vars", "vars_", type=str, default=None, help="Override project vars: key=value,key2=value2.")
 @click.option("--tests", type=str, default=None, help="Run only these tests (names, comma-separated).")
 @click.pass_context
@@ -209,8 +254,14 @@ def test_command(ctx: click.Context, project: Path | None, vars_: str | None, te
     ctx.exit(report(results, click.echo))
 
 
-def _invoke_and_follow(ctx: click.Context, platform: Platform, backend: EltBackend, compilation: CompilationResult,
-                       config: InvocationConfig, console: Any) -> None:
+def _invoke_and_follow(
+    ctx: click.Context,
+    platform: Platform,
+    backend: EltBackend,
+    compilation: CompilationResult,
+    config: InvocationConfig,
+    console: Any,
+) -> None:
     """Start the invocation, print its actions as they go and a summary; exit 1 unless it succeeded."""
     try:
         invocation = backend.invoke(compilation, config)
@@ -251,8 +302,9 @@ def _until_finished(backend: EltBackend, invocation: Any, interval: float) -> In
             time.sleep(interval)
 
 
-def _follow(backend: EltBackend, invocation: Any, console: Any, seen: dict[str, ActionState],
-            interval: float) -> InvocationStatus:
+def _follow(
+    backend: EltBackend, invocation: Any, console: Any, seen: dict[str, ActionState], interval: float
+) -> InvocationStatus:
     """Print each action as it starts and finishes, until the invocation ends."""
     while True:
         status = backend.get(invocation)
@@ -289,7 +341,13 @@ def _summary(console: Any, actions: tuple[WorkflowInvocationAction, ...]) -> Non
     from rich.table import Table
 
     table = Table(title="ELT run")
-    for column, justify in (("action", "left"), ("type", "left"), ("state", "left"), ("duration", "right"), ("rows", "right")):
+    for column, justify in (
+        ("action", "left"),
+        ("type", "left"),
+        ("state", "left"),
+        ("duration", "right"),
+        ("rows", "right"),
+    ):
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for action in actions:
         duration = action.invocation_timing.duration_seconds

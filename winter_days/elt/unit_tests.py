@@ -80,8 +80,9 @@ def _rows(con, sql: str) -> tuple[list[str], list[tuple]]:
     return [d[0] for d in cursor.description], cursor.fetchall()
 
 
-def compare(columns: list[str], actual: list[tuple], expected_columns: list[str], expected: list[tuple],
-            ordered: bool) -> tuple[list[str], list[str]]:
+def compare(
+    columns: list[str], actual: list[tuple], expected_columns: list[str], expected: list[tuple], ordered: bool
+) -> tuple[list[str], list[str]]:
     """Dataform's comparison of a test's rows: (messages, row diff); both empty when equal."""
     if len(actual) != len(expected):
         messages = [f"Expected {len(expected)} rows, but saw {len(actual)} rows."]
@@ -99,7 +100,9 @@ def compare(columns: list[str], actual: list[tuple], expected_columns: list[str]
         for index, (got, want) in enumerate(zip(actual_rows, expected_rows, strict=False)):
             for column, a, b in zip(expected_columns, got, want, strict=False):
                 if a != b:
-                    messages.append(f'For row {index} and column "{column}": expected {_shown(b)}, but saw {_shown(a)}.')
+                    messages.append(
+                        f'For row {index} and column "{column}": expected {_shown(b)}, but saw {_shown(a)}.'
+                    )
     elif not messages:
         unmatched = list(actual_rows)
         missing = []
@@ -117,6 +120,7 @@ def compare(columns: list[str], actual: list[tuple], expected_columns: list[str]
 
 def _diff(columns: list[str], expected: list[tuple], actual: list[tuple]) -> list[str]:
     """Rows only expected (-) and only seen (+), as column=value lists."""
+
     def line(sign: str, row: tuple) -> str:
         return sign + " " + ", ".join(f"{c}={_shown(v)}" for c, v in zip(columns, row, strict=False))
 
@@ -128,18 +132,21 @@ def _diff(columns: list[str], expected: list[tuple], actual: list[tuple]) -> lis
     lines = [line("-", row) for row in left] + [line("+", row) for row in right]
     for want, got in zip(left, right, strict=False):
         # Rows paired in turn: name the columns that tell them apart.
-        changed = [f"{c}: expected {_shown(b)}, saw {_shown(a)}" for c, a, b in zip(columns, got, want, strict=False) if a != b]
+        changed = [
+            f"{c}: expected {_shown(b)}, saw {_shown(a)}" for c, a, b in zip(columns, got, want, strict=False) if a != b
+        ]
         lines.append("  differs in " + "; ".join(changed))
     return lines
 
 
-def run_unit_tests(project_dir: Path, vars: dict[str, str] | None = None,
-                   names: tuple[str, ...] = ()) -> list[TestResult]:
+def run_unit_tests(
+    project_dir: Path, vars: dict[str, str] | None = None, names: tuple[str, ...] = ()
+) -> list[TestResult]:
     """Compile `project_dir` and run its unit tests (those named in `names`, or all)."""
     import duckdb
 
-    from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
     from winter_days.elt.sqlx import compile_project
+    from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 
     graph = compile_project(project_dir, vars, local_tests=True)
     results = []
@@ -164,7 +171,7 @@ def run_unit_tests(project_dir: Path, vars: dict[str, str] | None = None,
 def report(results: list[TestResult], echo: Callable[[str], None]) -> int:
     """Print each test's outcome and the row diff of a failure; the exit code."""
     if not results:
-        echo("no unit tests found (type: \"test\" in definitions/ or unit_tests/)")
+        echo('no unit tests found (type: "test" in definitions/ or unit_tests/)')
         return 1
     for result in results:
         echo(f"{'PASS' if result.passed else 'FAIL'}  {result.name}  ({result.file})")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Prepared = TypeVar("Prepared")
@@ -62,7 +63,7 @@ def prepare_ahead(
                 if not offer((item, prepare(item))):
                     return
             offer(_END)
-        except BaseException as err:  # noqa: BLE001 - handed to the loop, which raises it
+        except BaseException as err:
             offer(_Failure(err))
         finally:
             # A source that is itself a read-ahead stops its own thread now, not whenever

@@ -18,9 +18,10 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,10 +30,10 @@ import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from winter_days.export.read_ahead import prepare_ahead, read_ahead
-from winter_days.records.timestamps import parse_sale_timestamp
 from winter_days.pseudonyms import Pseudonymiser
-from winter_days.records.checks import value_fits
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION, SALES_DOCUMENT_SCHEMA
+from winter_days.records.checks import value_fits
+from winter_days.records.timestamps import parse_sale_timestamp
 from winter_days.stores import DocumentStore, Lake
 from winter_days.stores.documents import ChangePage, changed_pages
 
@@ -67,7 +68,9 @@ _NONE = type(None)
 # Python types whose values a column takes as they are; anything else is checked one by one.
 _PLAIN_TYPES: dict[str, set[type]] = {"string": {str}, "int64": {int}, "float64": {float, int}}
 _ARROW_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
-_FIELD_KINDS = [(f.name, {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64"}[f.type]) for f in _DOCUMENT_FIELDS]
+_FIELD_KINDS = [
+    (f.name, {pa.string(): "string", pa.int64(): "int64", pa.float64(): "float64"}[f.type]) for f in _DOCUMENT_FIELDS
+]
 _TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 # The canonical 2.0.0 form and its Z spelling: parsed a batch at a time; any other value goes
 # through parse_sale_timestamp one by one.
@@ -102,7 +105,9 @@ def _raw_json(document: dict[str, Any], pseudonyms: Pseudonymiser) -> str:
     return json.dumps(document, default=lambda v: v.isoformat() if isinstance(v, datetime) else repr(v), sort_keys=True)
 
 
-def bronze_row(doc_id: str, document: dict[str, Any], seq: int, exported_at: datetime, pseudonyms: Pseudonymiser) -> dict[str, Any]:
+def bronze_row(
+    doc_id: str, document: dict[str, Any], seq: int, exported_at: datetime, pseudonyms: Pseudonymiser
+) -> dict[str, Any]:
     """The bronze row of one document: the rules export_sales applies a batch at a time."""
     row: dict[str, Any] = {}
     invalid = []
@@ -192,13 +197,20 @@ def _canonical_timestamps(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Years 0001-9999, as the parser (and BigQuery's TIMESTAMP): year 0000 is no date.
-_EARLIEST_S = pa.scalar(int((datetime(1, 1, 1, tzinfo=timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds()), pa.timestamp("s"))
+_EARLIEST_S = pa.scalar(
+    int((datetime(1, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()), pa.timestamp("s")
+)
 _LATEST_S = pa.scalar(253402300800, pa.timestamp("s"))  # 10000-01-01
 
 
 def _timestamp_columns(
-    n: int, fast_rows: np.ndarray, fast_texts: pa.Array, fast_micros: np.ndarray,
-    slow_value: Callable[[int], Any], counts: _Counts, repaired: set[int],
+    n: int,
+    fast_rows: np.ndarray,
+    fast_texts: pa.Array,
+    fast_micros: np.ndarray,
+    slow_value: Callable[[int], Any],
+    counts: _Counts,
+    repaired: set[int],
 ) -> tuple[list[pa.Array], np.ndarray]:
     """sale_timestamp, _raw and _form columns, and which rows did not parse. `fast_rows` hold
     canonical texts already parsed; every other row's value (`slow_value(i)`) goes through
@@ -239,7 +251,9 @@ def _timestamp_columns(
     return columns, ~parsed_ok
 
 
-def _documents_batch(page: ChangePage, exported_at: datetime, counts: _Counts, pseudonyms: Pseudonymiser) -> pa.RecordBatch:
+def _documents_batch(
+    page: ChangePage, exported_at: datetime, counts: _Counts, pseudonyms: Pseudonymiser
+) -> pa.RecordBatch:
     """The bronze rows of a page of decoded documents, column by column."""
     documents = page.documents()
     invalid_rows: dict[int, list[str]] = {}
@@ -252,7 +266,12 @@ def _documents_batch(page: ChangePage, exported_at: datetime, counts: _Counts, p
     texts = pa.array([values[i] for i in text_rows.tolist()], type=pa.string())
     ok, micros = _canonical_timestamps(texts) if len(texts) else (np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64))
     timestamp_columns, unparsed = _timestamp_columns(
-        len(page), text_rows[ok], texts.filter(pa.array(ok, type=pa.bool_())), micros[ok], values.__getitem__, counts,
+        len(page),
+        text_rows[ok],
+        texts.filter(pa.array(ok, type=pa.bool_())),
+        micros[ok],
+        values.__getitem__,
+        counts,
         repaired,
     )
     counts.invalid += len(invalid_rows)
@@ -260,7 +279,9 @@ def _documents_batch(page: ChangePage, exported_at: datetime, counts: _Counts, p
     for i, names in invalid_rows.items():
         invalid_fields[i] = ",".join(names)
     kept = set(invalid_rows).union(np.flatnonzero(unparsed).tolist(), repaired)
-    return _batch(page, exported_at, columns + timestamp_columns, invalid_fields, {i: documents[i] for i in kept}, pseudonyms)
+    return _batch(
+        page, exported_at, columns + timestamp_columns, invalid_fields, {i: documents[i] for i in kept}, pseudonyms
+    )
 
 
 @dataclass
@@ -313,8 +334,13 @@ def _text_batch(
     local = _Counts()
     repaired: set[int] = set()
     timestamp_columns, unparsed = _timestamp_columns(
-        len(page), rows, parsed.candidates.filter(pa.array(parsed.ok, type=pa.bool_())), parsed.micros[parsed.ok],
-        lambda i: page.document(i).get("sale_timestamp"), local, repaired,
+        len(page),
+        rows,
+        parsed.candidates.filter(pa.array(parsed.ok, type=pa.bool_())),
+        parsed.micros[parsed.ok],
+        lambda i: page.document(i).get("sale_timestamp"),
+        local,
+        repaired,
     )
     counts.forms.update(local.forms)
     counts.unparseable += local.unparseable
@@ -336,14 +362,18 @@ def _lines(bodies: list[str], data: bytes) -> pa.Array:
 
 
 def _batch(
-    page: ChangePage, exported_at: datetime, columns: list[pa.Array], invalid_fields: list[str | None],
-    kept: dict[int, dict[str, Any]], pseudonyms: Pseudonymiser,
+    page: ChangePage,
+    exported_at: datetime,
+    columns: list[pa.Array],
+    invalid_fields: list[str | None],
+    kept: dict[int, dict[str, Any]],
+    pseudonyms: Pseudonymiser,
 ) -> pa.RecordBatch:
     raw_document: list[str | None] = [None] * len(page)
     for i, document in kept.items():
         raw_document[i] = _raw_json(document, pseudonyms)
     names = columns[_NAME_INDEX]
-    columns = columns[:_NAME_INDEX] + [pa.nulls(len(page), pa.string())] + columns[_NAME_INDEX + 1:]
+    columns = columns[:_NAME_INDEX] + [pa.nulls(len(page), pa.string())] + columns[_NAME_INDEX + 1 :]
     columns = columns + [
         pa.array(invalid_fields, type=pa.string()),
         pa.array(raw_document, type=pa.string()),
@@ -380,7 +410,7 @@ def export_sales(
     pseudonyms: Pseudonymiser,
     collection: str = SALES_COLLECTION,
     batch_size: int = BATCH_SIZE,
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Export documents changed after `watermark` to one Parquet file; see the module docstring.
@@ -391,7 +421,7 @@ def export_sales(
     first = next(pages, None)
     if first is None:
         return ExportResult(key=None, rows=0, new_watermark=watermark)
-    exported_at = now().astimezone(timezone.utc)
+    exported_at = now().astimezone(UTC)
     key = sales_export_key(exported_at, run_id)
     counts = _Counts()
     rows = 0

@@ -13,8 +13,14 @@ from winter_days.records import PRODUCT_CATEGORIES
 PRODUCTS = 400
 # Typical unit price per category, in USD.
 CATEGORY_PRICE = {
-    "Electronics": 250.0, "Home": 60.0, "Fashion": 45.0, "Sports": 70.0,
-    "Books": 18.0, "Beauty": 25.0, "Toys": 30.0, "Grocery": 8.0,
+    "Electronics": 250.0,
+    "Home": 60.0,
+    "Fashion": 45.0,
+    "Sports": 70.0,
+    "Books": 18.0,
+    "Beauty": 25.0,
+    "Toys": 30.0,
+    "Grocery": 8.0,
 }
 _S_CATEGORY, _S_PRICE, _S_POPULARITY = 201, 202, 203
 

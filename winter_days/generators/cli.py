@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
-from typing import Iterator, Literal
+from datetime import UTC, date, datetime
+from typing import Literal
 
 import click
 
@@ -29,7 +30,7 @@ def _platform(ctx: click.Context) -> Platform:
 
 def _day(value: str | None) -> date:
     if value is None:
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -41,7 +42,8 @@ def _progress(label: str, total: int | None) -> Iterator[Progress | None]:
     if total is None or total < PROGRESS_FROM:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     with Bar(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
         task = bar.add_task(label, total=total)
@@ -49,13 +51,19 @@ def _progress(label: str, total: int | None) -> Iterator[Progress | None]:
 
 
 def _common(func):
-    func = click.option("--seed", type=int, default=None, help="Seed of the simulated world (default: settings seed).")(func)
-    func = click.option("--date", "day", type=str, default=None, help="Simulated day YYYY-MM-DD (default: today, UTC).")(func)
+    func = click.option("--seed", type=int, default=None, help="Seed of the simulated world (default: settings seed).")(
+        func
+    )
+    func = click.option(
+        "--date", "day", type=str, default=None, help="Simulated day YYYY-MM-DD (default: today, UTC)."
+    )(func)
     return func
 
 
 def _count_option(default_text: str):
-    return click.option("--count", type=click.IntRange(min=0), default=None, help=f"Records to generate (default: {default_text}).")
+    return click.option(
+        "--count", type=click.IntRange(min=0), default=None, help=f"Records to generate (default: {default_text})."
+    )
 
 
 @click.group()
@@ -79,8 +87,14 @@ def sales(ctx: click.Context, count: int | None, day: str | None, seed: int | No
     try:
         with _progress("sales", count) as progress:
             run = write_sales(
-                store, platform.lake, pool, when, count, settings.legacy_timestamp_share,
-                settings.churn_horizon_days, progress,
+                store,
+                platform.lake,
+                pool,
+                when,
+                count,
+                settings.legacy_timestamp_share,
+                settings.churn_horizon_days,
+                progress,
             )
     except GroundTruthConflict as err:
         raise click.ClickException(str(err)) from None
@@ -106,7 +120,13 @@ def clickstream(ctx: click.Context, count: int | None, day: str | None, seed: in
     total = DEFAULT_EVENTS if count is None else count
     with _progress("clickstream", total) as progress:
         try:
-            run = write_clickstream(platform.lake, pool_from_settings(platform.settings, platform.pseudonymiser, seed), when, total, progress)
+            run = write_clickstream(
+                platform.lake,
+                pool_from_settings(platform.settings, platform.pseudonymiser, seed),
+                when,
+                total,
+                progress,
+            )
         except LakeImmutableError as err:
             raise click.ClickException(f"{err} (the day was generated before with another --count or --seed)") from None
     click.echo(f"clickstream {when}: {run.records} events written to {run.uri}")
@@ -123,8 +143,13 @@ def clickstream(ctx: click.Context, count: int | None, day: str | None, seed: in
     help="auto: full if the lake has no earlier startup load, else a delta against the latest one.",
 )
 @click.pass_context
-def startups(ctx: click.Context, count: int | None, day: str | None, seed: int | None,
-             load_type: Literal["auto", "full", "delta"]) -> None:
+def startups(
+    ctx: click.Context,
+    count: int | None,
+    day: str | None,
+    seed: int | None,
+    load_type: Literal["auto", "full", "delta"],
+) -> None:
     """Write the day's startup load (full or delta) as JSON Lines in the bronze lake."""
     from winter_days.generators.startups import DEFAULT_STARTUPS
 
@@ -136,7 +161,12 @@ def startups(ctx: click.Context, count: int | None, day: str | None, seed: int |
         raise click.BadParameter("the startup registry needs at least 1 startup", param_hint="--count")
     try:
         run = write_startups(
-            platform.lake, settings.seed if seed is None else seed, settings.population_start, when, size, load_type,
+            platform.lake,
+            settings.seed if seed is None else seed,
+            settings.population_start,
+            when,
+            size,
+            load_type,
             pseudonyms=platform.pseudonymiser,
         )
     except (ValueError, LakeImmutableError) as err:

@@ -14,10 +14,10 @@ day's file is complete, so a load date's file holds only events before its load 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -104,10 +104,12 @@ def _event_fragments(seed: int) -> tuple[list[str], list[str]]:
     pages = site_pages(seed)
     page = [
         fragment_text("event_type", EVENT_TYPES[k]) + "," + fragment_text("page_url", url)
-        for k, url in zip(pages.event_type, pages.urls)
+        for k, url in zip(pages.event_type, pages.urls, strict=False)
     ]
     referrers = list(pages.urls) + [url for url, _ in EXTERNAL_REFERRERS]
-    ref = [fragment_text("referrer_url", url) + "," + fragment_text("referrer_domain", _domain(url)) for url in referrers]
+    ref = [
+        fragment_text("referrer_url", url) + "," + fragment_text("referrer_domain", _domain(url)) for url in referrers
+    ]
     return page, ref
 
 
@@ -191,16 +193,34 @@ class ClickstreamChunk:
         page_texts, referrer_texts = _event_fragments(self.pool.seed)
         event_ids, session_ids = self._ids()
         hms, millis = self._timestamps()
-        devices = [fragment_text("device_type", d) + "," + fragment_text("device_type_category", c) for d, c, _ in DEVICES]
-        tail = "," + fragment_text("load_timestamp", self.load_timestamp()) + "," + fragment_text("schema_version", SCHEMA_VERSION) + "}"
+        devices = [
+            fragment_text("device_type", d) + "," + fragment_text("device_type_category", c) for d, c, _ in DEVICES
+        ]
+        tail = (
+            ","
+            + fragment_text("load_timestamp", self.load_timestamp())
+            + ","
+            + fragment_text("schema_version", SCHEMA_VERSION)
+            + "}"
+        )
         return join_lines(
             [
-                '{"event_id":"', event_ids, '","session_id":"', session_ids, '",',
-                _user_fragments(self.pool).take(pa.array(self.user)), ",",
-                fragments(page_texts, self.page), ",",
-                fragments(referrer_texts, self.referrer), ",",
+                '{"event_id":"',
+                event_ids,
+                '","session_id":"',
+                session_ids,
+                '",',
+                _user_fragments(self.pool).take(pa.array(self.user)),
+                ",",
+                fragments(page_texts, self.page),
+                ",",
+                fragments(referrer_texts, self.referrer),
+                ",",
                 fragments(devices, self.device),
-                f',"event_timestamp":"{self.day.isoformat()}T', hms, millis, '",',
+                f',"event_timestamp":"{self.day.isoformat()}T',
+                hms,
+                millis,
+                '",',
                 fragments(['"is_bounce":false', '"is_bounce":true'], self.bounce.astype(np.int8)),
                 tail,
             ]
@@ -262,7 +282,9 @@ def draw_clickstream_chunk(pool: CustomerPool, day: date, n_events: int, chunk: 
 
     gaps = np.where(position > 0, rng.exponential(MEAN_SECONDS_BETWEEN_EVENTS * 1000, n_events), 0).astype(np.int64)
     elapsed = np.cumsum(gaps)
-    millisecond = np.minimum(session_start_ms[session] + elapsed - (elapsed[starts] - gaps[starts])[session], 86_399_999)
+    millisecond = np.minimum(
+        session_start_ms[session] + elapsed - (elapsed[starts] - gaps[starts])[session], 86_399_999
+    )
     return ClickstreamChunk(
         pool=pool,
         day=day,

@@ -27,14 +27,60 @@ from winter_days.pseudonyms import Pseudonymiser
 from winter_days.records import REGIONS
 
 FIRST_NAMES = (
-    "Ada", "Ben", "Chloe", "Dmitri", "Elena", "Farah", "Gustav", "Hana", "Ivan", "Julia",
-    "Kofi", "Lena", "Marco", "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tara",
-    "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe",
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dmitri",
+    "Elena",
+    "Farah",
+    "Gustav",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Kofi",
+    "Lena",
+    "Marco",
+    "Nadia",
+    "Oskar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
 )
 LAST_NAMES = (
-    "Andersen", "Brown", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito",
-    "Jansen", "Kowalski", "Larsen", "Moreau", "Nowak", "Okafor", "Petrov", "Quispe", "Rossi",
-    "Silva", "Tanaka", "Usman", "Varga", "Weber", "Xu", "Yilmaz", "Zhang",
+    "Andersen",
+    "Brown",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jansen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Nowak",
+    "Okafor",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
 )
 EMAIL_DOMAINS = ("example.com", "mail.example.org", "inbox.example.net")
 REGION_WEIGHTS = (0.3, 0.25, 0.25, 0.2)
@@ -125,7 +171,12 @@ def build_customer_pool(seed: int, size: int, population_start: date, pseudonyms
     domain = _pick(EMAIL_DOMAINS, u(_S_DOMAIN))
     names = first + " " + last
     # The raw addresses exist only inside this call; only their keyed pseudonyms are kept.
-    email_hash = np.array(pseudonyms.emails(f"{f}.{l}{i + 1}@{d}" for f, l, i, d in zip(first, last, k, domain)), dtype=object)
+    email_hash = np.array(
+        pseudonyms.emails(
+            f"{given}.{family}{i + 1}@{d}" for given, family, i, d in zip(first, last, k, domain, strict=True)
+        ),
+        dtype=object,
+    )
     card = (hashed_bits(seed, _S_CARD, k) % np.uint64(10_000)).astype(np.int64)
 
     existing = u(_S_SIGNUP_EXISTING) < EXISTING_SHARE

@@ -11,11 +11,12 @@ import io
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import BinaryIO, Callable, Literal
+from typing import BinaryIO, Literal
 
 from winter_days.generators.clickstream import CHUNK_EVENTS, DEFAULT_EVENTS, clickstream_key, draw_clickstream_chunk
 from winter_days.generators.customers import CustomerPool
@@ -87,7 +88,9 @@ def write_sales(
         else:
             part = sales_documents(pool, draw, start, stop)
             written += store.put_many(SALES_COLLECTION, ((d["sale_id"], d) for d in part), batch_size=SALES_WRITE_BATCH)
-            legacy += sum(not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in part)
+            legacy += sum(
+                not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in part
+            )
             done = len(part)
         if progress:
             progress(done)
@@ -99,7 +102,9 @@ def _clickstream_chunk_lines(pool: CustomerPool, day: date, count: int, chunk: i
     return draw_clickstream_chunk(pool, day, count, chunk).jsonl()
 
 
-def _publish_lines(lake: Lake, key: str, jobs: list[Callable[[], object]], progress: Progress | None, workers: int = 2) -> int:
+def _publish_lines(
+    lake: Lake, key: str, jobs: list[Callable[[], object]], progress: Progress | None, workers: int = 2
+) -> int:
     """Run the jobs (each returns a chunk of JSON Lines) on `workers` threads (Arrow and numpy
     release the GIL), append their output in order, and publish the file under `key`
     atomically through the lake's streaming writer."""
@@ -213,7 +218,9 @@ def write_startups(
     if load_type == "full":
         previous = None
     elif load_type == "delta" and previous is None:
-        raise ValueError(f"no startup load before {day} under bronze/startups/ of {lake.root_uri}: the first load must be full")
+        raise ValueError(
+            f"no startup load before {day} under bronze/startups/ of {lake.root_uri}: the first load must be full"
+        )
     elif load_type not in ("auto", "delta"):
         raise ValueError(f"load_type must be auto, full or delta, got {load_type!r}")
     table = startup_table(seed, population_start, day, previous, count, pseudonyms=pseudonyms)

@@ -9,7 +9,8 @@ fields (event types, URLs, devices, flags) cost one `take` instead of per-row qu
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -63,7 +64,7 @@ def lines_bytes(lines: pa.Array) -> memoryview:
 def table_lines(table: pa.Table) -> pa.Array:
     """JSON Lines of a table of string, integer, float and boolean columns, in column order."""
     parts: list[str | pa.Array] = []
-    for i, (name, column) in enumerate(zip(table.column_names, table.columns)):
+    for i, (name, column) in enumerate(zip(table.column_names, table.columns, strict=False)):
         values = column.combine_chunks()
         text = quoted(values) if pa.types.is_string(values.type) else scalar_text(values)
         parts += [("{" if i == 0 else ",") + json.dumps(name) + ":", text]

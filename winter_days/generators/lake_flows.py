@@ -14,9 +14,10 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from winter_days.generators.customers import CustomerPool
 from winter_days.generators.jobs import write_clickstream, write_startups
@@ -56,11 +57,18 @@ class LakeFlowsJob:
 def write_lake_flows(job: LakeFlowsJob) -> tuple[int, int]:
     """Write the day's click events and, on a load day, its startup load; (clicks, startups)."""
     lake = job.lake if job.lake is not None else run_flow(LAKE_FLOWS, job.day, lambda: _platform_lake(job.settings))
-    clicks = run_flow("clickstream", job.day, lambda: write_clickstream(lake, job.pool, job.day, count=job.clicks)).records
+    clicks = run_flow(
+        "clickstream", job.day, lambda: write_clickstream(lake, job.pool, job.day, count=job.clicks)
+    ).records
     startups = 0
     if job.startups is not None:
         load = lambda: write_startups(  # noqa: E731
-            lake, job.settings.seed, job.settings.population_start, job.day, count=job.startups, pseudonyms=job.pool.pseudonyms
+            lake,
+            job.settings.seed,
+            job.settings.population_start,
+            job.day,
+            count=job.startups,
+            pseudonyms=job.pool.pseudonyms,
         )
         startups = run_flow("startups", job.day, load).records
     return clicks, startups
@@ -82,12 +90,18 @@ class LakeFlowsProcess:
         # The child imports the same code as this process, wherever that came from.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         self._output: tuple[bytes, bytes] = (b"", b"")
         # communicate() on a thread: the job is megabytes and the child reads it only once
         # it has imported numpy and Arrow, which this process need not wait for.
-        self._thread = threading.Thread(target=self._communicate, args=(payload,), name=f"lake-flows-{job.day}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._communicate, args=(payload,), name=f"lake-flows-{job.day}", daemon=True
+        )
         self._thread.start()
 
     def _communicate(self, payload: bytes) -> None:
@@ -122,7 +136,11 @@ def main() -> int:
     try:
         outcome: tuple[Any, ...] = ("written", write_lake_flows(job))
     except Exception as err:
-        message = str(err) if isinstance(err, FlowError) else f"{job.day}: the {LAKE_FLOWS} flows failed: {type(err).__name__}: {err}"
+        message = (
+            str(err)
+            if isinstance(err, FlowError)
+            else f"{job.day}: the {LAKE_FLOWS} flows failed: {type(err).__name__}: {err}"
+        )
         outcome = ("failed", message, traceback.format_exc())
     result_stream.write(pickle.dumps(outcome))
     result_stream.flush()

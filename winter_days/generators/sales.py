@@ -101,7 +101,12 @@ def _iso_seconds(epoch_seconds: np.ndarray) -> np.ndarray:
 def _offset_suffix(minutes: np.ndarray) -> np.ndarray:
     sign = np.where(minutes < 0, "-", "+").astype(object)
     a = np.abs(minutes)
-    return sign + np.char.zfill((a // 60).astype(str), 2).astype(object) + ":" + np.char.zfill((a % 60).astype(str), 2).astype(object)
+    return (
+        sign
+        + np.char.zfill((a // 60).astype(str), 2).astype(object)
+        + ":"
+        + np.char.zfill((a % 60).astype(str), 2).astype(object)
+    )
 
 
 def sale_timestamps(draw: SalesDraw) -> list[Any]:
@@ -141,7 +146,9 @@ def priced(seed: int, draw: SalesDraw) -> tuple[np.ndarray, np.ndarray]:
     return unit_price, np.round(unit_price * draw.quantity, 2)
 
 
-def sales_documents(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+def sales_documents(
+    pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: int | None = None
+) -> list[dict[str, Any]]:
     """The documents of a draw, in time order, each keyed by its deterministic sale_id; with
     `start`/`stop`, those of the day's sales start..stop-1 only (the same documents, a part
     at a time, so a large day need not be held whole)."""
@@ -173,7 +180,7 @@ def sales_documents(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: i
         "schema_version": [SCHEMA_VERSION] * n,
     }
     names = list(columns)
-    return [dict(zip(names, row)) for row in zip(*columns.values())]
+    return [dict(zip(names, row, strict=False)) for row in zip(*columns.values(), strict=False)]
 
 
 def generate_sales(

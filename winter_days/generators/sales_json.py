@@ -47,7 +47,7 @@ def _customer_fragments(pool: CustomerPool) -> tuple[pa.Array, pa.Array, pa.Arra
     dumps = json.dumps
     identity = [
         f'"customer_id":{dumps(c)},"customer_name":{dumps(n)},"region":{dumps(r)}'
-        for c, n, r in zip(pool.customer_id, pool.customer_name, pool.region)
+        for c, n, r in zip(pool.customer_id, pool.customer_name, pool.region, strict=False)
     ]
     email = [f'"contact_email_hashed":{dumps(e)}' for e in pool.email_hash]
     card = [f'"credit_card_last4":{dumps(c)}' for c in pool.card_last4]
@@ -57,8 +57,12 @@ def _customer_fragments(pool: CustomerPool) -> tuple[pa.Array, pa.Array, pa.Arra
 @lru_cache(maxsize=4)
 def _product_fragments(seed: int) -> pa.Array:
     catalogue = build_catalogue(seed)
-    return _texts([f'"product_id":{json.dumps(p)},"product_category":{json.dumps(c)}'
-                   for p, c in zip(catalogue.product_id, catalogue.category)])
+    return _texts(
+        [
+            f'"product_id":{json.dumps(p)},"product_category":{json.dumps(c)}'
+            for p, c in zip(catalogue.product_id, catalogue.category, strict=False)
+        ]
+    )
 
 
 @lru_cache(maxsize=1)
@@ -122,18 +126,28 @@ def encoded_sales(pool: CustomerPool, draw: SalesDraw, start: int = 0, stop: int
     statuses = _texts([f'"status":{json.dumps(s)}' for s in SALE_STATUSES])
     payments = _texts([f'"payment_method":{json.dumps(p)}' for p in PAYMENT_METHODS])
     bodies = pc.binary_join_element_wise(
-        '{"sale_id":"', ids, '",',
-        identity.take(buyer), ",",
+        '{"sale_id":"',
+        ids,
+        '",',
+        identity.take(buyer),
+        ",",
         _product_fragments(pool.seed).take(pa.array(part.product)),
-        ',"quantity":', pa.array(part.quantity.astype(np.int64)).cast(pa.string()),
-        ',"unit_price":', _float_texts(unit_price),
-        ',"total_amount":', _float_texts(total),
+        ',"quantity":',
+        pa.array(part.quantity.astype(np.int64)).cast(pa.string()),
+        ',"unit_price":',
+        _float_texts(unit_price),
+        ',"total_amount":',
+        _float_texts(total),
         ',"currency":"USD",',
-        statuses.take(pa.array(part.status)), ",",
-        payments.take(pa.array(part.payment)), ",",
-        email.take(buyer), ",",
+        statuses.take(pa.array(part.status)),
+        ",",
+        payments.take(pa.array(part.payment)),
+        ",",
+        email.take(buyer),
+        ",",
         pc.if_else(pa.array(card_payment), card.take(buyer), '"credit_card_last4":null'),
-        ',"sale_timestamp":', _timestamp_texts(part),
+        ',"sale_timestamp":',
+        _timestamp_texts(part),
         f',"schema_version":{json.dumps(SCHEMA_VERSION)}}}',
         "",
     )

@@ -33,15 +33,44 @@ DEFAULT_STARTUPS = 100
 NEW_PER_WEEK_SHARE = 0.02
 CHANGE_SHARE = 0.08
 COUNTRIES = ("US", "GB", "DE", "FR", "NL", "SE", "IN", "SG", "BR", "IL")
-_ADJECTIVES = ("Blue", "Quantum", "Bright", "Silent", "Rapid", "Green", "Nova", "Polar", "Solar", "Iron", "Clever", "Urban")
-_NOUNS = ("Falcon", "Harbor", "Pixel", "Forge", "Orbit", "Cedar", "Signal", "Beacon", "Atlas", "Ledger", "Sprout", "Vector")
+_ADJECTIVES = (
+    "Blue",
+    "Quantum",
+    "Bright",
+    "Silent",
+    "Rapid",
+    "Green",
+    "Nova",
+    "Polar",
+    "Solar",
+    "Iron",
+    "Clever",
+    "Urban",
+)
+_NOUNS = (
+    "Falcon",
+    "Harbor",
+    "Pixel",
+    "Forge",
+    "Orbit",
+    "Cedar",
+    "Signal",
+    "Beacon",
+    "Atlas",
+    "Ledger",
+    "Sprout",
+    "Vector",
+)
 _SUFFIXES = ("Labs", "AI", "Health", "Systems", "Works", "Technologies", "Bio", "Pay")
 STAGE_WEIGHTS = (0.3, 0.3, 0.2, 0.1, 0.06, 0.04)
 STAGE_ROUND_USD = (0.5e6, 2.5e6, 12e6, 35e6, 80e6, 200e6)  # typical round at each stage
-_S = {name: 300 + i for i, name in enumerate(
-    "listed adjective noun suffix sector country founded stage round valuation employees active "
-    "change when kind_stage kind_value value_noise kind_staff staff_noise kind_flip".split()
-)}
+_S = {
+    name: 300 + i
+    for i, name in enumerate(
+        "listed adjective noun suffix sector country founded stage round valuation employees active "
+        "change when kind_stage kind_value value_noise kind_staff staff_noise kind_flip".split()
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +118,9 @@ def registry_state(seed: int, size: int, as_of_seconds: float) -> StartupState:
         stage = stage + up
         funding = funding + np.where(up, rounds[np.minimum(stage, len(rounds) - 1)], 0.0)
         drift = np.exp(0.05 + 0.25 * hashed_normals(seed, _S["value_noise"], k * 4096 + week))
-        valuation = np.where(up, valuation * 1.8, np.where(change & (u("kind_value", week) < 0.6), valuation * drift, valuation))
+        valuation = np.where(
+            up, valuation * 1.8, np.where(change & (u("kind_value", week) < 0.6), valuation * drift, valuation)
+        )
         staff = np.exp(0.05 + 0.15 * hashed_normals(seed, _S["staff_noise"], k * 4096 + week))
         employees = np.where(change & (u("kind_staff", week) < 0.6), np.round(employees * staff), employees)
         flip = change & (u("kind_flip", week) < np.where(active, 0.05, 0.3))
@@ -133,33 +164,41 @@ def startup_table(
         np.minimum((hashed_uniforms(seed, _S[name], k) * len(options)).astype(int), len(options) - 1)
     ]
     names = pick(_ADJECTIVES, "adjective") + " " + pick(_NOUNS, "noun") + " " + pick(_SUFFIXES, "suffix")
-    slugs = [f"{name.lower().replace(' ', '-')}-{i + 1}" for name, i in zip(names, k)]
+    slugs = [f"{name.lower().replace(' ', '-')}-{i + 1}" for name, i in zip(names, k, strict=False)]
     # Founded up to 12 years before it was listed, never after.
     listed_year = _iso(population_start, state.listed_at[rows]).astype("U4").astype(np.int64)
     founded = listed_year - np.floor(hashed_uniforms(seed, _S["founded"], k) * 12).astype(np.int64)
     stage = state.stage[rows]
     valuation = np.round(state.valuation[rows], 0)
-    return pa.table(
-        {
-            "startup_id": pc.binary_join_element_wise("STU-", pc.utf8_lpad(pa.array(k + 1).cast(pa.string()), 5, "0"), ""),
-            "name": names.tolist(),
-            "sector": pick(SECTORS, "sector").tolist(),
-            "country": pick(COUNTRIES, "country").tolist(),
-            "founded_year": founded,
-            "funding_stage": np.asarray(FUNDING_STAGES)[stage],
-            "funding_stage_score": np.array([FUNDING_STAGE_SCORES[s] for s in FUNDING_STAGES])[stage],
-            "total_funding_usd": np.round(state.total_funding[rows], 0),
-            "valuation_usd": valuation,
-            "valuation_bucket": np.asarray(VALUATION_BUCKETS)[np.searchsorted(_VALUATION_EDGES, valuation, side="right")],
-            # The address exists only here, as the pseudonym of its cleaned (trimmed, lower-case) form.
-            "contact_email_cleaned": pseudonyms.emails(f"  Founders@{s}.example " for s in slugs),
-            "employee_count": state.employees[rows].astype(np.int64),
-            "is_active": state.active[rows],
-            "updated_at": _iso(population_start, state.updated_at[rows]),
-            "load_type": pa.array(["full" if previous_load is None else "delta"] * len(k), pa.string()),
-            "schema_version": pa.array([SCHEMA_VERSION] * len(k), pa.string()),
-        }
-    ).select(STARTUP_SCHEMA.names).cast(STARTUP_SCHEMA)
+    return (
+        pa.table(
+            {
+                "startup_id": pc.binary_join_element_wise(
+                    "STU-", pc.utf8_lpad(pa.array(k + 1).cast(pa.string()), 5, "0"), ""
+                ),
+                "name": names.tolist(),
+                "sector": pick(SECTORS, "sector").tolist(),
+                "country": pick(COUNTRIES, "country").tolist(),
+                "founded_year": founded,
+                "funding_stage": np.asarray(FUNDING_STAGES)[stage],
+                "funding_stage_score": np.array([FUNDING_STAGE_SCORES[s] for s in FUNDING_STAGES])[stage],
+                "total_funding_usd": np.round(state.total_funding[rows], 0),
+                "valuation_usd": valuation,
+                "valuation_bucket": np.asarray(VALUATION_BUCKETS)[
+                    np.searchsorted(_VALUATION_EDGES, valuation, side="right")
+                ],
+                # The address exists only here, as the pseudonym of its cleaned (trimmed, lower-case) form.
+                "contact_email_cleaned": pseudonyms.emails(f"  Founders@{s}.example " for s in slugs),
+                "employee_count": state.employees[rows].astype(np.int64),
+                "is_active": state.active[rows],
+                "updated_at": _iso(population_start, state.updated_at[rows]),
+                "load_type": pa.array(["full" if previous_load is None else "delta"] * len(k), pa.string()),
+                "schema_version": pa.array([SCHEMA_VERSION] * len(k), pa.string()),
+            }
+        )
+        .select(STARTUP_SCHEMA.names)
+        .cast(STARTUP_SCHEMA)
+    )
 
 
 def startups_key(day: date) -> str:
@@ -173,7 +212,7 @@ def load_dates(keys: list[str]) -> list[date]:
         for segment in key.split("/"):
             if segment.startswith("load_date="):
                 try:
-                    found.add(date.fromisoformat(segment[len("load_date="):]))
+                    found.add(date.fromisoformat(segment[len("load_date=") :]))
                 except ValueError:
                     continue
     return sorted(found)

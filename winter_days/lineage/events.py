@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from winter_days.lineage.naming import DatasetNaming, LineageDataset
 
@@ -35,14 +36,19 @@ ACTION_RAN = ("RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 
 
 def _utc(moment: datetime | None) -> str:
-    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()
+    return (moment or datetime.now(UTC)).astimezone(UTC).isoformat()
 
 
 class LineageSink:
     """Where one installation's lineage events go."""
 
-    def __init__(self, naming: DatasetNaming, url: str | None = None, folder: Path | None = None,
-                 timeout: float = HTTP_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        naming: DatasetNaming,
+        url: str | None = None,
+        folder: Path | None = None,
+        timeout: float = HTTP_TIMEOUT_SECONDS,
+    ):
         self.naming = naming
         self.url = url
         self.folder = folder
@@ -97,7 +103,7 @@ class RunLineage:
     def __init__(self, sink: LineageSink | None, run_id: str):
         self.sink = sink
         self.run_id = run_id
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
         self._transport: Any = None
         self._broken = False
         self._dropped = 0
@@ -116,9 +122,16 @@ class RunLineage:
 
         return str(generate_static_uuid(self.started, f"{self.run_id}/{job}".encode()))
 
-    def _emit(self, event_type: str, job: str, when: datetime | None = None, error: str | None = None,
-              inputs: Iterable[LineageDataset] = (), outputs: Iterable[LineageDataset] = (),
-              facets: Mapping[str, Any] | None = None) -> None:
+    def _emit(
+        self,
+        event_type: str,
+        job: str,
+        when: datetime | None = None,
+        error: str | None = None,
+        inputs: Iterable[LineageDataset] = (),
+        outputs: Iterable[LineageDataset] = (),
+        facets: Mapping[str, Any] | None = None,
+    ) -> None:
         if self.sink is None or not self.sink.enabled:
             return
         with self._lock:
@@ -132,12 +145,24 @@ class RunLineage:
                 self._dropped += 1
                 log.warning(
                     "lineage events of run %s are not sent: %s failed (%s: %s); the run goes on, its further "
-                    "events are dropped", self.run_id, self.sink.describe(), type(err).__name__, err,
+                    "events are dropped",
+                    self.run_id,
+                    self.sink.describe(),
+                    type(err).__name__,
+                    err,
                     extra={"run_id": self.run_id},
                 )
 
-    def _send(self, event_type: str, job: str, when: datetime | None, error: str | None,
-              inputs: Iterable[LineageDataset], outputs: Iterable[LineageDataset], facets: Mapping[str, Any]) -> None:
+    def _send(
+        self,
+        event_type: str,
+        job: str,
+        when: datetime | None,
+        error: str | None,
+        inputs: Iterable[LineageDataset],
+        outputs: Iterable[LineageDataset],
+        facets: Mapping[str, Any],
+    ) -> None:
         from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
         from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run
 
@@ -147,19 +172,28 @@ class RunLineage:
         run_facets: dict[str, Any] = dict(facets)
         if job != RUN_JOB:
             run_facets["parent"] = parent_run.ParentRunFacet(
-                run=parent_run.Run(runId=self.run_uuid(RUN_JOB)), job=parent_run.Job(namespace=JOB_NAMESPACE, name=RUN_JOB)
+                run=parent_run.Run(runId=self.run_uuid(RUN_JOB)),
+                job=parent_run.Job(namespace=JOB_NAMESPACE, name=RUN_JOB),
             )
         if error:
-            run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(message=error, programmingLanguage="python")
+            run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+                message=error, programmingLanguage="python"
+            )
         kind = "JOB" if job == RUN_JOB else "TASK"
         event = RunEvent(
             eventTime=_utc(when),
             producer=PRODUCER,
             eventType=RunState[event_type],
             run=Run(runId=self.run_uuid(job), facets=run_facets),
-            job=Job(namespace=JOB_NAMESPACE, name=job, facets={
-                "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="WINTER_DAYS", jobType=kind),
-            }),
+            job=Job(
+                namespace=JOB_NAMESPACE,
+                name=job,
+                facets={
+                    "jobType": job_type_job.JobTypeJobFacet(
+                        processingType="BATCH", integration="WINTER_DAYS", jobType=kind
+                    ),
+                },
+            ),
             inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in sorted(set(inputs))],
             outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in sorted(set(outputs))],
         )
@@ -174,16 +208,24 @@ class RunLineage:
         event = {"succeeded": "COMPLETE", "failed": "FAIL"}.get(status, "ABORT")
         self._emit(event, RUN_JOB, error=error)
         if self._dropped:
-            log.warning("%d lineage event(s) of run %s were dropped", self._dropped, self.run_id,
-                        extra={"run_id": self.run_id})
+            log.warning(
+                "%d lineage event(s) of run %s were dropped", self._dropped, self.run_id, extra={"run_id": self.run_id}
+            )
 
     def step_started(self, step: str) -> None:
         self._emit("START", f"orchestrator.{step}")
 
-    def step_finished(self, step: str, succeeded: bool, error: str | None = None,
-                      inputs: Iterable[LineageDataset] = (), outputs: Iterable[LineageDataset] = ()) -> None:
-        self._emit("COMPLETE" if succeeded else "FAIL", f"orchestrator.{step}", error=error, inputs=inputs,
-                   outputs=outputs)
+    def step_finished(
+        self,
+        step: str,
+        succeeded: bool,
+        error: str | None = None,
+        inputs: Iterable[LineageDataset] = (),
+        outputs: Iterable[LineageDataset] = (),
+    ) -> None:
+        self._emit(
+            "COMPLETE" if succeeded else "FAIL", f"orchestrator.{step}", error=error, inputs=inputs, outputs=outputs
+        )
 
     # -- ELT actions ------------------------------------------------------------------------
 
@@ -195,8 +237,13 @@ class RunLineage:
             for action in status.actions:
                 self._action_event(action, datasets)
         except Exception as err:  # a graph this code cannot read must not fail the poll
-            log.warning("lineage of the ELT actions of run %s not derived: %s: %s", self.run_id,
-                        type(err).__name__, err, extra={"run_id": self.run_id})
+            log.warning(
+                "lineage of the ELT actions of run %s not derived: %s: %s",
+                self.run_id,
+                type(err).__name__,
+                err,
+                extra={"run_id": self.run_id},
+            )
 
     def _action_event(self, action: Any, datasets: Mapping[tuple[str, str], tuple[list, list]]) -> None:
         target = action.target
@@ -227,8 +274,11 @@ def action_datasets(graph: Mapping[str, Any], naming: DatasetNaming) -> dict[tup
             target = entry.get("target") or {}
             if not target.get("name"):
                 continue
-            inputs = [naming.table(str(d.get("database") or ""), str(d.get("schema") or ""), str(d["name"]))
-                      for d in entry.get("dependencyTargets") or () if d.get("name")]
+            inputs = [
+                naming.table(str(d.get("database") or ""), str(d.get("schema") or ""), str(d["name"]))
+                for d in entry.get("dependencyTargets") or ()
+                if d.get("name")
+            ]
             output = naming.table(str(target.get("database") or ""), str(target.get("schema") or ""), target["name"])
             found[(str(target.get("schema") or ""), str(target["name"]))] = (inputs, [output])
     return found

@@ -40,8 +40,15 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def plan_training(mode: str, first_day: date, score_date: date, horizon_days: int, min_history_days: int,
-                  last_trained: date | None, every_days: int) -> TrainingPlan:
+def plan_training(
+    mode: str,
+    first_day: date,
+    score_date: date,
+    horizon_days: int,
+    min_history_days: int,
+    last_trained: date | None,
+    every_days: int,
+) -> TrainingPlan:
     """The training decision of one run; FeatureError when `train` is asked without the history."""
     check_mode(mode)
     have = (score_date - first_day).days

@@ -69,9 +69,13 @@ class Calibration:
     rows: int
 
     def summary(self) -> dict[str, Any]:
-        return {"method": self.method, "brier_out_of_fold": self.brier_out_of_fold,
-                "brier_uncalibrated": self.brier_uncalibrated, "rows": self.rows,
-                "chosen_by": f"lowest Brier score out of fold ({FOLDS} folds by customer)"}
+        return {
+            "method": self.method,
+            "brier_out_of_fold": self.brier_out_of_fold,
+            "brier_uncalibrated": self.brier_uncalibrated,
+            "rows": self.rows,
+            "chosen_by": f"lowest Brier score out of fold ({FOLDS} folds by customer)",
+        }
 
 
 def choose_calibration(scores: np.ndarray, labels: np.ndarray, customer_ids: np.ndarray, seed: int = 0) -> Calibration:
@@ -79,7 +83,9 @@ def choose_calibration(scores: np.ndarray, labels: np.ndarray, customer_ids: np.
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     if len(s) != len(y) or len(y) == 0:
-        raise CalibrationError(f"calibration needs scores and labels of equal, non-zero length; got {len(s)} and {len(y)}")
+        raise CalibrationError(
+            f"calibration needs scores and labels of equal, non-zero length; got {len(s)} and {len(y)}"
+        )
     if len(np.unique(y)) != 2:
         raise CalibrationError(f"churn calibration rows hold a single class ({len(y)} rows): a calibrator needs both")
     fold = _folds(customer_ids, seed)

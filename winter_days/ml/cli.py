@@ -19,10 +19,19 @@ def ml() -> None:
 
 
 @ml.command("compile")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("customer_churn_pipeline.json"), show_default=True, help="Where to write the spec.")
-@click.option("--image", default=None, help="Container image of the components (default: the vertex.image setting, "
-              "else winter-days:<version>).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("customer_churn_pipeline.json"),
+    show_default=True,
+    help="Where to write the spec.",
+)
+@click.option(
+    "--image",
+    default=None,
+    help="Container image of the components (default: the vertex.image setting, else winter-days:<version>).",
+)
 @click.pass_obj
 def compile_command(platform: Platform, output: Path, image: str | None) -> None:
     """Write the KFP v2 pipeline spec that Vertex AI Pipelines takes."""
@@ -48,25 +57,41 @@ def _pipeline_options(gate: bool):
     def decorate(func):
         func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
         if gate:
-            func = click.option("--auc-floor", type=click.FloatRange(0.0, 1.0), default=None,
-                                help="A model at or below this ROC AUC never becomes champion (default 0.6).")(func)
             func = click.option(
-                "--auc-tolerance", type=click.FloatRange(0.0, 1.0), default=None,
+                "--auc-floor",
+                type=click.FloatRange(0.0, 1.0),
+                default=None,
+                help="A model at or below this ROC AUC never becomes champion (default 0.6).",
+            )(func)
+            func = click.option(
+                "--auc-tolerance",
+                type=click.FloatRange(0.0, 1.0),
+                default=None,
                 help="How far below zero the confidence interval of the new model's AUC minus the champion's may "
                 "reach for it to replace the champion (default 0: not worse at the confidence of the "
-                "churn_promotion_confidence setting).")(func)
-        func = click.option("--runner", type=click.Choice(["in-process", "kfp-local"]), default=None,
-                            help="Run the steps here, or the compiled spec on KFP's local runner (needs the [gcp] "
-                            "extra); default: the profile's runner (in-process locally, Vertex AI on gcp).")(func)
-        return click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                            help="Scoring date YYYY-MM-DD; no data after it is read (default: the last day with "
-                            "sales).")(func)
+                "churn_promotion_confidence setting).",
+            )(func)
+        func = click.option(
+            "--runner",
+            type=click.Choice(["in-process", "kfp-local"]),
+            default=None,
+            help="Run the steps here, or the compiled spec on KFP's local runner (needs the [gcp] "
+            "extra); default: the profile's runner (in-process locally, Vertex AI on gcp).",
+        )(func)
+        return click.option(
+            "--as-of",
+            "as_of",
+            type=click.DateTime(formats=["%Y-%m-%d"]),
+            default=None,
+            help="Scoring date YYYY-MM-DD; no data after it is read (default: the last day with sales).",
+        )(func)
 
     return decorate
 
 
-def _run(platform: Platform, mode: str, as_of, runner: str | None, as_json: bool, auc_floor=None,
-         auc_tolerance=None) -> None:
+def _run(
+    platform: Platform, mode: str, as_of, runner: str | None, as_json: bool, auc_floor=None, auc_tolerance=None
+) -> None:
     """Run the churn pipeline in `mode` and print what it did."""
     from dataclasses import replace
 
@@ -91,8 +116,18 @@ def _run(platform: Platform, mode: str, as_of, runner: str | None, as_json: bool
     progress = None if as_json else (lambda message: click.echo(message, err=True))
     try:
         result = run_churn_pipeline(platform, as_of_date, runner, options, progress, mode)
-    except (FeatureError, TrainingDataError, EvaluationError, RegistryError, PredictionError,
-            KfpUnavailableError, VertexJobError, VertexSubmitError, VertexUnavailableError, ConfigError) as err:
+    except (
+        FeatureError,
+        TrainingDataError,
+        EvaluationError,
+        RegistryError,
+        PredictionError,
+        KfpUnavailableError,
+        VertexJobError,
+        VertexSubmitError,
+        VertexUnavailableError,
+        ConfigError,
+    ) as err:
         raise click.ClickException(str(err)) from None
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
@@ -105,11 +140,15 @@ def echo_result(result: dict) -> None:
     click.echo(f"as of {result['as_of']}: training {result['training']}")
     if result["trained"]:
         candidate, baseline = result["metrics"]["candidate"], result["metrics"]["baseline"]
-        click.echo(f"  model version {result['version']} (evaluated on {result['eval_date']}, "
-                   f"{(result.get('calibration') or {}).get('method', 'no')} calibration)")
-        click.echo(f"  candidate ROC AUC {candidate['roc_auc']:.4f}  PR AUC {candidate['pr_auc']:.4f}  "
-                   f"Brier {candidate['brier']:.4f}  ECE {candidate['ece']:.4f}  "
-                   f"top-decile lift {candidate['top_decile_lift']:.2f}")
+        click.echo(
+            f"  model version {result['version']} (evaluated on {result['eval_date']}, "
+            f"{(result.get('calibration') or {}).get('method', 'no')} calibration)"
+        )
+        click.echo(
+            f"  candidate ROC AUC {candidate['roc_auc']:.4f}  PR AUC {candidate['pr_auc']:.4f}  "
+            f"Brier {candidate['brier']:.4f}  ECE {candidate['ece']:.4f}  "
+            f"top-decile lift {candidate['top_decile_lift']:.2f}"
+        )
         click.echo(f"  baseline  ROC AUC {baseline['roc_auc']:.4f}  PR AUC {baseline['pr_auc']:.4f}")
         click.echo(f"  {'promoted to champion' if result['promoted'] else 'kept as challenger'}: {result['reason']}")
     tiers = ", ".join(f"{k} {v}" for k, v in sorted(result["risk_tiers"].items()))
@@ -154,8 +193,10 @@ def models_command(platform: Platform) -> None:
         click.echo("no churn model versions registered yet: run `winter-days ml train` once the history allows")
     for version in versions:
         manifest = registry.get_version(version).manifest
-        click.echo(f"{version}  ROC AUC {manifest['metrics']['candidate']['roc_auc']:.4f}  as of {manifest['as_of']}"
-                   f"{'  [' + aliases[version] + ']' if version in aliases else ''}")
+        click.echo(
+            f"{version}  ROC AUC {manifest['metrics']['candidate']['roc_auc']:.4f}  as of {manifest['as_of']}"
+            f"{'  [' + aliases[version] + ']' if version in aliases else ''}"
+        )
 
 
 @ml.command("promote")

@@ -40,8 +40,10 @@ class AucComparison:
     def describe(self) -> str:
         """'AUC +0.0123 (95% interval -0.0031 .. +0.0277) against champion V'."""
         low, high = self.interval
-        return (f"AUC {self.difference:+.4f} ({self.confidence:.0%} interval {low:+.4f} .. {high:+.4f}, "
-                f"{self.rows} rows) against champion {self.reference_version}")
+        return (
+            f"AUC {self.difference:+.4f} ({self.confidence:.0%} interval {low:+.4f} .. {high:+.4f}, "
+            f"{self.rows} rows) against champion {self.reference_version}"
+        )
 
 
 def _structural_components(y: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -56,20 +58,25 @@ def _structural_components(y: np.ndarray, scores: np.ndarray) -> tuple[float, np
     return float(v10.mean()), v10, v01
 
 
-def compare_auc(y_true: np.ndarray, candidate: np.ndarray, reference: np.ndarray, reference_version: str,
-                confidence: float) -> AucComparison:
+def compare_auc(
+    y_true: np.ndarray, candidate: np.ndarray, reference: np.ndarray, reference_version: str, confidence: float
+) -> AucComparison:
     """DeLong's comparison of two scorings of the same rows (labels 0/1)."""
     y = np.asarray(y_true, dtype=np.float64)
     a, b = np.asarray(candidate, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     if not (y.shape == a.shape == b.shape) or y.ndim != 1:
-        raise EvaluationError(f"labels {y.shape} and the two scorings {a.shape}, {b.shape} must be 1-D and of equal length")
+        raise EvaluationError(
+            f"labels {y.shape} and the two scorings {a.shape}, {b.shape} must be 1-D and of equal length"
+        )
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise EvaluationError("a scoring to compare holds NaN or infinite values")
     if not 0.5 <= confidence < 1.0:
         raise EvaluationError(f"confidence {confidence} must be in [0.5, 1)")
     m, n = int((y == 1).sum()), int((y == 0).sum())
     if m < 2 or n < 2 or m + n != len(y):
-        raise EvaluationError(f"comparing AUCs needs labels 0/1 with at least two of each; got {m} churned, {n} retained")
+        raise EvaluationError(
+            f"comparing AUCs needs labels 0/1 with at least two of each; got {m} churned, {n} retained"
+        )
     auc_a, v10_a, v01_a = _structural_components(y, a)
     auc_b, v10_b, v01_b = _structural_components(y, b)
     s10 = np.cov(np.vstack([v10_a, v10_b]))
@@ -78,5 +85,6 @@ def compare_auc(y_true: np.ndarray, candidate: np.ndarray, reference: np.ndarray
     se = math.sqrt(max(float(variance), 0.0))
     z = NormalDist().inv_cdf((1 + confidence) / 2)
     difference = auc_a - auc_b
-    return AucComparison(reference_version, auc_a, auc_b, difference, se, confidence,
-                         (difference - z * se, difference + z * se), len(y))
+    return AucComparison(
+        reference_version, auc_a, auc_b, difference, se, confidence, (difference - z * se, difference + z * se), len(y)
+    )

@@ -42,8 +42,17 @@ from winter_days.warehouse.tables import FCT_SALES_STATUS_HISTORY, STG_CLICK, Ta
 SALES_TABLE = str(FCT_SALES_STATUS_HISTORY)
 CLICKS_TABLE = str(STG_CLICK)
 
-SALES_COLUMNS = ("customer_id", "sale_id", "sale_timestamp", "status", "total_amount", "payment_method", "region",
-                 "document_update_seq", "known_from")
+SALES_COLUMNS = (
+    "customer_id",
+    "sale_id",
+    "sale_timestamp",
+    "status",
+    "total_amount",
+    "payment_method",
+    "region",
+    "document_update_seq",
+    "known_from",
+)
 CLICK_COLUMNS = ("user_id", "event_timestamp", "event_type", "is_bounce", "session_id", "loaded_at")
 
 # Order matters: it is the column order of the model's input matrix.
@@ -137,8 +146,9 @@ def check_sources(reader: WarehouseReader, sources: FeatureSources) -> None:
             raise FeatureError(f"churn features: table {table} lacks column(s) {', '.join(missing)}")
 
 
-def data_span(reader: WarehouseReader, sources: FeatureSources = FeatureSources(), known_by: date | None = None
-              ) -> DataSpan:
+def data_span(
+    reader: WarehouseReader, sources: FeatureSources = FeatureSources(), known_by: date | None = None
+) -> DataSpan:
     """The days the sales data covers (as known at the end of `known_by`, when given);
     FeatureError when there are no sales."""
     known = "" if known_by is None else " AND known_from < TIMESTAMP(DATE_ADD(@known_by, INTERVAL 1 DAY))"
@@ -370,8 +380,9 @@ def minimum_history_days(horizon_days: int, min_history_days: int = MIN_HISTORY_
     return 2 * horizon_days + min_history_days
 
 
-def training_as_of_dates(span: DataSpan, score_date: date, horizon_days: int, train_dates: int, step_days: int,
-                         min_history_days: int) -> tuple[list[date], date]:
+def training_as_of_dates(
+    span: DataSpan, score_date: date, horizon_days: int, train_dates: int, step_days: int, min_history_days: int
+) -> tuple[list[date], date]:
     """Earlier as-of dates to train on and the later one to evaluate on.
 
     The evaluation date is score_date - H (the last date whose label window is complete);

@@ -91,10 +91,12 @@ def build_pipeline(image: str = DEFAULT_IMAGE):
     chained = [component(func) for func in CHAINED_COMPONENTS]
 
     @dsl.pipeline(name=PIPELINE_NAME, description="Churn: features, train, evaluate, register, gate, predict")
-    def customer_churn(settings_json: str, options_json: str = "{}", run_id: str = "", as_of: str = "",
-                       mode: str = "auto") -> str:
-        task = features_op(settings_json=settings_json, options_json=options_json, run_id=run_id, as_of=as_of,
-                           mode=mode)
+    def customer_churn(
+        settings_json: str, options_json: str = "{}", run_id: str = "", as_of: str = "", mode: str = "auto"
+    ) -> str:
+        task = features_op(
+            settings_json=settings_json, options_json=options_json, run_id=run_id, as_of=as_of, mode=mode
+        )
         # The warehouse and registry change between runs: a cached step would be wrong.
         task.set_caching_options(False)
         for op in chained:

@@ -9,8 +9,9 @@ is due, and always scores.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from winter_days.ml.options import PipelineOptions
@@ -25,8 +26,13 @@ class ChurnPipelineRunner(Protocol):
 
     name: str
 
-    def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
-            progress: Progress | None = None, mode: str = "auto") -> dict[str, Any]:
+    def run(
+        self,
+        as_of: date | None = None,
+        options: PipelineOptions | None = None,
+        progress: Progress | None = None,
+        mode: str = "auto",
+    ) -> dict[str, Any]:
         """Run the pipeline and return its summary (see `runner.summarise`); raise the
         step's error (FeatureError, TrainingDataError, ...) with a message saying what is wrong."""
         ...

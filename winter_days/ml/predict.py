@@ -9,7 +9,7 @@ re-run never duplicates and a reader never sees half a batch.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -33,15 +33,21 @@ def risk_tiers(probabilities: np.ndarray) -> np.ndarray:
 
 
 def predictions_table(
-    customer_ids: list[str], probabilities: np.ndarray, model_version: str, as_of: date, scored_at: datetime | None = None
+    customer_ids: list[str],
+    probabilities: np.ndarray,
+    model_version: str,
+    as_of: date,
+    scored_at: datetime | None = None,
 ) -> pa.Table:
     """The rows for fact_predictions_churn; PredictionError on non-finite probabilities."""
     p = np.asarray(probabilities, dtype=np.float64)
     if len(p) != len(customer_ids):
         raise PredictionError(f"{len(customer_ids)} customers but {len(p)} probabilities")
     if not np.isfinite(p).all() or ((p < 0) | (p > 1)).any():
-        raise PredictionError(f"model {model_version} gave {int((~np.isfinite(p)).sum())} non-finite or out-of-range probabilities")
-    scored_at = scored_at or datetime.now(timezone.utc)
+        raise PredictionError(
+            f"model {model_version} gave {int((~np.isfinite(p)).sum())} non-finite or out-of-range probabilities"
+        )
+    scored_at = scored_at or datetime.now(UTC)
     n = len(p)
     if len(set(customer_ids)) != n:
         raise PredictionError(f"model {model_version}: a customer appears twice among the {n} scored at {as_of}")

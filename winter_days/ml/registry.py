@@ -31,13 +31,13 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import skops.io as sio
 
-from winter_days.stores.locking import exclusive_lock
 from winter_days.stores import Lake, LakeNotFound
+from winter_days.stores.locking import exclusive_lock
 
 MODEL_NAME = "customer_churn"
 REGISTRY_PREFIX = f"mlops/models/{MODEL_NAME}"
@@ -267,14 +267,18 @@ class Registry:
         with self._alias_lock():
             state = self.aliases()
             previous = state["aliases"].get("champion", {}).get("version")
-            decision = {"version": version, "promoted": True, "champion_version": previous,
-                        "reason": f"manual: {reason}"}
+            decision = {
+                "version": version,
+                "promoted": True,
+                "champion_version": previous,
+                "reason": f"manual: {reason}",
+            }
             self._move_aliases(state, "champion", candidate, decision)
             return decision
 
     def _move_aliases(self, state: dict, alias: str, candidate: ModelVersion, decision: dict) -> None:
         """Point `alias` at the candidate, log the decision, and replace aliases.json at once."""
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         state["aliases"][alias] = {"version": candidate.version, "roc_auc": candidate.roc_auc, "updated_at": now}
         if alias == "champion" and state["aliases"].get("challenger", {}).get("version") == candidate.version:
             del state["aliases"]["challenger"]
@@ -295,13 +299,22 @@ class Registry:
             state = self.aliases()
             champion_version = state["aliases"].get("champion", {}).get("version")
             if champion_version == version:
-                return {"version": version, "promoted": True, "champion_version": version, "comparison": comparison,
-                        "reason": f"version {version} is already champion"}
+                return {
+                    "version": version,
+                    "promoted": True,
+                    "champion_version": version,
+                    "comparison": comparison,
+                    "reason": f"version {version} is already champion",
+                }
             champion_as_of = self.get_version(champion_version).as_of if champion_version else None
             if champion_as_of is not None and candidate.as_of is not None and candidate.as_of < champion_as_of:
-                decision = {"promoted": False, "champion_version": champion_version, "comparison": comparison,
-                            "reason": f"backfill as of {candidate.as_of}: champion {champion_version} learnt from "
-                                      f"labels up to {champion_as_of}, after this date; kept as challenger"}
+                decision = {
+                    "promoted": False,
+                    "champion_version": champion_version,
+                    "comparison": comparison,
+                    "reason": f"backfill as of {candidate.as_of}: champion {champion_version} learnt from "
+                    f"labels up to {champion_as_of}, after this date; kept as challenger",
+                }
             else:
                 decision = gate_decision(candidate.roc_auc, comparison, champion_version, tolerance, floor)
             decision["version"] = version
@@ -309,8 +322,9 @@ class Registry:
             return decision
 
 
-def gate_decision(candidate_auc: float, comparison: dict | None, champion_version: str | None, tolerance: float,
-                  floor: float) -> dict:
+def gate_decision(
+    candidate_auc: float, comparison: dict | None, champion_version: str | None, tolerance: float, floor: float
+) -> dict:
     """Whether a candidate may become champion, and why (pure: no registry access).
 
     Promoted when its AUC is above the floor and, with a champion, the confidence interval of
@@ -318,21 +332,37 @@ def gate_decision(candidate_auc: float, comparison: dict | None, champion_versio
     worse beyond the configured confidence. A champion that cannot score the candidate's
     rows (features it needs are no longer computed) is replaced.
     """
-    base = {"candidate_auc": candidate_auc, "champion_version": champion_version, "comparison": comparison,
-            "tolerance": tolerance, "floor": floor}
+    base = {
+        "candidate_auc": candidate_auc,
+        "champion_version": champion_version,
+        "comparison": comparison,
+        "tolerance": tolerance,
+        "floor": floor,
+    }
     if not candidate_auc > floor:
-        return {**base, "promoted": False,
-                "reason": f"AUC {candidate_auc:.4f} is not above the floor {floor:.4f}; kept as challenger"}
+        return {
+            **base,
+            "promoted": False,
+            "reason": f"AUC {candidate_auc:.4f} is not above the floor {floor:.4f}; kept as challenger",
+        }
     if champion_version is None:
         return {**base, "promoted": True, "reason": f"no champion yet; AUC {candidate_auc:.4f} is above the floor"}
     if comparison is None or comparison.get("reference_version") != champion_version:
-        return {**base, "promoted": True,
-                "reason": f"champion {champion_version} cannot score this run's evaluation rows; replaced"}
+        return {
+            **base,
+            "promoted": True,
+            "reason": f"champion {champion_version} cannot score this run's evaluation rows; replaced",
+        }
     low, high = comparison["interval"]
-    shown = (f"AUC {comparison['difference']:+.4f} against champion {champion_version} "
-             f"({comparison['confidence']:.0%} interval {low:+.4f} .. {high:+.4f}, {comparison['rows']} rows)")
+    shown = (
+        f"AUC {comparison['difference']:+.4f} against champion {champion_version} "
+        f"({comparison['confidence']:.0%} interval {low:+.4f} .. {high:+.4f}, {comparison['rows']} rows)"
+    )
     if low >= -tolerance:
         return {**base, "promoted": True, "reason": f"{shown}: not worse at {comparison['confidence']:.0%} confidence"}
     floor_text = "zero" if tolerance == 0 else f"{-tolerance:+.4f}"
-    return {**base, "promoted": False,
-            "reason": f"{shown}: may be worse (the interval reaches below {floor_text}); kept as challenger"}
+    return {
+        **base,
+        "promoted": False,
+        "reason": f"{shown}: may be worse (the interval reaches below {floor_text}); kept as challenger",
+    }

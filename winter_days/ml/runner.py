@@ -9,8 +9,9 @@ this environment, as Vertex AI would run it from the image. The gcp profile's ru
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from winter_days.ml.cadence import check_mode
 from winter_days.ml.steps import PipelineOptions, StepContext, new_run_id, run_steps_in_process, settings_to_json
@@ -75,12 +76,18 @@ class InProcessRunner:
     def __init__(self, platform: Platform):
         self.platform = platform
 
-    def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
-            progress: Progress | None = None, mode: str = "auto") -> dict[str, Any]:
+    def run(
+        self,
+        as_of: date | None = None,
+        options: PipelineOptions | None = None,
+        progress: Progress | None = None,
+        mode: str = "auto",
+    ) -> dict[str, Any]:
         text = as_of_text(as_of)
         context = StepContext(self.platform.settings, self.platform.lake, self.platform.warehouse)
-        summary = run_steps_in_process(context, options or PipelineOptions(), new_run_id(text), text, progress,
-                                       check_mode(mode))
+        summary = run_steps_in_process(
+            context, options or PipelineOptions(), new_run_id(text), text, progress, check_mode(mode)
+        )
         return summarise(summary, self.name)
 
 
@@ -92,8 +99,13 @@ class KfpLocalRunner:
     def __init__(self, platform: Platform):
         self.platform = platform
 
-    def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
-            progress: Progress | None = None, mode: str = "auto") -> dict[str, Any]:
+    def run(
+        self,
+        as_of: date | None = None,
+        options: PipelineOptions | None = None,
+        progress: Progress | None = None,
+        mode: str = "auto",
+    ) -> dict[str, Any]:
         from winter_days.ml.kfp_pipeline import PIPELINE_FILE, compile_pipeline, run_local
 
         text = as_of_text(as_of)
@@ -102,13 +114,20 @@ class KfpLocalRunner:
         spec = compile_pipeline(work / PIPELINE_FILE)
         if progress:
             progress(f"running {spec} with the KFP local runner")
-        arguments = {"settings_json": settings_to_json(self.platform.settings),
-                     "options_json": (options or PipelineOptions()).to_json(), "run_id": run_id, "as_of": text,
-                     "mode": check_mode(mode)}
+        arguments = {
+            "settings_json": settings_to_json(self.platform.settings),
+            "options_json": (options or PipelineOptions()).to_json(),
+            "run_id": run_id,
+            "as_of": text,
+            "mode": check_mode(mode),
+        }
         return summarise(json.loads(run_local(spec, work / "outputs", arguments)), self.name)
 
 
-RUNNERS: dict[str, Callable[[Platform], ChurnPipelineRunner]] = {"in-process": InProcessRunner, "kfp-local": KfpLocalRunner}
+RUNNERS: dict[str, Callable[[Platform], ChurnPipelineRunner]] = {
+    "in-process": InProcessRunner,
+    "kfp-local": KfpLocalRunner,
+}
 
 
 def run_churn_pipeline(

@@ -32,8 +32,9 @@ def _sales_day(pool: CustomerPool, day: date, count: int) -> pa.Table:
     n = len(draw)
     unit_price = np.round(catalogue.price[draw.product] * draw.discount, 2)
     midnight = np.datetime64(day.isoformat(), "s")
-    timestamps = pa.array(midnight + draw.second_of_day.astype("timedelta64[s]"),
-                          pa.timestamp("s")).cast(pa.timestamp("us", tz="UTC"))
+    timestamps = pa.array(midnight + draw.second_of_day.astype("timedelta64[s]"), pa.timestamp("s")).cast(
+        pa.timestamp("us", tz="UTC")
+    )
     return pa.table(
         {
             "sale_id": pa.array([f"SALE-{day:%Y%m%d}-{k:06d}" for k in range(1, n + 1)], pa.string()),
@@ -53,8 +54,9 @@ def _clicks_day(pool: CustomerPool, day: date, count: int) -> list[pa.Table]:
     tables = []
     for chunk in clickstream_chunks(pool, day, count):
         t = chunk.table()
-        tables.append(t.select(["user_id", "event_timestamp", "event_type", "is_bounce", "session_id",
-                                "load_timestamp"]))
+        tables.append(
+            t.select(["user_id", "event_timestamp", "event_type", "is_bounce", "session_id", "load_timestamp"])
+        )
     return tables
 
 
@@ -73,9 +75,16 @@ def write_simulated_warehouse(
     click_table = (
         pa.concat_tables(clicks)
         if clicks
-        else pa.table({"user_id": pa.array([], pa.string()), "event_timestamp": pa.array([], pa.string()),
-                       "event_type": pa.array([], pa.string()), "is_bounce": pa.array([], pa.bool_()),
-                       "session_id": pa.array([], pa.string()), "load_timestamp": pa.array([], pa.string())})
+        else pa.table(
+            {
+                "user_id": pa.array([], pa.string()),
+                "event_timestamp": pa.array([], pa.string()),
+                "event_type": pa.array([], pa.string()),
+                "is_bounce": pa.array([], pa.bool_()),
+                "session_id": pa.array([], pa.string()),
+                "load_timestamp": pa.array([], pa.string()),
+            }
+        )
     )
     with duckdb.connect(str(path)) as con:
         con.execute("SET TimeZone = 'UTC'")
@@ -83,7 +92,9 @@ def write_simulated_warehouse(
         con.execute("CREATE SCHEMA IF NOT EXISTS winter_days_staging")
         con.register("sales_rows", sales_table)
         con.register("click_rows", click_table)
-        con.execute("CREATE OR REPLACE TABLE winter_days_warehouse.fct_sales_status_history AS SELECT * FROM sales_rows")
+        con.execute(
+            "CREATE OR REPLACE TABLE winter_days_warehouse.fct_sales_status_history AS SELECT * FROM sales_rows"
+        )
         con.execute(
             "CREATE OR REPLACE TABLE winter_days_staging.stg_click AS SELECT user_id, "
             "CAST(event_timestamp AS TIMESTAMPTZ) AS event_timestamp, event_type, is_bounce, session_id, "

@@ -17,10 +17,11 @@ import io
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +33,6 @@ from winter_days.ml.cadence import check_mode, plan_training
 from winter_days.ml.calibrate import apply_calibrator, choose_calibration
 from winter_days.ml.compare import compare_auc
 from winter_days.ml.evaluate import calibration_table, classification_metrics, curve_pngs, expected_calibration_error
-from winter_days.ml.options import PipelineOptions
 from winter_days.ml.features import (
     FEATURE_COLUMNS,
     FeatureError,
@@ -43,6 +43,7 @@ from winter_days.ml.features import (
     training_as_of_dates,
 )
 from winter_days.ml.lineage import data_fingerprint, feature_signature, source_commit
+from winter_days.ml.options import PipelineOptions
 from winter_days.ml.predict import PredictionError, predictions_table, write_predictions
 from winter_days.ml.registry import Registry, dump_model, load_model, make_version_id
 from winter_days.ml.train import (
@@ -84,9 +85,8 @@ def settings_from_json(text: str) -> Settings:
 def component(step: str, settings_json: str, *args: str) -> str:
     """Run one step in a pipeline component: the component builds its platform's ports
     from the settings it was given (a bucket and BigQuery on Vertex AI)."""
-    from winter_days.platform import build_platform
-
     from winter_days.ml.step_failures import FAILURE_FILE, record_step_failure, step_run_id
+    from winter_days.platform import build_platform
 
     platform = build_platform(settings_from_json(settings_json))
     try:
@@ -104,7 +104,7 @@ def component(step: str, settings_json: str, *args: str) -> str:
 
 def new_run_id(as_of: str) -> str:
     """A unique, time-ordered run id."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{as_of or 'latest'}-{secrets.token_hex(3)}"
 
 
@@ -162,16 +162,28 @@ def build_features(context: StepContext, options_json: str, run_id: str, as_of: 
                 if mode == "train":
                     raise
                 return _nothing_to_do(context, run_id, as_of, mode, str(err), cfg.min_history_days)
-            plan = plan_training(mode, span.first_day, score_date, horizon, cfg.min_history_days,
-                                 Registry(lake).latest_trained_as_of(score_date),
-                                 context.settings.churn_train_every_days)
+            plan = plan_training(
+                mode,
+                span.first_day,
+                score_date,
+                horizon,
+                cfg.min_history_days,
+                Registry(lake).latest_trained_as_of(score_date),
+                context.settings.churn_train_every_days,
+            )
             train_dates: list[date] = []
             eval_date = None
             if plan.train:
                 train_dates, eval_date = training_as_of_dates(
-                    span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days)
-            table = build_feature_table(reader, [*train_dates, *([eval_date] if eval_date else []), score_date],
-                                        horizon, options.sources, label_until=score_date)
+                    span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days
+                )
+            table = build_feature_table(
+                reader,
+                [*train_dates, *([eval_date] if eval_date else []), score_date],
+                horizon,
+                options.sources,
+                label_until=score_date,
+            )
     except WarehouseUnavailable as err:
         raise FeatureError(f"churn features: {err}") from None
     parts = {"score": table.filter(pc.equal(table.column("as_of_date"), pa.scalar(score_date, pa.date32())))}
@@ -197,24 +209,35 @@ def build_features(context: StepContext, options_json: str, run_id: str, as_of: 
     return _put_json(lake, run_key(run_id, "features.json"), summary)
 
 
-def _nothing_to_do(context: StepContext, run_id: str, as_of: str, mode: str, why: str,
-                   min_history_days: int) -> str:
+def _nothing_to_do(context: StepContext, run_id: str, as_of: str, mode: str, why: str, min_history_days: int) -> str:
     """The features summary of a run before any sale is known (by its as-of date): it
     neither trains nor scores, and says so; `no_sales` keeps the warehouse's own words."""
     reason = f"skipped: no sales known by {as_of} yet" if as_of else "skipped: no sales in the warehouse yet"
     summary: dict[str, Any] = {
-        "run_id": run_id, "as_of": as_of or None, "mode": mode,
-        "training": {"train": False, "reason": reason, "history_days": 0,
-                     "history_needed": minimum_history_days(context.settings.churn_horizon_days, min_history_days)},
-        "no_sales": why, "data_first_day": None, "data_last_day": None, "train_dates": [], "eval_date": None,
-        "rows": {"score": 0}, "horizon_days": context.settings.churn_horizon_days,
+        "run_id": run_id,
+        "as_of": as_of or None,
+        "mode": mode,
+        "training": {
+            "train": False,
+            "reason": reason,
+            "history_days": 0,
+            "history_needed": minimum_history_days(context.settings.churn_horizon_days, min_history_days),
+        },
+        "no_sales": why,
+        "data_first_day": None,
+        "data_last_day": None,
+        "train_dates": [],
+        "eval_date": None,
+        "rows": {"score": 0},
+        "horizon_days": context.settings.churn_horizon_days,
     }
     return _put_json(context.lake, run_key(run_id, "features.json"), summary)
 
 
 def _evaluation_config(options: PipelineOptions) -> TrainingConfig:
-    return TrainingConfig(min_rows=max(20, options.training.min_class_rows * 2),
-                          min_class_rows=options.training.min_class_rows)
+    return TrainingConfig(
+        min_rows=max(20, options.training.min_class_rows * 2), min_class_rows=options.training.min_class_rows
+    )
 
 
 def train_models(context: StepContext, features_summary: str) -> str:
@@ -231,8 +254,9 @@ def train_models(context: StepContext, features_summary: str) -> str:
     baseline = fit_baseline(data, options.training)
     held = to_dataset(_get_table(lake, run_key(run_id, "calibration.parquet")))
     check_training_data(held, _evaluation_config(options), "calibration (the later as-of date, other customers)")
-    calibration = choose_calibration(candidate.predict_proba(held.X)[:, 1], held.y, held.customer_id,
-                                     options.training.seed)
+    calibration = choose_calibration(
+        candidate.predict_proba(held.X)[:, 1], held.y, held.customer_id, options.training.seed
+    )
     lake.put(run_key(run_id, "candidate.skops"), dump_model(candidate))
     lake.put(run_key(run_id, "calibrator.skops"), dump_model(calibration.calibrator))
     lake.put(run_key(run_id, "baseline.skops"), dump_model(baseline))
@@ -268,25 +292,34 @@ def evaluate_models(context: StepContext, training_summary: str) -> str:
     metrics: dict[str, Any] = {name: classification_metrics(data.y, s) for name, s in scores.items()}
     metrics["candidate"]["model"] = f"HistGradientBoostingClassifier, {summary['calibration']['method']} calibration"
     metrics["baseline"]["model"] = "LogisticRegression (median-imputed, scaled)"
-    metrics["uncalibrated"] = {"brier": float(np.mean((raw - data.y) ** 2)),
-                               "ece": expected_calibration_error(data.y, raw),
-                               "calibration": calibration_table(data.y, raw)}
+    metrics["uncalibrated"] = {
+        "brier": float(np.mean((raw - data.y) ** 2)),
+        "ece": expected_calibration_error(data.y, raw),
+        "calibration": calibration_table(data.y, raw),
+    }
     metrics["eval_date"] = summary["eval_date"]
     metrics["comparison"] = _against_champion(context, table, data.y, scores["candidate"], summary["as_of"])
     comparison = metrics["comparison"]
-    metrics["champion_on_eval"] = (None if comparison is None else
-                                   {"version": comparison["reference_version"], "roc_auc": comparison["reference_auc"]})
+    metrics["champion_on_eval"] = (
+        None
+        if comparison is None
+        else {"version": comparison["reference_version"], "roc_auc": comparison["reference_auc"]}
+    )
     for name, png in curve_pngs(data.y, scores).items():
         lake.put(run_key(run_id, f"{name}.png"), png)
     _put_json(lake, run_key(run_id, "metrics.json"), metrics)
     # Downstream steps get the headline numbers; the calibration tables stay in metrics.json.
-    headline = {k: ({m: v for m, v in val.items() if m != "calibration"} if k in scores else val)
-                for k, val in metrics.items() if k != "uncalibrated"}
+    headline = {
+        k: ({m: v for m, v in val.items() if m != "calibration"} if k in scores else val)
+        for k, val in metrics.items()
+        if k != "uncalibrated"
+    }
     return json.dumps({**summary, "metrics": headline}, sort_keys=True, default=str)
 
 
-def _against_champion(context: StepContext, table: pa.Table, labels: np.ndarray, candidate: np.ndarray,
-                      as_of: str) -> dict | None:
+def _against_champion(
+    context: StepContext, table: pa.Table, labels: np.ndarray, candidate: np.ndarray, as_of: str
+) -> dict | None:
     """DeLong's comparison with the champion for the as-of date, on the same rows (None when
     there is none, or it needs features that are no longer computed)."""
     registry = Registry(context.lake)
@@ -304,9 +337,10 @@ def _against_champion(context: StepContext, table: pa.Table, labels: np.ndarray,
 def register_model(context: StepContext, evaluation_summary: str) -> str:
     """Save the evaluated candidate as a registry version with its lineage (idempotent for
     the same data)."""
-    from winter_days import __version__ as package_version
     import sklearn
     import skops
+
+    from winter_days import __version__ as package_version
 
     lake = context.lake
     summary, _ = _upstream(context, evaluation_summary)
@@ -314,23 +348,43 @@ def register_model(context: StepContext, evaluation_summary: str) -> str:
         return _passed_on(summary)
     run_id = summary["run_id"]
     # Same data, parameters and library versions give the same model, hence the same version.
-    version = make_version_id(summary["as_of"], summary["training_fingerprint"],
-                              {**summary["model_params"], "sklearn": sklearn.__version__}, package_version)
+    version = make_version_id(
+        summary["as_of"],
+        summary["training_fingerprint"],
+        {**summary["model_params"], "sklearn": sklearn.__version__},
+        package_version,
+    )
     manifest = {
         key: summary[key]
-        for key in ("as_of", "train_dates", "eval_date", "horizon_days", "training_fingerprint", "training_rows",
-                    "training_positive_rate", "non_finite_values", "model_params", "run_id", "calibration",
-                    "feature_signature", "data_fingerprint")
+        for key in (
+            "as_of",
+            "train_dates",
+            "eval_date",
+            "horizon_days",
+            "training_fingerprint",
+            "training_rows",
+            "training_positive_rate",
+            "non_finite_values",
+            "model_params",
+            "run_id",
+            "calibration",
+            "feature_signature",
+            "data_fingerprint",
+        )
     }
     manifest.update(
-        training_window={"train_as_of_dates": summary["train_dates"], "calibration_as_of_date": summary["eval_date"],
-                         "evaluation_as_of_date": summary["eval_date"], "labels_known_at": summary["as_of"],
-                         "data_first_day": summary["data_first_day"]},
+        training_window={
+            "train_as_of_dates": summary["train_dates"],
+            "calibration_as_of_date": summary["eval_date"],
+            "evaluation_as_of_date": summary["eval_date"],
+            "labels_known_at": summary["as_of"],
+            "data_first_day": summary["data_first_day"],
+        },
         source=source_commit(),
         package_version=package_version,
         sklearn_version=sklearn.__version__,
         skops_version=skops.__version__,
-        created_at=datetime.now(timezone.utc).isoformat(),
+        created_at=datetime.now(UTC).isoformat(),
     )
     Registry(lake).save_version(
         version,
@@ -351,8 +405,9 @@ def gate_model(context: StepContext, registration_summary: str) -> str:
     summary, options = _upstream(context, registration_summary)
     if not _trains(summary):
         return _passed_on(summary)
-    decision = Registry(lake).apply_gate(summary["version"], options.auc_tolerance, options.auc_floor,
-                                         summary["metrics"].get("comparison"))
+    decision = Registry(lake).apply_gate(
+        summary["version"], options.auc_tolerance, options.auc_floor, summary["metrics"].get("comparison")
+    )
     return _put_json(lake, run_key(summary["run_id"], "gate.json"), {**summary, "gate": decision})
 
 
@@ -372,8 +427,11 @@ def predict_churn(context: StepContext, gate_summary: str) -> str:
         if current is None and registry.latest_trained_as_of(as_of) is not None:
             why = summary["gate"]["reason"] if "gate" in summary else "every version trained so far is a challenger"
             raise PredictionError(f"no champion model: {why}; no predictions written")
-        reason = (f"skipped: no model trained on data up to {as_of} yet" if current is None else
-                  f"skipped: no champion learnt from data up to {as_of} (champion {current} learnt from later labels)")
+        reason = (
+            f"skipped: no model trained on data up to {as_of} yet"
+            if current is None
+            else f"skipped: no champion learnt from data up to {as_of} (champion {current} learnt from later labels)"
+        )
         return _scoring_skipped(lake, summary, reason)
     features = registry.get_version(champion).manifest["features"]
     table = _get_table(lake, run_key(summary["run_id"], "score.parquet"))
@@ -390,10 +448,20 @@ def predict_churn(context: StepContext, gate_summary: str) -> str:
     probabilities = apply_calibrator(calibrator, registry.load(champion).predict_proba(data.X)[:, 1])
     rows = predictions_table(table.column("customer_id").to_pylist(), probabilities, champion, as_of)
     written = write_predictions(context.warehouse, rows, as_of)
-    tiers = {tier: int(n) for tier, n in zip(*np.unique(rows.column("risk_tier").to_numpy(zero_copy_only=False),
-                                                           return_counts=True))}
-    scored = {"status": "scored", "reason": f"scored {written} customers with champion {champion}",
-              "written": written, "model_version": champion, "risk_tiers": tiers, "calibrated": calibrator is not None}
+    tiers = {
+        tier: int(n)
+        for tier, n in zip(
+            *np.unique(rows.column("risk_tier").to_numpy(zero_copy_only=False), return_counts=True), strict=False
+        )
+    }
+    scored = {
+        "status": "scored",
+        "reason": f"scored {written} customers with champion {champion}",
+        "written": written,
+        "model_version": champion,
+        "risk_tiers": tiers,
+        "calibrated": calibrator is not None,
+    }
     return _put_json(lake, run_key(summary["run_id"], "result.json"), {**summary, "predictions": scored})
 
 
@@ -412,8 +480,9 @@ STEPS: dict[str, Callable[..., str]] = {
 }
 
 
-def run_steps_in_process(context: StepContext, options: PipelineOptions, run_id: str, as_of: str,
-                         progress=None, mode: str = "auto") -> dict:
+def run_steps_in_process(
+    context: StepContext, options: PipelineOptions, run_id: str, as_of: str, progress=None, mode: str = "auto"
+) -> dict:
     """Run the six steps in this process, in STEP_ORDER, timing each."""
     timings = []
     output = ""

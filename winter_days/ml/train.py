@@ -77,8 +77,10 @@ class Dataset:
 def customer_buckets(customer_ids: np.ndarray, seed: int = 0) -> np.ndarray:
     """A stable bucket 0..9999 per customer: it depends only on the id and the seed."""
     return np.fromiter(
-        (int.from_bytes(hashlib.blake2b(f"{seed}:{cid}".encode(), digest_size=8).digest(), "big") % 10_000
-         for cid in customer_ids),
+        (
+            int.from_bytes(hashlib.blake2b(f"{seed}:{cid}".encode(), digest_size=8).digest(), "big") % 10_000
+            for cid in customer_ids
+        ),
         dtype=np.int64,
         count=len(customer_ids),
     )
@@ -121,7 +123,9 @@ def split_by_time(
     """Training rows (earlier dates, customers not held out), calibration rows (the later
     date, the other customers) and evaluation rows (the later date, held-out customers only):
     calibrated on a period no training label reaches, scored on customers it never saw."""
-    holdout = pa.array(is_holdout(np.asarray(table.column("customer_id").to_pylist(), dtype=object), holdout_share, seed))
+    holdout = pa.array(
+        is_holdout(np.asarray(table.column("customer_id").to_pylist(), dtype=object), holdout_share, seed)
+    )
     labelled = pc.is_valid(table.column(LABEL_COLUMN))
     dates = table.column("as_of_date")
     later = pc.equal(dates, pa.scalar(eval_date, pa.date32()))

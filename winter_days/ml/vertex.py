@@ -21,10 +21,11 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from winter_days.config import ConfigError, Settings, describe
 from winter_days.ml.cadence import check_mode
@@ -106,8 +107,10 @@ def vertex_target(settings: Settings) -> VertexTarget:
 
 def console_url(target: VertexTarget, job_id: str) -> str:
     """The job's page in the Cloud console."""
-    return (f"https://console.cloud.google.com/vertex-ai/locations/{target.location}/pipelines/runs/{job_id}"
-            f"?project={target.project}")
+    return (
+        f"https://console.cloud.google.com/vertex-ai/locations/{target.location}/pipelines/runs/{job_id}"
+        f"?project={target.project}"
+    )
 
 
 def _bounded(text: str, limit: int) -> str:
@@ -161,14 +164,17 @@ def pipeline_parameters(
     """`given` checked against the spec's declared inputs: known names, right types, none missing."""
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise ValueError(f"{where}: unknown pipeline parameter(s) {', '.join(unknown)}; declared: {', '.join(sorted(declared))}")
+        raise ValueError(
+            f"{where}: unknown pipeline parameter(s) {', '.join(unknown)}; declared: {', '.join(sorted(declared))}"
+        )
     for name, value in given.items():
         kind = str(declared[name].get("parameterType") or "")
         allowed = PARAMETER_TYPES.get(kind)
         if allowed and (not isinstance(value, allowed) or (kind != "BOOLEAN" and isinstance(value, bool))):
             raise ValueError(f"{where}: pipeline parameter {name} must be {kind}, got {type(value).__name__}")
     missing = sorted(
-        name for name, spec in declared.items()
+        name
+        for name, spec in declared.items()
         if name not in given and not spec.get("isOptional") and "defaultValue" not in spec
     )
     if missing:
@@ -253,8 +259,11 @@ def _failed_tasks(job: Any) -> list[tuple[str, str]]:
         details = list(job.task_details)
     except Exception:  # a job that never started has none; the state says enough then
         return []
-    return [(str(d.task_name), str(getattr(getattr(d, "error", None), "message", "") or "failed"))
-            for d in details if _state_name(getattr(d, "state", "")) == "FAILED"]
+    return [
+        (str(d.task_name), str(getattr(getattr(d, "error", None), "message", "") or "failed"))
+        for d in details
+        if _state_name(getattr(d, "state", "")) == "FAILED"
+    ]
 
 
 class VertexRunner:
@@ -278,14 +287,20 @@ class VertexRunner:
         self._sleep = sleep
         self._clock = clock
 
-    def run(self, as_of: date | None = None, options: PipelineOptions | None = None,
-            progress: Progress | None = None, mode: str = "auto") -> dict[str, Any]:
+    def run(
+        self,
+        as_of: date | None = None,
+        options: PipelineOptions | None = None,
+        progress: Progress | None = None,
+        mode: str = "auto",
+    ) -> dict[str, Any]:
         settings, lake = self.settings, self.lake
         text = as_of_text(as_of)
         run_id = new_run_id(text)
         parameters = {"as_of": text, "options_json": (options or PipelineOptions()).to_json(), "mode": check_mode(mode)}
-        submitted, job = submit_churn_pipeline(settings, lake, run_id, parameters, pipeline_job=self._pipeline_job,
-                                               credentials=self._credentials)
+        submitted, job = submit_churn_pipeline(
+            settings, lake, run_id, parameters, pipeline_job=self._pipeline_job, credentials=self._credentials
+        )
         if progress:
             progress(f"Vertex AI pipeline job {submitted.job_id} submitted: {submitted.console_url}")
         state = self._wait(job, submitted, settings)
@@ -299,8 +314,12 @@ class VertexRunner:
                 f"Vertex AI pipeline job {submitted.job_id} succeeded but wrote no summary at {lake.uri(result_key)} "
                 f"({type(err).__name__}); see {submitted.console_url}"
             ) from None
-        return {**summarise(summary, self.name), "vertex_job_id": submitted.job_id,
-                "vertex_resource": submitted.resource_name, "console_url": submitted.console_url}
+        return {
+            **summarise(summary, self.name),
+            "vertex_job_id": submitted.job_id,
+            "vertex_resource": submitted.resource_name,
+            "console_url": submitted.console_url,
+        }
 
     def _failure(self, job: Any, submitted: SubmittedPipeline, run_id: str, state: str) -> str:
         """What failed, from the component's own record, else from the job's task details."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 import click
 
@@ -26,7 +27,9 @@ class ConsoleProgress:
         self._status = self.console.status(f"[bold]{name}[/] running...")
         self._status.start()
 
-    def step_finished(self, name: str, status: str, seconds: float, counts: Mapping[str, Any], error: str | None) -> None:
+    def step_finished(
+        self, name: str, status: str, seconds: float, counts: Mapping[str, Any], error: str | None
+    ) -> None:
         if self._status is not None:
             self._status.stop()
         shown = ", ".join(f"{k}={v}" for k, v in counts.items() if v is not None and not isinstance(v, dict))
@@ -74,8 +77,9 @@ def run(platform: Platform, as_of: Any, full_refresh: bool, as_json: bool) -> No
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        click.echo(f"run {summary.get('run_id')}: {summary.get('status')} in {summary.get('duration_seconds')} s", err=True)
+        click.echo(
+            f"run {summary.get('run_id')}: {summary.get('status')} in {summary.get('duration_seconds')} s", err=True
+        )
     if summary.get("status") == FAILED:
         click.echo(f"{summary.get('error')}", err=True)
         sys.exit(1)
-

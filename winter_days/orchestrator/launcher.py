@@ -13,11 +13,10 @@ import contextvars
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from winter_days.platform import Platform
-from winter_days.runs import CUT_OFF, RUNNING, RunStore, StartDecision
 from winter_days.orchestrator.pipeline import (
     RunContext,
     RunParameters,
@@ -26,6 +25,8 @@ from winter_days.orchestrator.pipeline import (
     execute_run,
     log_run_end,
 )
+from winter_days.platform import Platform
+from winter_days.runs import CUT_OFF, RUNNING, RunStore, StartDecision
 
 log = logging.getLogger("winter_days.orchestrator")
 
@@ -81,7 +82,10 @@ class RunLauncher:
             run = self.wait_for(decision.run_id) if wait else self.history.get_run(decision.run_id)
             return TriggerResult(decision, run)
         context = RunContext(
-            decision.run_id, self.platform, parameters, self.history,
+            decision.run_id,
+            self.platform,
+            parameters,
+            self.history,
             deadline=time.monotonic() + self.platform.settings.orchestrator.run_deadline_seconds,
             lineage=self.platform.lineage.for_run(decision.run_id),
         )
@@ -96,8 +100,10 @@ class RunLauncher:
         # ending. The thread runs in a copy of this request's context, so the run's log lines
         # carry the trace of the request that started it.
         thread = threading.Thread(
-            target=contextvars.copy_context().run, args=(self._run_in_background, context),
-            name=f"run-{decision.run_id}", daemon=True,
+            target=contextvars.copy_context().run,
+            args=(self._run_in_background, context),
+            name=f"run-{decision.run_id}",
+            daemon=True,
         )
         self._background.append(thread)
         thread.start()
@@ -107,8 +113,9 @@ class RunLauncher:
         try:
             execute_run(self.pipeline, context)
         except Exception:  # execute_run records step failures; this is the store itself failing
-            log.exception("run %s stopped on an error its record may not show", context.run_id,
-                          extra={"run_id": context.run_id})
+            log.exception(
+                "run %s stopped on an error its record may not show", context.run_id, extra={"run_id": context.run_id}
+            )
         finally:
             self._forget(context)
             self.history.close()
@@ -133,8 +140,9 @@ class RunLauncher:
             try:
                 recorded = self.history.cut_off_run(context.run_id, f"cut off: {reason}")
             except Exception:
-                log.exception("run %s could not be recorded as cut off", context.run_id,
-                              extra={"run_id": context.run_id})
+                log.exception(
+                    "run %s could not be recorded as cut off", context.run_id, extra={"run_id": context.run_id}
+                )
                 continue
             if not recorded:
                 continue

@@ -19,10 +19,11 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO
 
 # Python level -> Cloud Logging severity.
 SEVERITIES = {
@@ -87,7 +88,7 @@ class CloudLoggingFormatter(logging.Formatter):
         entry: dict[str, object] = {
             "severity": SEVERITIES.get(record.levelno, "DEFAULT"),
             "message": message,
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "logger": record.name,
             SOURCE_KEY: {"file": record.pathname, "line": str(record.lineno), "function": record.funcName},
         }
@@ -98,7 +99,9 @@ class CloudLoggingFormatter(logging.Formatter):
         entry.setdefault("step", None)
         trace = CURRENT_TRACE.get()
         if trace is not None:
-            entry[TRACE_KEY] = f"projects/{self.project_id}/traces/{trace.trace_id}" if self.project_id else trace.trace_id
+            entry[TRACE_KEY] = (
+                f"projects/{self.project_id}/traces/{trace.trace_id}" if self.project_id else trace.trace_id
+            )
             if trace.span_id:
                 entry[SPAN_KEY] = trace.span_id
             if trace.sampled is not None:

@@ -38,8 +38,12 @@ def render_metrics(history: RunStore) -> str:
         lines.append(f'winter_days_runs_total{{outcome="{outcome}"}} {outcomes.get(outcome, 0)}')
     _family(lines, "winter_days_run_active", "gauge", "1 while a run is active.")
     lines.append(f"winter_days_run_active {outcomes.get(RUNNING, 0)}")
-    _family(lines, "winter_days_last_successful_run_timestamp_seconds", "gauge",
-            "When the latest successful run finished (Unix time); absent before the first.")
+    _family(
+        lines,
+        "winter_days_last_successful_run_timestamp_seconds",
+        "gauge",
+        "When the latest successful run finished (Unix time); absent before the first.",
+    )
     if metrics.last_succeeded_at:
         lines.append(
             f"winter_days_last_successful_run_timestamp_seconds {datetime.fromisoformat(metrics.last_succeeded_at).timestamp():.3f}"
@@ -51,7 +55,7 @@ def render_metrics(history: RunStore) -> str:
     for stats in metrics.steps:
         labels = f'step="{_label(stats.name)}",status="{_label(stats.status)}"'
         cumulative = 0
-        for bound, in_bucket in zip(STEP_DURATION_BUCKETS, stats.bucket_counts):
+        for bound, in_bucket in zip(STEP_DURATION_BUCKETS, stats.bucket_counts, strict=False):
             cumulative += in_bucket
             lines.append(f'winter_days_step_duration_seconds_bucket{{{labels},le="{float(bound)!r}"}} {cumulative}')
         lines.append(f'winter_days_step_duration_seconds_bucket{{{labels},le="+Inf"}} {stats.count}')
@@ -63,7 +67,7 @@ def render_metrics(history: RunStore) -> str:
         if stats.status == SUCCEEDED:
             for name, value in stats.latest.items():
                 if name.startswith(QUARANTINE_PREFIX):
-                    quarantined[name[len(QUARANTINE_PREFIX):].lstrip("_") or "all"] = value
+                    quarantined[name[len(QUARANTINE_PREFIX) :].lstrip("_") or "all"] = value
 
     _family(lines, "winter_days_rows_exported_total", "counter", "Sales documents exported to bronze.")
     lines.append(f"winter_days_rows_exported_total {exported}")

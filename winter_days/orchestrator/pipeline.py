@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from winter_days.config import describe
 from winter_days.lineage import LineageDataset, RunLineage
@@ -36,7 +37,11 @@ class RunParameters:
     ml: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat() if self.as_of else None, "full_refresh": self.full_refresh, "ml": self.ml}
+        return {
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "full_refresh": self.full_refresh,
+            "ml": self.ml,
+        }
 
 
 @dataclass
@@ -99,7 +104,9 @@ class StepProgress(Protocol):
 
     def step_started(self, name: str) -> None: ...
 
-    def step_finished(self, name: str, status: str, seconds: float, counts: Mapping[str, Any], error: str | None) -> None: ...
+    def step_finished(
+        self, name: str, status: str, seconds: float, counts: Mapping[str, Any], error: str | None
+    ) -> None: ...
 
 
 def describe_failure(err: BaseException) -> str:
@@ -125,7 +132,7 @@ class _Heartbeat:
                 log.warning("heartbeat for run %s not recorded", run_id, extra={"run_id": run_id})
         history.close()
 
-    def __enter__(self) -> "_Heartbeat":
+    def __enter__(self) -> _Heartbeat:
         self._thread.start()
         return self
 
@@ -149,8 +156,13 @@ def _step_datasets(step: RunStep, context: RunContext, counts: Mapping[str, Any]
     try:
         return step.datasets(context, counts)
     except Exception as err:  # lineage observes; it never fails a step
-        log.warning("datasets of step %s not named for lineage: %s: %s", step.name, type(err).__name__, err,
-                    extra={"run_id": context.run_id, "step": step.name})
+        log.warning(
+            "datasets of step %s not named for lineage: %s: %s",
+            step.name,
+            type(err).__name__,
+            err,
+            extra={"run_id": context.run_id, "step": step.name},
+        )
         return [], []
 
 
@@ -161,13 +173,14 @@ def log_run_end(run: Mapping[str, Any]) -> None:
     if status == SUCCEEDED:
         log.info("run succeeded", extra={"run_id": run_id, "step": None, "event": "run_succeeded", "status": status})
     else:
-        log.error("run failed: %s", run.get("error") or status,
-                  extra={"run_id": run_id, "step": run.get("failed_step"), "event": "run_failed", "status": status})
+        log.error(
+            "run failed: %s",
+            run.get("error") or status,
+            extra={"run_id": run_id, "step": run.get("failed_step"), "event": "run_failed", "status": status},
+        )
 
 
-def execute_run(
-    pipeline: RunPipeline, context: RunContext, progress: StepProgress | None = None
-) -> dict[str, Any]:
+def execute_run(pipeline: RunPipeline, context: RunContext, progress: StepProgress | None = None) -> dict[str, Any]:
     """Run every step in order, stop at the first failure (or at the run's deadline, or when
     this process stops), and return the run as recorded."""
     history, run_id, lineage = context.history, context.run_id, context.lineage

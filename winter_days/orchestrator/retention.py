@@ -7,7 +7,8 @@ failure to prune is logged and never fails the ML step that just succeeded.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from winter_days.orchestrator.pipeline import RunContext
 

@@ -8,7 +8,8 @@ step reads the feature tables and writes the predictions and the model registry.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from winter_days.lineage import LineageDataset, action_datasets, lake_dataset
 from winter_days.orchestrator.pipeline import RunContext

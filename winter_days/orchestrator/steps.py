@@ -8,7 +8,8 @@ kept in the run history and advances only with the export step's recorded succes
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from winter_days.config import describe
 from winter_days.elt.backend import EltBackend, WaitingBackend
@@ -29,8 +30,9 @@ def export_step(context: RunContext) -> dict[str, Any]:
     watermark = context.history.watermark(SALES_WATERMARK)
     store = context.platform.document_store()
     try:
-        result = export_sales(store, context.platform.lake, watermark, context.run_id,
-                              pseudonyms=context.platform.pseudonymiser)
+        result = export_sales(
+            store, context.platform.lake, watermark, context.run_id, pseudonyms=context.platform.pseudonymiser
+        )
     finally:
         store.close()
     if result.new_watermark is not None and result.new_watermark != watermark:
@@ -110,7 +112,8 @@ def poll_step(context: RunContext) -> dict[str, Any]:
             run_limit = context.platform.settings.orchestrator.run_deadline_seconds
             within = (
                 f"the run's remaining {limit:g} s of its {run_limit:g} s deadline "
-                f"({describe('orchestrator.run_deadline_seconds')})" if bounded_by_run
+                f"({describe('orchestrator.run_deadline_seconds')})"
+                if bounded_by_run
                 else f"{timeout:g} s ({describe('orchestrator.poll_timeout_seconds')})"
             )
             raise StepFailed(
@@ -218,8 +221,16 @@ def make_pipeline(platform: Platform, backend_factory: Callable[[], EltBackend] 
     from winter_days.orchestrator.retention import pruning_ml_artefacts
     from winter_days.orchestrator.step_lineage import STEP_DATASETS
 
-    actions = (export_step, compile_step(backend_factory or platform.elt_backend), invoke_step, poll_step,
-               pruning_ml_artefacts(ml_step))
-    return RunPipeline(tuple(
-        RunStep(name, guarded(action), STEP_DATASETS.get(name)) for name, action in zip(STEP_NAMES, actions)
-    ))
+    actions = (
+        export_step,
+        compile_step(backend_factory or platform.elt_backend),
+        invoke_step,
+        poll_step,
+        pruning_ml_artefacts(ml_step),
+    )
+    return RunPipeline(
+        tuple(
+            RunStep(name, guarded(action), STEP_DATASETS.get(name))
+            for name, action in zip(STEP_NAMES, actions, strict=False)
+        )
+    )

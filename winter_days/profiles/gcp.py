@@ -8,8 +8,9 @@ is imported when an adapter is built, never before.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from winter_days.config import ConfigError, Settings, describe
@@ -100,8 +101,10 @@ class GcpProfile:
         from winter_days.elt.engines.dataform_api.backend import DataformApiBackend
 
         if vars:
-            raise ConfigError("the Dataform API compiles with the settings' vars (lake bucket and datasets); "
-                              "--vars applies to the local engine")
+            raise ConfigError(
+                "the Dataform API compiles with the settings' vars (lake bucket and datasets); "
+                "--vars applies to the local engine"
+            )
         return DataformApiBackend.from_settings(settings)
 
     def ml_runner(self, platform: Platform) -> ChurnPipelineRunner:

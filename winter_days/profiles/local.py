@@ -8,8 +8,9 @@ one shared bearer token. No cloud SDK is imported.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from winter_days.config import ConfigError, Settings, describe
@@ -51,8 +52,10 @@ class LocalProfile:
 
     def check(self, settings: Settings, serving: bool) -> None:
         if urlparse(settings.lake_uri).scheme != "file":
-            raise ConfigError(f"{describe('lake_uri')}: the local profile keeps its lake in a folder (file://...), "
-                              f"got {settings.lake_uri!r}")
+            raise ConfigError(
+                f"{describe('lake_uri')}: the local profile keeps its lake in a folder (file://...), "
+                f"got {settings.lake_uri!r}"
+            )
         check_home(settings)
         if not settings.dataform_dir or not (Path(settings.dataform_dir) / "workflow_settings.yaml").is_file():
             raise ConfigError(
@@ -112,7 +115,6 @@ class LocalProfile:
                 f"(or, on a trusted machine only, {describe('auth.disabled')}=true)"
             )
         return SharedTokenVerifier(settings.auth.token)
-
 
     def pseudonymiser(self, settings: Settings) -> Pseudonymiser:
         from winter_days.pseudonyms import Pseudonymiser, key_from_file

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -56,7 +56,7 @@ FOUNDED_YEARS = (1800, 2100)
 # loaded; a day of tolerance covers clocks that are off and local times stored as UTC
 # (UTC+14 is the furthest zone). The load time is the clickstream record's own
 # load_timestamp, the sales export's exported_at, and the load date of a startup file.
-EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
 LOAD_TIME_TOLERANCE = timedelta(days=1)
 # A record is at most this many characters of JSON (the generators write about 400); a
 # longer line is quarantined unparsed, with only its first QUARANTINED_LINE_CHARS kept.
@@ -180,12 +180,16 @@ REPLACEMENT_CHARACTER = "\ufffd"
 # ISO-8601 as the writers of 2.0.0 records write it: date, T, time to the second with an
 # optional fraction of up to 6 digits, Z or an offset. Both engines and Python read exactly
 # these texts the same way.
-ISO_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+ISO_TIMESTAMP = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 INTEGER_TEXT = r"^-?[0-9]+$"
 NUMBER_TEXT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 INT64_RANGE = (-(2**63), 2**63 - 1)
 # What BigQuery's TRIM removes (Unicode's White_Space): an id of these alone is missing.
-WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -75,7 +76,7 @@ def parse_iso_timestamp(text: str) -> datetime | None:
     if not _ISO.fullmatch(text):
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 
@@ -116,8 +117,11 @@ def reading_errors(flow: str, record: Mapping[str, Any], loaded_at: datetime | N
     contract = _contract(flow)
     errors: list[str] = []
     if contract.reading == "native":
-        wrong = [name for name in SCHEMAS[flow].names if name != "sale_timestamp"
-                 and not value_fits(record.get(name), SCHEMAS[flow].field(name).type)]
+        wrong = [
+            name
+            for name in SCHEMAS[flow].names
+            if name != "sale_timestamp" and not value_fits(record.get(name), SCHEMAS[flow].field(name).type)
+        ]
         if wrong:
             errors.append(f"wrong type: {','.join(wrong)}")
         texts = {r.name: None if r.name in wrong else record.get(r.name) for r in contract.rules}

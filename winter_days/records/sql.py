@@ -17,7 +17,6 @@ import argparse
 import json
 from pathlib import Path
 
-from winter_days.records.checks import PLAUSIBLE_TIMES
 from winter_days.records import (
     BOOLEAN,
     CARD_PAYMENT_METHODS,
@@ -38,6 +37,7 @@ from winter_days.records import (
     FieldRule,
     FlowContract,
 )
+from winter_days.records.checks import PLAUSIBLE_TIMES
 
 CONTRACT_JS = Path(__file__).resolve().parents[1] / "dataform" / "includes" / "contract.js"
 # Column names the staging tables have always used where they differ from the record's.
@@ -92,9 +92,7 @@ def document(contract: FlowContract) -> str:
 
 def texts(contract: FlowContract) -> str:
     """Each field's text from `doc`, as JSON_VALUE reads it (a scalar's text)."""
-    return ",\n".join(
-        f"JSON_VALUE(doc, '$.{rule.name}') AS {_text_column(contract, rule)}" for rule in contract.rules
-    )
+    return ",\n".join(f"JSON_VALUE(doc, '$.{rule.name}') AS {_text_column(contract, rule)}" for rule in contract.rules)
 
 
 def _typed(contract: FlowContract, rule: FieldRule) -> str:
@@ -128,7 +126,9 @@ def values(contract: FlowContract) -> str:
     # of a line that parses is an escape (a backslash), a raw DEL or a raw U+FFFD. Three
     # searches of the line (a pattern costs ten times as much) spare millions of good lines
     # the checks of each field.
-    typed.append("(STRPOS(line, '\\\\') > 0 OR STRPOS(line, '\\x7f') > 0 OR STRPOS(line, '\\uFFFD') > 0) AS text_suspect")
+    typed.append(
+        "(STRPOS(line, '\\\\') > 0 OR STRPOS(line, '\\x7f') > 0 OR STRPOS(line, '\\uFFFD') > 0) AS text_suspect"
+    )
     return ",\n".join(typed)
 
 
@@ -204,11 +204,15 @@ def _text_rules(contract: FlowContract) -> list[str]:
     every = "CONCAT(" + ", ".join(f"COALESCE({f}, '')" for f in fields) + ")"
     which = []
     for field in fields:
-        which.append(f"WHEN REGEXP_CONTAINS({field}, {_raw(CONTROL_CHARACTERS)}) THEN 'invalid text: {field} holds a control character'")
+        which.append(
+            f"WHEN REGEXP_CONTAINS({field}, {_raw(CONTROL_CHARACTERS)}) THEN 'invalid text: {field} holds a control character'"
+        )
         which.append(f"WHEN STRPOS({field}, '\\uFFFD') > 0 THEN 'invalid text: {field} {_DAMAGED_TEXT}'")
     suspect = CONTROL_CHARACTERS[:-1] + "\\x{FFFD}]"
     gate = "" if contract.reading == "native" else "text_suspect AND "
-    return [f"WHEN {gate}REGEXP_CONTAINS({every}, {_raw(suspect)})\n  THEN CASE\n    " + "\n    ".join(which) + "\n  END"]
+    return [
+        f"WHEN {gate}REGEXP_CONTAINS({every}, {_raw(suspect)})\n  THEN CASE\n    " + "\n    ".join(which) + "\n  END"
+    ]
 
 
 def _shown(contract: FlowContract, rule: FieldRule) -> str:
@@ -221,7 +225,9 @@ def _value(contract: FlowContract, rule: FieldRule, load_time: str, allowance: i
     column = _column(contract, rule)
     checks = []
     if rule.choices:
-        checks.append(f"WHEN {column} NOT IN {_in_list(rule.choices)}\n  THEN CONCAT('invalid value: {rule.name} = ', {column})")
+        checks.append(
+            f"WHEN {column} NOT IN {_in_list(rule.choices)}\n  THEN CONCAT('invalid value: {rule.name} = ', {column})"
+        )
     if rule.pattern:
         checks.append(
             f"WHEN NOT REGEXP_CONTAINS({column}, {_raw(_anchored(rule.pattern))})\n"
@@ -261,7 +267,10 @@ def reject_reason(contract: FlowContract) -> str:
     if contract.reading == "native":
         checks += [
             "WHEN invalid_fields IS NOT NULL THEN CONCAT('wrong type: ', invalid_fields)",
-            *(f"WHEN {c} IS NULL THEN 'missing required field: {c}'" for c in ("document_id", "document_update_seq", "exported_at")),
+            *(
+                f"WHEN {c} IS NULL THEN 'missing required field: {c}'"
+                for c in ("document_id", "document_update_seq", "exported_at")
+            ),
         ]
     else:
         checks += _line_checks()
@@ -304,7 +313,8 @@ def render_contract_js() -> str:
     for contract in CONTRACTS.values():
         # Continuation lines are indented as a SELECT list in the models.
         parts = ",\n".join(
-            f"  {name}: {_template(sql.replace(chr(10), chr(10) + '    '))}" for name, sql in _fragments(contract).items()
+            f"  {name}: {_template(sql.replace(chr(10), chr(10) + '    '))}"
+            for name, sql in _fragments(contract).items()
         )
         flows.append(f"const {contract.flow} = {{\n{parts},\n}};")
     names = ", ".join(c.flow for c in CONTRACTS.values())

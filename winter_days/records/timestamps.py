@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -44,7 +44,7 @@ class ParsedTimestamp:
 
 def _in_range(value: datetime, form: str, raw: str | None) -> ParsedTimestamp:
     try:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     except (OverflowError, ValueError):  # year 1 with a positive offset, year 9999 with a negative one
         return ParsedTimestamp(None, "out_of_range", raw)
     return ParsedTimestamp(value, form, raw)
@@ -54,11 +54,17 @@ def _from_epoch(number: float, raw: str | None) -> ParsedTimestamp:
     if not math.isfinite(number):
         return ParsedTimestamp(None, "unparseable", raw)
     magnitude = abs(number)
-    divisor, form = (1e6, "epoch_us") if magnitude >= _US_THRESHOLD else (1e3, "epoch_ms") if magnitude >= _MS_THRESHOLD else (1.0, "epoch_s")
+    divisor, form = (
+        (1e6, "epoch_us")
+        if magnitude >= _US_THRESHOLD
+        else (1e3, "epoch_ms")
+        if magnitude >= _MS_THRESHOLD
+        else (1.0, "epoch_s")
+    )
     if number / divisor < _EARLIEST_EPOCH_S:
         return ParsedTimestamp(None, "implausible_epoch", raw)
     try:
-        moment = datetime.fromtimestamp(number / divisor, timezone.utc)
+        moment = datetime.fromtimestamp(number / divisor, UTC)
     except (OverflowError, OSError, ValueError):  # beyond the years a datetime can hold
         return ParsedTimestamp(None, "out_of_range", raw)
     return _in_range(moment, form, raw)
@@ -79,10 +85,10 @@ def _from_string(text: str) -> ParsedTimestamp:
         return _from_epoch(float(text), raw)
     if parsed is not None:
         if len(text) <= 10:  # YYYY-MM-DD or YYYYMMDD: the day, at midnight UTC
-            return _in_range(parsed.replace(tzinfo=timezone.utc), "date_only", raw)
+            return _in_range(parsed.replace(tzinfo=UTC), "date_only", raw)
         if parsed.tzinfo is None:
             # Legacy writers stored naive strings in UTC (the service has always run in UTC).
-            return _in_range(parsed.replace(tzinfo=timezone.utc), "iso_naive", raw)
+            return _in_range(parsed.replace(tzinfo=UTC), "iso_naive", raw)
         form = "iso_z" if text.endswith(("Z", "z")) else "iso_offset" if parsed.utcoffset() else "iso_utc"
         return _in_range(parsed, form, raw)
     try:
@@ -90,7 +96,7 @@ def _from_string(text: str) -> ParsedTimestamp:
     except (TypeError, ValueError, IndexError):
         return ParsedTimestamp(None, "unparseable", raw)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return _in_range(parsed, "rfc2822", raw)
 
 
@@ -111,13 +117,15 @@ def parse_sale_timestamp(value: Any) -> ParsedTimestamp:
 
 def _parse(value: Any) -> ParsedTimestamp:
     if isinstance(value, bool) or value is None:
-        return ParsedTimestamp(None, "missing" if value is None else "unparseable", None if value is None else str(value))
+        return ParsedTimestamp(
+            None, "missing" if value is None else "unparseable", None if value is None else str(value)
+        )
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            return _in_range(value.replace(tzinfo=timezone.utc), "datetime_naive", value.isoformat())
+            return _in_range(value.replace(tzinfo=UTC), "datetime_naive", value.isoformat())
         return _in_range(value, "datetime", value.isoformat())
     if isinstance(value, date):
-        return _in_range(datetime(value.year, value.month, value.day, tzinfo=timezone.utc), "date_only", value.isoformat())
+        return _in_range(datetime(value.year, value.month, value.day, tzinfo=UTC), "date_only", value.isoformat())
     if isinstance(value, (int, float)):
         return _from_epoch(float(value), repr(value))
     if isinstance(value, str):

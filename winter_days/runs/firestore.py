@@ -29,10 +29,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from winter_days.runs.owner import ProcessOwner
 from winter_days.runs.store import (
     CUT_OFF,
     FAILED,
@@ -53,7 +55,6 @@ from winter_days.runs.store import (
     utc_now,
     whole_counts,
 )
-from winter_days.runs.owner import ProcessOwner
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, DocumentReference, DocumentSnapshot, Transaction
@@ -103,16 +104,19 @@ class FirestoreRunStore:
         self._metrics = client.collection(f"{prefix}_metrics")
 
     @classmethod
-    def from_settings(cls, settings: Settings, prefix: str = DEFAULT_PREFIX) -> "FirestoreRunStore":
+    def from_settings(cls, settings: Settings, prefix: str = DEFAULT_PREFIX) -> FirestoreRunStore:
         """The history in the settings' project and database (FIRESTORE_EMULATOR_HOST points it at the emulator)."""
         if not settings.gcp.project_id:
-            raise ValueError("setting gcp.project_id: the gcp profile keeps its run history in that project's Firestore")
+            raise ValueError(
+                "setting gcp.project_id: the gcp profile keeps its run history in that project's Firestore"
+            )
         from winter_days.gcp_credentials import client_credentials
 
         firestore = _firestore_module()
         credentials = client_credentials("Firestore (the run history)", emulator_variable="FIRESTORE_EMULATOR_HOST")
-        client = firestore.Client(project=settings.gcp.project_id, database=settings.gcp.firestore_database,
-                                  credentials=credentials)
+        client = firestore.Client(
+            project=settings.gcp.project_id, database=settings.gcp.firestore_database, credentials=credentials
+        )
         return cls(client, prefix=prefix)
 
     def describe(self) -> str:
@@ -164,7 +168,9 @@ class FirestoreRunStore:
         """Start a run unless this trigger already ran or another run is active (see `SqliteRunStore.start_run`)."""
         owner = owner or ProcessOwner.current()
         trigger_ref = (
-            self._triggers.document(hashlib.sha256(trigger_key.encode()).hexdigest()) if trigger_key is not None else None
+            self._triggers.document(hashlib.sha256(trigger_key.encode()).hexdigest())
+            if trigger_key is not None
+            else None
         )
         trigger_json, parameters_json = json.dumps(dict(trigger)), json.dumps(dict(parameters))
         # Chosen once: a repeated attempt whose earlier commit went through recognises its own run.
@@ -198,17 +204,41 @@ class FirestoreRunStore:
                 self._write_cut_off(txn, active, active_steps)
 
             now = self._now_iso()
-            txn.set(self._runs.document(run_id), {
-                "run_id": run_id, "seq": next_seq, "status": RUNNING, "trigger_key": trigger_key,
-                "trigger": trigger_json, "parameters": parameters_json, "step_count": len(step_names),
-                "owner_host": owner.host, "owner_pid": owner.pid, "owner_start": owner.start_ticks,
-                "started_at": now, "heartbeat_at": now, "finished_at": None, "failed_step": None, "error": None,
-            })
+            txn.set(
+                self._runs.document(run_id),
+                {
+                    "run_id": run_id,
+                    "seq": next_seq,
+                    "status": RUNNING,
+                    "trigger_key": trigger_key,
+                    "trigger": trigger_json,
+                    "parameters": parameters_json,
+                    "step_count": len(step_names),
+                    "owner_host": owner.host,
+                    "owner_pid": owner.pid,
+                    "owner_start": owner.start_ticks,
+                    "started_at": now,
+                    "heartbeat_at": now,
+                    "finished_at": None,
+                    "failed_step": None,
+                    "error": None,
+                },
+            )
             for position, name in enumerate(step_names):
-                txn.set(self._step_ref(run_id, position), {
-                    "run_id": run_id, "position": position, "name": name, "status": PENDING, "started_at": None,
-                    "finished_at": None, "duration_seconds": None, "counts": "{}", "error": None,
-                })
+                txn.set(
+                    self._step_ref(run_id, position),
+                    {
+                        "run_id": run_id,
+                        "position": position,
+                        "name": name,
+                        "status": PENDING,
+                        "started_at": None,
+                        "finished_at": None,
+                        "duration_seconds": None,
+                        "counts": "{}",
+                        "error": None,
+                    },
+                )
             if trigger_ref is not None:
                 txn.set(trigger_ref, {"trigger_key": trigger_key, "run_id": run_id})
             txn.set(self._guard, {"active_run_id": run_id, "next_seq": next_seq + 1})
@@ -236,10 +266,15 @@ class FirestoreRunStore:
             f"(no heartbeat since {run.get('heartbeat_at')})"
         )
         running = [step for step in steps if step.get("status") == RUNNING]
-        txn.update(run.reference, {
-            "status": CUT_OFF, "finished_at": now, "error": reason,
-            "failed_step": running[0].get("name") if running else None,
-        })
+        txn.update(
+            run.reference,
+            {
+                "status": CUT_OFF,
+                "finished_at": now,
+                "error": reason,
+                "failed_step": running[0].get("name") if running else None,
+            },
+        )
         for step in steps:
             if step.get("status") == RUNNING:
                 txn.update(step.reference, {"status": CUT_OFF, "finished_at": now, "error": reason})
@@ -318,14 +353,23 @@ class FirestoreRunStore:
             if not step.exists or step.get("status") != RUNNING:
                 return
             now = self._now_iso()
-            txn.update(step.reference, {
-                "status": status, "finished_at": now, "duration_seconds": duration_seconds,
-                "counts": counts_json, "error": error,
-            })
+            txn.update(
+                step.reference,
+                {
+                    "status": status,
+                    "finished_at": now,
+                    "duration_seconds": duration_seconds,
+                    "counts": counts_json,
+                    "error": error,
+                },
+            )
             txn.update(self._runs.document(run_id), {"heartbeat_at": now})
             name = step.get("name")
             aggregate: dict[str, Any] = {
-                "name": name, "status": status, "count": increment(1), "duration_sum": increment(duration_seconds),
+                "name": name,
+                "status": status,
+                "count": increment(1),
+                "duration_sum": increment(duration_seconds),
                 "buckets": {f"b{duration_bucket(duration_seconds):02d}": increment(1)},
             }
             if whole:  # an empty map in a merge would replace the stored one
@@ -334,9 +378,15 @@ class FirestoreRunStore:
             txn.set(self._metrics.document(f"step:{quote(name, safe='')}:{status}"), aggregate, merge=True)
             if status == SUCCEEDED:
                 for name, value in (watermarks or {}).items():
-                    txn.set(self._watermarks.document(quote(name, safe="")), {
-                        "name": name, "value": value, "run_id": run_id, "updated_at": now,
-                    })
+                    txn.set(
+                        self._watermarks.document(quote(name, safe="")),
+                        {
+                            "name": name,
+                            "value": value,
+                            "run_id": run_id,
+                            "updated_at": now,
+                        },
+                    )
 
         self._transactional(attempt)
 
@@ -351,13 +401,21 @@ class FirestoreRunStore:
             steps = self._read_steps(run, txn)
             if run.get("status") == RUNNING:
                 now = self._now_iso()
-                txn.update(run.reference, {
-                    "status": FAILED if failed_step else SUCCEEDED, "finished_at": now,
-                    "failed_step": failed_step, "error": error,
-                })
+                txn.update(
+                    run.reference,
+                    {
+                        "status": FAILED if failed_step else SUCCEEDED,
+                        "finished_at": now,
+                        "failed_step": failed_step,
+                        "error": error,
+                    },
+                )
                 if not failed_step:
-                    txn.set(self._metrics.document("runs"), {"last_succeeded_at": now, "last_succeeded_run": run_id},
-                            merge=True)
+                    txn.set(
+                        self._metrics.document("runs"),
+                        {"last_succeeded_at": now, "last_succeeded_run": run_id},
+                        merge=True,
+                    )
             for step in steps:
                 if step.get("status") == PENDING:
                     txn.update(step.reference, {"status": SKIPPED})
@@ -421,10 +479,15 @@ class FirestoreRunStore:
                 last = data.get("last_succeeded_at")
                 continue
             buckets = data.get("buckets") or {}
-            steps.append(StepStats(
-                data["name"], data["status"], int(data.get("count") or 0), float(data.get("duration_sum") or 0.0),
-                tuple(int(buckets.get(f"b{i:02d}", 0)) for i in range(len(STEP_DURATION_BUCKETS) + 1)),
-                {k: int(v) for k, v in (data.get("totals") or {}).items()},
-                {k: int(v) for k, v in (data.get("latest") or {}).items()},
-            ))
+            steps.append(
+                StepStats(
+                    data["name"],
+                    data["status"],
+                    int(data.get("count") or 0),
+                    float(data.get("duration_sum") or 0.0),
+                    tuple(int(buckets.get(f"b{i:02d}", 0)) for i in range(len(STEP_DURATION_BUCKETS) + 1)),
+                    {k: int(v) for k, v in (data.get("totals") or {}).items()},
+                    {k: int(v) for k, v in (data.get("latest") or {}).items()},
+                )
+            )
         return RunMetrics(self.outcome_counts(), last, tuple(sorted(steps, key=lambda s: (s.name, s.status))))

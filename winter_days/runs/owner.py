@@ -41,7 +41,7 @@ class ProcessOwner:
     start_ticks: str
 
     @classmethod
-    def current(cls) -> "ProcessOwner":
+    def current(cls) -> ProcessOwner:
         pid = os.getpid()
         return cls(socket.gethostname(), pid, process_start_ticks(pid))
 

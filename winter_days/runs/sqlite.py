@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from winter_days.runs.owner import ProcessOwner
 from winter_days.runs.store import (
@@ -152,9 +153,7 @@ class SqliteRunStore:
         owner = owner or ProcessOwner.current()
         with self._transaction() as conn:
             if trigger_key is not None:
-                first = conn.execute(
-                    "SELECT run_id, status FROM runs WHERE trigger_key = ?", (trigger_key,)
-                ).fetchone()
+                first = conn.execute("SELECT run_id, status FROM runs WHERE trigger_key = ?", (trigger_key,)).fetchone()
                 redo = (CUT_OFF, FAILED) if retry_failed else (CUT_OFF,)
                 if first is not None and first["status"] not in redo:
                     return StartDecision("duplicate", first["run_id"])
@@ -173,8 +172,18 @@ class SqliteRunStore:
             conn.execute(
                 "INSERT INTO runs (run_id, status, trigger_key, trigger, parameters, owner_host, owner_pid,"
                 " owner_start, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, RUNNING, trigger_key, json.dumps(dict(trigger)), json.dumps(dict(parameters)),
-                 owner.host, owner.pid, owner.start_ticks, now, now),
+                (
+                    run_id,
+                    RUNNING,
+                    trigger_key,
+                    json.dumps(dict(trigger)),
+                    json.dumps(dict(parameters)),
+                    owner.host,
+                    owner.pid,
+                    owner.start_ticks,
+                    now,
+                    now,
+                ),
             )
             conn.executemany(
                 "INSERT INTO run_steps (run_id, position, name, status) VALUES (?, ?, ?, ?)",
@@ -196,21 +205,37 @@ class SqliteRunStore:
                 stats[key] = with_step(stats.get(key), *key, row["duration_seconds"], json.loads(row["counts"]))
             for aggregate in stats.values():
                 self._put_step_stats(conn, aggregate)
-            conn.execute("INSERT INTO step_metrics_since (only_row, built_at) VALUES (1, ?)", (iso_timestamp(utc_now()),))
+            conn.execute(
+                "INSERT INTO step_metrics_since (only_row, built_at) VALUES (1, ?)", (iso_timestamp(utc_now()),)
+            )
 
     @staticmethod
     def _put_step_stats(conn: sqlite3.Connection, stats: StepStats) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO step_metrics (name, status, count, duration_sum, buckets, totals, latest)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (stats.name, stats.status, stats.count, stats.duration_sum, json.dumps(list(stats.bucket_counts)),
-             json.dumps(dict(stats.totals)), json.dumps(dict(stats.latest))),
+            (
+                stats.name,
+                stats.status,
+                stats.count,
+                stats.duration_sum,
+                json.dumps(list(stats.bucket_counts)),
+                json.dumps(dict(stats.totals)),
+                json.dumps(dict(stats.latest)),
+            ),
         )
 
     @staticmethod
     def _step_stats(row: sqlite3.Row) -> StepStats:
-        return StepStats(row["name"], row["status"], row["count"], row["duration_sum"], tuple(json.loads(row["buckets"])),
-                         json.loads(row["totals"]), json.loads(row["latest"]))
+        return StepStats(
+            row["name"],
+            row["status"],
+            row["count"],
+            row["duration_sum"],
+            tuple(json.loads(row["buckets"])),
+            json.loads(row["totals"]),
+            json.loads(row["latest"]),
+        )
 
     def reclaim_cut_off_runs(self) -> list[str]:
         """Mark runs whose owning process is gone as cut off; returns their ids."""
@@ -287,7 +312,16 @@ class SqliteRunStore:
             updated = conn.execute(
                 "UPDATE run_steps SET status = ?, finished_at = ?, duration_seconds = ?, counts = ?, error = ?"
                 " WHERE run_id = ? AND position = ? AND status = ?",
-                (status, now, duration_seconds, json.dumps(dict(counts), default=str), error, run_id, position, RUNNING),
+                (
+                    status,
+                    now,
+                    duration_seconds,
+                    json.dumps(dict(counts), default=str),
+                    error,
+                    run_id,
+                    position,
+                    RUNNING,
+                ),
             ).rowcount
             if not updated:
                 return
@@ -299,7 +333,8 @@ class SqliteRunStore:
                 "SELECT * FROM step_metrics WHERE name = ? AND status = ?", (name, status)
             ).fetchone()
             self._put_step_stats(
-                conn, with_step(self._step_stats(previous) if previous else None, name, status, duration_seconds, counts)
+                conn,
+                with_step(self._step_stats(previous) if previous else None, name, status, duration_seconds, counts),
             )
             if status == SUCCEEDED:
                 for name, value in (watermarks or {}).items():
@@ -330,9 +365,7 @@ class SqliteRunStore:
         row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             return None
-        steps = self._conn.execute(
-            "SELECT * FROM run_steps WHERE run_id = ? ORDER BY position", (run_id,)
-        ).fetchall()
+        steps = self._conn.execute("SELECT * FROM run_steps WHERE run_id = ? ORDER BY position", (run_id,)).fetchall()
         return run_view(row, steps)
 
     def list_runs(self, limit: int = 50, before: str | None = None) -> list[dict[str, Any]]:
@@ -354,8 +387,8 @@ class SqliteRunStore:
 
     def run_metrics(self) -> RunMetrics:
         """Runs by status, the last success and the step aggregates (a few indexed reads)."""
-        last = self._conn.execute(
-            "SELECT max(finished_at) AS at FROM runs WHERE status = ?", (SUCCEEDED,)
-        ).fetchone()["at"]
+        last = self._conn.execute("SELECT max(finished_at) AS at FROM runs WHERE status = ?", (SUCCEEDED,)).fetchone()[
+            "at"
+        ]
         steps = self._conn.execute("SELECT * FROM step_metrics ORDER BY name, status").fetchall()
         return RunMetrics(self.outcome_counts(), last, tuple(self._step_stats(row) for row in steps))

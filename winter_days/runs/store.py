@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from winter_days.runs.owner import ProcessOwner
 
@@ -29,8 +30,9 @@ STEP_DURATION_BUCKETS = (0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1
 # Count names a store aggregates (the numbers a step reports, such as rows or rows_quarantined_sales).
 _COUNT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 
+
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso_timestamp(moment: datetime) -> str:
@@ -64,7 +66,8 @@ def duration_bucket(seconds: float) -> int:
 def whole_counts(counts: Mapping[str, Any]) -> dict[str, int]:
     """The whole-number counts of a step (flags, texts and fractions are not aggregated)."""
     return {
-        name: value for name, value in counts.items()
+        name: value
+        for name, value in counts.items()
         if isinstance(value, int) and not isinstance(value, bool) and _COUNT_NAME.match(name)
     }
 
@@ -97,8 +100,13 @@ def with_step(stats: StepStats | None, name: str, status: str, seconds: float, c
         totals[count_name] = totals.get(count_name, 0) + value
         latest[count_name] = value
     return StepStats(
-        name, status, (stats.count if stats else 0) + 1, (stats.duration_sum if stats else 0.0) + seconds,
-        tuple(buckets), totals, latest,
+        name,
+        status,
+        (stats.count if stats else 0) + 1,
+        (stats.duration_sum if stats else 0.0) + seconds,
+        tuple(buckets),
+        totals,
+        latest,
     )
 
 

@@ -49,8 +49,9 @@ def make_jobs(platform: Platform, attempts: int = 5) -> list[ScheduledJob]:
         return write_clickstream(lake, pool_from_settings(settings, platform.pseudonymiser), generated_day(when))
 
     def startups(when: datetime) -> object:
-        return write_startups(lake, settings.seed, settings.population_start, generated_day(when),
-                              pseudonyms=platform.pseudonymiser)
+        return write_startups(
+            lake, settings.seed, settings.population_start, generated_day(when), pseudonyms=platform.pseudonymiser
+        )
 
     token = settings.auth.token or None
     trigger = OrchestratorTrigger(settings.orchestrator.url, token, ORCHESTRATOR_JOB, attempts=attempts)
@@ -87,6 +88,8 @@ def schedule_command(platform: Platform, show: bool, attempts: int) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    click.echo(f"schedule running (missed runs: {settings.schedule.missed_runs}); orchestrator at {settings.orchestrator.url}")
+    click.echo(
+        f"schedule running (missed runs: {settings.schedule.missed_runs}); orchestrator at {settings.orchestrator.url}"
+    )
     fired = scheduler.run()
     click.echo(f"schedule stopped after {fired} job(s)")

@@ -16,10 +16,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from croniter import croniter
 
@@ -45,20 +45,20 @@ class ScheduledJob:
 
 def next_fire_time(cron: str, after: datetime) -> datetime:
     """The first fire time strictly after `after` (UTC)."""
-    return croniter(cron, after.astimezone(timezone.utc)).get_next(datetime)
+    return croniter(cron, after.astimezone(UTC)).get_next(datetime)
 
 
 def fire_times(cron: str, after: datetime, until: datetime) -> list[datetime]:
     """Every fire time in (after, until]."""
     times = []
-    it = croniter(cron, after.astimezone(timezone.utc))
+    it = croniter(cron, after.astimezone(UTC))
     while (when := it.get_next(datetime)) <= until:
         times.append(when)
     return times
 
 
 def rfc3339(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class OrchestratorTrigger:
@@ -108,7 +108,9 @@ class OrchestratorTrigger:
             except (urllib.error.URLError, OSError) as err:
                 last_error = f"cannot reach {self.url}: {getattr(err, 'reason', err)}"
             if attempt < self.attempts:
-                log.warning("trigger attempt %d/%d failed (%s); retrying in %.1fs", attempt, self.attempts, last_error, delay)
+                log.warning(
+                    "trigger attempt %d/%d failed (%s); retrying in %.1fs", attempt, self.attempts, last_error, delay
+                )
                 self.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_seconds)
         raise TriggerError(f"orchestrator trigger failed after {self.attempts} attempts: {last_error}")
@@ -150,7 +152,7 @@ class Scheduler:
         jobs: list[ScheduledJob],
         state: ScheduleState,
         missed_runs: str = "skip",
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.jobs = sorted(jobs, key=lambda j: j.name)
         self.state = state
@@ -181,7 +183,9 @@ class Scheduler:
                 log.info("job %s missed %d run(s); running once for %s", job.name, len(missed), rfc3339(missed[-1]))
                 self.fire(job, missed[-1])
             else:
-                log.info("job %s missed %d run(s) (latest %s); skipped by policy", job.name, len(missed), rfc3339(missed[-1]))
+                log.info(
+                    "job %s missed %d run(s) (latest %s); skipped by policy", job.name, len(missed), rfc3339(missed[-1])
+                )
                 self.state.record(job.name, missed[-1], "skipped", f"{len(missed)} missed run(s) skipped")
             if self.stop_requested.is_set():
                 return

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Mapping, cast
+from collections.abc import Mapping
+from typing import Any, cast
 
 from flask import Flask, Response, g, request
 
@@ -58,8 +59,9 @@ def _finish(response: Response) -> Response:
     level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
     if level == logging.INFO and request.path in QUIET_PATHS:
         level = logging.DEBUG
-    log.log(level, "%s %s %d in %.3f s", request.method, request.path, status, latency,
-            extra={"httpRequest": http_request})
+    log.log(
+        level, "%s %s %d in %.3f s", request.method, request.path, status, latency, extra={"httpRequest": http_request}
+    )
     return response
 
 

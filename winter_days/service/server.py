@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
@@ -44,7 +45,9 @@ def cut_off_runs_on_stop(worker: Any) -> None:
         )
         # In a thread: the handler interrupts the worker's loop, which may hold a lock the
         # recording needs (a log handler's); the wait is bounded either way.
-        recorder = threading.Thread(target=launcher.shutdown, args=(reason, SHUTDOWN_GRACE_SECONDS), name="cut-off-runs")
+        recorder = threading.Thread(
+            target=launcher.shutdown, args=(reason, SHUTDOWN_GRACE_SECONDS), name="cut-off-runs"
+        )
         recorder.start()
         recorder.join(SHUTDOWN_GRACE_SECONDS + 5.0)
         if callable(previous):
@@ -62,7 +65,12 @@ GUNICORN_JSON_LOGS = {
         "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": "gunicorn.error"},
         # The service writes its own request lines (with httpRequest and the trace): gunicorn's
         # access lines would only repeat them.
-        "gunicorn.access": {"level": "WARNING", "handlers": ["json"], "propagate": False, "qualname": "gunicorn.access"},
+        "gunicorn.access": {
+            "level": "WARNING",
+            "handlers": ["json"],
+            "propagate": False,
+            "qualname": "gunicorn.access",
+        },
     },
     "handlers": {
         "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},

@@ -38,7 +38,12 @@ class DailyVolumes:
     startup_weekday: int = FRIDAY
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sales": self.sales, "clicks": self.clicks, "startups": self.startups, "startup_weekday": self.startup_weekday}
+        return {
+            "sales": self.sales,
+            "clicks": self.clicks,
+            "startups": self.startups,
+            "startup_weekday": self.startup_weekday,
+        }
 
 
 @dataclass(frozen=True)
@@ -108,12 +113,16 @@ class DaySimulator:
         return self.volumes.clicks >= CONCURRENT_MIN_CLICKS
 
     def _write_sales(self, day: date) -> SalesRun:
-        return run_flow("sales", day, lambda: write_sales(
-            self.store,
-            self.lake,
-            self.pool,
+        return run_flow(
+            "sales",
             day,
-            count=self.volumes.sales,
-            legacy_share=self.settings.legacy_timestamp_share,
-            horizon_days=self.settings.churn_horizon_days,
-        ))
+            lambda: write_sales(
+                self.store,
+                self.lake,
+                self.pool,
+                day,
+                count=self.volumes.sales,
+                legacy_share=self.settings.legacy_timestamp_share,
+                horizon_days=self.settings.churn_horizon_days,
+            ),
+        )

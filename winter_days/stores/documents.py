@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol, Sequence, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 _TIMESTAMP_TAG = "$timestamp"
 PAGE_SIZE = 16384
@@ -47,8 +48,15 @@ class ChangePage:
     decoded only when asked for.
     """
 
-    def __init__(self, collection: str, doc_ids: list[str], seqs: list[int], *,
-                 documents: list[dict[str, Any]] | None = None, bodies: list[str] | None = None):
+    def __init__(
+        self,
+        collection: str,
+        doc_ids: list[str],
+        seqs: list[int],
+        *,
+        documents: list[dict[str, Any]] | None = None,
+        bodies: list[str] | None = None,
+    ):
         if (documents is None) == (bodies is None):
             raise ValueError("a page holds either documents or bodies")
         self.collection = collection
@@ -117,7 +125,7 @@ def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise DocumentStoreError(f"naive datetime {value!r}: give a timezone (the store keeps instants)")
-        return {_TIMESTAMP_TAG: value.astimezone(timezone.utc).isoformat()}
+        return {_TIMESTAMP_TAG: value.astimezone(UTC).isoformat()}
     if isinstance(value, dict):
         if _TIMESTAMP_TAG in value:
             raise DocumentStoreError(f"field name {_TIMESTAMP_TAG!r} is reserved")
@@ -181,7 +189,7 @@ def _loads_page(collection: str, doc_ids: list[str], bodies: list[str]) -> list[
     # anything else means a malformed body, decoded one by one to name it.
     if documents is not None and len(documents) == len(bodies) and all(type(d) is dict for d in documents):
         return cast(list[dict[str, Any]], documents)
-    return [_loads_checked(collection, doc_id, body) for doc_id, body in zip(doc_ids, bodies)]
+    return [_loads_checked(collection, doc_id, body) for doc_id, body in zip(doc_ids, bodies, strict=False)]
 
 
 def _loads_checked(collection: str, doc_id: str, body: str) -> dict[str, Any]:
@@ -194,7 +202,9 @@ def _loads_checked(collection: str, doc_id: str, body: str) -> dict[str, Any]:
     return document
 
 
-def changed_pages(store: DocumentStore, collection: str, watermark: int | None, batch_size: int = 1000) -> Iterator[ChangePage]:
+def changed_pages(
+    store: DocumentStore, collection: str, watermark: int | None, batch_size: int = 1000
+) -> Iterator[ChangePage]:
     """`store.changed_since` in pages of at most `batch_size`; a store that can read a whole
     page at once (SQLite) does, any other is paged here."""
     if isinstance(store, PagedChangeReader):
@@ -303,11 +313,13 @@ class SqliteDocumentStore:
         _check_collection(collection)
         if len(doc_ids) != len(bodies):
             raise DocumentStoreError(f"{collection}: {len(doc_ids)} document ids for {len(bodies)} bodies")
-        for doc_id, body in zip(doc_ids, bodies):
+        for doc_id, body in zip(doc_ids, bodies, strict=False):
             if not isinstance(doc_id, str) or not doc_id or "/" in doc_id:
                 raise DocumentStoreError(f"{collection}: document id {doc_id!r} must be a non-empty string with no '/'")
             if not isinstance(body, str) or body[:1] != "{" or body[-1:] != "}":
-                raise DocumentStoreError(f"{collection}/{doc_id}: an encoded document is JSON object text, got {body!r:.80}")
+                raise DocumentStoreError(
+                    f"{collection}/{doc_id}: an encoded document is JSON object text, got {body!r:.80}"
+                )
         if not doc_ids:
             return 0
         conn = self._conn
@@ -319,14 +331,14 @@ class SqliteDocumentStore:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
         try:
-            return self._write_batch(collection, list(zip(doc_ids, bodies)))
+            return self._write_batch(collection, list(zip(doc_ids, bodies, strict=False)))
         finally:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_CHECKPOINT_PAGES}")
 
     def _write_batch(self, collection: str, batch: list[tuple[str, str]]) -> int:
         conn = self._conn
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         conn.execute("BEGIN IMMEDIATE")
         try:
             (last,) = conn.execute("SELECT last FROM sequence WHERE id = 1").fetchone()
@@ -353,7 +365,9 @@ class SqliteDocumentStore:
         return None if row is None else _loads(row[0])
 
     def count(self, collection: str) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0])
+        return int(
+            self._conn.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
+        )
 
     def stream(self, collection: str, batch_size: int = 1000) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every document in key order, read page by page (memory stays flat)."""
@@ -385,7 +399,7 @@ class SqliteDocumentStore:
                 (collection, after, batch_size),
             ).fetchall()
             if rows:
-                doc_ids, bodies, seqs = (list(column) for column in zip(*rows))
+                doc_ids, bodies, seqs = (list(column) for column in zip(*rows, strict=False))
                 yield ChangePage(collection, doc_ids, seqs, bodies=bodies)
             if len(rows) < batch_size:
                 return

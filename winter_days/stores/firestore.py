@@ -25,8 +25,9 @@ The SDK is imported lazily: it lives behind the `[gcp]` extra.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from winter_days.stores.documents import Change, DocumentStoreError
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 UPDATED_AT = "_updated_at"
 MAX_WRITES_PER_COMMIT = 500
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_ID_BYTES = 1500
 
@@ -112,7 +113,7 @@ def _encode(value: Any, where: str) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise DocumentStoreError(f"{where}: naive datetime {value!r}: give a timezone (the store keeps instants)")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     if isinstance(value, dict):
         encoded = {}
         for key, item in value.items():
@@ -162,7 +163,9 @@ class FirestoreDocumentStore:
     ) -> FirestoreDocumentStore:
         """The store of the settings' project (FIRESTORE_EMULATOR_HOST, when set, points it at the emulator)."""
         if not settings.gcp.project_id:
-            raise DocumentStoreError("setting gcp.project_id (WINTER_DAYS_GCP_PROJECT_ID): required by the Firestore document store")
+            raise DocumentStoreError(
+                "setting gcp.project_id (WINTER_DAYS_GCP_PROJECT_ID): required by the Firestore document store"
+            )
         from winter_days.gcp_credentials import client_credentials
 
         firestore = _firestore_module()

@@ -21,9 +21,10 @@ import base64
 import hashlib
 import io
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Iterator, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 from urllib.parse import urlparse
 
 from winter_days.stores.lake import (

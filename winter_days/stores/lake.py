@@ -12,9 +12,10 @@ import hashlib
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 import fsspec
 

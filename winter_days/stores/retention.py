@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 log = logging.getLogger("winter_days.retention")
 
@@ -36,7 +37,7 @@ RUN_STAMP_LENGTH = 16
 def run_started_at(run_id: str) -> datetime | None:
     """When an ML run started, read from its id; None for a name that is not a run id."""
     try:
-        return datetime.strptime(run_id[:RUN_STAMP_LENGTH], RUN_STAMP).replace(tzinfo=timezone.utc)
+        return datetime.strptime(run_id[:RUN_STAMP_LENGTH], RUN_STAMP).replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -65,7 +66,7 @@ class FolderRetention:
         return f"the newest {self.keep_runs} runs, and every run younger than {self.keep_days} days, under {where}"
 
     def prune(self, now: datetime | None = None) -> list[str]:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         runs: dict[str, datetime] = {}
         for root in self.roots:
             if not root.is_dir():
@@ -76,15 +77,20 @@ class FolderRetention:
                     runs[child.name] = started
         newest_first = sorted(runs, key=lambda run_id: (runs[run_id], run_id), reverse=True)
         old_enough = now - timedelta(days=self.keep_days)
-        pruned = [run_id for run_id in newest_first[self.keep_runs:] if runs[run_id] <= old_enough]
+        pruned = [run_id for run_id in newest_first[self.keep_runs :] if runs[run_id] <= old_enough]
         for run_id in pruned:
             for root in self.roots:
                 folder = root / run_id
                 if folder.is_dir():
                     shutil.rmtree(folder)
         if pruned:
-            log.info("pruned the artefacts of %d ML run(s) (%s .. %s); kept %s", len(pruned), pruned[-1], pruned[0],
-                     self.describe())
+            log.info(
+                "pruned the artefacts of %d ML run(s) (%s .. %s); kept %s",
+                len(pruned),
+                pruned[-1],
+                pruned[0],
+                self.describe(),
+            )
         return pruned
 
 
@@ -96,8 +102,10 @@ class LifecycleRuleRetention:
     keep_days: int
 
     def describe(self) -> str:
-        return (f"the bucket's lifecycle rule deletes {self.bucket_prefix} objects {self.keep_days} days after they "
-                "were written (deploy/terraform: ml_run_artifacts_days)")
+        return (
+            f"the bucket's lifecycle rule deletes {self.bucket_prefix} objects {self.keep_days} days after they "
+            "were written (deploy/terraform: ml_run_artifacts_days)"
+        )
 
     def prune(self, now: datetime | None = None) -> list[str]:
         return []

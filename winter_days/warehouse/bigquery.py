@@ -23,8 +23,9 @@ import io
 import logging
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -224,16 +225,16 @@ class BigQueryWarehouse:
             except exceptions.NotFound:
                 continue
             except exceptions.GoogleAPICallError as err:
-                raise WarehouseError(f"cannot list the tables of BigQuery dataset {where}: {_first_message(err)}") from err
+                raise WarehouseError(
+                    f"cannot list the tables of BigQuery dataset {where}: {_first_message(err)}"
+                ) from err
         return frozenset(found)
 
     @contextmanager
     def reader(self) -> Iterator[BigQueryReader]:
         reader = BigQueryReader(self)
         if not reader.tables():
-            raise WarehouseMissing(
-                f"nothing has been published to {self.describe()} yet: run the pipeline (POST /run)"
-            )
+            raise WarehouseMissing(f"nothing has been published to {self.describe()} yet: run the pipeline (POST /run)")
         yield reader
 
     def read(self, sql: str, params: Params | None = None) -> pa.Table:
@@ -249,16 +250,23 @@ class BigQueryWarehouse:
         job = None
         try:
             # query() then result(), not query_and_wait(): the job id is known for the error message.
-            job = self.client.query(qualified, job_config=config, location=self.location, retry=self.retry,
-                                    job_retry=self.job_retry)
+            job = self.client.query(
+                qualified, job_config=config, location=self.location, retry=self.retry, job_retry=self.job_retry
+            )
             rows = job.result(retry=self.retry, job_retry=self.job_retry)
             table = rows.to_arrow(create_bqstorage_client=self.use_storage_api)
         except Exception as err:
             raise WarehouseError(self._job_failure(job, qualified, err)) from err
         log.info(
-            "query %s processed %s bytes (billed %s)", job.job_id, job.total_bytes_processed, job.total_bytes_billed,
-            extra={"bigquery_job_id": job.job_id, "bytes_processed": job.total_bytes_processed,
-                   "bytes_billed": job.total_bytes_billed},
+            "query %s processed %s bytes (billed %s)",
+            job.job_id,
+            job.total_bytes_processed,
+            job.total_bytes_billed,
+            extra={
+                "bigquery_job_id": job.job_id,
+                "bytes_processed": job.total_bytes_processed,
+                "bytes_billed": job.total_bytes_billed,
+            },
         )
         return table
 
@@ -293,8 +301,9 @@ class BigQueryWarehouse:
         jobs: list[Any] = []
 
         def load() -> Any:
-            job = self.client.load_table_from_file(io.BytesIO(data), destination, job_config=config,
-                                                   location=self.location)
+            job = self.client.load_table_from_file(
+                io.BytesIO(data), destination, job_config=config, location=self.location
+            )
             jobs.append(job)
             job.result(retry=self.retry)
             return job
@@ -304,9 +313,16 @@ class BigQueryWarehouse:
             # sent again as a new job: it truncates the same partition, so nothing doubles.
             job = self.job_retry(load)()
         except Exception as err:
-            raise WarehouseError(self._job_failure(jobs[-1] if jobs else None, f"load into {destination}", err)) from err
-        log.info("load %s replaced partition %s with %s rows", job.job_id, destination, rows.num_rows,
-                 extra={"bigquery_job_id": job.job_id})
+            raise WarehouseError(
+                self._job_failure(jobs[-1] if jobs else None, f"load into {destination}", err)
+            ) from err
+        log.info(
+            "load %s replaced partition %s with %s rows",
+            job.job_id,
+            destination,
+            rows.num_rows,
+            extra={"bigquery_job_id": job.job_id},
+        )
         with self._version_lock:
             self._version = None
         return rows.num_rows
@@ -340,8 +356,10 @@ class BigQueryWarehouse:
         shown = shown if len(shown) <= QUERY_SHOWN else shown[: QUERY_SHOWN - 3] + "..."
         reason = " ".join(_first_message(err).split())
         if "bytesBilledLimitExceeded" in _reasons(err):
-            reason += (f"; the query would bill more than the cost cap of {self.maximum_bytes_billed} bytes, so it "
-                       f"did not run: narrow the query or raise {describe('bigquery.maximum_bytes_billed')}")
+            reason += (
+                f"; the query would bill more than the cost cap of {self.maximum_bytes_billed} bytes, so it "
+                f"did not run: narrow the query or raise {describe('bigquery.maximum_bytes_billed')}"
+            )
         where = f"; query: {shown}" if shown else ""
         return f"BigQuery job {job_id or '(not created)'} failed: {reason}{where}"
 
@@ -385,4 +403,3 @@ def _job_id_in(err: BaseException) -> str | None:
             found = text.split(marker, 1)[1].split("?", 1)[0].split()
             return found[0] if found else None
     return None
-

@@ -64,7 +64,12 @@ class BigQueryError(Exception):
     """An error as BigQuery reports it: a reason, a message, and where it applies."""
 
     def __init__(
-        self, reason: str, message: str, *, location: str | None = None, status: int | None = None,
+        self,
+        reason: str,
+        message: str,
+        *,
+        location: str | None = None,
+        status: int | None = None,
         details: list[BigQueryError] | None = None,
     ) -> None:
         super().__init__(message)
@@ -126,14 +131,18 @@ def from_duckdb(err: Exception) -> BigQueryError:
     qualified = re.search(r'Table "([^"]+)" does not have a column named "([^"]+)"', text)
     if isinstance(err, duckdb.BinderException) and qualified:
         # BigQuery's words for an unknown column behind a table alias (`s.no_such_column`).
-        return invalid_query(f"Name {qualified.group(2)} not found inside {qualified.group(1)} ({text.splitlines()[0]})")
+        return invalid_query(
+            f"Name {qualified.group(2)} not found inside {qualified.group(1)} ({text.splitlines()[0]})"
+        )
     if isinstance(err, duckdb.ConstraintException) and "NOT NULL" in text:
         column = text.rsplit(".", 1)[-1].strip()
         return invalid(f"Required field {column} cannot be null")
     if isinstance(err, duckdb.CatalogException) and "does not exist" in text:
         return BigQueryError("notFound", f"Not found: {text}", location="query")
     if isinstance(err, duckdb.TransactionException):
-        return BigQueryError("invalidQuery", f"Transaction is aborted due to concurrent update: {text}", location="query")
+        return BigQueryError(
+            "invalidQuery", f"Transaction is aborted due to concurrent update: {text}", location="query"
+        )
     if isinstance(err, duckdb.OutOfMemoryException):
         return BigQueryError("resourcesExceeded", f"Resources exceeded during query execution: {text}")
     return invalid_query(text)

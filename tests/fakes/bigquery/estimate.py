@@ -13,8 +13,8 @@ query before it runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlglot import exp
 
@@ -62,7 +62,11 @@ def star_tables(tree: exp.Expression) -> set[int]:
     """ids of the Table nodes a `SELECT *` or `alias.*` reads whole."""
     whole: set[int] = set()
     for select in tree.find_all(exp.Select):
-        stars = [e for e in select.expressions if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))]
+        stars = [
+            e
+            for e in select.expressions
+            if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+        ]
         if not stars:
             continue
         sources = []

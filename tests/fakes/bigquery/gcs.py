@@ -29,8 +29,11 @@ class GcsMirror:
             from google.auth.credentials import AnonymousCredentials
             from google.cloud import storage
 
-            self._client = storage.Client(project="bigquery-fake", credentials=AnonymousCredentials(),
-                                          client_options={"api_endpoint": self.endpoint})
+            self._client = storage.Client(
+                project="bigquery-fake",
+                credentials=AnonymousCredentials(),
+                client_options={"api_endpoint": self.endpoint},
+            )
         return self._client
 
     def __call__(self) -> None:

@@ -20,19 +20,25 @@ _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
 def check_dataset_id(dataset: str) -> str:
     if not _DATASET.match(dataset or ""):
-        raise invalid(f"Invalid dataset ID \"{dataset}\". Dataset IDs must be alphanumeric (plus underscores) and must be at most 1024 characters long.")
+        raise invalid(
+            f'Invalid dataset ID "{dataset}". Dataset IDs must be alphanumeric (plus underscores) and must be at most 1024 characters long.'
+        )
     return dataset
 
 
 def check_table_id(table: str) -> str:
     if not _TABLE.match(table or ""):
-        raise invalid(f"Invalid table ID \"{table}\". Table IDs must be alphanumeric (plus underscores, dashes and spaces) and at most 1024 characters long.")
+        raise invalid(
+            f'Invalid table ID "{table}". Table IDs must be alphanumeric (plus underscores, dashes and spaces) and at most 1024 characters long.'
+        )
     return table
 
 
 def check_job_id(job: str) -> str:
     if not _JOB.match(job or ""):
-        raise invalid(f"Invalid job ID \"{job}\". Job IDs must be alphanumeric (plus underscores and dashes) and at most 1024 characters long.")
+        raise invalid(
+            f'Invalid job ID "{job}". Job IDs must be alphanumeric (plus underscores and dashes) and at most 1024 characters long.'
+        )
     return job
 
 
@@ -45,7 +51,11 @@ def check_labels(labels: Any) -> dict[str, str]:
         raise invalid(f"Too many labels: {len(labels)}; at most 64 are allowed")
     for key, value in labels.items():
         if not _LABEL_KEY.match(str(key)):
-            raise invalid(f"Invalid label key \"{key}\": keys start with a lowercase letter and hold at most 63 lowercase letters, digits, underscores and dashes")
+            raise invalid(
+                f'Invalid label key "{key}": keys start with a lowercase letter and hold at most 63 lowercase letters, digits, underscores and dashes'
+            )
         if not _LABEL_VALUE.match(str(value if value is not None else "")):
-            raise invalid(f"Invalid label value \"{value}\" for key \"{key}\": values hold at most 63 lowercase letters, digits, underscores and dashes")
+            raise invalid(
+                f'Invalid label value "{value}" for key "{key}": values hold at most 63 lowercase letters, digits, underscores and dashes'
+            )
     return {str(k): str(v if v is not None else "") for k, v in labels.items()}

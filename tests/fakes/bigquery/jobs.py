@@ -14,9 +14,10 @@ import hashlib
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 
@@ -102,7 +103,9 @@ class Jobs:
         """A new job (or a dry run's answer, which BigQuery does not keep)."""
         reference = dict(body.get("jobReference") or {})
         if reference.get("projectId") not in (None, self.store.project):
-            raise not_found(f"Project {reference['projectId']} (the BigQuery fake serves project {self.store.project} only)")
+            raise not_found(
+                f"Project {reference['projectId']} (the BigQuery fake serves project {self.store.project} only)"
+            )
         configuration = dict(body.get("configuration") or {})
         kinds = [k for k in ("query", "load", "copy", "extract") if k in configuration]
         if len(kinds) != 1:
@@ -138,14 +141,23 @@ class Jobs:
 
     def _dry_run(self, configuration: dict[str, Any], location: str) -> dict[str, Any]:
         kind, estimate, fields = self.runner.dry_run(configuration["query"])
-        query_stats: dict[str, Any] = {**_bytes(estimate), "totalBytesBilled": "0", "statementType": kind, "cacheHit": False}
+        query_stats: dict[str, Any] = {
+            **_bytes(estimate),
+            "totalBytesBilled": "0",
+            "statementType": kind,
+            "cacheHit": False,
+        }
         if fields is not None:
             query_stats["schema"] = schema_api(fields)
         return {
             "kind": "bigquery#job",
             "jobReference": {"projectId": self.store.project, "location": location},
             "configuration": {**configuration, "jobType": "QUERY"},
-            "statistics": {"creationTime": str(now_ms()), "totalBytesProcessed": str(estimate.bytes_processed), "query": query_stats},
+            "statistics": {
+                "creationTime": str(now_ms()),
+                "totalBytesProcessed": str(estimate.bytes_processed),
+                "query": query_stats,
+            },
             "status": {"state": "DONE"},
         }
 
@@ -185,7 +197,9 @@ class Jobs:
             try:
                 failure = self._take_failure(job)
                 if failure is not None:
-                    raise BigQueryError(failure.reason, failure.message or DEFAULT_MESSAGES.get(failure.reason, failure.reason))
+                    raise BigQueryError(
+                        failure.reason, failure.message or DEFAULT_MESSAGES.get(failure.reason, failure.reason)
+                    )
                 if self.before_run is not None and self._reads_files(job):
                     self.before_run()
                 {"QUERY": self._run_query, "LOAD": self._run_load, "COPY": self._run_copy}[job.job_type](job)
@@ -222,8 +236,13 @@ class Jobs:
         names = {name for (_, name), meta in tables.items() if meta.kind == "EXTERNAL"}
         grown = True
         while grown:
-            views = {name for (_, name), meta in tables.items() if meta.kind == "VIEW" and name not in names
-                     and any(n in str((meta.resource.get("view") or {}).get("query") or "") for n in names)}
+            views = {
+                name
+                for (_, name), meta in tables.items()
+                if meta.kind == "VIEW"
+                and name not in names
+                and any(n in str((meta.resource.get("view") or {}).get("query") or "") for n in names)
+            }
             names |= views
             grown = bool(views)
         return any(name in text for name in names)
@@ -262,7 +281,9 @@ class Jobs:
             self.anonymous[(anonymous["datasetId"], anonymous["tableId"])] = job
         statistics = job.resource["statistics"]
         statistics["totalBytesProcessed"] = str(outcome.estimate.bytes_processed)
-        statistics["query"] = self._query_statistics(outcome.kind, outcome.estimate, outcome.statements[-1] if outcome.kind != "SCRIPT" else None, job.fields)
+        statistics["query"] = self._query_statistics(
+            outcome.kind, outcome.estimate, outcome.statements[-1] if outcome.kind != "SCRIPT" else None, job.fields
+        )
         if outcome.kind == "SCRIPT":
             statistics["numChildJobs"] = str(len(outcome.statements))
             for index, statement in enumerate(outcome.statements):
@@ -270,18 +291,24 @@ class Jobs:
 
     def _query_target(self, config: dict[str, Any], destination: dict[str, Any]) -> Write:
         if destination.get("projectId") not in (None, self.store.project):
-            raise not_found(f"Project {destination['projectId']} (the BigQuery fake serves project {self.store.project} only)")
+            raise not_found(
+                f"Project {destination['projectId']} (the BigQuery fake serves project {self.store.project} only)"
+            )
         table, partition = split_decorator(str(destination.get("tableId") or ""))
         resource = {k: config[k] for k in ("timePartitioning", "rangePartitioning", "clustering") if config.get(k)}
         return Write(
-            str(destination.get("datasetId") or ""), table, partition,
+            str(destination.get("datasetId") or ""),
+            table,
+            partition,
             disposition=str(config.get("writeDisposition") or "WRITE_EMPTY"),
             create=str(config.get("createDisposition") or "CREATE_IF_NEEDED"),
             schema_updates=tuple(config.get("schemaUpdateOptions") or ()),
             table_resource=resource,
         )
 
-    def _query_statistics(self, kind: str, estimate: Estimate, statement: StatementOutcome | None, fields: list[Field] | None) -> dict[str, Any]:
+    def _query_statistics(
+        self, kind: str, estimate: Estimate, statement: StatementOutcome | None, fields: list[Field] | None
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {
             **_bytes(estimate),
             "totalBytesBilled": str(estimate.bytes_billed),
@@ -294,7 +321,9 @@ class Jobs:
             out["schema"] = schema_api(fields)
         if statement is not None:
             if statement.reads:
-                out["referencedTables"] = [{"projectId": self.store.project, "datasetId": d, "tableId": t} for d, t in statement.reads]
+                out["referencedTables"] = [
+                    {"projectId": self.store.project, "datasetId": d, "tableId": t} for d, t in statement.reads
+                ]
             if statement.affected is not None:
                 out["numDmlAffectedRows"] = str(statement.affected)
             if statement.dml:
@@ -302,7 +331,11 @@ class Jobs:
             if statement.ddl_operation:
                 out["ddlOperationPerformed"] = statement.ddl_operation
                 if statement.target and statement.target[1]:
-                    out["ddlTargetTable"] = {"projectId": self.store.project, "datasetId": statement.target[0], "tableId": statement.target[1]}
+                    out["ddlTargetTable"] = {
+                        "projectId": self.store.project,
+                        "datasetId": statement.target[0],
+                        "tableId": statement.target[1],
+                    }
                 elif statement.target:
                     out["ddlTargetDataset"] = {"projectId": self.store.project, "datasetId": statement.target[0]}
         return out
@@ -314,10 +347,19 @@ class Jobs:
             "kind": "bigquery#job",
             "etag": new_etag(),
             "id": f"{self.store.project}:{self.store.location}.{job_id}",
-            "jobReference": {"projectId": self.store.project, "jobId": job_id, "location": parent.resource["jobReference"]["location"]},
-            "configuration": {"query": {"query": f"statement {index + 1} of the script", "useLegacySql": False}, "jobType": "QUERY"},
+            "jobReference": {
+                "projectId": self.store.project,
+                "jobId": job_id,
+                "location": parent.resource["jobReference"]["location"],
+            },
+            "configuration": {
+                "query": {"query": f"statement {index + 1} of the script", "useLegacySql": False},
+                "jobType": "QUERY",
+            },
             "statistics": {
-                "creationTime": stamp, "startTime": stamp, "endTime": str(now_ms()),
+                "creationTime": stamp,
+                "startTime": stamp,
+                "endTime": str(now_ms()),
                 "parentJobId": parent.job_id,
                 "totalBytesProcessed": str(statement.estimate.bytes_processed),
                 "query": self._query_statistics(statement.kind, statement.estimate, statement, statement.fields),
@@ -325,7 +367,14 @@ class Jobs:
             },
             "status": {"state": "DONE"},
         }
-        child = Job(resource, "QUERY", fields=statement.fields, data=statement.data, affected=statement.affected, dml=statement.dml)
+        child = Job(
+            resource,
+            "QUERY",
+            fields=statement.fields,
+            data=statement.data,
+            affected=statement.affected,
+            dml=statement.dml,
+        )
         with self._lock:
             self.jobs[job_id] = child
 
@@ -343,9 +392,15 @@ class Jobs:
             jobs = list(self.jobs.values())
         items = []
         for job in sorted(jobs, key=lambda j: int(j.resource["statistics"]["creationTime"]), reverse=True):
-            if (states and job.resource["status"]["state"] not in states) or (parent and job.resource["statistics"].get("parentJobId") != parent):
+            if (states and job.resource["status"]["state"] not in states) or (
+                parent and job.resource["statistics"].get("parentJobId") != parent
+            ):
                 continue
-            item = {k: job.resource[k] for k in ("id", "kind", "jobReference", "statistics", "configuration", "status") if k in job.resource}
+            item = {
+                k: job.resource[k]
+                for k in ("id", "kind", "jobReference", "statistics", "configuration", "status")
+                if k in job.resource
+            }
             item["state"] = job.resource["status"]["state"]
             if "errorResult" in job.resource["status"]:
                 item["errorResult"] = job.resource["status"]["errorResult"]
@@ -365,8 +420,17 @@ class Jobs:
         with self._lock:
             known = self.jobs.get(self._requests.get(request_id, "")) if request_id else None
         if known is None:
-            keys = ("query", "useLegacySql", "defaultDataset", "parameterMode", "queryParameters", "maximumBytesBilled",
-                    "useQueryCache", "createSession", "connectionProperties")
+            keys = (
+                "query",
+                "useLegacySql",
+                "defaultDataset",
+                "parameterMode",
+                "queryParameters",
+                "maximumBytesBilled",
+                "useQueryCache",
+                "createSession",
+                "connectionProperties",
+            )
             configuration: dict[str, Any] = {"query": {k: body[k] for k in keys if k in body}}
             configuration["query"].setdefault("useLegacySql", True)
             if body.get("labels"):
@@ -376,8 +440,13 @@ class Jobs:
             created = self.insert({"jobReference": {"location": body.get("location")}, "configuration": configuration})
             if isinstance(created, dict):
                 query = created["statistics"]["query"]
-                response = {"kind": "bigquery#queryResponse", "jobReference": created["jobReference"], "jobComplete": True,
-                            "cacheHit": False, "totalBytesProcessed": query["totalBytesProcessed"]}
+                response = {
+                    "kind": "bigquery#queryResponse",
+                    "jobReference": created["jobReference"],
+                    "jobComplete": True,
+                    "cacheHit": False,
+                    "totalBytesProcessed": query["totalBytesProcessed"],
+                }
                 if "schema" in query:
                     response["schema"] = query["schema"]
                 return response
@@ -388,9 +457,16 @@ class Jobs:
         count = int(body["maxResults"]) if body.get("maxResults") is not None else self.page_rows
         return self.results_page(known, 0, count, ts_format, "bigquery#queryResponse")
 
-    def results_page(self, job: Job, start: int, count: int, ts_format: str, kind: str = "bigquery#getQueryResultsResponse") -> dict[str, Any]:
+    def results_page(
+        self, job: Job, start: int, count: int, ts_format: str, kind: str = "bigquery#getQueryResultsResponse"
+    ) -> dict[str, Any]:
         reference = job.resource["jobReference"]
-        body: dict[str, Any] = {"kind": kind, "etag": job.resource["etag"], "jobReference": reference, "jobComplete": job.done}
+        body: dict[str, Any] = {
+            "kind": kind,
+            "etag": job.resource["etag"],
+            "jobReference": reference,
+            "jobComplete": job.done,
+        }
         if not job.done:
             return body
         if job.error is not None:
@@ -414,8 +490,14 @@ class Jobs:
         if job.fields is not None and job.data is not None:
             total = job.data.num_rows
             page = job.data.slice(start, max(0, count))
-            rows = list(zip(*(column.to_pylist() for column in page.columns))) if page.num_columns else [()] * page.num_rows
-            body.update(schema=schema_api(job.fields), totalRows=str(total), rows=encode_rows(rows, job.fields, ts_format))
+            rows = (
+                list(zip(*(column.to_pylist() for column in page.columns), strict=False))
+                if page.num_columns
+                else [()] * page.num_rows
+            )
+            body.update(
+                schema=schema_api(job.fields), totalRows=str(total), rows=encode_rows(rows, job.fields, ts_format)
+            )
             if start + page.num_rows < total:
                 body["pageToken"] = f"row-{start + page.num_rows}"
         return body

@@ -59,7 +59,13 @@ def load_target(store: Store, config: dict[str, Any]) -> Write:
         raise not_found(f"Project {project} (the BigQuery fake serves project {store.project} only)")
     table, partition = split_decorator(table_id)
     resource = {k: config[k] for k in ("timePartitioning", "rangePartitioning", "clustering") if config.get(k)}
-    resource.update({k: v for k, v in (config.get("destinationTableProperties") or {}).items() if k in ("description", "friendlyName", "labels")})
+    resource.update(
+        {
+            k: v
+            for k, v in (config.get("destinationTableProperties") or {}).items()
+            if k in ("description", "friendlyName", "labels")
+        }
+    )
     return Write(
         dataset,
         table,
@@ -87,11 +93,15 @@ def read_source(config: dict[str, Any], data: bytes | None, lake_root: Path | No
     return [Path(p).read_bytes() for p in paths]
 
 
-def load_rows(store: Store, target: Write, config: dict[str, Any], inputs: list[bytes]) -> tuple[list[Field], pa.Table, int]:
+def load_rows(
+    store: Store, target: Write, config: dict[str, Any], inputs: list[bytes]
+) -> tuple[list[Field], pa.Table, int]:
     """(schema, rows, bad records) of a load job's input."""
     source_format = str(config.get("sourceFormat") or "CSV").upper()
     if source_format not in FORMATS:
-        raise invalid(f"sourceFormat {source_format} is not supported by the BigQuery fake (use one of {', '.join(FORMATS)})")
+        raise invalid(
+            f"sourceFormat {source_format} is not supported by the BigQuery fake (use one of {', '.join(FORMATS)})"
+        )
     given = fields_from_api(config.get("schema")) if config.get("schema") else None
     existing = store.columns(target.dataset, target.table) if (target.dataset, target.table) in store.tables else None
     if source_format == "PARQUET":
@@ -112,7 +122,10 @@ def load_rows(store: Store, target: Write, config: dict[str, Any], inputs: list[
     try:
         parsed = [json.loads(line) for line in lines]
     except json.JSONDecodeError as err:
-        raise BigQueryError("invalid", f"Error while reading data, error message: JSON table encountered too many errors, giving up. {err}") from None
+        raise BigQueryError(
+            "invalid",
+            f"Error while reading data, error message: JSON table encountered too many errors, giving up. {err}",
+        ) from None
     if schema is None:
         if not config.get("autodetect"):
             raise invalid("No schema specified on job or table.")
@@ -123,7 +136,13 @@ def load_rows(store: Store, target: Write, config: dict[str, Any], inputs: list[
         try:
             rows.append(decode_row(value, schema, ignore))
         except BigQueryError as err:
-            errors.append(BigQueryError("invalid", f"Error while reading data, error message: {err.message} (row {index + 1})", location=f"row {index + 1}"))
+            errors.append(
+                BigQueryError(
+                    "invalid",
+                    f"Error while reading data, error message: {err.message} (row {index + 1})",
+                    location=f"row {index + 1}",
+                )
+            )
     if len(errors) > int(config.get("maxBadRecords") or 0):
         raise BigQueryError(
             "invalid",
@@ -138,14 +157,22 @@ def load_rows(store: Store, target: Write, config: dict[str, Any], inputs: list[
 def _csv(config: dict[str, Any], inputs: list[bytes], schema: list[Field] | None) -> tuple[list[Field], pa.Table, int]:
     skip = int(config.get("skipLeadingRows") or 0)
     names = [f.name for f in schema] if schema else None
-    read = pacsv.ReadOptions(skip_rows=skip if names else max(skip - 1, 0), column_names=names, autogenerate_column_names=False)
-    parse = pacsv.ParseOptions(delimiter=str(config.get("fieldDelimiter") or ","), quote_char=str(config.get("quote", '"')) or False,
-                               newlines_in_values=bool(config.get("allowQuotedNewlines")))
+    read = pacsv.ReadOptions(
+        skip_rows=skip if names else max(skip - 1, 0), column_names=names, autogenerate_column_names=False
+    )
+    parse = pacsv.ParseOptions(
+        delimiter=str(config.get("fieldDelimiter") or ","),
+        quote_char=str(config.get("quote", '"')) or False,
+        newlines_in_values=bool(config.get("allowQuotedNewlines")),
+    )
     null = [str(config.get("nullMarker") or "")]
     types = {f.name: f.arrow_type() for f in schema or () if f.type not in ("RECORD",) and not f.repeated}
     convert = pacsv.ConvertOptions(column_types=types, null_values=null, strings_can_be_null=True)
     try:
-        tables = [pacsv.read_csv(io.BytesIO(blob), read_options=read, parse_options=parse, convert_options=convert) for blob in inputs]
+        tables = [
+            pacsv.read_csv(io.BytesIO(blob), read_options=read, parse_options=parse, convert_options=convert)
+            for blob in inputs
+        ]
     except (pa.ArrowInvalid, ValueError) as err:
         raise BigQueryError("invalid", f"Error while reading data, error message: {err}") from None
     data = pa.concat_tables(tables) if len(tables) > 1 else tables[0]

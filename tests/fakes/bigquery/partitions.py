@@ -57,8 +57,15 @@ def from_ddl(expression: exp.Expression) -> dict[str, Any]:
         values = [int(v.name) for v in bounds.find_all(exp.Literal)]
         if len(values) == 3 and isinstance(column, exp.Column):
             start, end, interval = values
-            return {"rangePartitioning": {"field": column.name, "range": {"start": str(start), "end": str(end), "interval": str(interval)}}}
-    raise invalid(f"PARTITION BY expression must be a DATE column, DATE(<timestamp>), a *_TRUNC of a column or RANGE_BUCKET; got {expression.sql(dialect='bigquery')}")
+            return {
+                "rangePartitioning": {
+                    "field": column.name,
+                    "range": {"start": str(start), "end": str(end), "interval": str(interval)},
+                }
+            }
+    raise invalid(
+        f"PARTITION BY expression must be a DATE column, DATE(<timestamp>), a *_TRUNC of a column or RANGE_BUCKET; got {expression.sql(dialect='bigquery')}"
+    )
 
 
 def check_partitioning(resource: dict[str, Any] | None, fields: list[Field]) -> None:
@@ -71,18 +78,26 @@ def check_partitioning(resource: dict[str, Any] | None, fields: list[Field]) -> 
         raise invalid(f"Invalid time partitioning type {kind}; expected DAY, HOUR, MONTH or YEAR")
     match = next((f for f in fields if f.name.lower() == column.lower()), None)
     if match is None:
-        raise invalid(f"The field specified for time partitioning can only be a top-level field. Field {column} not found in the schema")
+        raise invalid(
+            f"The field specified for time partitioning can only be a top-level field. Field {column} not found in the schema"
+        )
     if match.type not in ("DATE", "DATETIME", "TIMESTAMP") or match.repeated:
         raise invalid(f"Partitioning field {column} must be of type DATE, DATETIME or TIMESTAMP, not {match.type}")
     if match.type == "DATE" and kind == "HOUR":
         raise invalid(f"Partitioning field {column} is a DATE; HOUR partitioning needs a DATETIME or TIMESTAMP")
 
 
-def partition_filter(time_partitioning: dict[str, Any] | None, fields: list[Field], partition_id: str, table: str) -> str:
+def partition_filter(
+    time_partitioning: dict[str, Any] | None, fields: list[Field], partition_id: str, table: str
+) -> str:
     """A DuckDB condition that holds for exactly the rows of one partition."""
     column = (time_partitioning or {}).get("field")
     if not time_partitioning or not column:
-        what = "not partitioned" if not time_partitioning else "partitioned by ingestion time, which the fake does not write to"
+        what = (
+            "not partitioned"
+            if not time_partitioning
+            else "partitioned by ingestion time, which the fake does not write to"
+        )
         raise invalid(f"Cannot write to partition {partition_id} of {table}: the table is {what}")
     kind = time_partitioning.get("type", "DAY")
     field = next(f for f in fields if f.name.lower() == column.lower())
@@ -95,7 +110,9 @@ def partition_filter(time_partitioning: dict[str, Any] | None, fields: list[Fiel
             raise ValueError(partition_id)
         start = dt.datetime.strptime(partition_id, fmt)
     except ValueError:
-        raise invalid(f"Invalid partition decorator {table}${partition_id}: a {kind} partition id has the form {fmt.replace('%', '')}") from None
+        raise invalid(
+            f"Invalid partition decorator {table}${partition_id}: a {kind} partition id has the form {fmt.replace('%', '')}"
+        ) from None
     end = _next(start, kind)
     cast = {"DATE": "DATE", "DATETIME": "TIMESTAMP", "TIMESTAMP": "TIMESTAMPTZ"}[field.type]
     suffix = "+00" if field.type == "TIMESTAMP" else ""

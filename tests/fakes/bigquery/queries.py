@@ -27,7 +27,8 @@ from sqlglot import exp
 from .errors import BigQueryError, from_duckdb, invalid_query
 from .estimate import Estimate, Read, estimate_reads
 from .partitions import check_clustering, check_partitioning
-from .schema import Field, from_duckdb as field_from_duckdb
+from .schema import Field
+from .schema import from_duckdb as field_from_duckdb
 from .statements import Parameters, Planner, Prepared, Statement, parse_script
 from .store import Store, TableMeta
 
@@ -105,7 +106,11 @@ class QueryRunner:
     # -- estimates ----------------------------------------------------------------------
 
     def estimate(self, prepared: Prepared, cur: duckdb.DuckDBPyConnection | None = None, depth: int = 0) -> Estimate:
-        if prepared.tree is None or prepared.kind in ("CREATE_VIEW", "CREATE_TABLE", "CREATE_EXTERNAL_TABLE") or prepared.kind.startswith("DROP_"):
+        if (
+            prepared.tree is None
+            or prepared.kind in ("CREATE_VIEW", "CREATE_TABLE", "CREATE_EXTERNAL_TABLE")
+            or prepared.kind.startswith("DROP_")
+        ):
             return Estimate()
         reads = [Read(d, t, node) for d, t, node in prepared.reads]
         return estimate_reads(
@@ -115,7 +120,9 @@ class QueryRunner:
             lambda d, t: self._view_estimate(d, t, cur, depth),
         )
 
-    def _view_estimate(self, dataset: str, table: str, cur: duckdb.DuckDBPyConnection | None, depth: int) -> Estimate | None:
+    def _view_estimate(
+        self, dataset: str, table: str, cur: duckdb.DuckDBPyConnection | None, depth: int
+    ) -> Estimate | None:
         meta = self.store.tables.get((dataset, table))
         if meta is None or meta.kind != "VIEW":
             return None
@@ -164,7 +171,9 @@ class QueryRunner:
                     outcome = self._execute(cur, prepared, estimate, open_transaction)
                     outcomes.append(outcome)
                 if open_transaction:
-                    raise invalid_query("The script ended with a transaction still open: it was rolled back (end it with COMMIT TRANSACTION)")
+                    raise invalid_query(
+                        "The script ended with a transaction still open: it was rolled back (end it with COMMIT TRANSACTION)"
+                    )
             except BaseException:
                 if open_transaction:
                     cur.rollback()
@@ -175,15 +184,23 @@ class QueryRunner:
             total.add(outcome.estimate)
         return QueryOutcome(outcomes, total)
 
-    def _execute(self, cur: duckdb.DuckDBPyConnection, prepared: Prepared, estimate: Estimate, in_transaction: bool) -> StatementOutcome:
-        outcome = StatementOutcome(prepared.kind, estimate, target=prepared.target, reads=sorted({(d, t) for d, t, _ in prepared.reads}))
+    def _execute(
+        self, cur: duckdb.DuckDBPyConnection, prepared: Prepared, estimate: Estimate, in_transaction: bool
+    ) -> StatementOutcome:
+        outcome = StatementOutcome(
+            prepared.kind, estimate, target=prepared.target, reads=sorted({(d, t) for d, t, _ in prepared.reads})
+        )
         kind = prepared.kind
         if kind.endswith("_TRANSACTION"):
             return outcome
         if kind == "CREATE_SCHEMA":
             dataset = prepared.target[0] if prepared.target else ""
             existed = dataset in self.store.datasets
-            resource = {k: v for k, v in prepared.table_resource.items() if k in ("location", "description", "labels", "friendlyName")}
+            resource = {
+                k: v
+                for k, v in prepared.table_resource.items()
+                if k in ("location", "description", "labels", "friendlyName")
+            }
             if existed and not prepared.statement.tree.args.get("exists"):
                 self.store.create_dataset(dataset, resource)  # raises duplicate
             self.store.create_dataset(dataset, resource, if_missing=True)
@@ -193,7 +210,9 @@ class QueryRunner:
             dataset = prepared.target[0] if prepared.target else ""
             tree = prepared.statement.tree
             outcome.ddl_operation = "DROP" if dataset in self.store.datasets else "SKIP"
-            self.store.delete_dataset(dataset, contents=bool(tree.args.get("cascade")), if_exists=bool(tree.args.get("exists")))
+            self.store.delete_dataset(
+                dataset, contents=bool(tree.args.get("cascade")), if_exists=bool(tree.args.get("exists"))
+            )
             return outcome
         if kind == "ALTER_TABLE" and prepared.sql is None:
             meta = self.store.require_table(*prepared.target) if prepared.target else None
@@ -221,7 +240,11 @@ class QueryRunner:
                 if kind in ("INSERT", "UPDATE", "DELETE", "MERGE"):
                     row = result.fetchone()
                     outcome.affected = int(row[0]) if row else 0
-                    counter = {"INSERT": "insertedRowCount", "UPDATE": "updatedRowCount", "DELETE": "deletedRowCount"}.get(kind)
+                    counter = {
+                        "INSERT": "insertedRowCount",
+                        "UPDATE": "updatedRowCount",
+                        "DELETE": "deletedRowCount",
+                    }.get(kind)
                     outcome.dml = {counter: str(outcome.affected)} if counter else None
                 self._after_ddl(cur, prepared, existed, outcome)
             if own_transaction:
@@ -236,7 +259,9 @@ class QueryRunner:
             self.store.changed(*(prepared.target or (None, None)))
         return outcome
 
-    def _after_ddl(self, cur: duckdb.DuckDBPyConnection, prepared: Prepared, existed: bool, outcome: StatementOutcome) -> None:
+    def _after_ddl(
+        self, cur: duckdb.DuckDBPyConnection, prepared: Prepared, existed: bool, outcome: StatementOutcome
+    ) -> None:
         """Keep the catalog in step with a DDL statement DuckDB has just run."""
         kind, target = prepared.kind, prepared.target
         if target is None or not (kind.startswith(("CREATE_", "DROP_")) or kind == "ALTER_TABLE"):
@@ -256,7 +281,9 @@ class QueryRunner:
         outcome.ddl_operation = "REPLACE" if existed else "CREATE"
         if kind == "CREATE_VIEW":
             query = prepared.tree.expression.sql(dialect="bigquery") if prepared.tree is not None else ""
-            meta = TableMeta("VIEW", resource={**prepared.table_resource, "view": {"query": query, "useLegacySql": False}})
+            meta = TableMeta(
+                "VIEW", resource={**prepared.table_resource, "view": {"query": query, "useLegacySql": False}}
+            )
         elif kind == "CREATE_EXTERNAL_TABLE":
             meta = TableMeta("EXTERNAL", resource={"externalDataConfiguration": _external_config(tree)})
         else:
@@ -292,7 +319,7 @@ def _result_fields(tree: exp.Expression | None, columns: list[str], types: list[
         names = list(columns)
     seen: set[str] = set()
     fields = []
-    for name, kind in zip(names, types):
+    for name, kind in zip(names, types, strict=False):
         if name.lower() in seen:
             raise invalid_query(f"Duplicate column names in the result are not supported. Found duplicate(s): {name}")
         seen.add(name.lower())
@@ -308,7 +335,9 @@ def _output_names(tree: exp.Expression) -> list[str] | None:
         return None
     names, anonymous = [], 0
     for expression in select.expressions:
-        if isinstance(expression, exp.Star) or (isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)):
+        if isinstance(expression, exp.Star) or (
+            isinstance(expression, exp.Column) and isinstance(expression.this, exp.Star)
+        ):
             return None
         if isinstance(expression, (exp.Alias, exp.Column, exp.Dot)) and expression.alias_or_name:
             names.append(expression.alias_or_name)

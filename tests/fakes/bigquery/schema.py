@@ -52,10 +52,31 @@ SCALAR_ARROW = {
     "JSON": pa.string(),
     "INTERVAL": pa.month_day_nano_interval(),
 }
-FIXED_SIZE = {"INTEGER": 8, "FLOAT": 8, "NUMERIC": 16, "BOOLEAN": 1, "TIMESTAMP": 8, "DATETIME": 8, "DATE": 8, "TIME": 8, "INTERVAL": 16}
+FIXED_SIZE = {
+    "INTEGER": 8,
+    "FLOAT": 8,
+    "NUMERIC": 16,
+    "BOOLEAN": 1,
+    "TIMESTAMP": 8,
+    "DATETIME": 8,
+    "DATE": 8,
+    "TIME": 8,
+    "INTERVAL": 16,
+}
 UNSUPPORTED_TYPES = ("BIGNUMERIC", "BIGDECIMAL", "GEOGRAPHY", "RANGE")
 MODES = ("NULLABLE", "REQUIRED", "REPEATED")
-_DUCKDB_INTEGERS = {"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger", "ubigint", "uhugeint"}
+_DUCKDB_INTEGERS = {
+    "tinyint",
+    "smallint",
+    "integer",
+    "bigint",
+    "hugeint",
+    "utinyint",
+    "usmallint",
+    "uinteger",
+    "ubigint",
+    "uhugeint",
+}
 _DUCKDB_SCALARS = {
     "double": "FLOAT",
     "float": "FLOAT",
@@ -93,8 +114,10 @@ class Field:
         name = resource.get("name") or ""
         path = f"{where}{name}"
         if not _FIELD_NAME.match(name):
-            raise invalid(f"Invalid field name \"{name}\". Fields must contain only letters, numbers, and underscores, "
-                          "start with a letter or underscore, and be at most 300 characters long.")
+            raise invalid(
+                f'Invalid field name "{name}". Fields must contain only letters, numbers, and underscores, '
+                "start with a letter or underscore, and be at most 300 characters long."
+            )
         kind = ALIASES.get(str(resource.get("type", "")).upper(), str(resource.get("type", "")).upper())
         if kind in UNSUPPORTED_TYPES:
             raise invalid(f"Field {path}: type {kind} is not supported by the BigQuery fake")
@@ -180,7 +203,9 @@ def from_duckdb(name: str, duck: Any, required: bool = False) -> Field:
     if kind in ("list", "array"):
         element = from_duckdb(name, dict(duck.children)["child"])
         if element.repeated:
-            raise BigQueryError("invalidQuery", f"Cannot return an array of arrays (column {name}); BigQuery has no ARRAY<ARRAY>")
+            raise BigQueryError(
+                "invalidQuery", f"Cannot return an array of arrays (column {name}); BigQuery has no ARRAY<ARRAY>"
+            )
         return replace(element, mode="REPEATED")
     mode = "REQUIRED" if required else "NULLABLE"
     if kind == "struct":

@@ -85,8 +85,14 @@ class _Upload:
 class FakeBigQueryServer:
     """BigQuery v2 on 127.0.0.1 for one project; see the package docstring for what it serves."""
 
-    def __init__(self, project: str = "winter-proj", location: str = "EU", database: Path | None = None, lake_root: Path | None = None,
-                 gcs: tuple[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self,
+        project: str = "winter-proj",
+        location: str = "EU",
+        database: Path | None = None,
+        lake_root: Path | None = None,
+        gcs: tuple[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.project, self.location = project, location
         self.store = Store(project, location, database)
         self.jobs = Jobs(self.store, Path(lake_root) if lake_root else None)
@@ -160,7 +166,9 @@ class FakeBigQueryServer:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-bigquery", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-bigquery", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -186,12 +194,17 @@ class FakeBigQueryServer:
 
         kwargs.setdefault("location", self.location)
         return bigquery.Client(
-            project=self.project, credentials=AnonymousCredentials(), client_options=ClientOptions(api_endpoint=self.endpoint), **kwargs
+            project=self.project,
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=self.endpoint),
+            **kwargs,
         )
 
     # -- requests -------------------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, query: dict[str, list[str]], raw: bytes, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def handle(
+        self, method: str, raw_path: str, query: dict[str, list[str]], raw: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
         """(status, body, extra headers) for one request; a body of None sends nothing."""
         upload = raw_path.startswith("/upload/")
         path = raw_path.removeprefix("/upload").removeprefix("/bigquery/v2")
@@ -229,8 +242,10 @@ class FakeBigQueryServer:
         status, payload, _ = _error(failure.error())
         return status, payload, {"Retry-After": failure.retry_after} if failure.retry_after else {}
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
-        for pattern, name in _ROUTES:
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        for pattern, name in _ROUTES:  # noqa: B007 - the matching route's name is read after the loop
             match = pattern.match(path)
             if match is not None:
                 break
@@ -247,7 +262,9 @@ class FakeBigQueryServer:
             ("dataset", "GET"): lambda: api.dataset(dataset),
             ("dataset", "PATCH"): lambda: api.update_dataset(dataset, body, headers, replace=False),
             ("dataset", "PUT"): lambda: api.update_dataset(dataset, body, headers, replace=True),
-            ("dataset", "DELETE"): lambda: self.store.delete_dataset(dataset, contents=_first(query, "deleteContents") == "true"),
+            ("dataset", "DELETE"): lambda: self.store.delete_dataset(
+                dataset, contents=_first(query, "deleteContents") == "true"
+            ),
             ("tables", "GET"): lambda: api.list_tables(dataset, query),
             ("tables", "POST"): lambda: api.insert_table(dataset, body),
             ("table", "GET"): lambda: api.table(dataset, table),
@@ -279,7 +296,9 @@ class FakeBigQueryServer:
         count = int(_first(query, "maxResults")) if _first(query, "maxResults") else self.jobs.page_rows
         return self.jobs.results_page(job, start, count, timestamp_format(query))
 
-    def _upload(self, method: str, path: str, query: dict[str, list[str]], raw: bytes, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def _upload(
+        self, method: str, path: str, query: dict[str, list[str]], raw: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
         match = re.match(rf"^{_P}/jobs$", path)
         if match is None or unquote(match["project"]) != self.project:
             raise not_found(f"the BigQuery fake has no upload path {path} for project {self.project}")
@@ -370,19 +389,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._serve("PUT")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._serve("PATCH")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._serve("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:  # the test output stays readable

@@ -32,7 +32,11 @@ from .partitions import clustering_from_ddl, from_ddl
 from .schema import Field
 from .values import parameter_field, parameter_value
 
-TRANSACTION_KINDS = {exp.Transaction: "BEGIN_TRANSACTION", exp.Commit: "COMMIT_TRANSACTION", exp.Rollback: "ROLLBACK_TRANSACTION"}
+TRANSACTION_KINDS = {
+    exp.Transaction: "BEGIN_TRANSACTION",
+    exp.Commit: "COMMIT_TRANSACTION",
+    exp.Rollback: "ROLLBACK_TRANSACTION",
+}
 DML_KINDS = {exp.Insert: "INSERT", exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE"}
 
 
@@ -88,14 +92,18 @@ def statement_type(tree: exp.Expression) -> str:
             return "CREATE_EXTERNAL_TABLE"
         if kind == "TABLE":
             return "CREATE_TABLE_AS_SELECT" if tree.expression else "CREATE_TABLE"
-        if tree.args.get("properties") and any(isinstance(p, exp.MaterializedProperty) for p in tree.args["properties"].expressions):
+        if tree.args.get("properties") and any(
+            isinstance(p, exp.MaterializedProperty) for p in tree.args["properties"].expressions
+        ):
             raise invalid_query("CREATE MATERIALIZED VIEW is not supported by the BigQuery fake")
         return f"CREATE_{kind}"
     if isinstance(tree, exp.Drop) and kind in ("TABLE", "VIEW", "SCHEMA"):
         return f"DROP_{kind}"
     words = tree.sql(dialect="bigquery").split()
     head = " ".join(words[:2]) if words else type(tree).__name__
-    raise invalid_query(f"{head} ...: this statement (BigQuery scripting, routines or other DDL) is not supported by the BigQuery fake")
+    raise invalid_query(
+        f"{head} ...: this statement (BigQuery scripting, routines or other DDL) is not supported by the BigQuery fake"
+    )
 
 
 @dataclass
@@ -108,7 +116,11 @@ class Parameters:
 
     @classmethod
     def from_api(cls, mode: str | None, resources: list[dict[str, Any]]) -> Parameters:
-        out = cls(str(mode or ("NAMED" if any(r.get("name") for r in resources) else "POSITIONAL" if resources else "NONE")).upper())
+        out = cls(
+            str(
+                mode or ("NAMED" if any(r.get("name") for r in resources) else "POSITIONAL" if resources else "NONE")
+            ).upper()
+        )
         for index, resource in enumerate(resources):
             name = resource.get("name") or ""
             kind = parameter_field(resource.get("parameterType") or {}, name or f"_p{index}")
@@ -148,9 +160,13 @@ class Planner:
             parts = name.split(".")
             catalog, db, name = (parts[-3] if len(parts) > 2 else ""), parts[-2], parts[-1]
         if "INFORMATION_SCHEMA" in (name.upper(), db.upper()) or name.upper().startswith("INFORMATION_SCHEMA."):
-            raise invalid_query("INFORMATION_SCHEMA views are not supported by the BigQuery fake; use the tables API (tables.get, tables.list)")
+            raise invalid_query(
+                "INFORMATION_SCHEMA views are not supported by the BigQuery fake; use the tables API (tables.get, tables.list)"
+            )
         if "$" in name:
-            raise invalid_query(f"Table decorators are not supported in a standard SQL query ({name}); filter on the partitioning column instead")
+            raise invalid_query(
+                f"Table decorators are not supported in a standard SQL query ({name}); filter on the partitioning column instead"
+            )
         if catalog and catalog != self.store.project:
             raise not_found(f"Project {catalog} (the BigQuery fake serves project {self.store.project} only)")
         if not db:
@@ -276,7 +292,9 @@ class Planner:
     def _duckdb_sql(self, tree: exp.Expression, kind: str) -> str:
         if kind == "CREATE_EXTERNAL_TABLE":
             if self.lake_root is None:
-                raise invalid_query("CREATE EXTERNAL TABLE reads gs:// files: start the BigQuery fake with lake_root=<folder> to serve them")
+                raise invalid_query(
+                    "CREATE EXTERNAL TABLE reads gs:// files: start the BigQuery fake with lake_root=<folder> to serve them"
+                )
             try:
                 return view_sql(parse_external_table(tree), self.lake_root)
             except UnsupportedSqlError as err:
@@ -284,7 +302,9 @@ class Planner:
         try:
             statements = to_duckdb(tree.sql(dialect="bigquery"))
         except UnsupportedSqlError as err:
-            raise invalid_query(f"{err} (the BigQuery fake runs BigQuery SQL on DuckDB through the project's transpiler)") from None
+            raise invalid_query(
+                f"{err} (the BigQuery fake runs BigQuery SQL on DuckDB through the project's transpiler)"
+            ) from None
         if len(statements) != 1:
             raise BigQueryError("internalError", f"the transpiler made {len(statements)} statements of one", status=500)
         return statements[0]
@@ -338,9 +358,15 @@ def _options(properties: exp.Expression | None) -> dict[str, Any]:
         elif key == "friendly_name" and isinstance(value, exp.Literal):
             out["friendlyName"] = value.name
         elif key == "labels" and isinstance(value, exp.Array):
-            out["labels"] = {t.expressions[0].name: t.expressions[1].name for t in value.expressions if isinstance(t, exp.Tuple)}
+            out["labels"] = {
+                t.expressions[0].name: t.expressions[1].name for t in value.expressions if isinstance(t, exp.Tuple)
+            }
         elif key == "require_partition_filter":
-            out["requirePartitionFilter"] = (value.this is True) if isinstance(value, exp.Boolean) else str(getattr(value, "name", "")).lower() == "true"
+            out["requirePartitionFilter"] = (
+                (value.this is True)
+                if isinstance(value, exp.Boolean)
+                else str(getattr(value, "name", "")).lower() == "true"
+            )
         elif key == "partition_expiration_days" and value is not None:
             out["timePartitioning"] = {"expirationMs": str(int(float(value.name) * 86_400_000))}
         elif key == "location" and isinstance(value, exp.Literal):

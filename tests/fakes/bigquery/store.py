@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -75,15 +76,23 @@ class Store:
         tables again (what only the catalog knew, such as descriptions, is gone)."""
         with self.cursor() as cur:
             schemas = cur.execute(
-                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND NOT internal AND schema_name <> 'main'", [CATALOG]
+                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND NOT internal AND schema_name <> 'main'",
+                [CATALOG],
             ).fetchall()
             objects = cur.execute(
-                "SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE table_catalog = ?", [CATALOG]
+                "SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE table_catalog = ?",
+                [CATALOG],
             ).fetchall()
         stamp = str(now_ms())
         for (schema,) in schemas:
             reference = {"projectId": self.project, "datasetId": schema}
-            self.datasets[schema] = {"datasetReference": reference, "location": self.location, "creationTime": stamp, "lastModifiedTime": stamp, "etag": new_etag()}
+            self.datasets[schema] = {
+                "datasetReference": reference,
+                "location": self.location,
+                "creationTime": stamp,
+                "lastModifiedTime": stamp,
+                "etag": new_etag(),
+            }
         for schema, name, kind in objects:
             if schema in self.datasets:
                 self.tables[(schema, name)] = TableMeta("TABLE" if kind == "BASE TABLE" else "VIEW")
@@ -152,8 +161,17 @@ class Store:
             with self.cursor() as cur:
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
             stamp = str(now_ms())
-            stored = {k: v for k, v in resource.items() if k not in ("kind", "id", "selfLink", "etag", "creationTime", "lastModifiedTime")}
-            stored.update(datasetReference={"projectId": self.project, "datasetId": dataset}, creationTime=stamp, lastModifiedTime=stamp, etag=new_etag())
+            stored = {
+                k: v
+                for k, v in resource.items()
+                if k not in ("kind", "id", "selfLink", "etag", "creationTime", "lastModifiedTime")
+            }
+            stored.update(
+                datasetReference={"projectId": self.project, "datasetId": dataset},
+                creationTime=stamp,
+                lastModifiedTime=stamp,
+                etag=new_etag(),
+            )
             stored.setdefault("location", self.location)
             with self._meta:
                 self.datasets[dataset] = stored
@@ -191,13 +209,26 @@ class Store:
                 [CATALOG, dataset, table],
             ).fetchall()
         }
-        fields = [from_duckdb(name, kind, name in required) for name, kind in zip(relation.columns, relation.types)]
+        fields = [
+            from_duckdb(name, kind, name in required)
+            for name, kind in zip(relation.columns, relation.types, strict=False)
+        ]
         meta = self.tables.get((dataset, table))
         return _describe(fields, meta.descriptions if meta else {}, "")
 
-    def create_table(self, dataset: str, table: str, fields: list[Field], meta: TableMeta, cur: duckdb.DuckDBPyConnection, replace: bool = False) -> None:
+    def create_table(
+        self,
+        dataset: str,
+        table: str,
+        fields: list[Field],
+        meta: TableMeta,
+        cur: duckdb.DuckDBPyConnection,
+        replace: bool = False,
+    ) -> None:
         """A new TABLE with the given schema (the caller holds `writes`)."""
-        columns = ", ".join(f"{quote(f.name)} {f.duckdb_type()}{' NOT NULL' if f.mode == 'REQUIRED' else ''}" for f in fields)
+        columns = ", ".join(
+            f"{quote(f.name)} {f.duckdb_type()}{' NOT NULL' if f.mode == 'REQUIRED' else ''}" for f in fields
+        )
         verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
         cur.execute(f"{verb} {self.sql_name(dataset, table)} ({columns})")
         meta.descriptions = _descriptions(fields, "")
@@ -229,14 +260,18 @@ class Store:
         """Give a table made by CREATE TABLE AS SELECT BigQuery's column types (INT64 as BIGINT,
         NUMERIC as DECIMAL(38, 9), ...): DuckDB keeps a query's own (INTEGER, DECIMAL(2,1))."""
         relation = cur.sql(f"SELECT * FROM {self.sql_name(dataset, table)} LIMIT 0")
-        for name, kind in zip(relation.columns, relation.types):
+        for name, kind in zip(relation.columns, relation.types, strict=False):
             wanted = from_duckdb(name, kind).duckdb_type()
             if str(cur.type(wanted)) != str(kind):
-                cur.execute(f"ALTER TABLE {self.sql_name(dataset, table)} ALTER COLUMN {quote(name)} SET DATA TYPE {wanted}")
+                cur.execute(
+                    f"ALTER TABLE {self.sql_name(dataset, table)} ALTER COLUMN {quote(name)} SET DATA TYPE {wanted}"
+                )
 
     # -- statistics and reads -----------------------------------------------------
 
-    def stats(self, dataset: str, table: str, cur: duckdb.DuckDBPyConnection | None = None) -> tuple[int, dict[str, int]]:
+    def stats(
+        self, dataset: str, table: str, cur: duckdb.DuckDBPyConnection | None = None
+    ) -> tuple[int, dict[str, int]]:
         """(rows, logical bytes per top-level column by lower-case name) of a table or view.
 
         With `cur` (a cursor that may be inside a transaction) the figures are that
@@ -260,21 +295,29 @@ class Store:
     def _measure(self, dataset: str, table: str, cur: duckdb.DuckDBPyConnection) -> tuple[int, dict[str, int]]:
         fields = self.columns(dataset, table, cur)
         sizes = ", ".join(f"SUM({f.size_sql(quote(f.name))})::BIGINT" for f in fields)
-        row = cur.execute(f"SELECT COUNT(*){', ' + sizes if sizes else ''} FROM {self.sql_name(dataset, table)}").fetchone()
+        row = cur.execute(
+            f"SELECT COUNT(*){', ' + sizes if sizes else ''} FROM {self.sql_name(dataset, table)}"
+        ).fetchone()
         assert row is not None
-        return int(row[0]), {f.name.lower(): int(v or 0) for f, v in zip(fields, row[1:])}
+        return int(row[0]), {f.name.lower(): int(v or 0) for f, v in zip(fields, row[1:], strict=False)}
 
-    def read(self, dataset: str, table: str, start: int, count: int, selected: list[str] | None) -> tuple[list[Field], pa.Table]:
+    def read(
+        self, dataset: str, table: str, start: int, count: int, selected: list[str] | None
+    ) -> tuple[list[Field], pa.Table]:
         with self.cursor() as cur:
             fields = self.columns(dataset, table, cur)
             if selected:
                 by_name = {f.name.lower(): f for f in fields}
                 missing = [s for s in selected if s.lower() not in by_name]
                 if missing:
-                    raise invalid(f"The field {missing[0]} in selectedFields was not found in the schema of {self.table_name(dataset, table)}")
+                    raise invalid(
+                        f"The field {missing[0]} in selectedFields was not found in the schema of {self.table_name(dataset, table)}"
+                    )
                 fields = [by_name[s.lower()] for s in selected]
             columns = ", ".join(quote(f.name) for f in fields) or "*"
-            data = cur.sql(f"SELECT {columns} FROM {self.sql_name(dataset, table)} LIMIT {int(count)} OFFSET {int(start)}").to_arrow_table()
+            data = cur.sql(
+                f"SELECT {columns} FROM {self.sql_name(dataset, table)} LIMIT {int(count)} OFFSET {int(start)}"
+            ).to_arrow_table()
         return fields, data
 
 

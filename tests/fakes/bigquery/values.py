@@ -24,7 +24,7 @@ from typing import Any
 from .errors import BigQueryError, invalid, invalid_query
 from .schema import Field
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 TS_FLOAT, TS_INT64, TS_ISO = "FLOAT64", "INT64", "ISO8601_STRING"
 NUMERIC_QUANTUM = Decimal("1e-9")
@@ -50,7 +50,9 @@ def timestamp_format(query: dict[str, list[str]], body: dict[str, Any] | None = 
 
 
 def encode_rows(rows: list[tuple], fields: list[Field], ts_format: str) -> list[dict[str, Any]]:
-    return [{"f": [{"v": encode_cell(value, f, ts_format)} for value, f in zip(row, fields)]} for row in rows]
+    return [
+        {"f": [{"v": encode_cell(value, f, ts_format)} for value, f in zip(row, fields, strict=False)]} for row in rows
+    ]
 
 
 def encode_cell(value: Any, field: Field, ts_format: str) -> Any:
@@ -134,7 +136,9 @@ def _interval_text(value: Any) -> str:
     hours, rest = divmod(micros, 3_600_000_000)
     minutes, rest = divmod(rest, 60_000_000)
     seconds, fraction = divmod(rest, 1_000_000)
-    clock = f"{'-' if nanos < 0 else ''}{hours}:{minutes}:{seconds}" + (f".{fraction:06d}".rstrip("0") if fraction else "")
+    clock = f"{'-' if nanos < 0 else ''}{hours}:{minutes}:{seconds}" + (
+        f".{fraction:06d}".rstrip("0") if fraction else ""
+    )
     return f"{sign}{years}-{months_left} {days} {clock}"
 
 
@@ -181,7 +185,9 @@ def decode_value(value: Any, field: Field, ignore_unknown: bool, path: str) -> A
     except BigQueryError:
         raise
     except (ValueError, TypeError, InvalidOperation, binascii.Error, OverflowError):
-        raise invalid(f"Cannot convert value to {field.type.lower()} at {path}: {json.dumps(value)[:80]}", location=path) from None
+        raise invalid(
+            f"Cannot convert value to {field.type.lower()} at {path}: {json.dumps(value)[:80]}", location=path
+        ) from None
 
 
 def _decode(value: Any, field: Field, ignore_unknown: bool, path: str) -> Any:
@@ -193,7 +199,11 @@ def _decode(value: Any, field: Field, ignore_unknown: bool, path: str) -> Any:
     if kind == "INTEGER":
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(value)
-        return int(value) if not isinstance(value, str) else int(value.strip(), 0 if value.strip().lower().startswith(("0x", "-0x")) else 10)
+        return (
+            int(value)
+            if not isinstance(value, str)
+            else int(value.strip(), 0 if value.strip().lower().startswith(("0x", "-0x")) else 10)
+        )
     if kind == "FLOAT":
         if isinstance(value, bool):
             raise ValueError(value)
@@ -203,7 +213,10 @@ def _decode(value: Any, field: Field, ignore_unknown: bool, path: str) -> Any:
             raise ValueError(value)
         number = Decimal(str(value))
         if number != number.quantize(NUMERIC_QUANTUM) or abs(number) >= Decimal(10) ** 29:
-            raise invalid(f"Invalid NUMERIC value: {value} (field {path}); NUMERIC holds 29 integer and 9 fraction digits", location=path)
+            raise invalid(
+                f"Invalid NUMERIC value: {value} (field {path}); NUMERIC holds 29 integer and 9 fraction digits",
+                location=path,
+            )
         return number
     if kind == "BOOLEAN":
         if isinstance(value, bool):
@@ -268,7 +281,10 @@ def parameter_field(kind: dict[str, Any], name: str) -> Field:
             raise invalid_query(f"Query parameter {name}: BigQuery has no ARRAY<ARRAY>")
         return Field(name, element.type, "REPEATED", element.fields)
     if type_name in ("STRUCT", "RECORD"):
-        children = tuple(parameter_field(t.get("type") or {}, t.get("name") or f"_field_{i + 1}") for i, t in enumerate(kind.get("structTypes") or ()))
+        children = tuple(
+            parameter_field(t.get("type") or {}, t.get("name") or f"_field_{i + 1}")
+            for i, t in enumerate(kind.get("structTypes") or ())
+        )
         return Field(name, "RECORD", "NULLABLE", children)
     resource = {"name": "p", "type": _PARAM_TYPES.get(type_name, type_name)}
     try:
@@ -297,4 +313,6 @@ def parameter_value(value: dict[str, Any] | None, field: Field) -> Any:
             return parse_timestamp(raw)
         return _decode(raw, field, False, field.name)
     except (ValueError, TypeError, InvalidOperation, binascii.Error) as err:
-        raise invalid_query(f"Invalid value for query parameter {field.name} of type {field.type}: {raw!r} ({err})") from None
+        raise invalid_query(
+            f"Invalid value for query parameter {field.name} of type {field.type}: {raw!r} ({err})"
+        ) from None

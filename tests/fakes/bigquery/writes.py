@@ -28,7 +28,16 @@ from .store import Store, TableMeta
 
 _SOURCE = "__bqfake_rows"
 _WHOLE_TABLE = 1 << 62
-_TABLE_FIELDS = ("description", "friendlyName", "labels", "timePartitioning", "rangePartitioning", "clustering", "expirationTime", "requirePartitionFilter")
+_TABLE_FIELDS = (
+    "description",
+    "friendlyName",
+    "labels",
+    "timePartitioning",
+    "rangePartitioning",
+    "clustering",
+    "expirationTime",
+    "requirePartitionFilter",
+)
 
 
 @dataclass
@@ -59,7 +68,9 @@ def write_rows(store: Store, target: Write, fields: list[Field], data: pa.Table)
         store.require_dataset(target.dataset)
         meta = store.tables.get((target.dataset, target.table))
         if meta is not None and meta.kind != "TABLE":
-            raise invalid(f"Cannot write to {store.table_name(target.dataset, target.table)}: it is a {meta.kind}, not a table")
+            raise invalid(
+                f"Cannot write to {store.table_name(target.dataset, target.table)}: it is a {meta.kind}, not a table"
+            )
         cur.register(_SOURCE, data)
         try:
             cur.begin()
@@ -77,7 +88,9 @@ def write_rows(store: Store, target: Write, fields: list[Field], data: pa.Table)
         return written
 
 
-def _write(store: Store, cur: duckdb.DuckDBPyConnection, target: Write, meta: TableMeta | None, fields: list[Field]) -> int:
+def _write(
+    store: Store, cur: duckdb.DuckDBPyConnection, target: Write, meta: TableMeta | None, fields: list[Field]
+) -> int:
     name = store.sql_name(target.dataset, target.table)
     full_name = store.table_name(target.dataset, target.table)
     if meta is None:
@@ -125,9 +138,13 @@ def _reconcile(store: Store, cur: duckdb.DuckDBPyConnection, target: Write, fiel
         old = by_name.get(new.name.lower())
         if old is None:
             if not adding:
-                raise invalid(f"Provided Schema does not match Table {full_name}. Cannot add fields (field: {new.name})")
+                raise invalid(
+                    f"Provided Schema does not match Table {full_name}. Cannot add fields (field: {new.name})"
+                )
             if new.mode == "REQUIRED":
-                raise invalid(f"Provided Schema does not match Table {full_name}. Cannot add required fields (field: {new.name})")
+                raise invalid(
+                    f"Provided Schema does not match Table {full_name}. Cannot add required fields (field: {new.name})"
+                )
             cur.execute(f"ALTER TABLE {name} ADD COLUMN {quote(new.name)} {new.duckdb_type()}")
             continue
         reason = compatible(old, new)
@@ -139,7 +156,9 @@ def _reconcile(store: Store, cur: duckdb.DuckDBPyConnection, target: Write, fiel
         grown = grow_field(old, new)
         if grown is not None:
             if not adding:
-                raise invalid(f"Provided Schema does not match Table {full_name}. Cannot add fields (field: {old.name})")
+                raise invalid(
+                    f"Provided Schema does not match Table {full_name}. Cannot add fields (field: {old.name})"
+                )
             cur.execute(f"ALTER TABLE {name} ALTER COLUMN {quote(old.name)} SET DATA TYPE {grown.duckdb_type()}")
     return store.columns(target.dataset, target.table, cur)
 
@@ -165,7 +184,8 @@ def grow_field(old: Field, new: Field) -> Field | None:
 def _cast_columns(source_fields: list[Field], table_fields: list[Field]) -> str:
     by_name = {f.name.lower(): f for f in table_fields}
     return ", ".join(
-        f"CAST({quote(f.name)} AS {by_name[f.name.lower()].duckdb_type()}) AS {quote(by_name[f.name.lower()].name)}" for f in source_fields
+        f"CAST({quote(f.name)} AS {by_name[f.name.lower()].duckdb_type()}) AS {quote(by_name[f.name.lower()].name)}"
+        for f in source_fields
     )
 
 
@@ -174,12 +194,18 @@ def _insert(cur: duckdb.DuckDBPyConnection, name: str, fields: list[Field], tabl
         return 0
     by_name = {f.name.lower(): f for f in table_fields}
     columns = ", ".join(quote(by_name[f.name.lower()].name) for f in fields)
-    result = cur.execute(f"INSERT INTO {name} ({columns}) SELECT {_cast_columns(fields, table_fields)} FROM {_SOURCE}").fetchone()
+    result = cur.execute(
+        f"INSERT INTO {name} ({columns}) SELECT {_cast_columns(fields, table_fields)} FROM {_SOURCE}"
+    ).fetchone()
     return int(result[0]) if result else 0
 
 
 def _check_rows_in_partition(
-    cur: duckdb.DuckDBPyConnection, meta: TableMeta, table_fields: list[Field], target: Write, full_name: str,
+    cur: duckdb.DuckDBPyConnection,
+    meta: TableMeta,
+    table_fields: list[Field],
+    target: Write,
+    full_name: str,
     source_fields: list[Field] | None = None,
 ) -> None:
     assert target.partition is not None
@@ -188,10 +214,14 @@ def _check_rows_in_partition(
     rows = f"SELECT {_cast_columns(source, table_fields)} FROM {_SOURCE}"
     column = meta.resource["timePartitioning"]["field"]
     if column.lower() not in {f.name.lower() for f in source}:
-        raise invalid(f"The partitioning column {column} is missing from the rows written to {full_name}${target.partition}")
+        raise invalid(
+            f"The partitioning column {column} is missing from the rows written to {full_name}${target.partition}"
+        )
     outside = cur.execute(f"SELECT COUNT(*) FROM ({rows}) WHERE NOT COALESCE({condition}, FALSE)").fetchone()
     if outside and outside[0]:
-        raise BigQueryError("invalid", f"Some rows belong to different partitions rather than destination partition {target.partition}")
+        raise BigQueryError(
+            "invalid", f"Some rows belong to different partitions rather than destination partition {target.partition}"
+        )
 
 
 def copy_tables(store: Store, config: dict[str, Any]) -> dict[str, str]:
@@ -206,15 +236,21 @@ def copy_tables(store: Store, config: dict[str, Any]) -> dict[str, str]:
             raise not_found(f"Project {source['projectId']} (the BigQuery fake serves project {store.project} only)")
         meta = store.require_table(source["datasetId"], source["tableId"])
         if meta.kind != "TABLE":
-            raise invalid(f"Cannot copy {store.table_name(source['datasetId'], source['tableId'])}: it is a {meta.kind}")
+            raise invalid(
+                f"Cannot copy {store.table_name(source['datasetId'], source['tableId'])}: it is a {meta.kind}"
+            )
         fields, data = store.read(source["datasetId"], source["tableId"], 0, _WHOLE_TABLE, None)
         parts.append(data)
-        resource = {k: v for k, v in meta.resource.items() if k in ("timePartitioning", "rangePartitioning", "clustering")}
+        resource = {
+            k: v for k, v in meta.resource.items() if k in ("timePartitioning", "rangePartitioning", "clustering")
+        }
     assert fields is not None
     destination = config.get("destinationTable") or {}
     table, partition = split_decorator(str(destination.get("tableId") or ""))
     target = Write(
-        str(destination.get("datasetId") or ""), table, partition,
+        str(destination.get("datasetId") or ""),
+        table,
+        partition,
         disposition=str(config.get("writeDisposition") or "WRITE_EMPTY"),
         create=str(config.get("createDisposition") or "CREATE_IF_NEEDED"),
         table_resource=resource,

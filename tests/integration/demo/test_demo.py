@@ -78,7 +78,9 @@ def test_demo_simulates_resumes_and_starts_over(installation):
     assert staged + quarantined == sales_docs and facts == staged
     assert 0 < predicted <= customers and unknown == 0 and bad_probabilities == 0
     # One prediction per customer and as-of date: the champion scores every day from its first.
-    assert query(home, "SELECT DISTINCT as_of_date::VARCHAR FROM winter_days_warehouse.fact_predictions_churn ORDER BY 1") == [
+    assert query(
+        home, "SELECT DISTINCT as_of_date::VARCHAR FROM winter_days_warehouse.fact_predictions_churn ORDER BY 1"
+    ) == [
         ("2026-01-29",),
         ("2026-01-30",),
     ]
@@ -94,7 +96,11 @@ def test_demo_simulates_resumes_and_starts_over(installation):
     state = json.loads((home / "demo.json").read_text())
     assert state["days_done"] == 31 and state["runs"][-1]["day"] == "2026-01-31"
     [(facts, distinct)] = query(home, "SELECT count(*), count(DISTINCT sale_id) FROM winter_days_warehouse.fct_sales")
-    assert facts == distinct == 31 * 60 - query(home, "SELECT count(*) FROM winter_days_staging.stg_sales_quarantine")[0][0]
+    assert (
+        facts
+        == distinct
+        == 31 * 60 - query(home, "SELECT count(*) FROM winter_days_staging.stg_sales_quarantine")[0][0]
+    )
 
     # --fresh starts over from the first day.
     demo("--fresh", "--days", "2")
@@ -113,7 +119,7 @@ def test_a_demo_with_another_world_is_refused_until_fresh(installation, monkeypa
 
 def _tables_digest(home: Path) -> str:
     digest = hashlib.sha256()
-    for (schema, table) in query(
+    for schema, table in query(
         home,
         "SELECT table_schema, table_name FROM information_schema.tables "
         "WHERE table_schema LIKE 'winter_days_%' AND table_type = 'BASE TABLE' ORDER BY 1, 2",
@@ -128,12 +134,16 @@ def test_backfill_twice_changes_nothing(installation):
     home = installation
     demo("--days", "3")
     runner = CliRunner()
-    first = runner.invoke(main, ["backfill", "--from", "2026-01-01", "--to", "2026-01-03", "--no-ml"], catch_exceptions=False)
+    first = runner.invoke(
+        main, ["backfill", "--from", "2026-01-01", "--to", "2026-01-03", "--no-ml"], catch_exceptions=False
+    )
     assert first.exit_code == 0, first.output
     assert [line.split()[0] for line in first.output.splitlines()] == ["2026-01-01:", "2026-01-02:", "2026-01-03:"]
     digest = _tables_digest(home)
     warehouse = (home / "warehouse.duckdb").read_bytes()
-    second = runner.invoke(main, ["backfill", "--from", "2026-01-01", "--to", "2026-01-03", "--no-ml"], catch_exceptions=False)
+    second = runner.invoke(
+        main, ["backfill", "--from", "2026-01-01", "--to", "2026-01-03", "--no-ml"], catch_exceptions=False
+    )
     assert second.exit_code == 0 and second.output.count("already run: kept") == 3
     assert _tables_digest(home) == digest and (home / "warehouse.duckdb").read_bytes() == warehouse
     bad = runner.invoke(main, ["backfill", "--from", "2026-01-03", "--to", "2026-01-01"])

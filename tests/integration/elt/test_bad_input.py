@@ -5,14 +5,14 @@ that failed every run would fail them for good)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
+from support.elt_models import LocalElt, click, sale, startup
 from support.pseudonym_keys import TEST_PSEUDONYMS
 from support.sales_documents import sale_document
 
-from support.elt_models import LocalElt, click, sale, startup
 from winter_days.export import export_sales
 from winter_days.records import SALES_COLLECTION
 from winter_days.stores import LocalLake, SqliteDocumentStore
@@ -36,19 +36,28 @@ def quarantine(elt: LocalElt, table: str) -> list[dict]:
 
 def test_a_byte_that_is_not_utf8_is_quarantined_and_the_rest_of_its_file_loads(elt: LocalElt):
     good = json.dumps(click("E2", "S", None, "page_view", WHEN)).encode()
-    elt.write_lines(CLICKS, [
-        click("E1", "S", None, "page_view", WHEN),
-        good.replace(b'"E2"', b'"E\xff2"'),
-        click("E3", "S", None, "page_view", WHEN),
-    ])
-    elt.write_lines(STARTUPS, [
-        startup("ST1", "2024-05-01T00:00:00Z", "full"),
-        json.dumps(startup("ST2", "2024-05-01T00:00:00Z", "full")).encode().replace(b"Startup ST2", b"Caf\xe9 ST2"),
-    ])
+    elt.write_lines(
+        CLICKS,
+        [
+            click("E1", "S", None, "page_view", WHEN),
+            good.replace(b'"E2"', b'"E\xff2"'),
+            click("E3", "S", None, "page_view", WHEN),
+        ],
+    )
+    elt.write_lines(
+        STARTUPS,
+        [
+            startup("ST1", "2024-05-01T00:00:00Z", "full"),
+            json.dumps(startup("ST2", "2024-05-01T00:00:00Z", "full")).encode().replace(b"Startup ST2", b"Caf\xe9 ST2"),
+        ],
+    )
 
     elt.run_ok("clickstream", "startup", "accounting")
 
-    assert [r["event_id"] for r in elt.rows("SELECT event_id FROM winter_days_staging.stg_click ORDER BY 1")] == ["E1", "E3"]
+    assert [r["event_id"] for r in elt.rows("SELECT event_id FROM winter_days_staging.stg_click ORDER BY 1")] == [
+        "E1",
+        "E3",
+    ]
     [bad_click] = quarantine(elt, "stg_click_quarantine")
     assert bad_click["reason"] == "invalid text: the line holds U+FFFD, the mark of bytes that were not UTF-8"
     assert bad_click["source_file"] == f"gs://winter-days-lake/{CLICKS}"
@@ -62,18 +71,26 @@ def test_a_byte_that_is_not_utf8_is_quarantined_and_the_rest_of_its_file_loads(e
 
 def test_a_line_over_two_megabytes_is_quarantined_cut_and_the_rest_loads(elt: LocalElt):
     """DuckDB's CSV reader refuses lines over 2,000,000 bytes; a line that long is no record."""
-    long, longer = (click(f"E{i}", "S", None, "page_view", WHEN, page_url="https://shop.example/" + "x" * size)
-                    for i, size in ((2, 2_500_000), (3, 1_900_000)))
-    elt.write_lines(CLICKS, [
-        click("E1", "S", None, "page_view", WHEN),
-        long,
-        longer,
-        click("E4", "S", None, "page_view", WHEN, page_url="https://shop.example/" + "z" * 60_000),
-    ])
+    long, longer = (
+        click(f"E{i}", "S", None, "page_view", WHEN, page_url="https://shop.example/" + "x" * size)
+        for i, size in ((2, 2_500_000), (3, 1_900_000))
+    )
+    elt.write_lines(
+        CLICKS,
+        [
+            click("E1", "S", None, "page_view", WHEN),
+            long,
+            longer,
+            click("E4", "S", None, "page_view", WHEN, page_url="https://shop.example/" + "z" * 60_000),
+        ],
+    )
 
     elt.run_ok("clickstream", "accounting")
 
-    assert [r["event_id"] for r in elt.rows("SELECT event_id FROM winter_days_staging.stg_click ORDER BY 1")] == ["E1", "E4"]
+    assert [r["event_id"] for r in elt.rows("SELECT event_id FROM winter_days_staging.stg_click ORDER BY 1")] == [
+        "E1",
+        "E4",
+    ]
     cut = quarantine(elt, "stg_click_quarantine")
     assert [q["reason"] for q in cut] == [
         f"oversized line: {len(json.dumps(record))} characters (the limit is 65536)" for record in (long, longer)
@@ -83,12 +100,15 @@ def test_a_line_over_two_megabytes_is_quarantined_cut_and_the_rest_loads(elt: Lo
 
 
 def test_a_raw_control_character_and_a_non_object_line_are_quarantined(elt: LocalElt):
-    elt.write_lines(CLICKS, [
-        json.dumps(click("E1", "S", None, "page_view", WHEN)) + "\x1f" + "junk",
-        click("E2", "S", None, "page_view", WHEN, page_url="https://shop.example/\u0000nul"),
-        "[1, 2, 3]",
-        click("E3", "S", None, "page_view", WHEN),
-    ])
+    elt.write_lines(
+        CLICKS,
+        [
+            json.dumps(click("E1", "S", None, "page_view", WHEN)) + "\x1f" + "junk",
+            click("E2", "S", None, "page_view", WHEN, page_url="https://shop.example/\u0000nul"),
+            "[1, 2, 3]",
+            click("E3", "S", None, "page_view", WHEN),
+        ],
+    )
 
     elt.run_ok("clickstream", "accounting")
 
@@ -105,15 +125,18 @@ def test_money_beyond_what_numeric_18_2_holds_is_quarantined_and_never_reaches_g
     """1e30 and 2^63 passed the old rule (> 0), reached fct_sales and failed the ML step's
     cast to DECIMAL(18, 2) on every later run."""
     e = "2024-05-02 01:00"
-    elt.write_sales(SALES, [
-        sale("S1", "C1", "2024-05-01 10:00", seq=1, exported=e),
-        sale("S2", "C1", "2024-05-01 11:00", seq=2, exported=e, total_amount=1e30, unit_price=1e30),
-        sale("S3", "C2", "2024-05-01 12:00", seq=3, exported=e, total_amount=float(2**63)),
-        sale("S4", "C2", "2024-05-01 13:00", seq=4, exported=e, total_amount=float("nan")),
-        sale("S5", "C2", "2024-05-01 14:00", seq=5, exported=e, unit_price=float("inf")),
-        sale("S6", "C2", "2024-05-01 15:00", seq=6, exported=e, total_amount=-5.0),
-        sale("S7", "C2", "2024-05-01 16:00", seq=7, exported=e, total_amount=1_000_000.01),
-    ])
+    elt.write_sales(
+        SALES,
+        [
+            sale("S1", "C1", "2024-05-01 10:00", seq=1, exported=e),
+            sale("S2", "C1", "2024-05-01 11:00", seq=2, exported=e, total_amount=1e30, unit_price=1e30),
+            sale("S3", "C2", "2024-05-01 12:00", seq=3, exported=e, total_amount=float(2**63)),
+            sale("S4", "C2", "2024-05-01 13:00", seq=4, exported=e, total_amount=float("nan")),
+            sale("S5", "C2", "2024-05-01 14:00", seq=5, exported=e, unit_price=float("inf")),
+            sale("S6", "C2", "2024-05-01 15:00", seq=6, exported=e, total_amount=-5.0),
+            sale("S7", "C2", "2024-05-01 16:00", seq=7, exported=e, total_amount=1_000_000.01),
+        ],
+    )
 
     elt.run_ok("sales", "accounting")
 
@@ -134,22 +157,28 @@ def test_money_beyond_what_numeric_18_2_holds_is_quarantined_and_never_reaches_g
 
 
 def test_implausible_startups_and_click_times_are_quarantined(elt: LocalElt):
-    elt.write_lines(STARTUPS, [
-        startup("ST1", "2024-05-01T00:00:00Z", "full"),
-        json.dumps(startup("ST2", "2024-05-01T00:00:00Z", "full", valuation_usd=float("nan"))),
-        json.dumps(startup("ST3", "2024-05-01T00:00:00Z", "full", valuation_usd=float("inf"))),
-        startup("ST4", "2024-05-01T00:00:00Z", "full", total_funding_usd=-1.0),
-        startup("ST5", "2024-05-01T00:00:00Z", "full", valuation_usd=-8e6),
-        startup("ST6", "2024-05-03T00:00:01Z", "full"),  # later than a day after its load date
-        startup("ST7", "1999-12-31T23:59:59Z", "full"),
-    ])
-    elt.write_lines(CLICKS, [
-        click("E1", "S", None, "page_view", WHEN),
-        click("E2", "S", None, "page_view", "-0001-05-01T10:00:00Z"),
-        click("E3", "S", None, "page_view", "10000-05-01T10:00:00Z"),
-        click("E4", "S", None, "page_view", "2024-05-03T10:00:00Z", load_timestamp="2024-05-01T23:59:59.999Z"),
-        click("E5", "S", None, "page_view", "1970-01-01T00:00:03Z"),
-    ])
+    elt.write_lines(
+        STARTUPS,
+        [
+            startup("ST1", "2024-05-01T00:00:00Z", "full"),
+            json.dumps(startup("ST2", "2024-05-01T00:00:00Z", "full", valuation_usd=float("nan"))),
+            json.dumps(startup("ST3", "2024-05-01T00:00:00Z", "full", valuation_usd=float("inf"))),
+            startup("ST4", "2024-05-01T00:00:00Z", "full", total_funding_usd=-1.0),
+            startup("ST5", "2024-05-01T00:00:00Z", "full", valuation_usd=-8e6),
+            startup("ST6", "2024-05-03T00:00:01Z", "full"),  # later than a day after its load date
+            startup("ST7", "1999-12-31T23:59:59Z", "full"),
+        ],
+    )
+    elt.write_lines(
+        CLICKS,
+        [
+            click("E1", "S", None, "page_view", WHEN),
+            click("E2", "S", None, "page_view", "-0001-05-01T10:00:00Z"),
+            click("E3", "S", None, "page_view", "10000-05-01T10:00:00Z"),
+            click("E4", "S", None, "page_view", "2024-05-03T10:00:00Z", load_timestamp="2024-05-01T23:59:59.999Z"),
+            click("E5", "S", None, "page_view", "1970-01-01T00:00:03Z"),
+        ],
+    )
 
     elt.run_ok("startup", "clickstream", "accounting")
 
@@ -175,8 +204,12 @@ def export_documents(elt: LocalElt, tmp_path, documents: list[dict]) -> str:
     store = SqliteDocumentStore(tmp_path / "documents.sqlite3")
     store.put_many(SALES_COLLECTION, [(d["sale_id"], d) for d in documents])
     result = export_sales(
-        store, LocalLake(elt.lake), None, "r1", pseudonyms=TEST_PSEUDONYMS,
-        now=lambda: datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc),
+        store,
+        LocalLake(elt.lake),
+        None,
+        "r1",
+        pseudonyms=TEST_PSEUDONYMS,
+        now=lambda: datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
     )
     store.close()
     return result.key
@@ -185,12 +218,16 @@ def export_documents(elt: LocalElt, tmp_path, documents: list[dict]) -> str:
 def test_a_sale_with_a_lone_surrogate_is_exported_and_quarantined_not_a_blocked_run(elt: LocalElt, tmp_path):
     """The SQLite store accepts a lone surrogate; writing it to Parquet (UTF-8) failed the
     export of every run. It is written as U+FFFD and the sale quarantined, saying so."""
-    key = export_documents(elt, tmp_path, [
-        sale_document(1, "2026-03-01T10:00:00+00:00"),
-        sale_document(2, "2026-03-01T11:00:00+00:00", product_id="p\ud800"),
-        sale_document(3, "2026-03-01T12:00:00+00:00", customer_name="Ada \udfff Lovelace"),
-        sale_document(4, "2026-03-01T\udc00"),
-    ])
+    key = export_documents(
+        elt,
+        tmp_path,
+        [
+            sale_document(1, "2026-03-01T10:00:00+00:00"),
+            sale_document(2, "2026-03-01T11:00:00+00:00", product_id="p\ud800"),
+            sale_document(3, "2026-03-01T12:00:00+00:00", customer_name="Ada \udfff Lovelace"),
+            sale_document(4, "2026-03-01T\udc00"),
+        ],
+    )
     assert pq.read_table(elt.lake / key).num_rows == 4
 
     elt.run_ok("sales", "accounting")
@@ -208,18 +245,22 @@ def test_a_sale_with_a_lone_surrogate_is_exported_and_quarantined_not_a_blocked_
 
 
 def test_legacy_sale_timestamps_that_are_no_epoch_are_quarantined_not_1970(elt: LocalElt, tmp_path):
-    export_documents(elt, tmp_path, [
-        sale_document(1, 1772359200),  # 2026-03-01T10:00:00Z in epoch seconds
-        sale_document(2, 3.5),
-        sale_document(3, 12345),
-        sale_document(4, "12345"),
-        sale_document(5, "9999-01-01T00:00:00Z"),
-    ])
+    export_documents(
+        elt,
+        tmp_path,
+        [
+            sale_document(1, 1772359200),  # 2026-03-01T10:00:00Z in epoch seconds
+            sale_document(2, 3.5),
+            sale_document(3, 12345),
+            sale_document(4, "12345"),
+            sale_document(5, "9999-01-01T00:00:00Z"),
+        ],
+    )
 
     elt.run_ok("sales", "accounting")
 
     assert [r["sale_timestamp"] for r in elt.rows("SELECT sale_timestamp FROM winter_days_staging.stg_sales")] == [
-        datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc)
+        datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     ]
     reasons = {q["row_identity"]: q["reason"] for q in quarantine(elt, "stg_sales_quarantine")}
     assert reasons == {
@@ -227,5 +268,5 @@ def test_legacy_sale_timestamps_that_are_no_epoch_are_quarantined_not_1970(elt: 
         "s00003": "unparseable timestamp: sale_timestamp = 12345",
         "s00004": "unparseable timestamp: sale_timestamp = 12345",
         "s00005": "implausible timestamp: sale_timestamp = 9999-01-01T00:00:00Z "
-                  "(allowed: from 2000-01-01 to a day after the load time)",
+        "(allowed: from 2000-01-01 to a day after the load time)",
     }

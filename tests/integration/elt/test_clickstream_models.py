@@ -8,7 +8,6 @@ import json
 from datetime import date
 
 import pytest
-
 from support.elt_models import LocalElt, click, utc
 
 pytestmark = pytest.mark.slow
@@ -27,32 +26,70 @@ def load_two_days(elt: LocalElt) -> None:
 
 
 def load_day1(elt: LocalElt) -> None:
-    elt.write_lines(DAY1, [
-        click("E1", "A", "C1", "page_view", "2024-05-01T10:00:00.000Z", referrer_domain="google.com",
-              referrer_url="https://google.com/search"),
-        click("E2", "A", "C1", "product_view", "2024-05-01T10:01:00.000Z"),
-        click("E3", "A", "C1", "add_to_cart", "2024-05-01T10:02:00.000Z"),
-        click("E4", "B", None, "page_view", "2024-05-01T11:00:00.000Z", is_bounce=True,
-              device_type_category="mobile", referrer_domain="bing.com"),
-        click("E5", "C", "C1", "page_view", "2024-05-01T20:00:00.000Z", is_bounce=True,
-              device_type_category="tablet", referrer_domain="google.com"),
-        '{"event_id": "E99", "session_id": ',
-        click("E90", "X", "C1", "page_view", "2024-05-01T12:00:00.000Z", is_bounce="yes"),
-        without(click("E91", "Y", "C1", "page_view", "2024-05-01T12:00:00.000Z"), "session_id"),
-        click("E92", "Z", "C1", "page_view", "2024-13-45T99:00:00Z"),
-    ])
+    elt.write_lines(
+        DAY1,
+        [
+            click(
+                "E1",
+                "A",
+                "C1",
+                "page_view",
+                "2024-05-01T10:00:00.000Z",
+                referrer_domain="google.com",
+                referrer_url="https://google.com/search",
+            ),
+            click("E2", "A", "C1", "product_view", "2024-05-01T10:01:00.000Z"),
+            click("E3", "A", "C1", "add_to_cart", "2024-05-01T10:02:00.000Z"),
+            click(
+                "E4",
+                "B",
+                None,
+                "page_view",
+                "2024-05-01T11:00:00.000Z",
+                is_bounce=True,
+                device_type_category="mobile",
+                referrer_domain="bing.com",
+            ),
+            click(
+                "E5",
+                "C",
+                "C1",
+                "page_view",
+                "2024-05-01T20:00:00.000Z",
+                is_bounce=True,
+                device_type_category="tablet",
+                referrer_domain="google.com",
+            ),
+            '{"event_id": "E99", "session_id": ',
+            click("E90", "X", "C1", "page_view", "2024-05-01T12:00:00.000Z", is_bounce="yes"),
+            without(click("E91", "Y", "C1", "page_view", "2024-05-01T12:00:00.000Z"), "session_id"),
+            click("E92", "Z", "C1", "page_view", "2024-13-45T99:00:00Z"),
+        ],
+    )
 
 
 def load_day2(elt: LocalElt) -> None:
-    elt.write_lines(DAY2, [
-        click("E6", "D", "C1", "checkout", "2024-05-02T09:00:00.000Z"),
-        click("E7", "D", "C1", "purchase", "2024-05-02T09:05:00.000Z"),
-        # Delivered again with the next day's load.
-        click("E2", "A", "C1", "product_view", "2024-05-01T10:01:00.000Z", load_timestamp="2024-05-02T23:59:59.999Z"),
-        # A late event of the first day.
-        click("E8", "B", None, "product_view", "2024-05-01T11:05:00.000Z", device_type_category="mobile",
-              load_timestamp="2024-05-02T23:59:59.999Z"),
-    ])
+    elt.write_lines(
+        DAY2,
+        [
+            click("E6", "D", "C1", "checkout", "2024-05-02T09:00:00.000Z"),
+            click("E7", "D", "C1", "purchase", "2024-05-02T09:05:00.000Z"),
+            # Delivered again with the next day's load.
+            click(
+                "E2", "A", "C1", "product_view", "2024-05-01T10:01:00.000Z", load_timestamp="2024-05-02T23:59:59.999Z"
+            ),
+            # A late event of the first day.
+            click(
+                "E8",
+                "B",
+                None,
+                "product_view",
+                "2024-05-01T11:05:00.000Z",
+                device_type_category="mobile",
+                load_timestamp="2024-05-02T23:59:59.999Z",
+            ),
+        ],
+    )
 
 
 def test_stg_click_dedupes_and_quarantines_each_bad_line_with_its_reason(elt: LocalElt):
@@ -76,37 +113,101 @@ def test_stg_click_dedupes_and_quarantines_each_bad_line_with_its_reason(elt: Lo
     assert json.loads(quarantined[0]["raw_payload"])["event_id"] == "E91"
 
     accounting = elt.rows("SELECT * FROM winter_days_staging.flow_row_accounting WHERE flow = 'clickstream'")[0]
-    assert (accounting["rows_in_bronze"], accounting["rows_staged"], accounting["rows_quarantined"],
-            accounting["duplicates_removed"]) == (13, 8, 4, 1)
+    assert (
+        accounting["rows_in_bronze"],
+        accounting["rows_staged"],
+        accounting["rows_quarantined"],
+        accounting["duplicates_removed"],
+    ) == (13, 8, 4, 1)
 
 
 def test_fct_click_features_per_visitor_and_day(elt: LocalElt):
     load_two_days(elt)
     elt.run_ok("clickstream")
-    rows = {(r["event_date"], r["visitor_id"]): r
-            for r in elt.rows("SELECT * FROM winter_days_warehouse.fct_click_features")}
+    rows = {
+        (r["event_date"], r["visitor_id"]): r
+        for r in elt.rows("SELECT * FROM winter_days_warehouse.fct_click_features")
+    }
     assert sorted(rows) == [(date(2024, 5, 1), "C1"), (date(2024, 5, 1), "anonymous:B"), (date(2024, 5, 2), "C1")]
-    fields = ("user_id", "is_signed_in", "sessions", "events", "bounced_sessions", "bounce_rate", "page_views",
-              "product_views", "add_to_cart_events", "checkout_events", "purchase_events", "funnel_depth",
-              "converted", "distinct_pages", "first_event_at", "last_event_at", "main_device_category",
-              "main_referrer_domain")
+    fields = (
+        "user_id",
+        "is_signed_in",
+        "sessions",
+        "events",
+        "bounced_sessions",
+        "bounce_rate",
+        "page_views",
+        "product_views",
+        "add_to_cart_events",
+        "checkout_events",
+        "purchase_events",
+        "funnel_depth",
+        "converted",
+        "distinct_pages",
+        "first_event_at",
+        "last_event_at",
+        "main_device_category",
+        "main_referrer_domain",
+    )
     assert {k: rows[(date(2024, 5, 1), "C1")][k] for k in fields} == {
-        "user_id": "C1", "is_signed_in": True, "sessions": 2, "events": 4, "bounced_sessions": 1,
-        "bounce_rate": 0.5, "page_views": 2, "product_views": 1, "add_to_cart_events": 1, "checkout_events": 0,
-        "purchase_events": 0, "funnel_depth": 3, "converted": False, "distinct_pages": 3,
-        "first_event_at": utc("2024-05-01 10:00"), "last_event_at": utc("2024-05-01 20:00"),
-        "main_device_category": "desktop", "main_referrer_domain": "google.com"}
+        "user_id": "C1",
+        "is_signed_in": True,
+        "sessions": 2,
+        "events": 4,
+        "bounced_sessions": 1,
+        "bounce_rate": 0.5,
+        "page_views": 2,
+        "product_views": 1,
+        "add_to_cart_events": 1,
+        "checkout_events": 0,
+        "purchase_events": 0,
+        "funnel_depth": 3,
+        "converted": False,
+        "distinct_pages": 3,
+        "first_event_at": utc("2024-05-01 10:00"),
+        "last_event_at": utc("2024-05-01 20:00"),
+        "main_device_category": "desktop",
+        "main_referrer_domain": "google.com",
+    }
     anonymous = rows[(date(2024, 5, 1), "anonymous:B")]
-    assert {k: anonymous[k] for k in ("user_id", "is_signed_in", "sessions", "events", "bounced_sessions",
-                                      "funnel_depth", "main_device_category", "main_referrer_domain")} == {
-        "user_id": None, "is_signed_in": False, "sessions": 1, "events": 2, "bounced_sessions": 1,
-        "funnel_depth": 2, "main_device_category": "mobile", "main_referrer_domain": "bing.com"}
+    assert {
+        k: anonymous[k]
+        for k in (
+            "user_id",
+            "is_signed_in",
+            "sessions",
+            "events",
+            "bounced_sessions",
+            "funnel_depth",
+            "main_device_category",
+            "main_referrer_domain",
+        )
+    } == {
+        "user_id": None,
+        "is_signed_in": False,
+        "sessions": 1,
+        "events": 2,
+        "bounced_sessions": 1,
+        "funnel_depth": 2,
+        "main_device_category": "mobile",
+        "main_referrer_domain": "bing.com",
+    }
     day2 = rows[(date(2024, 5, 2), "C1")]
     assert (day2["events"], day2["funnel_depth"], day2["converted"], day2["main_referrer_domain"]) == (2, 5, True, None)
 
 
-SESSION_FIELDS = ("event_date", "session_id", "user_id", "events", "funnel_depth", "is_bounce", "device_type_category",
-                  "referrer_domain", "first_event_at", "last_event_at")
+SESSION_FIELDS = (
+    "event_date",
+    "session_id",
+    "user_id",
+    "events",
+    "funnel_depth",
+    "is_bounce",
+    "device_type_category",
+    "referrer_domain",
+    "first_event_at",
+    "last_event_at",
+)
 
 
 def web_sessions(elt: LocalElt) -> list[tuple]:
@@ -142,8 +243,9 @@ def test_web_sessions_that_disagree_with_stg_click_fail_their_check(elt: LocalEl
     elt.tamper("UPDATE winter_days_warehouse.fct_web_sessions SET events = events + 1 WHERE session_id = 'D'")
     result = elt.run_check("assert_fct_web_sessions_match_stg_click")
     assert result.state.value == "FAILED"
-    assert [(r["event_date"], r["events_staged"], r["events_modelled"]) for r in result.actions[0].failing_rows_sample] \
-        == [("2024-05-02", 2, 3)]
+    assert [
+        (r["event_date"], r["events_staged"], r["events_modelled"]) for r in result.actions[0].failing_rows_sample
+    ] == [("2024-05-02", 2, 3)]
 
 
 def test_new_daily_file_is_read_without_recompiling(elt: LocalElt):
@@ -153,10 +255,14 @@ def test_new_daily_file_is_read_without_recompiling(elt: LocalElt):
     elt.write_lines(DAY2, [click("E6", "D", "C1", "checkout", "2024-05-02T09:00:00.000Z")])
     elt.run_ok("clickstream", compiled=compiled)
     assert [r["event_id"] for r in elt.rows("SELECT event_id FROM winter_days_staging.stg_click ORDER BY 1")] == [
-        "E1", "E6"]
+        "E1",
+        "E6",
+    ]
 
 
-@pytest.mark.parametrize("copy_parsed_at", ["parsed_at", "parsed_at - INTERVAL 1 DAY"], ids=["same batch", "earlier batch"])
+@pytest.mark.parametrize(
+    "copy_parsed_at", ["parsed_at", "parsed_at - INTERVAL 1 DAY"], ids=["same batch", "earlier batch"]
+)
 def test_an_event_id_staged_twice_fails_its_check_and_nothing_is_published(elt: LocalElt, copy_parsed_at: str):
     load_two_days(elt)
     elt.run_ok("clickstream")
@@ -182,11 +288,14 @@ def test_an_event_id_staged_twice_fails_its_check_and_nothing_is_published(elt: 
 
 
 def test_a_blank_line_is_quarantined_as_empty_and_counted(elt: LocalElt):
-    elt.write_lines(DAY1, [
-        click("E1", "A", "C1", "page_view", "2024-05-01T10:00:00.000Z"),
-        "   \t ",
-        click("E2", "A", "C1", "page_view", "2024-05-01T10:01:00.000Z"),
-    ])
+    elt.write_lines(
+        DAY1,
+        [
+            click("E1", "A", "C1", "page_view", "2024-05-01T10:00:00.000Z"),
+            "   \t ",
+            click("E2", "A", "C1", "page_view", "2024-05-01T10:01:00.000Z"),
+        ],
+    )
     elt.run_ok("clickstream", "accounting")
     quarantined = elt.rows("SELECT row_identity, reason FROM winter_days_staging.stg_click_quarantine")
     assert quarantined == [{"row_identity": "   \t ", "reason": "empty line"}]

@@ -22,29 +22,41 @@ def export(elt: LocalElt, day: str, rows: list[dict]) -> None:
 
 def day_sales(day: str, *rows: tuple) -> list[dict]:
     """Sales of one export: (sale_id, customer, time, seq, extra fields)."""
-    return [sale(sale_id, customer, when, seq=seq, exported=f"{day} 23:00", **extra)
-            for sale_id, customer, when, seq, extra in rows]
+    return [
+        sale(sale_id, customer, when, seq=seq, exported=f"{day} 23:00", **extra)
+        for sale_id, customer, when, seq, extra in rows
+    ]
 
 
 def history(elt: LocalElt) -> dict[tuple[str, int], dict]:
-    return {(r["sale_id"], r["document_update_seq"]): r
-            for r in elt.rows("SELECT * FROM winter_days_warehouse.fct_sales_status_history")}
+    return {
+        (r["sale_id"], r["document_update_seq"]): r
+        for r in elt.rows("SELECT * FROM winter_days_warehouse.fct_sales_status_history")
+    }
 
 
 def first_exports(elt: LocalElt) -> None:
     # The installation's first export is its history: March 1 to 3 in one file.
-    export(elt, "2024-03-03", day_sales(
+    export(
+        elt,
         "2024-03-03",
-        ("S1", "A", "2024-03-01 10:00", 1, {}),
-        ("S2", "A", "2024-03-02 10:00", 2, {"status": "pending"}),
-        ("S3", "B", "2024-03-03 09:00", 3, {}),
-    ))
-    export(elt, "2024-03-04", day_sales(
+        day_sales(
+            "2024-03-03",
+            ("S1", "A", "2024-03-01 10:00", 1, {}),
+            ("S2", "A", "2024-03-02 10:00", 2, {"status": "pending"}),
+            ("S3", "B", "2024-03-03 09:00", 3, {}),
+        ),
+    )
+    export(
+        elt,
         "2024-03-04",
-        ("S4", "B", "2024-03-04 12:00", 4, {}),
-        ("S2", "A", "2024-03-02 10:00", 5, {}),  # paid two days late: pending -> completed
-        ("S3", "B", "2024-03-03 09:00", 3, {}),  # re-exported unchanged
-    ))
+        day_sales(
+            "2024-03-04",
+            ("S4", "B", "2024-03-04 12:00", 4, {}),
+            ("S2", "A", "2024-03-02 10:00", 5, {}),  # paid two days late: pending -> completed
+            ("S3", "B", "2024-03-03 09:00", 3, {}),  # re-exported unchanged
+        ),
+    )
 
 
 def test_each_version_is_kept_with_when_it_became_known(elt: LocalElt):
@@ -60,12 +72,16 @@ def test_each_version_is_kept_with_when_it_became_known(elt: LocalElt):
     }
 
     # A late sale, a late refund, and an old version sent again after a newer one.
-    export(elt, "2024-03-05", day_sales(
+    export(
+        elt,
         "2024-03-05",
-        ("S5", "C", "2024-03-01 08:00", 6, {}),
-        ("S1", "A", "2024-03-01 10:00", 7, {"status": "refunded"}),
-        ("S2", "A", "2024-03-02 10:00", 2, {"status": "pending"}),
-    ))
+        day_sales(
+            "2024-03-05",
+            ("S5", "C", "2024-03-01 08:00", 6, {}),
+            ("S1", "A", "2024-03-01 10:00", 7, {"status": "refunded"}),
+            ("S2", "A", "2024-03-02 10:00", 2, {"status": "pending"}),
+        ),
+    )
     elt.run_ok("sales")
     later = history(elt)
     assert {k: r for k, r in later.items() if k in rows} == rows  # appended, never changed
@@ -93,10 +109,13 @@ def features(elt: LocalElt, *days: date) -> dict[tuple[date, str], dict]:
 
 def test_a_late_refund_and_a_late_sale_never_change_past_feature_rows(elt: LocalElt):
     first_exports(elt)
-    elt.write_lines("bronze/clickstream/load_date=2024-03-02/clickstream-2024-03-02.jsonl", [
-        click("E1", "W1", "A", "page_view", "2024-03-02T09:00:00.000Z"),
-        click("E2", "W2", "C", "page_view", "2024-03-02T11:00:00.000Z"),
-    ])
+    elt.write_lines(
+        "bronze/clickstream/load_date=2024-03-02/clickstream-2024-03-02.jsonl",
+        [
+            click("E1", "W1", "A", "page_view", "2024-03-02T09:00:00.000Z"),
+            click("E2", "W2", "C", "page_view", "2024-03-02T11:00:00.000Z"),
+        ],
+    )
     elt.run_ok("sales", "clickstream")
     past = (date(2024, 3, 2), date(2024, 3, 3), date(2024, 3, 4))
     before = features(elt, *past)
@@ -105,16 +124,23 @@ def test_a_late_refund_and_a_late_sale_never_change_past_feature_rows(elt: Local
     assert (date(2024, 3, 4), "C") not in before
 
     # March 5: S1 (March 1) is refunded, and C's sale of March 1 arrives four days late.
-    export(elt, "2024-03-05", day_sales(
+    export(
+        elt,
         "2024-03-05",
-        ("S1", "A", "2024-03-01 10:00", 7, {"status": "refunded"}),
-        ("S5", "C", "2024-03-01 08:00", 6, {}),
-        ("S6", "B", "2024-03-05 10:00", 8, {}),
-    ))
-    elt.write_lines("bronze/clickstream/load_date=2024-03-05/clickstream-2024-03-05.jsonl", [
-        # A click of March 2 loaded on March 5: late too.
-        click("E3", "W3", "A", "checkout", "2024-03-02T10:00:00.000Z", load_timestamp="2024-03-05T23:59:59.999Z"),
-    ])
+        day_sales(
+            "2024-03-05",
+            ("S1", "A", "2024-03-01 10:00", 7, {"status": "refunded"}),
+            ("S5", "C", "2024-03-01 08:00", 6, {}),
+            ("S6", "B", "2024-03-05 10:00", 8, {}),
+        ),
+    )
+    elt.write_lines(
+        "bronze/clickstream/load_date=2024-03-05/clickstream-2024-03-05.jsonl",
+        [
+            # A click of March 2 loaded on March 5: late too.
+            click("E3", "W3", "A", "checkout", "2024-03-02T10:00:00.000Z", load_timestamp="2024-03-05T23:59:59.999Z"),
+        ],
+    )
     elt.run_ok("sales", "clickstream")
 
     after = features(elt, *past, date(2024, 3, 5))

@@ -4,7 +4,6 @@ history (SCD type 2) without losing earlier states; bad lines are quarantined an
 from __future__ import annotations
 
 import pytest
-
 from support.elt_models import LocalElt, startup, utc
 
 pytestmark = pytest.mark.slow
@@ -15,32 +14,56 @@ DELTA2 = "bronze/startups/load_date=2024-05-15/startups-2024-05-15.jsonl"
 
 
 def full_load(elt: LocalElt) -> None:
-    elt.write_lines(FULL, [
-        startup("ST1", "2024-05-01T00:00:00Z", "full"),
-        startup("ST2", "2024-05-01T00:00:00Z", "full", sector="ai"),
-        startup("ST3", "2024-05-01T00:00:00Z", "full", sector="climate"),
-        startup("ST9", "2024-05-01T00:00:00Z", "full", founded_year="nineteen"),
-    ])
+    elt.write_lines(
+        FULL,
+        [
+            startup("ST1", "2024-05-01T00:00:00Z", "full"),
+            startup("ST2", "2024-05-01T00:00:00Z", "full", sector="ai"),
+            startup("ST3", "2024-05-01T00:00:00Z", "full", sector="climate"),
+            startup("ST9", "2024-05-01T00:00:00Z", "full", founded_year="nineteen"),
+        ],
+    )
 
 
 def first_delta(elt: LocalElt) -> None:
-    elt.write_lines(DELTA1, [
-        startup("ST1", "2024-05-07T12:00:00Z", "delta", funding_stage="series_a", funding_stage_score=3,
-                valuation_usd=40_000_000.0, valuation_bucket="10m_100m"),
-        # Sent again with a new updated_at but the same state: not a new version.
-        startup("ST2", "2024-05-07T12:00:00Z", "delta", sector="ai"),
-        startup("ST4", "2024-05-06T00:00:00Z", "delta", sector="biotech"),
-        startup("ST5", "not a time", "delta"),
-    ])
+    elt.write_lines(
+        DELTA1,
+        [
+            startup(
+                "ST1",
+                "2024-05-07T12:00:00Z",
+                "delta",
+                funding_stage="series_a",
+                funding_stage_score=3,
+                valuation_usd=40_000_000.0,
+                valuation_bucket="10m_100m",
+            ),
+            # Sent again with a new updated_at but the same state: not a new version.
+            startup("ST2", "2024-05-07T12:00:00Z", "delta", sector="ai"),
+            startup("ST4", "2024-05-06T00:00:00Z", "delta", sector="biotech"),
+            startup("ST5", "not a time", "delta"),
+        ],
+    )
 
 
 def second_delta(elt: LocalElt) -> None:
-    elt.write_lines(DELTA2, [
-        startup("ST1", "2024-05-14T00:00:00Z", "delta", funding_stage="series_a", funding_stage_score=3,
-                valuation_usd=40_000_000.0, valuation_bucket="10m_100m", is_active=False),
-        # The full-load state of ST3, delivered twice.
-        startup("ST3", "2024-05-01T00:00:00Z", "full", sector="climate"),
-    ])
+    elt.write_lines(
+        DELTA2,
+        [
+            startup(
+                "ST1",
+                "2024-05-14T00:00:00Z",
+                "delta",
+                funding_stage="series_a",
+                funding_stage_score=3,
+                valuation_usd=40_000_000.0,
+                valuation_bucket="10m_100m",
+                is_active=False,
+            ),
+            # The full-load state of ST3, delivered twice.
+            startup("ST3", "2024-05-01T00:00:00Z", "full", sector="climate"),
+        ],
+    )
 
 
 def history(elt: LocalElt) -> dict[str, list[dict]]:
@@ -63,16 +86,17 @@ def test_dim_startup_keeps_every_state_as_deltas_arrive(elt: LocalElt):
     elt.run_ok("startup")
     h = history(elt)
     assert sorted(h) == ["ST1", "ST2", "ST3", "ST4"]
-    st1 = [(v["version"], v["funding_stage"], v["is_active"], v["valid_from"], v["valid_to"], v["is_current"])
-           for v in h["ST1"]]
+    st1 = [
+        (v["version"], v["funding_stage"], v["is_active"], v["valid_from"], v["valid_to"], v["is_current"])
+        for v in h["ST1"]
+    ]
     assert st1 == [
         (1, "seed", True, utc("2024-05-01 00:00"), utc("2024-05-07 12:00"), False),
         (2, "series_a", True, utc("2024-05-07 12:00"), utc("2024-05-14 00:00"), False),
         (3, "series_a", False, utc("2024-05-14 00:00"), None, True),
     ]
     assert h["ST1"][1]["valuation_bucket"] == "10m_100m" and h["ST1"][0]["valuation_bucket"] == "under_10m"
-    assert [(v["version"], v["valid_from"], v["is_current"]) for v in h["ST2"]] == [
-        (1, utc("2024-05-01 00:00"), True)]
+    assert [(v["version"], v["valid_from"], v["is_current"]) for v in h["ST2"]] == [(1, utc("2024-05-01 00:00"), True)]
     assert len(h["ST3"]) == 1 and h["ST4"][0]["loaded_by"] == "delta"
     current = elt.rows("SELECT COUNT(*) AS n FROM winter_days_warehouse.dim_startup WHERE is_current")
     assert current == [{"n": 4}]
@@ -92,8 +116,12 @@ def test_startup_quarantine_and_accounting(elt: LocalElt):
     staged = elt.rows("SELECT COUNT(*) AS n FROM winter_days_staging.stg_startup")
     assert staged == [{"n": 7}]
     accounting = elt.rows("SELECT * FROM winter_days_staging.flow_row_accounting WHERE flow = 'startup'")[0]
-    assert (accounting["rows_in_bronze"], accounting["rows_staged"], accounting["rows_quarantined"],
-            accounting["duplicates_removed"]) == (10, 7, 2, 1)
+    assert (
+        accounting["rows_in_bronze"],
+        accounting["rows_staged"],
+        accounting["rows_quarantined"],
+        accounting["duplicates_removed"],
+    ) == (10, 7, 2, 1)
 
 
 def test_accounting_assertion_fails_when_a_staged_row_goes_missing(elt: LocalElt):
@@ -116,5 +144,6 @@ def test_accounting_assertion_fails_when_a_staged_row_goes_missing(elt: LocalElt
     assert [str(a.target.name) for a in failed] == ["assert_flow_rows_accounted"]
     sample = [dict(r) for r in failed[0].failing_rows_sample]
     assert [(r["flow"], r["rows_in_bronze"], r["rows_staged"], r["rows_unaccounted"]) for r in sample] == [
-        ("startup", 4, 2, 1)]
+        ("startup", 4, 2, 1)
+    ]
     assert elt.warehouse.read_bytes() == published

@@ -11,11 +11,11 @@ from support.orchestrator_world import CLICKS_PER_DAY, DAYS, REPO, SALES_PER_DAY
 from support.service_process import ServiceProcess
 
 from winter_days.config import Settings, load_settings
-from winter_days.warehouse.duckdb.files import leave_out_standbys, wait_for_after_write
 from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.pipeline import RunParameters
 from winter_days.platform import build_platform
 from winter_days.simulation import DailyVolumes, DaySimulator
+from winter_days.warehouse.duckdb.files import leave_out_standbys, wait_for_after_write
 
 
 @pytest.fixture(scope="session")

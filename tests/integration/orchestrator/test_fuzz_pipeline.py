@@ -9,7 +9,7 @@ import json
 import math
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow.parquet as pq
@@ -17,9 +17,9 @@ import pytest
 from support.orchestrator_world import AUTH, service_app
 from support.record_mutations import json_line, mangle_line, mutate_record, valid_click, valid_sale, valid_startup
 
-from winter_days.records.checks import json_value_text, line_errors, parse_iso_timestamp, reading_errors
-from winter_days.records import CONTRACTS, SALES_COLLECTION
 from winter_days.platform import build_platform
+from winter_days.records import CONTRACTS, SALES_COLLECTION
+from winter_days.records.checks import json_value_text, line_errors, parse_iso_timestamp, reading_errors
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,11 @@ FILES = {
 }
 VALID = {"sales": valid_sale, "clickstream": valid_click, "startups": valid_startup}
 ACCOUNTING_FLOW = {"sales": "sales", "clickstream": "clickstream", "startups": "startup"}
-QUARANTINE = {"sales": "stg_sales_quarantine", "clickstream": "stg_click_quarantine", "startups": "stg_startup_quarantine"}
+QUARANTINE = {
+    "sales": "stg_sales_quarantine",
+    "clickstream": "stg_click_quarantine",
+    "startups": "stg_startup_quarantine",
+}
 
 
 def mangled(flow: str, rng: random.Random) -> list:
@@ -54,7 +58,7 @@ def land_lines(settings, flow: str, rng: random.Random) -> list[bytes]:
     lake = build_platform(settings).lake
     parts = FILES[flow]
     for n, key in enumerate(parts):
-        lake.put(key, b"".join(line + b"\n" for line in lines[n::len(parts)]))
+        lake.put(key, b"".join(line + b"\n" for line in lines[n :: len(parts)]))
     return lines
 
 
@@ -70,14 +74,14 @@ def land_sales(settings, rng: random.Random) -> list[str]:
     store = build_platform(settings).document_store()
     documents = [{name: storable(value) for name, value in doc.items()} for doc in mangled("sales", rng)]
     ids = [f"fuzz-{i:05d}" for i in range(len(documents))]
-    store.put_many(SALES_COLLECTION, list(zip(ids, documents)))
+    store.put_many(SALES_COLLECTION, list(zip(ids, documents, strict=False)))
     store.close()
     return ids
 
 
 def expected_lines(flow: str, lines: list[bytes]) -> tuple[Counter, set]:
     """The reasons the contract gives the lines, and the keys of the valid ones."""
-    loaded_at = datetime.fromisoformat(DAY).replace(tzinfo=timezone.utc) + timedelta(days=1)
+    loaded_at = datetime.fromisoformat(DAY).replace(tzinfo=UTC) + timedelta(days=1)
     reasons: Counter = Counter()
     keys = set()
     for raw in lines:
@@ -128,9 +132,11 @@ def test_ten_thousand_mangled_records_are_each_accounted_for_and_the_run_succeed
     assert response.status_code == 200 and body["status"] == "succeeded", body
     assert [s["status"] for s in body["steps"]] == ["succeeded"] * 5
     after = accounting(published)
-    delta = {flow: tuple(a - b for a, b in zip(after[flow], before[flow])) for flow in after}
+    delta = {flow: tuple(a - b for a, b in zip(after[flow], before[flow], strict=False)) for flow in after}
     # in = staged + quarantined + duplicates, cumulative and for this run's records alone.
-    assert all(bronze == staged + quarantined + duplicates for bronze, staged, quarantined, duplicates in after.values())
+    assert all(
+        bronze == staged + quarantined + duplicates for bronze, staged, quarantined, duplicates in after.values()
+    )
 
     for flow in ("clickstream", "startups"):
         reasons, valid_keys = expected_lines(flow, lines[flow])
@@ -146,12 +152,15 @@ def test_ten_thousand_mangled_records_are_each_accounted_for_and_the_run_succeed
     store.close()
     verdicts = [reading_errors("sales", doc, exported_at) for doc in documents]
     reasons = Counter(kind(errors[0]) for errors in verdicts if errors)
-    valid_ids = {doc["sale_id"] for doc, errors in zip(documents, verdicts) if not errors}
+    valid_ids = {doc["sale_id"] for doc, errors in zip(documents, verdicts, strict=False) if not errors}
     bronze, staged, quarantined, duplicates = delta["sales"]
     assert exported.num_rows == bronze == len(documents)
     assert quarantined == sum(reasons.values()) and quarantined_reasons(published, "sales") == reasons
     assert staged == len(valid_ids) and staged + duplicates == bronze - quarantined
     # Every class of damage was among them, and the ML step read what they left in gold.
-    assert {"unparseable JSON line", "invalid text: the line holds U+FFFD, the mark of bytes that were not UTF-8",
-            "not a JSON object"} <= set(expected_lines("clickstream", lines["clickstream"])[0])
+    assert {
+        "unparseable JSON line",
+        "invalid text: the line holds U+FFFD, the mark of bytes that were not UTF-8",
+        "not a JSON object",
+    } <= set(expected_lines("clickstream", lines["clickstream"])[0])
     assert body["steps"][4]["counts"]["predictions_written"] > 0

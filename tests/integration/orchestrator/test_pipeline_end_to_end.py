@@ -7,12 +7,11 @@ import json
 import duckdb
 import pytest
 from click.testing import CliRunner
-from support.orchestrator_world import AUTH
+from support.orchestrator_world import AUTH, service_app
 
-from support.orchestrator_world import service_app
 from winter_days.orchestrator.cli import run as run_command
-from winter_days.records import SALES_COLLECTION
 from winter_days.platform import build_platform
+from winter_days.records import SALES_COLLECTION
 
 pytestmark = pytest.mark.slow
 STEPS = ["export_sales", "compile", "invoke", "poll", "ml"]
@@ -122,7 +121,9 @@ def test_a_one_day_old_install_runs_and_says_why_the_model_does_not_train_yet(tm
 def assert_lineage_of_every_step_and_action(settings, run: dict) -> None:
     """The run's OpenLineage events (a file under <home>/lineage/): START then COMPLETE for the
     run, each step and each ELT action the run executed, with file-path datasets."""
-    events = [json.loads(line) for line in (settings.home / "lineage" / f"{run['run_id']}.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line) for line in (settings.home / "lineage" / f"{run['run_id']}.jsonl").read_text().splitlines()
+    ]
     by_job: dict[str, list[dict]] = {}
     for event in events:
         assert event["job"]["namespace"] == "winter-days" and event["eventTime"]
@@ -138,12 +139,18 @@ def assert_lineage_of_every_step_and_action(settings, run: dict) -> None:
         assert by_job[job][0]["run"]["facets"]["parent"]["run"]["runId"] == root_run
     warehouse = settings.warehouse_path.as_uri()
     fct_sales = by_job["elt.winter_days_warehouse.fct_sales"][-1]
-    assert [(o["namespace"], o["name"]) for o in fct_sales["outputs"]] == [(warehouse, "winter_days_warehouse.fct_sales")]
+    assert [(o["namespace"], o["name"]) for o in fct_sales["outputs"]] == [
+        (warehouse, "winter_days_warehouse.fct_sales")
+    ]
     assert (warehouse, "winter_days_staging.stg_sales") in {(i["namespace"], i["name"]) for i in fct_sales["inputs"]}
     export = by_job["orchestrator.export_sales"][-1]
     assert [(i["namespace"], i["name"]) for i in export["inputs"]] == [
-        (settings.document_store_path.as_uri(), "winter_sales")]
+        (settings.document_store_path.as_uri(), "winter_sales")
+    ]
     assert [(o["namespace"], o["name"]) for o in export["outputs"]] == [
-        ("file", str(settings.lake_root / run["steps"][0]["counts"]["key"]))]
+        ("file", str(settings.lake_root / run["steps"][0]["counts"]["key"]))
+    ]
     ml = by_job["orchestrator.ml"][-1]
-    assert (warehouse, "winter_days_warehouse.fact_predictions_churn") in {(o["namespace"], o["name"]) for o in ml["outputs"]}
+    assert (warehouse, "winter_days_warehouse.fact_predictions_churn") in {
+        (o["namespace"], o["name"]) for o in ml["outputs"]
+    }

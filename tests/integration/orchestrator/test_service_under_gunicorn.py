@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from support.gated_service import RELEASE_FILE
 from support.orchestrator_world import AUTH, TOKEN, installation_environ
-from prometheus_client.parser import text_string_to_metric_families
 from support.ports import free_port
 from support.service_process import ServiceProcess
 
@@ -23,7 +23,9 @@ TESTS = Path(__file__).resolve().parents[2]  # gunicorn imports support.gated_se
 
 @pytest.fixture
 def gated(installation, tmp_path):
-    process = ServiceProcess.gunicorn(tmp_path, installation_environ(tmp_path), "support.gated_service:create_gated_app()", TESTS)
+    process = ServiceProcess.gunicorn(
+        tmp_path, installation_environ(tmp_path), "support.gated_service:create_gated_app()", TESTS
+    )
     yield process, installation.home / RELEASE_FILE
     process.stop()
 
@@ -34,9 +36,24 @@ def gated_with_shutdown_hook(installation, tmp_path):
     config = tmp_path / "gunicorn_hooks.py"
     config.write_text("from winter_days.service.server import cut_off_runs_on_stop as post_worker_init\n")
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class",
-            "gthread", "--threads", "4", "--config", str(config), "--pythonpath", str(TESTS),
-            "support.gated_service:create_gated_app()"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--config",
+        str(config),
+        "--pythonpath",
+        str(TESTS),
+        "support.gated_service:create_gated_app()",
+    ]
     process = ServiceProcess(argv, installation_environ(tmp_path), port, tmp_path / f"gunicorn-{port}.log")
     yield process, installation
     process.stop()
@@ -67,8 +84,9 @@ def test_serve_answers_health_and_metrics_and_checks_tokens(service):
     assert lines and all({"severity", "message"} <= set(json.loads(line)) for line in lines)
     # One request line each, with httpRequest (gunicorn's access lines would only repeat them).
     requests = [json.loads(line) for line in lines if "httpRequest" in json.loads(line)]
-    assert ("POST", 403, "WARNING") in {(r["httpRequest"]["requestMethod"], r["httpRequest"]["status"], r["severity"])
-                                        for r in requests}
+    assert ("POST", 403, "WARNING") in {
+        (r["httpRequest"]["requestMethod"], r["httpRequest"]["status"], r["severity"]) for r in requests
+    }
     assert not any(json.loads(line)["logger"] == "gunicorn.access" for line in lines)
 
 
@@ -132,7 +150,9 @@ def test_a_run_killed_mid_way_shows_as_cut_off_after_a_restart(service, installa
     accepted = process.request("POST", "/run?wait=false", headers=AUTH)
     assert accepted.status == 202
     run_id = accepted.json()["run_id"]
-    in_elt = wait_for(process, run_id, lambda run: any(s["name"] == "poll" and s["status"] == "running" for s in run["steps"]))
+    in_elt = wait_for(
+        process, run_id, lambda run: any(s["name"] == "poll" and s["status"] == "running" for s in run["steps"])
+    )
     assert in_elt["status"] == "running"
 
     process.kill_hard()

@@ -78,7 +78,9 @@ def test_compile_fails_on_a_bad_sqlx_file_and_names_it(published):
     before = digest(published.warehouse_path)
     a_new_day_of_sales(published)
     broken = published.dataform_dir / "definitions" / "sales" / "fct_sales_by_region.sqlx"
-    broken.write_text('config { type: "table" }\nSELECT region, SUM(total_amount) FROM ${ref("fct_sale")}\nGROUP BY 1\n')
+    broken.write_text(
+        'config { type: "table" }\nSELECT region, SUM(total_amount) FROM ${ref("fct_sale")}\nGROUP BY 1\n'
+    )
 
     failure = post_and_check_failure(published, "compile")
 
@@ -162,7 +164,9 @@ time.sleep(120)
 
 
 def test_a_held_warehouse_names_the_holding_process_instead_of_a_lock_error(published):
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(published.warehouse_path)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(published.warehouse_path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         platform = build_platform(published)
@@ -181,14 +185,14 @@ def test_a_held_warehouse_names_the_holding_process_instead_of_a_lock_error(publ
     assert "Could not set lock" not in error
 
 
-
 def test_poll_past_its_limit_cancels_the_invocation_and_publishes_nothing(published, monkeypatch):
     before = digest(published.warehouse_path)
     a_new_day_of_sales(published)
     from dataclasses import replace
 
-    fast = replace(published, orchestrator=replace(published.orchestrator, poll_interval_seconds=0.01,
-                                                  poll_timeout_seconds=0.2))
+    fast = replace(
+        published, orchestrator=replace(published.orchestrator, poll_interval_seconds=0.01, poll_timeout_seconds=0.2)
+    )
     failure = post_and_check_failure(fast, "poll")
 
     assert "did not finish within 0.2 s" in failure["error"] and "it was cancelled" in failure["error"]

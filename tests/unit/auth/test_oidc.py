@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -13,21 +13,21 @@ import pytest
 pytest.importorskip("google.auth", reason="google-auth (the [gcp] extra) is not installed")
 pytest.importorskip("cryptography", reason="cryptography is not installed")
 
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
-from google.auth import crypt, jwt  # noqa: E402
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from google.auth import crypt, jwt
 
-from winter_days.auth.oidc import (  # noqa: E402
+from winter_days.auth.oidc import (
     CallerNotAllowed,
+    CertificateCache,
     CertificatesUnavailable,
     GoogleIdTokenVerifier,
     IdTokenError,
     InvalidIdToken,
     parse_allowed_callers,
 )
-from winter_days.auth.oidc import CertificateCache  # noqa: E402
 
 AUDIENCE = "https://winter-days-orchestrator-abc123-ew.a.run.app"
 SCHEDULER = "scheduler@winter-days-prod.iam.gserviceaccount.com"
@@ -40,7 +40,7 @@ class SigningKey:
         self.kid = kid
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, kid)])
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         certificate = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -246,7 +246,9 @@ def test_certificates_are_cached_for_their_max_age(verifier, key, endpoint, cloc
     assert endpoint.requests == 2
 
 
-def test_a_rotated_key_is_fetched_once_and_unknown_key_ids_cannot_flood_the_endpoint(verifier, key, other_key, endpoint, clock):
+def test_a_rotated_key_is_fetched_once_and_unknown_key_ids_cannot_flood_the_endpoint(
+    verifier, key, other_key, endpoint, clock
+):
     verifier.verify(bearer(key.token()))
     assert endpoint.requests == 1
     clock.now += 31
@@ -264,7 +266,9 @@ def test_a_rotated_key_is_fetched_once_and_unknown_key_ids_cannot_flood_the_endp
     assert endpoint.requests == 3
 
 
-def test_an_unreachable_endpoint_is_503_until_certificates_are_cached_then_they_stay_in_use(verifier, key, endpoint, clock):
+def test_an_unreachable_endpoint_is_503_until_certificates_are_cached_then_they_stay_in_use(
+    verifier, key, endpoint, clock
+):
     endpoint.failing = True
     with pytest.raises(CertificatesUnavailable) as caught:
         verifier.verify(bearer(key.token()))
@@ -346,5 +350,7 @@ def test_the_gcp_profile_needs_an_audience_and_allowed_callers(tmp_path):
         verifier_of()
     with pytest.raises(ConfigError, match="WINTER_DAYS_AUTH_ALLOWED_CALLERS"):
         verifier_of(WINTER_DAYS_AUTH_OIDC_AUDIENCES="https://svc")
-    both = verifier_of(WINTER_DAYS_AUTH_OIDC_AUDIENCES="https://svc,https://svc/run", WINTER_DAYS_AUTH_ALLOWED_CALLERS=SCHEDULER)
+    both = verifier_of(
+        WINTER_DAYS_AUTH_OIDC_AUDIENCES="https://svc,https://svc/run", WINTER_DAYS_AUTH_ALLOWED_CALLERS=SCHEDULER
+    )
     assert isinstance(both, GoogleCallerVerifier)

@@ -8,10 +8,9 @@ import io
 import re
 
 import duckdb
+from support.dashboard_rows import make_client
 
 from winter_days.runs.sqlite import SqliteRunStore
-
-from support.dashboard_rows import make_client
 
 
 def test_sales_page_shows_the_totals_and_every_chart(install):
@@ -27,7 +26,8 @@ def test_csv_download_holds_the_rows_of_the_chart_with_the_filters(install):
     response = make_client(install).get("/dashboard/csv/sales/revenue_by_region.csv?region=North")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert list(csv.reader(io.StringIO(response.get_data(as_text=True)))) == [
-        ["region", "revenue", "orders"], ["North", "190.0", "3"]
+        ["region", "revenue", "orders"],
+        ["North", "190.0", "3"],
     ]
 
 
@@ -89,7 +89,9 @@ def test_plotly_is_served_from_the_installed_package(install):
     assert response.status_code == 200
     assert response.mimetype == "application/javascript"
     assert b"plotly.js" in response.data[:2000] and len(response.data) > 1_000_000
-    again = make_client(install).get("/dashboard/assets/plotly.min.js", headers={"If-None-Match": response.headers["ETag"]})
+    again = make_client(install).get(
+        "/dashboard/assets/plotly.min.js", headers={"If-None-Match": response.headers["ETag"]}
+    )
     assert again.status_code == 304
     assert plotly.__version__
 

@@ -48,7 +48,9 @@ def test_every_page_query_gives_the_same_rows_on_bigquery(small_warehouse, tmp_p
                     assert got[query_id].columns == local.columns, where
                     assert len(got[query_id].rows) == len(local.rows), where
                     for mine, theirs in zip(got[query_id].rows, local.rows, strict=True):
-                        assert all(close(a, b) for a, b in zip(mine, theirs, strict=True)), f"{where}: {mine} != {theirs}"
+                        assert all(close(a, b) for a, b in zip(mine, theirs, strict=True)), (
+                            f"{where}: {mine} != {theirs}"
+                        )
                     compared += bool(local.rows)
     finally:
         remote.client.close()

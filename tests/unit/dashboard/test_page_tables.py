@@ -21,7 +21,10 @@ from winter_days.warehouse import tables
 
 PAGES = {"sales": sales_page.QUERIES, "churn": churn_page.QUERIES, "pipeline": pipeline_page.QUERIES}
 SMALL_STAGING_TABLES = {
-    tables.FLOW_ROW_ACCOUNTING, tables.STG_SALES_QUARANTINE, tables.STG_CLICK_QUARANTINE, tables.STG_STARTUP_QUARANTINE,
+    tables.FLOW_ROW_ACCOUNTING,
+    tables.STG_SALES_QUARANTINE,
+    tables.STG_CLICK_QUARANTINE,
+    tables.STG_STARTUP_QUARANTINE,
 }
 FILTERS = (
     DashboardFilters(),
@@ -35,12 +38,17 @@ def tables_read(sql: str) -> set[tables.TableName]:
     return {tables.TableName(t.db, t.name) for t in tree.find_all(exp.Table) if t.db}
 
 
-@pytest.mark.parametrize("page,query", [(p, q) for p, queries in PAGES.items() for q in queries],
-                         ids=lambda v: v if isinstance(v, str) else v.id)
+@pytest.mark.parametrize(
+    "page,query",
+    [(p, q) for p, queries in PAGES.items() for q in queries],
+    ids=lambda v: v if isinstance(v, str) else v.id,
+)
 def test_a_page_query_reads_only_declared_tables_and_no_staging_table(page, query):
     for filters in FILTERS:
         read = tables_read(query.build(filters)[0])
-        assert read <= set(query.needs), f"{page}/{query.id} reads {sorted(map(str, read - set(query.needs)))} undeclared"
+        assert read <= set(query.needs), (
+            f"{page}/{query.id} reads {sorted(map(str, read - set(query.needs)))} undeclared"
+        )
         staging = {t for t in read if t.dataset == tables.STAGING}
         allowed = SMALL_STAGING_TABLES if page == "pipeline" else set()
         assert staging <= allowed, f"{page}/{query.id} scans staging tables {sorted(map(str, staging - allowed))}"

@@ -11,13 +11,15 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-bigquery = pytest.importorskip("google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed")
-
-from support.recording_warehouse import RecordingProfile  # noqa: E402
-from winter_days.platform import Platform  # noqa: E402
-from winter_days.warehouse.bigquery import BigQueryWarehouse  # noqa: E402
+bigquery = pytest.importorskip(
+    "google.cloud.bigquery", reason="google-cloud-bigquery (the [gcp] extra) is not installed"
+)
 
 from support.dashboard_rows import make_client  # noqa: E402
+from support.recording_warehouse import RecordingProfile  # noqa: E402
+
+from winter_days.platform import Platform  # noqa: E402
+from winter_days.warehouse.bigquery import BigQueryWarehouse  # noqa: E402
 
 
 @pytest.fixture
@@ -51,8 +53,13 @@ def test_the_sales_page_reads_bigquery_once_per_published_state(on_bigquery, big
     assert re.search(r'data-kpi="revenue">420\.00<', page)
     assert 'id="chart-click_funnel-figure"' in page and 'id="chart-bounce_by_referrer-figure"' in page
     funnel = client.get("/dashboard/csv/sales/click_funnel.csv").get_data(as_text=True).splitlines()
-    assert funnel[1:] == ["1,page_view,4,1.0", "2,product_view,2,0.5", "3,add_to_cart,1,0.25",
-                          "4,checkout,1,0.25", "5,purchase,1,0.25"]
+    assert funnel[1:] == [
+        "1,page_view,4,1.0",
+        "2,product_view,2,0.5",
+        "3,add_to_cart,1,0.25",
+        "4,checkout,1,0.25",
+        "5,purchase,1,0.25",
+    ]
     queries = jobs_inserted() - loads
     assert queries == len(warehouse.queries) >= 10
 

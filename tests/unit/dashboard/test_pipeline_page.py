@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.dashboard_rows import page_results
+
 from winter_days.dashboard import pipeline_page
 from winter_days.dashboard.charts import QueryResult
 from winter_days.dashboard.lineage import lineage_nodes, lineage_svg
 from winter_days.elt.sqlx.compiler import compile_project
-
-from support.dashboard_rows import page_results
 
 GRAPH = compile_project(Path(__file__).resolve().parents[3] / "dataform")
 NAMES = pipeline_page.all_action_names(GRAPH)
@@ -18,8 +18,11 @@ ASSERTIONS = pipeline_page.assertion_names(GRAPH)
 
 def run(poll_status: str, counts: dict | None = None, error: str | None = None) -> dict:
     return {
-        "run_id": "R1", "status": poll_status,
-        "steps": [{"name": "poll", "status": poll_status, "counts": counts or {}, "error": error, "duration_seconds": 1.0}],
+        "run_id": "R1",
+        "status": poll_status,
+        "steps": [
+            {"name": "poll", "status": poll_status, "counts": counts or {}, "error": error, "duration_seconds": 1.0}
+        ],
     }
 
 
@@ -38,7 +41,8 @@ def test_a_failed_poll_marks_the_actions_its_error_names():
 def test_recorded_action_states_win_over_inference():
     recorded = {"action_states": {"winter_days_staging.stg_sales": "failed", "fct_sales": "SKIPPED"}}
     assert pipeline_page.action_states(run("failed", counts=recorded), NAMES) == {
-        "stg_sales": "FAILED", "fct_sales": "SKIPPED"
+        "stg_sales": "FAILED",
+        "fct_sales": "SKIPPED",
     }
 
 
@@ -56,17 +60,20 @@ def test_lineage_draws_tables_with_their_checks_and_colours_failures():
     assert len(by_name["fct_sales"].assertion_states) >= 1
     assert by_name["fct_sales"].layer > by_name["stg_sales"].layer > by_name["ext_sales_gcs"].layer
     svg = lineage_svg(nodes)
-    assert 'data-action="fct_sales" data-state="FAILED"' in svg and "stroke-width=\"2.5\"" in svg
+    assert 'data-action="fct_sales" data-state="FAILED"' in svg and 'stroke-width="2.5"' in svg
     assert svg.count('class="lineage-node"') == len(nodes)
 
 
 def test_row_accounting_and_quarantine_reasons_from_the_warehouse(small_warehouse):
     found = page_results(small_warehouse, pipeline_page.QUERIES)
     assert found["row_accounting"].rows == (
-        ("clickstream", 9, 9, 0, 0, 0), ("sales", 10, 7, 2, 1, 0), ("startup", 5, 4, 1, 0, 0)
+        ("clickstream", 9, 9, 0, 0, 0),
+        ("sales", 10, 7, 2, 1, 0),
+        ("startup", 5, 4, 1, 0, 0),
     )
     assert found["quarantine_reasons"].rows == (
-        ("sales", "invalid value: region", 2), ("startup", "unparseable JSON line", 1)
+        ("sales", "invalid value: region", 2),
+        ("startup", "unparseable JSON line", 1),
     )
 
 
@@ -74,10 +81,18 @@ def history(starts: list[str]) -> list[dict]:
     """Runs as the run store lists them (newest first), started at `starts` (oldest first)."""
     runs = []
     for number, start in enumerate(starts):
-        steps = [{"name": name, "status": "succeeded", "duration_seconds": seconds}
-                 for name, seconds in (("export_sales", 1.0 + number), ("poll", 2.5))]
-        runs.append({"run_id": f"{start[:10].replace('-', '')}T{number:09d}Z-{number:08x}", "status": "succeeded",
-                     "started_at": f"{start}+00:00", "steps": steps})
+        steps = [
+            {"name": name, "status": "succeeded", "duration_seconds": seconds}
+            for name, seconds in (("export_sales", 1.0 + number), ("poll", 2.5))
+        ]
+        runs.append(
+            {
+                "run_id": f"{start[:10].replace('-', '')}T{number:09d}Z-{number:08x}",
+                "status": "succeeded",
+                "started_at": f"{start}+00:00",
+                "steps": steps,
+            }
+        )
     return runs[::-1]
 
 
@@ -105,8 +120,13 @@ def test_step_chart_labels_a_bounded_number_of_runs_by_short_start_time():
 def test_run_labels_stay_distinct_when_runs_start_close_together():
     assert pipeline_page.run_labels(["2026-03-01 10:00:05", "2026-03-01 10:07:00"]) == ["03-01 10:00", "03-01 10:07"]
     assert pipeline_page.run_labels(["2026-03-01 10:00:05", "2026-03-01 10:00:40"]) == [
-        "03-01 10:00:05", "03-01 10:00:40"]
+        "03-01 10:00:05",
+        "03-01 10:00:40",
+    ]
     assert pipeline_page.run_labels(["2026-03-01 10:00:05"] * 3) == [
-        "03-01 10:00:05", "03-01 10:00:05 (2)", "03-01 10:00:05 (3)"]
+        "03-01 10:00:05",
+        "03-01 10:00:05 (2)",
+        "03-01 10:00:05 (3)",
+    ]
     figure = figure_of(history(["2026-03-01T10:00:05.100", "2026-03-01T10:00:05.900"]))
     assert figure["layout"]["xaxis"]["ticktext"] == ["03-01 10:00:05", "03-01 10:00:05 (2)"]

@@ -6,19 +6,18 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pyarrow as pa
 import pytest
+from support.dashboard_rows import build_small_warehouse, make_client
+from support.recording_warehouse import RecordingProfile
 
 from winter_days.dashboard.result_cache import PageResultCache
 from winter_days.platform import Platform
 from winter_days.warehouse.duckdb.files import wait_for_after_write
 from winter_days.warehouse.tables import PREDICTIONS
-
-from support.dashboard_rows import build_small_warehouse, make_client
-from support.recording_warehouse import RecordingProfile
 
 
 @pytest.fixture
@@ -74,10 +73,20 @@ def test_a_predictions_write_changes_the_churn_page(counted):
 
     assert at_risk() == ["C4", "C2", "C3", "C1", "C5"]  # by expected revenue at risk
     as_of = date(2026, 3, 6)
-    warehouse.replace_partition(PREDICTIONS, pa.table({
-        "customer_id": ["C1"], "churn_probability": [0.9], "risk_tier": ["high"], "model_version": ["v2"],
-        "as_of_date": [as_of], "scored_at": [datetime(2026, 3, 6, 2, tzinfo=timezone.utc)],
-    }), as_of)
+    warehouse.replace_partition(
+        PREDICTIONS,
+        pa.table(
+            {
+                "customer_id": ["C1"],
+                "churn_probability": [0.9],
+                "risk_tier": ["high"],
+                "model_version": ["v2"],
+                "as_of_date": [as_of],
+                "scored_at": [datetime(2026, 3, 6, 2, tzinfo=UTC)],
+            }
+        ),
+        as_of,
+    )
     assert at_risk() == ["C1"]
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from support.dashboard_rows import page_results
 
 from winter_days.dashboard import sales_page
-
-from support.dashboard_rows import page_results
 
 
 def results(path, **filters):
@@ -18,8 +17,12 @@ def results(path, **filters):
 def test_totals_count_completed_sales_only(small_warehouse):
     totals = results(small_warehouse)["sales_totals"].records()[0]
     assert totals == {
-        "revenue": 420.0, "orders": 5, "avg_order_value": 84.0, "customers": 5,
-        "first_sale_date": "2026-01-15", "last_sale_date": "2026-03-04",
+        "revenue": 420.0,
+        "orders": 5,
+        "avg_order_value": 84.0,
+        "customers": 5,
+        "first_sale_date": "2026-01-15",
+        "last_sale_date": "2026-03-04",
     }
 
 
@@ -52,18 +55,27 @@ def test_revenue_breakdowns_largest_first(small_warehouse):
     assert found["revenue_by_region"].rows == (("East", 200.0, 1), ("North", 190.0, 3), ("South", 30.0, 1))
     assert found["revenue_by_category"].rows == (("Home", 200.0, 1), ("Books", 150.0, 2), ("Toys", 70.0, 2))
     assert found["revenue_by_payment_method"].rows == (
-        ("debit_card", 200.0, 1), ("credit_card", 140.0, 2), ("paypal", 80.0, 2)
+        ("debit_card", 200.0, 1),
+        ("credit_card", 140.0, 2),
+        ("paypal", 80.0, 2),
     )
     assert found["amount_by_status"].rows == (
-        ("completed", 420.0, 5), ("cancelled", 70.0, 1), ("refunded", 20.0, 1), ("pending", 15.0, 1)
+        ("completed", 420.0, 5),
+        ("cancelled", 70.0, 1),
+        ("refunded", 20.0, 1),
+        ("pending", 15.0, 1),
     )
 
 
 def test_top_customers_respect_top_n_and_region(small_warehouse):
     assert results(small_warehouse, top_n=2)["top_customers"].rows == (
-        ("Customer 4", "East", 1, 200.0), ("Customer 1", "North", 2, 150.0)
+        ("Customer 4", "East", 1, 200.0),
+        ("Customer 1", "North", 2, 150.0),
     )
-    assert results(small_warehouse, region="North")["top_customers"].column("customer_label") == ["Customer 1", "Customer 3"]
+    assert results(small_warehouse, region="North")["top_customers"].column("customer_label") == [
+        "Customer 1",
+        "Customer 3",
+    ]
 
 
 def test_funnel_counts_sessions_reaching_each_step(small_warehouse):
@@ -82,7 +94,9 @@ def test_bounce_rates_by_device_and_referrer(small_warehouse):
     found = results(small_warehouse)
     assert found["bounce_by_device"].rows == (("desktop", 1, 0, 0.0), ("mobile", 2, 1, 0.5), ("tablet", 1, 1, 1.0))
     assert found["bounce_by_referrer"].rows == (
-        ("(direct)", 2, 2, 1.0), ("google.com", 1, 0, 0.0), ("news.example", 1, 0, 0.0)
+        ("(direct)", 2, 2, 1.0),
+        ("google.com", 1, 0, 0.0),
+        ("news.example", 1, 0, 0.0),
     )
 
 

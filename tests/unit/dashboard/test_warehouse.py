@@ -8,11 +8,10 @@ from datetime import date
 import duckdb
 import numpy as np
 import pytest
+from support.dashboard_rows import build_small_warehouse
 
 from winter_days.warehouse import WarehouseMissing, WarehouseUnreadable
 from winter_days.warehouse.duckdb import DuckDBWarehouse
-
-from support.dashboard_rows import build_small_warehouse
 
 REVENUE = "SELECT SUM(total_amount) AS revenue FROM winter_days_warehouse.fct_sales WHERE is_completed"
 
@@ -77,12 +76,20 @@ def test_predictions_are_written_while_another_process_reads_and_it_keeps_its_sn
     published = build_small_warehouse(tmp_path / "warehouse.duckdb", with_predictions=False)
     count = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'fact_predictions_churn'"
     reader = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys\n"
-         "con = duckdb.connect(sys.argv[1], read_only=True)\n"
-         "print(con.execute(sys.argv[2]).fetchone()[0], flush=True)\n"
-         "sys.stdin.readline()\n"
-         "print(con.execute(sys.argv[2]).fetchone()[0], flush=True)\n", str(published), count],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys\n"
+            "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+            "print(con.execute(sys.argv[2]).fetchone()[0], flush=True)\n"
+            "sys.stdin.readline()\n"
+            "print(con.execute(sys.argv[2]).fetchone()[0], flush=True)\n",
+            str(published),
+            count,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert reader.stdout.readline().strip() == "0"  # the reader holds the file now

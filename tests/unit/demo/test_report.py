@@ -4,8 +4,8 @@ the gold tables: it reads no staging table of records (on BigQuery each scan is 
 from __future__ import annotations
 
 import duckdb
-
 from support.recording_warehouse import RecordingProfile
+
 from winter_days.demo.report import collect_summary
 from winter_days.platform import Platform
 from winter_days.warehouse import tables
@@ -36,5 +36,6 @@ def test_silver_rows_come_from_the_accounting_and_no_staging_table_is_scanned(se
     assert [row["flow"] for row in summary.accounting] == ["clickstream", "sales", "startup"]
     read = " ".join(profile.queries)
     assert str(tables.FLOW_ROW_ACCOUNTING) in read
-    assert not any(str(t) in read for t in tables.MODEL_TABLES
-                   if t.dataset == tables.STAGING and t != tables.FLOW_ROW_ACCOUNTING)
+    assert not any(
+        str(t) in read for t in tables.MODEL_TABLES if t.dataset == tables.STAGING and t != tables.FLOW_ROW_ACCOUNTING
+    )

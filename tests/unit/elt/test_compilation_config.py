@@ -14,7 +14,11 @@ SA = "dataform-runner@winter-proj.iam.gserviceaccount.com"
 
 
 def gcp(tmp_path, lake_uri: str = ""):
-    environ = {"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake"}
+    environ = {
+        "WINTER_DAYS_PROFILE": "gcp",
+        "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+        "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+    }
     if lake_uri:
         environ["WINTER_DAYS_LAKE_URI"] = lake_uri
     return load_settings(environ=environ, cwd=tmp_path)
@@ -22,14 +26,23 @@ def gcp(tmp_path, lake_uri: str = ""):
 
 def test_the_lake_bucket_var_follows_the_lake(tmp_path):
     assert code_compilation_config(gcp(tmp_path))["vars"]["lake_bucket"] == "winter-lake"
-    assert code_compilation_config(gcp(tmp_path, "gs://shared-bucket/winter/"))["vars"]["lake_bucket"] == "shared-bucket/winter"
+    assert (
+        code_compilation_config(gcp(tmp_path, "gs://shared-bucket/winter/"))["vars"]["lake_bucket"]
+        == "shared-bucket/winter"
+    )
     assert code_compilation_config(load_settings(environ={}, cwd=tmp_path))["vars"]["lake_bucket"] == LOCAL_LAKE_BUCKET
 
 
 def test_the_dataform_section_adds_where_the_tables_go(tmp_path):
     settings = gcp(tmp_path)
-    dataform = DataformRepository(repository="winter-days", service_account=SA, location="europe-west1", git_commitish="main",
-                                schema_suffix="dev", assertion_schema="winter_days_checks")
+    dataform = DataformRepository(
+        repository="winter-days",
+        service_account=SA,
+        location="europe-west1",
+        git_commitish="main",
+        schema_suffix="dev",
+        assertion_schema="winter_days_checks",
+    )
 
     config = code_compilation_config(settings, dataform)
 

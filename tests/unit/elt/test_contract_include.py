@@ -7,8 +7,8 @@ import json
 
 import quickjs
 
-from winter_days.records.sql import CONTRACT_JS, main, render_contract_js
 from winter_days.records import CONTRACTS, MAX_LINE_CHARS
+from winter_days.records.sql import CONTRACT_JS, main, render_contract_js
 
 
 def test_the_committed_include_is_the_contract_rendered_now():

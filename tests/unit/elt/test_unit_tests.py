@@ -47,7 +47,8 @@ def test_only_the_named_tests_run_and_a_compile_error_is_reported(settings, tmp_
     result = CliRunner().invoke(main, ["elt", "test", "--project", str(project), "--tests", "test_stg_click"])
     assert result.exit_code == 0 and "1 passed, 0 failed" in result.output
     (project / "unit_tests" / "test_stg_click.sqlx").write_text(
-        'config { type: "test", dataset: "stg_click" }\nSELECT 1 AS x\n')
+        'config { type: "test", dataset: "stg_click" }\nSELECT 1 AS x\n'
+    )
     broken = CliRunner().invoke(main, ["elt", "test", "--project", str(project)])
     assert broken.exit_code == 1
     assert "unit_tests/test_stg_click.sqlx:1: Dataset" in broken.output and "could not be found" in broken.output
@@ -56,7 +57,10 @@ def test_only_the_named_tests_run_and_a_compile_error_is_reported(settings, tmp_
 def test_rows_compare_as_dataforms_test_runner_compares_them():
     # Ordered: a row out of place is named with its column, as Dataform says it.
     messages, _ = compare(["a"], [(2,), (1,)], ["A"], [(1,), (2,)], ordered=True)
-    assert messages == ['For row 0 and column "A": expected 1, but saw 2.', 'For row 1 and column "A": expected 2, but saw 1.']
+    assert messages == [
+        'For row 0 and column "A": expected 1, but saw 2.',
+        'For row 1 and column "A": expected 2, but saw 1.',
+    ]
     # Unordered: the same rows in another order are equal; numbers compare by value.
     assert compare(["a", "b"], [(2, 1.0), (1, "x")], ["b", "a"], [("x", 1), (1, 2)], ordered=False) == ([], [])
     assert compare(["a"], [(1,)], ["a"], [(1,), (2,)], ordered=False)[0] == ["Expected 2 rows, but saw 1 rows."]

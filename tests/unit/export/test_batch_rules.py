@@ -3,7 +3,7 @@ row the per-document rules (bronze_row) give, whatever mix of good and bad value
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,8 +16,8 @@ from winter_days.export import bronze_row, export_sales
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION
 from winter_days.stores import LocalLake, SqliteDocumentStore
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
-INSTANT = datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+INSTANT = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
 CANONICAL = "2026-03-01T10:30:00+00:00"
 
 # Every kind of sale_timestamp the store has held or that a broken writer could leave.
@@ -65,7 +65,20 @@ TIMESTAMPS = [
 ]
 
 # Values for the typed fields: fitting ones, and each way a value can fail to fit.
-STRINGS = ["North", "Zoë ünïcode", "", None, 7, 7.5, True, ["a"], {"k": "v"}, INSTANT, "lone \ud800 surrogate", "\udfff"]
+STRINGS = [
+    "North",
+    "Zoë ünïcode",
+    "",
+    None,
+    7,
+    7.5,
+    True,
+    ["a"],
+    {"k": "v"},
+    INSTANT,
+    "lone \ud800 surrogate",
+    "\udfff",
+]
 INTEGERS = [2, 0, -3, None, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2.0, "3", True, [1]]
 FLOATS = [5, 5.25, 0.0, -1.5, None, 2**53 + 1, 10**400, "5.0", False, {"v": 1}, 1e308]
 
@@ -86,7 +99,9 @@ def corpus() -> list[dict]:
     missing = sale(len(docs), CANONICAL)
     del missing["quantity"], missing["sale_timestamp"], missing["currency"]
     docs.append(missing)
-    docs.append(sale(len(docs), CANONICAL, quantity="many", status=3, sale_timestamp="never", extra_field={"nested": [1, 2]}))
+    docs.append(
+        sale(len(docs), CANONICAL, quantity="many", status=3, sale_timestamp="never", extra_field={"nested": [1, 2]})
+    )
     docs.append({"sale_id": f"s{len(docs):05}"})
     docs.append(sale(len(docs), None))
     return docs
@@ -98,7 +113,10 @@ def export_and_expect(tmp_path, docs: list[dict], batch_size: int):
     store.put_many(SALES_COLLECTION, [(doc["sale_id"], doc) for doc in docs])
     result = export_sales(store, lake, None, "r", batch_size=batch_size, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     table = pq.read_table(lake.local_path(result.key))
-    expected = [bronze_row(ch.doc_id, ch.document, ch.seq, NOW, TEST_PSEUDONYMS) for ch in store.changed_since(SALES_COLLECTION, None)]
+    expected = [
+        bronze_row(ch.doc_id, ch.document, ch.seq, NOW, TEST_PSEUDONYMS)
+        for ch in store.changed_since(SALES_COLLECTION, None)
+    ]
     store.close()
     return result, table, expected
 
@@ -122,8 +140,21 @@ def test_the_corpus_covers_every_form_and_failure(tmp_path):
     """The corpus above is only a proof if it really holds each kind of value."""
     _, _, expected = export_and_expect(tmp_path, corpus(), 1000)
     forms = {row["sale_timestamp_form"] for row in expected}
-    assert forms >= {"iso_utc", "iso_z", "iso_offset", "iso_naive", "date_only", "rfc2822", "epoch_s", "epoch_ms",
-                     "epoch_us", "datetime", "out_of_range", "unparseable", "missing"}
+    assert forms >= {
+        "iso_utc",
+        "iso_z",
+        "iso_offset",
+        "iso_naive",
+        "date_only",
+        "rfc2822",
+        "epoch_s",
+        "epoch_ms",
+        "epoch_us",
+        "datetime",
+        "out_of_range",
+        "unparseable",
+        "missing",
+    }
     invalid = {name for row in expected if row["invalid_fields"] for name in row["invalid_fields"].split(",")}
     assert invalid >= {"region", "credit_card_last4", "quantity", "unit_price", "total_amount", "status"}
     by_id = {row["document_id"]: row for row in expected}
@@ -189,5 +220,7 @@ def test_a_store_without_stored_text_gives_the_same_file(tmp_path):
     _, table, expected = export_and_expect(tmp_path, docs, 9)
     store = SqliteDocumentStore(tmp_path / "docs.sqlite3")
     lake = LocalLake(tmp_path / "lake2")
-    result = export_sales(PortOnlyStore(store), lake, None, "r", batch_size=9, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+    result = export_sales(
+        PortOnlyStore(store), lake, None, "r", batch_size=9, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS
+    )
     assert pq.read_table(lake.local_path(result.key)).to_pylist() == expected == table.to_pylist()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,7 +14,7 @@ from winter_days.export import export_sales
 from winter_days.records import SALES_BRONZE_SCHEMA, SALES_COLLECTION
 from winter_days.stores import LocalLake, SqliteDocumentStore
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def read(lake, key):
 
 
 def test_export_writes_one_typed_file_and_normalises_every_timestamp_form(store, lake):
-    instant = datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc)
+    instant = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
     forms = [
         "2026-03-01T10:30:00+00:00",
         "2026-03-01T12:30:00+02:00",
@@ -77,8 +77,13 @@ def test_incremental_exports_only_changes_and_nothing_when_unchanged(store, lake
     first = export_sales(store, lake, None, "r1", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     nothing = export_sales(store, lake, first.new_watermark, "r2", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
     assert nothing.key is None and nothing.rows == 0 and nothing.new_watermark == first.new_watermark
-    store.put_many(SALES_COLLECTION, [("s00002", sale(2, "2026-03-01T00:00:00Z", status="refunded")), ("s00009", sale(9, "2026-03-01T00:00:00Z"))])
-    second = export_sales(store, lake, first.new_watermark, "r3", now=lambda: NOW + timedelta(days=1), pseudonyms=TEST_PSEUDONYMS)
+    store.put_many(
+        SALES_COLLECTION,
+        [("s00002", sale(2, "2026-03-01T00:00:00Z", status="refunded")), ("s00009", sale(9, "2026-03-01T00:00:00Z"))],
+    )
+    second = export_sales(
+        store, lake, first.new_watermark, "r3", now=lambda: NOW + timedelta(days=1), pseudonyms=TEST_PSEUDONYMS
+    )
     assert second.rows == 2
     rows = read(lake, second.key).to_pylist()
     assert {(r["document_id"], r["status"]) for r in rows} == {("s00002", "refunded"), ("s00009", "completed")}
@@ -96,7 +101,16 @@ def test_a_crash_mid_export_leaves_no_file_and_a_rerun_loses_nothing(store, lake
             raise OSError("disk went away")
 
     with pytest.raises(OSError):
-        export_sales(store, lake, None, "crashed", batch_size=10, progress=crash_after_two_batches, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+        export_sales(
+            store,
+            lake,
+            None,
+            "crashed",
+            batch_size=10,
+            progress=crash_after_two_batches,
+            now=lambda: NOW,
+            pseudonyms=TEST_PSEUDONYMS,
+        )
     assert lake.list("bronze/sales/") == []
     # The watermark was never advanced by the caller, so the re-run exports everything again.
     result = export_sales(store, lake, None, "retry", batch_size=10, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
@@ -126,7 +140,9 @@ def test_a_read_failure_after_the_first_page_fails_the_export_and_leaves_no_file
 def test_export_streams_in_bounded_batches(store, lake):
     store.put_many(SALES_COLLECTION, [(f"s{i:05}", sale(i, "2026-03-01T00:00:00Z")) for i in range(2500)])
     seen = []
-    result = export_sales(store, lake, None, "r", batch_size=1000, progress=seen.append, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
+    result = export_sales(
+        store, lake, None, "r", batch_size=1000, progress=seen.append, now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS
+    )
     assert seen == [1000, 2000, 2500]
     meta = pq.ParquetFile(lake.local_path(result.key)).metadata
     assert meta.num_rows == 2500 and meta.num_row_groups == 3
@@ -140,11 +156,14 @@ def test_bad_run_id_is_refused(store, lake):
 def test_a_lone_surrogate_is_written_as_u_fffd_and_the_document_kept_for_the_quarantine(store, lake):
     """The SQLite store accepts a string with a lone surrogate; UTF-8 (Parquet) cannot hold
     one, and the export failed on it, on every run."""
-    store.put_many(SALES_COLLECTION, [
-        ("s1", sale(1, "2026-03-01T00:00:00Z", region="North\ud800")),
-        ("s2", sale(2, "2026-03-01T00:00:00\udfff")),
-        ("s3", sale(3, "2026-03-01T00:00:00Z")),
-    ])
+    store.put_many(
+        SALES_COLLECTION,
+        [
+            ("s1", sale(1, "2026-03-01T00:00:00Z", region="North\ud800")),
+            ("s2", sale(2, "2026-03-01T00:00:00\udfff")),
+            ("s3", sale(3, "2026-03-01T00:00:00Z")),
+        ],
+    )
 
     result = export_sales(store, lake, None, "r", now=lambda: NOW, pseudonyms=TEST_PSEUDONYMS)
 

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from winter_days.cli import main
 from winter_days.config import load_settings
-from winter_days.records import SALES_COLLECTION
 from winter_days.platform import build_platform
+from winter_days.records import SALES_COLLECTION
 
 CARD_NUMBER = re.compile(rb"(?<![0-9a-f.])[0-9]{13,19}(?![0-9a-f])")
 

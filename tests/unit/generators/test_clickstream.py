@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support.pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators import clickstream as clickstream_module
@@ -13,8 +14,8 @@ from winter_days.generators import jobs as jobs_module
 from winter_days.generators.clickstream import clickstream_chunks, generate_clickstream
 from winter_days.generators.customers import build_customer_pool
 from winter_days.generators.jobs import write_clickstream
-from winter_days.records.checks import record_errors
 from winter_days.records import CLICKSTREAM_SCHEMA
+from winter_days.records.checks import record_errors
 from winter_days.stores.lake import LocalLake
 
 START = date(2026, 1, 1)
@@ -63,7 +64,7 @@ def test_sessions_bounce_follow_the_funnel_and_belong_to_signed_up_customers(poo
             assert max(stages) <= 2  # anonymous visitors cannot check out
         else:
             assert events[0]["user_id"] in signed_up
-        for before, after in zip(events, events[1:]):
+        for before, after in zip(events, events[1:], strict=False):
             assert after["referrer_url"] == before["page_url"] and after["referrer_domain"] == "winter-days.shop"
             assert after["event_timestamp"] >= before["event_timestamp"]
     assert 0.2 < bounces / len(sessions) < 0.5
@@ -79,7 +80,7 @@ def test_chunks_split_a_day_without_changing_its_shape(pool, monkeypatch):
     assert table.num_rows == 2500
     assert len(set(table.column("event_id").to_pylist())) == 2500
     sessions = table.column("session_id").to_pylist()
-    assert all(a <= b for a, b in zip(sessions, sessions[1:]))  # sessions never interleave
+    assert all(a <= b for a, b in zip(sessions, sessions[1:], strict=False))  # sessions never interleave
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes_and_days_are_independent(tmp_path, pool):

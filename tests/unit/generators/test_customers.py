@@ -14,7 +14,10 @@ START = date(2026, 1, 1)
 
 
 def test_a_customer_is_the_same_whatever_the_pool_size():
-    small, large = build_customer_pool(5, 100, START, TEST_PSEUDONYMS), build_customer_pool(5, 700, START, TEST_PSEUDONYMS)
+    small, large = (
+        build_customer_pool(5, 100, START, TEST_PSEUDONYMS),
+        build_customer_pool(5, 700, START, TEST_PSEUDONYMS),
+    )
     for name in ("customer_id", "customer_name", "email_hash", "signup_day", "base_rate", "churn_onset_day"):
         assert np.array_equal(getattr(small, name), getattr(large, name)[:100]), name
     assert not np.array_equal(build_customer_pool(6, 100, START, TEST_PSEUDONYMS).base_rate, small.base_rate)

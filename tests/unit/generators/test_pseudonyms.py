@@ -17,7 +17,6 @@ from winter_days.generators.customers import EMAIL_DOMAINS, FIRST_NAMES, LAST_NA
 from winter_days.generators.jobs import write_sales, write_startups
 from winter_days.generators.sales import generate_sales
 from winter_days.platform import build_platform
-from winter_days.records import SALES_COLLECTION
 from winter_days.stores import LocalLake, SqliteDocumentStore
 
 DAY = date(2026, 3, 2)
@@ -49,7 +48,9 @@ def test_an_address_hash_is_not_found_from_the_name_and_customer_id_beside_it(se
 
 def test_a_founder_address_hash_is_not_found_from_the_startup_name(settings, tmp_path):
     lake = LocalLake(tmp_path / "lake")
-    run = write_startups(lake, settings.seed, settings.population_start, DAY, count=40, pseudonyms=build_platform(settings).pseudonymiser)
+    run = write_startups(
+        lake, settings.seed, settings.population_start, DAY, count=40, pseudonyms=build_platform(settings).pseudonymiser
+    )
     rows = [json.loads(line) for line in lake.get(run.key).decode().splitlines()]
     reversed_ = []
     for row in rows:
@@ -68,9 +69,14 @@ def test_bronze_holds_no_name_and_its_name_pseudonyms_match_no_guess(settings, t
     store.close()
     table = pq.read_table(lake.local_path(result.key))
 
-    names = {f"{f} {l}" for f, l in product(FIRST_NAMES, LAST_NAMES)}
-    text = [v for name in table.column_names if table.schema.field(name).type == "string"
-            for v in table.column(name).to_pylist() if v]
+    names = {f"{first} {last}" for first, last in product(FIRST_NAMES, LAST_NAMES)}
+    text = [
+        v
+        for name in table.column_names
+        if table.schema.field(name).type == "string"
+        for v in table.column(name).to_pylist()
+        if v
+    ]
     assert not [v for v in text if any(n in v for n in names)]
     assert set(table.column("customer_name").to_pylist()) == {None}
     guesses = set().union(*(digests(variant, settings.seed) for n in names for variant in (n, n.lower())))

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support.pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators.customers import build_customer_pool
@@ -23,12 +24,12 @@ def instant_of(value) -> datetime:
     """Reference reading of each sale_timestamp form (date-only: midnight UTC)."""
     if isinstance(value, datetime):
         assert value.tzinfo is not None
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     if isinstance(value, int):
-        return datetime.fromtimestamp(value / 1000 if value > 10**11 else value, tz=timezone.utc)
+        return datetime.fromtimestamp(value / 1000 if value > 10**11 else value, tz=UTC)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def form_of(value) -> str:
@@ -70,7 +71,9 @@ def test_default_run_has_5_to_20_sales_and_mostly_completed(pool):
 
 def test_same_seed_and_day_give_the_same_documents_and_another_seed_does_not(pool):
     day = date(2026, 3, 1)
-    assert generate_sales(pool, day, 50) == generate_sales(build_customer_pool(42, 2000, START, TEST_PSEUDONYMS), day, 50)
+    assert generate_sales(pool, day, 50) == generate_sales(
+        build_customer_pool(42, 2000, START, TEST_PSEUDONYMS), day, 50
+    )
     other = generate_sales(build_customer_pool(43, 2000, START, TEST_PSEUDONYMS), day, 50)
     assert [d["customer_id"] for d in other] != [d["customer_id"] for d in generate_sales(pool, day, 50)]
 
@@ -92,7 +95,7 @@ def test_legacy_timestamps_come_in_every_form_at_the_configured_share_and_denote
     assert abs(1 - forms.pop("canonical") / 6000 - 0.2) < 0.02
     assert set(forms) == set(LEGACY_FORMS) and min(forms.values()) >= 120
     assert all(form_of(d["sale_timestamp"]) == "canonical" for d in canonical)
-    for plain, legacy in zip(canonical, mixed):
+    for plain, legacy in zip(canonical, mixed, strict=False):
         truth = instant_of(plain["sale_timestamp"])
         form = form_of(legacy["sale_timestamp"])
         expected = truth.replace(hour=0, minute=0, second=0) if form == "date_only" else truth
@@ -109,7 +112,10 @@ def test_cards_and_e_mails_only_as_last4_and_hashes(pool):
         assert "@" not in text and not CARD_NUMBER.search(text), doc
         assert (doc["credit_card_last4"] is None) == (doc["payment_method"] not in ("credit_card", "debit_card"))
     # A customer's hash and card last-4 are theirs on every day.
-    again = {d["customer_id"]: (d["contact_email_hashed"], d["customer_name"]) for d in generate_sales(pool, date(2026, 5, 1), 3000)}
+    again = {
+        d["customer_id"]: (d["contact_email_hashed"], d["customer_name"])
+        for d in generate_sales(pool, date(2026, 5, 1), 3000)
+    }
     for doc in docs:
         if doc["customer_id"] in again:
             assert again[doc["customer_id"]] == (doc["contact_email_hashed"], doc["customer_name"])

@@ -23,7 +23,9 @@ def test_bulk_bodies_are_byte_for_byte_the_store_encoding_of_the_documents(pool,
     documents = sales_documents(pool, draw, 1200, 4700)
     assert encoded.doc_ids == [d["sale_id"] for d in documents]
     assert encoded.bodies == [document_body(d) for d in documents]
-    legacy = sum(not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in documents)
+    legacy = sum(
+        not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in documents
+    )
     assert encoded.legacy_documents == legacy
     if legacy_share == 1.0:  # every legacy form, the tagged native timestamp among them, is covered
         kinds = {type(d["sale_timestamp"]).__name__ for d in documents}
@@ -33,7 +35,12 @@ def test_bulk_bodies_are_byte_for_byte_the_store_encoding_of_the_documents(pool,
 def test_sale_ids_past_five_digits_and_empty_parts(pool):
     draw = sales_draw(pool, DAY, 100_002, 0.0)
     encoded = encoded_sales(pool, draw, 99_998, 200_000)
-    assert encoded.doc_ids == ["SALE-20260302-99999", "SALE-20260302-100000", "SALE-20260302-100001", "SALE-20260302-100002"]
+    assert encoded.doc_ids == [
+        "SALE-20260302-99999",
+        "SALE-20260302-100000",
+        "SALE-20260302-100001",
+        "SALE-20260302-100002",
+    ]
     assert encoded.bodies == [document_body(d) for d in sales_documents(pool, draw, 99_998)]
     assert len(encoded_sales(pool, draw, 100_002)) == 0
 

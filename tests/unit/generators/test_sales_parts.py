@@ -24,11 +24,15 @@ def test_write_sales_stores_every_document_of_a_day_larger_than_one_part(pool, t
     count = SALES_WRITE_BATCH + 123
     store = SqliteDocumentStore(tmp_path / "docs.sqlite3")
     seen = []
-    run = write_sales(store, LocalLake(tmp_path / "lake"), pool, DAY, count=count, legacy_share=0.2, progress=seen.append)
+    run = write_sales(
+        store, LocalLake(tmp_path / "lake"), pool, DAY, count=count, legacy_share=0.2, progress=seen.append
+    )
     expected = generate_sales(pool, DAY, count, 0.2)
     assert run.documents == count == store.count(SALES_COLLECTION) and seen == [SALES_WRITE_BATCH, 123]
     stored = list(store.changed_since(SALES_COLLECTION, None, batch_size=5000))
     assert [change.document for change in stored] == expected
     assert [change.seq for change in stored] == list(range(1, count + 1))
-    legacy = sum(not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in expected)
+    legacy = sum(
+        not (isinstance(d["sale_timestamp"], str) and d["sale_timestamp"].endswith("+00:00")) for d in expected
+    )
     assert run.legacy_documents == legacy > 0

@@ -4,20 +4,26 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.pseudonym_keys import TEST_PSEUDONYMS
 
 from winter_days.generators.jobs import write_startups
 from winter_days.generators.startups import startup_table
-from winter_days.records.checks import record_errors
 from winter_days.records import FUNDING_STAGE_SCORES, valuation_bucket
+from winter_days.records.checks import record_errors
 from winter_days.stores.lake import LocalLake
 
 START = date(2026, 1, 1)
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32), day=st.dates(date(2025, 6, 1), date(2027, 6, 1)), size=st.integers(1, 400), gap=st.integers(1, 60))
+@given(
+    seed=st.integers(0, 2**32),
+    day=st.dates(date(2025, 6, 1), date(2027, 6, 1)),
+    size=st.integers(1, 400),
+    gap=st.integers(1, 60),
+)
 def test_full_and_delta_records_keep_the_contract(seed, day, size, gap):
     full = startup_table(seed, START, day, None, size, pseudonyms=TEST_PSEUDONYMS).to_pylist()
     delta = startup_table(seed, START, day + timedelta(days=gap), day, size, pseudonyms=TEST_PSEUDONYMS).to_pylist()
@@ -34,7 +40,7 @@ def test_a_full_load_plus_its_deltas_is_the_later_full_load():
     loads = [date(2026, 1, 2), date(2026, 1, 9), date(2026, 1, 16), date(2026, 2, 20)]
     state = {r["startup_id"]: r for r in startup_table(42, START, loads[0], pseudonyms=TEST_PSEUDONYMS).to_pylist()}
     changed = new = 0
-    for previous, day in zip(loads, loads[1:]):
+    for previous, day in zip(loads, loads[1:], strict=False):
         for row in startup_table(42, START, day, previous, pseudonyms=TEST_PSEUDONYMS).to_pylist():
             if row["startup_id"] in state:
                 changed += 1

@@ -27,4 +27,3 @@ def simulated_settings(settings: Settings, simulated_warehouse_file: Path) -> Se
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     settings.warehouse_path.write_bytes(simulated_warehouse_file.read_bytes())
     return settings
-

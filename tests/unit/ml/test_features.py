@@ -4,9 +4,8 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-
 from support.churn_rows import click, sale, write_warehouse
-from winter_days.warehouse.duckdb import DuckDBWarehouse
+
 from winter_days.ml.features import (
     FEATURE_COLUMNS,
     DataSpan,
@@ -15,6 +14,7 @@ from winter_days.ml.features import (
     minimum_history_days,
     training_as_of_dates,
 )
+from winter_days.warehouse.duckdb import DuckDBWarehouse
 
 T = date(2026, 2, 28)  # cutoff 2026-03-01 00:00 UTC
 
@@ -90,8 +90,9 @@ def test_labels_count_only_completed_purchases_inside_the_horizon(tmp_path):
 
 
 def test_labels_are_null_when_the_window_passes_the_data(tmp_path):
-    path = write_warehouse(tmp_path / "w.duckdb", HISTORY + [sale("A", "2026-03-05T00:00:00"),
-                                                             sale("Z", "2026-03-15T00:00:00")])
+    path = write_warehouse(
+        tmp_path / "w.duckdb", HISTORY + [sale("A", "2026-03-05T00:00:00"), sale("Z", "2026-03-15T00:00:00")]
+    )
     assert {r["churned"] for r in rows_by_customer(path).values()} == {None}
     assert {r["churned"] for r in rows_by_customer(path, horizon=10).values()} == {0, 1}
 
@@ -110,8 +111,9 @@ def test_data_after_the_as_of_date_never_changes_the_features(tmp_path):
     future_sales = [r for r in loyal_future if "sale_id" in r]
     future_clicks = [r for r in loyal_future if "user_id" in r]
     quiet = rows_by_customer(write_warehouse(tmp_path / "quiet.duckdb", HISTORY + churner_future, HISTORY_CLICKS))
-    busy = rows_by_customer(write_warehouse(tmp_path / "busy.duckdb", HISTORY + future_sales,
-                                            HISTORY_CLICKS + future_clicks))
+    busy = rows_by_customer(
+        write_warehouse(tmp_path / "busy.duckdb", HISTORY + future_sales, HISTORY_CLICKS + future_clicks)
+    )
     for customer in ("A", "B"):
         assert {f: quiet[customer][f] for f in FEATURE_COLUMNS} == {f: busy[customer][f] for f in FEATURE_COLUMNS}
         assert (quiet[customer]["churned"], busy[customer]["churned"]) == (1, 0)
@@ -131,8 +133,9 @@ def test_missing_table_or_column_is_named(tmp_path):
 
 def test_as_of_dates_split_by_time_without_overlapping_label_windows():
     span = DataSpan(date(2026, 1, 1), date(2026, 6, 30))
-    train, evaluation = training_as_of_dates(span, date(2026, 6, 30), 30, train_dates=4, step_days=14,
-                                             min_history_days=14)
+    train, evaluation = training_as_of_dates(
+        span, date(2026, 6, 30), 30, train_dates=4, step_days=14, min_history_days=14
+    )
     assert evaluation == date(2026, 5, 31)
     assert train == [date(2026, 3, 20), date(2026, 4, 3), date(2026, 4, 17), date(2026, 5, 1)]
     # The last training label window (May 1, May 31] ends where evaluation starts.

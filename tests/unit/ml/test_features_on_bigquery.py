@@ -29,10 +29,26 @@ SALES = [
     sale("E", "2026-01-05T10:00:00", amount=80.0, payment="bank_transfer", region="West"),
     # Point in time: a refund known between the two dates, one known only after T, a sale
     # that arrived after T, and a click loaded after T.
-    sale("E", "2026-01-05T10:00:00", status="refunded", amount=80.0, payment="bank_transfer", region="West",
-         sale_id="E-2026-01-05T10:00:00-completed", seq=2, known="2026-02-20T00:00:00"),
-    sale("A", "2026-02-01T00:00:00", status="refunded", amount=50.0, sale_id="A-2026-02-01T00:00:00-completed",
-         seq=2, known="2026-03-05T00:00:00"),
+    sale(
+        "E",
+        "2026-01-05T10:00:00",
+        status="refunded",
+        amount=80.0,
+        payment="bank_transfer",
+        region="West",
+        sale_id="E-2026-01-05T10:00:00-completed",
+        seq=2,
+        known="2026-02-20T00:00:00",
+    ),
+    sale(
+        "A",
+        "2026-02-01T00:00:00",
+        status="refunded",
+        amount=50.0,
+        sale_id="A-2026-02-01T00:00:00-completed",
+        seq=2,
+        known="2026-03-05T00:00:00",
+    ),
     sale("B", "2026-02-20T00:00:00", amount=7.0, known="2026-03-02T00:00:00"),
 ]
 CLICKS = [
@@ -67,7 +83,10 @@ def test_the_feature_table_is_the_same_on_bigquery(tmp_path, bigquery_fake, bigq
         for column in (*FEATURE_COLUMNS, "churned"):
             mine, theirs = got[key][column], row[column]
             same = (mine is None and theirs is None) or (
-                mine is not None and theirs is not None
-                and (math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(mine) and math.isnan(theirs)))
+                mine is not None
+                and theirs is not None
+                and (
+                    math.isclose(mine, theirs, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(mine) and math.isnan(theirs))
+                )
             )
             assert same, f"{key} {column}: BigQuery {mine} != DuckDB {theirs}"

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from winter_days.platform import build_platform
 from winter_days.cli import main
 from winter_days.ml.steps import STEP_ORDER
+from winter_days.platform import build_platform
 
 kfp_pipeline = pytest.importorskip("winter_days.ml.kfp_pipeline")
 pytest.importorskip("kfp", reason="kfp comes with the [gcp] extra")
@@ -39,7 +39,7 @@ def test_compiled_dag_follows_the_in_process_step_order(spec):
     tasks = [kfp_pipeline.task_name(step) for step in STEP_ORDER]
     assert set(dag) == set(tasks)
     assert kfp_pipeline.execution_order(dag) == tasks
-    for before, after in zip(tasks, tasks[1:]):
+    for before, after in zip(tasks, tasks[1:], strict=False):
         assert dag[after] == [before]
     assert dag[tasks[0]] == []
 
@@ -73,8 +73,10 @@ def test_cli_compile_writes_the_spec(settings, tmp_path):
 
 
 def test_the_core_never_imports_kfp():
-    code = ("import sys, winter_days.ml, winter_days.ml.cli, winter_days.ml.steps, winter_days.cli; "
-            "sys.exit(1 if any(m == 'kfp' or m.startswith('kfp.') for m in sys.modules) else 0)")
+    code = (
+        "import sys, winter_days.ml, winter_days.ml.cli, winter_days.ml.steps, winter_days.cli; "
+        "sys.exit(1 if any(m == 'kfp' or m.startswith('kfp.') for m in sys.modules) else 0)"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -86,8 +88,12 @@ def test_kfp_local_runner_gives_the_same_model_and_predictions(simulated_setting
 
     options = PipelineOptions(training=TrainingConfig(max_iter=60))
     other_home = tmp_path / "other"
-    twin = replace(simulated_settings, home=other_home, lake_uri=(other_home / "lake").as_uri(),
-                   warehouse_path=other_home / "warehouse.duckdb")
+    twin = replace(
+        simulated_settings,
+        home=other_home,
+        lake_uri=(other_home / "lake").as_uri(),
+        warehouse_path=other_home / "warehouse.duckdb",
+    )
     other_home.mkdir()
     twin.warehouse_path.write_bytes(simulated_settings.warehouse_path.read_bytes())
 
@@ -102,7 +108,9 @@ def test_kfp_local_runner_gives_the_same_model_and_predictions(simulated_setting
 
     def scores(s):
         with duckdb.connect(str(s.warehouse_path), read_only=True) as con:
-            return con.execute("SELECT customer_id, churn_probability, risk_tier, model_version, as_of_date "
-                               "FROM winter_days_warehouse.fact_predictions_churn ORDER BY customer_id").fetchall()
+            return con.execute(
+                "SELECT customer_id, churn_probability, risk_tier, model_version, as_of_date "
+                "FROM winter_days_warehouse.fact_predictions_churn ORDER BY customer_id"
+            ).fetchall()
 
     assert scores(twin) == scores(simulated_settings)

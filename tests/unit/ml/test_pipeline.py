@@ -7,15 +7,14 @@ from datetime import date
 import duckdb
 import pytest
 from click.testing import CliRunner
-
 from support.churn_rows import SIM_LAST_DAY, sale, write_warehouse
-from winter_days.platform import build_platform
+
 from winter_days.cli import main
 from winter_days.ml import FeatureError, PipelineOptions, PredictionError, TrainingDataError, run_churn_pipeline
 from winter_days.ml.features import FEATURE_COLUMNS
 from winter_days.ml.registry import Registry
 from winter_days.ml.train import TrainingConfig
-
+from winter_days.platform import build_platform
 
 # Fewer boosting rounds keep each run short; the default model runs in the CLI test.
 FAST = PipelineOptions(training=TrainingConfig(max_iter=60))
@@ -33,7 +32,8 @@ def active_customers(settings, as_of: date) -> int:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         return con.execute(
             "SELECT count(DISTINCT customer_id) FROM winter_days_warehouse.fct_sales_status_history "
-            "WHERE status = 'completed' AND sale_timestamp < CAST(? AS DATE) + INTERVAL 1 DAY", [as_of]
+            "WHERE status = 'completed' AND sale_timestamp < CAST(? AS DATE) + INTERVAL 1 DAY",
+            [as_of],
         ).fetchone()[0]
 
 
@@ -45,7 +45,13 @@ def test_pipeline_trains_registers_and_scores_every_active_customer(simulated_se
     assert set(result["metrics"]["baseline"]) >= {"roc_auc", "pr_auc", "brier", "top_decile_lift", "ece"}
     assert result["calibration"]["method"] in ("platt", "isotonic") and result["rows"]["calibration"] > 0
     assert [s["step"] for s in result["steps"]] == [
-        "build_features", "train_models", "evaluate_models", "register_model", "gate_model", "predict_churn"]
+        "build_features",
+        "train_models",
+        "evaluate_models",
+        "register_model",
+        "gate_model",
+        "predict_churn",
+    ]
     rows = predictions(simulated_settings)
     assert len(rows) == result["predictions_written"] == active_customers(simulated_settings, SIM_LAST_DAY)
     assert {r[0] for r in rows} == {SIM_LAST_DAY} and {r[4] for r in rows} == {result["version"]}
@@ -55,7 +61,8 @@ def test_pipeline_trains_registers_and_scores_every_active_customer(simulated_se
     assert manifest["metrics"]["candidate"]["calibration"] and manifest["metrics"]["uncalibrated"]["calibration"]
     # Lineage: the inputs by name and type, the training window, the code.
     assert [(f["name"], f["type"]) for f in manifest["feature_signature"]["inputs"]] == [
-        (name, "double") for name in FEATURE_COLUMNS]
+        (name, "double") for name in FEATURE_COLUMNS
+    ]
     assert manifest["training_window"]["train_as_of_dates"] == result["train_dates"]
     assert manifest["training_window"]["labels_known_at"] == SIM_LAST_DAY.isoformat()
     assert manifest["package_version"] and set(manifest["source"]) == {"commit", "dirty"}
@@ -78,8 +85,12 @@ def test_data_after_as_of_does_not_change_the_model(simulated_settings):
     as_of = date(2026, 5, 15)
     first = run_churn_pipeline(build_platform(simulated_settings), as_of=as_of, options=FAST, mode="train")
     with duckdb.connect(str(simulated_settings.warehouse_path)) as con:
-        con.execute("DELETE FROM winter_days_warehouse.fct_sales_status_history WHERE sale_timestamp >= TIMESTAMPTZ '2026-05-16 00:00:00+00'")
-        con.execute("DELETE FROM winter_days_staging.stg_click WHERE event_timestamp >= TIMESTAMPTZ '2026-05-16 00:00:00+00'")
+        con.execute(
+            "DELETE FROM winter_days_warehouse.fct_sales_status_history WHERE sale_timestamp >= TIMESTAMPTZ '2026-05-16 00:00:00+00'"
+        )
+        con.execute(
+            "DELETE FROM winter_days_staging.stg_click WHERE event_timestamp >= TIMESTAMPTZ '2026-05-16 00:00:00+00'"
+        )
     again = run_churn_pipeline(build_platform(simulated_settings), as_of=as_of, options=FAST, mode="train")
     assert again["version"] == first["version"]
     assert again["metrics"] == first["metrics"]  # bit-identical: the features are exact aggregates
@@ -102,26 +113,32 @@ def test_the_champion_scores_every_day_and_training_follows_its_cadence(simulate
     trained = run_churn_pipeline(platform, as_of=date(2026, 5, 15), options=FAST)  # auto: nothing trained yet
     assert trained["trained"] and trained["training"] == f"trained version {trained['version']}"
     daily = run_churn_pipeline(platform, as_of=date(2026, 5, 20), options=FAST)
-    assert not daily["trained"] and "skipped: not due (last trained as of 2026-05-15; every 7 days)" == daily["training"]
+    assert (
+        not daily["trained"] and "skipped: not due (last trained as of 2026-05-15; every 7 days)" == daily["training"]
+    )
     assert daily["champion"] == trained["version"] and daily["predictions_written"] > 0
     scored = run_churn_pipeline(platform, as_of=date(2026, 5, 30), options=FAST, mode="score")
     assert not scored["trained"] and scored["champion"] == trained["version"]
     assert Registry(platform.lake).versions() == [trained["version"]]
     assert {(r[0], r[4]) for r in predictions(simulated_settings)} == {
-        (date(2026, 5, d), trained["version"]) for d in (15, 20, 30)}
+        (date(2026, 5, d), trained["version"]) for d in (15, 20, 30)
+    }
     # A date before the champion's labels ends is never scored with it.
     early = run_churn_pipeline(platform, as_of=date(2026, 5, 10), options=FAST, mode="score")
     assert early["predictions_written"] == 0
-    assert early["scoring"] == (f"skipped: no champion learnt from data up to 2026-05-10 (champion "
-                                f"{trained['version']} learnt from later labels)")
+    assert early["scoring"] == (
+        f"skipped: no champion learnt from data up to 2026-05-10 (champion "
+        f"{trained['version']} learnt from later labels)"
+    )
     due = run_churn_pipeline(platform, as_of=date(2026, 5, 22), options=FAST)
     assert due["trained"] and due["comparison"]["reference_version"] == trained["version"]
     assert due["comparison"]["method"] == "DeLong" and due["comparison"]["confidence"] == 0.95
 
 
 def test_worse_model_stays_challenger_and_the_champion_keeps_scoring(simulated_settings):
-    champion = run_churn_pipeline(build_platform(simulated_settings), as_of=date(2026, 5, 15), options=FAST,
-                                  mode="train")
+    champion = run_churn_pipeline(
+        build_platform(simulated_settings), as_of=date(2026, 5, 15), options=FAST, mode="train"
+    )
     strict = replace(FAST, auc_floor=0.99)
     challenger = run_churn_pipeline(build_platform(simulated_settings), options=strict, mode="train")
     assert not challenger["promoted"] and "not above the floor 0.9900" in challenger["reason"]
@@ -194,7 +211,10 @@ def test_cli_run_train_and_score(simulated_settings):
 def test_cli_run_reports_errors_without_a_traceback(settings):
     result = CliRunner().invoke(main, ["ml", "run"])
     assert result.exit_code == 1
-    assert "Error: churn features: no warehouse has been published yet" in result.output and "Traceback" not in result.output
+    assert (
+        "Error: churn features: no warehouse has been published yet" in result.output
+        and "Traceback" not in result.output
+    )
 
 
 def test_cli_lists_models_and_a_promotion_by_hand_rescores_the_current_date(simulated_settings):

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
-
 from support.churn_rows import sale, write_warehouse
-from winter_days.warehouse.duckdb.files import warehouse_lock_path
+
 from winter_days.ml.predict import PREDICTIONS_TABLE, PredictionError, predictions_table, risk_tiers, write_predictions
 from winter_days.warehouse.duckdb import DuckDBWarehouse
+from winter_days.warehouse.duckdb.files import warehouse_lock_path
 
 AS_OF = date(2026, 5, 31)
 
@@ -25,14 +25,22 @@ def read(path):
 
 def test_risk_tier_cut_offs():
     assert risk_tiers(np.array([0.0, 0.2499, 0.25, 0.4999, 0.5, 1.0])).tolist() == [
-        "low", "low", "medium", "medium", "high", "high"]
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "high",
+    ]
 
 
 def test_rerun_for_the_same_date_replaces_and_keeps_other_dates(tmp_path):
     path = write_warehouse(tmp_path / "w.duckdb", [sale("A", "2026-01-01T00:00:00")])
     earlier = predictions_table(["A", "B"], np.array([0.1, 0.9]), "v1", date(2026, 4, 30))
     write_predictions(DuckDBWarehouse(path), earlier, date(2026, 4, 30))
-    write_predictions(DuckDBWarehouse(path), predictions_table(["A", "B", "C"], np.array([0.2, 0.3, 0.6]), "v1", AS_OF), AS_OF)
+    write_predictions(
+        DuckDBWarehouse(path), predictions_table(["A", "B", "C"], np.array([0.2, 0.3, 0.6]), "v1", AS_OF), AS_OF
+    )
     write_predictions(DuckDBWarehouse(path), predictions_table(["A", "C"], np.array([0.7, 0.4]), "v2", AS_OF), AS_OF)
     assert read(path) == [
         ("A", 0.1, "low", "v1", date(2026, 4, 30)),
@@ -63,7 +71,7 @@ def test_non_finite_probabilities_are_refused():
 
 
 def test_missing_warehouse_is_a_clear_error(tmp_path):
-    rows = predictions_table(["A"], np.array([0.3]), "v1", AS_OF, datetime(2026, 6, 1, tzinfo=timezone.utc))
+    rows = predictions_table(["A"], np.array([0.3]), "v1", AS_OF, datetime(2026, 6, 1, tzinfo=UTC))
     with pytest.raises(PredictionError, match="does not exist; run the ELT first"):
         write_predictions(DuckDBWarehouse(tmp_path / "absent.duckdb"), rows, AS_OF)
 
@@ -84,8 +92,9 @@ def test_writes_wait_for_the_elt_publish_lock(tmp_path):
         writer.join(timeout=0.5)
         assert writer.is_alive()
         with duckdb.connect(str(path), read_only=True) as con:
-            assert con.execute("SELECT count(*) FROM information_schema.tables "
-                               "WHERE table_name = 'fact_predictions_churn'").fetchone() == (0,)
+            assert con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'fact_predictions_churn'"
+            ).fetchone() == (0,)
         fcntl.flock(handle, fcntl.LOCK_UN)
     writer.join(timeout=30)
     assert read(path) == [("A", 0.3, "medium", "v1", AS_OF)]
@@ -99,8 +108,18 @@ def test_a_later_elt_publish_keeps_the_predictions(tmp_path):
     path = write_warehouse(tmp_path / "w.duckdb", [sale("A", "2026-01-01T00:00:00")])
     write_predictions(DuckDBWarehouse(path), predictions_table(["A"], np.array([0.7]), "v1", AS_OF), AS_OF)
     target = {"database": "p", "schema": "winter_days_warehouse", "name": "dim_probe"}
-    compiled = {"tables": [{"target": target, "canonicalTarget": target, "type": "table", "enumType": "TABLE",
-                            "query": "SELECT 1 AS x", "dependencyTargets": []}]}
+    compiled = {
+        "tables": [
+            {
+                "target": target,
+                "canonicalTarget": target,
+                "type": "table",
+                "enumType": "TABLE",
+                "query": "SELECT 1 AS x",
+                "dependencyTargets": [],
+            }
+        ]
+    }
     result = DuckDBExecutor(path, tmp_path / "lake").run(compiled)
     assert result.published
     assert read(path) == [("A", 0.7, "high", "v1", AS_OF)]

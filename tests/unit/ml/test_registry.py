@@ -55,9 +55,17 @@ def save(registry, models, version, auc, fingerprint="f1", as_of="2026-03-01", c
 
 def against(champion, difference, low, high, rows=500):
     """A comparison as the evaluation step records it (compare.AucComparison.as_dict())."""
-    return {"reference_version": champion, "difference": difference, "interval": [low, high], "confidence": 0.95,
-            "rows": rows, "candidate_auc": 0.8 + difference, "reference_auc": 0.8, "standard_error": 0.01,
-            "method": "DeLong"}
+    return {
+        "reference_version": champion,
+        "difference": difference,
+        "interval": [low, high],
+        "confidence": 0.95,
+        "rows": rows,
+        "candidate_auc": 0.8 + difference,
+        "reference_auc": 0.8,
+        "standard_error": 0.01,
+        "method": "DeLong",
+    }
 
 
 def test_version_round_trip_gives_the_same_predictions(registry, models):
@@ -71,7 +79,14 @@ def test_version_round_trip_gives_the_same_predictions(registry, models):
     np.testing.assert_array_equal(registry.load("v1", "baseline.skops").predict_proba(X), baseline.predict_proba(X))
     lake_files = registry.lake.list("mlops/models/customer_churn/versions/v1/")
     assert {k.rsplit("/", 1)[1] for k in lake_files} == {
-        "model.skops", "baseline.skops", "metrics.json", "features.json", "roc.png", "pr.png", "manifest.json"}
+        "model.skops",
+        "baseline.skops",
+        "metrics.json",
+        "features.json",
+        "roc.png",
+        "pr.png",
+        "manifest.json",
+    }
 
 
 def test_saving_a_version_again_is_idempotent_but_not_with_other_data(registry, models):

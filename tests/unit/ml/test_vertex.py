@@ -124,7 +124,13 @@ def lake(settings):
 
 def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake, spec_path):
     submitted, _ = submit_churn_pipeline(
-        settings, lake, RUN_ID, {"as_of": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS,
+        settings,
+        lake,
+        RUN_ID,
+        {"as_of": "2026-02-28"},
+        spec_path=spec_path,
+        pipeline_job=RecordingPipelineJob,
+        credentials=CREDENTIALS,
     )
 
     key = f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"
@@ -141,7 +147,10 @@ def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake,
     assert values["run_id"] == RUN_ID and values["as_of"] == "2026-02-28"
     sent = json.loads(values["settings_json"])
     assert sent["gcp"]["project_id"] == "winter-proj" and "token" not in sent.get("auth", {})
-    assert args["labels"] == {"winter-days-run-id": "20260301t020000z-2026-02-28-a1b2c3", "winter-days-pipeline": "customer-churn"}
+    assert args["labels"] == {
+        "winter-days-run-id": "20260301t020000z-2026-02-28-a1b2c3",
+        "winter-days-pipeline": "customer-churn",
+    }
     assert job.submitted == [{"service_account": PIPELINE_SA}]
     assert job.ran is False
     assert submitted.job_id == args["job_id"]
@@ -149,7 +158,8 @@ def test_submission_uploads_the_spec_and_submits_without_waiting(settings, lake,
     assert submitted.resource_name.endswith(f"/pipelineJobs/{args['job_id']}")
     assert submitted.console_url == (
         f"https://console.cloud.google.com/vertex-ai/locations/{settings.gcp.region}/pipelines/runs/{args['job_id']}"
-        "?project=winter-proj")
+        "?project=winter-proj"
+    )
 
 
 @pytest.mark.parametrize("run_id", ["Run#7 at 2026-03-01T02:00:00+00:00", "x" * 40 + "Ü" * 40, "A" * 200])
@@ -167,21 +177,41 @@ def test_long_run_ids_keep_distinct_labels():
 
 
 def test_an_unknown_parameter_is_refused_before_anything_is_uploaded(settings, lake, spec_path):
-    with pytest.raises(ValueError, match="unknown pipeline parameter\\(s\\) as_off; declared: as_of, mode, options_json"):
-        submit_churn_pipeline(settings, lake, RUN_ID, {"as_off": "2026-02-28"}, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
+    with pytest.raises(
+        ValueError, match="unknown pipeline parameter\\(s\\) as_off; declared: as_of, mode, options_json"
+    ):
+        submit_churn_pipeline(
+            settings,
+            lake,
+            RUN_ID,
+            {"as_off": "2026-02-28"},
+            spec_path=spec_path,
+            pipeline_job=RecordingPipelineJob,
+            credentials=CREDENTIALS,
+        )
     assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
 
 
 def test_a_parameter_of_the_wrong_type_is_refused(settings, lake, spec_path):
     with pytest.raises(ValueError, match="pipeline parameter as_of must be STRING, got int"):
-        submit_churn_pipeline(settings, lake, RUN_ID, {"as_of": 20260228}, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
+        submit_churn_pipeline(
+            settings,
+            lake,
+            RUN_ID,
+            {"as_of": 20260228},
+            spec_path=spec_path,
+            pipeline_job=RecordingPipelineJob,
+            credentials=CREDENTIALS,
+        )
 
 
 def test_a_file_that_is_not_a_pipeline_spec_is_named(settings, lake, tmp_path):
     bad = tmp_path / "notes.json"
     bad.write_text('{"hello": "world"}')
     with pytest.raises(ValueError, match="notes.json: not a compiled KFP pipeline spec"):
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=bad, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
+        submit_churn_pipeline(
+            settings, lake, RUN_ID, spec_path=bad, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS
+        )
 
 
 @pytest.mark.parametrize(
@@ -196,7 +226,9 @@ def test_missing_settings_fail_before_any_work(tmp_path, spec_path, changes, nam
     settings = gcp_settings(tmp_path, **changes)
     lake = LocalLake(settings.lake_root)
     with pytest.raises(ConfigError) as raised:
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
+        submit_churn_pipeline(
+            settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS
+        )
     assert named in str(raised.value)
     assert lake.list("mlops/") == [] and RecordingPipelineJob.created == []
 
@@ -215,15 +247,20 @@ def test_malformed_settings_stop_at_load(tmp_path, variable, value, named):
 
 
 def test_the_pipeline_root_defaults_to_the_bucket_lake(tmp_path):
-    settings = gcp_settings(tmp_path, WINTER_DAYS_VERTEX_PIPELINE_ROOT=None, WINTER_DAYS_LAKE_URI=None,
-                            WINTER_DAYS_GCP_BUCKET="winter-lake")
+    settings = gcp_settings(
+        tmp_path, WINTER_DAYS_VERTEX_PIPELINE_ROOT=None, WINTER_DAYS_LAKE_URI=None, WINTER_DAYS_GCP_BUCKET="winter-lake"
+    )
     assert vertex_target(settings).pipeline_root == "gs://winter-lake/mlops/pipeline_root"
 
 
 def test_a_refused_submission_names_the_job(settings, lake, spec_path):
     RecordingPipelineJob.fail_with = PermissionError("403 Permission 'aiplatform.pipelineJobs.create' denied")
-    with pytest.raises(VertexSubmitError, match=r"customer-churn-20260301t020000z.*\(winter-proj/europe-west1\): 403 Permission"):
-        submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
+    with pytest.raises(
+        VertexSubmitError, match=r"customer-churn-20260301t020000z.*\(winter-proj/europe-west1\): 403 Permission"
+    ):
+        submit_churn_pipeline(
+            settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS
+        )
 
 
 def test_without_the_sdk_the_error_says_what_to_install(settings, lake, spec_path, monkeypatch):
@@ -238,7 +275,9 @@ def test_without_the_sdk_the_error_says_what_to_install(settings, lake, spec_pat
 
 @pytest.mark.slow
 def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(settings, lake):
-    submit_churn_pipeline(settings, lake, RUN_ID, {"options_json": "{}"}, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
+    submit_churn_pipeline(
+        settings, lake, RUN_ID, {"options_json": "{}"}, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS
+    )
 
     uploaded = json.loads(lake.get(f"mlops/runs/{RUN_ID}/customer_churn_pipeline.json"))
     assert uploaded["pipelineInfo"]["name"] == "customer-churn"
@@ -249,7 +288,9 @@ def test_the_compiled_churn_pipeline_is_submitted_with_its_declared_inputs(setti
 @pytest.mark.slow
 def test_the_recorded_call_fits_the_real_sdk_signature(settings, lake, spec_path):
     aiplatform = pytest.importorskip("google.cloud.aiplatform")
-    submit_churn_pipeline(settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS)
+    submit_churn_pipeline(
+        settings, lake, RUN_ID, spec_path=spec_path, pipeline_job=RecordingPipelineJob, credentials=CREDENTIALS
+    )
 
     (job,) = RecordingPipelineJob.created
     inspect.signature(aiplatform.PipelineJob.__init__).bind(None, **job.kwargs)
@@ -271,14 +312,29 @@ class ScriptedClock:
 def result_summary(run_id: str) -> dict:
     """What the pipeline's last component writes to the lake."""
     return {
-        "run_id": run_id, "as_of": "2026-02-28", "mode": "auto", "version": "v1", "train_dates": [],
-        "eval_date": "2026-01-29", "rows": {"train": 10, "eval": 5, "score": 7}, "non_finite_values": 0,
-        "training": {"train": True, "reason": "trained: no model was trained yet", "history_days": 80,
-                     "history_needed": 74},
+        "run_id": run_id,
+        "as_of": "2026-02-28",
+        "mode": "auto",
+        "version": "v1",
+        "train_dates": [],
+        "eval_date": "2026-01-29",
+        "rows": {"train": 10, "eval": 5, "score": 7},
+        "non_finite_values": 0,
+        "training": {
+            "train": True,
+            "reason": "trained: no model was trained yet",
+            "history_days": 80,
+            "history_needed": 74,
+        },
         "metrics": {"candidate": {"roc_auc": 0.8}, "baseline": {"roc_auc": 0.7}, "champion_on_eval": None},
         "gate": {"promoted": True, "reason": "first model"},
-        "predictions": {"status": "scored", "reason": "scored 7 customers with champion v1", "written": 7,
-                        "model_version": "v1", "risk_tiers": {"low": 7}},
+        "predictions": {
+            "status": "scored",
+            "reason": "scored 7 customers with champion v1",
+            "written": 7,
+            "model_version": "v1",
+            "risk_tiers": {"low": 7},
+        },
     }
 
 
@@ -297,16 +353,26 @@ class CompletingJob(RecordingPipelineJob):
 
 
 def runner(settings, clock):
-    return VertexRunner(settings, LocalLake(settings.lake_root), pipeline_job=CompletingJob, sleep=clock.sleep,
-                        clock=lambda: clock.now, credentials=CREDENTIALS)
+    return VertexRunner(
+        settings,
+        LocalLake(settings.lake_root),
+        pipeline_job=CompletingJob,
+        sleep=clock.sleep,
+        clock=lambda: clock.now,
+        credentials=CREDENTIALS,
+    )
 
 
 def test_the_runner_waits_for_the_job_and_returns_its_summary(settings, spec_path, monkeypatch):
     monkeypatch.setattr("winter_days.ml.vertex._read_spec", lambda path, image: spec_path.read_bytes())
     clock = ScriptedClock()
     CompletingJob.lake = LocalLake(settings.lake_root)
-    RecordingPipelineJob.states = ["PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING", "PIPELINE_STATE_RUNNING",
-                                   "PIPELINE_STATE_SUCCEEDED"]
+    RecordingPipelineJob.states = [
+        "PIPELINE_STATE_PENDING",
+        "PIPELINE_STATE_RUNNING",
+        "PIPELINE_STATE_RUNNING",
+        "PIPELINE_STATE_SUCCEEDED",
+    ]
     summary = runner(settings, clock).run(mode="score")
     assert summary["predictions_written"] == 7 and summary["runner"] == "vertex"
     (job,) = RecordingPipelineJob.created
@@ -326,7 +392,9 @@ def test_a_job_that_ends_without_success_fails_naming_it_and_its_console_page(se
 def test_a_job_past_the_limit_is_cancelled(settings, spec_path, monkeypatch):
     monkeypatch.setattr("winter_days.ml.vertex._read_spec", lambda path, image: spec_path.read_bytes())
     RecordingPipelineJob.states = ["PIPELINE_STATE_RUNNING"]
-    with pytest.raises(VertexJobError, match="did not end within 3600 s .*WINTER_DAYS_VERTEX_POLL_TIMEOUT_SECONDS.*cancelled"):
+    with pytest.raises(
+        VertexJobError, match="did not end within 3600 s .*WINTER_DAYS_VERTEX_POLL_TIMEOUT_SECONDS.*cancelled"
+    ):
         runner(settings, ScriptedClock()).run()
     (job,) = RecordingPipelineJob.created
     assert job.cancelled
@@ -376,9 +444,18 @@ def test_a_failed_job_names_the_component_and_its_error(settings, spec_path, mon
     FailingJob.lake = LocalLake(settings.lake_root)
     RecordingPipelineJob.states = ["PIPELINE_STATE_RUNNING", "PIPELINE_STATE_FAILED"]
     clock = ScriptedClock()
-    runner = VertexRunner(settings, FailingJob.lake, pipeline_job=FailingJob, sleep=clock.sleep, clock=lambda: clock.now,
-                          credentials=CREDENTIALS)
+    runner = VertexRunner(
+        settings,
+        FailingJob.lake,
+        pipeline_job=FailingJob,
+        sleep=clock.sleep,
+        clock=lambda: clock.now,
+        credentials=CREDENTIALS,
+    )
     with pytest.raises(VertexJobError) as failed:
         runner.run()
-    assert re.search(r"job customer-churn-\S+ ended PIPELINE_STATE_FAILED: component train-models failed: "
-                     r"TrainingDataError: churn training data has 3 customer rows; its steps' logs are at https://", str(failed.value))
+    assert re.search(
+        r"job customer-churn-\S+ ended PIPELINE_STATE_FAILED: component train-models failed: "
+        r"TrainingDataError: churn training data has 3 customer rows; its steps' logs are at https://",
+        str(failed.value),
+    )

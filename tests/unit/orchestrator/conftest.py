@@ -16,7 +16,10 @@ from winter_days.platform import build_platform
 from winter_days.runs.sqlite import SqliteRunStore
 from winter_days.service import create_app
 
-FAST_POLLS = {"WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.01", "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "5"}
+FAST_POLLS = {
+    "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.01",
+    "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS": "5",
+}
 
 
 @pytest.fixture
@@ -26,7 +29,9 @@ def settings(tmp_path, monkeypatch):
         if name.startswith("WINTER_DAYS_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    return load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": TOKEN, **FAST_POLLS})
+    return load_settings(
+        environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": TOKEN, **FAST_POLLS}
+    )
 
 
 @pytest.fixture
@@ -46,8 +51,13 @@ def make_app(platform):
 
     def build(pipeline: RunPipeline, platform=platform, **kwargs):
         log_stream = io.StringIO()
-        app = create_app(platform, launcher=RunLauncher(platform, pipeline), log_stream=log_stream,
-                         config={"TESTING": True}, **kwargs)
+        app = create_app(
+            platform,
+            launcher=RunLauncher(platform, pipeline),
+            log_stream=log_stream,
+            config={"TESTING": True},
+            **kwargs,
+        )
         app.log_stream = log_stream
         return app
 

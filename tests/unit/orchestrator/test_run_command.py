@@ -41,7 +41,9 @@ def test_a_failing_step_exits_1_naming_it_and_is_recorded(settings):
     # The JSON log of the command line is kept beside the history, with the traceback for the operator.
     [log_file] = (settings.home / "logs").glob("run-*.jsonl")
     entries = [json.loads(line) for line in log_file.read_text().splitlines()]
-    assert any(e["severity"] == "ERROR" and e["step"] == "export_sales" and "Traceback" in e["message"] for e in entries)
+    assert any(
+        e["severity"] == "ERROR" and e["step"] == "export_sales" and "Traceback" in e["message"] for e in entries
+    )
 
 
 def test_a_bad_orchestrator_variable_is_a_usage_error(settings, monkeypatch):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from support.orchestrator_requests import AUTH, TOKEN, put_sales
 from prometheus_client.parser import text_string_to_metric_families
+from support.orchestrator_requests import AUTH, TOKEN, put_sales
 
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
-from winter_days.platform import build_platform
 from winter_days.orchestrator.steps import export_step, guarded
+from winter_days.platform import build_platform
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
@@ -57,7 +57,12 @@ def test_metrics_count_runs_by_outcome_rows_and_step_durations(settings, make_ap
 
 
 def test_metrics_of_an_empty_history_parse(make_app):
-    text = make_app(RunPipeline((RunStep("export_sales", lambda c: {}),))).test_client().get("/metrics").get_data(as_text=True)
+    text = (
+        make_app(RunPipeline((RunStep("export_sales", lambda c: {}),)))
+        .test_client()
+        .get("/metrics")
+        .get_data(as_text=True)
+    )
     assert samples(text)[("winter_days_runs_total", (("outcome", "succeeded"),))] == 0
 
 
@@ -92,7 +97,8 @@ def test_each_request_has_one_http_request_line_and_never_the_authorization_head
 
     requests = [e for e in entries_of(app) if "httpRequest" in e]
     assert [(e["httpRequest"]["requestMethod"], e["httpRequest"]["status"], e["severity"]) for e in requests] == [
-        ("POST", 200, "INFO"), ("GET", 404, "WARNING"),
+        ("POST", 200, "INFO"),
+        ("GET", 404, "WARNING"),
     ]
     posted = requests[0]["httpRequest"]
     assert posted["requestUrl"] == "http://localhost/run"
@@ -137,7 +143,11 @@ def test_lines_carry_the_trace_of_the_request_and_where_they_were_logged(setting
     assert listed["logging.googleapis.com/spanId"] == "b7ad6b7169203331"
     assert listed["logging.googleapis.com/trace_sampled"] is False
     # A request without trace headers (health checks are logged below INFO) carries none.
-    assert all("logging.googleapis.com/trace" not in e for e in entries if e.get("httpRequest", {}).get("requestUrl", "").endswith("/healthz"))
+    assert all(
+        "logging.googleapis.com/trace" not in e
+        for e in entries
+        if e.get("httpRequest", {}).get("requestUrl", "").endswith("/healthz")
+    )
     started = next(e for e in of_run if e["message"] == "run started")
     source = started["logging.googleapis.com/sourceLocation"]
     assert source["file"].endswith("winter_days/orchestrator/pipeline.py") and source["function"] == "execute_run"
@@ -147,7 +157,11 @@ def test_lines_carry_the_trace_of_the_request_and_where_they_were_logged(setting
 def test_a_background_run_keeps_the_trace_of_the_request_that_started_it(settings, make_app, export_pipeline):
     app = make_app(export_pipeline)
     trace = "0123456789abcdef0123456789abcdef"
-    run_id = app.test_client().post("/run?wait=false", headers={**AUTH, "traceparent": f"00-{trace}-00f067aa0ba902b7-01"}).get_json()["run_id"]
+    run_id = (
+        app.test_client()
+        .post("/run?wait=false", headers={**AUTH, "traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
+        .get_json()["run_id"]
+    )
     app.extensions["winter_days_orchestrator"]["launcher"].join_background(30)
 
     of_run = [e for e in entries_of(app) if e["run_id"] == run_id]
@@ -161,6 +175,8 @@ def test_malformed_trace_headers_are_ignored():
 
     assert trace_context_from_headers({"X-Cloud-Trace-Context": "not-a-trace"}) is None
     assert trace_context_from_headers({"traceparent": "00-" + "0" * 32 + "-b7ad6b7169203331-01"}) is None
-    assert trace_context_from_headers({"traceparent": "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}) is None
+    assert (
+        trace_context_from_headers({"traceparent": "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}) is None
+    )
     cloud = trace_context_from_headers({"X-Cloud-Trace-Context": "0AF7651916CD43DD8448EB211C80319C"})
     assert cloud is not None and cloud.trace_id == "0af7651916cd43dd8448eb211c80319c" and cloud.span_id is None

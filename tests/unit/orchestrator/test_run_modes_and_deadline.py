@@ -22,12 +22,19 @@ def with_orchestrator(settings, **changes):
 
 def test_each_profile_says_whether_post_run_waits(tmp_path):
     local = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path)}, cwd=tmp_path)
-    gcp = load_settings(environ={"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
-                                 "WINTER_DAYS_GCP_BUCKET": "winter-lake"}, cwd=tmp_path)
+    gcp = load_settings(
+        environ={
+            "WINTER_DAYS_PROFILE": "gcp",
+            "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+            "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+        },
+        cwd=tmp_path,
+    )
     assert build_platform(local).waits_for_run is True
     assert build_platform(gcp).waits_for_run is False
-    told = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path), "WINTER_DAYS_ORCHESTRATOR_WAIT_FOR_RUN": "false"},
-                         cwd=tmp_path)
+    told = load_settings(
+        environ={"WINTER_DAYS_HOME": str(tmp_path), "WINTER_DAYS_ORCHESTRATOR_WAIT_FOR_RUN": "false"}, cwd=tmp_path
+    )
     assert build_platform(told).waits_for_run is False
 
 
@@ -37,7 +44,9 @@ def test_a_platform_that_does_not_wait_answers_202_with_a_status_url(settings, m
     app = make_app(RunPipeline((RunStep("hold", gate),)), platform=platform)
     client = app.test_client()
 
-    response = client.post("/run", headers={**AUTH, "X-Forwarded-Proto": "https"}, base_url="http://orchestrator.example")
+    response = client.post(
+        "/run", headers={**AUTH, "X-Forwarded-Proto": "https"}, base_url="http://orchestrator.example"
+    )
 
     assert response.status_code == 202
     body = response.get_json()
@@ -61,8 +70,13 @@ def test_a_run_past_its_deadline_stops_at_the_next_step_and_names_the_setting(se
             time.sleep(0.05)
         return {"done": True}
 
-    pipeline = RunPipeline((RunStep("export_sales", outlast_the_deadline), RunStep("compile", lambda c: ran.append(1)),
-                            RunStep("ml", lambda c: ran.append(2))))
+    pipeline = RunPipeline(
+        (
+            RunStep("export_sales", outlast_the_deadline),
+            RunStep("compile", lambda c: ran.append(1)),
+            RunStep("ml", lambda c: ran.append(2)),
+        )
+    )
     app = make_app(pipeline, platform=platform)
 
     response = app.test_client().post("/run", headers=AUTH)

@@ -11,10 +11,10 @@ import threading
 import pytest
 from support.orchestrator_requests import AUTH, Gate, put_sales
 
-from winter_days.runs.sqlite import SqliteRunStore
-from winter_days.runs.owner import ProcessOwner, process_start_ticks
 from winter_days.orchestrator.pipeline import RunPipeline, RunStep
 from winter_days.orchestrator.steps import SALES_WATERMARK, export_step, guarded
+from winter_days.runs.owner import ProcessOwner, process_start_ticks
+from winter_days.runs.sqlite import SqliteRunStore
 
 
 def test_post_run_exports_and_answers_a_summary_per_step(settings, make_app, export_pipeline):
@@ -80,8 +80,11 @@ def test_later_steps_are_skipped_after_a_failure(settings, make_app):
         raise PermissionError(13, "Permission denied", str(settings.lake_root))
 
     pipeline = RunPipeline(
-        (RunStep("export_sales", guarded(export_step)), RunStep("compile", unreadable_lake),
-         RunStep("ml", lambda context: {"never": True}))
+        (
+            RunStep("export_sales", guarded(export_step)),
+            RunStep("compile", unreadable_lake),
+            RunStep("ml", lambda context: {"never": True}),
+        )
     )
     body = make_app(pipeline).test_client().post("/run", headers=AUTH).get_json()
     assert [s["status"] for s in body["steps"]] == ["succeeded", "failed", "skipped"]
@@ -131,8 +134,8 @@ def test_simultaneous_posts_start_exactly_one_run(make_app):
     app.extensions["winter_days_orchestrator"]["launcher"].join_background(30)
 
     assert sorted(statuses) == [202] + [409] * 23
-    started = next(b["run_id"] for b, s in zip(bodies, statuses) if s == 202)
-    assert {b["active_run_id"] for b, s in zip(bodies, statuses) if s == 409} == {started}
+    started = next(b["run_id"] for b, s in zip(bodies, statuses, strict=False) if s == 202)
+    assert {b["active_run_id"] for b, s in zip(bodies, statuses, strict=False) if s == 409} == {started}
     assert len(app.test_client().get("/runs").get_json()["runs"]) == 1
 
 
@@ -279,7 +282,11 @@ def test_a_run_whose_process_died_shows_as_cut_off_while_the_service_stays_up(se
     cli = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         owner = ProcessOwner(socket.gethostname(), cli.pid, process_start_ticks(cli.pid))
-        run_id = SqliteRunStore(settings.run_store_path).start_run(["export_sales"], {"source": "cli"}, {}, owner=owner).run_id
+        run_id = (
+            SqliteRunStore(settings.run_store_path)
+            .start_run(["export_sales"], {"source": "cli"}, {}, owner=owner)
+            .run_id
+        )
         client = app.test_client()
         assert client.get(f"/runs/{run_id}").get_json()["status"] == "running"
     finally:
@@ -295,7 +302,9 @@ def test_the_service_serves_the_dashboards_from_its_root(tmp_path, monkeypatch):
     from winter_days.platform import build_platform
     from winter_days.service import create_app
 
-    settings = load_settings(environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": "t" * 32}, cwd=tmp_path)
+    settings = load_settings(
+        environ={"WINTER_DAYS_HOME": str(tmp_path / "home"), "WINTER_DAYS_AUTH_TOKEN": "t" * 32}, cwd=tmp_path
+    )
     client = create_app(build_platform(settings)).test_client()
     root = client.get("/")
     assert root.status_code == 302 and root.headers["Location"].endswith("/dashboard/")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from support.orchestrator_requests import AUTH, TOKEN
-
-from dataclasses import replace
 
 from winter_days.auth import AuthError, Caller
 from winter_days.config import ConfigError, load_settings
@@ -76,8 +75,9 @@ def test_the_service_does_not_start_without_a_token_or_the_explicit_flag(setting
 def test_the_token_comes_from_a_file(settings, tmp_path, make_app, quiet_pipeline):
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")  # the one line break an editor adds is not part of it
-    from_file = load_settings(environ={"WINTER_DAYS_HOME": str(settings.home), "WINTER_DAYS_AUTH_TOKEN_FILE": str(token_file)},
-                              cwd=tmp_path)
+    from_file = load_settings(
+        environ={"WINTER_DAYS_HOME": str(settings.home), "WINTER_DAYS_AUTH_TOKEN_FILE": str(token_file)}, cwd=tmp_path
+    )
     assert from_file.auth.token == TOKEN and TOKEN not in repr(from_file)
     client = make_app(quiet_pipeline, platform=build_platform(from_file)).test_client()
     assert client.post("/run", headers=AUTH).status_code == 200
@@ -102,7 +102,7 @@ def test_the_gcp_profile_needs_an_oidc_verifier_plugged_in(settings, tmp_path, m
     monkeypatch.setenv("WINTER_DAYS_LAKE_URI", (tmp_path / "lake").as_uri())
     gcp = load_settings()
     with pytest.raises(ConfigError, match="WINTER_DAYS_AUTH_OIDC_AUDIENCES"):
-        build_platform(gcp).verifier
+        _ = build_platform(gcp).verifier
 
     class SchedulerOnly:
         """Stands in for the OIDC verifier: a token naming the caller's e-mail."""

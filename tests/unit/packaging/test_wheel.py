@@ -19,8 +19,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out),
-                    str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     (built,) = out.glob("winter_days-*.whl")
     return built
 
@@ -28,8 +31,11 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_ships_the_dataform_project_without_node_modules(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {n.removeprefix("winter_days/dataform/") for n in names if n.startswith("winter_days/dataform/")}
-    in_repo = {str(p.relative_to(REPO / "dataform")) for p in (REPO / "dataform").rglob("*")
-               if p.is_file() and "node_modules" not in p.parts and p.suffix in (".sqlx", ".js", ".yaml", ".json")}
+    in_repo = {
+        str(p.relative_to(REPO / "dataform"))
+        for p in (REPO / "dataform").rglob("*")
+        if p.is_file() and "node_modules" not in p.parts and p.suffix in (".sqlx", ".js", ".yaml", ".json")
+    }
     assert "workflow_settings.yaml" in shipped and shipped == in_repo
     assert not any("node_modules" in n for n in names)
 
@@ -48,8 +54,14 @@ compilation = build_platform(settings).elt_backend().compile()
 print(json.dumps({"dataform_dir": str(settings.dataform_dir), "errors": len(compilation.compilation_errors),
                   "actions": len(compilation.graph["targets"])}))
 """
-    done = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"}, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert Path(found["dataform_dir"]).is_relative_to(installed / "winter_days")

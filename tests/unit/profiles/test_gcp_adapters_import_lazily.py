@@ -6,7 +6,14 @@ import json
 import subprocess
 import sys
 
-SDK_MODULES = ("google.cloud.firestore", "google.cloud.storage", "google.cloud.dataform", "google.auth", "google.api_core", "grpc")
+SDK_MODULES = (
+    "google.cloud.firestore",
+    "google.cloud.storage",
+    "google.cloud.dataform",
+    "google.auth",
+    "google.api_core",
+    "grpc",
+)
 
 
 def loaded_sdk_modules(code: str) -> list[str]:
@@ -35,7 +42,7 @@ def test_importing_the_dataform_engine_and_the_credentials_helper_loads_no_sdk()
 def test_the_local_stores_work_without_an_sdk(tmp_path):
     code = f"""
 from winter_days.stores import LocalLake, SqliteDocumentStore
-LocalLake({str(tmp_path / 'lake')!r}).put("bronze/a.txt", b"x")
-SqliteDocumentStore({str(tmp_path / 'docs.sqlite3')!r}).put_many("winter_sales", [("s1", {{"a": 1}})])
+LocalLake({str(tmp_path / "lake")!r}).put("bronze/a.txt", b"x")
+SqliteDocumentStore({str(tmp_path / "docs.sqlite3")!r}).put_many("winter_sales", [("s1", {{"a": 1}})])
 """
     assert loaded_sdk_modules(code) == []

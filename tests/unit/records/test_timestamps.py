@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from winter_days.records.timestamps import parse_sale_timestamp
 
-INSTANT = datetime(2026, 3, 1, 10, 30, 0, tzinfo=timezone.utc)
+INSTANT = datetime(2026, 3, 1, 10, 30, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -33,14 +33,14 @@ INSTANT = datetime(2026, 3, 1, 10, 30, 0, tzinfo=timezone.utc)
 def test_every_legacy_form_denotes_the_same_instant(value, form):
     parsed = parse_sale_timestamp(value)
     assert parsed.ok and parsed.form == form
-    assert parsed.value == INSTANT and parsed.value.tzinfo == timezone.utc
+    assert parsed.value == INSTANT and parsed.value.tzinfo == UTC
 
 
 @pytest.mark.parametrize("value", ["2026-03-01", "20260301", date(2026, 3, 1)])
 def test_date_only_is_midnight_utc_of_that_day(value):
     parsed = parse_sale_timestamp(value)
     assert parsed.form == "date_only"
-    assert parsed.value == datetime(2026, 3, 1, tzinfo=timezone.utc)
+    assert parsed.value == datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -82,10 +82,10 @@ def test_numbers_that_are_no_epoch_of_this_century_are_no_instant(value):
 
 @pytest.mark.parametrize("value", [946684800, 946684800000, 946684800000000])
 def test_epochs_from_2000_on_are_seconds_milliseconds_or_microseconds(value):
-    assert parse_sale_timestamp(value).value == datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert parse_sale_timestamp(value).value == datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def test_instants_outside_the_plausible_years_parse_and_are_left_to_the_contract():
     """The parser normalises; whether 9999 or 1990 is a plausible sale is staging's rule."""
-    assert parse_sale_timestamp("9999-01-01T00:00:00Z").value == datetime(9999, 1, 1, tzinfo=timezone.utc)
+    assert parse_sale_timestamp("9999-01-01T00:00:00Z").value == datetime(9999, 1, 1, tzinfo=UTC)
     assert parse_sale_timestamp("1990-01-01T00:00:00Z").form == "iso_z"

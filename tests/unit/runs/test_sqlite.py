@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from contracts.run_store import RunStoreContract, into_second_step
 
 from winter_days.runs.sqlite import SqliteRunStore

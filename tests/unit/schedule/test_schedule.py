@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,7 +18,7 @@ from winter_days.schedule.cron import (
     next_fire_time,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_next_fire_times_of_the_default_schedule(settings):
@@ -40,7 +40,7 @@ class _Orchestrator(BaseHTTPRequestHandler):
     status_when_failing = 503
     requests: list[dict] = []
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         type(self).requests.append({k.lower(): v for k, v in self.headers.items()})
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if type(self).failures_left > 0:
@@ -131,11 +131,17 @@ def test_jobs_sharing_a_fire_time_all_fire_in_order(tmp_path):
     clock = FakeClock(datetime(2026, 11, 27, 0, 59, 59, 999999, tzinfo=UTC))
 
     def job(name):
-        return ScheduledJob(name, "0 1 * * *" if name != "orchestrator" else "0 2 * * *", lambda when: fired.append((name, when)))
+        return ScheduledJob(
+            name, "0 1 * * *" if name != "orchestrator" else "0 2 * * *", lambda when: fired.append((name, when))
+        )
 
-    scheduler = Scheduler([job("orchestrator"), job("sales"), job("clickstream")], ScheduleState(tmp_path / "s.json"), now=clock)
+    scheduler = Scheduler(
+        [job("orchestrator"), job("sales"), job("clickstream")], ScheduleState(tmp_path / "s.json"), now=clock
+    )
     # Let time pass instantly: the clock jumps to each fire time when the scheduler waits.
-    scheduler.stop_requested.wait = lambda timeout: setattr(clock, "current", clock.current + timedelta(seconds=timeout)) or False
+    scheduler.stop_requested.wait = lambda timeout: (
+        setattr(clock, "current", clock.current + timedelta(seconds=timeout)) or False
+    )
     assert scheduler.run(max_fires=4) == 4
     assert [name for name, _ in fired] == ["clickstream", "sales", "orchestrator", "clickstream"]
     assert fired[2][1] == datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -149,7 +155,11 @@ def test_a_failing_job_is_recorded_and_the_schedule_goes_on(tmp_path):
 
     scheduler = Scheduler([ScheduledJob("sales", "0 1 * * *", broken)], state)
     assert scheduler.fire(scheduler.jobs[0], datetime(2026, 1, 1, 1, tzinfo=UTC)) == "failed"
-    assert state.load()["sales"] == {"last_fire": "2026-01-01T01:00:00Z", "outcome": "failed", "detail": "lake unreachable"}
+    assert state.load()["sales"] == {
+        "last_fire": "2026-01-01T01:00:00Z",
+        "outcome": "failed",
+        "detail": "lake unreachable",
+    }
 
 
 def test_stop_lets_the_job_in_flight_finish_and_a_second_stop_cuts_it_off(tmp_path):

@@ -21,7 +21,9 @@ FRIDAY = date(2026, 1, 2)  # a startup load day
 VOLUMES = DailyVolumes(sales=400, clicks=6000, startups=40)
 
 
-def installation(root: Path, name: str, volumes: DailyVolumes = VOLUMES, concurrent: bool | None = None) -> DaySimulator:
+def installation(
+    root: Path, name: str, volumes: DailyVolumes = VOLUMES, concurrent: bool | None = None
+) -> DaySimulator:
     # One key for all: the installations' pseudonyms must agree for their data to.
     overrides = {"home": str(root / name), "customers": 500, "pseudonym": {"key_file": str(root / "pseudonym.key")}}
     settings = load_settings(overrides=overrides, environ={}, cwd=root)
@@ -38,11 +40,17 @@ def test_lake_flows_in_a_second_process_write_exactly_what_one_process_writes(tm
     one = installation(tmp_path, "one", concurrent=False)
     two = installation(tmp_path, "two", concurrent=True)
     days = [FRIDAY, date(2026, 1, 3)]
-    assert one.write_days(days[0], 2) == two.write_days(days[0], 2) == [
-        DayWritten(FRIDAY, 400, 6000, 40), DayWritten(date(2026, 1, 3), 400, 6000, 0)
-    ]
+    assert (
+        one.write_days(days[0], 2)
+        == two.write_days(days[0], 2)
+        == [DayWritten(FRIDAY, 400, 6000, 40), DayWritten(date(2026, 1, 3), 400, 6000, 0)]
+    )
     documents, files = stored(one)
-    assert len(documents) == 800 and clickstream_key(FRIDAY) in files and any(k.startswith("bronze/startups/") for k in files)
+    assert (
+        len(documents) == 800
+        and clickstream_key(FRIDAY) in files
+        and any(k.startswith("bronze/startups/") for k in files)
+    )
     assert stored(two) == (documents, files)
 
 
@@ -50,7 +58,9 @@ def test_a_clickstream_failure_in_the_second_process_names_the_flow_and_publishe
     simulator = installation(tmp_path, "home", concurrent=True)
     key = clickstream_key(FRIDAY)
     simulator.lake.put(key, b'{"event_id":"other"}\n')  # bronze files are immutable
-    with pytest.raises(FlowError, match=r"2026-01-02: the clickstream flow failed: LakeImmutableError: .*already exists"):
+    with pytest.raises(
+        FlowError, match=r"2026-01-02: the clickstream flow failed: LakeImmutableError: .*already exists"
+    ):
         simulator.write_day(FRIDAY)
     assert simulator.lake.get(key) == b'{"event_id":"other"}\n'
     folder = simulator.lake.local_path(key).parent

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from contracts.document_store import DocumentStoreContract
 
@@ -49,9 +51,9 @@ def test_a_malformed_stored_body_is_named_when_read(store):
 
 
 def test_stored_text_is_compact_json_with_tagged_instants_and_the_tag_name_stays_reserved(store):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    instant = datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc)
+    instant = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
     store.put_many("c", [("a", {"v": 1.5, "s": "$timestamp", "t": instant, "n": [{"t": instant}]})])
     (body,) = store._conn.execute("SELECT body FROM documents WHERE doc_id = 'a'").fetchone()
     tagged = '{"$timestamp":"2026-03-01T10:30:00+00:00"}'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from winter_days.stores import DocumentStoreError, SqliteDocumentStore
@@ -9,10 +11,10 @@ from winter_days.stores.documents import document_body
 
 
 def test_encoded_documents_read_back_like_written_ones(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     store = SqliteDocumentStore(tmp_path / "docs.sqlite3")
-    document = {"v": 1.5, "t": datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc), "n": None}
+    document = {"v": 1.5, "t": datetime(2026, 3, 1, 10, 30, tzinfo=UTC), "n": None}
     assert store.put_encoded("c", ["a", "b"], [document_body(document), document_body({"v": 2})]) == 2
     assert store.get("c", "a") == document
     assert [change.seq for change in store.changed_since("c", None)] == [1, 2]

@@ -74,22 +74,32 @@ def test_every_query_logs_the_bytes_it_processed_and_billed(make_warehouse, publ
 
 def test_a_failed_query_names_its_job_and_the_query(make_warehouse, published, bigquery_fake):
     warehouse = make_warehouse()
-    with pytest.raises(WarehouseError, match=r"Unrecognized name: region_name.*; query: SELECT region_name FROM `winter-proj`") as failed:
+    with pytest.raises(
+        WarehouseError, match=r"Unrecognized name: region_name.*; query: SELECT region_name FROM `winter-proj`"
+    ) as failed:
         warehouse.read(f"SELECT region_name FROM {FCT_SALES}")
     assert failed_job_id(failed.value) in bigquery_fake.jobs.jobs
 
-    bigquery_fake.fail_job("resourcesExceeded", message="Resources exceeded during query execution.", query_contains="sale_id")
-    with pytest.raises(WarehouseError, match=r"Resources exceeded during query execution\.; query: SELECT sale_id") as failed:
+    bigquery_fake.fail_job(
+        "resourcesExceeded", message="Resources exceeded during query execution.", query_contains="sale_id"
+    )
+    with pytest.raises(
+        WarehouseError, match=r"Resources exceeded during query execution\.; query: SELECT sale_id"
+    ) as failed:
         warehouse.read(READ_SALES)
     assert bigquery_fake.job(failed_job_id(failed.value))["status"]["errorResult"]["reason"] == "resourcesExceeded"
 
 
 @pytest.mark.parametrize(("status", "reason"), [(429, None), (403, "rateLimitExceeded"), (503, None)])
-def test_rate_limits_and_unavailability_are_retried_with_backoff(make_warehouse, published, bigquery_fake, status, reason):
+def test_rate_limits_and_unavailability_are_retried_with_backoff(
+    make_warehouse, published, bigquery_fake, status, reason
+):
     warehouse = make_warehouse()
     bigquery_fake.fail(status, times=2, method="POST", path_contains="/jobs", reason=reason)
     assert warehouse.read(READ_SALES).num_rows == 4
-    inserts = [r for r in bigquery_fake.requests if r.method == "POST" and r.path == "/bigquery/v2/projects/winter-proj/jobs"]
+    inserts = [
+        r for r in bigquery_fake.requests if r.method == "POST" and r.path == "/bigquery/v2/projects/winter-proj/jobs"
+    ]
     assert len(inserts) == 3
 
 
@@ -97,8 +107,11 @@ def test_a_job_that_failed_on_a_rate_limit_runs_again_as_a_new_job(make_warehous
     warehouse = make_warehouse()
     bigquery_fake.fail_job("rateLimitExceeded", query_contains="sale_id")
     assert warehouse.read(READ_SALES).num_rows == 4
-    assert [j.resource["status"].get("errorResult", {}).get("reason") for j in bigquery_fake.jobs.jobs.values()
-            if "sale_id" in str(j.config.get("query"))] == ["rateLimitExceeded", None]
+    assert [
+        j.resource["status"].get("errorResult", {}).get("reason")
+        for j in bigquery_fake.jobs.jobs.values()
+        if "sale_id" in str(j.config.get("query"))
+    ] == ["rateLimitExceeded", None]
 
 
 def test_a_rate_limited_write_is_loaded_again_without_doubling(make_warehouse, published, bigquery_fake):
@@ -106,14 +119,19 @@ def test_a_rate_limited_write_is_loaded_again_without_doubling(make_warehouse, p
     day = date(2026, 3, 1)
     bigquery_fake.fail_job("rateLimitExceeded", job_type="LOAD")
     assert warehouse.replace_partition(PREDICTIONS, predictions({"C1": 0.2, "C2": 0.6}, day), day) == 2
-    assert sorted(r["customer_id"] for r in bigquery_fake.table_rows("winter_days_warehouse", "fact_predictions_churn")) == ["C1", "C2"]
+    assert sorted(
+        r["customer_id"] for r in bigquery_fake.table_rows("winter_days_warehouse", "fact_predictions_churn")
+    ) == ["C1", "C2"]
 
 
 def test_a_failed_write_names_its_load_job_and_the_partition(make_warehouse, published, bigquery_fake):
     warehouse = make_warehouse()
     day = date(2026, 3, 1)
     bigquery_fake.fail_job("invalid", message="Error while reading data, error message: bad parquet", job_type="LOAD")
-    with pytest.raises(WarehouseError, match=r"bad parquet; query: load into winter-proj\.winter_days_warehouse\.fact_predictions_churn\$20260301") as failed:
+    with pytest.raises(
+        WarehouseError,
+        match=r"bad parquet; query: load into winter-proj\.winter_days_warehouse\.fact_predictions_churn\$20260301",
+    ) as failed:
         warehouse.replace_partition(PREDICTIONS, predictions({"C1": 0.2}, day), day)
     assert bigquery_fake.job(failed_job_id(failed.value))["configuration"]["jobType"] == "LOAD"
 
@@ -129,26 +147,41 @@ def test_the_schema_suffix_names_the_datasets_read_and_written(make_warehouse, b
     warehouse.replace_partition(PREDICTIONS, predictions({"C1": 0.2}, day), day)
     assert len(bigquery_fake.table_rows("winter_days_warehouse_dev", "fact_predictions_churn")) == 1
     assert "fact_predictions_churn" not in [t.table_id for t in bigquery_client.list_tables("winter_days_warehouse")]
-    assert warehouse.describe() == "BigQuery project winter-proj (datasets winter_days_staging_dev, winter_days_warehouse_dev)"
+    assert (
+        warehouse.describe()
+        == "BigQuery project winter-proj (datasets winter_days_staging_dev, winter_days_warehouse_dev)"
+    )
 
 
 def test_tables_are_named_in_the_data_project_and_jobs_run_in_the_gcp_project(tmp_path):
     pytest.importorskip("google.cloud.bigquery")
-    settings = gcp_settings(tmp_path, "http://127.0.0.1:9", WINTER_DAYS_DATAFORM_DEFAULT_DATABASE="winter-data",
-                            WINTER_DAYS_DATAFORM_SCHEMA_SUFFIX="prod")
+    settings = gcp_settings(
+        tmp_path,
+        "http://127.0.0.1:9",
+        WINTER_DAYS_DATAFORM_DEFAULT_DATABASE="winter-data",
+        WINTER_DAYS_DATAFORM_SCHEMA_SUFFIX="prod",
+    )
     warehouse = bigquery_warehouse(settings)
-    sql = warehouse.qualify(f"SELECT s.sale_id FROM {FCT_SALES} AS s JOIN other_dataset.t AS o ON o.id = s.sale_id "
-                            "WHERE s.region = @region")
-    assert sql == ("SELECT s.sale_id FROM `winter-data`.winter_days_warehouse_prod.fct_sales AS s "
-                   "JOIN other_dataset.t AS o ON o.id = s.sale_id WHERE s.region = @region")
+    sql = warehouse.qualify(
+        f"SELECT s.sale_id FROM {FCT_SALES} AS s JOIN other_dataset.t AS o ON o.id = s.sale_id WHERE s.region = @region"
+    )
+    assert sql == (
+        "SELECT s.sale_id FROM `winter-data`.winter_days_warehouse_prod.fct_sales AS s "
+        "JOIN other_dataset.t AS o ON o.id = s.sale_id WHERE s.region = @region"
+    )
     assert warehouse.client.project == "winter-proj"
     assert warehouse.table_id(PREDICTIONS.name) == "winter-data.winter_days_warehouse_prod.fact_predictions_churn"
 
 
 def test_a_refused_listing_names_the_dataset(make_warehouse, bigquery_fake):
-    bigquery_fake.fail(403, reason="accessDenied", message="Access Denied: Dataset winter-proj:winter_days_staging", method="GET")
-    with pytest.raises(WarehouseError, match=r"cannot list the tables of BigQuery dataset winter-proj\.winter_days_staging: "
-                                             r"Access Denied: Dataset winter-proj:winter_days_staging"):
+    bigquery_fake.fail(
+        403, reason="accessDenied", message="Access Denied: Dataset winter-proj:winter_days_staging", method="GET"
+    )
+    with pytest.raises(
+        WarehouseError,
+        match=r"cannot list the tables of BigQuery dataset winter-proj\.winter_days_staging: "
+        r"Access Denied: Dataset winter-proj:winter_days_staging",
+    ):
         with make_warehouse().reader():
             pass
 
@@ -157,8 +190,9 @@ def test_only_bigquery_errors_are_explained_by_the_warehouse(make_warehouse, big
     from google.api_core import exceptions
 
     warehouse = make_warehouse()
-    bigquery_fake.fail(403, reason="accessDenied", message="Access Denied: Dataset winter-proj:winter_days_warehouse",
-                       method="GET")
+    bigquery_fake.fail(
+        403, reason="accessDenied", message="Access Denied: Dataset winter-proj:winter_days_warehouse", method="GET"
+    )
     with pytest.raises(exceptions.Forbidden) as denied:
         list(warehouse.client.list_tables("winter-proj.winter_days_warehouse", retry=None))
     assert warehouse.explain(denied.value).startswith("BigQuery job (not created) failed: Access Denied: Dataset")

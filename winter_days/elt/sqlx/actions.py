@@ -17,8 +17,11 @@ from winter_days.elt.sqlx.configs import ConfigError, verify
 
 DATASET_TYPES = ("table", "view", "incremental")
 _ON_SCHEMA_CHANGE = ("IGNORE", "FAIL", "EXTEND", "SYNCHRONIZE")
-_STRATEGIES = {"INCREMENTAL_STRATEGY_UNSPECIFIED": "INCREMENTAL_STRATEGY_UNSPECIFIED", "MERGE": "MERGE",
-               "INSERT_OVERWRITE": "INSERT_OVERWRITE"}
+_STRATEGIES = {
+    "INCREMENTAL_STRATEGY_UNSPECIFIED": "INCREMENTAL_STRATEGY_UNSPECIFIED",
+    "MERGE": "MERGE",
+    "INSERT_OVERWRITE": "INSERT_OVERWRITE",
+}
 _STRATEGY_NUMBERS = ("INCREMENTAL_STRATEGY_UNSPECIFIED", "MERGE", "INSERT_OVERWRITE")
 _TEST_KEYS = ["type", "dataset", "name", "filename", "tags"]
 
@@ -119,10 +122,16 @@ class Builder:
     # -- targets -------------------------------------------------------------------
     def session_target(self, target: dict, project: dict, assertion: bool = False) -> dict:
         """Dataform's applySessionToTarget: default dataset and project filled in."""
-        default_schema = (project.get("assertionSchema") or project.get("defaultSchema")) if assertion \
+        default_schema = (
+            (project.get("assertionSchema") or project.get("defaultSchema"))
+            if assertion
             else project.get("defaultSchema")
-        return target_of(target.get("name"), target.get("schema") or default_schema or None,
-                         target.get("database") or project.get("defaultDatabase") or None)
+        )
+        return target_of(
+            target.get("name"),
+            target.get("schema") or default_schema or None,
+            target.get("database") or project.get("defaultDatabase") or None,
+        )
 
     def _validated(self, action: Action, target: dict) -> None:
         for part, label in (("name", "names"), ("schema", "datasets"), ("database", "projects")):
@@ -186,11 +195,22 @@ class Builder:
             if config["materialized"]:
                 proto["materialized"] = True
             if not config["materialized"] and (config["partitionBy"] or config["clusterBy"]):
-                action.problems.append(Problem("partitionBy/clusterBy can be applied only to materialized views", key="partitionBy" if config["partitionBy"] else "clusterBy"))
+                action.problems.append(
+                    Problem(
+                        "partitionBy/clusterBy can be applied only to materialized views",
+                        key="partitionBy" if config["partitionBy"] else "clusterBy",
+                    )
+                )
             if config["labels"] or config["additionalOptions"] or config["partitionBy"] or config["clusterBy"]:
-                self._view_bigquery(action, {"partitionBy": config["partitionBy"], "clusterBy": config["clusterBy"],
-                                             "labels": config["labels"],
-                                             "additionalOptions": config["additionalOptions"]})
+                self._view_bigquery(
+                    action,
+                    {
+                        "partitionBy": config["partitionBy"],
+                        "clusterBy": config["clusterBy"],
+                        "labels": config["labels"],
+                        "additionalOptions": config["additionalOptions"],
+                    },
+                )
         else:
             if kind == "incremental":
                 if config["uniqueKey"]:
@@ -199,46 +219,72 @@ class Builder:
             options = {"partitionBy": config["partitionBy"], "clusterBy": config["clusterBy"]}
             if kind == "incremental":
                 options["updatePartitionFilter"] = config["updatePartitionFilter"]
-            options.update(labels=config["labels"], partitionExpirationDays=config["partitionExpirationDays"],
-                           requirePartitionFilter=config["requirePartitionFilter"],
-                           additionalOptions=config["additionalOptions"])
+            options.update(
+                labels=config["labels"],
+                partitionExpirationDays=config["partitionExpirationDays"],
+                requirePartitionFilter=config["requirePartitionFilter"],
+                additionalOptions=config["additionalOptions"],
+            )
             if kind == "incremental":
                 options["incrementalPredicates"] = config["incrementalPredicates"]
             else:
                 options["preserveGovernanceControls"] = bool(
-                    config["preserveGovernanceControls"] or self.project.get("preserveGovernanceControls"))
+                    config["preserveGovernanceControls"] or self.project.get("preserveGovernanceControls")
+                )
             self.call(action, "bigquery", [options])
-            if kind == "table" and not config["partitionBy"] and (
-                    config["partitionExpirationDays"] or config["requirePartitionFilter"]):
-                action.problems.append(Problem("requirePartitionFilter/partitionExpirationDays are not valid for "
-                                               "non partitioned BigQuery tables",
-                                               key="requirePartitionFilter" if config["requirePartitionFilter"] else "partitionExpirationDays"))
+            if (
+                kind == "table"
+                and not config["partitionBy"]
+                and (config["partitionExpirationDays"] or config["requirePartitionFilter"])
+            ):
+                action.problems.append(
+                    Problem(
+                        "requirePartitionFilter/partitionExpirationDays are not valid for "
+                        "non partitioned BigQuery tables",
+                        key="requirePartitionFilter" if config["requirePartitionFilter"] else "partitionExpirationDays",
+                    )
+                )
         if config["reservation"]:
             proto.setdefault("actionDescriptor", {})["reservation"] = config["reservation"]
         if config["additionalOptions"] and kind != "view":
             if config["partitionExpirationDays"] and "partition_expiration_days" in config["additionalOptions"]:
-                action.problems.append(Problem("partitionExpirationDays has been declared twice", key="partitionExpirationDays"))
+                action.problems.append(
+                    Problem("partitionExpirationDays has been declared twice", key="partitionExpirationDays")
+                )
             if config["requirePartitionFilter"] and "require_partition_filter" in config["additionalOptions"]:
-                action.problems.append(Problem("requirePartitionFilter has been declared twice", key="requirePartitionFilter"))
+                action.problems.append(
+                    Problem("requirePartitionFilter has been declared twice", key="requirePartitionFilter")
+                )
         if kind == "incremental":
-            proto["onSchemaChange"] = _enum(config["onSchemaChange"], _ON_SCHEMA_CHANGE, _ON_SCHEMA_CHANGE,
-                                            "OnSchemaChange")
+            proto["onSchemaChange"] = _enum(
+                config["onSchemaChange"], _ON_SCHEMA_CHANGE, _ON_SCHEMA_CHANGE, "OnSchemaChange"
+            )
             strategy = config["incrementalStrategy"]
             if isinstance(strategy, str) and strategy.upper() == "INCREMENTAL_STRATEGY_MERGE":
                 strategy = "MERGE"
             if isinstance(strategy, str) and strategy.upper() == "INCREMENTAL_STRATEGY_INSERT_OVERWRITE":
                 strategy = "INSERT_OVERWRITE"
-            proto["incrementalStrategy"] = _enum(strategy, tuple(_STRATEGIES), _STRATEGY_NUMBERS,
-                                                 "IncrementalStrategy")
+            proto["incrementalStrategy"] = _enum(strategy, tuple(_STRATEGIES), _STRATEGY_NUMBERS, "IncrementalStrategy")
             bigquery = proto.get("bigquery") or {}
             if proto["incrementalStrategy"] == "INSERT_OVERWRITE" and not bigquery.get("partitionBy"):
-                action.problems.append(Problem("IncrementalStrategy 'insert_overwrite' requires 'partitionBy' to be set",
-                                               key="incrementalStrategy"))
+                action.problems.append(
+                    Problem(
+                        "IncrementalStrategy 'insert_overwrite' requires 'partitionBy' to be set",
+                        key="incrementalStrategy",
+                    )
+                )
             if proto["incrementalStrategy"] == "MERGE" and not proto.get("uniqueKey"):
-                action.problems.append(Problem("IncrementalStrategy 'merge' requires 'uniqueKey' to be set", key="incrementalStrategy"))
+                action.problems.append(
+                    Problem("IncrementalStrategy 'merge' requires 'uniqueKey' to be set", key="incrementalStrategy")
+                )
             if bigquery.get("updatePartitionFilter") and bigquery.get("incrementalPredicates"):
-                action.problems.append(Problem("incrementalPredicates and updatePartitionFilter cannot be both set. "
-                                               "Use only incrementalPredicates.", key="incrementalPredicates"))
+                action.problems.append(
+                    Problem(
+                        "incrementalPredicates and updatePartitionFilter cannot be both set. "
+                        "Use only incrementalPredicates.",
+                        key="incrementalPredicates",
+                    )
+                )
         self.created.append(action)
         return action
 
@@ -340,8 +386,10 @@ class Builder:
     def _m_columns(self, action: Action, columns: Any) -> None:
         # Called on a builder, Dataform maps over a list of column descriptors.
         if not (isinstance(columns, list) and all(isinstance(c, dict) for c in columns)):
-            raise ConfigError(".columns() takes a list of column descriptors ({path: [...], description}); "
-                              "describe columns as an object in the config instead")
+            raise ConfigError(
+                ".columns() takes a list of column descriptors ({path: [...], description}); "
+                "describe columns as an object in the config instead"
+            )
         action.proto.setdefault("actionDescriptor", {})["columns"] = [_column(c, from_config=False) for c in columns]
 
     def _m_hasOutput(self, action: Action, has_output: Any) -> None:
@@ -388,8 +436,10 @@ class Builder:
         # Called on a builder, Dataform reads the object as it is: without `uniqueKeys` it
         # fails on `uniqueKeys.map`.
         if not isinstance(assertions, dict) or not isinstance(assertions.get("uniqueKeys"), list):
-            raise ConfigError(".assertions() needs an object with a 'uniqueKeys' list (Dataform reads "
-                              "assertions.uniqueKeys); pass the assertions in the config instead")
+            raise ConfigError(
+                ".assertions() needs an object with a 'uniqueKeys' list (Dataform reads "
+                "assertions.uniqueKeys); pass the assertions in the config instead"
+            )
         action.inline = self.inline_assertions(action, assertions)
 
     def _m_dataset(self, action: Action, dataset: Any) -> None:
@@ -398,8 +448,12 @@ class Builder:
     def _m_config(self, action: Action, config: dict) -> None:
         extra = [key for key in config if key not in _TEST_KEYS]
         if extra:
-            action.problems.append(Problem(f'Unexpected property "{extra[0]}" in test config. Supported properties '
-                                           f"are: {json.dumps(_TEST_KEYS, separators=(',', ':'))}"))
+            action.problems.append(
+                Problem(
+                    f'Unexpected property "{extra[0]}" in test config. Supported properties '
+                    f"are: {json.dumps(_TEST_KEYS, separators=(',', ':'))}"
+                )
+            )
         if config.get("name"):
             action.proto["name"] = config["name"]
         if config.get("dataset"):
@@ -407,10 +461,14 @@ class Builder:
             action.test_target = self.session_target(wanted, self.project)
             canonical = self.session_target(wanted, self.canonical)
             # Dataform copies the parts from a Target message, whose unset parts read as "".
-            action.proto["target"] = target_of(action.proto.get("name"), action.test_target.get("schema") or "",
-                                               action.test_target.get("database") or "")
-            action.proto["canonicalTarget"] = target_of(action.proto.get("name"), canonical.get("schema") or "",
-                                                        canonical.get("database") or "")
+            action.proto["target"] = target_of(
+                action.proto.get("name"),
+                action.test_target.get("schema") or "",
+                action.test_target.get("database") or "",
+            )
+            action.proto["canonicalTarget"] = target_of(
+                action.proto.get("name"), canonical.get("schema") or "", canonical.get("database") or ""
+            )
         if config.get("filename"):
             action.proto["fileName"] = config["filename"]
         if config.get("tags"):
@@ -431,9 +489,12 @@ class Builder:
             key = self.resolve_target(target)
             known = action.include_assertions.get(key)
             if known is not None and known != target["includeDependentAssertions"]:
-                action.problems.append(Problem(
-                    f'Conflicting "includeDependentAssertions" properties are not allowed. Dependency '
-                    f'{target["name"]} has different values set for this property.'))
+                action.problems.append(
+                    Problem(
+                        f'Conflicting "includeDependentAssertions" properties are not allowed. Dependency '
+                        f"{target['name']} has different values set for this property."
+                    )
+                )
                 continue
             action.include_assertions[key] = target["includeDependentAssertions"]
             action.proto.setdefault("dependencyTargets", []).append(target)
@@ -443,24 +504,28 @@ class Builder:
         unique_key = list(assertions.get("uniqueKey") or [])
         unique_keys = [list(k.get("uniqueKey") or []) for k in assertions.get("uniqueKeys") or []]
         if unique_key and unique_keys:
-            parent.problems.append(Problem("Specify at most one of 'assertions.uniqueKey' and 'assertions.uniqueKeys'.",
-                                           key="uniqueKeys"))
+            parent.problems.append(
+                Problem("Specify at most one of 'assertions.uniqueKey' and 'assertions.uniqueKeys'.", key="uniqueKeys")
+            )
         if unique_key:
             unique_keys = [unique_key]
-        prefix = f"{self.project['builtinAssertionNamePrefix']}_" if self.project.get("builtinAssertionNamePrefix") \
-            else ""
+        prefix = (
+            f"{self.project['builtinAssertionNamePrefix']}_" if self.project.get("builtinAssertionNamePrefix") else ""
+        )
         target = parent.proto["target"]
         stem = f"{prefix}{target.get('schema')}_{target['name']}_assertions"
         made: list[tuple[str, tuple[str, list[str]]]] = [
-            (f"{stem}_uniqueKey_{i}", ("uniqueKey", key)) for i, key in enumerate(unique_keys)]
+            (f"{stem}_uniqueKey_{i}", ("uniqueKey", key)) for i, key in enumerate(unique_keys)
+        ]
         conditions = list(assertions.get("rowConditions") or [])
         conditions += [f"{column} IS NOT NULL" for column in assertions.get("nonNull") or []]
         if conditions:
             made.append((f"{stem}_rowConditions", ("rowConditions", conditions)))
         out = []
         for name, builtin in made:
-            assertion = self.assertion({"name": name, "filename": parent.proto.get("fileName", parent.file)},
-                                       parent.file, parent.line, None)
+            assertion = self.assertion(
+                {"name": name, "filename": parent.proto.get("fileName", parent.file)}, parent.file, parent.line, None
+            )
             assertion.builtin = builtin
             assertion.proto["parentAction"] = dict(target)
             if parent.proto.get("tags"):
@@ -478,10 +543,16 @@ class Builder:
 _COMMON_METHODS = ("dependencies", "tags", "disabled", "description", "schema", "database", "hermetic")
 _METHODS = {
     "table": (*_COMMON_METHODS, "columns", "bigquery", "assertions", "setDependOnDependencyAssertions"),
-    "view": (*_COMMON_METHODS, "columns", "bigquery", "assertions", "setDependOnDependencyAssertions",
-             "materialized"),
-    "incremental": (*_COMMON_METHODS, "columns", "bigquery", "assertions", "setDependOnDependencyAssertions",
-                    "uniqueKey", "protected"),
+    "view": (*_COMMON_METHODS, "columns", "bigquery", "assertions", "setDependOnDependencyAssertions", "materialized"),
+    "incremental": (
+        *_COMMON_METHODS,
+        "columns",
+        "bigquery",
+        "assertions",
+        "setDependOnDependencyAssertions",
+        "uniqueKey",
+        "protected",
+    ),
     "operations": (*_COMMON_METHODS, "columns", "hasOutput", "setDependOnDependencyAssertions"),
     "assertion": _COMMON_METHODS,
     "declaration": ("description", "columns"),
@@ -523,8 +594,10 @@ def builtin_query(builtin: tuple[str, list[str]], dataset: str) -> str:
     kind, values = builtin
     if kind == "uniqueKey":
         columns = ", ".join(values)
-        return (f"\nSELECT\n  *\nFROM (\n  SELECT\n    {columns},\n    COUNT(1) AS index_row_count\n"
-                f"  FROM {dataset}\n  GROUP BY {columns}\n  ) AS data\nWHERE index_row_count > 1\n")
+        return (
+            f"\nSELECT\n  *\nFROM (\n  SELECT\n    {columns},\n    COUNT(1) AS index_row_count\n"
+            f"  FROM {dataset}\n  GROUP BY {columns}\n  ) AS data\nWHERE index_row_count > 1\n"
+        )
     return "UNION ALL".join(
         f"\nSELECT\n  {sql_string(condition)} AS failing_row_condition,\n  *\nFROM {dataset}\nWHERE NOT ({condition})\n"
         for condition in values

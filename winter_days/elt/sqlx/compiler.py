@@ -12,8 +12,15 @@ from typing import Any
 
 from winter_days.elt.sqlx.actions import Action, Builder, ConfigError, Problem, builtin_query, readable, target_of
 from winter_days.elt.sqlx.errors import CompilationError, CompileIssue
-from winter_days.elt.sqlx.graph import (ResolvableMap, ambiguous, cycle_problems, duplicate_problems, index_actions,
-                                        qualify_dependencies, stringify_resolvable)
+from winter_days.elt.sqlx.graph import (
+    ResolvableMap,
+    ambiguous,
+    cycle_problems,
+    duplicate_problems,
+    index_actions,
+    qualify_dependencies,
+    stringify_resolvable,
+)
 from winter_days.elt.sqlx.jsengine import JsEngine, JsFailure
 from winter_days.elt.sqlx.lexer import LexError, parse
 from winter_days.elt.sqlx.output import assemble_graph
@@ -24,9 +31,11 @@ DATAFORM_CORE_VERSION = "3.0.62"
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _SKIPPED_FOLDERS = {"node_modules"}
 _BATCH = 256  # SQLX programs run in one evaluation
-_INVALID_REF = ("Invalid input. Accepted inputs include: a single object containing an (optional) 'database', "
-                "(optional) 'schema', and 'name', or 1-3 inputs consisting of an (optional) database, (optional) "
-                "schema, and 'name'.")
+_INVALID_REF = (
+    "Invalid input. Accepted inputs include: a single object containing an (optional) 'database', "
+    "(optional) 'schema', and 'name', or 1-3 inputs consisting of an (optional) database, (optional) "
+    "schema, and 'name'."
+)
 
 
 def _project_files(root: Path, folder: str) -> list[str]:
@@ -48,8 +57,11 @@ class _Compiler:
         self.root = project_dir
         self.local_tests = local_tests
         self.project = read_project_config(project_dir, vars_override)
-        self.canonical = {k: self.project[k] for k in ("warehouse", "defaultSchema", "defaultDatabase",
-                                                       "assertionSchema") if k in self.project}
+        self.canonical = {
+            k: self.project[k]
+            for k in ("warehouse", "defaultSchema", "defaultDatabase", "assertionSchema")
+            if k in self.project
+        }
         self.issues: list[CompileIssue] = []
         self.engine = JsEngine(self.project, self._call)
         self.builder = Builder(self.project, self.canonical, self.resolve_target)
@@ -90,8 +102,11 @@ class _Compiler:
             name = rel.split("/")[-1]
             extension = name.rsplit(".", 1)[-1]
             if name in ("actions.yaml",):
-                self.error(rel, 1, "actions.yaml files are not supported by this compiler; "
-                                   "define the actions in .sqlx or .js files")
+                self.error(
+                    rel,
+                    1,
+                    "actions.yaml files are not supported by this compiler; define the actions in .sqlx or .js files",
+                )
             elif extension == "sqlx":
                 program = self._sqlx_program(rel)
                 if program is not None:
@@ -104,8 +119,13 @@ class _Compiler:
                 batch = []
                 self._load_js(rel)
         if self.local_tests and (self.root / LOCAL_TESTS).is_dir():
-            batch += [program for rel in _project_files(self.root, LOCAL_TESTS) if rel.endswith(".sqlx")
-                      for program in [self._sqlx_program(rel)] if program is not None]
+            batch += [
+                program
+                for rel in _project_files(self.root, LOCAL_TESTS)
+                if rel.endswith(".sqlx")
+                for program in [self._sqlx_program(rel)]
+                if program is not None
+            ]
         self._run_sqlx(batch)
 
     def _sqlx_program(self, rel: str) -> tuple[str, str, SqlxParts] | None:
@@ -150,8 +170,11 @@ class _Compiler:
 
     def _locate_syntax_error(self, rel: str, parts, failure: JsFailure) -> None:
         """A program that does not parse: find the snippet of the file at fault, for its line."""
-        snippets = ([(parts.config, True)] if parts.config else []) + [(s, False) for s in parts.js] + [
-            (s, True) for s in parts.placeholders]
+        snippets = (
+            ([(parts.config, True)] if parts.config else [])
+            + [(s, False) for s in parts.js]
+            + [(s, True) for s in parts.placeholders]
+        )
         for snippet, as_expression in snippets:
             try:
                 self.engine.check_syntax(snippet.code, snippet.line, as_expression)
@@ -208,8 +231,11 @@ class _Compiler:
         if record["statementCount"] > 1 and action_type != "operations":
             problems.append("Actions may only contain more than one SQL statement if they are of type 'operations'.")
         if "protected" in config and action_type != "incremental":
-            self.error(file, self.key_line(file, "protected", line),
-                       "Actions may only specify 'protected: true' if they are of type 'incremental'.")
+            self.error(
+                file,
+                self.key_line(file, "protected", line),
+                "Actions may only specify 'protected: true' if they are of type 'incremental'.",
+            )
         if record["hasWhere"] and action_type != "incremental":
             problems.append("Actions may only include incremental_where if they are of type 'incremental'.")
         if record["inputs"] and action_type != "test":
@@ -226,8 +252,9 @@ class _Compiler:
                 raise ConfigError("dataPreparation actions are not supported by this compiler")
             raise ConfigError(f"Unrecognized action type: {action_type}")
 
-    def _dataset_or_other(self, action_type: str, config: dict, index: int, record: dict, file: str, line: int,
-                          legacy: bool) -> Action:
+    def _dataset_or_other(
+        self, action_type: str, config: dict, index: int, record: dict, file: str, line: int, legacy: bool
+    ) -> Action:
         if action_type in ("table", "view", "incremental"):
             return self.builder.dataset(action_type, config, file, line, index, legacy)
         if action_type == "operations":
@@ -329,11 +356,25 @@ class _Compiler:
     def _input(self, test: Action, wanted: Any, line: int | None) -> str:
         key = _input_key(wanted)
         if key not in test.inputs:
-            provided = ",".join(json.dumps({k: v for k, v in zip(("database", "schema", "name"), k, strict=True) if v is not None},
-                                           separators=(",", ":")) for k in test.inputs)
-            shown = {k: v for k, v in zip(("schema", "name", "database"), (key[1], key[2], key[0]), strict=True) if v is not None}
-            test.problems.append(Problem(f'Input for dataset "{json.dumps(shown, separators=(",", ":"))}" has not been '
-                                         f"provided. Provided inputs: {provided}", line))
+            provided = ",".join(
+                json.dumps(
+                    {k: v for k, v in zip(("database", "schema", "name"), k, strict=True) if v is not None},
+                    separators=(",", ":"),
+                )
+                for k in test.inputs
+            )
+            shown = {
+                k: v
+                for k, v in zip(("schema", "name", "database"), (key[1], key[2], key[0]), strict=True)
+                if v is not None
+            }
+            test.problems.append(
+                Problem(
+                    f'Input for dataset "{json.dumps(shown, separators=(",", ":"))}" has not been '
+                    f"provided. Provided inputs: {provided}",
+                    line,
+                )
+            )
             return ""
         assert test.spec is not None
         return f"({self.engine.apply(test.spec, f'input {test.inputs[key]}', 'test', False)})"
@@ -377,8 +418,9 @@ class _Compiler:
             queries = self._apply(action, "query", kind)
             proto["queries"] = [queries] if isinstance(queries, str) else queries
             if proto.get("actionDescriptor", {}).get("columns") and not proto.get("hasOutput"):
-                action.problems.append(Problem("Actions of type 'operations' may only describe columns if they "
-                                               "specify 'hasOutput: true'."))
+                action.problems.append(
+                    Problem("Actions of type 'operations' may only describe columns if they specify 'hasOutput: true'.")
+                )
             return
         proto["query"] = self._apply(action, "query", kind, first=sqlx)
         if kind == "assertion":
@@ -456,8 +498,11 @@ class _Compiler:
             for problem in action.problems:
                 if (problem.message, problem.line) not in seen:
                     seen.add((problem.message, problem.line))
-                    self.error(action.file, problem.line or self.key_line(action.file, problem.key, action.line),
-                               problem.message)
+                    self.error(
+                        action.file,
+                        problem.line or self.key_line(action.file, problem.key, action.line),
+                        problem.message,
+                    )
             action.problems.clear()
         return bool(self.issues)
 

@@ -25,40 +25,121 @@ class ConfigError(Exception):
 
 # Field -> kind of value, per config message. Kinds: str, bool, int, strs (repeated
 # string), map (map<string, string>), targets, columns, assertions, enum, unsupported.
-_COMMON = {"name": "str", "dataset": "str", "project": "str", "dependencyTargets": "targets", "filename": "str",
-           "tags": "strs", "disabled": "bool"}
-_DATASET = {**_COMMON, "preOperations": "strs", "postOperations": "strs", "description": "str",
-            "columns": "columns", "partitionBy": "str", "clusterBy": "strs", "labels": "map",
-            "additionalOptions": "map", "dependOnDependencyAssertions": "bool", "assertions": "assertions",
-            "hermetic": "bool", "metadata": "unsupported", "reservation": "str"}
-FIELDS: dict[str, dict[str, str]] = {
-    "table": {**_DATASET, "partitionExpirationDays": "int", "requirePartitionFilter": "bool",
-              "iceberg": "unsupported", "preserveGovernanceControls": "bool"},
-    "view": {**_DATASET, "materialized": "bool"},
-    "incremental": {**_DATASET, "protected": "bool", "uniqueKey": "strs", "partitionExpirationDays": "int",
-                    "requirePartitionFilter": "bool", "updatePartitionFilter": "str", "onSchemaChange": "enum",
-                    "iceberg": "unsupported", "incrementalStrategy": "enum", "incrementalPredicates": "strs"},
-    "assertion": {**_COMMON, "description": "str", "hermetic": "bool", "dependOnDependencyAssertions": "bool",
-                  "reservation": "str", "metadata": "unsupported"},
-    "operations": {**_COMMON, "hasOutput": "bool", "description": "str", "columns": "columns",
-                   "dependOnDependencyAssertions": "bool", "hermetic": "bool", "reservation": "str"},
-    "declaration": {"name": "str", "dataset": "str", "project": "str", "description": "str",
-                    "columns": "columns", "filename": "str", "tags": "strs"},
+_COMMON = {
+    "name": "str",
+    "dataset": "str",
+    "project": "str",
+    "dependencyTargets": "targets",
+    "filename": "str",
+    "tags": "strs",
+    "disabled": "bool",
 }
-_MESSAGE_NAMES = {"table": "TableConfig", "view": "ViewConfig", "incremental": "IncrementalTableConfig",
-                  "assertion": "AssertionConfig", "operations": "OperationConfig",
-                  "declaration": "DeclarationConfig"}
-_DEFAULTS = {"str": "", "bool": False, "int": 0, "strs": [], "map": {}, "targets": [], "columns": [],
-             "enum": "", "assertions": None, "unsupported": None}
-_TABLE_BIGQUERY = ("partitionBy", "clusterBy", "updatePartitionFilter", "labels", "partitionExpirationDays",
-                   "requirePartitionFilter", "additionalOptions", "incrementalPredicates", "iceberg")
+_DATASET = {
+    **_COMMON,
+    "preOperations": "strs",
+    "postOperations": "strs",
+    "description": "str",
+    "columns": "columns",
+    "partitionBy": "str",
+    "clusterBy": "strs",
+    "labels": "map",
+    "additionalOptions": "map",
+    "dependOnDependencyAssertions": "bool",
+    "assertions": "assertions",
+    "hermetic": "bool",
+    "metadata": "unsupported",
+    "reservation": "str",
+}
+FIELDS: dict[str, dict[str, str]] = {
+    "table": {
+        **_DATASET,
+        "partitionExpirationDays": "int",
+        "requirePartitionFilter": "bool",
+        "iceberg": "unsupported",
+        "preserveGovernanceControls": "bool",
+    },
+    "view": {**_DATASET, "materialized": "bool"},
+    "incremental": {
+        **_DATASET,
+        "protected": "bool",
+        "uniqueKey": "strs",
+        "partitionExpirationDays": "int",
+        "requirePartitionFilter": "bool",
+        "updatePartitionFilter": "str",
+        "onSchemaChange": "enum",
+        "iceberg": "unsupported",
+        "incrementalStrategy": "enum",
+        "incrementalPredicates": "strs",
+    },
+    "assertion": {
+        **_COMMON,
+        "description": "str",
+        "hermetic": "bool",
+        "dependOnDependencyAssertions": "bool",
+        "reservation": "str",
+        "metadata": "unsupported",
+    },
+    "operations": {
+        **_COMMON,
+        "hasOutput": "bool",
+        "description": "str",
+        "columns": "columns",
+        "dependOnDependencyAssertions": "bool",
+        "hermetic": "bool",
+        "reservation": "str",
+    },
+    "declaration": {
+        "name": "str",
+        "dataset": "str",
+        "project": "str",
+        "description": "str",
+        "columns": "columns",
+        "filename": "str",
+        "tags": "strs",
+    },
+}
+_MESSAGE_NAMES = {
+    "table": "TableConfig",
+    "view": "ViewConfig",
+    "incremental": "IncrementalTableConfig",
+    "assertion": "AssertionConfig",
+    "operations": "OperationConfig",
+    "declaration": "DeclarationConfig",
+}
+_DEFAULTS = {
+    "str": "",
+    "bool": False,
+    "int": 0,
+    "strs": [],
+    "map": {},
+    "targets": [],
+    "columns": [],
+    "enum": "",
+    "assertions": None,
+    "unsupported": None,
+}
+_TABLE_BIGQUERY = (
+    "partitionBy",
+    "clusterBy",
+    "updatePartitionFilter",
+    "labels",
+    "partitionExpirationDays",
+    "requirePartitionFilter",
+    "additionalOptions",
+    "incrementalPredicates",
+    "iceberg",
+)
 _VIEW_BIGQUERY = ("labels", "additionalOptions", "partitionBy", "clusterBy")
 _TARGET_KEYS = {"project", "dataset", "name", "includeDependentAssertions"}
-_INVALID_REF = ("Invalid input. Accepted inputs include: a single object containing an (optional) 'database', "
-                "(optional) 'schema', and 'name', or 1-3 inputs consisting of an (optional) database, (optional) "
-                "schema, and 'name'.")
-_UNSUPPORTED = {"metadata": "config 'metadata' is not supported by this compiler",
-                "iceberg": "BigQuery tables for Apache Iceberg ('iceberg') are not supported by this compiler"}
+_INVALID_REF = (
+    "Invalid input. Accepted inputs include: a single object containing an (optional) 'database', "
+    "(optional) 'schema', and 'name', or 1-3 inputs consisting of an (optional) database, (optional) "
+    "schema, and 'name'."
+)
+_UNSUPPORTED = {
+    "metadata": "config 'metadata' is not supported by this compiler",
+    "iceberg": "BigQuery tables for Apache Iceberg ('iceberg') are not supported by this compiler",
+}
 
 
 def _js_type(value: Any) -> str:
@@ -74,18 +155,27 @@ def _js_type(value: Any) -> str:
 def unexpected(key: str, value: Any, kind: str) -> ConfigError:
     """Dataform's message for a key its config message does not have."""
     if not value and not isinstance(value, (list, dict)):
-        return ConfigError(f'Unexpected empty value for "{key}". See {DOCS}#dataform-ActionConfig-'
-                           f'{_MESSAGE_NAMES[kind]} for allowed properties.', key)
-    return ConfigError(f'Unexpected property "{key}", or property value type of "{_js_type(value)}" is incorrect. '
-                       f"See {DOCS}#dataform-ActionConfig-{_MESSAGE_NAMES[kind]} for allowed properties.", key)
+        return ConfigError(
+            f'Unexpected empty value for "{key}". See {DOCS}#dataform-ActionConfig-'
+            f"{_MESSAGE_NAMES[kind]} for allowed properties.",
+            key,
+        )
+    return ConfigError(
+        f'Unexpected property "{key}", or property value type of "{_js_type(value)}" is incorrect. '
+        f"See {DOCS}#dataform-ActionConfig-{_MESSAGE_NAMES[kind]} for allowed properties.",
+        key,
+    )
 
 
 def excess(given: dict, allowed: tuple[str, ...] | list[str], name: str) -> None:
     """Dataform's checkExcessProperties: the first key not allowed is an error."""
     extra = [key for key in given if key not in allowed]
     if extra:
-        raise ConfigError(f'Unexpected property "{extra[0]}" in {name}. Supported properties are: '
-                          f"{json.dumps(list(allowed), separators=(',', ':'))}", extra[0])
+        raise ConfigError(
+            f'Unexpected property "{extra[0]}" in {name}. Supported properties are: '
+            f"{json.dumps(list(allowed), separators=(',', ':'))}",
+            extra[0],
+        )
 
 
 def action_config_target(value: Any) -> dict:
@@ -151,8 +241,10 @@ def _legacy(kind: str, config: dict) -> dict:
     if config.get("dependencies"):
         dependencies = config.pop("dependencies")
         if not isinstance(dependencies, list):
-            raise ConfigError("dependencies must be a list (Dataform calls .map on it): write dependencies: "
-                              f"[{json.dumps(dependencies)}]")
+            raise ConfigError(
+                "dependencies must be a list (Dataform calls .map on it): write dependencies: "
+                f"[{json.dumps(dependencies)}]"
+            )
         config["dependencyTargets"] = [action_config_target(d) for d in dependencies]
     for old, new in (("database", "project"), ("schema", "dataset"), ("fileName", "filename")):
         if config.get(old):

@@ -79,15 +79,26 @@ def qualify_dependencies(actions: list[Action], index: ResolvableMap[Action]) ->
             continue
         qualified: dict[str, dict] = {}
         for wanted in action.proto["dependencyTargets"]:
-            clean = wanted if "includeDependentAssertions" not in wanted else {
-                k: v for k, v in wanted.items() if k != "includeDependentAssertions"}
+            clean = (
+                wanted
+                if "includeDependentAssertions" not in wanted
+                else {k: v for k, v in wanted.items() if k != "includeDependentAssertions"}
+            )
             found = index.find(clean)
             if not found:
-                described = clean["name"] if set(clean) == {"name"} else json.dumps(
-                    {k: clean[k] for k in ("schema", "name", "database") if k in clean}, separators=(",", ":"))
-                action.problems.append(Problem(
-                    f'Missing dependency detected: Action "{readable(action.target)}" depends on "{described}" '
-                    "which does not exist"))
+                described = (
+                    clean["name"]
+                    if set(clean) == {"name"}
+                    else json.dumps(
+                        {k: clean[k] for k in ("schema", "name", "database") if k in clean}, separators=(",", ":")
+                    )
+                )
+                action.problems.append(
+                    Problem(
+                        f'Missing dependency detected: Action "{readable(action.target)}" depends on "{described}" '
+                        "which does not exist"
+                    )
+                )
             elif len(found) > 1:
                 action.problems.append(Problem(ambiguous(clean if set(clean) != {"name"} else clean["name"], found)))
             else:
@@ -112,13 +123,19 @@ def duplicate_problems(actions: list[Action]) -> None:
         canonical[target_key(action.proto.get("canonicalTarget") or action.target)] += 1
     for action in checked:
         if counts[target_key(action.target)] > 1:
-            action.problems.append(Problem(
-                "Duplicate action name detected. Names within a schema must be unique across tables, declarations, "
-                f'assertions, and operations: "{readable(action.target)}"'))
+            action.problems.append(
+                Problem(
+                    "Duplicate action name detected. Names within a schema must be unique across tables, declarations, "
+                    f'assertions, and operations: "{readable(action.target)}"'
+                )
+            )
         elif canonical[target_key(action.proto.get("canonicalTarget") or action.target)] > 1:
-            action.problems.append(Problem(
-                "Duplicate canonical target detected. Canonical targets must be unique across tables, declarations, "
-                f'assertions, and operations: "{readable(action.proto["canonicalTarget"])}"'))
+            action.problems.append(
+                Problem(
+                    "Duplicate canonical target detected. Canonical targets must be unique across tables, declarations, "
+                    f'assertions, and operations: "{readable(action.proto["canonicalTarget"])}"'
+                )
+            )
     names: set[str] = set()
     for action in actions:
         if action.kind == "test":
@@ -131,8 +148,10 @@ def cycle_problems(actions: list[Action]) -> None:
     """Circular dependencies (Tarjan's strongly connected components, iterative: a chain of
     thousands of actions must not exhaust Python's recursion limit)."""
     by_key = {target_key(a.target): a for a in actions if a.kind != "declaration"}
-    edges = {key: [target_key(d) for d in a.proto.get("dependencyTargets", []) if target_key(d) in by_key]
-             for key, a in by_key.items()}
+    edges = {
+        key: [target_key(d) for d in a.proto.get("dependencyTargets", []) if target_key(d) in by_key]
+        for key, a in by_key.items()
+    }
     order: dict[tuple, int] = {}
     low: dict[tuple, int] = {}
     stack: list[tuple] = []

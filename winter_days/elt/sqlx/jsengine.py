@@ -87,7 +87,8 @@ class JsEngine:
         (position, message, line). Raises JsFailure when the batch does not parse."""
         code = "".join(
             f"__wdFile = {json.dumps(file)}; __wdLine = 0; try {{\n{program}\n}} catch (e) {{ __wdFailed({i}, e); }}\n"
-            for i, (file, program) in enumerate(programs))
+            for i, (file, program) in enumerate(programs)
+        )
         self._context.eval("var __wdFailures = [];")
         self._eval(code)
         return [tuple(f) for f in json.loads(self._eval("JSON.stringify(__wdFailures)"))]  # type: ignore[arg-type]

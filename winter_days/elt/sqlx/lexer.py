@@ -84,8 +84,12 @@ _PLACEHOLDERS = (
 )
 
 _JS_BLOCKS = (r"config \{", r"js \{")
-_SQL_BLOCKS = (r"incremental_where \{", r"pre_operations \{", r"post_operations \{",
-               r'input "[a-zA-Z0-9_-]+"(?:,\s*"[a-zA-Z0-9_-]+")* \{')
+_SQL_BLOCKS = (
+    r"incremental_where \{",
+    r"pre_operations \{",
+    r"post_operations \{",
+    r'input "[a-zA-Z0-9_-]+"(?:,\s*"[a-zA-Z0-9_-]+")* \{',
+)
 
 _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
     "sql": [
@@ -164,22 +168,27 @@ _RULES: dict[str, list[tuple[str, str, NodeType | None, str | None]]] = {
 
 
 def _compile(rules: dict[str, list[tuple[str, str, NodeType | None, str | None]]]) -> dict[str, re.Pattern[str]]:
-    return {state: re.compile("|".join(f"({pattern})" for pattern, *_ in state_rules), re.M)
-            for state, state_rules in rules.items()}
+    return {
+        state: re.compile("|".join(f"({pattern})" for pattern, *_ in state_rules), re.M)
+        for state, state_rules in rules.items()
+    }
 
 
 def _tables(rules: dict[str, list[tuple[str, str, NodeType | None, str | None]]]) -> dict[str, tuple]:
     """Per state: its pattern's match and, by group number, (action, node type, next state)."""
     compiled = _compile(rules)
-    return {state: (compiled[state].match, [None, *(rule[1:] for rule in state_rules)])
-            for state, state_rules in rules.items()}
+    return {
+        state: (compiled[state].match, [None, *(rule[1:] for rule in state_rules)])
+        for state, state_rules in rules.items()
+    }
 
 
 _TABLES = _tables(_RULES)
 # Dataform's own rules, one character at a time where none matches: the reference the runs
 # and shortcuts above must agree with (a test parses random text both ways).
-REFERENCE_RULES = {state: [rule for rule in rules if rule[1] not in ("run", "shortcut")]
-                   for state, rules in _RULES.items()}
+REFERENCE_RULES = {
+    state: [rule for rule in rules if rule[1] not in ("run", "shortcut")] for state, rules in _RULES.items()
+}
 
 
 class LexError(Exception):

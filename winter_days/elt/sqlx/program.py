@@ -75,7 +75,7 @@ def _emit(node: str | Node, parts: SqlxParts, mutate_as: NodeType | None) -> str
     if node.type is NodeType.PLACEHOLDER:
         inner = node.text()[2:-1]
         parts.placeholders.append(Snippet(inner, node.line))
-        return "${(__wdLine = %d, %s\n)}" % (node.line, inner)
+        return f"${{(__wdLine = {node.line}, {inner}\n)}}"
     own = node.type if node.type in (NodeType.COMMENT, NodeType.LITERAL, NodeType.MULTILINE_LITERAL) else None
     out = []
     for child in node.children:
@@ -113,9 +113,9 @@ def extract_parts(root: Node) -> SqlxParts:
             text = node.text()
             if text.startswith("config"):
                 # Dataform keeps the last config block of a file.
-                parts.config = Snippet(text[len("config "):], node.line)
+                parts.config = Snippet(text[len("config ") :], node.line)
             else:
-                parts.js.append(Snippet(text[len("js {"):-1], node.line))
+                parts.js.append(Snippet(text[len("js {") : -1], node.line))
     parts.statements = _statements(
         [n for n in root.children if isinstance(n, str) or n.type in _SQL_CHILD_TYPES], parts
     )
@@ -165,8 +165,11 @@ def sqlx_program(base_name: str, parts: SqlxParts) -> str:
     js_line = parts.js[0].line if parts.js else 1
     config = parts.config.code if parts.config else "{}"
     config_line = parts.config.line if parts.config else 1
-    prelude = context_prelude("\n".join([js, *parts.statements, parts.where or "", *(parts.pre_operations or []),
-                                         *(parts.post_operations or [])]))
+    prelude = context_prelude(
+        "\n".join(
+            [js, *parts.statements, parts.where or "", *(parts.pre_operations or []), *(parts.post_operations or [])]
+        )
+    )
     optional = []
     if parts.where is not None:
         optional.append(f"where: {_contextable(js, js_line, f'`{parts.where}`', prelude)},\n")
@@ -197,7 +200,8 @@ def sqlx_program(base_name: str, parts: SqlxParts) -> str:
 def js_program(code: str) -> str:
     """A JavaScript definition file as a module whose lines are the file's lines."""
     return (
-        "(function __wdDefinitionFile(module, exports, require) {" + code
+        "(function __wdDefinitionFile(module, exports, require) {"
+        + code
         + "\n})({exports: {}}, {}, function (name) { throw new Error('require(' + JSON.stringify(name) + ')"
         " is not supported in definition files by this compiler; put shared code in includes/'); });\n"
     )

@@ -106,8 +106,14 @@ def read_project_config(project_dir: Path, vars_override: dict[str, str] | None 
     variables.update(vars_override or {})
     if variables:
         config["vars"] = variables
-    for key in ("defaultLocation", "builtinAssertionNamePrefix", "namePrefix", "datasetSuffix", "projectSuffix",
-                "defaultReservation"):
+    for key in (
+        "defaultLocation",
+        "builtinAssertionNamePrefix",
+        "namePrefix",
+        "datasetSuffix",
+        "projectSuffix",
+        "defaultReservation",
+    ):
         field = _TOP_LEVEL[key]
         if raw.get(key) and field is not None:
             config[field] = str(raw[key])

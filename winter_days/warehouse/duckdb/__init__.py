@@ -18,9 +18,10 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import duckdb
 import pyarrow as pa

@@ -78,6 +78,9 @@ def set_aside(published: Path) -> Path:
     wal = Path(f"{published}.wal")
     if wal.exists():
         os.replace(wal, f"{target}.wal")
-    log.warning("the unreadable warehouse %s was moved aside as %s; the warehouse is rebuilt from the bronze lake",
-                published, target)
+    log.warning(
+        "the unreadable warehouse %s was moved aside as %s; the warehouse is rebuilt from the bronze lake",
+        published,
+        target,
+    )
     return target

@@ -6,11 +6,12 @@ credentials; backoff sleeps are recorded, not slept.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-
 from fakes.dataform_server import FakeDataformServer
+
 from winter_days.config import Settings, load_settings
 from winter_days.elt.engines.dataform_api import DataformApiBackend, load_dataform_settings
 
@@ -24,7 +25,11 @@ def dataform_server():
     server.stop()
 
 
-GCP = {"WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake"}
+GCP = {
+    "WINTER_DAYS_PROFILE": "gcp",
+    "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+    "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+}
 
 
 def gcp_settings_with(root, environ: dict[str, str]) -> Settings:

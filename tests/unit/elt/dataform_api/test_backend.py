@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from fakes.dataform_server import FakeAction, run_to_end
+
 from winter_days.elt.backend import ActionState, EltBackend, InvocationConfig, InvocationState, Target
-from winter_days.elt.engines.dataform_api import DataformApiBackend, DataformApiError, DataformCompilationError
+from winter_days.elt.engines.dataform_api import DataformApiError, DataformCompilationError
 
 PARENT = "projects/winter-proj/locations/europe-west1/repositories/winter-days"
 
@@ -28,7 +28,12 @@ def test_compile_from_workspace_reads_the_action_graph(backend, dataform_server)
     assert compilation.create_time.tzinfo is not None
     graph = compilation.graph
     tables = {t["target"]["name"]: t["type"] for t in graph["tables"]}
-    assert tables == {"stg_sales": "incremental", "stg_sales_quarantine": "table", "fct_sales": "table", "dim_customer": "view"}
+    assert tables == {
+        "stg_sales": "incremental",
+        "stg_sales_quarantine": "table",
+        "fct_sales": "table",
+        "dim_customer": "view",
+    }
     assert [a["target"]["name"] for a in graph["assertions"]] == ["fct_sales_rows_positive"]
     assert [o["target"]["name"] for o in graph["operations"]] == ["refresh_marker"]
     assert [d["target"]["name"] for d in graph["declarations"]] == ["ext_sales_gcs"]
@@ -52,7 +57,9 @@ def test_compile_sends_the_configured_source(make_backend, dataform_server, vari
 
 
 def test_compile_sends_the_code_compilation_config_of_the_settings(make_backend, dataform_server):
-    backend = make_backend(schema_suffix="dev", default_database="winter-data-proj", assertion_schema="winter_days_checks")
+    backend = make_backend(
+        schema_suffix="dev", default_database="winter-data-proj", assertion_schema="winter_days_checks"
+    )
 
     compilation = backend.compile()
 
@@ -72,7 +79,11 @@ def test_compile_sends_the_code_compilation_config_of_the_settings(make_backend,
     assert compilation.code_compilation_config == sent
     # The compiled targets are where the settings put them.
     targets = {t["target"]["name"]: t["target"] for t in compilation.graph["tables"] + compilation.graph["assertions"]}
-    assert targets["fct_sales"] == {"database": "winter-data-proj", "schema": "winter_days_warehouse_dev", "name": "fct_sales"}
+    assert targets["fct_sales"] == {
+        "database": "winter-data-proj",
+        "schema": "winter_days_warehouse_dev",
+        "name": "fct_sales",
+    }
     assert targets["fct_sales_rows_positive"]["schema"] == "winter_days_checks_dev"
 
 
@@ -86,8 +97,11 @@ def test_without_dataform_settings_the_project_is_the_default_database(backend, 
 
 def test_compilation_errors_are_returned_and_refused_by_invoke(backend, dataform_server):
     dataform_server.compilation_errors = [
-        {"message": 'Unexpected token "FROMM"', "path": "definitions/sales/stg_sales.sqlx",
-         "actionTarget": {"database": "winter-proj", "schema": "winter_days_staging", "name": "stg_sales"}},
+        {
+            "message": 'Unexpected token "FROMM"',
+            "path": "definitions/sales/stg_sales.sqlx",
+            "actionTarget": {"database": "winter-proj", "schema": "winter_days_staging", "name": "stg_sales"},
+        },
         {"message": "Missing dependency detected", "path": "definitions/sales/fct_sales.sqlx"},
     ]
 
@@ -102,7 +116,10 @@ def test_compilation_errors_are_returned_and_refused_by_invoke(backend, dataform
         backend.invoke(compilation, InvocationConfig())
     message = str(raised.value)
     assert "2 compilation error(s)" in message
-    assert 'definitions/sales/stg_sales.sqlx [winter-proj.winter_days_staging.stg_sales]: Unexpected token "FROMM"' in message
+    assert (
+        'definitions/sales/stg_sales.sqlx [winter-proj.winter_days_staging.stg_sales]: Unexpected token "FROMM"'
+        in message
+    )
     assert "definitions/sales/fct_sales.sqlx: Missing dependency detected" in message
     assert dataform_server.requests_to("POST", "/workflowInvocations") == []
 
@@ -133,7 +150,11 @@ def test_invoke_sends_the_invocation_config_and_execution_service_account(backen
     assert invocation.invocation_config == config
     status = run_to_end(backend, invocation)
     assert sorted(a.target.name for a in status.actions) == [
-        "dim_customer", "fct_sales", "fct_sales_rows_positive", "stg_sales", "stg_sales_quarantine",
+        "dim_customer",
+        "fct_sales",
+        "fct_sales_rows_positive",
+        "stg_sales",
+        "stg_sales_quarantine",
     ]
 
 
@@ -170,14 +191,20 @@ def test_running_invocation_reports_its_actions_in_progress(backend, dataform_se
 
 def test_a_failed_action_is_surfaced_with_its_failure_reason(backend, dataform_server):
     reason = "Query error: Division by zero: 1 / 0 at [12:5]"
-    dataform_server.actions[3] = FakeAction("fct_sales", "winter_days_warehouse", "table", outcome="FAILED", failure_reason=reason)
-    dataform_server.actions[5] = FakeAction("fct_sales_rows_positive", "winter_days_warehouse", "assertion", outcome="SKIPPED")
+    dataform_server.actions[3] = FakeAction(
+        "fct_sales", "winter_days_warehouse", "table", outcome="FAILED", failure_reason=reason
+    )
+    dataform_server.actions[5] = FakeAction(
+        "fct_sales_rows_positive", "winter_days_warehouse", "assertion", outcome="SKIPPED"
+    )
 
     status = run_to_end(backend, backend.invoke(backend.compile(), InvocationConfig()))
 
     assert status.state is InvocationState.FAILED
     failed = [a for a in status.actions if a.state is ActionState.FAILED]
-    assert [(str(a.target), a.failure_reason) for a in failed] == [("winter-proj.winter_days_warehouse.fct_sales", reason)]
+    assert [(str(a.target), a.failure_reason) for a in failed] == [
+        ("winter-proj.winter_days_warehouse.fct_sales", reason)
+    ]
     assert {a.target.name: a.state for a in status.actions}["fct_sales_rows_positive"] is ActionState.SKIPPED
 
 

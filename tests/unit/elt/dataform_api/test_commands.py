@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from fakes.dataform_server import FakeAction
+
 from winter_days.elt.backend import InvocationState
 from winter_days.elt.engines.dataform_api.commands import TargetNotFound, compile_repository, run_repository
 
@@ -28,15 +28,29 @@ def test_compile_prints_the_actions_and_where_they_go(make_backend):
     assert compilation.compilation_errors == () and printed.err == []
     assert printed.out[0] == f"Compiled {compilation.name}: 7 actions"
     assert "  project winter-proj, location europe-west1, dataset suffix _dev" in printed.out
-    assert {"  incremental: 1", "  table: 2", "  view: 1", "  assertion: 1", "  operations: 1", "  declaration: 1"} <= set(printed.out)
+    assert {
+        "  incremental: 1",
+        "  table: 2",
+        "  view: 1",
+        "  assertion: 1",
+        "  operations: 1",
+        "  declaration: 1",
+    } <= set(printed.out)
 
 
 def test_compile_errors_are_printed_with_file_and_line(backend, dataform_server):
     dataform_server.compilation_errors = [
-        {"message": "Unexpected token '}'", "path": "definitions/sales/stg_sales.sqlx",
-         "stack": "/workspace/definitions/sales/stg_sales.sqlx:23\nSELECT ${foo(}\n\nSyntaxError: Unexpected token '}'"},
-        {"message": "Missing dependency detected", "path": "definitions/sales/fct_sales.sqlx", "stack": "Error: Missing dependency",
-         "actionTarget": {"database": "winter-proj", "schema": "winter_days_warehouse", "name": "fct_sales"}},
+        {
+            "message": "Unexpected token '}'",
+            "path": "definitions/sales/stg_sales.sqlx",
+            "stack": "/workspace/definitions/sales/stg_sales.sqlx:23\nSELECT ${foo(}\n\nSyntaxError: Unexpected token '}'",
+        },
+        {
+            "message": "Missing dependency detected",
+            "path": "definitions/sales/fct_sales.sqlx",
+            "stack": "Error: Missing dependency",
+            "actionTarget": {"database": "winter-proj", "schema": "winter_days_warehouse", "name": "fct_sales"},
+        },
     ]
     printed = Printed()
 
@@ -54,24 +68,36 @@ def test_run_selects_tags_and_actions_and_follows_to_the_end(backend, dataform_s
     printed = Printed()
     sleeps: list[float] = []
 
-    status = run_repository(backend, tags=("ops",), actions=("winter_days_warehouse.dim_customer",), full_refresh=True,
-                            echo=printed, poll_seconds=0.5, sleep=sleeps.append)
+    status = run_repository(
+        backend,
+        tags=("ops",),
+        actions=("winter_days_warehouse.dim_customer",),
+        full_refresh=True,
+        echo=printed,
+        poll_seconds=0.5,
+        sleep=sleeps.append,
+    )
 
     assert status is not None and status.state is InvocationState.SUCCEEDED
     (sent,) = dataform_server.requests_to("POST", "/workflowInvocations")
     config = sent.body["invocationConfig"]
     assert config["includedTags"] == ["ops"] and config["fullyRefreshIncrementalTablesEnabled"] is True
-    assert config["includedTargets"] == [{"database": "winter-proj", "schema": "winter_days_warehouse", "name": "dim_customer"}]
+    assert config["includedTargets"] == [
+        {"database": "winter-proj", "schema": "winter_days_warehouse", "name": "dim_customer"}
+    ]
     assert config["transitiveDependenciesIncluded"] is True
     assert sleeps == [0.5, 0.5]
-    assert any(line.startswith("SUCCEEDED view") and line.endswith("winter_days_warehouse.dim_customer") for line in
-               [" ".join(line.split()[:3]) for line in printed.out])
+    assert any(
+        line.startswith("SUCCEEDED view") and line.endswith("winter_days_warehouse.dim_customer")
+        for line in [" ".join(line.split()[:3]) for line in printed.out]
+    )
     assert printed.out[-1] == f"SUCCEEDED: {status.invocation.name} (2 succeeded)"
 
 
 def test_a_failed_action_is_printed_with_its_reason(backend, dataform_server):
-    dataform_server.actions[3] = FakeAction("fct_sales", "winter_days_warehouse", "table", outcome="FAILED",
-                                            failure_reason="Query error: Division by zero")
+    dataform_server.actions[3] = FakeAction(
+        "fct_sales", "winter_days_warehouse", "table", outcome="FAILED", failure_reason="Query error: Division by zero"
+    )
     printed = Printed()
 
     status = run_repository(backend, actions=("fct_sales",), echo=printed, sleep=lambda _: None)
@@ -82,7 +108,9 @@ def test_a_failed_action_is_printed_with_its_reason(backend, dataform_server):
 
 
 def test_an_unknown_action_names_the_choices_and_starts_nothing(backend, dataform_server):
-    with pytest.raises(TargetNotFound, match=r"--actions fct_slaes: matches no action \(actions: .*winter_days_warehouse.fct_sales"):
+    with pytest.raises(
+        TargetNotFound, match=r"--actions fct_slaes: matches no action \(actions: .*winter_days_warehouse.fct_sales"
+    ):
         run_repository(backend, actions=("fct_slaes",), echo=Printed())
     assert dataform_server.invocations == {}
 
@@ -122,7 +150,9 @@ def test_elt_rebuild_on_gcp_is_a_full_refresh_of_every_action_through_the_datafo
             return backend
 
         def warehouse(self, settings):
-            return BigQueryWarehouse(bigquery.Client(project="winter-proj", credentials=AnonymousCredentials()), "winter-proj")
+            return BigQueryWarehouse(
+                bigquery.Client(project="winter-proj", credentials=AnonymousCredentials()), "winter-proj"
+            )
 
     result = CliRunner().invoke(rebuild_command, [], obj=Platform(backend.settings, OnTheFake()))
 

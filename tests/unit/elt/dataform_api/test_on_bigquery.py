@@ -47,8 +47,9 @@ def bronze(tmp_path_factory):
         watermark = None
         for offset in range(2):
             simulator.write_day(platform.settings.population_start + timedelta(days=offset))
-            watermark = export_sales(simulator.store, platform.lake, watermark, f"run-{offset}",
-                                     pseudonyms=platform.pseudonymiser).new_watermark
+            watermark = export_sales(
+                simulator.store, platform.lake, watermark, f"run-{offset}", pseudonyms=platform.pseudonymiser
+            ).new_watermark
     finally:
         simulator.close()
         platform.close()
@@ -67,13 +68,22 @@ def dataform(bigquery, repository: Path = REPOSITORY) -> FakeDataformServer:
 
 
 def gcp_settings(root: Path, server: FakeDataformServer, bigquery: FakeBigQueryServer, **environ: str):
-    return load_settings(environ={
-        "WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake",
-        "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days", "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
-        "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA, "WINTER_DAYS_DATAFORM_API_ENDPOINT": server.endpoint,
-        "WINTER_DAYS_BIGQUERY_API_ENDPOINT": bigquery.endpoint, "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
-        "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05", **environ,
-    }, cwd=root)
+    return load_settings(
+        environ={
+            "WINTER_DAYS_PROFILE": "gcp",
+            "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+            "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+            "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days",
+            "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
+            "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA,
+            "WINTER_DAYS_DATAFORM_API_ENDPOINT": server.endpoint,
+            "WINTER_DAYS_BIGQUERY_API_ENDPOINT": bigquery.endpoint,
+            "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
+            "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05",
+            **environ,
+        },
+        cwd=root,
+    )
 
 
 def finished(backend: DataformApiBackend, invocation):
@@ -93,23 +103,38 @@ def test_an_invocation_runs_the_compiled_models_on_bigquery(tmp_path, bigquery):
         compilation = backend.compile()
         assert compilation.compilation_errors == ()
         targets = {a["target"]["name"]: a["target"] for s in ("tables", "operations") for a in compilation.graph[s]}
-        assert targets["fct_sales"] == {"database": "winter-proj", "schema": "winter_days_warehouse_ci", "name": "fct_sales"}
+        assert targets["fct_sales"] == {
+            "database": "winter-proj",
+            "schema": "winter_days_warehouse_ci",
+            "name": "fct_sales",
+        }
 
         status = finished(backend, backend.invoke(compilation, InvocationConfig()))
-        assert status.state is InvocationState.SUCCEEDED, [(str(a.target), a.failure_reason) for a in status.actions if a.failure_reason]
+        assert status.state is InvocationState.SUCCEEDED, [
+            (str(a.target), a.failure_reason) for a in status.actions if a.failure_reason
+        ]
         assert {a.state for a in status.actions} == {ActionState.SUCCEEDED}
         by_name = {a.target.name: a for a in status.actions}
-        assert by_name["fct_sales"].sql_script.startswith("create or replace table `winter-proj.winter_days_warehouse_ci.fct_sales` partition by sale_date cluster by customer_id")
-        assert by_name["ext_sales_gcs"].kind == "operations" and "gs://winter-lake/bronze/sales/*.parquet" in by_name["ext_sales_gcs"].sql_script
+        assert by_name["fct_sales"].sql_script.startswith(
+            "create or replace table `winter-proj.winter_days_warehouse_ci.fct_sales` partition by sale_date cluster by customer_id"
+        )
+        assert (
+            by_name["ext_sales_gcs"].kind == "operations"
+            and "gs://winter-lake/bronze/sales/*.parquet" in by_name["ext_sales_gcs"].sql_script
+        )
         first = bigquery.sql("SELECT COUNT(*) FROM winter_days_warehouse_ci.fct_sales")[0][0]
         assert first == 80
 
         # A second invocation takes the incremental paths: MERGE on the unique key, nothing doubled.
         status = finished(backend, backend.invoke(backend.compile(), InvocationConfig()))
         assert status.state is InvocationState.SUCCEEDED
-        assert {a.target.name: a for a in status.actions}["fct_sales"].sql_script.startswith("merge `winter-proj.winter_days_warehouse_ci.fct_sales` T")
+        assert {a.target.name: a for a in status.actions}["fct_sales"].sql_script.startswith(
+            "merge `winter-proj.winter_days_warehouse_ci.fct_sales` T"
+        )
         assert bigquery.sql("SELECT COUNT(*) FROM winter_days_warehouse_ci.fct_sales")[0][0] == first
-        assert bigquery.sql("SELECT COUNT(*) FROM winter_days_assertions_ci.winter_days_warehouse_fct_sales_assertions_rowConditions") == [(0,)]
+        assert bigquery.sql(
+            "SELECT COUNT(*) FROM winter_days_assertions_ci.winter_days_warehouse_fct_sales_assertions_rowConditions"
+        ) == [(0,)]
     finally:
         server.stop()
 
@@ -140,7 +165,10 @@ def test_a_failing_model_fails_its_action_by_name_and_skips_its_dependents(tmp_p
             poll_step(run)
         message = str(failed.value)
         assert "ended FAILED" in message
-        assert "winter-proj.winter_days_warehouse.fct_sales: bigquery error: Name product_code not found inside s" in message
+        assert (
+            "winter-proj.winter_days_warehouse.fct_sales: bigquery error: Name product_code not found inside s"
+            in message
+        )
 
         status = run.handed_on["elt_backend"].get(run.handed_on["invocation"])
         states = {a.target.name: a.state for a in status.actions}
@@ -152,11 +180,15 @@ def test_a_failing_model_fails_its_action_by_name_and_skips_its_dependents(tmp_p
 
 
 def test_a_compile_error_names_the_file_and_line(tmp_path, bigquery):
-    repository = broken_repository(tmp_path, "definitions/sales/fct_sales.sqlx", '${ref("stg_sales")}', '${ref("stg_sale")}')
+    repository = broken_repository(
+        tmp_path, "definitions/sales/fct_sales.sqlx", '${ref("stg_sales")}', '${ref("stg_sale")}'
+    )
     server = dataform(bigquery, repository)
     try:
         settings = gcp_settings(tmp_path, server, bigquery)
-        with pytest.raises(StepFailed, match=r"compilation error\(s\): definitions/sales/fct_sales.sqlx:\d+: .*stg_sale"):
+        with pytest.raises(
+            StepFailed, match=r"compilation error\(s\): definitions/sales/fct_sales.sqlx:\d+: .*stg_sale"
+        ):
             compile_step(lambda: DataformApiBackend.from_settings(settings))(steps_context(settings, tmp_path))
         assert not bigquery.requests, "nothing may run after a failed compilation"
     finally:
@@ -175,10 +207,15 @@ def test_the_elt_commands_drive_the_dataform_api(tmp_path, bigquery, monkeypatch
             if name.startswith("WINTER_DAYS_"):
                 monkeypatch.delenv(name)
         for name, value in {
-            "WINTER_DAYS_PROFILE": "gcp", "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj", "WINTER_DAYS_GCP_BUCKET": "winter-lake",
-            "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days", "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
-            "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA, "WINTER_DAYS_DATAFORM_API_ENDPOINT": server.endpoint,
-            "WINTER_DAYS_BIGQUERY_API_ENDPOINT": bigquery.endpoint, "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
+            "WINTER_DAYS_PROFILE": "gcp",
+            "WINTER_DAYS_GCP_PROJECT_ID": "winter-proj",
+            "WINTER_DAYS_GCP_BUCKET": "winter-lake",
+            "WINTER_DAYS_DATAFORM_REPOSITORY": "winter-days",
+            "WINTER_DAYS_DATAFORM_WORKSPACE": "production",
+            "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT": SA,
+            "WINTER_DAYS_DATAFORM_API_ENDPOINT": server.endpoint,
+            "WINTER_DAYS_BIGQUERY_API_ENDPOINT": bigquery.endpoint,
+            "WINTER_DAYS_BIGQUERY_LOCATION": "EU",
             "WINTER_DAYS_ORCHESTRATOR_POLL_INTERVAL_SECONDS": "0.05",
         }.items():
             monkeypatch.setenv(name, value)

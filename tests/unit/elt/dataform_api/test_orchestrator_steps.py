@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
-
 from fakes.dataform_server import FakeAction
-from dataclasses import replace
 
 from winter_days.orchestrator.pipeline import RunContext, RunParameters, StepFailed
 from winter_days.orchestrator.steps import compile_step, invoke_step, poll_step
@@ -102,13 +101,26 @@ def test_each_action_sends_its_lineage_with_bigquery_names(gcp_settings, make_ba
 
     receiver = LineageReceiver().start()
     try:
-        settings = replace(gcp_settings, lineage=replace(gcp_settings.lineage, url=receiver.url),
-                           orchestrator=replace(gcp_settings.orchestrator, poll_interval_seconds=0.01))
+        settings = replace(
+            gcp_settings,
+            lineage=replace(gcp_settings.lineage, url=receiver.url),
+            orchestrator=replace(gcp_settings.orchestrator, poll_interval_seconds=0.01),
+        )
         platform = build_platform(settings)
-        run = RunContext("run-1", platform, RunParameters(), SqliteRunStore(tmp_path / "orchestrator.sqlite3"),
-                         lineage=platform.lineage.for_run("run-1"))
-        dataform_server.actions[3] = FakeAction("fct_sales", "winter_days_warehouse", "table", outcome="FAILED",
-                                                failure_reason="Query error: Table not found")
+        run = RunContext(
+            "run-1",
+            platform,
+            RunParameters(),
+            SqliteRunStore(tmp_path / "orchestrator.sqlite3"),
+            lineage=platform.lineage.for_run("run-1"),
+        )
+        dataform_server.actions[3] = FakeAction(
+            "fct_sales",
+            "winter_days_warehouse",
+            "table",
+            outcome="FAILED",
+            failure_reason="Query error: Table not found",
+        )
         compile_step(make_backend)(run)
         invoke_step(run)
         with pytest.raises(StepFailed):
@@ -124,7 +136,8 @@ def test_each_action_sends_its_lineage_with_bigquery_names(gcp_settings, make_ba
     failed = next(e for e in receiver.events if e["eventType"] == "FAIL")
     assert failed["run"]["facets"]["errorMessage"]["message"] == "Query error: Table not found"
     assert [(o["namespace"], o["name"]) for o in failed["outputs"]] == [
-        ("bigquery", "winter-proj.winter_days_warehouse.fct_sales")]
+        ("bigquery", "winter-proj.winter_days_warehouse.fct_sales")
+    ]
     # Each action that ran: one START, then one end; the declaration is no action.
     for job in {name for name, _ in sent}:
         kinds = [kind for name, kind in sent if name == job]

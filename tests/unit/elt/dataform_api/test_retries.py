@@ -8,12 +8,12 @@ an answer that never comes).
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-
 from fakes.dataform_server import run_to_end
+
 from winter_days.elt.backend import InvocationConfig, InvocationState
 from winter_days.elt.engines.dataform_api import DataformApiError, RetryPolicy
 from winter_days.elt.engines.dataform_api.calls import parse_retry_after
@@ -41,8 +41,14 @@ def assert_ran_once(server, backend, invocation):
 
 def test_429_on_polls_waits_as_long_as_retry_after_says(backend, dataform_server, sleeps):
     invocation = backend.invoke(backend.compile(), InvocationConfig())
-    dataform_server.fail(429, times=2, method="GET", path_contains="/workflowInvocations/", retry_after="7",
-                         message="Quota exceeded for quota metric 'Read requests'.")
+    dataform_server.fail(
+        429,
+        times=2,
+        method="GET",
+        path_contains="/workflowInvocations/",
+        retry_after="7",
+        message="Quota exceeded for quota metric 'Read requests'.",
+    )
 
     status = backend.get(invocation)
 
@@ -62,7 +68,7 @@ def test_a_429_burst_on_every_read_still_runs_the_graph_once(backend, dataform_s
 
 
 def test_retry_after_as_an_http_date():
-    now = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
     later = format_datetime(now + timedelta(seconds=30), usegmt=True)
     assert parse_retry_after(later, now=lambda: now) == 30.0
     assert parse_retry_after("not a date") is None
@@ -77,7 +83,10 @@ def test_backoff_is_capped_and_attempts_are_bounded(backend, dataform_server, sl
     assert len(dataform_server.requests) == RetryPolicy().max_attempts
     assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]
     message = str(raised.value)
-    assert "compilationResults.create projects/winter-proj/locations/europe-west1/repositories/winter-days/compilationResults" in message
+    assert (
+        "compilationResults.create projects/winter-proj/locations/europe-west1/repositories/winter-days/compilationResults"
+        in message
+    )
     assert "HTTP 500 INTERNAL: Internal error encountered." in message
     assert "gave up after 6 attempts" in message
     assert raised.value.status == 500
@@ -85,7 +94,10 @@ def test_backoff_is_capped_and_attempts_are_bounded(backend, dataform_server, sl
 
 @pytest.mark.parametrize(
     ("status", "rpc_status", "text"),
-    [(400, "INVALID_ARGUMENT", "Invalid workspace."), (403, "PERMISSION_DENIED", "Permission 'dataform.compilationResults.create' denied.")],
+    [
+        (400, "INVALID_ARGUMENT", "Invalid workspace."),
+        (403, "PERMISSION_DENIED", "Permission 'dataform.compilationResults.create' denied."),
+    ],
 )
 def test_other_4xx_fail_at_once_with_the_api_message(backend, dataform_server, sleeps, status, rpc_status, text):
     dataform_server.fail(status, times=5, message=text)
@@ -109,7 +121,10 @@ def test_errors_name_the_resource_and_never_the_token(make_backend, dataform_ser
         backend.get("0badc0ffee00")
 
     message = str(raised.value)
-    assert "workflowInvocations.get projects/winter-proj/locations/europe-west1/repositories/winter-days/workflowInvocations/0badc0ffee00" in message
+    assert (
+        "workflowInvocations.get projects/winter-proj/locations/europe-west1/repositories/winter-days/workflowInvocations/0badc0ffee00"
+        in message
+    )
     assert "HTTP 404 NOT_FOUND" in message
     assert dataform_server.token not in message and "Bearer" not in message
     assert dataform_server.requests[0].headers["authorization"] == f"Bearer {dataform_server.token}"
@@ -179,8 +194,14 @@ def test_a_503_before_creation_is_resent_after_looking(backend, dataform_server,
 
 def test_a_429_burst_on_create_is_waited_out_without_looking(backend, dataform_server, sleeps):
     compilation = backend.compile()
-    dataform_server.fail(429, times=3, method="POST", path_contains=INVOCATIONS, retry_after="2",
-                         message="Quota exceeded for quota metric 'Write requests'.")
+    dataform_server.fail(
+        429,
+        times=3,
+        method="POST",
+        path_contains=INVOCATIONS,
+        retry_after="2",
+        message="Quota exceeded for quota metric 'Write requests'.",
+    )
 
     invocation = backend.invoke(compilation, InvocationConfig())
 
@@ -223,7 +244,10 @@ def test_when_the_list_filter_is_refused_the_listing_is_filtered_here(backend, d
 
     invocation = backend.invoke(compilation, InvocationConfig())
 
-    assert [r.query.get("filter") for r in listings(dataform_server)] == [[f'compilation_result = "{compilation.name}"'], None]
+    assert [r.query.get("filter") for r in listings(dataform_server)] == [
+        [f'compilation_result = "{compilation.name}"'],
+        None,
+    ]
     assert_ran_once(dataform_server, backend, invocation)
 
 
@@ -231,7 +255,9 @@ def test_a_create_that_keeps_failing_stops_without_a_run(backend, dataform_serve
     compilation = backend.compile()
     dataform_server.fail(503, times=100, method="POST", path_contains=INVOCATIONS)
 
-    with pytest.raises(DataformApiError, match=f"after 6 attempt\\(s\\); no invocation of {compilation.name} was created"):
+    with pytest.raises(
+        DataformApiError, match=f"after 6 attempt\\(s\\); no invocation of {compilation.name} was created"
+    ):
         backend.invoke(compilation, InvocationConfig())
 
     assert len(creates(dataform_server)) == 6 and len(listings(dataform_server)) == 6
@@ -241,7 +267,9 @@ def test_a_create_that_keeps_failing_stops_without_a_run(backend, dataform_serve
 def test_when_the_invocations_cannot_be_listed_the_create_is_not_resent(backend, dataform_server):
     compilation = backend.compile()
     dataform_server.fail(503, method="POST", path_contains=INVOCATIONS, after=True)
-    dataform_server.fail(403, method="GET", path_contains=INVOCATIONS, message="Permission 'dataform.workflowInvocations.list' denied.")
+    dataform_server.fail(
+        403, method="GET", path_contains=INVOCATIONS, message="Permission 'dataform.workflowInvocations.list' denied."
+    )
 
     with pytest.raises(DataformApiError) as raised:
         backend.invoke(compilation, InvocationConfig())

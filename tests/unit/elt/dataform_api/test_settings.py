@@ -33,7 +33,9 @@ def load(settings_with):
 
 def test_valid_settings(gcp_settings, load):
     config = load(with_env(LOCATION="us-central1"))
-    assert config.repository_path("winter-proj") == "projects/winter-proj/locations/us-central1/repositories/winter-days"
+    assert (
+        config.repository_path("winter-proj") == "projects/winter-proj/locations/us-central1/repositories/winter-days"
+    )
     assert config.compilation_source("winter-proj") == {"git_commitish": "main"}
     assert config.service_account == SA
     # Empty: the client library's own endpoint (dataform.googleapis.com).
@@ -43,15 +45,21 @@ def test_valid_settings(gcp_settings, load):
 
 
 def test_compilation_settings_and_endpoint(load):
-    config = load(with_env(
-        SCHEMA_SUFFIX="dev_7", DEFAULT_DATABASE="example.com:winter-data", ASSERTION_SCHEMA="winter_days_checks",
-        API_ENDPOINT="http://127.0.0.1:8123/",
-    ))
+    config = load(
+        with_env(
+            SCHEMA_SUFFIX="dev_7",
+            DEFAULT_DATABASE="example.com:winter-data",
+            ASSERTION_SCHEMA="winter_days_checks",
+            API_ENDPOINT="http://127.0.0.1:8123/",
+        )
+    )
     assert (config.schema_suffix, config.default_database, config.assertion_schema) == (
-        "dev_7", "example.com:winter-data", "winter_days_checks")
+        "dev_7",
+        "example.com:winter-data",
+        "winter_days_checks",
+    )
     assert config.api_endpoint == "http://127.0.0.1:8123"
-    assert load(with_env(API_ENDPOINT="dataform.googleapis.com")).api_endpoint == (
-        "dataform.googleapis.com")
+    assert load(with_env(API_ENDPOINT="dataform.googleapis.com")).api_endpoint == ("dataform.googleapis.com")
 
 
 @pytest.mark.parametrize(
@@ -60,16 +68,34 @@ def test_compilation_settings_and_endpoint(load):
         ({"REPOSITORY": None}, "WINTER_DAYS_DATAFORM_REPOSITORY): required"),
         ({"REPOSITORY": "projects/p/locations/l/repositories/r"}, "WINTER_DAYS_DATAFORM_REPOSITORY): 'projects/p"),
         ({"SERVICE_ACCOUNT": None}, "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT): required"),
-        ({"SERVICE_ACCOUNT": "someone@example.com"}, "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT): 'someone@example.com' is not"),
+        (
+            {"SERVICE_ACCOUNT": "someone@example.com"},
+            "WINTER_DAYS_DATAFORM_SERVICE_ACCOUNT): 'someone@example.com' is not",
+        ),
         ({"GIT_COMMITISH": None}, "set exactly one of setting dataform.workspace (WINTER_DAYS_DATAFORM_WORKSPACE) or"),
-        ({"WORKSPACE": "dev"}, "set one of setting dataform.workspace (WINTER_DAYS_DATAFORM_WORKSPACE), setting dataform.git_commitish"),
+        (
+            {"WORKSPACE": "dev"},
+            "set one of setting dataform.workspace (WINTER_DAYS_DATAFORM_WORKSPACE), setting dataform.git_commitish",
+        ),
         ({"GIT_COMMITISH": None, "RELEASE_CONFIG": "nightly/x"}, "WINTER_DAYS_DATAFORM_RELEASE_CONFIG): 'nightly/x'"),
-        ({"API_URL": "https://dataform.googleapis.com/v1"}, "unknown variable WINTER_DAYS_DATAFORM_API_URL; it is now WINTER_DAYS_DATAFORM_API_ENDPOINT"),
-        ({"API_ENDPOINT": "https://dataform.googleapis.com/v1"}, "WINTER_DAYS_DATAFORM_API_ENDPOINT): 'https://dataform.googleapis.com/v1' is not"),
+        (
+            {"API_URL": "https://dataform.googleapis.com/v1"},
+            "unknown variable WINTER_DAYS_DATAFORM_API_URL; it is now WINTER_DAYS_DATAFORM_API_ENDPOINT",
+        ),
+        (
+            {"API_ENDPOINT": "https://dataform.googleapis.com/v1"},
+            "WINTER_DAYS_DATAFORM_API_ENDPOINT): 'https://dataform.googleapis.com/v1' is not",
+        ),
         ({"API_ENDPOINT": "ftp://host"}, "WINTER_DAYS_DATAFORM_API_ENDPOINT): 'ftp://host' is not"),
         ({"SCHEMA_SUFFIX": "dev-1"}, "WINTER_DAYS_DATAFORM_SCHEMA_SUFFIX): 'dev-1' is not a dataset suffix"),
-        ({"DEFAULT_DATABASE": "My Project"}, "WINTER_DAYS_DATAFORM_DEFAULT_DATABASE): 'My Project' is not a Google Cloud project id"),
-        ({"ASSERTION_SCHEMA": "checks.v1"}, "WINTER_DAYS_DATAFORM_ASSERTION_SCHEMA): 'checks.v1' is not a BigQuery dataset id"),
+        (
+            {"DEFAULT_DATABASE": "My Project"},
+            "WINTER_DAYS_DATAFORM_DEFAULT_DATABASE): 'My Project' is not a Google Cloud project id",
+        ),
+        (
+            {"ASSERTION_SCHEMA": "checks.v1"},
+            "WINTER_DAYS_DATAFORM_ASSERTION_SCHEMA): 'checks.v1' is not a BigQuery dataset id",
+        ),
     ],
 )
 def test_a_missing_or_wrong_setting_is_named(load, changes, named):

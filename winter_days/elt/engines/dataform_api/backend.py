@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from winter_days.config import Settings
 from winter_days.elt.backend import (
@@ -111,7 +112,9 @@ class DataformApiBackend:
         )
         raw = retried(
             f"compilationResults.create {self.parent}/compilationResults",
-            lambda: self.client.create_compilation_result(parent=self.parent, compilation_result=request, timeout=self.timeout),
+            lambda: self.client.create_compilation_result(
+                parent=self.parent, compilation_result=request, timeout=self.timeout
+            ),
             self.retry,
             self.sleep,
         )
@@ -148,24 +151,36 @@ class DataformApiBackend:
     def get(self, invocation: WorkflowInvocation | str) -> InvocationStatus:
         """The invocation's state, then its actions (read after, so a finished state has final actions)."""
         name = self._invocation_name(invocation)
-        raw = retried(f"workflowInvocations.get {name}",
-                      lambda: self.client.get_workflow_invocation(name=name, timeout=self.timeout), self.retry, self.sleep)
+        raw = retried(
+            f"workflowInvocations.get {name}",
+            lambda: self.client.get_workflow_invocation(name=name, timeout=self.timeout),
+            self.retry,
+            self.sleep,
+        )
         current = parse_workflow_invocation(raw, name)
         kinds = self._kinds_for(current.compilation_result)
         types = dataform_types()
 
         def fetch(token: str) -> Any:
-            request = types.QueryWorkflowInvocationActionsRequest(name=name, page_size=self.page_size or 0, page_token=token)
+            request = types.QueryWorkflowInvocationActionsRequest(
+                name=name, page_size=self.page_size or 0, page_token=token
+            )
             return self.client.query_workflow_invocation_actions(request=request, timeout=self.timeout)
 
-        actions = paged(f"workflowInvocations.query {name}", fetch, "workflow_invocation_actions", self.retry, self.sleep)
+        actions = paged(
+            f"workflowInvocations.query {name}", fetch, "workflow_invocation_actions", self.retry, self.sleep
+        )
         return InvocationStatus(invocation=current, actions=tuple(parse_action(raw, name, kinds) for raw in actions))
 
     def cancel(self, invocation: WorkflowInvocation | str) -> None:
         """Request cancellation; the invocation moves to CANCELING, then CANCELLED. Safe to resend."""
         name = self._invocation_name(invocation)
-        retried(f"workflowInvocations.cancel {name}",
-                lambda: self.client.cancel_workflow_invocation(request={"name": name}, timeout=self.timeout), self.retry, self.sleep)
+        retried(
+            f"workflowInvocations.cancel {name}",
+            lambda: self.client.cancel_workflow_invocation(request={"name": name}, timeout=self.timeout),
+            self.retry,
+            self.sleep,
+        )
 
     # -- internals -----------------------------------------------------------------------
 
@@ -173,7 +188,9 @@ class DataformApiBackend:
         types = dataform_types()
 
         def fetch(token: str) -> Any:
-            request = types.QueryCompilationResultActionsRequest(name=name, page_size=self.page_size or 0, page_token=token)
+            request = types.QueryCompilationResultActionsRequest(
+                name=name, page_size=self.page_size or 0, page_token=token
+            )
             return self.client.query_compilation_result_actions(request=request, timeout=self.timeout)
 
         return paged(f"compilationResults.query {name}", fetch, "compilation_result_actions", self.retry, self.sleep)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, TypeVar
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 # A Retry-After beyond this is not waited for in full: the attempt budget stays bounded.
@@ -35,8 +37,14 @@ class DataformApiError(Exception):
 class TransientFailure(Exception):
     """A failure worth retrying. `maybe_served`: the server may have acted on the request."""
 
-    def __init__(self, label: str, maybe_served: bool, retry_after: float | None = None, status: int | None = None,
-                 rpc_status: str = "") -> None:
+    def __init__(
+        self,
+        label: str,
+        maybe_served: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+        rpc_status: str = "",
+    ) -> None:
         super().__init__(label)
         self.label = label
         self.maybe_served = maybe_served
@@ -73,8 +81,8 @@ def parse_retry_after(value: str | None, now: Callable[[], datetime] | None = No
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    current = (now or (lambda: datetime.now(timezone.utc)))()
+        when = when.replace(tzinfo=UTC)
+    current = (now or (lambda: datetime.now(UTC)))()
     return max(0.0, (when - current).total_seconds())
 
 
@@ -148,7 +156,7 @@ def paged(
     token = ""
     seen: set[str] = set()
     while True:
-        page = retried(what, lambda: fetch(token), policy, sleep)
+        page = retried(what, partial(fetch, token), policy, sleep)
         yield from getattr(page, field)
         token = page.next_page_token
         if not token:

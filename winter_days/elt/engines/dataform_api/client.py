@@ -18,7 +18,9 @@ def dataform_types() -> Any:
     try:
         from google.cloud import dataform_v1
     except ImportError:
-        raise ConfigError("the Dataform API backend needs google-cloud-dataform: pip install 'winter-days[gcp]'") from None
+        raise ConfigError(
+            "the Dataform API backend needs google-cloud-dataform: pip install 'winter-days[gcp]'"
+        ) from None
     return dataform_v1
 
 

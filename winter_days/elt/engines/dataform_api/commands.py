@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import click
 
@@ -52,7 +53,7 @@ def find_targets(compilation: CompilationResult, names: Iterable[str]) -> tuple[
     found = []
     for name in names:
         parts = tuple(name.split("."))
-        matches = [t for t in targets if (t.database, t.schema, t.name)[-len(parts):] == parts]
+        matches = [t for t in targets if (t.database, t.schema, t.name)[-len(parts) :] == parts]
         if len(matches) != 1:
             known = ", ".join(sorted(f"{t.schema}.{t.name}" for t in targets))
             problem = "matches no action" if not matches else f"matches {len(matches)} actions; name the dataset"
@@ -118,7 +119,10 @@ def run_repository(
         status = follow(backend, invocation, echo, poll_seconds, sleep)
     counts = Counter(a.state.value for a in status.actions)
     summary = ", ".join(f"{count} {state.lower()}" for state, count in sorted(counts.items()))
-    echo(f"{status.state.value}: {invocation.name} ({summary or 'no actions'})", err=status.state is not InvocationState.SUCCEEDED)
+    echo(
+        f"{status.state.value}: {invocation.name} ({summary or 'no actions'})",
+        err=status.state is not InvocationState.SUCCEEDED,
+    )
     return status
 
 

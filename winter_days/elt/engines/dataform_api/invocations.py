@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 from winter_days.elt.engines.dataform_api.calls import (
     DataformApiError,
@@ -37,7 +39,7 @@ from winter_days.elt.engines.dataform_api.calls import (
 from winter_days.elt.engines.dataform_api.wire import parse_invocation_config, parse_timing
 
 log = logging.getLogger(__name__)
-_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -59,8 +61,12 @@ class InvocationStarter:
         lost = False
         for number in range(1, self.policy.max_attempts + 1):
             try:
-                created = attempt(what, lambda: self.client.create_workflow_invocation(
-                    parent=self.parent, workflow_invocation=invocation, timeout=self.timeout))
+                created = attempt(
+                    what,
+                    lambda: self.client.create_workflow_invocation(
+                        parent=self.parent, workflow_invocation=invocation, timeout=self.timeout
+                    ),
+                )
             except TransientFailure as failure:
                 last = number == self.policy.max_attempts
                 if not failure.maybe_served:
@@ -80,8 +86,12 @@ class InvocationStarter:
                         status=failure.status,
                         rpc_status=failure.rpc_status,
                     ) from None
-                log.warning("%s: %s; no invocation of %s exists, creating it again", what, failure.label,
-                            invocation.compilation_result)
+                log.warning(
+                    "%s: %s; no invocation of %s exists, creating it again",
+                    what,
+                    failure.label,
+                    invocation.compilation_result,
+                )
                 lost = True
                 continue
             self.known.add(created.name)
@@ -93,7 +103,11 @@ class InvocationStarter:
     def _adopt(self, invocation: Any, failure: TransientFailure) -> Any | None:
         """The invocation a lost create made, if any; the extra ones are cancelled."""
         try:
-            ours = [found for found in self._invocations_of(invocation.compilation_result) if self._matches(found, invocation)]
+            ours = [
+                found
+                for found in self._invocations_of(invocation.compilation_result)
+                if self._matches(found, invocation)
+            ]
         except DataformApiError as err:
             raise DataformApiError(
                 f"Dataform API workflowInvocations.create {self.parent}: {failure.label}, and whether it started "
@@ -106,7 +120,9 @@ class InvocationStarter:
             return None
         ours.sort(key=lambda found: (parse_timing(found.invocation_timing).start_time or _EPOCH, found.name))
         adopted = ours[0]
-        log.warning("workflowInvocations.create: %s; adopted %s, which the lost request created", failure.label, adopted.name)
+        log.warning(
+            "workflowInvocations.create: %s; adopted %s, which the lost request created", failure.label, adopted.name
+        )
         self.known.add(adopted.name)
         self._cancel(ours[1:], invocation)
         return adopted
@@ -114,20 +130,35 @@ class InvocationStarter:
     def _cancel_strays(self, invocation: Any, kept: str) -> None:
         """After a resend: cancel an invocation an earlier, lost create made after all."""
         try:
-            strays = [found for found in self._invocations_of(invocation.compilation_result) if self._matches(found, invocation)]
+            strays = [
+                found
+                for found in self._invocations_of(invocation.compilation_result)
+                if self._matches(found, invocation)
+            ]
         except DataformApiError as err:
-            log.warning("could not look for invocations of %s from a lost create (%s); %s runs", invocation.compilation_result,
-                        err, kept)
+            log.warning(
+                "could not look for invocations of %s from a lost create (%s); %s runs",
+                invocation.compilation_result,
+                err,
+                kept,
+            )
             return
         self._cancel(strays, invocation)
 
     def _cancel(self, duplicates: list[Any], invocation: Any) -> None:
         for duplicate in duplicates:
-            log.warning("cancelling %s: a second invocation of %s from a lost create", duplicate.name, invocation.compilation_result)
+            log.warning(
+                "cancelling %s: a second invocation of %s from a lost create",
+                duplicate.name,
+                invocation.compilation_result,
+            )
             self.known.add(duplicate.name)
-            retried(f"workflowInvocations.cancel {duplicate.name}",
-                    lambda: self.client.cancel_workflow_invocation(request={"name": duplicate.name}, timeout=self.timeout),
-                    self.policy, self.sleep)
+            retried(
+                f"workflowInvocations.cancel {duplicate.name}",
+                partial(self.client.cancel_workflow_invocation, request={"name": duplicate.name}, timeout=self.timeout),
+                self.policy,
+                self.sleep,
+            )
 
     def _matches(self, found: Any, sent: Any) -> bool:
         return (
@@ -153,7 +184,11 @@ class InvocationStarter:
         request_type = dataform_types().ListWorkflowInvocationsRequest
 
         def fetch(token: str) -> Any:
-            request = request_type(parent=self.parent, filter=filter_text, page_size=self.page_size or 0, page_token=token)
+            request = request_type(
+                parent=self.parent, filter=filter_text, page_size=self.page_size or 0, page_token=token
+            )
             return self.client.list_workflow_invocations(request=request, timeout=self.timeout)
 
-        return list(paged(f"workflowInvocations.list {self.parent}", fetch, "workflow_invocations", self.policy, self.sleep))
+        return list(
+            paged(f"workflowInvocations.list {self.parent}", fetch, "workflow_invocations", self.policy, self.sleep)
+        )

@@ -8,8 +8,9 @@ Nothing here imports the client library: the messages are read by attribute.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from winter_days.elt.backend import (
     ActionState,
@@ -52,18 +53,21 @@ def _target(raw: Any, resource: str) -> Target:
 def _interval_time(interval: Any, field: str) -> datetime | None:
     if interval is None or not interval.HasField(field):
         return None
-    return getattr(interval, field).ToDatetime(tzinfo=timezone.utc)
+    return getattr(interval, field).ToDatetime(tzinfo=UTC)
 
 
 def parse_timing(interval: Any) -> InvocationTiming:
     """A google.type.Interval as start and end (None where unset)."""
-    return InvocationTiming(start_time=_interval_time(interval, "start_time"), end_time=_interval_time(interval, "end_time"))
+    return InvocationTiming(
+        start_time=_interval_time(interval, "start_time"), end_time=_interval_time(interval, "end_time")
+    )
 
 
 def message_dict(message: Any) -> dict[str, Any]:
     """A message as its REST JSON (camelCase, unset fields left out)."""
-    return json.loads(type(message).to_json(message, use_integers_for_enums=False,
-                                            always_print_fields_with_no_presence=False))
+    return json.loads(
+        type(message).to_json(message, use_integers_for_enums=False, always_print_fields_with_no_presence=False)
+    )
 
 
 def error_location(error: Any) -> str:
@@ -82,17 +86,21 @@ def parse_compilation_result(raw: Any) -> CompilationResult:
         CompilationErrorEntry(
             message=error.message,
             path=error_location(error),
-            action_target=_target(error.action_target, raw.name) if _has(error, "action_target") and error.action_target.name else None,
+            action_target=_target(error.action_target, raw.name)
+            if _has(error, "action_target") and error.action_target.name
+            else None,
         )
         for error in raw.compilation_errors
     )
     created = raw.create_time if _has(raw, "create_time") else None
     return CompilationResult(
         name=raw.name,
-        create_time=created.astimezone(timezone.utc) if created else datetime.now(timezone.utc),
+        create_time=created.astimezone(UTC) if created else datetime.now(UTC),
         dataform_core_version=raw.dataform_core_version,
         compilation_errors=errors,
-        code_compilation_config=message_dict(raw.code_compilation_config) if _has(raw, "code_compilation_config") else {},
+        code_compilation_config=message_dict(raw.code_compilation_config)
+        if _has(raw, "code_compilation_config")
+        else {},
     )
 
 
@@ -103,8 +111,13 @@ def _dependencies(compiled: Any, resource: str) -> list[dict[str, str]]:
 def compilation_graph(actions: Iterable[Any], resource: str) -> dict[str, list[dict[str, Any]]]:
     """CompilationResultActions as a `dataform compile --json`-shaped graph (sections,
     dependency targets and the `targets` list)."""
-    graph: dict[str, list[dict[str, Any]]] = {"tables": [], "operations": [], "assertions": [], "declarations": [],
-                                               "targets": []}
+    graph: dict[str, list[dict[str, Any]]] = {
+        "tables": [],
+        "operations": [],
+        "assertions": [],
+        "declarations": [],
+        "targets": [],
+    }
     for raw in actions:
         target = _target(raw.target, resource)
         entry: dict[str, Any] = {"target": target.to_api(), "fileName": raw.file_path}

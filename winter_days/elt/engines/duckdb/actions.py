@@ -29,7 +29,13 @@ from winter_days.elt.engines.duckdb.file_filters import prepare_query
 from winter_days.elt.engines.duckdb.graph import Action
 from winter_days.elt.engines.duckdb.incremental import IncrementalWrite
 from winter_days.elt.engines.duckdb.lake_repair import LakeRepairs, failing_file, is_repairable
-from winter_days.warehouse.duckdb.dialect.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, to_duckdb_query, transpile_tree
+from winter_days.warehouse.duckdb.dialect.transpile import (
+    BIGQUERY,
+    UnsupportedSqlError,
+    generate_duckdb,
+    to_duckdb_query,
+    transpile_tree,
+)
 
 FAILING_ROWS_SAMPLE = 5
 # DuckDB keeps min/max statistics per row group of this many rows (its default size), and
@@ -61,7 +67,13 @@ class ActionOutcome:
 class ActionRunner:
     """Runs actions on one DuckDB connection (a cursor of the build database)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, lake_root: Path, full_refresh: bool, relations: RelationKinds | None = None):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        lake_root: Path,
+        full_refresh: bool,
+        relations: RelationKinds | None = None,
+    ):
         self.con = con
         self.lake_root = lake_root
         self.full_refresh = full_refresh
@@ -111,7 +123,7 @@ class ActionRunner:
             sql = view_sql(files.table, self.lake_root, repairs)
             tag = view_tag(sql)
             self._execute(sql)
-            self._execute(f"COMMENT ON VIEW \"{schema}\".\"{name}\" IS '{tag}'")
+            self._execute(f'COMMENT ON VIEW "{schema}"."{name}" IS \'{tag}\'')
             self.relations.set(schema, name, "VIEW", tag)
             self.relations.set_listing(schema, name, replace(files, repairs=repairs))
 
@@ -191,10 +203,14 @@ class ActionRunner:
         added = [c for c in wanted if c not in columns]
         removed = [c for c in columns if c not in wanted]
         if added or removed:
-            changes = "; ".join(part for part in (
-                f"the model now adds {', '.join(added)}" if added else "",
-                f"the table still has {', '.join(removed)}" if removed else "",
-            ) if part)
+            changes = "; ".join(
+                part
+                for part in (
+                    f"the model now adds {', '.join(added)}" if added else "",
+                    f"the table still has {', '.join(removed)}" if removed else "",
+                )
+                if part
+            )
             raise UnsupportedSqlError(
                 f"{self._relation(action)} was built by an earlier version of its model ({changes}); "
                 f"rebuild it once with: winter-days elt run --full-refresh --actions {action.target.name}"
@@ -217,7 +233,7 @@ class ActionRunner:
             f"GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
         ).fetchone()
         if row is not None:
-            key = dict(zip(action.unique_key, row[:-1]))
+            key = dict(zip(action.unique_key, row[:-1], strict=False))
             raise UnsupportedSqlError(
                 f"UPDATE/MERGE must match at most one source row for each target row: "
                 f"{row[-1]} incremental rows have uniqueKey {key}"
@@ -239,7 +255,7 @@ class ActionRunner:
         if count:
             cursor = self.con.execute(f"SELECT * FROM {relation} LIMIT {FAILING_ROWS_SAMPLE}")
             names = [d[0] for d in cursor.description]
-            sample = [{n: _plain(v) for n, v in zip(names, row)} for row in cursor.fetchall()]
+            sample = [{n: _plain(v) for n, v in zip(names, row, strict=False)} for row in cursor.fetchall()]
             raise AssertionFailed(count, sample)
 
     # -- statements ----------------------------------------------------------------
@@ -271,7 +287,7 @@ class ActionRunner:
         if self.relations.comment(table.schema, table.name) == tag:
             return
         self._execute(sql)
-        self._execute(f"COMMENT ON VIEW \"{table.schema}\".\"{table.name}\" IS '{tag}'")
+        self._execute(f'COMMENT ON VIEW "{table.schema}"."{table.name}" IS \'{tag}\'')
         self.relations.set(table.schema, table.name, "VIEW", tag)
 
     def _arrange_partitions(self, action: Action) -> None:
@@ -292,9 +308,11 @@ class ActionRunner:
         spread = to_duckdb_query(
             f"SELECT DISTINCT DIV(rowid, {ROW_GROUP_ROWS}) AS storage_group, {action.partition_by} AS storage_partition FROM {table}"
         )
-        pairs, groups, partitions = _single_row(self._execute(
-            f"SELECT count(*), count(DISTINCT storage_group), count(DISTINCT storage_partition) FROM ({spread})"
-        ))
+        pairs, groups, partitions = _single_row(
+            self._execute(
+                f"SELECT count(*), count(DISTINCT storage_group), count(DISTINCT storage_partition) FROM ({spread})"
+            )
+        )
         # Sorted, each row group but the ones at a day's boundary holds one partition.
         if pairs <= SCATTER_TOLERANCE * (groups + partitions):
             return
@@ -356,7 +374,9 @@ def prepare_script(sql: str) -> tuple[ExternalTable | str, ...]:
     except sqlglot.errors.ParseError as err:
         raise UnsupportedSqlError(f"cannot parse BigQuery SQL: {err}") from None
     return tuple(
-        parse_external_table(tree) if isinstance(tree, exp.Create) and is_external_table(tree) else generate_duckdb(transpile_tree(tree), copy=False)
+        parse_external_table(tree)
+        if isinstance(tree, exp.Create) and is_external_table(tree)
+        else generate_duckdb(transpile_tree(tree), copy=False)
         for tree in trees
         if tree is not None
     )

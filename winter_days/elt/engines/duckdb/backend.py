@@ -13,10 +13,11 @@ import hashlib
 import itertools
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from winter_days.elt.backend import (
     ActionState,
@@ -90,7 +91,7 @@ class DuckDBBackend:
     def compile(self) -> CompilationResult:
         """Compile the project (or take the graph given at construction)."""
         name = f"compilationResults/local-{next(_ids)}"
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         config = {"vars": dict(self.vars)}
         if self._precompiled is not None:
             graph = self._precompiled
@@ -108,7 +109,9 @@ class DuckDBBackend:
                 try:
                     graph = compile_project(self.project_dir, self.vars or None)
                 except SqlxCompilationError as err:
-                    errors = tuple(CompilationErrorEntry(message=i.message, path=f"{i.file}:{i.line}") for i in err.issues)
+                    errors = tuple(
+                        CompilationErrorEntry(message=i.message, path=f"{i.file}:{i.line}") for i in err.issues
+                    )
                     return CompilationResult(name, now, compilation_errors=errors, code_compilation_config=config)
                 with _cache_lock:
                     _compiled_cache[key] = (fingerprint, json.dumps(graph))
@@ -147,11 +150,14 @@ class DuckDBBackend:
             compilation_result=compilation.name,
             invocation_config=config,
             state=InvocationState.RUNNING,
-            invocation_timing=InvocationTiming(datetime.now(timezone.utc)),
+            invocation_timing=InvocationTiming(datetime.now(UTC)),
         )
         tracked = _Tracked(
             invocation,
-            [WorkflowInvocationAction(target=t, kind=graph.actions[t].kind, state=ActionState.PENDING) for t in selected],
+            [
+                WorkflowInvocationAction(target=t, kind=graph.actions[t].kind, state=ActionState.PENDING)
+                for t in selected
+            ],
         )
         self._invocations[invocation.name] = tracked
 
@@ -162,14 +168,18 @@ class DuckDBBackend:
         def run() -> None:
             try:
                 result = self.executor.run(graph, config, cancel=tracked.cancel, on_update=on_update)
-            except Exception as err:  # noqa: BLE001 - the failure is reported through get()
-                failed = InvocationTiming(invocation.invocation_timing.start_time, datetime.now(timezone.utc))
+            except Exception as err:
+                failed = InvocationTiming(invocation.invocation_timing.start_time, datetime.now(UTC))
                 with tracked.lock:
                     tracked.actions = [
-                        a if a.state.finished else replace(a, state=ActionState.FAILED, failure_reason=f"run failed: {err}")
+                        a
+                        if a.state.finished
+                        else replace(a, state=ActionState.FAILED, failure_reason=f"run failed: {err}")
                         for a in tracked.actions
                     ]
-                    tracked.invocation = replace(tracked.invocation, state=InvocationState.FAILED, invocation_timing=failed)
+                    tracked.invocation = replace(
+                        tracked.invocation, state=InvocationState.FAILED, invocation_timing=failed
+                    )
                 return
             with tracked.lock:
                 tracked.result = result

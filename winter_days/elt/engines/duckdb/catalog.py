@@ -33,7 +33,9 @@ class RelationKinds:
     )
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
-        self._relations = {(schema, name): (kind, comment) for schema, name, kind, comment in con.execute(self._QUERY).fetchall()}
+        self._relations = {
+            (schema, name): (kind, comment) for schema, name, kind, comment in con.execute(self._QUERY).fetchall()
+        }
         self._listings: dict[tuple[str, str], LakeFiles] = {}
         self._lock = threading.Lock()
 

@@ -24,12 +24,13 @@ moves it aside and builds the warehouse from an empty file (warehouse/duckdb/unr
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import duckdb
 
@@ -44,10 +45,10 @@ from winter_days.elt.backend import (
 from winter_days.elt.engines.duckdb.actions import ActionRunner, AssertionFailed
 from winter_days.elt.engines.duckdb.catalog import RelationKinds
 from winter_days.elt.engines.duckdb.graph import ActionGraph, GraphError, build_graph, select
-from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError
-from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 from winter_days.stores.locking import exclusive_lock
 from winter_days.warehouse import WarehouseUnreadable
+from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError
+from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 from winter_days.warehouse.duckdb.files import (
     build_copy,
     fsync_path,
@@ -147,7 +148,9 @@ class DuckDBExecutor:
             if build.exists() and not on_disk:
                 early_sync.start()
             try:
-                run = _Run(graph, selected, build, self, config.fully_refresh_incremental_tables_enabled, cancel, on_update)
+                run = _Run(
+                    graph, selected, build, self, config.fully_refresh_incremental_tables_enabled, cancel, on_update
+                )
                 actions = run.execute(con)
                 states = {a.state for a in actions}
                 if cancel.is_set() or ActionState.CANCELLED in states:
@@ -217,7 +220,8 @@ class _Run:
         self.on_update: ActionsCallback | None = on_update
         self.lock = threading.Lock()
         self.results: dict[Target, WorkflowInvocationAction] = {
-            t: WorkflowInvocationAction(target=t, kind=graph.actions[t].kind, state=ActionState.PENDING) for t in selected
+            t: WorkflowInvocationAction(target=t, kind=graph.actions[t].kind, state=ActionState.PENDING)
+            for t in selected
         }
         self.running: dict[Target, duckdb.DuckDBPyConnection] = {}
         self.relations: RelationKinds | None = None
@@ -285,9 +289,11 @@ class _Run:
                 state, reason = ActionState.CANCELLED, "cancelled while running"
             else:
                 state, reason = ActionState.FAILED, f"{action.file_name or target}: action {target}: {err}"
-        except Exception as err:  # noqa: BLE001 - an unexpected error fails this action, not the run
-            state, reason = (ActionState.FAILED,
-                             f"{action.file_name or target}: action {target}: internal error {type(err).__name__}: {err}")
+        except Exception as err:
+            state, reason = (
+                ActionState.FAILED,
+                f"{action.file_name or target}: action {target}: internal error {type(err).__name__}: {err}",
+            )
         finally:
             with self.lock:
                 self.running.pop(target, None)
@@ -327,7 +333,9 @@ class _Run:
                 if self.results[target].state is not ActionState.PENDING:
                     continue
                 blockers = [
-                    d for d in self.graph.actions[target].dependencies if d in self.results and self.results[d].state in _BLOCKING
+                    d
+                    for d in self.graph.actions[target].dependencies
+                    if d in self.results and self.results[d].state in _BLOCKING
                 ]
                 if blockers:
                     reason = f"dependency {blockers[0]} {self.results[blockers[0]].state.value.lower()}"
@@ -368,4 +376,4 @@ def _heights(graph: ActionGraph, selected: list[Target]) -> dict[Target, int]:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

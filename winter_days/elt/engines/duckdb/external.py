@@ -31,7 +31,6 @@ from sqlglot import exp
 from winter_days.elt.engines.duckdb.lake_repair import MAX_CSV_ROW_BYTES, LakeRepairs
 from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, transpile_tree
 
-
 SUPPORTED_FORMATS = ("PARQUET", "CSV", "NEWLINE_DELIMITED_JSON", "JSON")
 
 
@@ -76,7 +75,9 @@ def parse_external_table(tree: exp.Create) -> ExternalTable:
     if isinstance(uris, str):
         uris = [uris]
     if not isinstance(uris, (list, tuple)):
-        raise UnsupportedSqlError(f"external table {table.name}: OPTIONS(uris=...) must be a string or an array of strings")
+        raise UnsupportedSqlError(
+            f"external table {table.name}: OPTIONS(uris=...) must be a string or an array of strings"
+        )
     return ExternalTable(
         schema=table.db,
         name=table.name,
@@ -165,8 +166,11 @@ def _lake_files(pattern: str) -> list[str]:
     folder, suffix = pattern.split("/**/[!.]*", 1)
     files = []
     for directory, _, names in os.walk(folder):
-        files += [os.path.join(directory, n) for n in names if not n.startswith(".") and n.endswith(suffix)
-                  and len(n) > len(suffix)]
+        files += [
+            os.path.join(directory, n)
+            for n in names
+            if not n.startswith(".") and n.endswith(suffix) and len(n) > len(suffix)
+        ]
     return files
 
 
@@ -205,7 +209,9 @@ def _reader(table: ExternalTable, files: str, long_lines: bool = False) -> tuple
     hive = "hive_partition_uri_prefix" in table.options
     declared = ", ".join(f'CAST("{n}" AS {k}) AS "{n}"' for n, k in table.columns)
     if table.file_format == "PARQUET":
-        reader = f"read_parquet({files}, union_by_name = true, filename = true, hive_partitioning = {str(hive).lower()})"
+        reader = (
+            f"read_parquet({files}, union_by_name = true, filename = true, hive_partitioning = {str(hive).lower()})"
+        )
         return reader, declared or "* EXCLUDE (filename)"
     if table.file_format == "CSV":
         if not table.columns:
@@ -219,7 +225,11 @@ def _reader(table: ExternalTable, files: str, long_lines: bool = False) -> tuple
         jagged = bool(table.options.get("allow_jagged_rows", False))
         extra = bool(table.options.get("ignore_unknown_values", False))
         # DuckDB's buffer holds 16 of the longest lines by default: 1.6 GB for 100 MB ones.
-        line_options = f", max_line_size = {MAX_CSV_ROW_BYTES}, buffer_size = {MAX_CSV_ROW_BYTES + (1 << 20)}" if long_lines else ""
+        line_options = (
+            f", max_line_size = {MAX_CSV_ROW_BYTES}, buffer_size = {MAX_CSV_ROW_BYTES + (1 << 20)}"
+            if long_lines
+            else ""
+        )
         reader = (
             f"read_csv({files}, columns = {column_types}, delim = {_quote(delimiter)}, quote = {_quote(quote)}, "
             f"escape = {_quote(quote)}, header = {str(header).lower()}, auto_detect = false, filename = true, "
@@ -237,14 +247,22 @@ def _reader(table: ExternalTable, files: str, long_lines: bool = False) -> tuple
             f"hive_partitioning = {str(hive).lower()})"
         )
         return reader, ", ".join(f'"{n}"' for n, _ in table.columns)
-    raise UnsupportedSqlError(f"external table {table.name}: format {table.file_format or '?'} is not supported locally")
+    raise UnsupportedSqlError(
+        f"external table {table.name}: format {table.file_format or '?'} is not supported locally"
+    )
 
 
 def _option_value(node: exp.Expr) -> object:
     if isinstance(node, exp.Array):
         return [_option_value(e) for e in node.expressions]
     if isinstance(node, exp.Literal):
-        return node.this if node.is_string else int(float(node.this)) if float(node.this).is_integer() else float(node.this)
+        return (
+            node.this
+            if node.is_string
+            else int(float(node.this))
+            if float(node.this).is_integer()
+            else float(node.this)
+        )
     if isinstance(node, exp.Boolean):
         return node.this
     return node.name

@@ -25,16 +25,22 @@ Transpiling is pure in the SQL text, so its result is cached per process, keyed 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from winter_days.warehouse.duckdb.dialect.transpile import BIGQUERY, UnsupportedSqlError, generate_duckdb, transpile_tree
+from winter_days.warehouse.duckdb.dialect.transpile import (
+    BIGQUERY,
+    UnsupportedSqlError,
+    generate_duckdb,
+    transpile_tree,
+)
 
 FILE_NAME_COLUMN = "_FILE_NAME"
 _PLACEHOLDER = "winter_days_file_filter_{}_"
@@ -111,7 +117,7 @@ class PreparedQuery:
             text = text.replace(file_filter.placeholder, predicate, 1)
             if file_filter.source_placeholder:
                 text = text.replace(file_filter.source_placeholder, source, 1)
-        for constant, literal in zip(self.constants, _constant_literals(con, self.constants)):
+        for constant, literal in zip(self.constants, _constant_literals(con, self.constants), strict=False):
             text = text.replace(constant.placeholder, literal, 1)
         return text
 
@@ -143,10 +149,15 @@ def prepare_query(sql: str) -> PreparedQuery:
         if table is not None:
             source_placeholder = _SOURCE_PLACEHOLDER.format(len(filters))
             source_sql = generate_duckdb(exp.Table(this=table.this.copy(), db=table.args["db"].copy()))
-            file_filter = replace(file_filter, source=(table.db, table.name), source_placeholder=source_placeholder,
-                                  source_sql=source_sql)
+            file_filter = replace(
+                file_filter, source=(table.db, table.name), source_placeholder=source_placeholder, source_sql=source_sql
+            )
             alias = table.alias or table.name
-            table.replace(exp.Table(this=exp.to_identifier(source_placeholder), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            table.replace(
+                exp.Table(
+                    this=exp.to_identifier(source_placeholder), alias=exp.TableAlias(this=exp.to_identifier(alias))
+                )
+            )
         filters.append(file_filter)
         replaced.replace(exp.column(placeholder))
     constants = _scalar_constants(tree)
@@ -158,7 +169,11 @@ def prepare_query(sql: str) -> PreparedQuery:
 def _is_file_filter(node: exp.In) -> bool:
     """`_FILE_NAME [NOT] IN (subquery)`."""
     column = node.this
-    return node.args.get("query") is not None and isinstance(column, exp.Column) and column.name.upper() == FILE_NAME_COLUMN
+    return (
+        node.args.get("query") is not None
+        and isinstance(column, exp.Column)
+        and column.name.upper() == FILE_NAME_COLUMN
+    )
 
 
 def _constant_subqueries(tree: exp.Expr) -> list[exp.Subquery]:
@@ -232,8 +247,9 @@ def _source_table(node: exp.Expr, column: exp.Column) -> exp.Table | None:
     return table
 
 
-def _files_to_read(file_filter: FileFilter, loaded: list[object],
-                   listing: FileListing | None) -> tuple[list[str], ListedFiles] | None:
+def _files_to_read(
+    file_filter: FileFilter, loaded: list[object], listing: FileListing | None
+) -> tuple[list[str], ListedFiles] | None:
     """The listed files not loaded yet, and the listing, for a NOT IN filter over a listable relation."""
     if not file_filter.negated or file_filter.source is None or listing is None or None in loaded:
         return None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from winter_days.elt.backend import InvocationConfig, Target
 
@@ -73,7 +74,10 @@ def build_graph(compiled: Mapping[str, Any]) -> ActionGraph:
     for raw in compiled.get("tables", []) or []:
         _add(graph, _table(raw))
     for raw in compiled.get("operations", []) or []:
-        _add(graph, _common(raw, "operations", queries=tuple(raw.get("queries") or ()), has_output=bool(raw.get("hasOutput"))))
+        _add(
+            graph,
+            _common(raw, "operations", queries=tuple(raw.get("queries") or ()), has_output=bool(raw.get("hasOutput"))),
+        )
     for raw in compiled.get("assertions", []) or []:
         parent = Target.from_api(raw["parentAction"]) if raw.get("parentAction") else None
         _add(graph, _common(raw, "assertion", query=raw.get("query", ""), parent=parent))

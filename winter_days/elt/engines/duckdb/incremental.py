@@ -17,7 +17,11 @@ from typing import Protocol
 import duckdb
 
 from winter_days.elt.engines.duckdb.graph import Action
-from winter_days.warehouse.duckdb.dialect.transpile import UnsupportedSqlError, to_duckdb_condition, to_duckdb_expression
+from winter_days.warehouse.duckdb.dialect.transpile import (
+    UnsupportedSqlError,
+    to_duckdb_condition,
+    to_duckdb_expression,
+)
 
 DELTA = "winter_days_incremental_delta"
 DESTINATION, SOURCE = "DATAFORM_DEST", "DATAFORM_SOURCE"
@@ -70,8 +74,9 @@ class IncrementalWrite:
             return self._insert_overwrite(source, listed, names)
         if self.action.unique_key and strategy in ("MERGE", "INCREMENTAL_STRATEGY_UNSPECIFIED", ""):
             return self._merge(source, listed, names)
-        return self._affected(self.runner.execute_incremental(
-            f"INSERT INTO {self.relation} ({listed}) {source}", self.action, names))
+        return self._affected(
+            self.runner.execute_incremental(f"INSERT INTO {self.relation} ({listed}) {source}", self.action, names)
+        )
 
     # -- onSchemaChange ---------------------------------------------------------------------------
     def _reconcile(self, existing: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -79,9 +84,13 @@ class IncrementalWrite:
         if policy == "IGNORE":
             return existing
         try:
-            wanted = [(row[0], row[1]) for row in self.runner.execute(f"DESCRIBE SELECT * FROM ({self.query})").fetchall()]
+            wanted = [
+                (row[0], row[1]) for row in self.runner.execute(f"DESCRIBE SELECT * FROM ({self.query})").fetchall()
+            ]
         except duckdb.Error as err:
-            raise SchemaChangeError(f"cannot read the columns of the incremental query of {self.relation}: {err}") from None
+            raise SchemaChangeError(
+                f"cannot read the columns of the incremental query of {self.relation}: {err}"
+            ) from None
         have = {name for name, _ in existing}
         added = [(name, kind) for name, kind in wanted if name not in have]
         removed = [name for name, _ in existing if name not in {n for n, _ in wanted}]
@@ -90,16 +99,19 @@ class IncrementalWrite:
             raise SchemaChangeError(
                 f"Schema mismatch defined by on_schema_change = 'FAIL'. Added columns: {_listed(added_names)}, "
                 f"removed columns: {_listed(removed)} (table {self.relation}; rebuild it with --full-refresh "
-                "or change onSchemaChange)")
+                "or change onSchemaChange)"
+            )
         if policy == "EXTEND" and removed:
             raise SchemaChangeError(
                 f"Column removals are not allowed when on_schema_change = 'EXTEND'. Removed columns: "
-                f"{_listed(removed)} (table {self.relation})")
+                f"{_listed(removed)} (table {self.relation})"
+            )
         if policy == "SYNCHRONIZE":
             keyed = [name for name in removed if name in self.action.unique_key]
             if keyed:
-                raise SchemaChangeError(f"Cannot drop columns {_listed(keyed)} as they are part of the unique key "
-                                        f"for table {self.relation}")
+                raise SchemaChangeError(
+                    f"Cannot drop columns {_listed(keyed)} as they are part of the unique key for table {self.relation}"
+                )
             for name in removed:
                 self.runner.execute(f"ALTER TABLE {self.relation} DROP COLUMN {quoted(name)}")
         for name, kind in added:
@@ -124,18 +136,23 @@ class IncrementalWrite:
         updates = ", ".join(f"{quoted(c)} = {SOURCE}.{quoted(c)}" for c in names)
         values = ", ".join(f"{SOURCE}.{quoted(c)}" for c in names)
         try:
-            return self._affected(self.runner.execute(
-                f"MERGE INTO {self.relation} AS {DESTINATION} USING {DELTA} AS {SOURCE} "
-                f"ON {on}{self._destination_conditions()} "
-                f"WHEN MATCHED THEN UPDATE SET {updates} "
-                f"WHEN NOT MATCHED THEN INSERT ({listed}) VALUES ({values})"))
+            return self._affected(
+                self.runner.execute(
+                    f"MERGE INTO {self.relation} AS {DESTINATION} USING {DELTA} AS {SOURCE} "
+                    f"ON {on}{self._destination_conditions()} "
+                    f"WHEN MATCHED THEN UPDATE SET {updates} "
+                    f"WHEN NOT MATCHED THEN INSERT ({listed}) VALUES ({values})"
+                )
+            )
         finally:
             self.runner.execute(f"DROP TABLE IF EXISTS {DELTA}")
 
     def _insert_overwrite(self, source: str, listed: str, names: list[str]) -> int | None:
         partition = self.action.partition_by
         if not partition:
-            raise UnsupportedSqlError(f"{self.relation}: incrementalStrategy INSERT_OVERWRITE needs bigquery.partitionBy")
+            raise UnsupportedSqlError(
+                f"{self.relation}: incrementalStrategy INSERT_OVERWRITE needs bigquery.partitionBy"
+            )
         expression = to_duckdb_expression(partition)
         self.runner.execute_incremental(f"CREATE OR REPLACE TEMP TABLE {DELTA} AS {source}", self.action, names)
         try:
@@ -143,8 +160,11 @@ class IncrementalWrite:
             self.runner.execute(
                 f"DELETE FROM {self.relation} AS {DESTINATION} WHERE {expression} IN "
                 f"(SELECT DISTINCT {expression} FROM {DELTA} AS {DESTINATION} WHERE {expression} IS NOT NULL)"
-                f"{self._destination_conditions()}")
-            return self._affected(self.runner.execute(f"INSERT INTO {self.relation} ({listed}) SELECT {listed} FROM {DELTA}"))
+                f"{self._destination_conditions()}"
+            )
+            return self._affected(
+                self.runner.execute(f"INSERT INTO {self.relation} ({listed}) SELECT {listed} FROM {DELTA}")
+            )
         finally:
             self.runner.execute(f"DROP TABLE IF EXISTS {DELTA}")
 

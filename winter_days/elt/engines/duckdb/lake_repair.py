@@ -35,7 +35,9 @@ _FAILING_FILE = re.compile(r"^\s*file = (?P<path>.+?)\s*$", re.MULTILINE)
 def is_repairable(err: Exception) -> bool:
     """Whether a failed DuckDB query failed on the bytes of a CSV file a copy can fix."""
     message = str(err)
-    return isinstance(err, duckdb.InvalidInputException) and ("Invalid unicode" in message or "Maximum line size" in message)
+    return isinstance(err, duckdb.InvalidInputException) and (
+        "Invalid unicode" in message or "Maximum line size" in message
+    )
 
 
 def failing_file(err: Exception) -> str | None:

@@ -15,11 +15,11 @@ _K2 = 0x9AE16A3B2F90404F
 
 
 def _fetch64(data: bytes, at: int) -> int:
-    return int.from_bytes(data[at:at + 8], "little")
+    return int.from_bytes(data[at : at + 8], "little")
 
 
 def _fetch32(data: bytes, at: int) -> int:
-    return int.from_bytes(data[at:at + 4], "little")
+    return int.from_bytes(data[at : at + 4], "little")
 
 
 def _rotate(value: int, shift: int) -> int:
@@ -64,8 +64,11 @@ def _len17to32(data: bytes, length: int) -> int:
     b = _fetch64(data, 8)
     c = (_fetch64(data, length - 8) * mul) & _MASK
     d = (_fetch64(data, length - 16) * _K2) & _MASK
-    return _hash16((_rotate((a + b) & _MASK, 43) + _rotate(c, 30) + d) & _MASK,
-                   (a + _rotate((b + _K2) & _MASK, 18) + c) & _MASK, mul)
+    return _hash16(
+        (_rotate((a + b) & _MASK, 43) + _rotate(c, 30) + d) & _MASK,
+        (a + _rotate((b + _K2) & _MASK, 18) + c) & _MASK,
+        mul,
+    )
 
 
 def _len33to64(data: bytes, length: int) -> int:
@@ -80,8 +83,9 @@ def _len33to64(data: bytes, length: int) -> int:
     f = _fetch64(data, 24)
     g = ((y + _fetch64(data, length - 32)) * mul) & _MASK
     h = ((z + _fetch64(data, length - 24)) * mul) & _MASK
-    return _hash16((_rotate((e + f) & _MASK, 43) + _rotate(g, 30) + h) & _MASK,
-                   (e + _rotate((f + a) & _MASK, 18) + g) & _MASK, mul)
+    return _hash16(
+        (_rotate((e + f) & _MASK, 43) + _rotate(g, 30) + h) & _MASK, (e + _rotate((f + a) & _MASK, 18) + g) & _MASK, mul
+    )
 
 
 def _weak32(data: bytes, at: int, a: int, b: int) -> tuple[int, int]:
@@ -138,8 +142,9 @@ def _hash64(data: bytes) -> int:
     v = _weak32(data, at, (v[1] * mul) & _MASK, (x + w[0]) & _MASK)
     w = _weak32(data, at + 32, (z + w[1]) & _MASK, (y + _fetch64(data, at + 16)) & _MASK)
     z, x = x, z
-    return _hash16((_hash16(v[0], w[0], mul) + _shift_mix(y) * _K0 + z) & _MASK,
-                   (_hash16(v[1], w[1], mul) + x) & _MASK, mul)
+    return _hash16(
+        (_hash16(v[0], w[0], mul) + _shift_mix(y) * _K0 + z) & _MASK, (_hash16(v[1], w[1], mul) + x) & _MASK, mul
+    )
 
 
 def fingerprint64(value: str | bytes) -> int:

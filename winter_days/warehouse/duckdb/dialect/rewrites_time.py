@@ -44,8 +44,10 @@ def _format(node: exp.TimeToStr) -> exp.Expr:
 def parse(node: exp.Expr, safe: bool) -> exp.Expr:
     """PARSE_TIMESTAMP / PARSE_DATETIME / PARSE_DATE (SAFE.: NULL instead of an error)."""
     operands_first(node)
-    functions: dict[type[exp.Expr], str] = {exp.StrToDate: "winter_days_parse_date",
-                                            exp.ParseDatetime: "winter_days_parse_datetime"}
+    functions: dict[type[exp.Expr], str] = {
+        exp.StrToDate: "winter_days_parse_date",
+        exp.ParseDatetime: "winter_days_parse_datetime",
+    }
     function = functions.get(type(node), "winter_days_parse_timestamp")
     zone = node.args.get("zone") or exp.Literal.string("UTC")
     return call(function, _bigquery_format(node.args["format"]), node.this, zone, exp.Boolean(this=safe))

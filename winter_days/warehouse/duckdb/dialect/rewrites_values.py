@@ -35,14 +35,20 @@ class ValueRewriteError(ValueError):
     """A query the local engine refuses, naming the function (transpile.py reports it)."""
 
 
-def _typed2(choices: list[tuple[str, exp.Expr]], default: exp.Expr, left: exp.Expr,
-            right: exp.Expr) -> exp.Expr:
+def _typed2(choices: list[tuple[str, exp.Expr]], default: exp.Expr, left: exp.Expr, right: exp.Expr) -> exp.Expr:
     """by_type on two operands: conditions use _t (left's type) and _u (right's)."""
-    both = exp.Anonymous(this="CONCAT", expressions=[exp.Anonymous(this="TYPEOF", expressions=[left.copy()]),
-                                                     exp.Literal.string("|"),
-                                                     exp.Anonymous(this="TYPEOF", expressions=[right.copy()])])
-    conditions = [condition.replace("_t", "SPLIT_PART(_t, '|', 1)").replace("_u", "SPLIT_PART(_t, '|', 2)")
-                  for condition, _ in choices]
+    both = exp.Anonymous(
+        this="CONCAT",
+        expressions=[
+            exp.Anonymous(this="TYPEOF", expressions=[left.copy()]),
+            exp.Literal.string("|"),
+            exp.Anonymous(this="TYPEOF", expressions=[right.copy()]),
+        ],
+    )
+    conditions = [
+        condition.replace("_t", "SPLIT_PART(_t, '|', 1)").replace("_u", "SPLIT_PART(_t, '|', 2)")
+        for condition, _ in choices
+    ]
     return by_key(choices, default, both, conditions)
 
 
@@ -81,14 +87,21 @@ def _negate(node: exp.Neg) -> exp.Expr:
     operands_first(node)
     # INT64 negation overflows at -2^63 in BigQuery (DuckDB widens a constant to HUGEINT).
     value = node.this
-    return by_type([("integer", template("CAST(0 AS BIGINT) - CAST(_a AS BIGINT)", a=value))],
-                   exp.Neg(this=value.copy()), value, [_INTEGER_TYPES])
+    return by_type(
+        [("integer", template("CAST(0 AS BIGINT) - CAST(_a AS BIGINT)", a=value))],
+        exp.Neg(this=value.copy()),
+        value,
+        [_INTEGER_TYPES],
+    )
 
 
 def _division(left: exp.Expr, right: exp.Expr) -> exp.Expr:
     """left / right with BigQuery's result type: NUMERIC when a NUMERIC meets no FLOAT64, else FLOAT64."""
-    numeric = call("winter_days_numeric_divide", exp.TryCast(this=left.copy(), to=exp.DataType.build(NUMERIC)),
-                   exp.TryCast(this=right.copy(), to=exp.DataType.build(NUMERIC)))
+    numeric = call(
+        "winter_days_numeric_divide",
+        exp.TryCast(this=left.copy(), to=exp.DataType.build(NUMERIC)),
+        exp.TryCast(this=right.copy(), to=exp.DataType.build(NUMERIC)),
+    )
     floating = template("CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=left, b=right)
     return _typed2([(f"(_t LIKE 'DECIMAL%' OR _u LIKE 'DECIMAL%') AND {_NOT_FLOAT}", numeric)], floating, left, right)
 
@@ -97,8 +110,13 @@ def _division(left: exp.Expr, right: exp.Expr) -> exp.Expr:
 def _divide(node: exp.Div) -> exp.Expr:
     operands_first(node)
     left, right = node.this, node.expression
-    return template("CASE WHEN _b = 0 THEN ERROR('division by zero: ' || CAST(_a AS VARCHAR) || ' / ' || "
-                    "CAST(_b AS VARCHAR)) ELSE _q END", a=left, b=right, q=_division(left, right))
+    return template(
+        "CASE WHEN _b = 0 THEN ERROR('division by zero: ' || CAST(_a AS VARCHAR) || ' / ' || "
+        "CAST(_b AS VARCHAR)) ELSE _q END",
+        a=left,
+        b=right,
+        q=_division(left, right),
+    )
 
 
 @handles(exp.SafeDivide)
@@ -112,16 +130,27 @@ def _safe_divide(node: exp.SafeDivide) -> exp.Expr:
 def _multiply(node: exp.Mul) -> exp.Expr:
     operands_first(node)
     left, right = _int64(node.this), _int64(node.expression)
-    numeric = call("winter_days_numeric_multiply", exp.TryCast(this=left.copy(), to=exp.DataType.build(NUMERIC)),
-                   exp.TryCast(this=right.copy(), to=exp.DataType.build(NUMERIC)))
-    return _typed2([(f"_t LIKE 'DECIMAL%' AND _u LIKE 'DECIMAL%' AND {_NOT_FLOAT}", numeric)],
-                   exp.Mul(this=left, expression=right), left, right)
+    numeric = call(
+        "winter_days_numeric_multiply",
+        exp.TryCast(this=left.copy(), to=exp.DataType.build(NUMERIC)),
+        exp.TryCast(this=right.copy(), to=exp.DataType.build(NUMERIC)),
+    )
+    return _typed2(
+        [(f"_t LIKE 'DECIMAL%' AND _u LIKE 'DECIMAL%' AND {_NOT_FLOAT}", numeric)],
+        exp.Mul(this=left, expression=right),
+        left,
+        right,
+    )
 
 
 @handles(exp.SafeAdd, exp.SafeSubtract, exp.SafeMultiply)
 def _safe_arithmetic(node: exp.Expr) -> exp.Expr:
     operands_first(node)
-    kinds: dict[type[exp.Expr], type[exp.Binary]] = {exp.SafeAdd: exp.Add, exp.SafeSubtract: exp.Sub, exp.SafeMultiply: exp.Mul}
+    kinds: dict[type[exp.Expr], type[exp.Binary]] = {
+        exp.SafeAdd: exp.Add,
+        exp.SafeSubtract: exp.Sub,
+        exp.SafeMultiply: exp.Mul,
+    }
     kind = kinds[type(node)]
     return call("TRY", kind(this=_int64(node.this), expression=_int64(node.expression)))
 
@@ -130,33 +159,52 @@ def _safe_arithmetic(node: exp.Expr) -> exp.Expr:
 def _safe_negate(node: exp.SafeNegate) -> exp.Expr:
     operands_first(node)
     value = _int64(node.this)
-    return call("TRY", by_type([("integer", template("CAST(0 AS BIGINT) - CAST(_a AS BIGINT)", a=value))],
-                               exp.Neg(this=value.copy()), value, [_INTEGER_TYPES]))
+    return call(
+        "TRY",
+        by_type(
+            [("integer", template("CAST(0 AS BIGINT) - CAST(_a AS BIGINT)", a=value))],
+            exp.Neg(this=value.copy()),
+            value,
+            [_INTEGER_TYPES],
+        ),
+    )
 
 
 @handles(exp.Sqrt)
 def _sqrt(node: exp.Sqrt) -> exp.Expr:
     operands_first(node)
-    return template("CASE WHEN _a < 0 THEN ERROR('Argument to SQRT cannot be negative: ' || CAST(_a AS VARCHAR)) "
-                    "ELSE SQRT(_a) END", a=node.this)
+    return template(
+        "CASE WHEN _a < 0 THEN ERROR('Argument to SQRT cannot be negative: ' || CAST(_a AS VARCHAR)) ELSE SQRT(_a) END",
+        a=node.this,
+    )
 
 
 @handles(exp.Ln)
 def _ln(node: exp.Ln) -> exp.Expr:
     operands_first(node)
-    return template("CASE WHEN _a <= 0 THEN ERROR('Argument to LN cannot be zero or negative: ' || "
-                    "CAST(_a AS VARCHAR)) ELSE LN(_a) END", a=node.this)
+    return template(
+        "CASE WHEN _a <= 0 THEN ERROR('Argument to LN cannot be zero or negative: ' || "
+        "CAST(_a AS VARCHAR)) ELSE LN(_a) END",
+        a=node.this,
+    )
 
 
 @handles(exp.Log)
 def _log(node: exp.Log) -> exp.Expr:
     operands_first(node)
     if node.args.get("expression") is None:
-        return template("CASE WHEN _a <= 0 THEN ERROR('Argument to LOG cannot be zero or negative: ' || "
-                        "CAST(_a AS VARCHAR)) ELSE LN(_a) END", a=node.this)
+        return template(
+            "CASE WHEN _a <= 0 THEN ERROR('Argument to LOG cannot be zero or negative: ' || "
+            "CAST(_a AS VARCHAR)) ELSE LN(_a) END",
+            a=node.this,
+        )
     base, value = node.this, node.expression  # sqlglot keeps LOG(value, base) as Log(base, value)
-    return template("CASE WHEN _v <= 0 OR _b <= 0 OR _b = 1 THEN ERROR('Argument to LOG is out of range: ' || "
-                    "CAST(_v AS VARCHAR) || ', ' || CAST(_b AS VARCHAR)) ELSE LN(_v) / LN(_b) END", v=value, b=base)
+    return template(
+        "CASE WHEN _v <= 0 OR _b <= 0 OR _b = 1 THEN ERROR('Argument to LOG is out of range: ' || "
+        "CAST(_v AS VARCHAR) || ', ' || CAST(_b AS VARCHAR)) ELSE LN(_v) / LN(_b) END",
+        v=value,
+        b=base,
+    )
 
 
 @handles(exp.Greatest, exp.Least)
@@ -183,10 +231,17 @@ def _subscript(node: exp.Bracket) -> exp.Expr:
     if node.args.get("safe"):
         return exp.Case(ifs=[exp.If(this=inside, true=element)], default=exp.Null())
     kind = "OFFSET" if offset == 0 else "ORDINAL"
-    failure = template(f"ERROR('Array index ' || CAST(_i AS VARCHAR) || ' is out of bounds (overflow) in {kind}')",
-                       i=index)
-    return template("CASE WHEN _a IS NULL OR _i IS NULL THEN NULL WHEN _ok THEN _e ELSE _f END",
-                    a=node.this, i=index, ok=inside, e=element, f=failure)
+    failure = template(
+        f"ERROR('Array index ' || CAST(_i AS VARCHAR) || ' is out of bounds (overflow) in {kind}')", i=index
+    )
+    return template(
+        "CASE WHEN _a IS NULL OR _i IS NULL THEN NULL WHEN _ok THEN _e ELSE _f END",
+        a=node.this,
+        i=index,
+        ok=inside,
+        e=element,
+        f=failure,
+    )
 
 
 @handles(exp.Unnest)
@@ -200,8 +255,15 @@ def _unnest(node: exp.Unnest) -> exp.Expr:
             return node
         # Without an alias, BigQuery makes the fields of an array of STRUCTs the columns.
         operands_first(node)
-        flat = exp.select(exp.Anonymous(this="UNNEST", expressions=[
-            node.expressions[0].copy(), exp.PropertyEQ(this=exp.to_identifier("recursive"), expression=exp.true())]))
+        flat = exp.select(
+            exp.Anonymous(
+                this="UNNEST",
+                expressions=[
+                    node.expressions[0].copy(),
+                    exp.PropertyEQ(this=exp.to_identifier("recursive"), expression=exp.true()),
+                ],
+            )
+        )
         return exp.Subquery(this=flat, alias=exp.TableAlias(this=exp.to_identifier(f"_wd_unnest_{id(node) % 100000}")))
     operands_first(node)
     # WITH OFFSET counts from 0 (DuckDB's WITH ORDINALITY from 1): zip the values with 0..n-1.
@@ -225,7 +287,9 @@ def array_agg(node: exp.ArrayAgg, ignore_nulls: bool) -> exp.Expr:
     agg: exp.Expr = exp.ArrayAgg(this=body.copy())
     if ignore_nulls:
         value = body.this if isinstance(body, exp.Order) else body
-        agg = exp.Filter(this=agg, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))))
+        agg = exp.Filter(
+            this=agg, expression=exp.Where(this=exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+        )
     if count is None:
         return agg
     return exp.Anonymous(this="LIST_SLICE", expressions=[agg, exp.Literal.number(1), count.copy()])
@@ -238,9 +302,11 @@ def _array_agg_nulls(node: exp.ArrayAgg) -> exp.Expr:
     operands_first(node)
     aggregate = array_agg(node, ignore_nulls=False) if isinstance(node.this, exp.Limit) else node
     # BigQuery's ARRAY_AGG fails on a NULL element (unless IGNORE NULLS).
-    return template("CASE WHEN LIST_CONTAINS(LIST_TRANSFORM(_l, lambda v: v IS NULL), TRUE) THEN "
-                    "ERROR('Array cannot have a NULL element: ARRAY_AGG found one; use IGNORE NULLS') ELSE _l END",
-                    l=aggregate)
+    return template(
+        "CASE WHEN LIST_CONTAINS(LIST_TRANSFORM(_l, lambda v: v IS NULL), TRUE) THEN "
+        "ERROR('Array cannot have a NULL element: ARRAY_AGG found one; use IGNORE NULLS') ELSE _l END",
+        l=aggregate,
+    )
 
 
 @handles(exp.GenerateSeries)
@@ -248,9 +314,13 @@ def _generate_array(node: exp.GenerateSeries) -> exp.Expr:
     operands_first(node)
     start, end = node.args["start"], node.args["end"]
     step = node.args.get("step") or exp.Literal.number(1)
-    return template("CASE WHEN _s = 0 THEN ERROR('Sequence step cannot be 0.') ELSE LIST_TRANSFORM(RANGE(CAST("
-                    "GREATEST(FLOOR((_e - _a) / _s) + 1, 0) AS BIGINT)), lambda i: _a + i * _s) END",
-                    a=_int64(start), e=_int64(end), s=_int64(step))
+    return template(
+        "CASE WHEN _s = 0 THEN ERROR('Sequence step cannot be 0.') ELSE LIST_TRANSFORM(RANGE(CAST("
+        "GREATEST(FLOOR((_e - _a) / _s) + 1, 0) AS BIGINT)), lambda i: _a + i * _s) END",
+        a=_int64(start),
+        e=_int64(end),
+        s=_int64(step),
+    )
 
 
 # -- strings and bytes --------------------------------------------------------------------------
@@ -258,8 +328,12 @@ def _generate_array(node: exp.GenerateSeries) -> exp.Expr:
 def _byte_length(node: exp.ByteLength) -> exp.Expr:
     operands_first(node)
     value = node.this
-    return by_type([("blob", template("OCTET_LENGTH(CAST(CAST(_a AS VARCHAR) AS BLOB))", a=value))],
-                   template("STRLEN(CAST(_a AS VARCHAR))", a=value), value, ["_t = 'BLOB'"])
+    return by_type(
+        [("blob", template("OCTET_LENGTH(CAST(CAST(_a AS VARCHAR) AS BLOB))", a=value))],
+        template("STRLEN(CAST(_a AS VARCHAR))", a=value),
+        value,
+        ["_t = 'BLOB'"],
+    )
 
 
 @handles(exp.Substring)
@@ -267,12 +341,18 @@ def _substr(node: exp.Substring) -> exp.Expr:
     operands_first(node)
     value, start = node.this, node.args.get("start") or exp.Literal.number(1)
     length = node.args.get("length")
-    begin = template("CASE WHEN _p = 0 THEN 1 WHEN _p < 0 THEN GREATEST(LENGTH(_v) + _p + 1, 1) ELSE _p END",
-                     p=start, v=value)
+    begin = template(
+        "CASE WHEN _p = 0 THEN 1 WHEN _p < 0 THEN GREATEST(LENGTH(_v) + _p + 1, 1) ELSE _p END", p=start, v=value
+    )
     if length is None:
         return call("SUBSTRING", value, begin)
-    return template("CASE WHEN _n < 0 THEN ERROR('SUBSTR: length must not be negative: ' || CAST(_n AS VARCHAR)) "
-                    "ELSE SUBSTRING(_v, _b, _n) END", n=length, v=value, b=begin)
+    return template(
+        "CASE WHEN _n < 0 THEN ERROR('SUBSTR: length must not be negative: ' || CAST(_n AS VARCHAR)) "
+        "ELSE SUBSTRING(_v, _b, _n) END",
+        n=length,
+        v=value,
+        b=begin,
+    )
 
 
 @handles(exp.StrPosition)
@@ -281,23 +361,36 @@ def _instr(node: exp.StrPosition) -> exp.Expr:
     if position is None and occurrence is None:
         return node
     operands_first(node)
-    return call("winter_days_instr", node.this, node.args["substr"], position or exp.Literal.number(1),
-                occurrence or exp.Literal.number(1))
+    return call(
+        "winter_days_instr",
+        node.this,
+        node.args["substr"],
+        position or exp.Literal.number(1),
+        occurrence or exp.Literal.number(1),
+    )
 
 
 @handles(exp.ToCodePoints)
 def _code_points(node: exp.ToCodePoints) -> exp.Expr:
     operands_first(node)
     value = node.this
-    return by_type([("blob", template("winter_days_byte_values(CAST(CAST(_a AS VARCHAR) AS BLOB))", a=value))],
-                   template("winter_days_code_points(CAST(_a AS VARCHAR))", a=value), value, ["_t = 'BLOB'"])
+    return by_type(
+        [("blob", template("winter_days_byte_values(CAST(CAST(_a AS VARCHAR) AS BLOB))", a=value))],
+        template("winter_days_code_points(CAST(_a AS VARCHAR))", a=value),
+        value,
+        ["_t = 'BLOB'"],
+    )
 
 
 @handles(exp.Repeat)
 def _repeat(node: exp.Repeat) -> exp.Expr:
     operands_first(node)
-    return template("CASE WHEN _n < 0 THEN ERROR('REPEAT count must not be negative: ' || CAST(_n AS VARCHAR)) "
-                    "ELSE REPEAT(_v, _n) END", n=node.args["times"], v=node.this)
+    return template(
+        "CASE WHEN _n < 0 THEN ERROR('REPEAT count must not be negative: ' || CAST(_n AS VARCHAR)) "
+        "ELSE REPEAT(_v, _n) END",
+        n=node.args["times"],
+        v=node.this,
+    )
 
 
 @handles(exp.RegexpExtract)
@@ -306,22 +399,29 @@ def _regexp_extract(node: exp.RegexpExtract) -> exp.Expr:
     if isinstance(pattern, exp.RawString):
         pattern = exp.Literal.string(pattern.this)
     if not (isinstance(pattern, exp.Literal) and pattern.is_string):
-        raise ValueRewriteError("REGEXP_EXTRACT() with a pattern that is not a literal is not supported by the "
-                                "local engine: BigQuery's NULL for a capturing group that takes no part cannot be told "
-                                "apart from an empty match there")
+        raise ValueRewriteError(
+            "REGEXP_EXTRACT() with a pattern that is not a literal is not supported by the "
+            "local engine: BigQuery's NULL for a capturing group that takes no part cannot be told "
+            "apart from an empty match there"
+        )
     groups = re.findall(r"(?<!\\)\((?!\?)", pattern.this)
     if len(groups) > 1:
-        raise ValueRewriteError("REGEXP_EXTRACT(): BigQuery rejects a regular expression with more than one "
-                                f"capturing group: {pattern.this!r}")
+        raise ValueRewriteError(
+            "REGEXP_EXTRACT(): BigQuery rejects a regular expression with more than one "
+            f"capturing group: {pattern.this!r}"
+        )
     if groups and (re.search(r"\)[?*]|\)\{0", pattern.this) or "|" in pattern.this):
-        raise ValueRewriteError(f"REGEXP_EXTRACT() pattern {pattern.this!r} is not supported by the local engine: its "
-                                "capturing group may take no part in a match (BigQuery returns NULL, DuckDB '')")
+        raise ValueRewriteError(
+            f"REGEXP_EXTRACT() pattern {pattern.this!r} is not supported by the local engine: its "
+            "capturing group may take no part in a match (BigQuery returns NULL, DuckDB '')"
+        )
     if node.args.get("position") or node.args.get("occurrence"):
         raise ValueRewriteError("REGEXP_EXTRACT() with position or occurrence is not supported by the local engine")
     operands_first(node)
     group = 1 if groups else 0
-    return template(f"CASE WHEN REGEXP_MATCHES(_v, _p) THEN REGEXP_EXTRACT(_v, _p, {group}) ELSE NULL END",
-                    v=node.this, p=pattern)
+    return template(
+        f"CASE WHEN REGEXP_MATCHES(_v, _p) THEN REGEXP_EXTRACT(_v, _p, {group}) ELSE NULL END", v=node.this, p=pattern
+    )
 
 
 def _formatted(spec: Spec, value: exp.Expr) -> exp.Expr:
@@ -331,8 +431,10 @@ def _formatted(spec: Spec, value: exp.Expr) -> exp.Expr:
         choices = [("integer", call("winter_days_format_integer", text, try_cast(value, "HUGEINT")))]
         conditions, wanted = [_INTEGER_TYPES], "INT64"
     elif spec.conversion in string_format.FLOAT:
-        choices = [("float", call("winter_days_format_float", text, try_cast(value, "DOUBLE"))),
-                   ("numeric", call("winter_days_format_numeric", text, try_cast(value, NUMERIC)))]
+        choices = [
+            ("float", call("winter_days_format_float", text, try_cast(value, "DOUBLE"))),
+            ("numeric", call("winter_days_format_numeric", text, try_cast(value, NUMERIC))),
+        ]
         conditions, wanted = ["_t IN ('DOUBLE', 'FLOAT')", "_t LIKE 'DECIMAL%'"], "FLOAT64 or NUMERIC"
     else:
         choices = [("text", call("winter_days_format_string", text, try_cast(value, "VARCHAR")))]
@@ -348,8 +450,9 @@ def _formatted(spec: Spec, value: exp.Expr) -> exp.Expr:
 def _format(node: exp.Format) -> exp.Expr:
     fmt = node.this
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
-        raise ValueRewriteError("FORMAT() with a format string that is not a literal is not supported by the local "
-                                "engine")
+        raise ValueRewriteError(
+            "FORMAT() with a format string that is not a literal is not supported by the local engine"
+        )
     try:
         pieces = string_format.specifiers(fmt.this)
     except string_format.FormatSpecError as err:
@@ -358,8 +461,10 @@ def _format(node: exp.Format) -> exp.Expr:
     values = list(node.expressions)
     specs = [piece for piece in pieces if isinstance(piece, Spec)]
     if len(specs) != len(values):
-        raise ValueRewriteError(f"FORMAT({fmt.this!r}, ...): {len(specs)} format specifiers but {len(values)} "
-                                "values (BigQuery raises an error)")
+        raise ValueRewriteError(
+            f"FORMAT({fmt.this!r}, ...): {len(specs)} format specifiers but {len(values)} "
+            "values (BigQuery raises an error)"
+        )
     parts: list[exp.Expr] = []
     for piece in pieces:
         parts.append(exp.Literal.string(piece) if isinstance(piece, str) else _formatted(piece, values.pop(0)))
@@ -375,15 +480,22 @@ def _format(node: exp.Format) -> exp.Expr:
 def _farm_fingerprint(node: exp.FarmFingerprint) -> exp.Expr:
     operands_first(node)
     value = (node.expressions or [node.this])[0]
-    return by_type([("blob", template("winter_days_farm_fingerprint_bytes(CAST(CAST(_a AS VARCHAR) AS BLOB))",
-                                      a=value))],
-                   template("winter_days_farm_fingerprint(CAST(_a AS VARCHAR))", a=value), value, ["_t = 'BLOB'"])
+    return by_type(
+        [("blob", template("winter_days_farm_fingerprint_bytes(CAST(CAST(_a AS VARCHAR) AS BLOB))", a=value))],
+        template("winter_days_farm_fingerprint(CAST(_a AS VARCHAR))", a=value),
+        value,
+        ["_t = 'BLOB'"],
+    )
 
 
 def _as_bytes(value: exp.Expr) -> exp.Expr:
     """STRING or BYTES as BYTES (a STRING's UTF-8 bytes)."""
-    return by_type([("text", template("ENCODE(CAST(_a AS VARCHAR))", a=value))],
-                   template("CAST(CAST(_a AS VARCHAR) AS BLOB)", a=value), value, ["_t = 'VARCHAR'"])
+    return by_type(
+        [("text", template("ENCODE(CAST(_a AS VARCHAR))", a=value))],
+        template("CAST(CAST(_a AS VARCHAR) AS BLOB)", a=value),
+        value,
+        ["_t = 'VARCHAR'"],
+    )
 
 
 @handles(exp.SHA1Digest)
@@ -405,17 +517,25 @@ def cast_to_string(value: exp.Expr, safe: bool) -> exp.Expr:
     """CAST(value AS STRING) as BigQuery writes each type."""
     decode = "TRY(DECODE(CAST(CAST(_a AS VARCHAR) AS BLOB)))" if safe else "DECODE(CAST(CAST(_a AS VARCHAR) AS BLOB))"
     return by_type(
-        [("blob", template(decode, a=value)),
-         ("float", template("winter_days_float_string(TRY_CAST(_a AS DOUBLE))", a=value)),
-         ("numeric", template(f"winter_days_numeric_string(TRY_CAST(_a AS {NUMERIC}))", a=value))],
-        template("CAST(_a AS VARCHAR)", a=value), value,
-        ["_t = 'BLOB'", "_t IN ('DOUBLE', 'FLOAT')", "_t LIKE 'DECIMAL%'"])
+        [
+            ("blob", template(decode, a=value)),
+            ("float", template("winter_days_float_string(TRY_CAST(_a AS DOUBLE))", a=value)),
+            ("numeric", template(f"winter_days_numeric_string(TRY_CAST(_a AS {NUMERIC}))", a=value)),
+        ],
+        template("CAST(_a AS VARCHAR)", a=value),
+        value,
+        ["_t = 'BLOB'", "_t IN ('DOUBLE', 'FLOAT')", "_t LIKE 'DECIMAL%'"],
+    )
 
 
 def cast_to_bytes(value: exp.Expr, safe: bool) -> exp.Expr:
     plain = "TRY_CAST(_a AS BLOB)" if safe else "CAST(_a AS BLOB)"
-    return by_type([("text", template("ENCODE(CAST(_a AS VARCHAR))", a=value))], template(plain, a=value), value,
-                   ["_t = 'VARCHAR'"])
+    return by_type(
+        [("text", template("ENCODE(CAST(_a AS VARCHAR))", a=value))],
+        template(plain, a=value),
+        value,
+        ["_t = 'VARCHAR'"],
+    )
 
 
 _INT_TEXT = r"\s*[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)\s*"
@@ -429,10 +549,14 @@ def cast_text_to_int64(value: exp.Expr, safe: bool) -> exp.Expr:
         f"CASE WHEN NOT REGEXP_FULL_MATCH(_s, '{_INT_TEXT}') THEN "
         + ("NULL" if safe else "ERROR('Bad int64 value: ' || _s)")
         + " WHEN REGEXP_FULL_MATCH(_s, '\\s*[+-]?0[xX][0-9a-fA-F]+\\s*') THEN "
-          f"(CASE WHEN LTRIM(_s) LIKE '-%' THEN -1 ELSE 1 END) * {convert}('0x' || REGEXP_EXTRACT(_s, "
-          "'0[xX]([0-9a-fA-F]+)', 1) AS BIGINT) "
-          f"ELSE {convert}(TRIM(_s) AS BIGINT) END", s=text)
+        f"(CASE WHEN LTRIM(_s) LIKE '-%' THEN -1 ELSE 1 END) * {convert}('0x' || REGEXP_EXTRACT(_s, "
+        "'0[xX]([0-9a-fA-F]+)', 1) AS BIGINT) "
+        f"ELSE {convert}(TRIM(_s) AS BIGINT) END",
+        s=text,
+    )
     plain = exp.TryCast(this=value.copy(), to=exp.DataType.build("BIGINT")) if safe else cast(value, "BIGINT")
     # FLOAT64 to INT64 rounds halves away from zero (DuckDB's cast rounds them to even).
     rounded = template(f"{convert}(ROUND(TRY_CAST(_a AS DOUBLE)) AS BIGINT)", a=value)
-    return by_type([("text", strict), ("float", rounded)], plain, value, ["_t = 'VARCHAR'", "_t IN ('DOUBLE', 'FLOAT')"])
+    return by_type(
+        [("text", strict), ("float", rounded)], plain, value, ["_t = 'VARCHAR'", "_t IN ('DOUBLE', 'FLOAT')"]
+    )

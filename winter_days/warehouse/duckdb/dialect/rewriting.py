@@ -35,6 +35,7 @@ def handles(*kinds: type[exp.Expr]) -> Callable[[Callable[[Node], exp.Expr]], Ca
         for kind in kinds:
             HANDLERS[kind] = handler
         return handler
+
     return register
 
 
@@ -65,8 +66,9 @@ def template(sql: str, **parts: exp.Expr) -> exp.Expr:
     return tree
 
 
-def by_type(choices: list[tuple[str, exp.Expr]], default: exp.Expr, operand: exp.Expr,
-            conditions: list[str]) -> exp.Expr:
+def by_type(
+    choices: list[tuple[str, exp.Expr]], default: exp.Expr, operand: exp.Expr, conditions: list[str]
+) -> exp.Expr:
     """The member of `choices` whose condition on typeof(operand) holds, else `default`.
 
     `conditions[i]` is a DuckDB condition on `_t` (the operand's type name), e.g.
@@ -74,15 +76,17 @@ def by_type(choices: list[tuple[str, exp.Expr]], default: exp.Expr, operand: exp
     return by_key(choices, default, exp.Anonymous(this="TYPEOF", expressions=[operand.copy()]), conditions)
 
 
-def by_key(choices: list[tuple[str, exp.Expr]], default: exp.Expr, key: exp.Expr,
-           conditions: list[str]) -> exp.Expr:
+def by_key(choices: list[tuple[str, exp.Expr]], default: exp.Expr, key: exp.Expr, conditions: list[str]) -> exp.Expr:
     """by_type on any expression DuckDB folds when it plans (`_t` in the conditions)."""
-    members = [exp.PropertyEQ(this=exp.to_identifier(f"m{i}"), expression=value)
-               for i, (_, value) in enumerate(choices)]
+    members = [
+        exp.PropertyEQ(this=exp.to_identifier(f"m{i}"), expression=value) for i, (_, value) in enumerate(choices)
+    ]
     members.append(exp.PropertyEQ(this=exp.to_identifier("m_default"), expression=default))
     packed = exp.Anonymous(this="STRUCT_PACK", expressions=members)
-    ifs = [exp.If(this=template(condition, t=key), true=exp.Literal.string(f"m{i}"))
-           for i, condition in enumerate(conditions)]
+    ifs = [
+        exp.If(this=template(condition, t=key), true=exp.Literal.string(f"m{i}"))
+        for i, condition in enumerate(conditions)
+    ]
     chosen = exp.Case(ifs=ifs, default=exp.Literal.string("m_default"))
     return exp.Anonymous(this="STRUCT_EXTRACT", expressions=[packed, chosen])
 

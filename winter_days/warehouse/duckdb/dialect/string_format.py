@@ -43,7 +43,7 @@ def specifiers(fmt: str) -> list[str | Spec]:
     position = 0
     for match in _SPECIFIER.finditer(fmt):
         if match.start() > position:
-            pieces.append(fmt[position:match.start()])
+            pieces.append(fmt[position : match.start()])
         flags, width, precision, conversion = match.groups()
         position = match.end()
         if conversion == "%" and not (flags or width or precision is not None):
@@ -52,16 +52,25 @@ def specifiers(fmt: str) -> list[str | Spec]:
         if not conversion:
             raise FormatSpecError(f"FORMAT: invalid format string {fmt!r}: '%' at its end")
         if conversion in "tTpP":
-            raise FormatSpecError(f"FORMAT: %{conversion} is not supported by the local engine (it writes values "
-                                  "by their BigQuery type, which DuckDB's types do not tell)")
+            raise FormatSpecError(
+                f"FORMAT: %{conversion} is not supported by the local engine (it writes values "
+                "by their BigQuery type, which DuckDB's types do not tell)"
+            )
         if conversion not in INTEGER + FLOAT + STRING:
             raise FormatSpecError(f"FORMAT: invalid format specifier %{conversion} in {fmt!r}")
         if width == "*" or precision == "*":
             raise FormatSpecError("FORMAT: '*' widths and precisions are not supported by the local engine")
         if precision is not None and conversion in INTEGER:
             raise FormatSpecError(f"FORMAT: a precision on %{conversion} is not supported by the local engine")
-        pieces.append(Spec(match.group(0), flags, int(width) if width else None,
-                           int(precision or 0) if precision is not None else None, conversion))
+        pieces.append(
+            Spec(
+                match.group(0),
+                flags,
+                int(width) if width else None,
+                int(precision or 0) if precision is not None else None,
+                conversion,
+            )
+        )
     if position < len(fmt):
         pieces.append(fmt[position:])
     return pieces
@@ -75,7 +84,7 @@ def parse_spec(text: str) -> Spec:
 
 def _grouped(digits: str, size: int, separator: str) -> str:
     head = len(digits) % size or size
-    return separator.join([digits[:head]] + [digits[i:i + size] for i in range(head, len(digits), size)])
+    return separator.join([digits[:head]] + [digits[i : i + size] for i in range(head, len(digits), size)])
 
 
 def _padded(spec: Spec, sign: str, prefix: str, body: str, zero_pad: bool = True) -> str:
@@ -102,8 +111,9 @@ def format_integer(text: str, value: int) -> str:
     magnitude = abs(value)
     digits = format(magnitude, {"o": "o", "x": "x", "X": "X"}.get(conversion, "d"))
     if "'" in spec.flags:
-        digits = _grouped(digits, 3, ",") if conversion in "di" else _grouped(digits, 4, "," if conversion == "o"
-                                                                                  else ":")
+        digits = (
+            _grouped(digits, 3, ",") if conversion in "di" else _grouped(digits, 4, "," if conversion == "o" else ":")
+        )
     prefix = {"o": "0", "x": "0x", "X": "0X"}.get(conversion, "") if "#" in spec.flags and value else ""
     return _padded(spec, _sign(spec, value < 0) if conversion in "di" else "", prefix, digits)
 
@@ -132,5 +142,5 @@ def format_numeric(text: str, value: Decimal) -> str:
 def format_string(text: str, value: str) -> str:
     spec = parse_spec(text)
     if spec.precision is not None:
-        value = value[:spec.precision]
+        value = value[: spec.precision]
     return _padded(spec, "", "", value, zero_pad=False)

@@ -10,15 +10,35 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-_COMPOSITE = {"c": "%a %b %e %H:%M:%S %Y", "D": "%m/%d/%y", "F": "%Y-%m-%d", "R": "%H:%M", "T": "%H:%M:%S",
-              "x": "%m/%d/%y", "X": "%H:%M:%S"}
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_COMPOSITE = {
+    "c": "%a %b %e %H:%M:%S %Y",
+    "D": "%m/%d/%y",
+    "F": "%Y-%m-%d",
+    "R": "%H:%M",
+    "T": "%H:%M:%S",
+    "x": "%m/%d/%y",
+    "X": "%H:%M:%S",
+}
 _ELEMENT = re.compile(r"%(E(?:z|\*S|[0-9]S|4Y)|[A-Za-z%])")
 _OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?$")
 
@@ -76,7 +96,7 @@ def format_value(fmt: str, value: dt.date | dt.datetime, kind: str) -> str:
     out = []
     position = 0
     for match in _ELEMENT.finditer(fmt):
-        out.append(fmt[position:match.start()])
+        out.append(fmt[position : match.start()])
         position = match.end()
         out.append(_element(match.group(1), value, kind))
     out.append(fmt[position:])
@@ -91,23 +111,42 @@ def _week_of_year(day: dt.date, first_weekday: int) -> int:
 
 # Elements of a date, from the date and its ISO (year, week, weekday).
 _DATE_ELEMENTS = {
-    "%": lambda d, iso: "%", "n": lambda d, iso: "\n", "t": lambda d, iso: "\t",
-    "A": lambda d, iso: _DAYS[d.weekday()], "a": lambda d, iso: _DAYS[d.weekday()][:3],
-    "B": lambda d, iso: _MONTHS[d.month - 1], "b": lambda d, iso: _MONTHS[d.month - 1][:3],
-    "h": lambda d, iso: _MONTHS[d.month - 1][:3], "C": lambda d, iso: f"{d.year // 100:02d}",
-    "d": lambda d, iso: f"{d.day:02d}", "e": lambda d, iso: f"{d.day:2d}", "G": lambda d, iso: str(iso[0]),
-    "g": lambda d, iso: f"{iso[0] % 100:02d}", "j": lambda d, iso: f"{d.timetuple().tm_yday:03d}",
-    "J": lambda d, iso: f"{(iso[1] - 1) * 7 + iso[2]:03d}", "m": lambda d, iso: f"{d.month:02d}",
-    "Q": lambda d, iso: str((d.month - 1) // 3 + 1), "U": lambda d, iso: f"{_week_of_year(d, 6):02d}",
-    "W": lambda d, iso: f"{_week_of_year(d, 0):02d}", "u": lambda d, iso: str(iso[2]),
-    "V": lambda d, iso: f"{iso[1]:02d}", "w": lambda d, iso: str((d.weekday() + 1) % 7),
-    "Y": lambda d, iso: str(d.year), "E4Y": lambda d, iso: f"{d.year:04d}", "y": lambda d, iso: f"{d.year % 100:02d}",
+    "%": lambda d, iso: "%",
+    "n": lambda d, iso: "\n",
+    "t": lambda d, iso: "\t",
+    "A": lambda d, iso: _DAYS[d.weekday()],
+    "a": lambda d, iso: _DAYS[d.weekday()][:3],
+    "B": lambda d, iso: _MONTHS[d.month - 1],
+    "b": lambda d, iso: _MONTHS[d.month - 1][:3],
+    "h": lambda d, iso: _MONTHS[d.month - 1][:3],
+    "C": lambda d, iso: f"{d.year // 100:02d}",
+    "d": lambda d, iso: f"{d.day:02d}",
+    "e": lambda d, iso: f"{d.day:2d}",
+    "G": lambda d, iso: str(iso[0]),
+    "g": lambda d, iso: f"{iso[0] % 100:02d}",
+    "j": lambda d, iso: f"{d.timetuple().tm_yday:03d}",
+    "J": lambda d, iso: f"{(iso[1] - 1) * 7 + iso[2]:03d}",
+    "m": lambda d, iso: f"{d.month:02d}",
+    "Q": lambda d, iso: str((d.month - 1) // 3 + 1),
+    "U": lambda d, iso: f"{_week_of_year(d, 6):02d}",
+    "W": lambda d, iso: f"{_week_of_year(d, 0):02d}",
+    "u": lambda d, iso: str(iso[2]),
+    "V": lambda d, iso: f"{iso[1]:02d}",
+    "w": lambda d, iso: str((d.weekday() + 1) % 7),
+    "Y": lambda d, iso: str(d.year),
+    "E4Y": lambda d, iso: f"{d.year:04d}",
+    "y": lambda d, iso: f"{d.year % 100:02d}",
 }
 # Elements of a time of day.
 _TIME_ELEMENTS: dict[str, Callable[[Any], str]] = {
-    "H": lambda v: f"{v.hour:02d}", "I": lambda v: f"{(v.hour % 12) or 12:02d}", "k": lambda v: f"{v.hour:2d}",
-    "l": lambda v: f"{(v.hour % 12) or 12:2d}", "M": lambda v: f"{v.minute:02d}", "S": lambda v: f"{v.second:02d}",
-    "p": lambda v: "AM" if v.hour < 12 else "PM", "P": lambda v: "am" if v.hour < 12 else "pm",
+    "H": lambda v: f"{v.hour:02d}",
+    "I": lambda v: f"{(v.hour % 12) or 12:02d}",
+    "k": lambda v: f"{v.hour:2d}",
+    "l": lambda v: f"{(v.hour % 12) or 12:2d}",
+    "M": lambda v: f"{v.minute:02d}",
+    "S": lambda v: f"{v.second:02d}",
+    "p": lambda v: "AM" if v.hour < 12 else "PM",
+    "P": lambda v: "am" if v.hour < 12 else "pm",
     "E*S": lambda v: _fraction(v, None),
     **{f"E{n}S": partial(_fraction, digits=n) for n in range(10)},
 }
@@ -144,8 +183,23 @@ def _element(code: str, value: dt.date | dt.datetime, kind: str) -> str:
 
 
 # -- parsing -------------------------------------------------------------------------------
-_NUMBER = {"d": (1, 2), "e": (1, 2), "m": (1, 2), "H": (1, 2), "I": (1, 2), "k": (1, 2), "l": (1, 2), "M": (1, 2),
-           "S": (1, 2), "j": (1, 3), "y": (1, 2), "C": (1, 2), "Y": (1, 4), "E4Y": (4, 4), "s": (1, 19)}
+_NUMBER = {
+    "d": (1, 2),
+    "e": (1, 2),
+    "m": (1, 2),
+    "H": (1, 2),
+    "I": (1, 2),
+    "k": (1, 2),
+    "l": (1, 2),
+    "M": (1, 2),
+    "S": (1, 2),
+    "j": (1, 3),
+    "y": (1, 2),
+    "C": (1, 2),
+    "Y": (1, 4),
+    "E4Y": (4, 4),
+    "s": (1, 19),
+}
 
 
 def _parse_pattern(fmt: str) -> tuple[re.Pattern[str], list[str]]:
@@ -156,7 +210,7 @@ def _parse_pattern(fmt: str) -> tuple[re.Pattern[str], list[str]]:
     for _ in range(3):  # composite elements expand into plain ones (%c holds %e)
         expanded = re.sub(r"%([cDFRTxX])", lambda m: _COMPOSITE[m.group(1)], expanded)
     for match in _ELEMENT.finditer(expanded):
-        literal = expanded[position:match.start()]
+        literal = expanded[position : match.start()]
         parts.append(_literal(literal))
         position = match.end()
         code = match.group(1)
@@ -280,8 +334,11 @@ def parse_value(fmt: str, text: str, kind: str, zone: str | None = None) -> dt.d
     if epoch is not None:
         return dt.datetime.fromtimestamp(epoch, dt.UTC)
     zone_of = offset if offset is not None else zone_info(named_zone or zone or "UTC")
-    return moment.replace(tzinfo=zone_of, fold=0).astimezone(dt.UTC) if not isinstance(zone_of, ZoneInfo) \
+    return (
+        moment.replace(tzinfo=zone_of, fold=0).astimezone(dt.UTC)
+        if not isinstance(zone_of, ZoneInfo)
         else moment.replace(tzinfo=zone_of).astimezone(dt.UTC)
+    )
 
 
 def _parsed_offset(value: str) -> dt.tzinfo:

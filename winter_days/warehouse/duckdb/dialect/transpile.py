@@ -85,12 +85,18 @@ _OURS = "winter_days_rewrite"
 # `Command` and sent the raw CREATE EXTERNAL TABLE to DuckDB). Parse with these instances.
 BIGQUERY = Dialect.get_or_raise("bigquery")
 DUCKDB = Dialect.get_or_raise("duckdb")
-_SHARED_LIST, _SHARED_INDEX, _SHARED_PATH = "__winter_days_json_fields", "__winter_days_json_index", "__winter_days_json_path"
+_SHARED_LIST, _SHARED_INDEX, _SHARED_PATH = (
+    "__winter_days_json_fields",
+    "__winter_days_json_index",
+    "__winter_days_json_path",
+)
 
 
 # The characters with Unicode's White_Space property: what BigQuery's TRIM, LTRIM and RTRIM
 # remove when given no characters to remove.
-UNICODE_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+UNICODE_WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def to_duckdb(sql: str) -> list[str]:
@@ -251,8 +257,9 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         return rewrites_values.array_agg(node.this, ignore_nulls=True)
     if isinstance(node, exp.Anonymous) and str(node.this).upper() == "IEEE_DIVIDE" and len(node.expressions) == 2:
         rewriting.operands_first(node)
-        return rewriting.template("CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=node.expressions[0],
-                                  b=node.expressions[1])
+        return rewriting.template(
+            "CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=node.expressions[0], b=node.expressions[1]
+        )
     if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg):
         return _numeric_average(node, node.this)
     if isinstance(node, exp.Avg) and not isinstance(node.parent, exp.Window):
@@ -316,12 +323,12 @@ def _strict_cast(node: exp.Cast) -> exp.Expr:
         return node
     rewriting.operands_first(node)
     value = node.this
-    is_text = exp.EQ(this=exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), expression=exp.Literal.string("VARCHAR"))
+    is_text = exp.EQ(
+        this=exp.Anonymous(this="TYPEOF", expressions=[value.copy()]), expression=exp.Literal.string("VARCHAR")
+    )
     as_text = exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))
     fits = exp.Anonymous(this="REGEXP_FULL_MATCH", expressions=[as_text, exp.Literal.string(pattern)])
-    accepted = exp.or_(
-        exp.Is(this=value.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=is_text)), fits
-    )
+    accepted = exp.or_(exp.Is(this=value.copy(), expression=exp.Null()), exp.Not(this=exp.Paren(this=is_text)), fits)
     if safe:
         checked = exp.Case(ifs=[exp.If(this=accepted, true=value.copy())])
         return _ours(exp.TryCast(this=checked, to=node.to.copy()))
@@ -345,19 +352,24 @@ def _numeric_average(window: exp.Window | None, average: exp.Avg) -> exp.Expr:
         copy.set("this", aggregate)
         return copy
 
-    numeric = rewriting.call("winter_days_numeric_divide",
-                             rewriting.cast(over(exp.Sum(this=value.copy())), "DECIMAL(38, 9)"),
-                             rewriting.cast(over(exp.Count(this=value.copy())), "DECIMAL(38, 9)"))
+    numeric = rewriting.call(
+        "winter_days_numeric_divide",
+        rewriting.cast(over(exp.Sum(this=value.copy())), "DECIMAL(38, 9)"),
+        rewriting.cast(over(exp.Count(this=value.copy())), "DECIMAL(38, 9)"),
+    )
     # The type of SUM(value) tells a NUMERIC column (typeof of the bare column would not
     # bind in an aggregate query).
-    return rewriting.by_type([("numeric", numeric)], over(average.copy()), over(exp.Sum(this=value.copy())),
-                             ["_t LIKE 'DECIMAL%'"])
+    return rewriting.by_type(
+        [("numeric", numeric)], over(average.copy()), over(exp.Sum(this=value.copy())), ["_t LIKE 'DECIMAL%'"]
+    )
 
 
 def _numeric(node: exp.DataType) -> exp.DataType:
     if node.this == exp.DataType.Type.BIGDECIMAL:
-        raise UnsupportedSqlError("BIGNUMERIC is not supported by the local engine: it needs 76 digits and DuckDB's "
-                                  "DECIMAL holds 38; use NUMERIC (29 integer and 9 fractional digits)")
+        raise UnsupportedSqlError(
+            "BIGNUMERIC is not supported by the local engine: it needs 76 digits and DuckDB's "
+            "DECIMAL holds 38; use NUMERIC (29 integer and 9 fractional digits)"
+        )
     if node.this == exp.DataType.Type.DECIMAL and not node.expressions:
         return exp.DataType.build(f"DECIMAL({NUMERIC_PRECISION}, {NUMERIC_SCALE})")
     return node

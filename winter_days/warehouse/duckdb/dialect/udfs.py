@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, localcontext
+from typing import Any
 
 import duckdb
 from duckdb.func import FunctionNullHandling
@@ -24,7 +25,13 @@ from winter_days.warehouse.duckdb.dialect.string_format import (
     format_numeric,
     format_string,
 )
-from winter_days.warehouse.duckdb.dialect.time_formats import FormatError, format_value, offset_suffix, parse_value, zone_info
+from winter_days.warehouse.duckdb.dialect.time_formats import (
+    FormatError,
+    format_value,
+    offset_suffix,
+    parse_value,
+    zone_info,
+)
 
 NUMERIC = "DECIMAL(38, 9)"
 _NUMERIC_LIMIT = Decimal("1e29")
@@ -72,6 +79,7 @@ def _parser(kind: str, function: str):
             if safe:
                 return None
             raise BigQueryError(f"{function}: {err}") from None
+
     return parse
 
 
@@ -156,6 +164,7 @@ def _formatter(function):
             return function(spec, value)
         except FormatSpecError as err:
             raise BigQueryError(str(err)) from None
+
     return formatted
 
 
@@ -170,10 +179,18 @@ _FUNCTIONS: list[tuple[str, Callable[..., Any], list[Any], str]] = [
     ("winter_days_format_timestamp", _format_timestamp, ["VARCHAR", "TIMESTAMPTZ", "VARCHAR"], "VARCHAR"),
     ("winter_days_format_datetime", _format_datetime, ["VARCHAR", "TIMESTAMP"], "VARCHAR"),
     ("winter_days_format_date", _format_date, ["VARCHAR", "DATE"], "VARCHAR"),
-    ("winter_days_parse_timestamp", _parser("TIMESTAMP", "PARSE_TIMESTAMP"), ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN"],
-     "TIMESTAMPTZ"),
-    ("winter_days_parse_datetime", _parser("DATETIME", "PARSE_DATETIME"), ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN"],
-     "TIMESTAMP"),
+    (
+        "winter_days_parse_timestamp",
+        _parser("TIMESTAMP", "PARSE_TIMESTAMP"),
+        ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN"],
+        "TIMESTAMPTZ",
+    ),
+    (
+        "winter_days_parse_datetime",
+        _parser("DATETIME", "PARSE_DATETIME"),
+        ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN"],
+        "TIMESTAMP",
+    ),
     ("winter_days_parse_date", _parser("DATE", "PARSE_DATE"), ["VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN"], "DATE"),
     ("winter_days_instr", _instr, ["VARCHAR", "VARCHAR", "BIGINT", "BIGINT"], "BIGINT"),
     ("winter_days_numeric_divide", _numeric_divide, [NUMERIC, NUMERIC], NUMERIC),
@@ -193,8 +210,12 @@ _FUNCTIONS: list[tuple[str, Callable[..., Any], list[Any], str]] = [
 def bigquery_session(con: duckdb.DuckDBPyConnection) -> None:
     """BigQuery's session semantics on a DuckDB connection: UTC, and the functions above."""
     con.execute("SET TimeZone = 'UTC'")
-    present = {row[0] for row in con.execute(
-        "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'winter_days_%'").fetchall()}
+    present = {
+        row[0]
+        for row in con.execute(
+            "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'winter_days_%'"
+        ).fetchall()
+    }
     for name, function, parameters, result in _FUNCTIONS:
         if name in present:
             continue  # a cursor shares its connection's functions

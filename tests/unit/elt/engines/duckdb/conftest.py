@@ -18,7 +18,12 @@ class GraphBuilder:
     """Builds a compile --json document action by action (BigQuery-style `proj.ds.name` refs)."""
 
     def __init__(self) -> None:
-        self.doc: dict[str, list[dict[str, Any]]] = {"tables": [], "operations": [], "assertions": [], "declarations": []}
+        self.doc: dict[str, list[dict[str, Any]]] = {
+            "tables": [],
+            "operations": [],
+            "assertions": [],
+            "declarations": [],
+        }
 
     @staticmethod
     def target(name: str) -> dict[str, str]:

@@ -80,7 +80,11 @@ def test_backend_implements_the_port(backend):
 
 
 def test_compiled_sqlx_project_runs_and_merges_incrementally(backend, lake_root, query_published):
-    add_orders(lake_root, "2026-01-04", [{"order_id": "o1", "amount": 5, "at": "2026-01-04T10:00:00Z"}, {"order_id": "o2", "amount": "x"}])
+    add_orders(
+        lake_root,
+        "2026-01-04",
+        [{"order_id": "o1", "amount": 5, "at": "2026-01-04T10:00:00Z"}, {"order_id": "o2", "amount": "x"}],
+    )
     invocation, status = run_to_end(backend)
     assert status.state is InvocationState.SUCCEEDED
     assert {a.state for a in status.actions} == {ActionState.SUCCEEDED}
@@ -126,7 +130,9 @@ def test_failed_assertion_fails_the_invocation_and_publishes_nothing(backend, la
 
 
 def test_compilation_errors_are_returned_and_block_invoke(sqlx_project, warehouse_path, lake_root):
-    (sqlx_project / "definitions" / "broken.sqlx").write_text('config { type: "table" }\nSELECT * FROM ${ref("missing")}\n')
+    (sqlx_project / "definitions" / "broken.sqlx").write_text(
+        'config { type: "table" }\nSELECT * FROM ${ref("missing")}\n'
+    )
     backend = DuckDBBackend(sqlx_project, warehouse_path, lake_root)
     compilation = backend.compile()
     assert compilation.compilation_errors
@@ -137,7 +143,11 @@ def test_compilation_errors_are_returned_and_block_invoke(sqlx_project, warehous
 
 def slow_graph(graph):
     graph.table("winter_days_staging.quick", "SELECT 1 AS x")
-    graph.table("winter_days_staging.slow", "SELECT SUM(a * b) AS s FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS a CROSS JOIN UNNEST(GENERATE_ARRAY(1, 200000)) AS b", deps=["winter_days_staging.quick"])
+    graph.table(
+        "winter_days_staging.slow",
+        "SELECT SUM(a * b) AS s FROM UNNEST(GENERATE_ARRAY(1, 200000)) AS a CROSS JOIN UNNEST(GENERATE_ARRAY(1, 200000)) AS b",
+        deps=["winter_days_staging.quick"],
+    )
     graph.table("winter_days_staging.after", "SELECT 2 AS x", deps=["winter_days_staging.slow"])
     return graph.build()
 
@@ -200,8 +210,11 @@ def test_elt_run_from_the_command_line_leaves_a_whole_standby_copy_and_no_partia
     published = settings.warehouse_path
     stat = published.stat()
     beside = sorted(p.name for p in published.parent.iterdir() if published.name in p.name)
-    assert beside == [f".{published.name}.lock", f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
-                      published.name]
+    assert beside == [
+        f".{published.name}.lock",
+        f".{published.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
+        published.name,
+    ]
     assert published.with_name(beside[1]).read_bytes() == published.read_bytes()
 
 
@@ -239,7 +252,9 @@ def test_cli_rejects_an_unknown_action(sqlx_project, settings):
     assert result.exit_code == 2 and "no action named 'nope'" in result.output
 
 
-def test_an_unchanged_project_is_compiled_once_and_an_edit_is_seen(sqlx_project, warehouse_path, lake_root, monkeypatch):
+def test_an_unchanged_project_is_compiled_once_and_an_edit_is_seen(
+    sqlx_project, warehouse_path, lake_root, monkeypatch
+):
     import winter_days.elt.sqlx as sqlx
 
     compiles = []
@@ -261,7 +276,9 @@ def test_an_unchanged_project_is_compiled_once_and_an_edit_is_seen(sqlx_project,
     assert len(compiles) == 3 and "other" in json.dumps(other_vars.graph)
 
 
-def test_poll_step_ends_when_the_local_run_ends_not_at_the_next_interval(backend, lake_root, settings, tmp_path, monkeypatch):
+def test_poll_step_ends_when_the_local_run_ends_not_at_the_next_interval(
+    backend, lake_root, settings, tmp_path, monkeypatch
+):
     from dataclasses import replace
 
     from winter_days.orchestrator import steps
@@ -280,4 +297,6 @@ def test_poll_step_ends_when_the_local_run_ends_not_at_the_next_interval(backend
     steps.compile_step(lambda: backend)(context)
     steps.invoke_step(context)
     polled = steps.poll_step(context)
-    assert polled["polls"] <= 2 and polled["actions_succeeded"] == 5  # the operation, the table and its two assertions, the assertion file
+    assert (
+        polled["polls"] <= 2 and polled["actions_succeeded"] == 5
+    )  # the operation, the table and its two assertions, the assertion file

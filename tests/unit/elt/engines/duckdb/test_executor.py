@@ -8,8 +8,8 @@ import pytest
 
 from winter_days.elt.backend import ActionState, InvocationConfig, InvocationState, Target
 from winter_days.elt.engines.duckdb.actions import ROW_GROUP_ROWS
-from winter_days.warehouse.duckdb.files import leave_out_standbys, prepare_standby, wait_for_after_write
 from winter_days.elt.engines.duckdb.graph import GraphError, build_graph, find_target, select
+from winter_days.warehouse.duckdb.files import leave_out_standbys, prepare_standby, wait_for_after_write
 
 ST = "winter_days_staging"
 WH = "winter_days_warehouse"
@@ -88,7 +88,9 @@ def test_incremental_first_run_builds_then_merges_updates_and_inserts(graph, exe
     assert query_published(f"SELECT COUNT(*), COUNT(DISTINCT id) FROM {WH}.inc") == [(3, 3)]
 
 
-def test_merge_with_two_incremental_rows_for_one_existing_key_fails_as_in_bigquery(graph, executor, warehouse_path, digest):
+def test_merge_with_two_incremental_rows_for_one_existing_key_fails_as_in_bigquery(
+    graph, executor, warehouse_path, digest
+):
     doc = incremental_graph(graph, "SELECT 1 AS id, 'a' AS v")
     executor.run(doc)
     before = digest(warehouse_path)
@@ -139,7 +141,11 @@ def test_operations_run_as_written_with_pre_and_post_ops(graph, executor, query_
     result = executor.run(graph.build())
     assert result.state is InvocationState.SUCCEEDED
     assert by_name(result, "log").rows == 2
-    assert query_published(f"SELECT step, at_day FROM {ST}.log ORDER BY at_day") == [("one", 1), ("two", 2), ("post", 3)]
+    assert query_published(f"SELECT step, at_day FROM {ST}.log ORDER BY at_day") == [
+        ("one", 1),
+        ("two", 2),
+        ("post", 3),
+    ]
     assert query_published(f"SELECT n FROM {WH}.t") == [(2,)]
 
 
@@ -273,12 +279,15 @@ def test_the_replaced_file_is_removed_after_the_publish_and_leftovers_on_the_nex
     wait_for_after_write()
     stat = warehouse_path.stat()
     assert sorted(p.name for p in warehouse_path.parent.iterdir() if warehouse_path.name in p.name) == [
-        f".{warehouse_path.name}.lock", f".{warehouse_path.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
+        f".{warehouse_path.name}.lock",
+        f".{warehouse_path.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
         warehouse_path.name,
     ]
 
 
-def test_a_run_leaves_the_build_copy_of_a_live_run_alone_until_that_run_releases_the_lock(graph, executor, warehouse_path):
+def test_a_run_leaves_the_build_copy_of_a_live_run_alone_until_that_run_releases_the_lock(
+    graph, executor, warehouse_path
+):
     import threading
 
     from winter_days.stores.locking import exclusive_lock
@@ -327,7 +336,9 @@ def test_a_run_builds_on_the_standby_copy_the_last_run_left(graph, executor, war
     assert query_published(f"SELECT id FROM {WH}.t") == [(2,)]
 
 
-def test_a_write_to_the_published_file_after_the_standby_was_made_is_not_lost(graph, executor, warehouse_path, query_published):
+def test_a_write_to_the_published_file_after_the_standby_was_made_is_not_lost(
+    graph, executor, warehouse_path, query_published
+):
     import duckdb
 
     graph.table(f"{WH}.t", "SELECT 1 AS id")
@@ -372,8 +383,9 @@ def test_unsupported_sql_fails_the_action_with_its_file(graph, executor):
     fp = by_name(result, "fp")
     assert fp.state is ActionState.FAILED
     # The file, the action and the function, and why.
-    assert fp.failure_reason.startswith(f"definitions/fp.sqlx: action proj.{WH}.fp: APPROX_COUNT_DISTINCT() is not "
-                                        "supported by the local engine"), fp.failure_reason
+    assert fp.failure_reason.startswith(
+        f"definitions/fp.sqlx: action proj.{WH}.fp: APPROX_COUNT_DISTINCT() is not supported by the local engine"
+    ), fp.failure_reason
 
 
 def test_parallel_workers_give_the_same_result(graph, warehouse_path, lake_root, query_published):
@@ -429,7 +441,9 @@ def test_a_run_over_its_memory_limit_spills_to_disk_and_cleans_up(graph, warehou
 
     con = open_session(warehouse_path, memory_limit="32MB")
     try:
-        limit, spill = con.execute("SELECT CURRENT_SETTING('memory_limit'), CURRENT_SETTING('temp_directory')").fetchone()
+        limit, spill = con.execute(
+            "SELECT CURRENT_SETTING('memory_limit'), CURRENT_SETTING('temp_directory')"
+        ).fetchone()
     finally:
         con.close()
     assert limit.replace(" ", "") in ("30.5MiB", "32.0MB") and spill.startswith(str(warehouse_path.parent))

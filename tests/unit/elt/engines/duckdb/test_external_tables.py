@@ -63,7 +63,9 @@ def test_parquet_view_reads_new_files_without_recompiling(graph, executor, lake_
     ]
 
 
-def test_an_unchanged_view_is_kept_and_a_moved_lake_gets_a_new_one(graph, executor, lake_root, tmp_path, query_published, warehouse_path):
+def test_an_unchanged_view_is_kept_and_a_moved_lake_gets_a_new_one(
+    graph, executor, lake_root, tmp_path, query_published, warehouse_path
+):
     from winter_days.elt.engines.duckdb.executor import DuckDBExecutor
 
     def view_statements(result):
@@ -98,7 +100,7 @@ def test_empty_lake_without_columns_fails_naming_the_table(graph, executor):
 
 
 def test_raw_lines_one_row_per_line_across_load_date_folders(graph, executor, lake_root, query_published):
-    good = json.dumps({"event_id": "e1", "page_url": "https://x.test/a,b;c\tq\"uote"})
+    good = json.dumps({"event_id": "e1", "page_url": 'https://x.test/a,b;c\tq"uote'})
     write_lines(lake_root, "clickstream", "2026-01-01", "part-0.jsonl", [good, "{not json"])
     write_lines(lake_root, "clickstream", "2026-01-02", "part-0.jsonl", [json.dumps({"event_id": "e2"})])
     # A lake write in flight (hidden temp file) is not part of the table.
@@ -121,7 +123,7 @@ def test_raw_lines_one_row_per_line_across_load_date_folders(graph, executor, la
     assert result.state is InvocationState.SUCCEEDED
     rows = query_published(f"SELECT event_id, page_url, line, source_file FROM {WH}.parsed ORDER BY source_file, line")
     assert rows == [
-        ("e1", "https://x.test/a,b;c\tq\"uote", good, "gs://lake/bronze/clickstream/load_date=2026-01-01/part-0.jsonl"),
+        ("e1", 'https://x.test/a,b;c\tq"uote', good, "gs://lake/bronze/clickstream/load_date=2026-01-01/part-0.jsonl"),
         (None, None, "{not json", "gs://lake/bronze/clickstream/load_date=2026-01-01/part-0.jsonl"),
         ("e2", None, '{"event_id": "e2"}', "gs://lake/bronze/clickstream/load_date=2026-01-02/part-0.jsonl"),
     ]
@@ -182,19 +184,28 @@ def external(uri: str, columns: tuple[tuple[str, str], ...] = (("line", "VARCHAR
     return ExternalTable(BRONZE, "ext", file_format, (uri,), columns, options)
 
 
-@pytest.mark.parametrize("uri", [
-    "gs://b/bronze/clickstream/*",
-    "gs://b/bronze/clickstream/*.jsonl",
-    "gs://b/bronze/clickstream/to*",
-    "gs://b/bronze/clickstream/top.jsonl",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "gs://b/bronze/clickstream/*",
+        "gs://b/bronze/clickstream/*.jsonl",
+        "gs://b/bronze/clickstream/to*",
+        "gs://b/bronze/clickstream/top.jsonl",
+    ],
+)
 def test_the_lake_listing_names_the_files_duckdb_globs(tmp_path, uri):
     from winter_days.elt.engines.duckdb.external import LakeFiles, lake_glob
 
     lake = tmp_path / "lake"
-    for relative in ("load_date=2026-01-01/a.jsonl", "load_date=2026-01-01/.tmp-b.jsonl", "top.jsonl",
-                     "load_date=2026-01-02/deeper/c.jsonl", ".hidden/d.jsonl", "load_date=2026-01-03/e.txt",
-                     "load_date=2026-01-03/.jsonl"):
+    for relative in (
+        "load_date=2026-01-01/a.jsonl",
+        "load_date=2026-01-01/.tmp-b.jsonl",
+        "top.jsonl",
+        "load_date=2026-01-02/deeper/c.jsonl",
+        ".hidden/d.jsonl",
+        "load_date=2026-01-03/e.txt",
+        "load_date=2026-01-03/.jsonl",
+    ):
         path = lake / "bronze" / "clickstream" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text('{"x": 1}\n')
@@ -219,13 +230,18 @@ def test_a_read_of_chosen_files_gives_the_view_rows_of_those_files(tmp_path):
     files = LakeFiles(table, lake)
     second = [n for n in files.names() if n.endswith("b.jsonl")]
     chosen = con.execute(f"SELECT line, _FILE_NAME FROM ({files.reader_sql(second)}) ORDER BY line").fetchall()
-    viewed = con.execute(f"SELECT line, _FILE_NAME FROM {BRONZE}.ext WHERE _FILE_NAME IN ('{second[0]}') ORDER BY line").fetchall()
+    viewed = con.execute(
+        f"SELECT line, _FILE_NAME FROM {BRONZE}.ext WHERE _FILE_NAME IN ('{second[0]}') ORDER BY line"
+    ).fetchall()
     assert chosen == viewed == [('{"n": 3}', "gs://b/bronze/clickstream/load_date=2026-01-02/b.jsonl")]
     # A view that takes its columns from the files is read through the view.
-    assert LakeFiles(external("gs://b/bronze/clickstream/*", columns=(), file_format="PARQUET"), lake).reader_sql(second) is None
+    assert (
+        LakeFiles(external("gs://b/bronze/clickstream/*", columns=(), file_format="PARQUET"), lake).reader_sql(second)
+        is None
+    )
 
 
-FIRST_PARSE_IN_TWO_THREADS = r'''
+FIRST_PARSE_IN_TWO_THREADS = r"""
 import sys, threading
 sys.setswitchinterval(1e-6)  # switch threads as often as possible
 from sqlglot.dialects.dialect import Dialect
@@ -244,7 +260,7 @@ from winter_days.elt.engines.duckdb.actions import prepare_script
 kinds.append(type(prepare_script(SQL.format("a"))[0]).__name__)
 worker.join()
 print(",".join(sorted(kinds)))
-'''
+"""
 
 
 def test_two_actions_reading_bigquery_sql_at_once_in_a_new_process_both_see_external_tables():
@@ -255,6 +271,8 @@ def test_two_actions_reading_bigquery_sql_at_once_in_a_new_process_both_see_exte
     import sys
 
     for _ in range(3):
-        done = subprocess.run([sys.executable, "-c", FIRST_PARSE_IN_TWO_THREADS], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST_PARSE_IN_TWO_THREADS], capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "ExternalTable,ExternalTable"

@@ -12,7 +12,9 @@ from winter_days.elt.engines.duckdb.file_filters import prepare_query
 def session() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("CREATE SCHEMA bronze; CREATE SCHEMA staging")
-    con.execute("CREATE TABLE bronze.ext AS SELECT * FROM (VALUES ('gs://b/a', 1), ('gs://b/b', 2), ('gs://b/c', 3)) AS t(_FILE_NAME, x)")
+    con.execute(
+        "CREATE TABLE bronze.ext AS SELECT * FROM (VALUES ('gs://b/a', 1), ('gs://b/b', 2), ('gs://b/c', 3)) AS t(_FILE_NAME, x)"
+    )
     con.execute("CREATE TABLE staging.loaded (source_file VARCHAR)")
     return con
 
@@ -146,7 +148,9 @@ def test_scalar_subqueries_that_do_not_run_alone_are_left_as_written():
         "SELECT c.x FROM `p.staging.checked` AS c WHERE c.x > "
         "(SELECT MIN(s.x) FROM `p.staging.staged` AS s WHERE s.x > c.x - 2) ORDER BY c.x"
     )
-    over_a_cte = "WITH cut AS (SELECT 2 AS x) SELECT x FROM `p.staging.checked` WHERE x > (SELECT x FROM cut) ORDER BY x"
+    over_a_cte = (
+        "WITH cut AS (SELECT 2 AS x) SELECT x FROM `p.staging.checked` WHERE x > (SELECT x FROM cut) ORDER BY x"
+    )
     for query in (correlated, over_a_cte):
         prepared = prepare_query(query)
         assert prepared.resolve(con) == prepared.sql

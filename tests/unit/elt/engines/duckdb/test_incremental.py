@@ -13,8 +13,16 @@ WH = "winter_days_warehouse"
 FIRST = "SELECT 1 AS id, 'x' AS a"
 
 
-def _run(warehouse_path, lake_root, graph_builder, incremental_query: str, *, first: str = FIRST,
-         full_refresh: bool = False, **table):
+def _run(
+    warehouse_path,
+    lake_root,
+    graph_builder,
+    incremental_query: str,
+    *,
+    first: str = FIRST,
+    full_refresh: bool = False,
+    **table,
+):
     graph = graph_builder()
     graph.table(f"{WH}.events", first, type="incremental", incrementalQuery=incremental_query, **table)
     config = InvocationConfig(fully_refresh_incremental_tables_enabled=full_refresh)
@@ -56,8 +64,9 @@ def test_ignore_keeps_the_columns_of_the_table(run, query_published):
 def test_fail_refuses_a_column_added_and_a_column_removed(run, query_published, warehouse_path, digest):
     assert run(FIRST, onSchemaChange="FAIL").published
     before = digest(warehouse_path)
-    assert "Schema mismatch defined by on_schema_change = 'FAIL'. Added columns: [b], removed columns: []" in \
-        _failure(run(ADDED, onSchemaChange="FAIL"))
+    assert "Schema mismatch defined by on_schema_change = 'FAIL'. Added columns: [b], removed columns: []" in _failure(
+        run(ADDED, onSchemaChange="FAIL")
+    )
     assert "Added columns: [], removed columns: [a]" in _failure(run(REMOVED, onSchemaChange="FAIL"))
     assert digest(warehouse_path) == before
 
@@ -67,8 +76,9 @@ def test_extend_adds_a_new_column_and_refuses_a_removed_one(run, query_published
     assert run(ADDED, onSchemaChange="EXTEND").published
     assert _columns(query_published) == ["id", "a", "b"]
     assert query_published(f"SELECT id, a, b FROM {WH}.events ORDER BY id") == [(1, "x", None), (2, "y", "new")]
-    assert "Column removals are not allowed when on_schema_change = 'EXTEND'. Removed columns: [a, b]" in \
-        _failure(run(REMOVED, onSchemaChange="EXTEND"))
+    assert "Column removals are not allowed when on_schema_change = 'EXTEND'. Removed columns: [a, b]" in _failure(
+        run(REMOVED, onSchemaChange="EXTEND")
+    )
 
 
 def test_synchronize_adds_and_drops_columns_but_keeps_the_unique_key(run, query_published):
@@ -78,8 +88,9 @@ def test_synchronize_adds_and_drops_columns_but_keeps_the_unique_key(run, query_
     assert run(REMOVED, onSchemaChange="SYNCHRONIZE", uniqueKey=["id"]).published
     assert _columns(query_published) == ["id"]
     assert query_published(f"SELECT id FROM {WH}.events ORDER BY id") == [(1,), (2,)]
-    assert "Cannot drop columns [id] as they are part of the unique key" in \
-        _failure(run("SELECT 'z' AS a", onSchemaChange="SYNCHRONIZE", uniqueKey=["id"]))
+    assert "Cannot drop columns [id] as they are part of the unique key" in _failure(
+        run("SELECT 'z' AS a", onSchemaChange="SYNCHRONIZE", uniqueKey=["id"])
+    )
 
 
 def test_a_protected_table_survives_a_full_refresh(run, query_published):
@@ -104,7 +115,9 @@ def test_insert_overwrite_replaces_the_partitions_of_the_new_rows(run, query_pub
     assert run(first, first=first, **options).published
     assert run("SELECT DATE '2024-01-02' AS d, 20 AS v", first=first, **options).published
     assert query_published(f"SELECT d, v FROM {WH}.events ORDER BY d") == [
-        (__import__("datetime").date(2024, 1, 1), 1), (__import__("datetime").date(2024, 1, 2), 20)]
+        (__import__("datetime").date(2024, 1, 1), 1),
+        (__import__("datetime").date(2024, 1, 2), 20),
+    ]
 
 
 def test_update_partition_filter_limits_the_rows_a_merge_matches(run, query_published):

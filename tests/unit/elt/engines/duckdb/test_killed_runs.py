@@ -59,7 +59,9 @@ class Zygote:
     """Starts runs in forked processes, and reaps each when told."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def _say(self, line: str) -> str:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -95,12 +97,20 @@ def graph_of_run(graph, number: int) -> dict:
 
 def a_run_worth_killing(graph):
     """About a second of work (more on a busy machine) over a build copy, its WAL and a standby of some 15 MB."""
-    graph.table(f"{ST}.src", f"SELECT id, TO_HEX(MD5(CAST(id AS STRING))) AS h FROM UNNEST(GENERATE_ARRAY(1, {ROWS})) AS id")
+    graph.table(
+        f"{ST}.src", f"SELECT id, TO_HEX(MD5(CAST(id AS STRING))) AS h FROM UNNEST(GENERATE_ARRAY(1, {ROWS})) AS id"
+    )
     graph.table(f"{WH}.wide", f"SELECT id, CONCAT(h, h) AS hh, {RUN} AS run FROM `proj.{ST}.src`", deps=[f"{ST}.src"])
-    graph.table(f"{WH}.by_bucket", f"SELECT MOD(id, 97) AS bucket, COUNT(*) AS n, ANY_VALUE(run) AS run FROM `proj.{WH}.wide` GROUP BY 1",
-                deps=[f"{WH}.wide"])
-    graph.assertion("winter_days_assertions.every_row", f"SELECT * FROM (SELECT SUM(n) AS n FROM `proj.{WH}.by_bucket`) WHERE n != {ROWS}",
-                    deps=[f"{WH}.by_bucket"])
+    graph.table(
+        f"{WH}.by_bucket",
+        f"SELECT MOD(id, 97) AS bucket, COUNT(*) AS n, ANY_VALUE(run) AS run FROM `proj.{WH}.wide` GROUP BY 1",
+        deps=[f"{WH}.wide"],
+    )
+    graph.assertion(
+        "winter_days_assertions.every_row",
+        f"SELECT * FROM (SELECT SUM(n) AS n FROM `proj.{WH}.by_bucket`) WHERE n != {ROWS}",
+        deps=[f"{WH}.by_bucket"],
+    )
     return graph
 
 
@@ -108,8 +118,10 @@ def published_run(warehouse: Path) -> int:
     """The run whose result is published; asserts the result is whole."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        (rows, runs, run), = con.execute(f"SELECT COUNT(*), COUNT(DISTINCT run), ANY_VALUE(run) FROM {WH}.wide").fetchall()
-        (bucketed, bucket_runs), = con.execute(f"SELECT SUM(n), ANY_VALUE(run) FROM {WH}.by_bucket").fetchall()
+        ((rows, runs, run),) = con.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT run), ANY_VALUE(run) FROM {WH}.wide"
+        ).fetchall()
+        ((bucketed, bucket_runs),) = con.execute(f"SELECT SUM(n), ANY_VALUE(run) FROM {WH}.by_bucket").fetchall()
     finally:
         con.close()
     assert (rows, runs, bucketed, bucket_runs) == (ROWS, 1, ROWS, run)
@@ -120,7 +132,9 @@ def files_beside(warehouse: Path) -> dict[str, int]:
     return {p.name: (p.stat().st_size if p.is_file() else -1) for p in warehouse.parent.iterdir()}
 
 
-def test_runs_killed_at_random_points_lose_nothing_and_leave_nothing_after_the_next_run(graph, warehouse_path, lake_root, digest, zygote):
+def test_runs_killed_at_random_points_lose_nothing_and_leave_nothing_after_the_next_run(
+    graph, warehouse_path, lake_root, digest, zygote
+):
     a_run_worth_killing(graph)
     assert DuckDBExecutor(warehouse_path, lake_root).run(graph_of_run(graph, 0)).published
     wait_for_after_write()
@@ -155,7 +169,9 @@ def test_runs_killed_at_random_points_lose_nothing_and_leave_nothing_after_the_n
             stat = warehouse_path.stat()
             standby = f".{warehouse_path.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}"
             assert files_beside(warehouse_path) == {
-                warehouse_path.name: stat.st_size, f".{warehouse_path.name}.lock": 0, standby: stat.st_size,
+                warehouse_path.name: stat.st_size,
+                f".{warehouse_path.name}.lock": 0,
+                standby: stat.st_size,
             }, context
     # The kills did land inside runs: some left a build copy, a partial standby or a retired file.
     assert left_behind > 0, f"no kill left anything behind (seed {seed}, span {span:.2f} s)"

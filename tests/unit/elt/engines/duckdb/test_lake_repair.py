@@ -21,8 +21,10 @@ OPTIONS = (
 def raw_line_graph(graph):
     graph.operation(
         f"{BRONZE}.ext_lines",
-        [f"CREATE OR REPLACE EXTERNAL TABLE `proj.{BRONZE}.ext_lines` (line STRING, beyond_delimiter STRING) "
-         f"OPTIONS (uris = ['gs://lake/bronze/lines/*'], {OPTIONS})"],
+        [
+            f"CREATE OR REPLACE EXTERNAL TABLE `proj.{BRONZE}.ext_lines` (line STRING, beyond_delimiter STRING) "
+            f"OPTIONS (uris = ['gs://lake/bronze/lines/*'], {OPTIONS})"
+        ],
     )
     graph.table(
         f"{WH}.lines",
@@ -32,7 +34,9 @@ def raw_line_graph(graph):
     return graph.build()
 
 
-def test_bytes_that_are_not_utf8_and_long_lines_are_read_as_bigquery_reads_them(graph, executor, lake_root, query_published):
+def test_bytes_that_are_not_utf8_and_long_lines_are_read_as_bigquery_reads_them(
+    graph, executor, lake_root, query_published
+):
     folder = lake_root / "bronze" / "lines"
     folder.mkdir(parents=True)
     dirty = b"caf\xc3\xa9 \xe2\x82\xac\nbad \xff byte\n" + b"x" * 2_100_000 + b"\nfirst\x1fsecond\x1fthird\n"

@@ -61,14 +61,20 @@ def test_a_run_on_an_unreadable_warehouse_names_the_file_and_the_rebuild(damaged
     assert not [name for name in beside(warehouse_path) if ".build-" in name or ".unreadable-" in name]
 
 
-def test_a_full_refresh_of_some_actions_does_not_replace_an_unreadable_warehouse(damaged, graph, executor, warehouse_path):
-    config = InvocationConfig(included_targets=(Target("proj", WH, "t"),), fully_refresh_incremental_tables_enabled=True)
+def test_a_full_refresh_of_some_actions_does_not_replace_an_unreadable_warehouse(
+    damaged, graph, executor, warehouse_path
+):
+    config = InvocationConfig(
+        included_targets=(Target("proj", WH, "t"),), fully_refresh_incremental_tables_enabled=True
+    )
     with pytest.raises(WarehouseUnreadable, match="winter-days elt rebuild"):
         executor.run(graph.build(), config)
     assert warehouse_path.read_bytes() == damaged
 
 
-def test_a_full_refresh_of_every_action_rebuilds_and_keeps_the_unreadable_file(damaged, graph, executor, warehouse_path, query_published):
+def test_a_full_refresh_of_every_action_rebuilds_and_keeps_the_unreadable_file(
+    damaged, graph, executor, warehouse_path, query_published
+):
     from winter_days.warehouse.duckdb.files import wait_for_after_write
 
     result = executor.run(graph.build(), FULL_REFRESH)
@@ -78,7 +84,11 @@ def test_a_full_refresh_of_every_action_rebuilds_and_keeps_the_unreadable_file(d
     assert kept.read_bytes() == damaged
     wait_for_after_write()
     stat = warehouse_path.stat()
-    assert beside(warehouse_path) == sorted([
-        f".{warehouse_path.name}.lock", f".{warehouse_path.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
-        warehouse_path.name, kept.name,
-    ])
+    assert beside(warehouse_path) == sorted(
+        [
+            f".{warehouse_path.name}.lock",
+            f".{warehouse_path.name}.standby-{stat.st_ino}-{stat.st_size}-{stat.st_ctime_ns}",
+            warehouse_path.name,
+            kept.name,
+        ]
+    )

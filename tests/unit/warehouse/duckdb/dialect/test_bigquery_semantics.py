@@ -45,13 +45,22 @@ PINS = [
     ("SELECT TIMESTAMP_DIFF(TIMESTAMP '2024-01-02 00:00:00', TIMESTAMP '2024-01-01 00:00:01', DAY)", (0,)),
     # DATETIME_DIFF and DATE_DIFF count unit boundaries (reference examples: 559, 1, 1).
     ("SELECT DATETIME_DIFF(DATETIME '2010-07-07 10:20:00', DATETIME '2008-12-25 15:30:00', DAY)", (559,)),
-    ("SELECT DATE_DIFF(DATE '2017-10-15', DATE '2017-10-14', DAY), DATE_DIFF(DATE '2017-10-15', DATE '2017-10-14', WEEK)", (1, 1)),
+    (
+        "SELECT DATE_DIFF(DATE '2017-10-15', DATE '2017-10-14', DAY), DATE_DIFF(DATE '2017-10-15', DATE '2017-10-14', WEEK)",
+        (1, 1),
+    ),
     ("SELECT DATE_DIFF(DATE '2024-01-01', DATE '2023-12-31', YEAR)", (1,)),
     # DATE_ADD / DATE_SUB on a DATE stay DATEs; month ends clamp.
-    ("SELECT DATE_ADD(DATE '2024-01-31', INTERVAL 1 MONTH), DATE_SUB(DATE '2024-03-31', INTERVAL 1 MONTH)", (dt.date(2024, 2, 29), dt.date(2024, 2, 29))),
+    (
+        "SELECT DATE_ADD(DATE '2024-01-31', INTERVAL 1 MONTH), DATE_SUB(DATE '2024-03-31', INTERVAL 1 MONTH)",
+        (dt.date(2024, 2, 29), dt.date(2024, 2, 29)),
+    ),
     # DATE_TRUNC / TIMESTAMP_TRUNC to WEEK: weeks start on Sunday; WEEK(MONDAY) and ISOWEEK on Monday.
     ("SELECT DATE_TRUNC(DATE '2024-01-10', WEEK)", (dt.date(2024, 1, 7),)),
-    ("SELECT DATE_TRUNC(DATE '2024-01-10', WEEK(MONDAY)), DATE_TRUNC(DATE '2024-01-10', ISOWEEK)", (dt.date(2024, 1, 8), dt.date(2024, 1, 8))),
+    (
+        "SELECT DATE_TRUNC(DATE '2024-01-10', WEEK(MONDAY)), DATE_TRUNC(DATE '2024-01-10', ISOWEEK)",
+        (dt.date(2024, 1, 8), dt.date(2024, 1, 8)),
+    ),
     ("SELECT TIMESTAMP_TRUNC(TIMESTAMP '2024-01-10 10:11:12', WEEK)", (dt.datetime(2024, 1, 7, tzinfo=UTC),)),
     ("SELECT TIMESTAMP_TRUNC(TIMESTAMP '2024-01-10 10:11:12+05:00', DAY)", (dt.datetime(2024, 1, 10, tzinfo=UTC),)),
     # The session is UTC: timestamps with offsets are absolute, DATE() and EXTRACT use UTC.
@@ -63,7 +72,10 @@ PINS = [
     ("SELECT SAFE_CAST('1.5' AS INT64), SAFE_CAST('1e3' AS INT64)", (None, None)),
     ("SELECT CAST(2.5 AS INT64), CAST(-2.5 AS INT64)", (3, -3)),
     ("SELECT SAFE_CAST('TRUE' AS BOOL), SAFE_CAST('yes' AS BOOL), SAFE_CAST('1' AS BOOL)", (True, None, None)),
-    ("SELECT SAFE_CAST('2024-01-01T10:00:00.5+02:00' AS TIMESTAMP)", (dt.datetime(2024, 1, 1, 8, 0, 0, 500000, tzinfo=UTC),)),
+    (
+        "SELECT SAFE_CAST('2024-01-01T10:00:00.5+02:00' AS TIMESTAMP)",
+        (dt.datetime(2024, 1, 1, 8, 0, 0, 500000, tzinfo=UTC),),
+    ),
     ("SELECT SAFE_CAST('not a time' AS TIMESTAMP)", (None,)),
     # SAFE_DIVIDE: NULL on a zero divisor; FLOAT64 otherwise. `/` is always FLOAT64 division.
     ("SELECT SAFE_DIVIDE(10, 0), SAFE_DIVIDE(7, 2), 7 / 2", (None, 3.5, 3.5)),
@@ -76,26 +88,41 @@ PINS = [
     ("SELECT CAST('1.123456789123' AS NUMERIC)", (Decimal("1.123456789"),)),
     ("SELECT CAST('0.1' AS NUMERIC) * 3", (Decimal("0.3"),)),
     # PARSE_TIMESTAMP formats; SAFE. returns NULL on text that does not parse.
-    ("SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', '2024-01-01T10:00:00.123Z')", (dt.datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=UTC),)),
-    ("SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', '2024-01-01T10:00:00Z')", (dt.datetime(2024, 1, 1, 10, 0, tzinfo=UTC),)),
+    (
+        "SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', '2024-01-01T10:00:00.123Z')",
+        (dt.datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=UTC),),
+    ),
+    (
+        "SELECT PARSE_TIMESTAMP('%Y-%m-%dT%H:%M:%E*SZ', '2024-01-01T10:00:00Z')",
+        (dt.datetime(2024, 1, 1, 10, 0, tzinfo=UTC),),
+    ),
     ("SELECT PARSE_TIMESTAMP('%FT%T%Ez', '2024-01-01T10:00:00+02:00')", (dt.datetime(2024, 1, 1, 8, 0, tzinfo=UTC),)),
     ("SELECT SAFE.PARSE_TIMESTAMP('%Y-%m-%d %H:%M:%S', 'garbage')", (None,)),
     ("SELECT PARSE_DATE('%Y%m%d', '20240105'), SAFE.PARSE_DATE('%Y-%m-%d', '2024-02-30')", (dt.date(2024, 1, 5), None)),
-    ("SELECT FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', TIMESTAMP '2024-01-01 10:00:00.123456')", ("2024-01-01T10:00:00.123Z",)),
+    (
+        "SELECT FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', TIMESTAMP '2024-01-01 10:00:00.123456')",
+        ("2024-01-01T10:00:00.123Z",),
+    ),
     # JSON on raw lines: SAFE.PARSE_JSON of a bad line is NULL; JSON_VALUE returns scalars as STRING, NULL for objects.
     ("SELECT SAFE.PARSE_JSON('{bad line')", (None,)),
-    ("SELECT JSON_VALUE(SAFE.PARSE_JSON('{\"event\": {\"id\": \"e1\", \"n\": 3}}'), '$.event.id')", ("e1",)),
-    ("SELECT JSON_VALUE('{\"a\": {\"b\": 1}}', '$.a'), JSON_VALUE('{\"a\": {\"b\": 1}}', '$.a.b'), JSON_VALUE('{\"a\": null}', '$.a')", (None, "1", None)),
+    ('SELECT JSON_VALUE(SAFE.PARSE_JSON(\'{"event": {"id": "e1", "n": 3}}\'), \'$.event.id\')', ("e1",)),
+    (
+        "SELECT JSON_VALUE('{\"a\": {\"b\": 1}}', '$.a'), JSON_VALUE('{\"a\": {\"b\": 1}}', '$.a.b'), JSON_VALUE('{\"a\": null}', '$.a')",
+        (None, "1", None),
+    ),
     ("SELECT SAFE.JSON_VALUE('{bad', '$.a')", (None,)),
     # Several JSON_VALUEs on one column (parsed once by the local engine): the same values.
     (
         "SELECT JSON_VALUE(doc, '$.s'), JSON_VALUE(doc, '$.o'), JSON_VALUE(doc, '$.a'), JSON_VALUE(doc, '$.o.k'), "
         "JSON_VALUE(doc, '$.n'), JSON_VALUE(doc, '$.b'), JSON_VALUE(doc, '$.z'), JSON_VALUE(doc, '$.missing'), "
         "SAFE_CAST(JSON_VALUE(doc, '$.n') AS FLOAT64) "
-        "FROM (SELECT SAFE.PARSE_JSON('{\"s\": \"x\", \"o\": {\"k\": 2}, \"a\": [1], \"n\": 1.5, \"b\": true, \"z\": null}') AS doc)",
+        'FROM (SELECT SAFE.PARSE_JSON(\'{"s": "x", "o": {"k": 2}, "a": [1], "n": 1.5, "b": true, "z": null}\') AS doc)',
         ("x", None, None, "2", "1.5", "true", None, None, 1.5),
     ),
-    ("SELECT JSON_VALUE(doc, '$.a'), JSON_VALUE(doc, '$.b') FROM (SELECT SAFE.PARSE_JSON('{bad') AS doc)", (None, None)),
+    (
+        "SELECT JSON_VALUE(doc, '$.a'), JSON_VALUE(doc, '$.b') FROM (SELECT SAFE.PARSE_JSON('{bad') AS doc)",
+        (None, None),
+    ),
     # SHA256 returns BYTES (32 of them); TO_HEX gives the lowercase hex digest.
     ("SELECT TO_HEX(SHA256('abc'))", ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",)),
     ("SELECT OCTET_LENGTH(SHA256('abc'))", (32,)),
@@ -110,14 +137,20 @@ PINS = [
     # CONCAT with a NULL argument is NULL.
     ("SELECT CONCAT('a', CAST(NULL AS STRING))", (None,)),
     # TRIM, LTRIM and RTRIM without characters remove all Unicode white space, not spaces only.
-    ("SELECT TRIM('\\t\\u3000 a b\\u00a0\\n'), LTRIM('\\t a '), RTRIM(' a \\r'), TRIM('xax', 'x')",
-     ("a b", "a ", " a", "a")),
+    (
+        "SELECT TRIM('\\t\\u3000 a b\\u00a0\\n'), LTRIM('\\t a '), RTRIM(' a \\r'), TRIM('xax', 'x')",
+        ("a b", "a ", " a", "a"),
+    ),
     # White space at one end only, none at all, only white space, empty, NULL; a combining
     # mark after a space is not white space, so that space stays.
-    ("SELECT TRIM('a\\u2003'), TRIM('\\u0085a'), TRIM('a b'), TRIM(' \\t '), TRIM(''), TRIM(CAST(NULL AS STRING))",
-     ("a", "a", "a b", "", "", None)),
-    ("SELECT LTRIM('a \\t'), RTRIM('\\t a'), TRIM('a \\u0301'), TRIM('\\u0600 ')",
-     ("a \t", "\t a", "a \u0301", "\u0600")),
+    (
+        "SELECT TRIM('a\\u2003'), TRIM('\\u0085a'), TRIM('a b'), TRIM(' \\t '), TRIM(''), TRIM(CAST(NULL AS STRING))",
+        ("a", "a", "a b", "", "", None),
+    ),
+    (
+        "SELECT LTRIM('a \\t'), RTRIM('\\t a'), TRIM('a \\u0301'), TRIM('\\u0600 ')",
+        ("a \t", "\t a", "a \u0301", "\u0600"),
+    ),
 ]
 
 
@@ -132,7 +165,9 @@ def test_failing_cast_raises_like_bigquery(bigquery):
 
 
 def test_json_values_of_one_column_share_one_parse():
-    sql = to_duckdb_query("SELECT JSON_VALUE(doc, '$.a') AS a, JSON_VALUE(doc, '$.b') AS b, JSON_VALUE(other, '$.a') AS c FROM t")
+    sql = to_duckdb_query(
+        "SELECT JSON_VALUE(doc, '$.a') AS a, JSON_VALUE(doc, '$.b') AS b, JSON_VALUE(other, '$.a') AS c FROM t"
+    )
     # Each field indexes one list extraction (DuckDB computes it once per row).
     assert "(doc ->> ['$.a', '$.b'])[1]" in sql and "(doc ->> ['$.a', '$.b'])[2]" in sql
     assert "JSON_VALUE(other, '$.a')" in sql
@@ -150,7 +185,7 @@ SHARED_PARSE_DOCUMENTS = [
     '{"v": "{}", "w": "["}',
     '"just a string"',
     '[{"v": 1}]',
-    '{bad',
+    "{bad",
 ]
 
 
@@ -195,7 +230,9 @@ def test_a_function_outside_the_checked_list_is_refused_by_name():
 def test_functions_nested_in_rewritten_expressions_are_rewritten_too(bigquery):
     # The operands of a rewritten call are rewritten before it (sqlglot does not revisit them).
     assert bigquery("SELECT CAST(SUBSTR('x0x1F', 0, 5) AS STRING), SAFE_CAST(SUBSTR('a0x10', 2) AS INT64) / 0.5") == (
-        "x0x1F", 32.0)
+        "x0x1F",
+        32.0,
+    )
 
 
 def test_extract_from_a_timestamp_is_accepted_since_sessions_run_in_utc(bigquery):
