@@ -65,7 +65,7 @@ def test_every_supported_function_has_a_pinned_answer():
 
 
 def test_docs_list_the_supported_and_refused_functions():
-    page = (Path(__file__).resolve().parents[2] / "docs" / "bigquery-functions.md").read_text(encoding="utf-8")
+    page = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert functions_table() in page, (
-        "docs/bigquery-functions.md's table is stale: python -m winter_days.warehouse.duckdb.dialect.functions"
+        "README.md's BigQuery functions table is stale: python -m winter_days.warehouse.duckdb.dialect.functions"
     )

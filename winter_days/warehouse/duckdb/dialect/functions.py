@@ -4,7 +4,7 @@ The local engine promises BigQuery's answer. A function is listed in SUPPORTED o
 the conformance suite (tests/conformance/bigquery_cases.py) pins its documented results on
 DuckDB; every other function of BigQuery's reference (bigquery_catalog.py) is refused before
 a query runs, with the reason, rather than left to whatever DuckDB's function of a similar
-name returns. docs/bigquery-functions.md's table of supported and refused functions is
+name returns. README.md's BigQuery functions table of supported and refused functions is
 written from here (`functions_table`), and a test keeps it in step.
 """
 
@@ -302,5 +302,5 @@ def functions_table() -> str:
 
 if (
     __name__ == "__main__"
-):  # docs/bigquery-functions.md's table: python -m winter_days.warehouse.duckdb.dialect.functions
+):  # README.md's BigQuery functions table: python -m winter_days.warehouse.duckdb.dialect.functions
     print(functions_table())
