@@ -4,6 +4,7 @@ and the package's default `dataform_dir` is the copy inside the installed packag
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,16 +17,38 @@ REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
 
 
+def _source_snapshot(into: Path) -> Path:
+    """The repository's tracked files as they are now: other tests write scratch files into
+    the Dataform project while they run, which the build would otherwise pick up or lose
+    halfway through copying."""
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True)
+    if listing.returncode != 0:  # not a git checkout: the tree, without what git would ignore
+        ignored = shutil.ignore_patterns(".git", ".venv*", "node_modules", "build", "*.egg-info", "__pycache__")
+        shutil.copytree(REPO, into, symlinks=True, ignore=ignored, dirs_exist_ok=True)
+        return into
+    listed = listing.stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source, target = REPO / name, into / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(source.readlink())
+        elif source.is_file():
+            shutil.copy2(source, target)
+    return into
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(REPO)],
-        check=True,
+    source = _source_snapshot(tmp_path_factory.mktemp("source"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(source)],
         capture_output=True,
+        text=True,
     )
-    (built,) = out.glob("winter_days-*.whl")
-    return built
+    assert built.returncode == 0, f"pip wheel failed:\n{built.stderr[-4000:]}"
+    (wheel_file,) = out.glob("winter_days-*.whl")
+    return wheel_file
 
 
 def test_the_wheel_ships_the_dataform_project_without_node_modules(wheel):
