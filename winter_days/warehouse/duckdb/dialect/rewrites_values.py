@@ -106,17 +106,39 @@ def _division(left: exp.Expr, right: exp.Expr) -> exp.Expr:
     return _typed2([(f"(_t LIKE 'DECIMAL%' OR _u LIKE 'DECIMAL%') AND {_NOT_FLOAT}", numeric)], floating, left, right)
 
 
+def _static_float(node: exp.Expr) -> bool:
+    """The expression is FLOAT64 whatever its inputs: a cast to it (float literals become one,
+    and so does the result of arithmetic with a FLOAT64 operand)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in (
+        exp.DataType.Type.DOUBLE,
+        exp.DataType.Type.FLOAT,
+    )
+
+
+def _as_float(value: exp.Expr) -> exp.Expr:
+    """A FLOAT64 result, marked as such for the operation around it (see _static_float)."""
+    return exp.Cast(this=value, to=exp.DataType.build("DOUBLE"))
+
+
 @handles(exp.Div)
 def _divide(node: exp.Div) -> exp.Expr:
     operands_first(node)
     left, right = node.this, node.expression
-    return template(
+    floating = _static_float(left) or _static_float(right)
+    # With a FLOAT64 operand the result is FLOAT64: no dispatch on the operands' types at
+    # run time, which copies each operand into every branch (nested divisions grew the SQL
+    # exponentially).
+    quotient = template("CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=left, b=right) if floating else None
+    checked = template(
         "CASE WHEN _b = 0 THEN ERROR('division by zero: ' || CAST(_a AS VARCHAR) || ' / ' || "
         "CAST(_b AS VARCHAR)) ELSE _q END",
         a=left,
         b=right,
-        q=_division(left, right),
+        q=quotient if quotient is not None else _division(left, right),
     )
+    return _as_float(checked) if floating else checked
 
 
 @handles(exp.SafeDivide)
@@ -130,6 +152,8 @@ def _safe_divide(node: exp.SafeDivide) -> exp.Expr:
 def _multiply(node: exp.Mul) -> exp.Expr:
     operands_first(node)
     left, right = _int64(node.this), _int64(node.expression)
+    if _static_float(left) or _static_float(right):
+        return _as_float(exp.Mul(this=left, expression=right))
     numeric = call(
         "winter_days_numeric_multiply",
         exp.TryCast(this=left.copy(), to=exp.DataType.build(NUMERIC)),
