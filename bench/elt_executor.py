@@ -42,6 +42,7 @@ import duckdb
 
 from bench.common import RESULTS, results_path
 from winter_days.elt.engines.duckdb.executor import DuckDBExecutor, RunResult
+from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
 from winter_days.warehouse.duckdb.files import prepare_standby, wait_for_after_write
 
 PROJECT = Path(__file__).resolve().parent.parent / "dataform"
@@ -73,7 +74,8 @@ COPY (
     '{{}}' AS raw_document,
     'doc-' || i AS document_id,
     CAST(1 AS BIGINT) AS document_update_seq,
-    TIMESTAMPTZ '2026-04-01 00:00:00+00' AS exported_at
+    TIMESTAMPTZ '2026-04-01 00:00:00+00' AS exported_at,
+    sha256('name-' || (i % 20000)) AS customer_name_pseudonym
   FROM range({start}, {stop}) AS t(i)
 ) TO '{path}' (FORMAT PARQUET)
 """
@@ -118,7 +120,7 @@ def build_lake(root: Path, sales: int, clicks: int) -> None:
 def replay(result: RunResult, path: Path) -> None:
     """The statements the executor ran, straight on one DuckDB connection."""
     con = duckdb.connect(str(path))
-    con.execute("SET TimeZone = 'UTC'")
+    bigquery_session(con)  # the functions the transpiled SQL calls, as the executor's session has them
     # The executor creates the targets' schemas once, before the first action.
     for schema in sorted({action.target.schema for action in result.actions}):
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
