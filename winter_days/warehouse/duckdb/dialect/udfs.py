@@ -210,6 +210,8 @@ _FUNCTIONS: list[tuple[str, Callable[..., Any], list[Any], str]] = [
 def bigquery_session(con: duckdb.DuckDBPyConnection) -> None:
     """BigQuery's session semantics on a DuckDB connection: UTC, and the functions above."""
     con.execute("SET TimeZone = 'UTC'")
+    if _registered(con):
+        return  # a cursor shares its connection's functions: each action's cursor lands here
     present = {
         row[0]
         for row in con.execute(
@@ -222,3 +224,15 @@ def bigquery_session(con: duckdb.DuckDBPyConnection) -> None:
         # SAFE. parsing returns NULL for bad input: those functions see NULLs themselves.
         nulls = FunctionNullHandling.SPECIAL if name.startswith("winter_days_parse_") else FunctionNullHandling.DEFAULT
         con.create_function(name, function, parameters, result, side_effects=False, null_handling=nulls)
+
+
+def _registered(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection has the functions already: the last one registered binds. A
+    probe, because listing duckdb_functions() costs about 20 ms, paid by every action."""
+    name, _, parameters, _ = _FUNCTIONS[-1]
+    arguments = ", ".join(f"CAST(NULL AS {kind})" for kind in parameters)
+    try:
+        con.execute(f"SELECT {name}({arguments}) WHERE false")
+    except duckdb.CatalogException:
+        return False
+    return True
