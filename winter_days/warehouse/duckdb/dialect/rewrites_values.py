@@ -130,15 +130,19 @@ def _divide(node: exp.Div) -> exp.Expr:
     # With a FLOAT64 operand the result is FLOAT64: no dispatch on the operands' types at
     # run time, which copies each operand into every branch (nested divisions grew the SQL
     # exponentially).
-    quotient = template("CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=left, b=right) if floating else None
+    if floating:
+        # The numerator appears once (nested divisions are mostly numerators); BigQuery's
+        # message names both operands, this one the divisor's zero alone.
+        quotient = template("CAST(_a AS DOUBLE) / CAST(_b AS DOUBLE)", a=left, b=right)
+        return _as_float(template("CASE WHEN _b = 0 THEN ERROR('division by zero') ELSE _q END", b=right, q=quotient))
     checked = template(
         "CASE WHEN _b = 0 THEN ERROR('division by zero: ' || CAST(_a AS VARCHAR) || ' / ' || "
         "CAST(_b AS VARCHAR)) ELSE _q END",
         a=left,
         b=right,
-        q=quotient if quotient is not None else _division(left, right),
+        q=_division(left, right),
     )
-    return _as_float(checked) if floating else checked
+    return checked
 
 
 @handles(exp.SafeDivide)

@@ -250,3 +250,24 @@ def test_project_is_dropped_from_table_references():
     assert to_duckdb_query("SELECT * FROM `my-project.winter_days_staging.stg_sales`") == (
         'SELECT * FROM "winter_days_staging"."stg_sales"'
     )
+
+
+def test_nested_float_arithmetic_keeps_its_value_and_its_sql_grows_linearly(bigquery):
+    # FLOAT64 divided or multiplied by anything is FLOAT64; its division by zero still raises.
+    assert bigquery("SELECT 7 / 2.0 / (3 / 1.5), 30.0 * 4 / 8") == (1.75, 15.0)
+    with pytest.raises(Exception, match="division by zero"):
+        bigquery("SELECT 1.5 / (2 - 2)")
+    nested = [to_duckdb_query("SELECT " + "(" * depth + "x" + " / 2.0)" * depth + " FROM t") for depth in (2, 4, 8)]
+    # Each level adds the same few casts and one zero check: no copy of the operand per branch.
+    assert len(nested[2]) - len(nested[1]) <= 2 * (len(nested[1]) - len(nested[0])) + 50
+
+
+def test_every_cursor_of_a_session_has_its_functions(tmp_path):
+    con = open_session(tmp_path / "cursors.duckdb")
+    from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
+
+    for _ in range(3):
+        cursor = con.cursor()
+        bigquery_session(cursor)
+        assert cursor.execute(to_duckdb_query("SELECT FARM_FINGERPRINT('')")).fetchone() == (-7286425919675154353,)
+    con.close()
