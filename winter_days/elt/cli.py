@@ -83,6 +83,21 @@ def elt() -> None:
     """ELT: compile the Dataform project and run its actions on the profile's engine."""
 
 
+# Options `elt run` and `elt rebuild` share.
+_project_option = click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dataform project folder (local engine).",
+)
+_workers_option = click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Independent actions run at once (local engine; default: the elt.workers setting).",
+)
+
+
 @elt.command("compile")
 @click.option("--json", "as_json", is_flag=True, help="Print the compiled graph as `dataform compile --json` does.")
 @click.option(
@@ -158,18 +173,8 @@ def _targets(compilation: CompilationResult, names: tuple[str, ...]) -> tuple[Ta
     help="Run these actions (name or schema.name, comma-separated), and their dependencies.",
 )
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
-@click.option(
-    "--project",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dataform project folder (local engine).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Independent actions run at once (local engine; default: the elt.workers setting).",
-)
+@_project_option
+@_workers_option
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -197,18 +202,8 @@ def run_command(
 
 
 @elt.command("rebuild")
-@click.option(
-    "--project",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Dataform project folder (local engine).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Independent actions run at once (local engine; default: the elt.workers setting).",
-)
+@_project_option
+@_workers_option
 @click.pass_context
 def rebuild_command(ctx: click.Context, project: Path | None, workers: int | None) -> None:
     """Rebuild every table from the bronze lake (a full refresh of every action) and publish it.
