@@ -13,10 +13,13 @@ run, and that run sends nothing more, so an unreachable server costs at most one
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +85,8 @@ class LineageSink:
         path = self.run_file(run_id)
         if path is None:
             return None
-        from openlineage.client.transport.file import FileConfig, FileTransport
-
         path.parent.mkdir(parents=True, exist_ok=True)
-        return FileTransport(FileConfig(log_file_path=str(path), append=True))
+        return RunFileTransport(path)
 
     def for_run(self, run_id: str) -> RunLineage:
         return RunLineage(self, run_id)
@@ -95,6 +96,71 @@ class LineageSink:
             if self._http is not None:
                 self._http.close()
                 self._http = None
+
+
+class RunFileTransport:
+    """One run's events as JSON lines in its file: the text openlineage-python's FileTransport
+    writes (`Serde.to_json`), serialised in one pass, with each facet the run's events share
+    (the parent run, the job type) serialised once. A daily run writes two events per ELT
+    action, and the generic serialiser made them a fifth of a small run's time."""
+
+    kind = "file"
+
+    def __init__(self, path: Path):
+        self.path = path
+        # id(object) -> (the object, kept so that its id stays its own; its plain form)
+        self._shared: dict[int, tuple[Any, Any]] = {}
+
+    def emit(self, event: Any) -> None:
+        line = json.dumps(self.plain(event), sort_keys=True, default=_not_serialisable)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+    def close(self, timeout: float = -1) -> bool:
+        return True
+
+    def plain(self, value: Any) -> Any:
+        """`Serde.to_dict`'s answer: attrs classes as dicts of their fields, None left out of
+        dicts, None and empty dicts left out of lists, enums as their values."""
+        fields = _attrs_fields(type(value))
+        if fields is not None:
+            known = self._shared.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
+            out = {}
+            for name in fields:
+                item = self.plain(getattr(value, name))
+                if item is not None:
+                    out[name] = item
+            self._shared[id(value)] = (value, out)
+            return out
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, dict):
+            return {key: item for key, raw in value.items() if (item := self.plain(raw)) is not None}
+        if isinstance(value, list | tuple):
+            return [item for raw in value if raw is not None and (item := self.plain(raw)) is not None and item != {}]
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        return value
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _attrs_fields(cls: type) -> tuple[str, ...] | None:
+    """The field names of an attrs class, None for any other type (cached per type)."""
+    if cls not in _FIELDS:
+        import attr
+
+        _FIELDS[cls] = tuple(a.name for a in attr.fields(cls)) if attr.has(cls) else None
+    return _FIELDS[cls]
+
+
+def _not_serialisable(value: Any) -> str:
+    return f"<<non-serializable: {type(value).__qualname__}>>"
 
 
 class RunLineage:
@@ -108,6 +174,9 @@ class RunLineage:
         self._broken = False
         self._dropped = 0
         self._actions: dict[str, str] = {}  # action job name -> last event type sent
+        self._uuids: dict[str, str] = {}  # job -> its run id in this run
+        self._parent: Any = None  # the parent facet every step and action event carries
+        self._datasets: tuple[Mapping[str, Any], dict[tuple[str, str], tuple[list, list]]] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -118,9 +187,12 @@ class RunLineage:
 
     def run_uuid(self, job: str) -> str:
         """A stable id of this run of `job` (START and its end share it): a UUIDv7 from the run's start."""
-        from openlineage.client.uuid import generate_static_uuid
+        known = self._uuids.get(job)
+        if known is None:
+            from openlineage.client.uuid import generate_static_uuid
 
-        return str(generate_static_uuid(self.started, f"{self.run_id}/{job}".encode()))
+            known = self._uuids[job] = str(generate_static_uuid(self.started, f"{self.run_id}/{job}".encode()))
+        return known
 
     def _emit(
         self,
@@ -171,10 +243,12 @@ class RunLineage:
             self._transport = self.sink.transport(self.run_id)
         run_facets: dict[str, Any] = dict(facets)
         if job != RUN_JOB:
-            run_facets["parent"] = parent_run.ParentRunFacet(
-                run=parent_run.Run(runId=self.run_uuid(RUN_JOB)),
-                job=parent_run.Job(namespace=JOB_NAMESPACE, name=RUN_JOB),
-            )
+            if self._parent is None:
+                self._parent = parent_run.ParentRunFacet(
+                    run=parent_run.Run(runId=self.run_uuid(RUN_JOB)),
+                    job=parent_run.Job(namespace=JOB_NAMESPACE, name=RUN_JOB),
+                )
+            run_facets["parent"] = self._parent
         if error:
             run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
                 message=error, programmingLanguage="python"
@@ -233,7 +307,9 @@ class RunLineage:
         """Events for the actions whose state changed since the last look (call after each poll with
         the ELT backend's `InvocationStatus`)."""
         try:
-            datasets = action_datasets(graph, self.sink.naming) if self.sink else {}
+            if self._datasets is None or self._datasets[0] is not graph:
+                self._datasets = (graph, action_datasets(graph, self.sink.naming) if self.sink else {})
+            datasets = self._datasets[1]
             for action in status.actions:
                 self._action_event(action, datasets)
         except Exception as err:  # a graph this code cannot read must not fail the poll
