@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, DivisionByZero, InvalidOperation, localcontext
 from typing import Any
@@ -207,23 +208,32 @@ _FUNCTIONS: list[tuple[str, Callable[..., Any], list[Any], str]] = [
 ]
 
 
+# Held while a connection's functions are registered (see bigquery_session).
+_REGISTERING = threading.Lock()
+
+
 def bigquery_session(con: duckdb.DuckDBPyConnection) -> None:
     """BigQuery's session semantics on a DuckDB connection: UTC, and the functions above."""
     con.execute("SET TimeZone = 'UTC'")
     if _registered(con):
         return  # a cursor shares its connection's functions: each action's cursor lands here
-    present = {
-        row[0]
-        for row in con.execute(
-            "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'winter_days_%'"
-        ).fetchall()
-    }
-    for name, function, parameters, result in _FUNCTIONS:
-        if name in present:
-            continue  # a cursor shares its connection's functions
-        # SAFE. parsing returns NULL for bad input: those functions see NULLs themselves.
-        nulls = FunctionNullHandling.SPECIAL if name.startswith("winter_days_parse_") else FunctionNullHandling.DEFAULT
-        con.create_function(name, function, parameters, result, side_effects=False, null_handling=nulls)
+    # Connections to one database file in one process share its catalog: requests opening
+    # the warehouse at once (the dashboards' threads) would register the same function twice.
+    with _REGISTERING:
+        present = {
+            row[0]
+            for row in con.execute(
+                "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'winter_days_%'"
+            ).fetchall()
+        }
+        for name, function, parameters, result in _FUNCTIONS:
+            if name in present:
+                continue  # another connection or cursor of this database registered it
+            # SAFE. parsing returns NULL for bad input: those functions see NULLs themselves.
+            nulls = (
+                FunctionNullHandling.SPECIAL if name.startswith("winter_days_parse_") else FunctionNullHandling.DEFAULT
+            )
+            con.create_function(name, function, parameters, result, side_effects=False, null_handling=nulls)
 
 
 def _registered(con: duckdb.DuckDBPyConnection) -> bool:

@@ -271,3 +271,38 @@ def test_every_cursor_of_a_session_has_its_functions(tmp_path):
         bigquery_session(cursor)
         assert cursor.execute(to_duckdb_query("SELECT FARM_FINGERPRINT('')")).fetchone() == (-7286425919675154353,)
     con.close()
+
+
+def test_connections_opening_one_warehouse_at_once_each_get_the_functions(tmp_path):
+    """The dashboards' request threads open the warehouse at the same moment; connections to
+    one file in one process share its catalog, so registering twice must not fail one of them."""
+    import threading
+
+    import duckdb
+
+    from winter_days.warehouse.duckdb.dialect.udfs import bigquery_session
+
+    path = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(path)).close()
+    failures: list[str] = []
+
+    def open_and_query(start: threading.Barrier) -> None:
+        try:
+            start.wait()
+            con = duckdb.connect(str(path), read_only=True)
+            try:
+                bigquery_session(con)
+                assert con.execute(to_duckdb_query("SELECT FARM_FINGERPRINT('')")).fetchone() == (-7286425919675154353,)
+            finally:
+                con.close()
+        except Exception as err:  # collected: an exception in a thread would not fail the test
+            failures.append(f"{type(err).__name__}: {err}")
+
+    for _ in range(10):  # each round starts from a closed database, as a fresh process does
+        start = threading.Barrier(8)
+        threads = [threading.Thread(target=open_and_query, args=(start,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
