@@ -162,13 +162,14 @@ def build_features(context: StepContext, options_json: str, run_id: str, as_of: 
                 if mode == "train":
                     raise
                 return _nothing_to_do(context, run_id, as_of, mode, str(err), cfg.min_history_days)
+            registry = Registry(lake)
             plan = plan_training(
                 mode,
                 span.first_day,
                 score_date,
                 horizon,
                 cfg.min_history_days,
-                Registry(lake).latest_trained_as_of(score_date),
+                registry.latest_trained_as_of(score_date),
                 context.settings.churn_train_every_days,
             )
             train_dates: list[date] = []
@@ -177,17 +178,19 @@ def build_features(context: StepContext, options_json: str, run_id: str, as_of: 
                 train_dates, eval_date = training_as_of_dates(
                     span, score_date, horizon, cfg.train_dates, cfg.step_days, cfg.min_history_days
                 )
-            table = build_feature_table(
-                reader,
-                [*train_dates, *([eval_date] if eval_date else []), score_date],
-                horizon,
-                options.sources,
-                label_until=score_date,
+            # A run that neither trains nor finds a champion for its date scores nothing (a
+            # fresh install's first weeks; predict_churn says why): it builds no features.
+            scores = plan.train or registry.champion_at(score_date) is not None
+            dates = [*train_dates, *([eval_date] if eval_date else []), *([score_date] if scores else [])]
+            table = (
+                build_feature_table(reader, dates, horizon, options.sources, label_until=score_date) if dates else None
             )
     except WarehouseUnavailable as err:
         raise FeatureError(f"churn features: {err}") from None
-    parts = {"score": table.filter(pc.equal(table.column("as_of_date"), pa.scalar(score_date, pa.date32())))}
-    if eval_date is not None:
+    parts: dict[str, pa.Table] = {}
+    if table is not None:
+        parts["score"] = table.filter(pc.equal(table.column("as_of_date"), pa.scalar(score_date, pa.date32())))
+    if table is not None and eval_date is not None:
         split = split_by_time(table, train_dates, eval_date, cfg.holdout_share, cfg.seed)
         parts.update(train=split.train, calibration=split.calibration, eval=split.evaluation)
     for name, part in parts.items():
@@ -203,8 +206,8 @@ def build_features(context: StepContext, options_json: str, run_id: str, as_of: 
         "eval_date": eval_date.isoformat() if eval_date else None,
         "rows": {name: part.num_rows for name, part in parts.items()},
         "horizon_days": horizon,
-        "data_fingerprint": data_fingerprint(table, FEATURE_COLUMNS),
-        "feature_signature": feature_signature(table.schema, FEATURE_COLUMNS),
+        "data_fingerprint": None if table is None else data_fingerprint(table, FEATURE_COLUMNS),
+        "feature_signature": None if table is None else feature_signature(table.schema, FEATURE_COLUMNS),
     }
     return _put_json(lake, run_key(run_id, "features.json"), summary)
 

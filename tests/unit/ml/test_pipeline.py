@@ -13,6 +13,7 @@ from winter_days.cli import main
 from winter_days.ml import FeatureError, PipelineOptions, PredictionError, TrainingDataError, run_churn_pipeline
 from winter_days.ml.features import FEATURE_COLUMNS
 from winter_days.ml.registry import Registry
+from winter_days.ml.steps import run_key
 from winter_days.ml.train import TrainingConfig
 from winter_days.platform import build_platform
 
@@ -104,6 +105,9 @@ def test_a_young_installation_succeeds_and_says_how_much_history_it_has(settings
     assert result["scoring"] == "skipped: no model trained on data up to 2026-01-10 yet"
     assert result["predictions_written"] == 0 and result["version"] is None
     assert [s["step"] for s in result["steps"]][-1] == "predict_churn"
+    # Nothing could score: no feature was built for it (the daily runs of a fresh install's first weeks).
+    assert result["rows"] == {}
+    assert not build_platform(settings).lake.exists(run_key(result["run_id"], "score.parquet"))
     with pytest.raises(FeatureError, match="spans 9 days.*needs at least 74 days"):
         run_churn_pipeline(build_platform(settings), options=FAST, mode="train")
 
@@ -125,7 +129,8 @@ def test_the_champion_scores_every_day_and_training_follows_its_cadence(simulate
     }
     # A date before the champion's labels ends is never scored with it.
     early = run_churn_pipeline(platform, as_of=date(2026, 5, 10), options=FAST, mode="score")
-    assert early["predictions_written"] == 0
+    assert early["predictions_written"] == 0 and early["rows"] == {}
+    assert daily["rows"]["score"] == daily["predictions_written"]
     assert early["scoring"] == (
         f"skipped: no champion learnt from data up to 2026-05-10 (champion "
         f"{trained['version']} learnt from later labels)"
