@@ -152,7 +152,10 @@ class RunStoreContract:
         run = start_orphaned_run(history, ["export_sales", "compile", "invoke"])
         decision = history.start_run(["export_sales"], CLI, {})
         assert decision.outcome == "started" and decision.run_id != run
+        assert decision.reclaimed == (run,)  # named, so that its end is reported
         assert history.get_run(run)["status"] == "cut_off"
+        history.finish_run(decision.run_id)
+        assert history.start_run(["export_sales"], CLI, {}).reclaimed == ()
 
     def test_a_retry_of_a_cut_off_trigger_does_the_work(self, history, start_orphaned_run):
         run = start_orphaned_run(history, ["export_sales", "compile", "invoke"], trigger_key="job@day-1")

@@ -207,7 +207,7 @@ def list_runs() -> tuple[Response, int]:
     history = _launcher().history
     if history.active_run_id() is not None:
         # A run whose process died (a killed `winter-days run`) shows as cut off, not running.
-        history.reclaim_cut_off_runs()
+        _launcher().reclaim()
     runs = history.list_runs(limit=limit, before=request.args.get("before"))
     return jsonify({"runs": runs, "active_run_id": history.active_run_id()}), 200
 
@@ -215,7 +215,7 @@ def list_runs() -> tuple[Response, int]:
 def show_run(run_id: str) -> tuple[Response, int]:
     history = _launcher().history
     run = history.get_run(run_id)
-    if run is not None and run["status"] == RUNNING and history.reclaim_cut_off_runs():
+    if run is not None and run["status"] == RUNNING and _launcher().reclaim():
         run = history.get_run(run_id)
     if run is None:
         return _error(404, f"no run {run_id!r} in the history")

@@ -13,7 +13,7 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,7 @@ class RunLauncher:
         decision = self.history.start_run(
             self.pipeline.step_names, trigger, parameters.as_dict(), trigger_key=trigger_key, retry_failed=retry_failed
         )
+        self._report_reclaimed(decision.reclaimed)
         if decision.outcome == "busy":
             return TriggerResult(decision, None)
         if decision.outcome == "duplicate":
@@ -159,8 +160,21 @@ class RunLauncher:
             run = self.history.get_run(run_id)
             if run is None or run["status"] != RUNNING:
                 return run
-            self.history.reclaim_cut_off_runs()
+            self.reclaim()
             time.sleep(DUPLICATE_WAIT_INTERVAL)
+
+    def reclaim(self) -> list[str]:
+        """Record the runs whose process died while they ran as cut off, and log each one's end
+        (the run_failed line an alert counts): the process that would have logged it is gone."""
+        reclaimed = self.history.reclaim_cut_off_runs()
+        self._report_reclaimed(reclaimed)
+        return reclaimed
+
+    def _report_reclaimed(self, run_ids: Sequence[str]) -> None:
+        for run_id in run_ids:
+            log.warning("run %s was cut off by a crash; marked cut_off", run_id, extra={"run_id": run_id})
+            run = self.history.get_run(run_id)
+            log_run_end(run or {"run_id": run_id, "status": CUT_OFF, "error": "cut off by a crash"})
 
     def join_background(self, timeout: float | None = None) -> None:
         """Wait for background runs (tests and a graceful shutdown)."""

@@ -197,11 +197,13 @@ class FirestoreRunStore:
                     return StartDecision("duplicate", first.id)
                 # A crash cut the first attempt short (or it failed and a redo was asked): the retry does the work.
                 txn.update(first.reference, {"trigger_key": None})
+            reclaimed: tuple[str, ...] = ()
             if active is not None and active.exists and active.get("status") == RUNNING:
                 if not self._is_stale(active):
                     holder = ProcessOwner(active.get("owner_host"), active.get("owner_pid"), active.get("owner_start"))
                     return StartDecision("busy", active.id, holder, active.get("started_at"))
                 self._write_cut_off(txn, active, active_steps)
+                reclaimed = (active.id,)
 
             now = self._now_iso()
             txn.set(
@@ -242,7 +244,7 @@ class FirestoreRunStore:
             if trigger_ref is not None:
                 txn.set(trigger_ref, {"trigger_key": trigger_key, "run_id": run_id})
             txn.set(self._guard, {"active_run_id": run_id, "next_seq": next_seq + 1})
-            return StartDecision("started", run_id, owner, now)
+            return StartDecision("started", run_id, owner, now, reclaimed)
 
         return self._transactional(attempt)
 

@@ -160,13 +160,13 @@ class SqliteRunStore:
                 if first is not None:
                     # A crash cut the first attempt short (or it failed and a redo was asked): the retry does the work.
                     conn.execute("UPDATE runs SET trigger_key = NULL WHERE run_id = ?", (first["run_id"],))
-            self._reclaim(conn)
+            reclaimed = tuple(self._reclaim(conn))
             active = conn.execute(
                 "SELECT run_id, owner_host, owner_pid, owner_start, started_at FROM runs WHERE status = ?", (RUNNING,)
             ).fetchone()
             if active is not None:
                 holder = ProcessOwner(active["owner_host"], active["owner_pid"], active["owner_start"])
-                return StartDecision("busy", active["run_id"], holder, active["started_at"])
+                return StartDecision("busy", active["run_id"], holder, active["started_at"], reclaimed)
             run_id = new_run_id()
             now = iso_timestamp(utc_now())
             conn.execute(
@@ -189,7 +189,7 @@ class SqliteRunStore:
                 "INSERT INTO run_steps (run_id, position, name, status) VALUES (?, ?, ?, ?)",
                 [(run_id, i, name, PENDING) for i, name in enumerate(step_names)],
             )
-            return StartDecision("started", run_id, owner, now)
+            return StartDecision("started", run_id, owner, now, reclaimed)
 
     def _build_step_metrics(self) -> None:
         """Aggregate the steps a history recorded before it kept step metrics (once per file)."""

@@ -47,12 +47,16 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True)
 class StartDecision:
-    """What `start_run` did: 'started', 'duplicate' (a retried trigger) or 'busy'."""
+    """What `start_run` did: 'started', 'duplicate' (a retried trigger) or 'busy'.
+
+    `reclaimed` names the runs it found cut off by a crash (their process gone) and recorded
+    so on the way; the caller reports their end, as nobody else will."""
 
     outcome: str
     run_id: str
     owner: ProcessOwner | None = None
     started_at: str = ""
+    reclaimed: tuple[str, ...] = ()
 
 
 def duration_bucket(seconds: float) -> int:

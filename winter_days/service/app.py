@@ -12,7 +12,6 @@ from winter_days.auth import CallerVerifier
 from winter_days.orchestrator.api import MAX_BODY_BYTES, install_error_handlers, make_orchestrator_blueprint
 from winter_days.orchestrator.launcher import RunLauncher
 from winter_days.orchestrator.logs import install_json_logging
-from winter_days.orchestrator.pipeline import log_run_end
 from winter_days.platform import Platform
 from winter_days.service.request_log import install_request_log
 
@@ -49,11 +48,7 @@ def create_app(
     install_request_log(app)
     launcher = launcher or RunLauncher(platform)
     verifier = verifier or platform.verifier
-    for run_id in launcher.history.reclaim_cut_off_runs():
-        log.warning("run %s was cut off by a crash; marked cut_off", run_id, extra={"run_id": run_id})
-        run = launcher.history.get_run(run_id)
-        if run is not None:
-            log_run_end(run)
+    launcher.reclaim()
     if platform.settings.auth.disabled:
         log.warning("authentication is DISABLED (setting auth.disabled): any caller can trigger a run")
     install_error_handlers(app)

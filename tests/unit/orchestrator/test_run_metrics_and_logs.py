@@ -180,3 +180,23 @@ def test_malformed_trace_headers_are_ignored():
     )
     cloud = trace_context_from_headers({"X-Cloud-Trace-Context": "0AF7651916CD43DD8448EB211C80319C"})
     assert cloud is not None and cloud.trace_id == "0af7651916cd43dd8448eb211c80319c" and cloud.span_id is None
+
+
+def test_a_run_a_crash_cut_off_is_logged_as_run_failed_once_by_the_next_trigger(platform, make_app, dead_owner):
+    """Its own process died before it could log the end: the next trigger reports it, once, so
+    the run_failed alert counts it (a look at the runs or a restart would have, too)."""
+    app = make_app(RunPipeline((RunStep("export_sales", lambda context: {"rows": 0}),)))
+    history = platform.run_store
+    crashed = history.start_run(["export_sales"], {"source": "cli"}, {}, owner=dead_owner).run_id
+    history.step_started(crashed, 0)
+
+    app.test_client().post("/run", headers=AUTH)
+    app.test_client().get("/runs", headers=AUTH)
+    app.test_client().get(f"/runs/{crashed}", headers=AUTH)
+
+    ended = [e for e in entries_of(app) if e.get("event") in ("run_failed", "run_succeeded")]
+    assert [(e["event"], e["run_id"]) for e in ended][0] == ("run_failed", crashed)
+    [failed] = [e for e in ended if e["run_id"] == crashed]
+    assert failed["severity"] == "ERROR" and failed["status"] == "cut_off" and failed["step"] == "export_sales"
+    assert "stopped while the run was active" in failed["message"]
+    assert [e["event"] for e in ended[1:]] == ["run_succeeded"]
