@@ -25,7 +25,12 @@ from winter_days.runs import RUNNING, SUCCEEDED
 
 log = logging.getLogger("winter_days.orchestrator")
 
-RUN_PARAMETERS = {"as_of": "a date YYYY-MM-DD", "full_refresh": "true or false", "ml": "true or false"}
+RUN_PARAMETERS = {
+    "as_of": "a date YYYY-MM-DD",
+    "full_refresh": "true or false",
+    "ml": "true or false",
+    "full_export": "true or false",
+}
 QUERY_PARAMETERS = {"wait": "true or false"}
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 MAX_BODY_BYTES = 64 * 1024
@@ -120,6 +125,7 @@ def _parse_body() -> RunParameters:
         as_of=as_of,
         full_refresh=_flag("full_refresh", body.get("full_refresh", False)),
         ml=_flag("ml", body.get("ml", True)),
+        full_export=_flag("full_export", body.get("full_export", False)),
     )
 
 

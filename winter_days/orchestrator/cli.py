@@ -42,9 +42,15 @@ class ConsoleProgress:
 @click.command()
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="As-of date for the ML step.")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental tables from scratch.")
+@click.option(
+    "--full-export",
+    is_flag=True,
+    help="Export every sales document, not only those changed since the last export "
+    "(after a pseudonym key rotation; staging keeps one row per sale).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 @click.pass_obj
-def run(platform: Platform, as_of: Any, full_refresh: bool, as_json: bool) -> None:
+def run(platform: Platform, as_of: Any, full_refresh: bool, full_export: bool, as_json: bool) -> None:
     """Run export -> compile -> invoke -> poll -> ml once, without HTTP (shares the service's guard)."""
     from winter_days.orchestrator.launcher import RunLauncher
     from winter_days.orchestrator.logs import install_json_logging
@@ -62,7 +68,9 @@ def run(platform: Platform, as_of: Any, full_refresh: bool, as_json: bool) -> No
     else:
         install_json_logging()
     launcher = RunLauncher(platform)
-    parameters = RunParameters(as_of=as_of.date() if as_of else None, full_refresh=full_refresh)
+    parameters = RunParameters(
+        as_of=as_of.date() if as_of else None, full_refresh=full_refresh, full_export=full_export
+    )
     result = launcher.trigger({"source": "cli"}, parameters, progress=ConsoleProgress())
     if result.outcome == "busy":
         holder = result.decision.owner.describe() if result.decision.owner else "another process"

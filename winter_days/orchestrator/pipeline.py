@@ -35,12 +35,16 @@ class RunParameters:
     as_of: date | None = None
     full_refresh: bool = False
     ml: bool = True
+    # Export every sales document, not only those changed since the watermark (after a
+    # pseudonym key rotation, to carry every customer's new pseudonym at once).
+    full_export: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "full_refresh": self.full_refresh,
             "ml": self.ml,
+            "full_export": self.full_export,
         }
 
 

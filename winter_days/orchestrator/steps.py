@@ -24,10 +24,10 @@ CANCEL_GRACE_SECONDS = 60.0
 
 
 def export_step(context: RunContext) -> dict[str, Any]:
-    """Sales documents changed since the watermark -> one bronze Parquet file."""
+    """Sales documents changed since the watermark (every one with `full_export`) -> one bronze Parquet file."""
     from winter_days.export import export_sales
 
-    watermark = context.history.watermark(SALES_WATERMARK)
+    watermark = None if context.parameters.full_export else context.history.watermark(SALES_WATERMARK)
     store = context.platform.document_store()
     try:
         result = export_sales(
@@ -44,6 +44,7 @@ def export_step(context: RunContext) -> dict[str, Any]:
         "invalid_rows": result.invalid_rows,
         "watermark_from": watermark,
         "watermark_to": result.new_watermark,
+        "full_export": context.parameters.full_export,
     }
 
 

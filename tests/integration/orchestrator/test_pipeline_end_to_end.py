@@ -154,3 +154,51 @@ def assert_lineage_of_every_step_and_action(settings, run: dict) -> None:
     assert (warehouse, "winter_days_warehouse.fact_predictions_churn") in {
         (o["namespace"], o["name"]) for o in ml["outputs"]
     }
+
+
+def test_after_a_key_rotation_a_full_export_gives_every_customer_the_new_pseudonym(published):
+    """docs/pseudonyms.md: rotate the key, then `winter-days run --full-export`; staging keeps
+    one row per sale, and every customer's name pseudonym is the new key's."""
+    from winter_days.orchestrator.launcher import RunLauncher
+    from winter_days.orchestrator.pipeline import RunParameters
+    from winter_days.pseudonyms import Pseudonymiser, key_from_file
+
+    def gold() -> tuple[dict[str, str], int]:
+        with duckdb.connect(str(published.warehouse_path), read_only=True) as con:
+            names = dict(
+                con.execute(
+                    "SELECT customer_id, customer_name_pseudonym FROM winter_days_warehouse.dim_customer"
+                ).fetchall()
+            )
+            sales = con.execute("SELECT count(*) FROM winter_days_staging.stg_sales").fetchone()[0]
+        return names, sales
+
+    before, sales_before = gold()
+    store = build_platform(published).document_store()
+    try:
+        documents = store.count(SALES_COLLECTION)
+        latest_name: dict[str, tuple[int, str]] = {}
+        for change in store.changed_since(SALES_COLLECTION, None):
+            customer = change.document["customer_id"]
+            if customer not in latest_name or change.seq > latest_name[customer][0]:
+                latest_name[customer] = (change.seq, change.document["customer_name"])
+    finally:
+        store.close()
+    key_file = published.pseudonym.key_file or published.home / "pseudonym.key"
+    old = Pseudonymiser(key_from_file(key_file, create=False))
+    assert before == {c: old.name(name) for c, (_, name) in latest_name.items()}
+    key_file.unlink()  # rotation: the next run makes a new key
+
+    platform = build_platform(published)
+    try:
+        run = RunLauncher(platform).trigger({"source": "test"}, RunParameters(ml=False, full_export=True)).run
+    finally:
+        platform.close()
+
+    assert run is not None and run["status"] == "succeeded", run
+    assert run["steps"][0]["counts"]["rows"] == documents
+    new = Pseudonymiser(key_from_file(key_file, create=False))
+    after, sales_after = gold()
+    assert after == {c: new.name(name) for c, (_, name) in latest_name.items()}
+    assert not set(after.values()) & set(before.values())
+    assert sales_after == sales_before  # the re-export added no sale

@@ -53,3 +53,14 @@ def test_a_bad_orchestrator_variable_is_a_usage_error(settings, monkeypatch):
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 2
     assert "WINTER_DAYS_ORCHESTRATOR_POLL_TIMEOUT_SECONDS" in result.stderr
+
+
+def test_full_export_is_a_parameter_of_the_run_it_records(settings):
+    settings.document_store_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.document_store_path.write_bytes(b"\0not a database" * 64)  # the run stops at its first step
+
+    result = CliRunner().invoke(run, ["--full-export", "--json"], obj=build_platform(settings))
+
+    assert result.exit_code == 1
+    [recorded] = SqliteRunStore(settings.run_store_path).list_runs()
+    assert recorded["parameters"]["full_export"] is True and recorded["parameters"]["full_refresh"] is False

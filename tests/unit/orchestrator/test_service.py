@@ -247,7 +247,30 @@ def test_parameters_reach_the_steps(settings, make_app):
     client = make_app(RunPipeline((RunStep("ml", record),))).test_client()
     body = client.post("/run", json={"as_of": "2026-03-01", "full_refresh": True}, headers=AUTH).get_json()
     assert str(seen["as_of"]) == "2026-03-01" and seen["full_refresh"] is True
-    assert body["parameters"] == {"as_of": "2026-03-01", "full_refresh": True, "ml": True}
+    assert body["parameters"] == {"as_of": "2026-03-01", "full_refresh": True, "ml": True, "full_export": False}
+
+
+def test_a_full_export_exports_every_document_again_and_the_watermark_goes_on(settings, make_app, export_pipeline):
+    """After a pseudonym key rotation every customer's sales go out again under the new key."""
+    put_sales(settings, range(5))
+    client = make_app(export_pipeline).test_client()
+    first = client.post("/run", headers=AUTH).get_json()
+    watermark = SqliteRunStore(settings.run_store_path).watermark(SALES_WATERMARK)
+    nothing_new = client.post("/run", headers=AUTH).get_json()
+    put_sales(settings, range(5, 7))
+
+    full = client.post("/run", json={"full_export": True}, headers=AUTH).get_json()
+    after = client.post("/run", headers=AUTH).get_json()
+
+    rows = [run["steps"][0]["counts"]["rows"] for run in (first, nothing_new, full, after)]
+    assert rows == [5, 0, 7, 0]
+    counts = full["steps"][0]["counts"]
+    assert counts["full_export"] is True and counts["watermark_from"] is None
+    assert counts["watermark_to"] > watermark
+    assert SqliteRunStore(settings.run_store_path).watermark(SALES_WATERMARK) == counts["watermark_to"]
+    assert full["parameters"]["full_export"] is True
+    bad = client.post("/run", json={"full_export": "yes"}, headers=AUTH)
+    assert bad.status_code == 400 and "full_export" in bad.get_json()["error"]
 
 
 def test_unknown_routes_and_methods_answer_json(make_app, export_pipeline):
