@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if found is None:
         raise SystemExit("the demo's output has no 'Timings: simulation ... s' line")
     simulation = float(found.group(1))
-    scenario = f"demo: {days} simulated days, 2,000 customers, 200 sales / 4,000 clicks / 100 startups a day, ML weekly"
+    scenario = f"demo: {days} simulated days, 2,000 customers, 200 sales / 4,000 clicks / 100 startups a day, churn scored daily, trained weekly"
     goal = None if args.quick else f"< {GOAL_SECONDS:.0f} s"
     ok = None if args.quick else simulation < GOAL_SECONDS
     rows = [
