@@ -104,8 +104,6 @@ class RunFileTransport:
     (the parent run, the job type) serialised once. A daily run writes two events per ELT
     action, and the generic serialiser made them a fifth of a small run's time."""
 
-    kind = "file"
-
     def __init__(self, path: Path):
         self.path = path
         # id(object) -> (the object, kept so that its id stays its own; its plain form)
@@ -115,9 +113,6 @@ class RunFileTransport:
         line = json.dumps(self.plain(event), sort_keys=True, default=_not_serialisable)
         with self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
-
-    def close(self, timeout: float = -1) -> bool:
-        return True
 
     def plain(self, value: Any) -> Any:
         """`Serde.to_dict`'s answer: attrs classes as dicts of their fields, None left out of

@@ -184,7 +184,8 @@ def test_after_a_key_rotation_a_full_export_gives_every_customer_the_new_pseudon
                 latest_name[customer] = (change.seq, change.document["customer_name"])
     finally:
         store.close()
-    key_file = published.pseudonym.key_file or published.home / "pseudonym.key"
+    key_file = published.pseudonym.key_file  # the settings make it absolute: <home>/pseudonym.key
+    assert key_file is not None
     old = Pseudonymiser(key_from_file(key_file, create=False))
     assert before == {c: old.name(name) for c, (_, name) in latest_name.items()}
     key_file.unlink()  # rotation: the next run makes a new key
